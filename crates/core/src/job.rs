@@ -1,0 +1,354 @@
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ErrorKind, Rate, Target, Task};
+
+/// A phase of one host's run, used for timeouts and timings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// TCP connect and SSH handshake (host-key check included).
+    Connect,
+    /// Authentication.
+    Auth,
+    /// Running the task's command(s).
+    Command,
+    /// The whole host: every phase and every retry.
+    Host,
+}
+
+impl Phase {
+    /// Lower-case name as used by `--timeout PHASE=DUR`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Connect => "connect",
+            Phase::Auth => "auth",
+            Phase::Command => "command",
+            Phase::Host => "host",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Phase {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "connect" => Ok(Phase::Connect),
+            "auth" => Ok(Phase::Auth),
+            "command" => Ok(Phase::Command),
+            "host" => Ok(Phase::Host),
+            other => Err(format!(
+                "unknown phase `{other}`: expected connect, auth, command or host"
+            )),
+        }
+    }
+}
+
+/// Timeouts per phase. `None` means no limit for that phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP connect + handshake (default 10 s).
+    pub connect: Option<Duration>,
+    /// Authentication (default 10 s).
+    pub auth: Option<Duration>,
+    /// Each command, or the whole sleep/cpu/local task (default 60 s).
+    pub command: Option<Duration>,
+    /// Whole host including retries (default: none).
+    pub host: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Some(Duration::from_secs(10)),
+            auth: Some(Duration::from_secs(10)),
+            command: Some(Duration::from_secs(60)),
+            host: None,
+        }
+    }
+}
+
+impl Timeouts {
+    /// Sets one phase's timeout.
+    pub fn set(&mut self, phase: Phase, value: Option<Duration>) {
+        match phase {
+            Phase::Connect => self.connect = value,
+            Phase::Auth => self.auth = value,
+            Phase::Command => self.command = value,
+            Phase::Host => self.host = value,
+        }
+    }
+
+    /// The timeout of `phase` for `target`: its inventory override, else this.
+    pub fn for_target(&self, target: &Target, phase: Phase) -> Option<Duration> {
+        let o = &target.timeouts;
+        match phase {
+            Phase::Connect => o.connect.or(self.connect),
+            Phase::Auth => o.auth.or(self.auth),
+            Phase::Command => o.command.or(self.command),
+            Phase::Host => o.host.or(self.host),
+        }
+    }
+}
+
+/// How often, and when, a host is tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Extra attempts after the first (0 = no retry).
+    pub retries: u32,
+    /// Backoff before the first retry; doubles each retry, with full jitter.
+    pub backoff: Duration,
+    /// Upper bound of one backoff.
+    pub max_backoff: Duration,
+    /// Also retry when the command itself timed out on a task that may
+    /// change the device (exec, local, cli --config). Off by default: a
+    /// config change that may have applied is never re-run unless asked.
+    pub retry_commands: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            retries: 0,
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            retry_commands: false,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Whether a failed attempt number `attempt` (1-based) should be retried.
+    ///
+    /// Only connection-level failures (`connect`, and timeouts before the
+    /// command started) are retried, plus command-phase timeouts of read-only
+    /// tasks or when [`retry_commands`](Self::retry_commands) is set.
+    /// Authentication, host-key and command failures are never retried: the
+    /// same attempt would fail the same way.
+    pub fn should_retry(
+        &self,
+        task: &Task,
+        attempt: u32,
+        kind: ErrorKind,
+        phase: Option<Phase>,
+    ) -> bool {
+        if attempt > self.retries {
+            return false;
+        }
+        match kind {
+            ErrorKind::Connect => true,
+            ErrorKind::Timeout => match phase {
+                Some(Phase::Connect) | Some(Phase::Auth) => true,
+                Some(Phase::Command) => task.is_read_only() || self.retry_commands,
+                Some(Phase::Host) | None => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Backoff before retry number `retry` (1-based): exponential with full
+    /// jitter, `seed` varying it between hosts so retries do not stampede.
+    pub fn backoff_for(&self, retry: u32, seed: u64) -> Duration {
+        let exp = self
+            .backoff
+            .saturating_mul(1u32 << retry.saturating_sub(1).min(16))
+            .min(self.max_backoff);
+        // splitmix64: a deterministic, well-spread fraction in [0.5, 1.0).
+        let mut z = seed
+            .wrapping_add(u64::from(retry))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let fraction = 0.5 + (z >> 11) as f64 / (1u64 << 54) as f64;
+        exp.mul_f64(fraction)
+    }
+}
+
+/// What to do with a host key that is not in known_hosts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostKeyPolicy {
+    /// Refuse unknown or changed keys (default).
+    #[default]
+    Strict,
+    /// Append unknown keys to known_hosts; refuse changed ones.
+    AcceptNew,
+    /// Do not verify (warned about once per run).
+    Off,
+}
+
+/// Concurrency limits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// Hosts in flight at once (each executor's `-c`).
+    pub concurrency: usize,
+    /// At most N hosts of a group in flight at once.
+    pub per_group: BTreeMap<String, usize>,
+    /// At most this many host attempts (connection opens) started per second.
+    pub connect_rate: Option<Rate>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            concurrency: 100,
+            per_group: BTreeMap::new(),
+            connect_rate: None,
+        }
+    }
+}
+
+/// One job: a task, run on many targets, under limits and timeouts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// What to do on each target.
+    pub task: Task,
+    /// Concurrency limits.
+    pub limits: Limits,
+    /// Timeouts per phase.
+    pub timeouts: Timeouts,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Host-key verification policy.
+    pub host_keys: HostKeyPolicy,
+    /// known_hosts file checked first (`--known-hosts`).
+    pub known_hosts: Option<PathBuf>,
+}
+
+/// A job that cannot run as configured.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JobError {
+    /// `-c 0` or similar.
+    #[error("concurrency must be at least 1 (got {0}); pass -c N with N >= 1")]
+    ZeroConcurrency(usize),
+    /// `--per-group core=0`.
+    #[error("per-group cap for `{0}` must be at least 1; remove it or pass --per-group {0}=N with N >= 1")]
+    ZeroGroupCap(String),
+    /// A zero timeout would fail every host at once.
+    #[error("{0} timeout must be longer than 0; pass --timeout {0}=DUR, e.g. {0}=5s")]
+    ZeroTimeout(Phase),
+    /// `local` with no program.
+    #[error("the local task needs a program to run, e.g. `local -- ping -c1 {{host}}`")]
+    EmptyLocal,
+    /// `cli` or `exec` with nothing to send.
+    #[error("the {0} task needs at least one command")]
+    NoCommand(&'static str),
+}
+
+impl Job {
+    /// A job with default limits, timeouts, retries and strict host keys.
+    pub fn new(task: Task) -> Self {
+        Self {
+            task,
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+            host_keys: HostKeyPolicy::default(),
+            known_hosts: None,
+        }
+    }
+
+    /// Sets the global concurrency (builder style).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.limits.concurrency = concurrency;
+        self
+    }
+
+    /// Checks limits, timeouts and the task for values that cannot work.
+    pub fn validate(&self) -> Result<(), JobError> {
+        if self.limits.concurrency == 0 {
+            return Err(JobError::ZeroConcurrency(0));
+        }
+        if let Some((group, _)) = self.limits.per_group.iter().find(|(_, n)| **n == 0) {
+            return Err(JobError::ZeroGroupCap(group.clone()));
+        }
+        for phase in [Phase::Connect, Phase::Auth, Phase::Command, Phase::Host] {
+            let value = match phase {
+                Phase::Connect => self.timeouts.connect,
+                Phase::Auth => self.timeouts.auth,
+                Phase::Command => self.timeouts.command,
+                Phase::Host => self.timeouts.host,
+            };
+            if value == Some(Duration::ZERO) {
+                return Err(JobError::ZeroTimeout(phase));
+            }
+        }
+        match &self.task {
+            Task::Local { argv } if argv.is_empty() => Err(JobError::EmptyLocal),
+            Task::Exec { command } if command.trim().is_empty() => Err(JobError::NoCommand("exec")),
+            Task::Cli { commands, .. } if commands.is_empty() => Err(JobError::NoCommand("cli")),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CliMode;
+
+    fn sleep() -> Task {
+        Task::Sleep {
+            duration: Duration::from_millis(1),
+        }
+    }
+
+    #[test]
+    fn retries_only_what_is_safe() {
+        let policy = RetryPolicy {
+            retries: 2,
+            ..RetryPolicy::default()
+        };
+        let config = Task::Cli {
+            commands: vec!["hostname x".into()],
+            mode: CliMode::Config,
+        };
+        assert!(policy.should_retry(&sleep(), 1, ErrorKind::Connect, None));
+        assert!(policy.should_retry(&sleep(), 2, ErrorKind::Timeout, Some(Phase::Command)));
+        assert!(!policy.should_retry(&sleep(), 3, ErrorKind::Connect, None), "budget spent");
+        assert!(!policy.should_retry(&sleep(), 1, ErrorKind::Auth, None));
+        assert!(!policy.should_retry(&config, 1, ErrorKind::Timeout, Some(Phase::Command)));
+        assert!(policy.should_retry(&config, 1, ErrorKind::Timeout, Some(Phase::Connect)));
+        let asked = RetryPolicy {
+            retry_commands: true,
+            ..policy
+        };
+        assert!(asked.should_retry(&config, 1, ErrorKind::Timeout, Some(Phase::Command)));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        let p = RetryPolicy::default();
+        for seed in 0..50 {
+            let first = p.backoff_for(1, seed);
+            assert!(first >= Duration::from_millis(50) && first < Duration::from_millis(100));
+            let third = p.backoff_for(3, seed);
+            assert!(third >= Duration::from_millis(200) && third < Duration::from_millis(400));
+            assert!(p.backoff_for(30, seed) <= p.max_backoff);
+        }
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let job = Job::new(sleep()).with_concurrency(0);
+        assert_eq!(job.validate(), Err(JobError::ZeroConcurrency(0)));
+        let mut job = Job::new(Task::Local { argv: vec![] });
+        assert_eq!(job.validate(), Err(JobError::EmptyLocal));
+        job.task = sleep();
+        job.timeouts.set(Phase::Command, Some(Duration::ZERO));
+        assert!(job.validate().unwrap_err().to_string().contains("--timeout command="));
+    }
+}

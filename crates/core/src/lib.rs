@@ -1,0 +1,33 @@
+//! fanout's job API: what to run ([`Task`]) on which hosts ([`Target`]), under
+//! which limits ([`Job`]), and what came back ([`HostOutcome`], [`RunSummary`]).
+//!
+//! This crate owns the vocabulary every other fanout crate speaks and the
+//! [`Executor`] trait with its [contract](executor#contract). It has no network
+//! dependencies: executors (`fanout-exec-*`) depend on it, never the reverse.
+//! It also holds the small pieces of behaviour every executor must share so
+//! that their results are comparable: the CPU work loop ([`cpu_burn`]), the
+//! `{host}` templating of local commands, retry decisions and backoff
+//! ([`RetryPolicy`]), the connection-open rate limiter ([`ConnectRateLimiter`])
+//! and the outcome tally that produces a [`RunSummary`] ([`Tally`]).
+
+mod cancel;
+mod duration;
+pub mod executor;
+mod job;
+mod outcome;
+mod rate;
+mod sink;
+mod target;
+mod task;
+mod work;
+
+pub use cancel::CancelToken;
+pub use duration::{format_duration, parse_duration};
+pub use executor::{ExecError, Executor, RunSummary, Tally};
+pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
+pub use outcome::{CommandOutput, ErrorKind, HostOutcome, PhaseTimings, Status, Worker};
+pub use rate::{ConnectRateLimiter, Rate};
+pub use sink::{CollectSink, Flow, Sink};
+pub use target::{Credentials, Platform, Secret, Target, TimeoutOverrides};
+pub use task::{CliMode, Task, TaskKind};
+pub use work::{cpu_burn, render_template};

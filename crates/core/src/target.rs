@@ -1,0 +1,257 @@
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::HostKeyPolicy;
+
+/// A secret string (password, enable secret, key passphrase).
+///
+/// `Debug` and `Display` print `***`; the value is only reachable through
+/// [`expose`](Self::expose), which transports call when they authenticate.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself. Never log or print the result.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How to authenticate to a target. Transports try, in order: key file,
+/// agent, password (also used for keyboard-interactive).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// Password (also answers keyboard-interactive prompts).
+    pub password: Option<Secret>,
+    /// Private key file (OpenSSH format).
+    pub key_file: Option<PathBuf>,
+    /// Passphrase of an encrypted `key_file`.
+    pub key_passphrase: Option<Secret>,
+    /// Try the keys of a running ssh-agent (`SSH_AUTH_SOCK`).
+    pub agent: bool,
+}
+
+/// Device platform: selects prompts, paging and enable/config commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Platform {
+    /// Cisco IOS.
+    Ios,
+    /// Cisco IOS-XE.
+    Iosxe,
+    /// Cisco NX-OS.
+    Nxos,
+    /// Arista EOS.
+    Eos,
+    /// Juniper JunOS.
+    Junos,
+    /// Cisco IOS-XR.
+    Iosxr,
+    /// A Linux (or any POSIX shell) host.
+    Linux,
+}
+
+impl Platform {
+    /// Every platform, in display order.
+    pub const ALL: [Platform; 7] = [
+        Platform::Ios,
+        Platform::Iosxe,
+        Platform::Nxos,
+        Platform::Eos,
+        Platform::Junos,
+        Platform::Iosxr,
+        Platform::Linux,
+    ];
+
+    /// The canonical name (`ios`, `nxos`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Ios => "ios",
+            Platform::Iosxe => "iosxe",
+            Platform::Nxos => "nxos",
+            Platform::Eos => "eos",
+            Platform::Junos => "junos",
+            Platform::Iosxr => "iosxr",
+            Platform::Linux => "linux",
+        }
+    }
+
+    /// Every accepted spelling: canonical names plus netmiko/scrapli aliases.
+    pub fn accepted_names() -> &'static [&'static str] {
+        &[
+            "ios",
+            "iosxe",
+            "nxos",
+            "eos",
+            "junos",
+            "iosxr",
+            "linux",
+            "cisco_ios",
+            "cisco_iosxe",
+            "cisco_xe",
+            "cisco_nxos",
+            "cisco_iosxr",
+            "cisco_xr",
+            "arista_eos",
+            "juniper_junos",
+            "juniper",
+        ]
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "ios" | "cisco_ios" => Platform::Ios,
+            "iosxe" | "ios-xe" | "cisco_iosxe" | "cisco_xe" => Platform::Iosxe,
+            "nxos" | "nx-os" | "cisco_nxos" => Platform::Nxos,
+            "eos" | "arista_eos" => Platform::Eos,
+            "junos" | "juniper_junos" | "juniper" => Platform::Junos,
+            "iosxr" | "ios-xr" | "cisco_iosxr" | "cisco_xr" => Platform::Iosxr,
+            "linux" => Platform::Linux,
+            other => {
+                return Err(format!(
+                    "unknown platform `{other}`: expected one of {}",
+                    Platform::accepted_names().join(", ")
+                ));
+            }
+        })
+    }
+}
+
+/// Per-host timeout overrides (from the inventory); unset fields fall back
+/// to the job's [`Timeouts`](crate::Timeouts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeoutOverrides {
+    /// TCP connect + SSH handshake.
+    pub connect: Option<Duration>,
+    /// Authentication.
+    pub auth: Option<Duration>,
+    /// Each command (or the whole local/sleep/cpu task).
+    pub command: Option<Duration>,
+    /// The whole host, all phases and retries included.
+    pub host: Option<Duration>,
+}
+
+/// One host to run the job on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Unique name (inventory key or the device's `host`).
+    pub name: String,
+    /// Address to connect to (IP or DNS name).
+    pub address: String,
+    /// SSH port.
+    pub port: u16,
+    /// Login user.
+    pub username: Option<String>,
+    /// How to authenticate.
+    pub credentials: Credentials,
+    /// Enable secret.
+    pub secret: Option<Secret>,
+    /// Device platform.
+    pub platform: Option<Platform>,
+    /// Groups the host belongs to, in inheritance order.
+    pub groups: Vec<String>,
+    /// Free-form variables (scalars rendered as strings).
+    pub vars: BTreeMap<String, String>,
+    /// Per-host timeouts.
+    pub timeouts: TimeoutOverrides,
+    /// Per-host host-key policy (`host_keys:` or scrapli's
+    /// `auth_strict_key: false`), overriding the job's.
+    pub host_keys: Option<HostKeyPolicy>,
+}
+
+impl Target {
+    /// A target with only a name and address (port 22, no credentials).
+    pub fn new(name: impl Into<String>, address: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            address: address.into(),
+            port: 22,
+            username: None,
+            credentials: Credentials::default(),
+            secret: None,
+            platform: None,
+            groups: Vec::new(),
+            vars: BTreeMap::new(),
+            timeouts: TimeoutOverrides::default(),
+            host_keys: None,
+        }
+    }
+
+    /// `n` generated targets named `host0001`... on 127.0.0.1, for tasks that
+    /// need no device (`sleep`, `cpu`, `local`).
+    pub fn synthetic(n: usize) -> Vec<Target> {
+        let width = n.max(1).to_string().len().max(4);
+        (1..=n)
+            .map(|i| {
+                let mut t = Target::new(format!("host{i:0width$}"), "127.0.0.1");
+                t.groups.push("synthetic".to_string());
+                t
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let mut t = Target::new("r1", "127.0.0.1");
+        t.credentials.password = Some(Secret::new("hunter2"));
+        t.secret = Some(Secret::new("en-secret"));
+        let debug = format!("{t:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("en-secret"), "{debug}");
+        assert_eq!(Secret::new("x").to_string(), "***");
+    }
+
+    #[test]
+    fn platform_aliases() {
+        assert_eq!("cisco_ios".parse::<Platform>().unwrap(), Platform::Ios);
+        assert_eq!("juniper_junos".parse::<Platform>().unwrap(), Platform::Junos);
+        assert_eq!("arista_eos".parse::<Platform>().unwrap(), Platform::Eos);
+        assert!("cisco_foo".parse::<Platform>().is_err());
+        for name in Platform::accepted_names() {
+            assert!(name.parse::<Platform>().is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn synthetic_names_are_unique_and_sorted() {
+        let t = Target::synthetic(12000);
+        assert_eq!(t[0].name, "host00001");
+        assert_eq!(t.len(), 12000);
+        let mut names: Vec<_> = t.iter().map(|t| t.name.clone()).collect();
+        names.dedup();
+        assert_eq!(names.len(), 12000);
+    }
+}
