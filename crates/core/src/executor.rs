@@ -95,7 +95,9 @@ pub enum ExecError {
     #[error(transparent)]
     Job(#[from] JobError),
     /// The executor cannot run this kind of task.
-    #[error("the `{task}` task is not supported by the `{executor}` executor yet; use a sleep, cpu or local task, or another executor (-e)")]
+    #[error(
+        "the `{task}` task is not supported by the `{executor}` executor yet; use a sleep, cpu or local task, or another executor (-e)"
+    )]
     Unsupported {
         /// Executor name.
         executor: String,

@@ -235,7 +235,9 @@ pub enum JobError {
     #[error("concurrency must be at least 1 (got {0}); pass -c N with N >= 1")]
     ZeroConcurrency(usize),
     /// `--per-group core=0`.
-    #[error("per-group cap for `{0}` must be at least 1; remove it or pass --per-group {0}=N with N >= 1")]
+    #[error(
+        "per-group cap for `{0}` must be at least 1; remove it or pass --per-group {0}=N with N >= 1"
+    )]
     ZeroGroupCap(String),
     /// A zero timeout would fail every host at once.
     #[error("{0} timeout must be longer than 0; pass --timeout {0}=DUR, e.g. {0}=5s")]
@@ -318,7 +320,10 @@ mod tests {
         };
         assert!(policy.should_retry(&sleep(), 1, ErrorKind::Connect, None));
         assert!(policy.should_retry(&sleep(), 2, ErrorKind::Timeout, Some(Phase::Command)));
-        assert!(!policy.should_retry(&sleep(), 3, ErrorKind::Connect, None), "budget spent");
+        assert!(
+            !policy.should_retry(&sleep(), 3, ErrorKind::Connect, None),
+            "budget spent"
+        );
         assert!(!policy.should_retry(&sleep(), 1, ErrorKind::Auth, None));
         assert!(!policy.should_retry(&config, 1, ErrorKind::Timeout, Some(Phase::Command)));
         assert!(policy.should_retry(&config, 1, ErrorKind::Timeout, Some(Phase::Connect)));
@@ -349,6 +354,11 @@ mod tests {
         assert_eq!(job.validate(), Err(JobError::EmptyLocal));
         job.task = sleep();
         job.timeouts.set(Phase::Command, Some(Duration::ZERO));
-        assert!(job.validate().unwrap_err().to_string().contains("--timeout command="));
+        assert!(
+            job.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--timeout command=")
+        );
     }
 }

@@ -230,14 +230,20 @@ mod tests {
         t.credentials.password = Some(Secret::new("hunter2"));
         t.secret = Some(Secret::new("en-secret"));
         let debug = format!("{t:?}");
-        assert!(!debug.contains("hunter2") && !debug.contains("en-secret"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("en-secret"),
+            "{debug}"
+        );
         assert_eq!(Secret::new("x").to_string(), "***");
     }
 
     #[test]
     fn platform_aliases() {
         assert_eq!("cisco_ios".parse::<Platform>().unwrap(), Platform::Ios);
-        assert_eq!("juniper_junos".parse::<Platform>().unwrap(), Platform::Junos);
+        assert_eq!(
+            "juniper_junos".parse::<Platform>().unwrap(),
+            Platform::Junos
+        );
         assert_eq!("arista_eos".parse::<Platform>().unwrap(), Platform::Eos);
         assert!("cisco_foo".parse::<Platform>().is_err());
         for name in Platform::accepted_names() {

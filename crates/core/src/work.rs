@@ -84,7 +84,10 @@ mod tests {
         let mut t = Target::new("r1", "127.0.0.9");
         t.port = 2201;
         assert_eq!(render_template("{host}:{port}", &t), "127.0.0.9:2201");
-        assert_eq!(render_template("name={name} {{x}} {other}", &t), "name=r1 {x} {other}");
+        assert_eq!(
+            render_template("name={name} {{x}} {other}", &t),
+            "name=r1 {x} {other}"
+        );
         assert_eq!(render_template("}{", &t), "}{");
     }
 }

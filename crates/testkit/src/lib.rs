@@ -1,1 +1,101 @@
-//! placeholder
+//! fanout's executor conformance suite and test fixtures.
+//!
+//! Every executor instantiates [`executor_conformance!`] in its tests; the
+//! macro expands to one `#[test]` per rule of the
+//! [Executor contract](fanout_core::executor#contract), each calling a
+//! function of [`checks`] that panics with a precise message when the rule
+//! is broken. Measurements are independent of the executor under test where
+//! it matters: concurrency is measured by the hosts' own subprocesses
+//! stamping their start and end times ([`probe`]), not by what the executor
+//! reports about itself.
+
+pub mod checks;
+pub mod probe;
+
+pub use fanout_core;
+
+/// Expands to the conformance tests for an executor.
+///
+/// `$make` is a function (path or closure) taking no argument and returning
+/// an executor value (`impl Executor + 'static`):
+///
+/// ```ignore
+/// fanout_testkit::executor_conformance!(fanout_exec_threads::Sequential::new);
+/// ```
+#[macro_export]
+macro_rules! executor_conformance {
+    ($make:expr) => {
+        #[allow(missing_docs)]
+        mod executor_conformance {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::checks;
+            use $crate::fanout_core::Executor;
+
+            fn make() -> Box<dyn Executor> {
+                Box::new(($make)())
+            }
+
+            #[test]
+            fn unsupported_tasks_and_bad_jobs_fail_before_any_outcome() {
+                checks::rejects_before_any_outcome(&make);
+            }
+            #[test]
+            fn sleep_outcomes() {
+                checks::sleep_outcomes(&make);
+            }
+            #[test]
+            fn cpu_outcomes() {
+                checks::cpu_outcomes(&make);
+            }
+            #[test]
+            fn local_outcomes() {
+                checks::local_outcomes(&make);
+            }
+            #[test]
+            fn every_host_reported_exactly_once() {
+                checks::every_host_reported_exactly_once(&make);
+            }
+            #[test]
+            fn failures_stay_per_host() {
+                checks::failures_stay_per_host(&make);
+            }
+            #[test]
+            fn command_timeout() {
+                checks::command_timeout(&make);
+            }
+            #[test]
+            fn host_timeout() {
+                checks::host_timeout(&make);
+            }
+            #[test]
+            fn retries_counted() {
+                checks::retries_counted(&make);
+            }
+            #[test]
+            fn cancellation_mid_run_returns_partial_results() {
+                checks::cancellation_mid_run(&make);
+            }
+            #[test]
+            fn sink_stop_acts_like_cancel() {
+                checks::sink_stop(&make);
+            }
+            #[test]
+            fn concurrency_never_exceeded() {
+                checks::concurrency_never_exceeded(&make);
+            }
+            #[test]
+            fn per_group_caps_never_exceeded() {
+                checks::per_group_caps(&make);
+            }
+            #[test]
+            fn connect_rate_respected() {
+                checks::connect_rate(&make);
+            }
+            #[test]
+            fn outcomes_stream_as_hosts_complete() {
+                checks::streams_as_completed(&make);
+            }
+        }
+    };
+}
