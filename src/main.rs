@@ -1,1 +1,35 @@
-fn main() {}
+//! `fanout`: run one job against many network devices with the executor you
+//! choose, and measure how each concurrency model behaves.
+//!
+//! This binary is thin: argument parsing lives in `cli.rs`, each subcommand
+//! in its own module, and all the work in the `crates/` libraries.
+
+mod cli;
+mod inventory_cmd;
+mod run_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, InventoryCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run_cmd::run(*args),
+        Command::Inventory { command } => match command {
+            InventoryCommand::Check(args) => inventory_cmd::check(&args),
+            InventoryCommand::List(args) => inventory_cmd::list(&args),
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // Every error that reaches here is a usage, inventory or
+            // configuration problem (host failures are outcomes, exit 1).
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,5 @@
+//! End-to-end tests of the `fanout` binary (one test binary, modules inside).
 
+mod inventory;
+mod run;
+mod support;

@@ -128,10 +128,10 @@ pub fn run_host(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {
         if run.cancel.is_cancelled() {
             break Err(AttemptError::cancelled());
         }
-        if let Some(limiter) = run.connect_rate {
-            if !limiter.acquire(run.cancel) {
-                break Err(AttemptError::cancelled());
-            }
+        if let Some(limiter) = run.connect_rate
+            && !limiter.acquire(run.cancel)
+        {
+            break Err(AttemptError::cancelled());
         }
         attempt += 1;
         let result = run_attempt(job, target, run.cancel, host_deadline, &mut timings);

@@ -1,1 +1,53 @@
-//! placeholder
+//! fanout's output: how outcomes reach people and scripts.
+//!
+//! One [`Reporter`] per output format, all fed the same way — each
+//! [`HostOutcome`] as it completes, then the [`RunSummary`]:
+//! [`TableReporter`] (a streaming status line per host, then outputs folded
+//! across hosts like `clush -b`/`dshbak`, then a summary line),
+//! [`JsonLinesReporter`] (one object per host, then `{"summary": ...}`) and
+//! [`JsonReporter`] (one document at the end). [`OutDir`] writes one file
+//! per host plus `summary.json` into a directory that is swapped in
+//! atomically, so an existing directory is never half-overwritten.
+
+mod fold;
+mod json;
+mod outdir;
+mod table;
+
+use std::io;
+
+use fanout_core::{HostOutcome, RunSummary};
+
+pub use fold::{FoldedOutput, fold_names, fold_outputs, output_text};
+pub use json::{JsonLinesReporter, JsonReporter};
+pub use outdir::{OutDir, OutDirError};
+pub use table::{TableReporter, summary_line};
+
+/// Receives outcomes as they complete and the summary at the end.
+pub trait Reporter {
+    /// One host finished.
+    fn host(&mut self, outcome: &HostOutcome) -> io::Result<()>;
+    /// The run ended (completed, failed or interrupted).
+    fn finish(&mut self, summary: &RunSummary) -> io::Result<()>;
+}
+
+/// The output formats of `fanout run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Human table: streaming status lines, folded outputs, summary.
+    #[default]
+    Table,
+    /// One JSON object per host as it completes, then a summary object.
+    Jsonl,
+    /// One JSON document `{"hosts": [...], "summary": {...}}` at the end.
+    Json,
+}
+
+/// A reporter for `format` writing to `out`.
+pub fn reporter<'a>(format: Format, out: Box<dyn io::Write + 'a>) -> Box<dyn Reporter + 'a> {
+    match format {
+        Format::Table => Box::new(TableReporter::new(out)),
+        Format::Jsonl => Box::new(JsonLinesReporter::new(out)),
+        Format::Json => Box::new(JsonReporter::new(out)),
+    }
+}

@@ -541,7 +541,7 @@ pub fn concurrency_never_exceeded(make: MakeExecutor<'_>) {
     );
     let bound = exec.concurrency(&j);
     assert!(
-        bound <= 3 && bound >= 1,
+        (1..=3).contains(&bound),
         "executor claims concurrency {bound} for -c 3"
     );
     let d = run_job(exec.as_ref(), &j, &t, None, None);

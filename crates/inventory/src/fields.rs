@@ -1,0 +1,314 @@
+//! One settings map (a device, a host, a group or `defaults`) -> typed
+//! fields, each with the position it came from.
+
+use std::time::Duration;
+
+use fanout_core::{HostKeyPolicy, Platform};
+
+use crate::error::Problems;
+use crate::secret::{SecretSource, env_name, template};
+use crate::suggest::did_you_mean;
+use crate::values::{
+    at, boolean, duration, groups, host_keys, platform, port, text, transport, vars,
+};
+use crate::yaml::{Entry, Kind, Node, Pos};
+
+/// A value and where it was written.
+#[derive(Clone, Debug)]
+pub(crate) struct At<T> {
+    pub(crate) value: T,
+    pub(crate) pos: Pos,
+}
+
+/// Where a map sits, which decides the keys it accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// An entry of a plain device list.
+    Device,
+    /// A host under `hosts:`.
+    Host,
+    /// A group under `groups:`.
+    Group,
+    /// The `defaults:` section.
+    Defaults,
+}
+
+/// The phases of [`fanout_core::TimeoutOverrides`], in field order.
+pub(crate) const PHASES: [&str; 4] = ["connect", "auth", "command", "host"];
+
+/// Every setting one map can hold. Unset fields inherit.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Level {
+    pub(crate) name: Option<At<String>>,
+    pub(crate) host: Option<At<String>>,
+    pub(crate) ip: Option<At<String>>,
+    pub(crate) hostname: Option<At<String>>,
+    pub(crate) port: Option<At<u16>>,
+    pub(crate) username: Option<At<String>>,
+    pub(crate) password: Option<At<SecretSource>>,
+    pub(crate) secret: Option<At<SecretSource>>,
+    pub(crate) key_passphrase: Option<At<SecretSource>>,
+    pub(crate) key_file: Option<At<String>>,
+    pub(crate) agent: Option<At<bool>>,
+    pub(crate) platform: Option<At<Platform>>,
+    pub(crate) groups: Vec<At<String>>,
+    pub(crate) vars: Vec<(String, At<String>)>,
+    /// Indexed like [`PHASES`].
+    pub(crate) timeouts: [Option<At<Duration>>; 4],
+    pub(crate) host_keys: Option<At<HostKeyPolicy>>,
+    /// An address was written, maybe wrongly (or the map itself is wrong):
+    /// "no address" would only repeat a problem already reported.
+    pub(crate) address_reported: bool,
+}
+
+/// What a key sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Name,
+    Host,
+    Ip,
+    Hostname,
+    Port,
+    Username,
+    Password,
+    PasswordEnv,
+    Secret,
+    SecretEnv,
+    KeyFile,
+    KeyPassphrase,
+    KeyPassphraseEnv,
+    Agent,
+    Platform,
+    Groups,
+    Vars,
+    Timeouts,
+    Timeout(usize),
+    HostKeys,
+    StrictKey,
+    Transport,
+}
+
+/// Every accepted key: Nornir names first, then netmiko/scrapli spellings.
+const KEYS: &[(&str, Field)] = &[
+    ("hostname", Field::Hostname),
+    ("port", Field::Port),
+    ("username", Field::Username),
+    ("password", Field::Password),
+    ("password_env", Field::PasswordEnv),
+    ("secret", Field::Secret),
+    ("secret_env", Field::SecretEnv),
+    ("key_file", Field::KeyFile),
+    ("key_passphrase", Field::KeyPassphrase),
+    ("key_passphrase_env", Field::KeyPassphraseEnv),
+    ("agent", Field::Agent),
+    ("platform", Field::Platform),
+    ("groups", Field::Groups),
+    ("vars", Field::Vars),
+    ("timeouts", Field::Timeouts),
+    ("host_keys", Field::HostKeys),
+    ("name", Field::Name),
+    ("host", Field::Host),
+    ("ip", Field::Ip),
+    ("data", Field::Vars),
+    ("auth_username", Field::Username),
+    ("auth_password", Field::Password),
+    ("auth_secondary", Field::Secret),
+    ("auth_private_key", Field::KeyFile),
+    ("auth_private_key_passphrase", Field::KeyPassphrase),
+    ("auth_strict_key", Field::StrictKey),
+    ("allow_agent", Field::Agent),
+    ("device_type", Field::Platform),
+    ("transport", Field::Transport),
+    ("timeout", Field::Timeout(0)),
+    ("conn_timeout", Field::Timeout(0)),
+    ("timeout_socket", Field::Timeout(0)),
+    ("timeout_transport", Field::Timeout(1)),
+    ("timeout_ops", Field::Timeout(2)),
+];
+
+impl Field {
+    /// What the field sets, to name conflicts between spellings.
+    fn slot(self) -> &'static str {
+        match self {
+            Field::Name => "the name",
+            Field::Host => "the host",
+            Field::Ip | Field::Hostname => "the address",
+            Field::Port => "the port",
+            Field::Username => "the username",
+            Field::Password | Field::PasswordEnv => "the password",
+            Field::Secret | Field::SecretEnv => "the enable secret",
+            Field::KeyFile => "the key file",
+            Field::KeyPassphrase | Field::KeyPassphraseEnv => "the key passphrase",
+            Field::Agent => "agent use",
+            Field::Platform => "the platform",
+            Field::Groups => "the groups",
+            Field::Vars => "the vars",
+            Field::Timeouts => "the timeouts",
+            Field::Timeout(0) => "the connect timeout",
+            Field::Timeout(1) => "the auth timeout",
+            Field::Timeout(2) => "the command timeout",
+            Field::Timeout(_) => "the host timeout",
+            Field::HostKeys | Field::StrictKey => "the host-key policy",
+            Field::Transport => "the transport",
+        }
+    }
+}
+
+impl Scope {
+    fn allows(self, field: Field) -> bool {
+        match field {
+            Field::Name | Field::Host | Field::Ip => self == Scope::Device,
+            Field::Groups => self != Scope::Defaults,
+            _ => true,
+        }
+    }
+
+    /// A hint for a key that exists, but not here.
+    fn misplaced(self, key: &str) -> Option<&'static str> {
+        match (self, key) {
+            (Scope::Defaults, "groups") => Some(
+                "defaults cannot belong to groups; list `groups:` on each host (or a parent group)",
+            ),
+            (_, "host" | "ip") => Some("the address key here is `hostname:`"),
+            (Scope::Host, "name") => {
+                Some("the key under `hosts:` is the host's name; remove `name:`")
+            }
+            (_, "name") => Some("remove `name:`; only devices and hosts have names"),
+            _ => None,
+        }
+    }
+}
+
+/// Reads one settings map. `what` names it in messages ("host `r1`").
+pub(crate) fn parse_level(node: &Node, scope: Scope, what: &str, p: &mut Problems) -> Level {
+    let mut level = Level::default();
+    let entries = match &node.kind {
+        _ if node.is_null() => return level,
+        Kind::Map(entries) => entries,
+        _ => {
+            level.address_reported = true;
+            p.push(
+                node.pos,
+                format!(
+                    "{what} must be a map of settings, not {}; write e.g. `{{hostname: 127.0.0.1, port: 22}}`",
+                    node.describe()
+                ),
+            );
+            return level;
+        }
+    };
+    let mut seen: Vec<(&'static str, &str, Pos)> = Vec::new();
+    for entry in entries {
+        let key = entry.key.as_str();
+        level.address_reported |= matches!(key, "hostname" | "host" | "ip");
+        let Some(&(_, field)) = KEYS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .filter(|(_, f)| scope.allows(*f))
+        else {
+            unknown_key(entry, scope, what, p);
+            continue;
+        };
+        if let Some((_, other, at)) = seen.iter().find(|(slot, _, _)| *slot == field.slot()) {
+            let at = p.at(*at);
+            p.push(
+                entry.key_pos,
+                format!(
+                    "`{key}` and `{other}` (at {at}) both set {} of {what}; keep only one",
+                    field.slot()
+                ),
+            );
+            continue;
+        }
+        seen.push((field.slot(), key, entry.key_pos));
+        apply(&mut level, field, entry, what, p);
+    }
+    level
+}
+
+fn unknown_key(entry: &Entry, scope: Scope, what: &str, p: &mut Problems) {
+    let key = &entry.key;
+    let hint = scope.misplaced(key).map(str::to_string).unwrap_or_else(|| {
+        let allowed = KEYS.iter().filter(|(_, f)| scope.allows(*f)).map(|(k, _)| *k);
+        did_you_mean(key, allowed).unwrap_or_else(|| {
+            "remove it, or put free-form data under `vars:` \
+             (accepted keys: hostname, port, username, password, secret, key_file, platform, groups, vars, timeouts, ...)"
+                .to_string()
+        })
+    });
+    p.push(
+        entry.key_pos,
+        format!("unknown key `{key}` in {what}; {hint}"),
+    );
+}
+
+fn apply(level: &mut Level, field: Field, entry: &Entry, what: &str, p: &mut Problems) {
+    let key = entry.key.as_str();
+    let v = &entry.value;
+    match field {
+        Field::Name => level.name = text(key, v, p).map(at(v)),
+        Field::Host => level.host = text(key, v, p).map(at(v)),
+        Field::Ip => level.ip = text(key, v, p).map(at(v)),
+        Field::Hostname => level.hostname = text(key, v, p).map(at(v)),
+        Field::Username => level.username = text(key, v, p).map(at(v)),
+        Field::KeyFile => level.key_file = text(key, v, p).map(at(v)),
+        Field::Port => level.port = port(v, p).map(at(v)),
+        Field::Password => level.password = template(key, v, p).map(at(v)),
+        Field::Secret => level.secret = template(key, v, p).map(at(v)),
+        Field::KeyPassphrase => level.key_passphrase = template(key, v, p).map(at(v)),
+        Field::PasswordEnv => level.password = env_name(key, v, p).map(at(v)),
+        Field::SecretEnv => level.secret = env_name(key, v, p).map(at(v)),
+        Field::KeyPassphraseEnv => level.key_passphrase = env_name(key, v, p).map(at(v)),
+        Field::Agent => level.agent = boolean(key, v, p).map(at(v)),
+        Field::Platform => level.platform = platform(key, v, p).map(at(v)),
+        Field::Groups => level.groups = groups(key, v, p),
+        Field::Vars => level.vars = vars(key, v, p),
+        Field::Timeouts => timeouts(level, v, what, p),
+        Field::Timeout(i) => level.timeouts[i] = duration(key, v, p).map(at(v)),
+        Field::HostKeys => level.host_keys = host_keys(key, v, p).map(at(v)),
+        Field::StrictKey => {
+            level.host_keys = boolean(key, v, p)
+                .map(|strict| {
+                    if strict {
+                        HostKeyPolicy::Strict
+                    } else {
+                        HostKeyPolicy::Off
+                    }
+                })
+                .map(at(v));
+        }
+        Field::Transport => transport(key, v, p),
+    }
+}
+
+fn timeouts(level: &mut Level, v: &Node, what: &str, p: &mut Problems) {
+    let entries = match &v.kind {
+        _ if v.is_null() => return,
+        Kind::Map(entries) => entries,
+        _ => {
+            p.push(
+                v.pos,
+                format!("`timeouts` must be a map, not {}; write e.g. `timeouts: {{connect: 5s, command: 30s}}`", v.describe()),
+            );
+            return;
+        }
+    };
+    for entry in entries {
+        let Some(i) = PHASES.iter().position(|ph| *ph == entry.key) else {
+            let hint = did_you_mean(&entry.key, PHASES)
+                .unwrap_or_else(|| "use connect, auth, command or host".to_string());
+            p.push(
+                entry.key_pos,
+                format!("unknown timeout `{}` in {what}; {hint}", entry.key),
+            );
+            continue;
+        };
+        let key = format!("timeouts.{}", entry.key);
+        if let Some(d) = duration(&key, &entry.value, p) {
+            level.timeouts[i] = Some(At {
+                value: d,
+                pos: entry.value.pos,
+            });
+        }
+    }
+}

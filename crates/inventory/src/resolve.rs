@@ -1,0 +1,424 @@
+//! Both inventory shapes -> targets: group inheritance, validation, secrets.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use fanout_core::{Secret, Target};
+
+use crate::error::Problems;
+use crate::fields::{At, Level, Scope, parse_level};
+use crate::groups::{check_cycles, check_refs, expand};
+use crate::secret::SecretSource;
+use crate::suggest::did_you_mean;
+use crate::yaml::{Entry, Kind, Node, Pos};
+
+/// The top-level keys of a Nornir-style inventory.
+const SECTIONS: [&str; 4] = ["known_hosts", "defaults", "groups", "hosts"];
+
+/// What an inventory resolves to.
+#[derive(Default)]
+pub(crate) struct Built {
+    pub(crate) targets: Vec<Target>,
+    pub(crate) known_hosts: Option<PathBuf>,
+    pub(crate) groups: Vec<String>,
+}
+
+/// Where relative paths start and where secrets come from.
+pub(crate) struct Context<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Context<'_> {
+    /// `~/x` under `$HOME`, absolute as is, else relative to the inventory.
+    fn path(&self, raw: &str) -> PathBuf {
+        if let (Some(rest), Some(home)) = (raw.strip_prefix("~/"), (self.env)("HOME")) {
+            return PathBuf::from(home).join(rest);
+        }
+        self.dir.join(raw)
+    }
+}
+
+/// Variables that were not set: (where, variable, field) -> hosts using it.
+type Missing = BTreeMap<(Pos, String, &'static str), Vec<String>>;
+
+/// Resolves the document; every problem goes to `p`.
+pub(crate) fn build(root: Option<&Node>, cx: &Context<'_>, p: &mut Problems) -> Built {
+    let Some(root) = root else {
+        p.push(
+            Pos { line: 1, col: 1 },
+            "the inventory is empty; list devices (`- host: 127.0.0.1`) or add a `hosts:` section",
+        );
+        return Built::default();
+    };
+    let mut missing = Missing::new();
+    let built = match &root.kind {
+        Kind::Seq(items) => devices(root.pos, items, cx, p, &mut missing),
+        Kind::Map(entries) => sections(root.pos, entries, cx, p, &mut missing),
+        Kind::Scalar { .. } => {
+            p.push(
+                root.pos,
+                "expected a list of devices (`- host: 127.0.0.1`) or a map with a `hosts:` section, \
+                 found a single value",
+            );
+            Built::default()
+        }
+    };
+    for ((pos, var, field), hosts) in missing {
+        let users = match hosts.as_slice() {
+            [one] => format!("host `{one}`"),
+            [a, b] => format!("hosts `{a}` and `{b}`"),
+            [a, b, rest @ ..] => format!("hosts `{a}`, `{b}` and {} more", rest.len()),
+            [] => "no host".to_string(),
+        };
+        p.push(
+            pos,
+            format!(
+                "environment variable `{var}` is not set (needed for the {field} of {users}); \
+                 run `export {var}=...` before fanout, or write the value in the inventory"
+            ),
+        );
+    }
+    built
+}
+
+/// Shape 1: a plain list of devices.
+fn devices(
+    pos: Pos,
+    items: &[Node],
+    cx: &Context<'_>,
+    p: &mut Problems,
+    missing: &mut Missing,
+) -> Built {
+    let mut built = Built::default();
+    if items.is_empty() {
+        p.push(
+            pos,
+            "the device list is empty; add at least one device, e.g. `- host: 127.0.0.1`",
+        );
+        return built;
+    }
+    let mut names: HashMap<String, Pos> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let Kind::Map(entries) = &item.kind else {
+            p.push(
+                item.pos,
+                format!(
+                    "device #{} must be a map of settings, not {}; write e.g. `- {{host: 127.0.0.1, port: 22}}`",
+                    i + 1,
+                    item.describe()
+                ),
+            );
+            continue;
+        };
+        let label = device_label(entries, i);
+        let level = parse_level(item, Scope::Device, &label, p);
+        let name = level
+            .name
+            .as_ref()
+            .or(level.host.as_ref())
+            .or(level.ip.as_ref())
+            .or(level.hostname.as_ref());
+        let address = level
+            .hostname
+            .as_ref()
+            .or(level.ip.as_ref())
+            .or(level.host.as_ref());
+        let (Some(name), Some(address)) = (name, address) else {
+            if level.address_reported {
+                continue;
+            }
+            p.push(
+                item.pos,
+                format!("{label} has no address; add `host: ADDRESS` (or `ip: ADDRESS`) to it"),
+            );
+            continue;
+        };
+        if let Some(first) = names.get(&name.value) {
+            let first = p.at(*first);
+            p.push(
+                name.pos,
+                format!(
+                    "duplicate host name `{}` (first at {first}); give each device a unique `name:`",
+                    name.value
+                ),
+            );
+            continue;
+        }
+        names.insert(name.value.clone(), name.pos);
+        let mut groups: Vec<String> = Vec::new();
+        for g in &level.groups {
+            if !groups.contains(&g.value) {
+                groups.push(g.value.clone());
+            }
+            if !built.groups.contains(&g.value) {
+                built.groups.push(g.value.clone());
+            }
+        }
+        built.targets.push(assemble(
+            &name.value,
+            &address.value,
+            &[&level],
+            groups,
+            cx,
+            missing,
+        ));
+    }
+    built
+}
+
+/// `device `r1``, from its name/host/ip if it has one, else `device #N`.
+fn device_label(entries: &[Entry], i: usize) -> String {
+    ["name", "host", "ip", "hostname"]
+        .iter()
+        .find_map(|k| {
+            entries
+                .iter()
+                .find(|e| e.key == *k)
+                .and_then(|e| e.value.text())
+        })
+        .map(|name| format!("device `{name}`"))
+        .unwrap_or_else(|| format!("device #{}", i + 1))
+}
+
+/// A group or a host of shape 2.
+pub(crate) struct Named {
+    pub(crate) name: String,
+    pub(crate) pos: Pos,
+    pub(crate) level: Level,
+}
+
+/// Shape 2: Nornir-style `defaults` / `groups` / `hosts`.
+fn sections(
+    pos: Pos,
+    entries: &[Entry],
+    cx: &Context<'_>,
+    p: &mut Problems,
+    missing: &mut Missing,
+) -> Built {
+    let mut built = Built::default();
+    let mut defaults = Level::default();
+    let mut groups: Vec<Named> = Vec::new();
+    let mut hosts: Option<(Pos, Option<Vec<Named>>)> = None;
+    let mut unknown_sections = false;
+    for entry in entries {
+        let v = &entry.value;
+        match entry.key.as_str() {
+            "known_hosts" => match v.text() {
+                Some(path) if matches!(v.kind, Kind::Scalar { .. }) => {
+                    built.known_hosts = Some(cx.path(path))
+                }
+                _ if v.is_null() => {}
+                _ => p.push(
+                    v.pos,
+                    format!("`known_hosts` must be a file path, not {}", v.describe()),
+                ),
+            },
+            "defaults" => defaults = parse_level(v, Scope::Defaults, "defaults", p),
+            "groups" => {
+                groups = named(v, "groups", p, |name, node, p| {
+                    parse_level(node, Scope::Group, &format!("group `{name}`"), p)
+                })
+                .unwrap_or_default()
+            }
+            "hosts" => {
+                let list = named(v, "hosts", p, |name, node, p| {
+                    parse_level(node, Scope::Host, &format!("host `{name}`"), p)
+                });
+                hosts = Some((entry.key_pos, list));
+            }
+            other => {
+                let hint = did_you_mean(other, SECTIONS).unwrap_or_else(|| {
+                    if matches!(&v.kind, Kind::Map(e) if e.iter().any(|e| e.key == "hostname")) {
+                        format!("to define host `{other}`, indent it under `hosts:`")
+                    } else {
+                        "the sections are known_hosts, defaults, groups and hosts".to_string()
+                    }
+                });
+                p.push(entry.key_pos, format!("unknown section `{other}`; {hint}"));
+                unknown_sections = true;
+            }
+        }
+    }
+    built.groups = groups.iter().map(|g| g.name.clone()).collect();
+    let index: HashMap<&str, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.name.as_str(), i))
+        .collect();
+    check_refs(&groups, &index, p);
+    check_cycles(&groups, &index, p);
+    // An unknown section (`host:`, a host outside `hosts:`) or a `hosts:`
+    // that is not a map is already reported: "no hosts" would repeat it.
+    let hosts = match hosts {
+        None if unknown_sections => return built,
+        None => {
+            p.push(
+                pos,
+                "no `hosts:` section; add one, e.g. `hosts: {r1: {hostname: 127.0.0.1}}`",
+            );
+            return built;
+        }
+        Some((_, None)) => return built,
+        Some((at, Some(list))) if list.is_empty() => {
+            p.push(
+                at,
+                "`hosts:` is empty; add at least one host, e.g. `r1: {hostname: 127.0.0.1}`",
+            );
+            return built;
+        }
+        Some((_, Some(list))) => list,
+    };
+    for host in &hosts {
+        for g in &host.level.groups {
+            if !index.contains_key(g.value.as_str()) {
+                let hint = did_you_mean(&g.value, index.keys().copied())
+                    .unwrap_or_else(|| format!("define it under `groups:` (`{}: {{}}`)", g.value));
+                p.push(
+                    g.pos,
+                    format!(
+                        "host `{}` is in group `{}`, which is not defined under `groups:`; {hint}",
+                        host.name, g.value
+                    ),
+                );
+            }
+        }
+        let mut order: Vec<usize> = Vec::new();
+        expand(&host.level.groups, &groups, &index, &mut order);
+        let mut levels: Vec<&Level> = vec![&host.level];
+        levels.extend(order.iter().map(|&i| &groups[i].level));
+        levels.push(&defaults);
+        let Some(address) = levels.iter().find_map(|l| l.hostname.as_ref()) else {
+            if host.level.address_reported {
+                continue;
+            }
+            p.push(
+                host.pos,
+                format!(
+                    "host `{}` has no address; add `hostname: ADDRESS` to it, to one of its groups or to defaults",
+                    host.name
+                ),
+            );
+            continue;
+        };
+        let names = order.iter().map(|&i| groups[i].name.clone()).collect();
+        built.targets.push(assemble(
+            &host.name,
+            &address.value,
+            &levels,
+            names,
+            cx,
+            missing,
+        ));
+    }
+    built
+}
+
+/// The entries of a `groups:` or `hosts:` map, each parsed with `parse`;
+/// `None` (reported) when it is not a map.
+fn named(
+    v: &Node,
+    section: &str,
+    p: &mut Problems,
+    mut parse: impl FnMut(&str, &Node, &mut Problems) -> Level,
+) -> Option<Vec<Named>> {
+    match &v.kind {
+        _ if v.is_null() => Some(Vec::new()),
+        Kind::Map(entries) => Some(
+            entries
+                .iter()
+                .map(|e| Named {
+                    name: e.key.clone(),
+                    pos: e.key_pos,
+                    level: parse(&e.key, &e.value, p),
+                })
+                .collect(),
+        ),
+        _ => {
+            p.push(
+                v.pos,
+                format!(
+                    "`{section}` must be a map of names to settings, not {}; write e.g. `{section}: {{r1: {{hostname: 127.0.0.1}}}}`",
+                    v.describe()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// One target from its levels, most specific first.
+fn assemble(
+    name: &str,
+    address: &str,
+    levels: &[&Level],
+    groups: Vec<String>,
+    cx: &Context<'_>,
+    missing: &mut Missing,
+) -> Target {
+    let mut t = Target::new(name, address);
+    let mut secret = |src: Option<&At<SecretSource>>, field: &'static str| {
+        let src = src?;
+        match src.value.resolve(cx.env) {
+            Ok(value) => Some(Secret::new(value)),
+            Err(vars) => {
+                for var in vars {
+                    missing
+                        .entry((src.pos, var, field))
+                        .or_default()
+                        .push(name.to_string());
+                }
+                None
+            }
+        }
+    };
+    t.credentials.password = secret(levels.iter().find_map(|l| l.password.as_ref()), "password");
+    t.secret = secret(
+        levels.iter().find_map(|l| l.secret.as_ref()),
+        "enable secret",
+    );
+    t.credentials.key_passphrase = secret(
+        levels.iter().find_map(|l| l.key_passphrase.as_ref()),
+        "key passphrase",
+    );
+    if let Some(port) = levels.iter().find_map(|l| l.port.as_ref()) {
+        t.port = port.value;
+    }
+    t.username = levels
+        .iter()
+        .find_map(|l| l.username.as_ref())
+        .map(|u| u.value.clone());
+    t.credentials.key_file = levels
+        .iter()
+        .find_map(|l| l.key_file.as_ref())
+        .map(|k| cx.path(&k.value));
+    t.credentials.agent = levels
+        .iter()
+        .find_map(|l| l.agent.as_ref())
+        .is_some_and(|a| a.value);
+    t.platform = levels
+        .iter()
+        .find_map(|l| l.platform.as_ref())
+        .map(|p| p.value);
+    t.host_keys = levels
+        .iter()
+        .find_map(|l| l.host_keys.as_ref())
+        .map(|h| h.value);
+    let phase = |i: usize| {
+        levels
+            .iter()
+            .find_map(|l| l.timeouts[i].as_ref())
+            .map(|d| d.value)
+    };
+    t.timeouts.connect = phase(0);
+    t.timeouts.auth = phase(1);
+    t.timeouts.command = phase(2);
+    t.timeouts.host = phase(3);
+    for level in levels.iter().rev() {
+        for (key, value) in &level.vars {
+            t.vars.insert(key.clone(), value.value.clone());
+        }
+    }
+    t.groups = groups;
+    t
+}

@@ -1,0 +1,164 @@
+//! Secrets in an inventory: `${VAR}` references and `*_env: VAR` keys.
+//! Messages about them never contain the value.
+
+use std::fmt;
+
+use crate::error::Problems;
+use crate::values::text;
+use crate::yaml::{Kind, Node};
+
+/// How a secret is written: text with `${VAR}` references, or `*_env: VAR`.
+/// `Debug` shows variable names only.
+#[derive(Clone)]
+pub(crate) enum SecretSource {
+    Template(Vec<Piece>),
+    Env(String),
+}
+
+/// Part of a secret template.
+#[derive(Clone)]
+pub(crate) enum Piece {
+    Text(String),
+    Var(String),
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Env(var) => write!(f, "Env({var})"),
+            SecretSource::Template(pieces) => {
+                let shown: Vec<&str> = pieces
+                    .iter()
+                    .map(|p| match p {
+                        Piece::Text(_) => "***",
+                        Piece::Var(var) => var,
+                    })
+                    .collect();
+                write!(f, "Template({shown:?})")
+            }
+        }
+    }
+}
+
+impl SecretSource {
+    /// The secret, or the names of the unset variables it needs.
+    pub(crate) fn resolve(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, Vec<String>> {
+        let pieces: &[Piece] = match self {
+            SecretSource::Template(pieces) => pieces,
+            SecretSource::Env(var) => return env(var).ok_or_else(|| vec![var.clone()]),
+        };
+        let mut out = String::new();
+        let mut missing = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Var(var) => match env(var) {
+                    Some(value) => out.push_str(&value),
+                    None => missing.push(var.clone()),
+                },
+            }
+        }
+        if missing.is_empty() {
+            Ok(out)
+        } else {
+            Err(missing)
+        }
+    }
+}
+
+/// `password: text with ${VAR}`; `$${` is a literal `${`. Never echoes the value.
+pub(crate) fn template(key: &str, v: &Node, p: &mut Problems) -> Option<SecretSource> {
+    let raw = match &v.kind {
+        _ if v.is_null() => return None,
+        Kind::Scalar { text, .. } => text.as_str(),
+        _ => {
+            p.push(
+                v.pos,
+                format!(
+                    "`{key}` must be a single value, not {}; quote it if it has special characters",
+                    v.describe()
+                ),
+            );
+            return None;
+        }
+    };
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut rest = raw;
+    while let Some(i) = rest.find('$') {
+        text.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(r) = after.strip_prefix("${") {
+            text.push_str("${");
+            rest = r;
+        } else if let Some(r) = after.strip_prefix('{') {
+            let Some(end) = r.find('}') else {
+                p.push(v.pos, format!("`{key}` has a `${{` without its closing `}}`; write `${{VAR}}` to read a variable, or `$${{` for a literal `${{`"));
+                return None;
+            };
+            let name = &r[..end];
+            if !is_var_name(name) {
+                p.push(v.pos, format!("`{key}` has a `${{...}}` that is not a variable name (letters, digits and _); write `$${{` for a literal `${{`"));
+                return None;
+            }
+            if !text.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut text)));
+            }
+            pieces.push(Piece::Var(name.to_string()));
+            rest = &r[end + 1..];
+        } else {
+            text.push('$');
+            rest = after;
+        }
+    }
+    text.push_str(rest);
+    if !text.is_empty() || pieces.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    Some(SecretSource::Template(pieces))
+}
+
+/// `password_env: LAB_PW` (also accepts `$LAB_PW` and `${LAB_PW}`).
+pub(crate) fn env_name(key: &str, v: &Node, p: &mut Problems) -> Option<SecretSource> {
+    let t = text(key, v, p)?;
+    let name = t
+        .strip_prefix("${")
+        .and_then(|s| s.strip_suffix('}'))
+        .or_else(|| t.strip_prefix('$'))
+        .unwrap_or(&t);
+    if is_var_name(name) {
+        Some(SecretSource::Env(name.to_string()))
+    } else {
+        p.push(v.pos, format!("`{key}` must name an environment variable (letters, digits and _), e.g. `{key}: LAB_PW`"));
+        None
+    }
+}
+
+fn is_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_text() {
+        let src = SecretSource::Template(vec![
+            Piece::Text("hunter2".into()),
+            Piece::Var("LAB_PW".into()),
+        ]);
+        let debug = format!("{src:?}");
+        assert!(
+            !debug.contains("hunter2") && debug.contains("LAB_PW"),
+            "{debug}"
+        );
+    }
+}

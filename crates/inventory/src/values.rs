@@ -1,0 +1,214 @@
+//! Single YAML values -> typed settings, reporting what is wrong with them.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use fanout_core::{HostKeyPolicy, Platform};
+
+use crate::error::Problems;
+use crate::fields::At;
+use crate::suggest::did_you_mean;
+use crate::yaml::{Kind, Node};
+
+/// Wraps a value with the position of `v`.
+pub(crate) fn at<T>(v: &Node) -> impl FnOnce(T) -> At<T> {
+    let pos = v.pos;
+    move |value| At { value, pos }
+}
+
+/// A single value as text; empty values count as unset.
+pub(crate) fn text(key: &str, v: &Node, p: &mut Problems) -> Option<String> {
+    match &v.kind {
+        _ if v.is_null() => None,
+        Kind::Scalar { text, .. } => Some(text.clone()),
+        _ => {
+            p.push(
+                v.pos,
+                format!(
+                    "`{key}` must be a single value, not {}; write `{key}: VALUE`",
+                    v.describe()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A port, 1..=65535 (quoted digits accepted).
+pub(crate) fn port(v: &Node, p: &mut Problems) -> Option<u16> {
+    let t = text("port", v, p)?;
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(&t);
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        p.push(
+            v.pos,
+            format!("port must be a number from 1 to 65535, not `{t}`; e.g. `port: 22`"),
+        );
+        return None;
+    }
+    match t.parse::<u16>() {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            p.push(
+                v.pos,
+                format!(
+                    "port {t} is out of range; use a number from 1 to 65535 (SSH is usually 22)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// true/false (also yes/no, on/off).
+pub(crate) fn boolean(key: &str, v: &Node, p: &mut Problems) -> Option<bool> {
+    let t = text(key, v, p)?;
+    match t.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" => Some(true),
+        "false" | "no" | "off" => Some(false),
+        _ => {
+            p.push(v.pos, format!("`{key}` must be true or false, not `{t}`"));
+            None
+        }
+    }
+}
+
+/// A platform name or alias, with a did-you-mean.
+pub(crate) fn platform(key: &str, v: &Node, p: &mut Problems) -> Option<Platform> {
+    let t = text(key, v, p)?;
+    Platform::from_str(&t)
+        .map_err(|message| {
+            let hint = did_you_mean(&t, Platform::accepted_names().iter().copied())
+                .unwrap_or_else(|| "use one of them".to_string());
+            p.push(v.pos, format!("{message}; {hint}"));
+        })
+        .ok()
+}
+
+/// strict | accept-new | off.
+pub(crate) fn host_keys(key: &str, v: &Node, p: &mut Problems) -> Option<HostKeyPolicy> {
+    let t = text(key, v, p)?;
+    match t.to_ascii_lowercase().as_str() {
+        "strict" => Some(HostKeyPolicy::Strict),
+        "accept-new" | "accept_new" => Some(HostKeyPolicy::AcceptNew),
+        "off" | "false" | "no" => Some(HostKeyPolicy::Off),
+        _ => {
+            p.push(
+                v.pos,
+                format!("unknown host-key policy `{t}`; use strict, accept-new or off"),
+            );
+            None
+        }
+    }
+}
+
+/// SSH spellings are accepted and ignored; telnet is refused.
+pub(crate) fn transport(key: &str, v: &Node, p: &mut Problems) {
+    let Some(t) = text(key, v, p) else { return };
+    match t.to_ascii_lowercase().as_str() {
+        "ssh" | "asyncssh" | "ssh2" | "paramiko" | "system" => {}
+        "telnet" | "asynctelnet" => p.push(
+            v.pos,
+            format!("telnet is not supported, fanout speaks SSH only; remove `{key}: {t}` and enable SSH on the device"),
+        ),
+        _ => p.push(
+            v.pos,
+            format!("unknown {key} `{t}`; fanout speaks SSH only: remove `{key}:` (ssh, asyncssh, ssh2, paramiko and system are accepted and ignored)"),
+        ),
+    }
+}
+
+/// Seconds as a number, or a human duration (`5s`, `1m30s`).
+pub(crate) fn duration(key: &str, v: &Node, p: &mut Problems) -> Option<Duration> {
+    let t = text(key, v, p)?;
+    let parsed = match v.plain_text().and_then(|s| s.parse::<f64>().ok()) {
+        Some(secs) if secs.is_finite() && secs >= 0.0 => Ok(Duration::from_secs_f64(secs)),
+        Some(_) => Err(format!("invalid duration `{t}`")),
+        None => fanout_core::parse_duration(&t),
+    };
+    match parsed {
+        Ok(d) if d.is_zero() => {
+            p.push(
+                v.pos,
+                format!("`{key}` must be longer than 0; e.g. `{key}: 5s` (or a number of seconds)"),
+            );
+            None
+        }
+        Ok(d) => Some(d),
+        Err(message) => {
+            p.push(
+                v.pos,
+                format!("`{key}`: {message}; a plain number means seconds"),
+            );
+            None
+        }
+    }
+}
+
+/// A list of group names.
+pub(crate) fn groups(key: &str, v: &Node, p: &mut Problems) -> Vec<At<String>> {
+    let items = match &v.kind {
+        _ if v.is_null() => return Vec::new(),
+        Kind::Seq(items) => items,
+        Kind::Scalar { text, .. } => {
+            p.push(
+                v.pos,
+                format!("`{key}` must be a list, not a single value; write `{key}: [{text}]`"),
+            );
+            return Vec::new();
+        }
+        Kind::Map(_) => {
+            p.push(v.pos, format!("`{key}` must be a list of group names, not a map; write e.g. `{key}: [core, london]`"));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match item.text() {
+            Some(name) if matches!(item.kind, Kind::Scalar { .. }) => out.push(At {
+                value: name.to_string(),
+                pos: item.pos,
+            }),
+            _ => p.push(
+                item.pos,
+                format!(
+                    "each entry of `{key}` must be a group name, not {}",
+                    item.describe()
+                ),
+            ),
+        }
+    }
+    out
+}
+
+/// A map of names to single values, kept as written (empty for null).
+pub(crate) fn vars(key: &str, v: &Node, p: &mut Problems) -> Vec<(String, At<String>)> {
+    let entries = match &v.kind {
+        _ if v.is_null() => return Vec::new(),
+        Kind::Map(entries) => entries,
+        _ => {
+            p.push(
+                v.pos,
+                format!("`{key}` must be a map of names to values, not {}; write e.g. `{key}: {{site: lon, rack: 4}}`", v.describe()),
+            );
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        match &entry.value.kind {
+            Kind::Scalar { text, .. } => {
+                let value = if entry.value.is_null() { String::new() } else { text.clone() };
+                out.push((entry.key.clone(), At { value, pos: entry.value.pos }));
+            }
+            _ => p.push(
+                entry.value.pos,
+                format!(
+                    "`{key}.{}` is {}; vars hold single values (text, numbers, true/false): quote it or split it into several vars",
+                    entry.key,
+                    entry.value.describe()
+                ),
+            ),
+        }
+    }
+    out
+}

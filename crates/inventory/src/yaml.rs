@@ -1,0 +1,436 @@
+//! YAML text -> a small tree that keeps the position of every key and value.
+//!
+//! Built from `granit-parser` events (the parser under `serde-saphyr`,
+//! re-exported by it) so that keys have positions too, scalars keep the text
+//! as written, and duplicate keys can be reported with both positions.
+
+use std::collections::HashMap;
+
+use serde_saphyr::granit_parser::{
+    ErrorKind, Event, Options, Parser, ScalarStyle, ScanError, Span, StrInput, StructureStyle,
+};
+
+use crate::error::Problems;
+
+/// Aliases may not expand the document to more values than this.
+const NODE_BUDGET: usize = 1_000_000;
+
+/// A 1-based line and column (in characters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Pos {
+    pub(crate) line: usize,
+    pub(crate) col: usize,
+}
+
+impl Pos {
+    fn of(span: &Span) -> Pos {
+        Pos {
+            line: span.start.line().max(1),
+            col: span.start.col() + 1,
+        }
+    }
+}
+
+/// A YAML value with the position where it starts.
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    pub(crate) pos: Pos,
+    pub(crate) kind: Kind,
+}
+
+/// The three YAML node kinds.
+#[derive(Clone, Debug)]
+pub(crate) enum Kind {
+    /// A scalar as written (after quote/escape processing); `plain` is false
+    /// for quoted, block and `!!str` scalars, which are always text.
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+/// One `key: value` pair of a mapping.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub(crate) key: String,
+    pub(crate) key_pos: Pos,
+    pub(crate) value: Node,
+}
+
+impl Node {
+    /// `~`, `null` or nothing at all.
+    pub(crate) fn is_null(&self) -> bool {
+        matches!(&self.kind, Kind::Scalar { text, plain: true }
+            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// The text of a non-null scalar.
+    pub(crate) fn text(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar { text, .. } if !self.is_null() => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The text of an unquoted scalar (numbers, booleans).
+    pub(crate) fn plain_text(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar { text, plain: true } if !self.is_null() => Some(text),
+            _ => None,
+        }
+    }
+
+    /// "a list", "a map", "text" or "empty", for messages.
+    pub(crate) fn describe(&self) -> &'static str {
+        match &self.kind {
+            _ if self.is_null() => "empty",
+            Kind::Scalar { .. } => "a single value",
+            Kind::Seq(_) => "a list",
+            Kind::Map(_) => "a map",
+        }
+    }
+}
+
+/// A YAML syntax error: the first one only.
+#[derive(Debug)]
+pub(crate) struct SyntaxError {
+    pub(crate) pos: Pos,
+    pub(crate) message: String,
+}
+
+/// Parses the first document; `None` when the file holds no value at all.
+/// Duplicate keys, non-text keys and extra documents go to `problems`.
+pub(crate) fn parse(text: &str, problems: &mut Problems) -> Result<Option<Node>, SyntaxError> {
+    let mut options = Options::default();
+    options.emit_comments = false;
+    let mut b = Builder {
+        parser: Parser::new_from_str_with_options(text, options),
+        anchors: HashMap::new(),
+        budget: NODE_BUDGET,
+        problems,
+        last: Pos { line: 1, col: 1 },
+        open_flow: Vec::new(),
+    };
+    loop {
+        let (ev, _) = b.next()?;
+        match ev {
+            Event::StreamEnd => return Ok(None),
+            Event::DocumentStart(..) => break,
+            _ => {}
+        }
+    }
+    let (ev, span) = b.next()?;
+    let root = b.node(ev, span)?;
+    loop {
+        let (ev, span) = b.next()?;
+        match ev {
+            Event::StreamEnd => break,
+            Event::DocumentStart(..) => {
+                let (ev, first) = b.next()?;
+                let extra = b.node(ev, first)?;
+                if !extra.is_null() {
+                    b.problems.push(
+                        Pos::of(&span),
+                        "a second YAML document starts here; an inventory is one document: \
+                         remove this `---` and merge the two, or split them into two files",
+                    );
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((!root.is_null()).then_some(root))
+}
+
+struct Builder<'a, 'p> {
+    parser: Parser<'a, StrInput<'a>>,
+    /// Anchor id -> (node, number of values in it).
+    anchors: HashMap<usize, (Node, usize)>,
+    budget: usize,
+    problems: &'p mut Problems,
+    last: Pos,
+    /// The `[` / `{` collections being read, to name an unclosed one.
+    open_flow: Vec<(char, Pos)>,
+}
+
+impl<'a> Builder<'a, '_> {
+    /// The next structural event (comments and metadata skipped).
+    fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
+        loop {
+            match self.parser.next_event() {
+                None => {
+                    return Err(SyntaxError {
+                        pos: self.last,
+                        message: "the file ends in the middle of a value; \
+                                  check for a missing closing bracket or quote"
+                            .into(),
+                    });
+                }
+                Some(Err(e)) => return Err(syntax_error(&e, self.open_flow.last().copied())),
+                Some(Ok((ev, span))) => {
+                    self.last = Pos::of(&span);
+                    match ev {
+                        Event::StreamStart
+                        | Event::StreamEnd
+                        | Event::DocumentStart(..)
+                        | Event::DocumentEnd
+                        | Event::Alias(_)
+                        | Event::Scalar(..)
+                        | Event::SequenceStart(..)
+                        | Event::SequenceEnd
+                        | Event::MappingStart(..)
+                        | Event::MappingEnd => return Ok((ev, span)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn charge(&mut self, pos: Pos, n: usize) -> Result<(), SyntaxError> {
+        self.budget = self.budget.checked_sub(n).ok_or_else(|| SyntaxError {
+            pos,
+            message: format!(
+                "aliases expand this document to more than {NODE_BUDGET} values; \
+                 use fewer nested aliases"
+            ),
+        })?;
+        Ok(())
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), size(node)));
+        }
+    }
+
+    fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node, SyntaxError> {
+        let pos = Pos::of(&span);
+        self.charge(pos, 1)?;
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let tagged_str = tag.as_ref().is_some_and(|t| t.is_yaml_core_schema_tag("str"));
+                let node = Node {
+                    pos,
+                    kind: Kind::Scalar {
+                        text: text.into_owned(),
+                        plain: style == ScalarStyle::Plain && !tagged_str,
+                    },
+                };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::SequenceStart(style, anchor, _) => {
+                if style == StructureStyle::Flow {
+                    self.open_flow.push(('[', pos));
+                }
+                let mut items = Vec::new();
+                loop {
+                    let (ev, span) = self.next()?;
+                    if matches!(ev, Event::SequenceEnd) {
+                        break;
+                    }
+                    items.push(self.node(ev, span)?);
+                }
+                if style == StructureStyle::Flow {
+                    self.open_flow.pop();
+                }
+                let node = Node {
+                    pos,
+                    kind: Kind::Seq(items),
+                };
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::MappingStart(style, anchor, _) => {
+                if style == StructureStyle::Flow {
+                    self.open_flow.push(('{', pos));
+                }
+                let node = self.mapping(pos)?;
+                if style == StructureStyle::Flow {
+                    self.open_flow.pop();
+                }
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some((node, n)) => {
+                    let (node, n) = (node.clone(), *n);
+                    self.charge(pos, n)?;
+                    Ok(node)
+                }
+                None => Err(SyntaxError {
+                    pos,
+                    message: "this alias refers to an unknown anchor; define `&name` before using `*name`"
+                        .into(),
+                }),
+            },
+            _ => Err(SyntaxError {
+                pos,
+                message: "expected a value here; check the indentation".into(),
+            }),
+        }
+    }
+
+    fn mapping(&mut self, pos: Pos) -> Result<Node, SyntaxError> {
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut seen: HashMap<String, Pos> = HashMap::new();
+        let mut merged: Vec<Entry> = Vec::new();
+        loop {
+            let (ev, span) = self.next()?;
+            if matches!(ev, Event::MappingEnd) {
+                break;
+            }
+            let key = self.node(ev, span)?;
+            let (ev, span) = self.next()?;
+            let value = self.node(ev, span)?;
+            let Kind::Scalar { text, plain } = key.kind else {
+                self.problems.push(
+                    key.pos,
+                    format!(
+                        "this key is {}; keys must be names: write `name: value`",
+                        key_description(&key.kind)
+                    ),
+                );
+                continue;
+            };
+            if plain && text == "<<" {
+                self.merge(value, &mut merged);
+                continue;
+            }
+            if let Some(first) = seen.get(&text) {
+                let first = self.problems.at(*first);
+                self.problems.push(
+                    key.pos,
+                    format!(
+                        "duplicate key `{text}` (first at {first}); YAML keys must be unique: \
+                         remove or rename one of them"
+                    ),
+                );
+                continue;
+            }
+            seen.insert(text.clone(), key.pos);
+            entries.push(Entry {
+                key: text,
+                key_pos: key.pos,
+                value,
+            });
+        }
+        for entry in merged {
+            if !seen.contains_key(&entry.key) {
+                seen.insert(entry.key.clone(), entry.key_pos);
+                entries.push(entry);
+            }
+        }
+        Ok(Node {
+            pos,
+            kind: Kind::Map(entries),
+        })
+    }
+
+    /// `<<: *a` or `<<: [*a, *b]`: earlier sources win, explicit keys win over all.
+    fn merge(&mut self, value: Node, merged: &mut Vec<Entry>) {
+        let sources = match value.kind {
+            Kind::Seq(items) => items,
+            Kind::Map(_) => vec![value],
+            _ => {
+                self.problems.push(
+                    value.pos,
+                    "`<<` merges maps: write `<<: *anchor` or `<<: [*a, *b]`",
+                );
+                return;
+            }
+        };
+        for source in sources {
+            match source.kind {
+                Kind::Map(entries) => {
+                    for entry in entries {
+                        if !merged.iter().any(|m| m.key == entry.key) {
+                            merged.push(entry);
+                        }
+                    }
+                }
+                _ => self.problems.push(
+                    source.pos,
+                    "`<<` merges maps: each source must be a map (`&anchor` on a map)",
+                ),
+            }
+        }
+    }
+}
+
+fn key_description(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::Seq(_) => "a list",
+        _ => "a map",
+    }
+}
+
+/// Number of values in a node.
+fn size(node: &Node) -> usize {
+    1 + match &node.kind {
+        Kind::Scalar { .. } => 0,
+        Kind::Seq(items) => items.iter().map(size).sum(),
+        Kind::Map(entries) => entries.iter().map(|e| 1 + size(&e.value)).sum(),
+    }
+}
+
+/// The parser's message with a hint; an unclosed `[`/`{` is reported where
+/// it opens (`open_flow`: the innermost one being read).
+fn syntax_error(e: &ScanError, open_flow: Option<(char, Pos)>) -> SyntaxError {
+    let m = e.marker();
+    let at = Pos {
+        line: m.line().max(1),
+        col: m.col() + 1,
+    };
+    if let (
+        ErrorKind::ExpectedFlowMappingSeparator | ErrorKind::ExpectedFlowSequenceSeparator,
+        Some((open, pos)),
+    ) = (e.kind(), open_flow)
+    {
+        let close = if open == '[' { ']' } else { '}' };
+        return SyntaxError {
+            pos,
+            message: format!(
+                "this `{open}` is not closed (at line {}, column {} the parser expected `,` or `{close}`); \
+                 add the missing `{close}`",
+                at.line, at.col
+            ),
+        };
+    }
+    let hint = match e.kind() {
+        ErrorKind::UnclosedFlowCollection { open } => {
+            let close = if *open == '[' { ']' } else { '}' };
+            format!("add the missing `{close}`")
+        }
+        ErrorKind::UnexpectedEofFlowSequence => "add the missing `]`".into(),
+        ErrorKind::UnexpectedEofFlowMapping | ErrorKind::UnexpectedEofImplicitFlowMapping => {
+            "add the missing `}`".into()
+        }
+        ErrorKind::MismatchedFlowCollectionEnd { open, .. } => {
+            let close = if *open == '[' { ']' } else { '}' };
+            format!("close `{open}` with `{close}`")
+        }
+        ErrorKind::MisplacedFlowCollectionEnd => {
+            "remove this bracket or add its opening one".into()
+        }
+        ErrorKind::UnclosedQuotedScalar
+        | ErrorKind::InvalidTrailingSingleQuotedScalar
+        | ErrorKind::InvalidTrailingDoubleQuotedScalar => "close the quote".into(),
+        ErrorKind::TabNotAllowed
+        | ErrorKind::TabInBlockIndentation
+        | ErrorKind::TabInIndentation
+        | ErrorKind::TabInPlainScalar => "indent with spaces, not tabs".into(),
+        ErrorKind::UnknownAnchor => "define `&name` before using `*name`".into(),
+        _ => "check the indentation (keys of one map start in the same column) \
+              and that every `key:` has a space after the colon"
+            .into(),
+    };
+    SyntaxError {
+        pos: at,
+        message: format!("{}; {hint}", e.kind()),
+    }
+}

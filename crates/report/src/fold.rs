@@ -1,0 +1,151 @@
+//! Folding identical outputs across hosts, like `clush -b` / `dshbak -c`.
+
+use std::collections::BTreeMap;
+
+use fanout_core::HostOutcome;
+
+/// One distinct output and the hosts that printed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoldedOutput {
+    /// Host names in the order their outcomes arrived.
+    pub hosts: Vec<String>,
+    /// The output text (commands headed by `--- command` when several).
+    pub text: String,
+}
+
+/// The text a host printed, as folded and as written to its output file:
+/// one command's stdout as is; several commands each headed by `--- CMD`.
+/// Standard error, when the transport separates it, follows as `--- stderr`.
+pub fn output_text(outcome: &HostOutcome) -> String {
+    let several = outcome.outputs.len() > 1;
+    let mut text = String::new();
+    for out in &outcome.outputs {
+        if several {
+            text.push_str(&format!("--- {}\n", out.command));
+        }
+        text.push_str(&out.stdout);
+        if let Some(err) = out.stderr.as_deref().filter(|e| !e.is_empty()) {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str("--- stderr\n");
+            text.push_str(err);
+        }
+    }
+    text
+}
+
+/// Groups hosts with identical output; hosts without output are left out.
+/// Groups are ordered by their first host's arrival.
+pub fn fold_outputs(outcomes: &[HostOutcome]) -> Vec<FoldedOutput> {
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut folded: Vec<FoldedOutput> = Vec::new();
+    for o in outcomes {
+        let text = output_text(o);
+        if text.is_empty() {
+            continue;
+        }
+        match index.get(&text) {
+            Some(&i) => folded[i].hosts.push(o.host.clone()),
+            None => {
+                index.insert(text.clone(), folded.len());
+                folded.push(FoldedOutput {
+                    hosts: vec![o.host.clone()],
+                    text,
+                });
+            }
+        }
+    }
+    folded
+}
+
+/// Compresses host names the way clush does: `r1,r2,r3,r7` → `r[1-3,7]`.
+/// Names are grouped by their prefix before a trailing number of the same
+/// width; anything else is listed as is.
+pub fn fold_names(names: &[String]) -> String {
+    let mut groups: BTreeMap<(String, usize), Vec<u64>> = BTreeMap::new();
+    let mut plain: Vec<String> = Vec::new();
+    for name in names {
+        let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (prefix, num) = name.split_at(name.len() - digits);
+        match num.parse::<u64>() {
+            Ok(n) if digits > 0 && digits <= 18 => groups
+                .entry((prefix.to_string(), digits))
+                .or_default()
+                .push(n),
+            _ => plain.push(name.clone()),
+        }
+    }
+    let mut parts = plain;
+    for ((prefix, width), mut nums) in groups {
+        nums.sort_unstable();
+        nums.dedup();
+        if nums.len() == 1 {
+            parts.push(format!("{prefix}{:0width$}", nums[0]));
+            continue;
+        }
+        let mut ranges: Vec<String> = Vec::new();
+        let mut start = nums[0];
+        let mut prev = nums[0];
+        for &n in &nums[1..] {
+            if n != prev + 1 {
+                ranges.push(range(start, prev, width));
+                start = n;
+            }
+            prev = n;
+        }
+        ranges.push(range(start, prev, width));
+        parts.push(format!("{prefix}[{}]", ranges.join(",")));
+    }
+    parts.join(",")
+}
+
+fn range(a: u64, b: u64, width: usize) -> String {
+    if a == b {
+        format!("{a:0width$}")
+    } else {
+        format!("{a:0width$}-{b:0width$}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fanout_core::{CommandOutput, Worker};
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn folds_numeric_ranges() {
+        assert_eq!(fold_names(&names(&["r1", "r2", "r3", "r7"])), "r[1-3,7]");
+        assert_eq!(fold_names(&names(&["h01", "h02", "h10"])), "h[01-02,10]");
+        assert_eq!(fold_names(&names(&["core", "r5"])), "core,r5");
+        assert_eq!(fold_names(&names(&["sw1", "r1", "r2"])), "r[1-2],sw1");
+    }
+
+    #[test]
+    fn identical_outputs_fold_together() {
+        let o = |host: &str, out: &str| {
+            HostOutcome::ok(
+                host,
+                vec![CommandOutput {
+                    command: "c".into(),
+                    stdout: out.into(),
+                    ..Default::default()
+                }],
+                Worker::Thread(0),
+            )
+        };
+        let folded = fold_outputs(&[
+            o("a", "x\n"),
+            o("b", "y\n"),
+            o("c", "x\n"),
+            HostOutcome::ok("d", vec![], Worker::Thread(0)),
+        ]);
+        assert_eq!(folded.len(), 2);
+        assert_eq!(folded[0].hosts, ["a", "c"]);
+        assert_eq!(folded[1].text, "y\n");
+    }
+}

@@ -1,0 +1,81 @@
+use std::io::{self, Write};
+
+use fanout_core::{HostOutcome, RunSummary};
+use serde::Serialize;
+
+use crate::Reporter;
+
+/// `--format jsonl`: one object per host, flushed as it completes, then
+/// `{"summary": {...}}`.
+pub struct JsonLinesReporter<'a> {
+    out: Box<dyn Write + 'a>,
+}
+
+impl<'a> JsonLinesReporter<'a> {
+    /// Writes to `out`.
+    pub fn new(out: Box<dyn Write + 'a>) -> Self {
+        Self { out }
+    }
+}
+
+fn to_io(e: serde_json::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+impl Reporter for JsonLinesReporter<'_> {
+    fn host(&mut self, outcome: &HostOutcome) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, outcome).map_err(to_io)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+
+    fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct Line<'s> {
+            summary: &'s RunSummary,
+        }
+        serde_json::to_writer(&mut self.out, &Line { summary }).map_err(to_io)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+/// `--format json`: `{"hosts": [...], "summary": {...}}` once the run ends.
+pub struct JsonReporter<'a> {
+    out: Box<dyn Write + 'a>,
+    hosts: Vec<HostOutcome>,
+}
+
+impl<'a> JsonReporter<'a> {
+    /// Writes to `out`.
+    pub fn new(out: Box<dyn Write + 'a>) -> Self {
+        Self {
+            out,
+            hosts: Vec::new(),
+        }
+    }
+}
+
+/// The `--format json` document (also `summary.json` of an output folder).
+#[derive(Serialize)]
+pub(crate) struct Document<'d> {
+    pub(crate) hosts: &'d [HostOutcome],
+    pub(crate) summary: &'d RunSummary,
+}
+
+impl Reporter for JsonReporter<'_> {
+    fn host(&mut self, outcome: &HostOutcome) -> io::Result<()> {
+        self.hosts.push(outcome.clone());
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {
+        let doc = Document {
+            hosts: &self.hosts,
+            summary,
+        };
+        serde_json::to_writer_pretty(&mut self.out, &doc).map_err(to_io)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}

@@ -1,0 +1,284 @@
+//! `--out-dir DIR`: one file per host plus `summary.json`, swapped in whole.
+
+use std::collections::BTreeSet;
+use std::ffi::CString;
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use fanout_core::{HostOutcome, RunSummary};
+
+use crate::fold::output_text;
+use crate::json::Document;
+
+/// Why an output folder could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutDirError {
+    /// The destination exists but is not something we may replace.
+    #[error("{path}: {reason}; choose another --out-dir or move it away")]
+    Refused {
+        /// The destination.
+        path: PathBuf,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A filesystem operation failed.
+    #[error("{path}: {action} failed: {source}")]
+    Io {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+fn io_err<'p>(
+    path: &'p Path,
+    action: &'static str,
+) -> impl FnOnce(std::io::Error) -> OutDirError + 'p {
+    move |source| OutDirError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
+}
+
+/// An output folder being written. Files go to a hidden sibling folder;
+/// [`finish`](Self::finish) swaps it in place of `DIR` in one atomic
+/// `renameat2(RENAME_EXCHANGE)` (or a rename when `DIR` is new), so readers
+/// see either the old folder or the new one, never a mix. If the run dies
+/// before `finish`, `DIR` is untouched and the hidden folder is removed on
+/// drop.
+#[derive(Debug)]
+pub struct OutDir {
+    dest: PathBuf,
+    staging: PathBuf,
+    used: BTreeSet<String>,
+    hosts: Vec<HostOutcome>,
+    finished: bool,
+}
+
+impl OutDir {
+    /// Checks `dest` and starts a staging folder beside it. An existing
+    /// `dest` is only replaced when it is empty or a previous fanout output
+    /// (it holds `summary.json`).
+    pub fn create(dest: &Path) -> Result<Self, OutDirError> {
+        if let Ok(meta) = fs::symlink_metadata(dest) {
+            let refuse = |reason: &str| OutDirError::Refused {
+                path: dest.to_path_buf(),
+                reason: reason.to_string(),
+            };
+            if !meta.is_dir() {
+                return Err(refuse("exists and is not a directory"));
+            }
+            let empty = fs::read_dir(dest)
+                .map_err(io_err(dest, "reading"))?
+                .next()
+                .is_none();
+            if !empty && !dest.join("summary.json").is_file() {
+                return Err(refuse(
+                    "exists and is not a fanout output folder (no summary.json), so it is not replaced",
+                ));
+            }
+        }
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(io_err(parent, "creating"))?;
+        let staging = parent.join(format!(".{name}.fanout-tmp-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir(&staging).map_err(io_err(&staging, "creating"))?;
+        Ok(Self {
+            dest: dest.to_path_buf(),
+            staging,
+            used: BTreeSet::new(),
+            hosts: Vec::new(),
+            finished: false,
+        })
+    }
+
+    /// Writes `HOST.txt` with the host's output (see the README).
+    pub fn host(&mut self, outcome: &HostOutcome) -> Result<(), OutDirError> {
+        let file = self.file_name(&outcome.host);
+        let path = self.staging.join(file);
+        fs::write(&path, output_text(outcome)).map_err(io_err(&path, "writing"))?;
+        self.hosts.push(outcome.clone());
+        Ok(())
+    }
+
+    /// Writes `summary.json` (every outcome and the summary, as
+    /// `--format json`), then swaps the folder into place.
+    pub fn finish(mut self, summary: &RunSummary) -> Result<PathBuf, OutDirError> {
+        let path = self.staging.join("summary.json");
+        let doc = Document {
+            hosts: &self.hosts,
+            summary,
+        };
+        let mut file = fs::File::create(&path).map_err(io_err(&path, "creating"))?;
+        serde_json::to_writer_pretty(&mut file, &doc)
+            .map_err(std::io::Error::other)
+            .and_then(|()| file.write_all(b"\n"))
+            .and_then(|()| file.sync_all())
+            .map_err(io_err(&path, "writing"))?;
+        if self.dest.exists() {
+            exchange(&self.staging, &self.dest)
+                .map_err(io_err(&self.dest, "swapping in the new folder"))?;
+            // The old folder now sits at the staging path.
+            let _ = fs::remove_dir_all(&self.staging);
+        } else {
+            fs::rename(&self.staging, &self.dest)
+                .map_err(io_err(&self.dest, "renaming into place"))?;
+        }
+        self.finished = true;
+        Ok(self.dest.clone())
+    }
+
+    /// A safe, unique file name for a host: `[A-Za-z0-9._-]`, others `_`.
+    fn file_name(&mut self, host: &str) -> String {
+        let mut base: String = host
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if base.is_empty() || base.starts_with('.') || base == "summary" {
+            base.insert(0, '_');
+        }
+        let mut name = format!("{base}.txt");
+        let mut n = 2;
+        while !self.used.insert(name.clone()) {
+            name = format!("{base}~{n}.txt");
+            n += 1;
+        }
+        name
+    }
+}
+
+impl Drop for OutDir {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// Atomically exchanges two paths (Linux renameat2 RENAME_EXCHANGE).
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    let ca = CString::new(a.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    let cb = CString::new(b.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them
+    // relative to the working directory like rename(2).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fanout_core::{CommandOutput, Tally, Worker};
+
+    fn outcome(host: &str, out: &str) -> HostOutcome {
+        HostOutcome::ok(
+            host,
+            vec![CommandOutput {
+                command: "c".into(),
+                stdout: out.into(),
+                ..Default::default()
+            }],
+            Worker::Thread(0),
+        )
+    }
+
+    #[test]
+    fn writes_then_replaces_a_previous_output_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("out");
+        let summary = Tally::new().finish("seq", 1);
+        let mut dir = OutDir::create(&dest).unwrap();
+        dir.host(&outcome("r1", "one\n")).unwrap();
+        dir.host(&outcome("r/2", "two\n")).unwrap();
+        dir.finish(&summary).unwrap();
+        assert_eq!(fs::read_to_string(dest.join("r1.txt")).unwrap(), "one\n");
+        assert_eq!(fs::read_to_string(dest.join("r_2.txt")).unwrap(), "two\n");
+        let doc: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dest.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(doc["hosts"].as_array().unwrap().len(), 2);
+
+        // A second run replaces the whole folder: r/2 is gone, r3 is new.
+        let mut dir = OutDir::create(&dest).unwrap();
+        dir.host(&outcome("r3", "three\n")).unwrap();
+        // Until finish, the old folder is intact.
+        assert!(dest.join("r1.txt").exists());
+        dir.finish(&summary).unwrap();
+        assert!(!dest.join("r1.txt").exists());
+        assert!(dest.join("r3.txt").exists());
+        let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "staging folder must be gone");
+    }
+
+    #[test]
+    fn abandoned_run_leaves_destination_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("out");
+        fs::create_dir(&dest).unwrap();
+        fs::write(dest.join("summary.json"), "{}").unwrap();
+        let mut dir = OutDir::create(&dest).unwrap();
+        dir.host(&outcome("r1", "x")).unwrap();
+        drop(dir);
+        assert_eq!(fs::read_dir(&dest).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn refuses_foreign_folders_and_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let foreign = tmp.path().join("docs");
+        fs::create_dir(&foreign).unwrap();
+        fs::write(foreign.join("notes.md"), "mine").unwrap();
+        let err = OutDir::create(&foreign).unwrap_err().to_string();
+        assert!(err.contains("not a fanout output folder"), "{err}");
+        let file = tmp.path().join("file");
+        fs::write(&file, "x").unwrap();
+        assert!(
+            OutDir::create(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("not a directory")
+        );
+    }
+
+    #[test]
+    fn colliding_names_get_suffixes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut dir = OutDir::create(&tmp.path().join("o")).unwrap();
+        assert_eq!(dir.file_name("a/b"), "a_b.txt");
+        assert_eq!(dir.file_name("a_b"), "a_b~2.txt");
+        assert_eq!(dir.file_name("summary"), "_summary.txt");
+        assert_eq!(dir.file_name(".."), "_...txt");
+    }
+}

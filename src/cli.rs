@@ -1,0 +1,295 @@
+//! Command-line interface (clap derive). Doc comments here are `--help`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fanout_core::{Phase, Rate};
+
+/// Run one job against many network devices with the executor you choose,
+/// and measure how each concurrency model behaves.
+#[derive(Debug, Parser)]
+#[command(name = "fanout", version, propagate_version = true)]
+#[command(after_help = "Examples:
+  fanout run --synthetic 3 -e seq sleep 1s
+  fanout run -i inventories/seed-devices.yaml local -- echo {host}
+  fanout run -i lab.yaml -l 'group:core' --format jsonl cpu 1000000
+  fanout inventory check -i inventories/lab.example.yaml
+
+Exit codes: 0 all hosts ok; 1 some hosts failed (results still printed);
+2 usage, inventory or configuration error; 130 interrupted (Ctrl-C).")]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run one task on every selected host and report each as it completes.
+    ///
+    /// Options go before the task: `fanout run -i inv.yaml -c 50 exec 'show version'`.
+    Run(Box<RunArgs>),
+    /// Check an inventory for mistakes, or list its hosts.
+    Inventory {
+        #[command(subcommand)]
+        command: InventoryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InventoryCommand {
+    /// Parse and validate an inventory; report every problem with file:line:col.
+    Check(InventoryArgs),
+    /// List the hosts of an inventory (after filters), without secrets.
+    List(InventoryListArgs),
+}
+
+/// Where the hosts come from.
+#[derive(Debug, Args)]
+pub(crate) struct HostSource {
+    /// Inventory file (YAML): a device list or defaults/groups/hosts sections.
+    #[arg(
+        short = 'i',
+        long,
+        value_name = "FILE",
+        required_unless_present = "synthetic"
+    )]
+    pub(crate) inventory: Option<PathBuf>,
+
+    /// Use N generated hosts (host0001... on 127.0.0.1) instead of an
+    /// inventory: for sleep, cpu and local tasks.
+    #[arg(long, value_name = "N", conflicts_with = "inventory")]
+    pub(crate) synthetic: Option<usize>,
+
+    /// Select hosts. Comma-separated terms are OR-ed, repeated -l are AND-ed,
+    /// `!` negates. Terms: a host-name glob (`r1*`), `group:NAME`,
+    /// `platform:NAME`, `name:GLOB`, `KEY=VALUE` (vars; value may be a glob).
+    #[arg(short = 'l', long = "limit", value_name = "FILTER")]
+    pub(crate) filters: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InventoryArgs {
+    /// Inventory file (YAML).
+    #[arg(short = 'i', long, value_name = "FILE")]
+    pub(crate) inventory: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InventoryListArgs {
+    /// Inventory file (YAML).
+    #[arg(short = 'i', long, value_name = "FILE")]
+    pub(crate) inventory: PathBuf,
+    /// Select hosts (same syntax as `fanout run -l`).
+    #[arg(short = 'l', long = "limit", value_name = "FILTER")]
+    pub(crate) filters: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub(crate) format: ListFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    /// Aligned columns.
+    Table,
+    /// A JSON array of hosts.
+    Json,
+}
+
+/// Which concurrency model runs the hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExecutorName {
+    /// One host after another on one thread: the baseline (ignores -c).
+    Seq,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FormatArg {
+    /// Status line per host as it completes, outputs folded across hosts, summary.
+    Table,
+    /// One JSON object per host as it completes, then {"summary": ...}.
+    Jsonl,
+    /// One JSON document {"hosts": [...], "summary": {...}} at the end.
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum HostKeysArg {
+    /// Refuse unknown or changed host keys.
+    Strict,
+    /// Append unknown keys to known_hosts; refuse changed ones.
+    AcceptNew,
+    /// Do not verify host keys (you will be warned).
+    Off,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) hosts: HostSource,
+
+    /// Executor (concurrency model).
+    #[arg(short = 'e', long = "executor", value_enum, default_value_t = ExecutorName::Seq)]
+    pub(crate) executor: ExecutorName,
+
+    /// Hosts in flight at once (seq always runs 1).
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 100)]
+    pub(crate) concurrency: usize,
+
+    /// At most N hosts of GROUP in flight at once (repeatable).
+    #[arg(long = "per-group", value_name = "GROUP=N", value_parser = parse_group_cap)]
+    pub(crate) per_group: Vec<(String, usize)>,
+
+    /// Start at most this many host attempts per second (N/s, N/m or N/h),
+    /// like an sshd MaxStartups limit forces you to.
+    #[arg(long, value_name = "RATE")]
+    pub(crate) connect_rate: Option<Rate>,
+
+    /// Timeout of one phase: connect, auth, command or host (whole host,
+    /// retries included); DUR like 500ms, 10s, 2m, or `none`. Repeatable.
+    /// Defaults: connect=10s auth=10s command=60s host=none.
+    #[arg(long = "timeout", value_name = "PHASE=DUR", value_parser = parse_timeout)]
+    pub(crate) timeouts: Vec<(Phase, Option<Duration>)>,
+
+    /// Extra attempts after a connect failure or a timeout (never after an
+    /// auth failure or a failed command).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) retries: u32,
+
+    /// Backoff before the first retry; doubles each retry, with jitter.
+    #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = parse_duration)]
+    pub(crate) retry_backoff: Duration,
+
+    /// Also retry tasks that may have changed the device (exec, local,
+    /// cli --config) when their command timed out.
+    #[arg(long)]
+    pub(crate) retry_commands: bool,
+
+    /// Host-key verification policy.
+    #[arg(long, value_enum, default_value_t = HostKeysArg::Strict)]
+    pub(crate) host_keys: HostKeysArg,
+
+    /// known_hosts file checked first (then the inventory's, then ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) known_hosts: Option<PathBuf>,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub(crate) format: FormatArg,
+
+    /// Also write HOST.txt per host and summary.json into DIR, swapped in
+    /// atomically at the end (an existing fanout output folder is replaced whole).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) task: TaskCmd,
+}
+
+/// What to do on each host.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TaskCmd {
+    /// Run a command on the SSH exec channel: `exec show version`.
+    Exec {
+        /// The command (words are joined with spaces).
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Drive the device CLI interactively: `cli --enable 'show run' 'show ip int brief'`.
+    Cli {
+        /// Enter enable mode (with the host's secret) first.
+        #[arg(long, conflicts_with = "config")]
+        enable: bool,
+        /// Run the commands in configuration mode (implies enable).
+        #[arg(long)]
+        config: bool,
+        /// Commands, one per argument.
+        #[arg(required = true)]
+        commands: Vec<String>,
+    },
+    /// Wait DUR on every host: the concurrency model alone, no network.
+    Sleep {
+        /// How long, e.g. 50ms, 1s.
+        #[arg(value_parser = parse_duration)]
+        duration: Duration,
+    },
+    /// CPU-bound work: ITER rounds of a hash loop (about 1 ns each).
+    Cpu {
+        /// Rounds, e.g. 100000000 (about 0.1-0.3 s).
+        iterations: u64,
+    },
+    /// Run a local program per host, no shell: `local -- ping -c1 {host}`.
+    /// {host} is the address, {name} the host name, {port}, {platform}, {user}.
+    Local {
+        /// Program and arguments.
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        argv: Vec<String>,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    fanout_core::parse_duration(s)
+}
+
+fn parse_group_cap(s: &str) -> Result<(String, usize), String> {
+    let (group, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected GROUP=N, e.g. core=5, got `{s}`"))?;
+    let n: usize = n
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("the cap in `{s}` must be a whole number >= 1"))?;
+    if group.is_empty() {
+        return Err(format!("missing group name in `{s}`; expected GROUP=N"));
+    }
+    Ok((group.to_string(), n))
+}
+
+fn parse_timeout(s: &str) -> Result<(Phase, Option<Duration>), String> {
+    let (phase, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected PHASE=DUR, e.g. command=30s, got `{s}`"))?;
+    let phase: Phase = phase.parse()?;
+    let value = match value {
+        "none" | "off" => None,
+        v => Some(fanout_core::parse_duration(v)?),
+    };
+    if value == Some(Duration::ZERO) {
+        return Err(format!(
+            "a {phase} timeout of 0 would fail every host; use `{phase}=none` for no limit"
+        ));
+    }
+    Ok((phase, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn option_parsers() {
+        assert_eq!(parse_group_cap("core=5").unwrap(), ("core".into(), 5));
+        assert!(parse_group_cap("core=0").is_err());
+        assert!(parse_group_cap("core").is_err());
+        assert_eq!(
+            parse_timeout("host=2s").unwrap(),
+            (Phase::Host, Some(Duration::from_secs(2)))
+        );
+        assert_eq!(
+            parse_timeout("command=none").unwrap(),
+            (Phase::Command, None)
+        );
+        assert!(
+            parse_timeout("dns=1s")
+                .unwrap_err()
+                .contains("connect, auth, command or host")
+        );
+    }
+}

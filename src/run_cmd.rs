@@ -1,0 +1,187 @@
+//! `fanout run`: load hosts, build the job, run it on the chosen executor,
+//! stream outcomes to the reporter (and the output folder).
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use fanout_core::{
+    CancelToken, CliMode, Executor, Flow, HostKeyPolicy, HostOutcome, Job, Limits, RetryPolicy,
+    Target, Task, Timeouts,
+};
+use fanout_exec_threads::Sequential;
+use fanout_report::{Format, OutDir};
+
+use crate::cli::{ExecutorName, FormatArg, HostKeysArg, HostSource, RunArgs, TaskCmd};
+
+/// Exit code when interrupted, as shells report SIGINT.
+const EXIT_INTERRUPTED: u8 = 130;
+
+pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
+    let (targets, inventory_known_hosts) = load_targets(&args.hosts)?;
+    let job = build_job(&args, inventory_known_hosts)?;
+    let executor = make_executor(args.executor);
+    executor.check(&job)?;
+    let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
+
+    let cancel = CancelToken::new();
+    install_ctrl_c(&cancel)?;
+
+    let format = match args.format {
+        FormatArg::Table => Format::Table,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Json => Format::Json,
+    };
+    let stdout = io::stdout();
+    let mut reporter = fanout_report::reporter(format, Box::new(stdout.lock()));
+    let mut out_dir = out_dir;
+    let mut write_error: Option<anyhow::Error> = None;
+    let mut sink = |outcome: HostOutcome| {
+        let result = reporter
+            .host(&outcome)
+            .context("writing to standard output")
+            .and_then(|()| match out_dir.as_mut() {
+                Some(dir) => dir.host(&outcome).map_err(anyhow::Error::from),
+                None => Ok(()),
+            });
+        match result {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                // A closed pipe or full disk: stop starting hosts, keep what we have.
+                write_error.get_or_insert(e);
+                Flow::Stop
+            }
+        }
+    };
+    let summary = executor.run(&job, &targets, &mut sink, &cancel)?;
+    if let Some(err) = write_error {
+        return Err(err.context("results could not be written; the run was stopped"));
+    }
+    reporter
+        .finish(&summary)
+        .context("writing to standard output")?;
+    drop(reporter);
+    if let Some(dir) = out_dir {
+        let path = dir.finish(&summary)?;
+        eprintln!(
+            "fanout: wrote {} host files and summary.json to {}",
+            summary.hosts,
+            path.display()
+        );
+    }
+    Ok(if cancel.is_cancelled() {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if summary.all_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Targets from `-i` or `--synthetic`, filtered by `-l`, plus the
+/// inventory's `known_hosts:` file.
+pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<PathBuf>)> {
+    let (all, known_hosts, origin) = match (&source.inventory, source.synthetic) {
+        (Some(path), _) => {
+            let inv = fanout_inventory::load(path)?;
+            let origin = path.display().to_string();
+            (inv.targets, inv.known_hosts, origin)
+        }
+        (None, Some(0)) => bail!("--synthetic needs at least 1 host"),
+        (None, Some(n)) => (Target::synthetic(n), None, format!("--synthetic {n}")),
+        (None, None) => bail!("no hosts: pass -i INVENTORY or --synthetic N"),
+    };
+    let filters = source
+        .filters
+        .iter()
+        .map(|f| fanout_inventory::Filter::parse(f).with_context(|| format!("in -l `{f}`")))
+        .collect::<Result<Vec<_>>>()?;
+    let selected = fanout_inventory::select(&all, &filters);
+    if selected.is_empty() {
+        bail!(
+            "the filters {:?} matched none of the {} hosts of {origin}; check them with `fanout inventory list -i FILE -l FILTER`",
+            source.filters,
+            all.len()
+        );
+    }
+    Ok((selected, known_hosts))
+}
+
+fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<Job> {
+    let task = match &args.task {
+        TaskCmd::Exec { command } => Task::Exec {
+            command: command.join(" "),
+        },
+        TaskCmd::Cli {
+            enable,
+            config,
+            commands,
+        } => Task::Cli {
+            commands: commands.clone(),
+            mode: match (enable, config) {
+                (_, true) => CliMode::Config,
+                (true, false) => CliMode::Enable,
+                (false, false) => CliMode::User,
+            },
+        },
+        TaskCmd::Sleep { duration } => Task::Sleep {
+            duration: *duration,
+        },
+        TaskCmd::Cpu { iterations } => Task::Cpu {
+            iterations: *iterations,
+        },
+        TaskCmd::Local { argv } => Task::Local { argv: argv.clone() },
+    };
+    let mut timeouts = Timeouts::default();
+    for (phase, value) in &args.timeouts {
+        timeouts.set(*phase, *value);
+    }
+    let job = Job {
+        task,
+        limits: Limits {
+            concurrency: args.concurrency,
+            per_group: args.per_group.iter().cloned().collect(),
+            connect_rate: args.connect_rate,
+        },
+        timeouts,
+        retry: RetryPolicy {
+            retries: args.retries,
+            backoff: args.retry_backoff,
+            retry_commands: args.retry_commands,
+            ..RetryPolicy::default()
+        },
+        host_keys: match args.host_keys {
+            HostKeysArg::Strict => HostKeyPolicy::Strict,
+            HostKeysArg::AcceptNew => HostKeyPolicy::AcceptNew,
+            HostKeysArg::Off => HostKeyPolicy::Off,
+        },
+        known_hosts: args.known_hosts.clone().or(inventory_known_hosts),
+    };
+    job.validate()?;
+    Ok(job)
+}
+
+fn make_executor(name: ExecutorName) -> Box<dyn Executor> {
+    match name {
+        ExecutorName::Seq => Box::new(Sequential::new()),
+    }
+}
+
+/// First Ctrl-C cancels (no new hosts, in-flight ones stopped, partial
+/// results printed, exit 130); a second one exits at once.
+fn install_ctrl_c(cancel: &CancelToken) -> Result<()> {
+    let cancel = cancel.clone();
+    ctrlc::set_handler(move || {
+        if cancel.is_cancelled() {
+            let _ = writeln!(io::stderr(), "fanout: interrupted again, exiting now");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        let _ = writeln!(
+            io::stderr(),
+            "fanout: interrupted; stopping in-flight hosts and printing partial results (Ctrl-C again to quit now)"
+        );
+        cancel.cancel();
+    })
+    .context("installing the Ctrl-C handler")
+}
