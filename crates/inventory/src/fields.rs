@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fanout_core::{HostKeyPolicy, Platform};
+use fanout_core::{HostKeyPolicy, Phase, Platform};
 
 use crate::error::Problems;
 use crate::secret::{SecretSource, env_name, template};
@@ -33,8 +33,17 @@ pub(crate) enum Scope {
     Defaults,
 }
 
-/// The phases of [`fanout_core::TimeoutOverrides`], in field order.
-pub(crate) const PHASES: [&str; 4] = ["connect", "auth", "command", "host"];
+/// Every [`Phase`], in order, for suggestions and messages. `Phase` is the
+/// authority (keys are parsed with `Phase::from_str`); the exhaustive match
+/// makes a new variant a compile error here until it is placed in the order.
+fn phases() -> impl Iterator<Item = Phase> {
+    std::iter::successors(Some(Phase::Connect), |phase| match phase {
+        Phase::Connect => Some(Phase::Auth),
+        Phase::Auth => Some(Phase::Command),
+        Phase::Command => Some(Phase::Host),
+        Phase::Host => None,
+    })
+}
 
 /// Every setting one map can hold. Unset fields inherit.
 #[derive(Clone, Debug, Default)]
@@ -53,12 +62,20 @@ pub(crate) struct Level {
     pub(crate) platform: Option<At<Platform>>,
     pub(crate) groups: Vec<At<String>>,
     pub(crate) vars: Vec<(String, At<String>)>,
-    /// Indexed like [`PHASES`].
-    pub(crate) timeouts: [Option<At<Duration>>; 4],
+    /// Timeouts per phase, each phase at most once.
+    pub(crate) timeouts: Vec<(Phase, At<Duration>)>,
     pub(crate) host_keys: Option<At<HostKeyPolicy>>,
     /// An address was written, maybe wrongly (or the map itself is wrong):
     /// "no address" would only repeat a problem already reported.
     pub(crate) address_reported: bool,
+}
+
+impl Level {
+    /// Sets (or replaces) the timeout of `phase`.
+    fn set_timeout(&mut self, phase: Phase, value: At<Duration>) {
+        self.timeouts.retain(|(p, _)| *p != phase);
+        self.timeouts.push((phase, value));
+    }
 }
 
 /// What a key sets.
@@ -82,7 +99,7 @@ enum Field {
     Groups,
     Vars,
     Timeouts,
-    Timeout(usize),
+    Timeout(Phase),
     HostKeys,
     StrictKey,
     Transport,
@@ -119,11 +136,11 @@ const KEYS: &[(&str, Field)] = &[
     ("allow_agent", Field::Agent),
     ("device_type", Field::Platform),
     ("transport", Field::Transport),
-    ("timeout", Field::Timeout(0)),
-    ("conn_timeout", Field::Timeout(0)),
-    ("timeout_socket", Field::Timeout(0)),
-    ("timeout_transport", Field::Timeout(1)),
-    ("timeout_ops", Field::Timeout(2)),
+    ("timeout", Field::Timeout(Phase::Connect)),
+    ("conn_timeout", Field::Timeout(Phase::Connect)),
+    ("timeout_socket", Field::Timeout(Phase::Connect)),
+    ("timeout_transport", Field::Timeout(Phase::Auth)),
+    ("timeout_ops", Field::Timeout(Phase::Command)),
 ];
 
 impl Field {
@@ -144,10 +161,10 @@ impl Field {
             Field::Groups => "the groups",
             Field::Vars => "the vars",
             Field::Timeouts => "the timeouts",
-            Field::Timeout(0) => "the connect timeout",
-            Field::Timeout(1) => "the auth timeout",
-            Field::Timeout(2) => "the command timeout",
-            Field::Timeout(_) => "the host timeout",
+            Field::Timeout(Phase::Connect) => "the connect timeout",
+            Field::Timeout(Phase::Auth) => "the auth timeout",
+            Field::Timeout(Phase::Command) => "the command timeout",
+            Field::Timeout(Phase::Host) => "the host timeout",
             Field::HostKeys | Field::StrictKey => "the host-key policy",
             Field::Transport => "the transport",
         }
@@ -264,7 +281,11 @@ fn apply(level: &mut Level, field: Field, entry: &Entry, what: &str, p: &mut Pro
         Field::Groups => level.groups = groups(key, v, p),
         Field::Vars => level.vars = vars(key, v, p),
         Field::Timeouts => timeouts(level, v, what, p),
-        Field::Timeout(i) => level.timeouts[i] = duration(key, v, p).map(at(v)),
+        Field::Timeout(phase) => {
+            if let Some(d) = duration(key, v, p) {
+                level.set_timeout(phase, at(v)(d));
+            }
+        }
         Field::HostKeys => level.host_keys = host_keys(key, v, p).map(at(v)),
         Field::StrictKey => {
             level.host_keys = boolean(key, v, p)
@@ -294,9 +315,11 @@ fn timeouts(level: &mut Level, v: &Node, what: &str, p: &mut Problems) {
         }
     };
     for entry in entries {
-        let Some(i) = PHASES.iter().position(|ph| *ph == entry.key) else {
-            let hint = did_you_mean(&entry.key, PHASES)
-                .unwrap_or_else(|| "use connect, auth, command or host".to_string());
+        let Ok(phase) = entry.key.parse::<Phase>() else {
+            let hint = did_you_mean(&entry.key, phases().map(Phase::as_str)).unwrap_or_else(|| {
+                let names: Vec<&str> = phases().map(Phase::as_str).collect();
+                format!("the phases are {}", names.join(", "))
+            });
             p.push(
                 entry.key_pos,
                 format!("unknown timeout `{}` in {what}; {hint}", entry.key),
@@ -305,10 +328,13 @@ fn timeouts(level: &mut Level, v: &Node, what: &str, p: &mut Problems) {
         };
         let key = format!("timeouts.{}", entry.key);
         if let Some(d) = duration(&key, &entry.value, p) {
-            level.timeouts[i] = Some(At {
-                value: d,
-                pos: entry.value.pos,
-            });
+            level.set_timeout(
+                phase,
+                At {
+                    value: d,
+                    pos: entry.value.pos,
+                },
+            );
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The group graph of a Nornir-style inventory: parent references, cycles,
 //! and each host's groups in inheritance order.
+//!
+//! The walks keep their own stacks instead of recursing, so that a long
+//! chain of parent groups cannot overflow the thread's stack.
 
 use std::collections::HashMap;
 
@@ -8,13 +11,17 @@ use crate::fields::At;
 use crate::resolve::Named;
 use crate::suggest::did_you_mean;
 
+/// A cycle longer than this is shown by its first groups only.
+const CYCLE_SHOWN: usize = 8;
+
 /// Every parent group must be defined.
 pub(crate) fn check_refs(groups: &[Named], index: &HashMap<&str, usize>, p: &mut Problems) {
     for g in groups {
         for parent in &g.level.groups {
             if !index.contains_key(parent.value.as_str()) {
-                let hint =
-                    did_you_mean(&parent.value, index.keys().copied()).unwrap_or_else(|| {
+                // Candidates in file order, so ties are broken the same way every run.
+                let hint = did_you_mean(&parent.value, groups.iter().map(|g| g.name.as_str()))
+                    .unwrap_or_else(|| {
                         format!("define it under `groups:` or remove it from `{}`", g.name)
                     });
                 p.push(
@@ -32,46 +39,59 @@ pub(crate) fn check_refs(groups: &[Named], index: &HashMap<&str, usize>, p: &mut
 /// Parent references must not loop; each loop is reported once, at the
 /// reference that closes it.
 pub(crate) fn check_cycles(groups: &[Named], index: &HashMap<&str, usize>, p: &mut Problems) {
-    fn visit(
-        i: usize,
-        groups: &[Named],
-        index: &HashMap<&str, usize>,
-        state: &mut [u8],
-        stack: &mut Vec<usize>,
-        p: &mut Problems,
-    ) {
-        state[i] = 1;
-        stack.push(i);
-        for parent in &groups[i].level.groups {
+    const NEW: u8 = 0;
+    const OPEN: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![NEW; groups.len()];
+    // Where an open group sits on the stack.
+    let mut depth = vec![0usize; groups.len()];
+    for start in 0..groups.len() {
+        if state[start] != NEW {
+            continue;
+        }
+        state[start] = OPEN;
+        // (group, how many of its parents have been followed)
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (i, next) = *top;
+            let Some(parent) = groups[i].level.groups.get(next) else {
+                state[i] = DONE;
+                stack.pop();
+                continue;
+            };
+            top.1 += 1;
             let Some(&j) = index.get(parent.value.as_str()) else {
                 continue;
             };
-            if state[j] == 1 {
-                let from = stack.iter().position(|&k| k == j).unwrap_or(0);
-                let mut names: Vec<&str> = stack[from..]
-                    .iter()
-                    .map(|&k| groups[k].name.as_str())
-                    .collect();
-                names.push(&groups[j].name);
-                p.push(
-                    parent.pos,
-                    format!(
-                        "groups form a cycle: {}; remove one of these parent references",
-                        names.join(" -> ")
-                    ),
-                );
-            } else if state[j] == 0 {
-                visit(j, groups, index, state, stack, p);
+            match state[j] {
+                NEW => {
+                    state[j] = OPEN;
+                    depth[j] = stack.len();
+                    stack.push((j, 0));
+                }
+                OPEN => {
+                    let cycle = &stack[depth[j]..];
+                    let mut names: Vec<&str> = cycle
+                        .iter()
+                        .take(CYCLE_SHOWN)
+                        .map(|&(k, _)| groups[k].name.as_str())
+                        .collect();
+                    let more;
+                    if cycle.len() > CYCLE_SHOWN {
+                        more = format!("... ({} groups in all)", cycle.len());
+                        names.push(&more);
+                    }
+                    names.push(&groups[j].name);
+                    p.push(
+                        parent.pos,
+                        format!(
+                            "groups form a cycle: {}; remove one of these parent references",
+                            names.join(" -> ")
+                        ),
+                    );
+                }
+                _ => {}
             }
-        }
-        stack.pop();
-        state[i] = 2;
-    }
-    let mut state = vec![0u8; groups.len()];
-    let mut stack = Vec::new();
-    for i in 0..groups.len() {
-        if state[i] == 0 {
-            visit(i, groups, index, &mut state, &mut stack, p);
         }
     }
 }
@@ -81,14 +101,25 @@ pub(crate) fn expand(
     refs: &[At<String>],
     groups: &[Named],
     index: &HashMap<&str, usize>,
-    out: &mut Vec<usize>,
-) {
-    for r in refs {
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut seen = vec![false; groups.len()];
+    // (a list of group references, how many of them have been followed)
+    let mut stack: Vec<(&[At<String>], usize)> = vec![(refs, 0)];
+    while let Some(top) = stack.last_mut() {
+        let (list, next) = *top;
+        let Some(r) = list.get(next) else {
+            stack.pop();
+            continue;
+        };
+        top.1 += 1;
         if let Some(&i) = index.get(r.value.as_str())
-            && !out.contains(&i)
+            && !seen[i]
         {
+            seen[i] = true;
             out.push(i);
-            expand(&groups[i].level.groups, groups, index, out);
+            stack.push((&groups[i].level.groups, 0));
         }
     }
+    out
 }

@@ -1,14 +1,14 @@
 //! Both inventory shapes -> targets: group inheritance, validation, secrets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use fanout_core::{Secret, Target};
+use fanout_core::{Phase, Secret, Target};
 
 use crate::error::Problems;
 use crate::fields::{At, Level, Scope, parse_level};
 use crate::groups::{check_cycles, check_refs, expand};
-use crate::secret::SecretSource;
+use crate::secret::{SecretSource, is_printable_name};
 use crate::suggest::did_you_mean;
 use crate::yaml::{Entry, Kind, Node, Pos};
 
@@ -39,8 +39,21 @@ impl Context<'_> {
     }
 }
 
-/// Variables that were not set: (where, variable, field) -> hosts using it.
-type Missing = BTreeMap<(Pos, String, &'static str), Vec<String>>;
+/// Variables that were not set -> the hosts using them.
+type Missing = BTreeMap<Unset, Vec<String>>;
+
+/// An unset variable: where it is named, its name, the field it is for
+/// ("password", ...) and that field's key for a literal value.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Unset {
+    pos: Pos,
+    var: String,
+    field: &'static str,
+    /// `password`, `secret` or `key_passphrase`.
+    key: &'static str,
+    /// Written `*_env: VAR` (else `${VAR}` in text).
+    env: bool,
+}
 
 /// Resolves the document; every problem goes to `p`.
 pub(crate) fn build(root: Option<&Node>, cx: &Context<'_>, p: &mut Problems) -> Built {
@@ -64,20 +77,41 @@ pub(crate) fn build(root: Option<&Node>, cx: &Context<'_>, p: &mut Problems) -> 
             Built::default()
         }
     };
-    for ((pos, var, field), hosts) in missing {
+    for (unset, hosts) in missing {
+        let Unset {
+            pos,
+            var,
+            field,
+            key,
+            env,
+        } = unset;
         let users = match hosts.as_slice() {
             [one] => format!("host `{one}`"),
             [a, b] => format!("hosts `{a}` and `{b}`"),
             [a, b, rest @ ..] => format!("hosts `{a}`, `{b}` and {} more", rest.len()),
             [] => "no host".to_string(),
         };
-        p.push(
-            pos,
+        // A name that does not look like one may be the secret itself
+        // (`password_env: hunter2`): it is never printed.
+        let message = if is_printable_name(&var) {
             format!(
                 "environment variable `{var}` is not set (needed for the {field} of {users}); \
                  run `export {var}=...` before fanout, or write the value in the inventory"
-            ),
-        );
+            )
+        } else {
+            let literal = if env {
+                format!("for a literal value use `{key}:` instead of `{key}_env:`")
+            } else {
+                "for a literal `${` write `$${`".to_string()
+            };
+            format!(
+                "the environment variable named at {} is not set (needed for the {field} of {users}); \
+                 its name is not printed because it does not look like a variable name \
+                 (upper-case letters, digits and _); {literal}",
+                p.at(pos)
+            )
+        };
+        p.push(pos, message);
     }
     built
 }
@@ -99,6 +133,7 @@ fn devices(
         return built;
     }
     let mut names: HashMap<String, Pos> = HashMap::new();
+    let mut all_groups: HashSet<String> = HashSet::new();
     for (i, item) in items.iter().enumerate() {
         let Kind::Map(entries) = &item.kind else {
             p.push(
@@ -147,11 +182,12 @@ fn devices(
         }
         names.insert(name.value.clone(), name.pos);
         let mut groups: Vec<String> = Vec::new();
+        let mut own: HashSet<&str> = HashSet::new();
         for g in &level.groups {
-            if !groups.contains(&g.value) {
+            if own.insert(&g.value) {
                 groups.push(g.value.clone());
             }
-            if !built.groups.contains(&g.value) {
+            if all_groups.insert(g.value.clone()) {
                 built.groups.push(g.value.clone());
             }
         }
@@ -272,7 +308,7 @@ fn sections(
     for host in &hosts {
         for g in &host.level.groups {
             if !index.contains_key(g.value.as_str()) {
-                let hint = did_you_mean(&g.value, index.keys().copied())
+                let hint = did_you_mean(&g.value, groups.iter().map(|g| g.name.as_str()))
                     .unwrap_or_else(|| format!("define it under `groups:` (`{}: {{}}`)", g.value));
                 p.push(
                     g.pos,
@@ -283,8 +319,7 @@ fn sections(
                 );
             }
         }
-        let mut order: Vec<usize> = Vec::new();
-        expand(&host.level.groups, &groups, &index, &mut order);
+        let order = expand(&host.level.groups, &groups, &index);
         let mut levels: Vec<&Level> = vec![&host.level];
         levels.extend(order.iter().map(|&i| &groups[i].level));
         levels.push(&defaults);
@@ -357,29 +392,39 @@ fn assemble(
     missing: &mut Missing,
 ) -> Target {
     let mut t = Target::new(name, address);
-    let mut secret = |src: Option<&At<SecretSource>>, field: &'static str| {
+    let mut secret = |src: Option<&At<SecretSource>>, field: &'static str, key: &'static str| {
         let src = src?;
         match src.value.resolve(cx.env) {
             Ok(value) => Some(Secret::new(value)),
             Err(vars) => {
                 for var in vars {
-                    missing
-                        .entry((src.pos, var, field))
-                        .or_default()
-                        .push(name.to_string());
+                    let unset = Unset {
+                        pos: src.pos,
+                        var,
+                        field,
+                        key,
+                        env: src.value.is_env(),
+                    };
+                    missing.entry(unset).or_default().push(name.to_string());
                 }
                 None
             }
         }
     };
-    t.credentials.password = secret(levels.iter().find_map(|l| l.password.as_ref()), "password");
+    t.credentials.password = secret(
+        levels.iter().find_map(|l| l.password.as_ref()),
+        "password",
+        "password",
+    );
     t.secret = secret(
         levels.iter().find_map(|l| l.secret.as_ref()),
         "enable secret",
+        "secret",
     );
     t.credentials.key_passphrase = secret(
         levels.iter().find_map(|l| l.key_passphrase.as_ref()),
         "key passphrase",
+        "key_passphrase",
     );
     if let Some(port) = levels.iter().find_map(|l| l.port.as_ref()) {
         t.port = port.value;
@@ -404,17 +449,16 @@ fn assemble(
         .iter()
         .find_map(|l| l.host_keys.as_ref())
         .map(|h| h.value);
-    let phase = |i: usize| {
-        levels
-            .iter()
-            .find_map(|l| l.timeouts[i].as_ref())
-            .map(|d| d.value)
-    };
-    t.timeouts.connect = phase(0);
-    t.timeouts.auth = phase(1);
-    t.timeouts.command = phase(2);
-    t.timeouts.host = phase(3);
     for level in levels.iter().rev() {
+        for (phase, d) in &level.timeouts {
+            let slot = match phase {
+                Phase::Connect => &mut t.timeouts.connect,
+                Phase::Auth => &mut t.timeouts.auth,
+                Phase::Command => &mut t.timeouts.command,
+                Phase::Host => &mut t.timeouts.host,
+            };
+            *slot = Some(d.value);
+        }
         for (key, value) in &level.vars {
             t.vars.insert(key.clone(), value.value.clone());
         }

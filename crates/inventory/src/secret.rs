@@ -25,13 +25,13 @@ pub(crate) enum Piece {
 impl fmt::Debug for SecretSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SecretSource::Env(var) => write!(f, "Env({var})"),
+            SecretSource::Env(var) => write!(f, "Env({})", shown_name(var)),
             SecretSource::Template(pieces) => {
                 let shown: Vec<&str> = pieces
                     .iter()
                     .map(|p| match p {
                         Piece::Text(_) => "***",
-                        Piece::Var(var) => var,
+                        Piece::Var(var) => shown_name(var),
                     })
                     .collect();
                 write!(f, "Template({shown:?})")
@@ -40,7 +40,28 @@ impl fmt::Debug for SecretSource {
     }
 }
 
+/// The variable name if it may be printed, else `***`.
+fn shown_name(var: &str) -> &str {
+    if is_printable_name(var) { var } else { "***" }
+}
+
+/// Whether a variable name may appear in messages: only conventional names
+/// (`LAB_PW`: ASCII upper-case letters, digits and `_`, not starting with a
+/// digit). Anything else may be a secret written where its variable's name
+/// belongs (`password_env: hunter2`), so it is never printed.
+pub(crate) fn is_printable_name(var: &str) -> bool {
+    is_var_name(var)
+        && var
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
 impl SecretSource {
+    /// How this source is written, to advise on a literal value.
+    pub(crate) fn is_env(&self) -> bool {
+        matches!(self, SecretSource::Env(_))
+    }
+
     /// The secret, or the names of the unset variables it needs.
     pub(crate) fn resolve(
         &self,
@@ -160,5 +181,26 @@ mod tests {
             !debug.contains("hunter2") && debug.contains("LAB_PW"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn debug_hides_unconventional_variable_names() {
+        let env = format!("{:?}", SecretSource::Env("hunter2".into()));
+        let template = format!(
+            "{:?}",
+            SecretSource::Template(vec![Piece::Var("cisco".into())])
+        );
+        assert!(!env.contains("hunter2"), "{env}");
+        assert!(!template.contains("cisco"), "{template}");
+    }
+
+    #[test]
+    fn printable_names() {
+        for ok in ["LAB_PW", "_X", "PW2", "A"] {
+            assert!(is_printable_name(ok), "{ok}");
+        }
+        for hidden in ["hunter2", "cisco", "Lab_Pw", "2PW", "", "PW-1", "ÄPW"] {
+            assert!(!is_printable_name(hidden), "{hidden}");
+        }
     }
 }

@@ -28,22 +28,37 @@ pub(crate) fn distance(a: &str, b: &str) -> usize {
     d[a.len() * width + b.len()]
 }
 
+/// Words longer than this (in characters) get no suggestion: the distance
+/// table grows with the product of the lengths.
+const MAX_WORD: usize = 100;
+
 /// The closest candidate within distance 2 (1 for words of 3-4 characters, 0
 /// for shorter ones; ties: the first listed), compared case-insensitively.
+/// Callers pass candidates in a fixed order (file order, or a constant list)
+/// so that the suggestion is the same on every run.
 pub(crate) fn closest<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lower = word.to_lowercase();
+    let len = lower.chars().count();
+    if len > MAX_WORD {
+        return None;
+    }
+    // Very short words are too easy to "correct" into something unrelated.
+    let limit = match len {
+        0..=2 => 0,
+        3..=4 => 1,
+        _ => 2,
+    };
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
-        let d = distance(&lower, &candidate.to_lowercase());
-        // Very short words are too easy to "correct" into something unrelated.
-        let limit = match lower.chars().count() {
-            0..=2 => 0,
-            3..=4 => 1,
-            _ => 2,
-        };
+        let other = candidate.to_lowercase();
+        // The distance is at least the difference in length.
+        if other.chars().count().abs_diff(len) > limit {
+            continue;
+        }
+        let d = distance(&lower, &other);
         if d <= limit && best.is_none_or(|(b, _)| d < b) {
             best = Some((d, candidate));
         }
@@ -84,5 +99,17 @@ mod tests {
             Some("did you mean `port`?")
         );
         assert_eq!(did_you_mean("zzzzzz", keys), None);
+    }
+
+    #[test]
+    fn ties_go_to_the_first_candidate() {
+        assert_eq!(closest("cora", ["core", "corb"]), Some("core"));
+        assert_eq!(closest("cora", ["corb", "core"]), Some("corb"));
+    }
+
+    #[test]
+    fn huge_words_get_no_suggestion() {
+        let huge = "a".repeat(100_000);
+        assert_eq!(closest(&huge, [huge.as_str()]), None);
     }
 }

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use fanout_core::{HostKeyPolicy, Platform};
+use fanout_core::{HostKeyPolicy, MAX_DURATION, Platform};
 
 use crate::error::Problems;
 use crate::fields::At;
@@ -117,13 +117,25 @@ pub(crate) fn transport(key: &str, v: &Node, p: &mut Problems) {
     }
 }
 
-/// Seconds as a number, or a human duration (`5s`, `1m30s`).
+/// Seconds as a number, or a human duration (`5s`, `1m30s`), more than 0
+/// and at most [`MAX_DURATION`] (100 years, so that `Instant + timeout`
+/// cannot overflow).
 pub(crate) fn duration(key: &str, v: &Node, p: &mut Problems) -> Option<Duration> {
     let t = text(key, v, p)?;
+    let out_of_range = || {
+        format!(
+            "`{key}`: timeout `{t}` is out of range; use e.g. 30s \
+             (a timeout is more than 0 and at most 100 years)"
+        )
+    };
     let parsed = match v.plain_text().and_then(|s| s.parse::<f64>().ok()) {
-        Some(secs) if secs.is_finite() && secs >= 0.0 => Ok(Duration::from_secs_f64(secs)),
-        Some(_) => Err(format!("invalid duration `{t}`")),
-        None => fanout_core::parse_duration(&t),
+        // Negative, NaN, infinite or too large for a `Duration`: an error.
+        Some(secs) => Duration::try_from_secs_f64(secs).map_err(|_| out_of_range()),
+        // `parse_duration` (humantime) panics on sums that reach u64::MAX
+        // seconds, so anything that may be that long never gets there.
+        None if upper_bound_secs(&t) > u128::from(MAX_DURATION.as_secs()) => Err(out_of_range()),
+        None => fanout_core::parse_duration(&t)
+            .map_err(|message| format!("`{key}`: {message}; a plain number means seconds")),
     };
     match parsed {
         Ok(d) if d.is_zero() => {
@@ -133,15 +145,66 @@ pub(crate) fn duration(key: &str, v: &Node, p: &mut Problems) -> Option<Duration
             );
             None
         }
+        Ok(d) if d > MAX_DURATION => {
+            p.push(v.pos, out_of_range());
+            None
+        }
         Ok(d) => Some(d),
         Err(message) => {
-            p.push(
-                v.pos,
-                format!("`{key}`: {message}; a plain number means seconds"),
-            );
+            p.push(v.pos, message);
             None
         }
     }
+}
+
+/// An upper bound of the seconds in a humantime duration (`1h 30m`, `2d`),
+/// read the way `humantime` reads it: numbers (spaces inside ignored), an
+/// optional fraction (counted as one more unit) and a unit. Unknown units
+/// count 0: the parser stops there with an error.
+fn upper_bound_secs(text: &str) -> u128 {
+    let mut total: u128 = 0;
+    let mut chars = text.chars().peekable();
+    while chars.peek().is_some() {
+        let mut n: u128 = 0;
+        let mut number = false;
+        while let Some(c) = chars.next_if(|c| c.is_ascii_digit() || c.is_whitespace()) {
+            if let Some(d) = c.to_digit(10) {
+                n = n.saturating_mul(10).saturating_add(u128::from(d));
+                number = true;
+            }
+        }
+        if chars.next_if_eq(&'.').is_some() {
+            while chars
+                .next_if(|c| c.is_ascii_digit() || c.is_whitespace())
+                .is_some()
+            {}
+            n = n.saturating_add(1);
+            number = true;
+        }
+        let mut unit = String::new();
+        while let Some(c) = chars.next_if(|c| c.is_ascii_alphabetic() || *c == 'µ') {
+            unit.push(c);
+        }
+        if !number && unit.is_empty() {
+            chars.next(); // anything else: the parser rejects it
+            continue;
+        }
+        let secs = match unit.as_str() {
+            "nanos" | "nsec" | "ns" => n / 1_000_000_000 + 1,
+            "usec" | "us" | "µs" => n / 1_000_000 + 1,
+            "millis" | "msec" | "ms" => n / 1_000 + 1,
+            "seconds" | "second" | "secs" | "sec" | "s" => n,
+            "minutes" | "minute" | "min" | "mins" | "m" => n.saturating_mul(60),
+            "hours" | "hour" | "hr" | "hrs" | "h" => n.saturating_mul(3_600),
+            "days" | "day" | "d" => n.saturating_mul(86_400),
+            "weeks" | "week" | "wk" | "wks" | "w" => n.saturating_mul(604_800),
+            "months" | "month" | "M" => n.saturating_mul(2_630_016),
+            "years" | "year" | "yr" | "yrs" | "y" => n.saturating_mul(31_557_600),
+            _ => 0,
+        };
+        total = total.saturating_add(secs);
+    }
+    total
 }
 
 /// A list of group names.

@@ -4,7 +4,7 @@
 //! re-exported by it) so that keys have positions too, scalars keep the text
 //! as written, and duplicate keys can be reported with both positions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_saphyr::granit_parser::{
     ErrorKind, Event, Options, Parser, ScalarStyle, ScanError, Span, StrInput, StructureStyle,
@@ -191,20 +191,19 @@ impl<'a> Builder<'a, '_> {
     }
 
     fn charge(&mut self, pos: Pos, n: usize) -> Result<(), SyntaxError> {
-        self.budget = self.budget.checked_sub(n).ok_or_else(|| SyntaxError {
-            pos,
-            message: format!(
-                "aliases expand this document to more than {NODE_BUDGET} values; \
-                 use fewer nested aliases"
-            ),
-        })?;
+        self.budget = self.budget.checked_sub(n).ok_or_else(|| over_budget(pos))?;
         Ok(())
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node) {
+    /// Keeps a copy of an anchored node; the copy counts against the budget
+    /// too, or nested anchors could copy the document hundreds of times.
+    fn remember(&mut self, anchor: usize, node: &Node) -> Result<(), SyntaxError> {
         if anchor != 0 {
-            self.anchors.insert(anchor, (node.clone(), size(node)));
+            let n = size(node);
+            self.charge(node.pos, n)?;
+            self.anchors.insert(anchor, (node.clone(), n));
         }
+        Ok(())
     }
 
     fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node, SyntaxError> {
@@ -220,7 +219,7 @@ impl<'a> Builder<'a, '_> {
                         plain: style == ScalarStyle::Plain && !tagged_str,
                     },
                 };
-                self.remember(anchor, &node);
+                self.remember(anchor, &node)?;
                 Ok(node)
             }
             Event::SequenceStart(style, anchor, _) => {
@@ -242,7 +241,7 @@ impl<'a> Builder<'a, '_> {
                     pos,
                     kind: Kind::Seq(items),
                 };
-                self.remember(anchor, &node);
+                self.remember(anchor, &node)?;
                 Ok(node)
             }
             Event::MappingStart(style, anchor, _) => {
@@ -253,14 +252,14 @@ impl<'a> Builder<'a, '_> {
                 if style == StructureStyle::Flow {
                     self.open_flow.pop();
                 }
-                self.remember(anchor, &node);
+                self.remember(anchor, &node)?;
                 Ok(node)
             }
             Event::Alias(id) => match self.anchors.get(&id) {
                 Some((node, n)) => {
-                    let (node, n) = (node.clone(), *n);
-                    self.charge(pos, n)?;
-                    Ok(node)
+                    // Charged before copying: the copy may be what is too big.
+                    self.budget = self.budget.checked_sub(*n).ok_or_else(|| over_budget(pos))?;
+                    Ok(node.clone())
                 }
                 None => Err(SyntaxError {
                     pos,
@@ -279,6 +278,7 @@ impl<'a> Builder<'a, '_> {
         let mut entries: Vec<Entry> = Vec::new();
         let mut seen: HashMap<String, Pos> = HashMap::new();
         let mut merged: Vec<Entry> = Vec::new();
+        let mut merged_keys: HashSet<String> = HashSet::new();
         loop {
             let (ev, span) = self.next()?;
             if matches!(ev, Event::MappingEnd) {
@@ -298,7 +298,7 @@ impl<'a> Builder<'a, '_> {
                 continue;
             };
             if plain && text == "<<" {
-                self.merge(value, &mut merged);
+                self.merge(value, &mut merged, &mut merged_keys);
                 continue;
             }
             if let Some(first) = seen.get(&text) {
@@ -332,7 +332,7 @@ impl<'a> Builder<'a, '_> {
     }
 
     /// `<<: *a` or `<<: [*a, *b]`: earlier sources win, explicit keys win over all.
-    fn merge(&mut self, value: Node, merged: &mut Vec<Entry>) {
+    fn merge(&mut self, value: Node, merged: &mut Vec<Entry>, merged_keys: &mut HashSet<String>) {
         let sources = match value.kind {
             Kind::Seq(items) => items,
             Kind::Map(_) => vec![value],
@@ -348,7 +348,7 @@ impl<'a> Builder<'a, '_> {
             match source.kind {
                 Kind::Map(entries) => {
                     for entry in entries {
-                        if !merged.iter().any(|m| m.key == entry.key) {
+                        if merged_keys.insert(entry.key.clone()) {
                             merged.push(entry);
                         }
                     }
@@ -359,6 +359,16 @@ impl<'a> Builder<'a, '_> {
                 ),
             }
         }
+    }
+}
+
+fn over_budget(pos: Pos) -> SyntaxError {
+    SyntaxError {
+        pos,
+        message: format!(
+            "anchors and aliases expand this document to more than {NODE_BUDGET} values; \
+             use fewer (or less nested) anchors and aliases"
+        ),
     }
 }
 

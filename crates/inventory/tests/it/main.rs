@@ -3,6 +3,7 @@
 
 mod errors;
 mod filters;
+mod limits;
 mod secrets;
 mod shapes;
 

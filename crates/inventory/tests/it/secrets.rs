@@ -149,3 +149,66 @@ fn malformed_references_are_errors() {
     assert!(text.contains("not a variable name"), "{text}");
     assert!(text.contains("`password_env` and `password`"), "{text}");
 }
+
+/// A literal secret written where a variable's name belongs is never
+/// printed: only conventional names (`LAB_PW`) are.
+#[test]
+fn literal_in_an_env_field_is_never_printed() {
+    let yaml = y("
+        hosts:
+          r1:
+            hostname: 127.0.0.1
+            password_env: hunter2
+            secret_env: cisco
+            key_passphrase_env: $s3cret_Pass
+    ");
+    let (text, locations) = error_env(&yaml, &[]);
+    assert_eq!(locations, [(4, 19), (5, 17), (6, 25)], "{text}");
+    for literal in ["hunter2", "cisco", "s3cret"] {
+        assert!(!text.contains(literal), "{literal} leaked:\n{text}");
+    }
+    let debug = format!("{:?}", parse_env(&yaml, &[]));
+    for literal in ["hunter2", "cisco", "s3cret"] {
+        assert!(!debug.contains(literal), "{literal} leaked:\n{debug}");
+    }
+    assert!(
+        text.contains(&format!(
+            "{FILE}:4:19: the environment variable named at {FILE}:4:19 is not set \
+             (needed for the password of host `r1`); its name is not printed because \
+             it does not look like a variable name"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("for a literal value use `password:` instead of `password_env:`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("enable secret of host `r1`")
+            && text.contains("use `secret:` instead of `secret_env:`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("use `key_passphrase:` instead of `key_passphrase_env:`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unconventional_names_in_references_are_never_printed() {
+    let yaml = y("
+        defaults: {password: \"${hunter2}\"}
+        hosts:
+          r1: {hostname: 127.0.0.1, secret: \"pre-${cisco}-${LAB_EN}\"}
+          r2: {hostname: 127.0.0.2}
+    ");
+    let (text, locations) = error_env(&yaml, &[]);
+    // Per place: the hidden name once, `LAB_EN` by name.
+    assert_eq!(locations, [(1, 22), (3, 37), (3, 37)], "{text}");
+    for literal in ["hunter2", "cisco"] {
+        assert!(!text.contains(literal), "{literal} leaked:\n{text}");
+    }
+    assert!(text.contains("hosts `r1` and `r2`"), "{text}");
+    assert!(text.contains("for a literal `${` write `$${`"), "{text}");
+    assert!(text.contains("`LAB_EN` is not set"), "{text}");
+}
