@@ -17,6 +17,8 @@ struct Inner {
     cancelled: AtomicBool,
     lock: Mutex<()>,
     wake: Condvar,
+    /// Tokens made by [`CancelToken::child`], cancelled with this one.
+    children: Mutex<Vec<std::sync::Weak<Inner>>>,
 }
 
 impl CancelToken {
@@ -26,10 +28,40 @@ impl CancelToken {
     }
 
     /// Cancels: executors stop starting hosts and report the rest `cancelled`.
+    /// Children made by [`child`](Self::child) are cancelled too.
     pub fn cancel(&self) {
-        self.inner.cancelled.store(true, Ordering::SeqCst);
-        let _guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.inner.wake.notify_all();
+        Self::cancel_inner(&self.inner);
+    }
+
+    fn cancel_inner(inner: &Inner) {
+        inner.cancelled.store(true, Ordering::SeqCst);
+        {
+            let _guard = inner.lock.lock().unwrap_or_else(|e| e.into_inner());
+            inner.wake.notify_all();
+        }
+        let children =
+            std::mem::take(&mut *inner.children.lock().unwrap_or_else(|e| e.into_inner()));
+        for child in children.iter().filter_map(std::sync::Weak::upgrade) {
+            Self::cancel_inner(&child);
+        }
+    }
+
+    /// A token cancelled when this one is, or on its own (e.g. when a sink
+    /// returns `Flow::Stop`), without cancelling this one.
+    pub fn child(&self) -> CancelToken {
+        let child = CancelToken::new();
+        let mut children = self
+            .inner
+            .children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        children.retain(|w| w.strong_count() > 0);
+        children.push(Arc::downgrade(&child.inner));
+        drop(children);
+        if self.is_cancelled() {
+            child.cancel();
+        }
+        child
     }
 
     /// Whether [`cancel`](Self::cancel) was called.
@@ -40,7 +72,18 @@ impl CancelToken {
     /// Sleeps for `duration` or until cancelled, whichever comes first.
     /// Returns `true` if the token was cancelled.
     pub fn sleep(&self, duration: Duration) -> bool {
-        let deadline = Instant::now() + duration;
+        let Some(deadline) = Instant::now().checked_add(duration) else {
+            // Longer than the clock can represent: wait for cancellation only.
+            let mut guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
+            while !self.is_cancelled() {
+                guard = self
+                    .inner
+                    .wake
+                    .wait(guard)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            return true;
+        };
         let mut guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if self.is_cancelled() {
@@ -82,6 +125,21 @@ mod tests {
         token.cancel();
         assert!(handle.join().unwrap());
         assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn children_follow_their_parent_but_not_the_reverse() {
+        let parent = CancelToken::new();
+        let a = parent.child();
+        let b = parent.child();
+        b.cancel();
+        assert!(!parent.is_cancelled() && !a.is_cancelled());
+        parent.cancel();
+        assert!(a.is_cancelled());
+        assert!(
+            parent.child().is_cancelled(),
+            "a child of a cancelled token starts cancelled"
+        );
     }
 
     #[test]

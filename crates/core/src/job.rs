@@ -23,6 +23,17 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase.
+    pub const ALL: [Phase; 4] = [Phase::Connect, Phase::Auth, Phase::Command, Phase::Host];
+
+    /// The message of a host that ran out of time in this phase, with the fix.
+    pub fn timeout_message(self, after: Duration) -> String {
+        format!(
+            "{self} timed out after {}; raise it with --timeout {self}=DUR",
+            crate::format_duration(after)
+        )
+    }
+
     /// Lower-case name as used by `--timeout PHASE=DUR`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -81,25 +92,36 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
+    fn slot(&mut self, phase: Phase) -> &mut Option<Duration> {
+        match phase {
+            Phase::Connect => &mut self.connect,
+            Phase::Auth => &mut self.auth,
+            Phase::Command => &mut self.command,
+            Phase::Host => &mut self.host,
+        }
+    }
+
+    /// One phase's timeout.
+    pub fn get(&self, phase: Phase) -> Option<Duration> {
+        let mut copy = *self;
+        *copy.slot(phase)
+    }
+
     /// Sets one phase's timeout.
     pub fn set(&mut self, phase: Phase, value: Option<Duration>) {
-        match phase {
-            Phase::Connect => self.connect = value,
-            Phase::Auth => self.auth = value,
-            Phase::Command => self.command = value,
-            Phase::Host => self.host = value,
-        }
+        *self.slot(phase) = value;
     }
 
     /// The timeout of `phase` for `target`: its inventory override, else this.
     pub fn for_target(&self, target: &Target, phase: Phase) -> Option<Duration> {
         let o = &target.timeouts;
-        match phase {
-            Phase::Connect => o.connect.or(self.connect),
-            Phase::Auth => o.auth.or(self.auth),
-            Phase::Command => o.command.or(self.command),
-            Phase::Host => o.host.or(self.host),
-        }
+        let own = match phase {
+            Phase::Connect => o.connect,
+            Phase::Auth => o.auth,
+            Phase::Command => o.command,
+            Phase::Host => o.host,
+        };
+        own.or(self.get(phase))
     }
 }
 
@@ -108,7 +130,8 @@ impl Timeouts {
 pub struct RetryPolicy {
     /// Extra attempts after the first (0 = no retry).
     pub retries: u32,
-    /// Backoff before the first retry; doubles each retry, with full jitter.
+    /// Backoff before the first retry; doubles each retry, then a random
+    /// 50-100 % of it is waited ("equal jitter").
     pub backoff: Duration,
     /// Upper bound of one backoff.
     pub max_backoff: Duration,
@@ -277,16 +300,11 @@ impl Job {
         if let Some((group, _)) = self.limits.per_group.iter().find(|(_, n)| **n == 0) {
             return Err(JobError::ZeroGroupCap(group.clone()));
         }
-        for phase in [Phase::Connect, Phase::Auth, Phase::Command, Phase::Host] {
-            let value = match phase {
-                Phase::Connect => self.timeouts.connect,
-                Phase::Auth => self.timeouts.auth,
-                Phase::Command => self.timeouts.command,
-                Phase::Host => self.timeouts.host,
-            };
-            if value == Some(Duration::ZERO) {
-                return Err(JobError::ZeroTimeout(phase));
-            }
+        if let Some(phase) = Phase::ALL
+            .into_iter()
+            .find(|p| self.timeouts.get(*p) == Some(Duration::ZERO))
+        {
+            return Err(JobError::ZeroTimeout(phase));
         }
         match &self.task {
             Task::Local { argv } if argv.is_empty() => Err(JobError::EmptyLocal),

@@ -22,7 +22,7 @@ mod task;
 mod work;
 
 pub use cancel::CancelToken;
-pub use duration::{format_duration, parse_duration};
+pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor, RunSummary, Tally};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
 pub use outcome::{CommandOutput, ErrorKind, HostOutcome, PhaseTimings, Status, Worker};

@@ -110,7 +110,7 @@ pub struct CommandOutput {
 /// Time spent in each phase of one host (all attempts summed).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseTimings {
-    /// From the executor starting its first host to this host starting.
+    /// From the executor's run starting to this host starting.
     #[serde(with = "millis")]
     pub queued: Duration,
     /// TCP connect and handshake.
@@ -244,10 +244,7 @@ impl HostOutcome {
         let mut o = Self::failed(
             host,
             ErrorKind::Timeout,
-            format!(
-                "{phase} timed out after {}; raise it with --timeout {phase}=DUR",
-                crate::format_duration(after)
-            ),
+            phase.timeout_message(after),
             worker,
         );
         o.phase = Some(phase);

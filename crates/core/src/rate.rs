@@ -12,9 +12,9 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// `n` events per second (must be > 0).
+    /// `n` events per second: between one a day and a billion a second.
     pub fn per_second(n: f64) -> Option<Self> {
-        (n.is_finite() && n > 0.0).then_some(Self { per_second: n })
+        (n.is_finite() && (1.0 / 86_400.0..=1e9).contains(&n)).then_some(Self { per_second: n })
     }
 
     /// Events per second.
@@ -39,7 +39,9 @@ impl FromStr for Rate {
 
     /// `50/s`, `50/sec`, `600/m`, `3600/h` or a bare `50` (per second).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("invalid rate `{s}`: expected N/s, N/m or N/h with N > 0, e.g. 50/s");
+        let bad = || {
+            format!("invalid rate `{s}`: expected N/s, N/m or N/h, from 1/day to 1e9/s, e.g. 50/s")
+        };
         let (n, unit) = s.split_once('/').unwrap_or((s, "s"));
         let n: f64 = n.trim().parse().map_err(|_| bad())?;
         let seconds = match unit.trim() {
@@ -103,6 +105,7 @@ mod tests {
         assert_eq!("600/m".parse::<Rate>().unwrap().as_per_second(), 10.0);
         assert_eq!("20".parse::<Rate>().unwrap().as_per_second(), 20.0);
         assert!("0/s".parse::<Rate>().is_err());
+        assert!("1e-30/s".parse::<Rate>().is_err());
         assert!("5/fortnight".parse::<Rate>().is_err());
     }
 

@@ -95,26 +95,34 @@ impl Platform {
         }
     }
 
-    /// Every accepted spelling: canonical names plus netmiko/scrapli aliases.
-    pub fn accepted_names() -> &'static [&'static str] {
-        &[
-            "ios",
-            "iosxe",
-            "nxos",
-            "eos",
-            "junos",
-            "iosxr",
-            "linux",
-            "cisco_ios",
-            "cisco_iosxe",
-            "cisco_xe",
-            "cisco_nxos",
-            "cisco_iosxr",
-            "cisco_xr",
-            "arista_eos",
-            "juniper_junos",
-            "juniper",
-        ]
+    /// Every accepted spelling and its platform: canonical names first, then
+    /// netmiko/scrapli aliases. The one table behind parsing and suggestions.
+    pub const NAMES: [(&'static str, Platform); 20] = [
+        ("ios", Platform::Ios),
+        ("iosxe", Platform::Iosxe),
+        ("nxos", Platform::Nxos),
+        ("eos", Platform::Eos),
+        ("junos", Platform::Junos),
+        ("iosxr", Platform::Iosxr),
+        ("linux", Platform::Linux),
+        ("cisco_ios", Platform::Ios),
+        ("cisco_iosxe", Platform::Iosxe),
+        ("cisco_xe", Platform::Iosxe),
+        ("ios-xe", Platform::Iosxe),
+        ("cisco_nxos", Platform::Nxos),
+        ("nx-os", Platform::Nxos),
+        ("cisco_iosxr", Platform::Iosxr),
+        ("cisco_xr", Platform::Iosxr),
+        ("ios-xr", Platform::Iosxr),
+        ("arista_eos", Platform::Eos),
+        ("juniper_junos", Platform::Junos),
+        ("juniper", Platform::Junos),
+        ("linux_ssh", Platform::Linux),
+    ];
+
+    /// Every accepted spelling (see [`NAMES`](Self::NAMES)).
+    pub fn accepted_names() -> Vec<&'static str> {
+        Self::NAMES.iter().map(|(name, _)| *name).collect()
     }
 }
 
@@ -128,21 +136,17 @@ impl FromStr for Platform {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s.to_ascii_lowercase().as_str() {
-            "ios" | "cisco_ios" => Platform::Ios,
-            "iosxe" | "ios-xe" | "cisco_iosxe" | "cisco_xe" => Platform::Iosxe,
-            "nxos" | "nx-os" | "cisco_nxos" => Platform::Nxos,
-            "eos" | "arista_eos" => Platform::Eos,
-            "junos" | "juniper_junos" | "juniper" => Platform::Junos,
-            "iosxr" | "ios-xr" | "cisco_iosxr" | "cisco_xr" => Platform::Iosxr,
-            "linux" => Platform::Linux,
-            other => {
-                return Err(format!(
-                    "unknown platform `{other}`: expected one of {}",
+        let lower = s.to_ascii_lowercase();
+        Platform::NAMES
+            .iter()
+            .find(|(name, _)| *name == lower)
+            .map(|(_, p)| *p)
+            .ok_or_else(|| {
+                format!(
+                    "unknown platform `{s}`: expected one of {}",
                     Platform::accepted_names().join(", ")
-                ));
-            }
-        })
+                )
+            })
     }
 }
 
@@ -246,8 +250,11 @@ mod tests {
         );
         assert_eq!("arista_eos".parse::<Platform>().unwrap(), Platform::Eos);
         assert!("cisco_foo".parse::<Platform>().is_err());
-        for name in Platform::accepted_names() {
-            assert!(name.parse::<Platform>().is_ok(), "{name}");
+        for (name, platform) in Platform::NAMES {
+            assert_eq!(name.parse::<Platform>().unwrap(), platform, "{name}");
+        }
+        for p in Platform::ALL {
+            assert_eq!(p.as_str().parse::<Platform>().unwrap(), p);
         }
     }
 

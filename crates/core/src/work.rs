@@ -30,7 +30,8 @@ pub fn cpu_burn(iterations: u64, mut keep_going: impl FnMut() -> bool) -> Option
 
 /// Replaces `{host}` (address), `{name}`, `{port}`, `{platform}` and
 /// `{user}` in one argument of a local command. `{{` and `}}` are literal
-/// braces; unknown placeholders are left as they are.
+/// braces; any other brace, including an unknown placeholder such as the
+/// braces of a shell function, is kept as it is.
 pub fn render_template(arg: &str, target: &Target) -> String {
     let mut out = String::with_capacity(arg.len());
     let mut rest = arg;
@@ -42,24 +43,28 @@ pub fn render_template(arg: &str, target: &Target) -> String {
             rest = &tail[2..];
             continue;
         }
-        if let Some(end) = tail.find('}').filter(|_| tail.starts_with('{')) {
-            let key = &tail[1..end];
-            let value = match key {
-                "host" => Some(target.address.clone()),
-                "name" => Some(target.name.clone()),
-                "port" => Some(target.port.to_string()),
-                "platform" => Some(target.platform.map(|p| p.to_string()).unwrap_or_default()),
-                "user" => Some(target.username.clone().unwrap_or_default()),
-                _ => None,
-            };
-            match value {
-                Some(v) => out.push_str(&v),
-                None => out.push_str(&tail[..=end]),
+        let key = tail
+            .strip_prefix('{')
+            .and_then(|t| t.split_once('}'))
+            .map(|(key, _)| key);
+        let value = match key {
+            Some("host") => Some(target.address.clone()),
+            Some("name") => Some(target.name.clone()),
+            Some("port") => Some(target.port.to_string()),
+            Some("platform") => Some(target.platform.map(|p| p.to_string()).unwrap_or_default()),
+            Some("user") => Some(target.username.clone().unwrap_or_default()),
+            _ => None,
+        };
+        match (key, value) {
+            (Some(key), Some(value)) => {
+                out.push_str(&value);
+                rest = &tail[key.len() + 2..];
             }
-            rest = &tail[end + 1..];
-        } else {
-            out.push_str(&tail[..1]);
-            rest = &tail[1..];
+            // Not a placeholder: keep this brace, rescan from the next char.
+            _ => {
+                out.push_str(&tail[..1]);
+                rest = &tail[1..];
+            }
         }
     }
     out.push_str(rest);
@@ -89,5 +94,10 @@ mod tests {
             "name=r1 {x} {other}"
         );
         assert_eq!(render_template("}{", &t), "}{");
+        assert_eq!(
+            render_template("f() { echo {name}; }; f", &t),
+            "f() { echo r1; }; f"
+        );
+        assert_eq!(render_template("{a{host}}", &t), "{a127.0.0.9}");
     }
 }

@@ -11,5 +11,6 @@ mod local;
 mod run_host;
 mod sequential;
 
+pub use local::kill_all_local_commands;
 pub use run_host::{HostRun, run_host};
 pub use sequential::Sequential;

@@ -1,11 +1,14 @@
 //! The `local` task: one subprocess per host, no shell, killed (with its
-//! whole process group) on timeout or cancellation.
+//! whole process group) on timeout or cancellation, and when it exits, so
+//! nothing it started in the background outlives the host.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
 
 use fanout_core::{CancelToken, CommandOutput, ErrorKind, Target, render_template};
 
@@ -14,6 +17,33 @@ use crate::run_host::{AttemptError, Deadline};
 /// Longest pause between two checks of a running child: bounds how late a
 /// timeout or Ctrl-C takes effect.
 const MAX_POLL: Duration = Duration::from_millis(10);
+
+/// Output kept per stream; the rest is dropped and the cut marked.
+pub(crate) const OUTPUT_CAP: usize = 16 << 20;
+
+/// How long to wait for the output pipes after the command ended and its
+/// process group was killed (a process that escaped the group with setsid
+/// may still hold them).
+const PIPE_GRACE: Duration = Duration::from_millis(200);
+
+/// Process groups of local commands still running, so an impatient second
+/// Ctrl-C can kill them before fanout exits.
+static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Kills the process group of every local command still running (used when
+/// fanout must exit at once).
+pub fn kill_all_local_commands() {
+    let groups = LIVE_GROUPS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    for pgid in groups {
+        // SAFETY: signals a process group we created (process_group(0)).
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+}
 
 pub(crate) fn run(
     argv: &[String],
@@ -42,13 +72,23 @@ pub(crate) fn run(
                 format!("could not start `{program}`: {e}; check the program name and PATH"),
             )
         })?;
+    let pgid = i32::try_from(child.id()).unwrap_or(0);
+    LIVE_GROUPS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(pgid);
     let stdout = reader(child.stdout.take());
     let stderr = reader(child.stderr.take());
-    let waited = wait(&mut child, deadline, cancel);
+    let waited = wait(&mut child, pgid, deadline, cancel);
+    LIVE_GROUPS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&pgid);
+    let grace = Instant::now() + PIPE_GRACE;
     let output = CommandOutput {
         command: command_line,
-        stdout: join(stdout),
-        stderr: Some(join(stderr)).filter(|s| !s.is_empty()),
+        stdout: collect(stdout, grace),
+        stderr: Some(collect(stderr, grace)).filter(|s| !s.is_empty()),
         exit_status: None,
     };
     match waited {
@@ -103,24 +143,38 @@ enum Waited {
     Lost(std::io::Error),
 }
 
-fn wait(child: &mut Child, deadline: Deadline, cancel: &CancelToken) -> Waited {
+fn wait(child: &mut Child, pgid: i32, deadline: Deadline, cancel: &CancelToken) -> Waited {
     let mut pause = Duration::from_micros(200);
     loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Waited::Exited(status),
-            Ok(None) => {}
+        match has_exited(pgid) {
+            Ok(true) => {
+                // The child is a zombie (not reaped yet), so its pid and
+                // group id cannot be reused: killing the group now only hits
+                // what it left running in the background.
+                kill_group(pgid);
+                return match child.wait() {
+                    Ok(status) => Waited::Exited(status),
+                    Err(e) => Waited::Lost(e),
+                };
+            }
+            Ok(false) => {}
             Err(e) => {
-                kill_group(child);
+                kill_group(pgid);
+                let _ = child.wait();
                 return Waited::Lost(e);
             }
         }
-        if deadline.passed() {
-            kill_group(child);
-            return Waited::TimedOut;
-        }
-        if cancel.is_cancelled() {
-            kill_group(child);
-            return Waited::Cancelled;
+        let verdict = if deadline.passed() {
+            Some(Waited::TimedOut)
+        } else if cancel.is_cancelled() {
+            Some(Waited::Cancelled)
+        } else {
+            None
+        };
+        if let Some(verdict) = verdict {
+            kill_group(pgid);
+            let _ = child.wait();
+            return verdict;
         }
         let nap = deadline.remaining().map_or(pause, |left| left.min(pause));
         std::thread::sleep(nap);
@@ -128,32 +182,70 @@ fn wait(child: &mut Child, deadline: Deadline, cancel: &CancelToken) -> Waited {
     }
 }
 
-/// SIGKILLs the child's process group and reaps the child (no zombie).
-fn kill_group(child: &mut Child) {
-    if let Ok(pid) = i32::try_from(child.id()) {
+/// Whether the child exited, without reaping it (waitid with WNOWAIT).
+fn has_exited(pid: i32) -> std::io::Result<bool> {
+    // SAFETY: waitid writes into the zeroed siginfo we own; WNOWAIT leaves
+    // the child waitable for Child::wait.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let rc = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(info.si_pid() != 0)
+    }
+}
+
+/// SIGKILLs a process group of ours.
+fn kill_group(pgid: i32) {
+    if pgid > 0 {
         // SAFETY: kill(2) with a negative pid signals that process group;
         // the group is the child's own (process_group(0) above).
         unsafe {
-            libc::kill(-pid, libc::SIGKILL);
+            libc::kill(-pgid, libc::SIGKILL);
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
-fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> Option<JoinHandle<Vec<u8>>> {
-    pipe.map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            buf
-        })
+/// Reads a pipe on its own thread, keeping at most [`OUTPUT_CAP`] bytes.
+fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> Option<Receiver<Vec<u8>>> {
+    let mut pipe = pipe?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let mut cut = false;
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let room = OUTPUT_CAP.saturating_sub(kept.len());
+                    kept.extend_from_slice(&chunk[..n.min(room)]);
+                    cut |= n > room;
+                }
+            }
+        }
+        if cut {
+            kept.extend_from_slice(
+                format!("\n[fanout: output cut at {} MiB]\n", OUTPUT_CAP >> 20).as_bytes(),
+            );
+        }
+        let _ = tx.send(kept);
+    });
+    Some(rx)
+}
+
+/// The text a reader collected, waiting until `grace` at most.
+fn collect(rx: Option<Receiver<Vec<u8>>>, grace: Instant) -> String {
+    rx.and_then(|rx| {
+        rx.recv_timeout(grace.saturating_duration_since(Instant::now()))
+            .ok()
     })
-}
-
-fn join(handle: Option<JoinHandle<Vec<u8>>>) -> String {
-    handle
-        .and_then(|h| h.join().ok())
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default()
+    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    .unwrap_or_default()
 }

@@ -92,12 +92,7 @@ impl Deadline {
             ..AttemptError::new(
                 ErrorKind::Timeout,
                 Some(self.phase),
-                format!(
-                    "{} timed out after {}; raise it with --timeout {}=DUR",
-                    self.phase,
-                    fanout_core::format_duration(self.after),
-                    self.phase
-                ),
+                self.phase.timeout_message(self.after),
             )
         }
     }
@@ -116,7 +111,7 @@ impl Deadline {
 pub fn run_host(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {
     let start = Instant::now();
     let host_timeout = job.timeouts.for_target(target, Phase::Host);
-    let host_deadline = host_timeout.map(|d| (start + d, d));
+    let host_deadline = host_timeout.and_then(|d| Some((start.checked_add(d)?, d)));
     let seed = target.name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
@@ -146,9 +141,18 @@ pub fn run_host(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {
             break Err(err);
         }
         let pause = job.retry.backoff_for(attempt, seed);
-        let host_left = host_deadline.map(|(at, _)| at.saturating_duration_since(Instant::now()));
-        if host_left.is_some_and(|left| left <= pause) {
-            break Err(err);
+        if let Some((at, limit)) = host_deadline
+            && at.saturating_duration_since(Instant::now()) <= pause
+        {
+            // The host's time runs out before the next attempt could start.
+            break Err(AttemptError {
+                outputs: err.outputs,
+                ..AttemptError::new(
+                    ErrorKind::Timeout,
+                    Some(Phase::Host),
+                    Phase::Host.timeout_message(limit),
+                )
+            });
         }
         if run.cancel.sleep(pause) {
             break Err(AttemptError::cancelled());

@@ -24,6 +24,9 @@ enum Defect {
     BatchesOutcomes,
     IgnoresRate,
     IgnoresGroupCaps,
+    AbortsOnFirstFailure,
+    IgnoresSinkStop,
+    ValidatesLate,
 }
 
 /// `seq` with one defect.
@@ -118,6 +121,40 @@ impl Executor for Broken {
             }
             Defect::NeverRetries => job.retry.retries = 0,
             Defect::IgnoresRate => job.limits.connect_rate = None,
+            Defect::AbortsOnFirstFailure => {
+                // Stops the whole run at the first failed host.
+                let stop = CancelToken::new();
+                let mut abort = |o: HostOutcome| {
+                    if o.status == fanout_core::Status::Failed {
+                        stop.cancel();
+                    }
+                    sink.accept(o)
+                };
+                return seq.run(&job, targets, &mut abort, &stop);
+            }
+            Defect::IgnoresSinkStop => {
+                return seq.run(
+                    &job,
+                    targets,
+                    &mut |o| {
+                        let _ = sink.accept(o);
+                        Flow::Continue
+                    },
+                    cancel,
+                );
+            }
+            Defect::ValidatesLate => {
+                // Reports every host cancelled, then refuses the job.
+                if let Err(e) = seq.check(&job) {
+                    for t in targets {
+                        sink.accept(HostOutcome::cancelled(
+                            &t.name,
+                            fanout_core::Worker::Thread(0),
+                        ));
+                    }
+                    return Err(e);
+                }
+            }
             Defect::BatchesOutcomes => {
                 let mut all = fanout_core::CollectSink::default();
                 let summary = seq.run(&job, targets, &mut all, cancel)?;
@@ -213,4 +250,22 @@ fn batched_outcomes_are_caught() {
 #[should_panic(expected = "--connect-rate")]
 fn ignored_rate_is_caught() {
     checks::connect_rate(&broken(Defect::IgnoresRate));
+}
+
+#[test]
+#[should_panic(expected = "wrong outcome for")]
+fn aborting_on_failure_is_caught() {
+    checks::failures_stay_per_host(&broken(Defect::AbortsOnFirstFailure));
+}
+
+#[test]
+#[should_panic(expected = "after Flow::Stop must be cancelled")]
+fn ignored_sink_stop_is_caught() {
+    checks::sink_stop(&broken(Defect::IgnoresSinkStop));
+}
+
+#[test]
+#[should_panic(expected = "no outcome may be delivered")]
+fn late_validation_is_caught() {
+    checks::rejects_before_any_outcome(&broken(Defect::ValidatesLate));
 }

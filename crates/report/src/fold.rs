@@ -1,6 +1,6 @@
 //! Folding identical outputs across hosts, like `clush -b` / `dshbak -c`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use fanout_core::HostOutcome;
 
@@ -60,20 +60,32 @@ pub fn fold_outputs(outcomes: &[HostOutcome]) -> Vec<FoldedOutput> {
 }
 
 /// Compresses host names the way clush does: `r1,r2,r3,r7` → `r[1-3,7]`.
-/// Names are grouped by their prefix before a trailing number of the same
-/// width; anything else is listed as is.
+/// Names are grouped by their prefix before a trailing number (zero-padded
+/// numbers only with numbers of the same width); anything else is listed
+/// as is.
 pub fn fold_names(names: &[String]) -> String {
+    let split = |name: &str| -> Option<(String, String)> {
+        let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (prefix, num) = name.split_at(name.len() - digits);
+        (digits > 0 && digits <= 18).then(|| (prefix.to_string(), num.to_string()))
+    };
+    // Widths of zero-padded numbers per prefix: h01 makes h10 join width 2.
+    let padded: BTreeSet<(String, usize)> = names
+        .iter()
+        .filter_map(|n| split(n))
+        .filter(|(_, num)| num.len() > 1 && num.starts_with('0'))
+        .map(|(prefix, num)| (prefix, num.len()))
+        .collect();
     let mut groups: BTreeMap<(String, usize), Vec<u64>> = BTreeMap::new();
     let mut plain: Vec<String> = Vec::new();
     for name in names {
-        let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-        let (prefix, num) = name.split_at(name.len() - digits);
-        match num.parse::<u64>() {
-            Ok(n) if digits > 0 && digits <= 18 => groups
-                .entry((prefix.to_string(), digits))
-                .or_default()
-                .push(n),
-            _ => plain.push(name.clone()),
+        match split(name).and_then(|(p, num)| Some((num.parse::<u64>().ok()?, p, num))) {
+            Some((n, prefix, num)) => {
+                let key = (prefix, num.len());
+                let width = if padded.contains(&key) { num.len() } else { 0 };
+                groups.entry((key.0, width)).or_default().push(n);
+            }
+            None => plain.push(name.clone()),
         }
     }
     let mut parts = plain;
@@ -121,6 +133,8 @@ mod tests {
     fn folds_numeric_ranges() {
         assert_eq!(fold_names(&names(&["r1", "r2", "r3", "r7"])), "r[1-3,7]");
         assert_eq!(fold_names(&names(&["h01", "h02", "h10"])), "h[01-02,10]");
+        let r: Vec<String> = (1..=12).map(|i| format!("r{i}")).collect();
+        assert_eq!(fold_names(&r), "r[1-12]");
         assert_eq!(fold_names(&names(&["core", "r5"])), "core,r5");
         assert_eq!(fold_names(&names(&["sw1", "r1", "r2"])), "r[1-2],sw1");
     }

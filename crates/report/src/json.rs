@@ -61,6 +61,9 @@ impl<'a> JsonReporter<'a> {
 pub(crate) struct Document<'d> {
     pub(crate) hosts: &'d [HostOutcome],
     pub(crate) summary: &'d RunSummary,
+    /// Output folders only: host name -> its file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) files: Option<&'d std::collections::BTreeMap<String, String>>,
 }
 
 impl Reporter for JsonReporter<'_> {
@@ -73,6 +76,7 @@ impl Reporter for JsonReporter<'_> {
         let doc = Document {
             hosts: &self.hosts,
             summary,
+            files: None,
         };
         serde_json::to_writer_pretty(&mut self.out, &doc).map_err(to_io)?;
         self.out.write_all(b"\n")?;

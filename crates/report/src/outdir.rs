@@ -1,6 +1,6 @@
 //! `--out-dir DIR`: one file per host plus `summary.json`, swapped in whole.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CString;
 use std::fs;
 use std::io::Write;
@@ -33,6 +33,39 @@ pub enum OutDirError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The results could not be put in place; they are kept in `staging`.
+    #[error("{source}; the results are kept in {}", staging.display())]
+    Kept {
+        /// The folder holding the complete results.
+        staging: PathBuf,
+        /// What failed.
+        source: Box<OutDirError>,
+    },
+}
+
+/// Whether `dest` may be replaced: absent, empty, or an earlier fanout
+/// output (it holds `summary.json`).
+fn check_replaceable(dest: &Path) -> Result<(), OutDirError> {
+    let Ok(meta) = fs::symlink_metadata(dest) else {
+        return Ok(());
+    };
+    let refuse = |reason: &str| OutDirError::Refused {
+        path: dest.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if !meta.is_dir() {
+        return Err(refuse("exists and is not a directory"));
+    }
+    let empty = fs::read_dir(dest)
+        .map_err(io_err(dest, "reading"))?
+        .next()
+        .is_none();
+    if !empty && !dest.join("summary.json").is_file() {
+        return Err(refuse(
+            "exists and is not a fanout output folder (no summary.json), so it is not replaced",
+        ));
+    }
+    Ok(())
 }
 
 fn io_err<'p>(
@@ -58,6 +91,8 @@ pub struct OutDir {
     staging: PathBuf,
     used: BTreeSet<String>,
     hosts: Vec<HostOutcome>,
+    /// Host name → its file, recorded in summary.json.
+    files: BTreeMap<String, String>,
     finished: bool,
 }
 
@@ -66,24 +101,7 @@ impl OutDir {
     /// `dest` is only replaced when it is empty or a previous fanout output
     /// (it holds `summary.json`).
     pub fn create(dest: &Path) -> Result<Self, OutDirError> {
-        if let Ok(meta) = fs::symlink_metadata(dest) {
-            let refuse = |reason: &str| OutDirError::Refused {
-                path: dest.to_path_buf(),
-                reason: reason.to_string(),
-            };
-            if !meta.is_dir() {
-                return Err(refuse("exists and is not a directory"));
-            }
-            let empty = fs::read_dir(dest)
-                .map_err(io_err(dest, "reading"))?
-                .next()
-                .is_none();
-            if !empty && !dest.join("summary.json").is_file() {
-                return Err(refuse(
-                    "exists and is not a fanout output folder (no summary.json), so it is not replaced",
-                ));
-            }
-        }
+        check_replaceable(dest)?;
         let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -100,6 +118,7 @@ impl OutDir {
             dest: dest.to_path_buf(),
             staging,
             used: BTreeSet::new(),
+            files: BTreeMap::new(),
             hosts: Vec::new(),
             finished: false,
         })
@@ -108,6 +127,7 @@ impl OutDir {
     /// Writes `HOST.txt` with the host's output (see the README).
     pub fn host(&mut self, outcome: &HostOutcome) -> Result<(), OutDirError> {
         let file = self.file_name(&outcome.host);
+        self.files.insert(outcome.host.clone(), file.clone());
         let path = self.staging.join(file);
         fs::write(&path, output_text(outcome)).map_err(io_err(&path, "writing"))?;
         self.hosts.push(outcome.clone());
@@ -117,10 +137,22 @@ impl OutDir {
     /// Writes `summary.json` (every outcome and the summary, as
     /// `--format json`), then swaps the folder into place.
     pub fn finish(mut self, summary: &RunSummary) -> Result<PathBuf, OutDirError> {
+        // Whatever happens now, never delete what was written: on failure
+        // the staging folder stays and the error names it.
+        self.finished = true;
+        let staging = self.staging.clone();
+        self.swap_in(summary).map_err(|e| OutDirError::Kept {
+            staging,
+            source: Box::new(e),
+        })
+    }
+
+    fn swap_in(&self, summary: &RunSummary) -> Result<PathBuf, OutDirError> {
         let path = self.staging.join("summary.json");
         let doc = Document {
             hosts: &self.hosts,
             summary,
+            files: Some(&self.files),
         };
         let mut file = fs::File::create(&path).map_err(io_err(&path, "creating"))?;
         serde_json::to_writer_pretty(&mut file, &doc)
@@ -128,16 +160,30 @@ impl OutDir {
             .and_then(|()| file.write_all(b"\n"))
             .and_then(|()| file.sync_all())
             .map_err(io_err(&path, "writing"))?;
-        if self.dest.exists() {
-            exchange(&self.staging, &self.dest)
-                .map_err(io_err(&self.dest, "swapping in the new folder"))?;
-            // The old folder now sits at the staging path.
-            let _ = fs::remove_dir_all(&self.staging);
-        } else {
+        if fs::symlink_metadata(&self.dest).is_err() {
             fs::rename(&self.staging, &self.dest)
                 .map_err(io_err(&self.dest, "renaming into place"))?;
+            return Ok(self.dest.clone());
         }
-        self.finished = true;
+        // DEST may have changed during the run: check it again.
+        check_replaceable(&self.dest)?;
+        match exchange(&self.staging, &self.dest) {
+            // The old folder now sits at the staging path; it was checked.
+            Ok(()) => {
+                let _ = fs::remove_dir_all(&self.staging);
+            }
+            // No RENAME_EXCHANGE here (NFS, some FUSE): move the old folder
+            // aside, put the new one in place, then remove the old one.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                let aside = self.staging.with_extension("old");
+                fs::rename(&self.dest, &aside)
+                    .map_err(io_err(&self.dest, "moving the old folder aside"))?;
+                fs::rename(&self.staging, &self.dest)
+                    .map_err(io_err(&self.dest, "renaming into place"))?;
+                let _ = fs::remove_dir_all(&aside);
+            }
+            Err(e) => return Err(io_err(&self.dest, "swapping in the new folder")(e)),
+        }
         Ok(self.dest.clone())
     }
 

@@ -93,6 +93,10 @@ macro_rules! executor_conformance {
                 checks::connect_rate(&make);
             }
             #[test]
+            fn local_commands_leave_nothing_behind() {
+                checks::local_commands_leave_nothing_behind(&make);
+            }
+            #[test]
             fn outcomes_stream_as_hosts_complete() {
                 checks::streams_as_completed(&make);
             }

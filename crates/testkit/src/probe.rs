@@ -1,7 +1,9 @@
 //! An independent in-flight meter: each host runs a tiny shell command that
-//! writes its own start and end timestamps (nanoseconds, from `date`) to a
-//! temporary directory. The overlap of those intervals is how many hosts
-//! were really running at once, whatever the executor believes.
+//! increments an in-flight counter file under `flock`, records the highest
+//! value seen, holds, and decrements it — one counter for all hosts and one
+//! per host address. It also stamps its own start and end times (ns, from
+//! `date`). These are what really ran at once, whatever the executor
+//! believes.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,14 +39,45 @@ impl Probe {
         self.dir.path()
     }
 
-    /// `local` argv that stamps begin, holds for `hold`, stamps end.
+    /// `local` argv that stamps begin, counts itself in (all hosts and its
+    /// address), holds for `hold`, counts itself out, stamps end.
     pub fn argv(&self, hold: Duration) -> Vec<String> {
         let dir = self.dir.path().display();
         let script = format!(
-            "date +%s%N > '{dir}/{{name}}.b'; sleep {secs:.3}; date +%s%N > '{dir}/{{name}}.e'",
+            r#"D='{dir}'; date +%s%N > "$D/{{name}}.b"
+exec 9>>"$D/lock"
+bump() {{ flock 9; n=$(( $(cat "$D/$1.cur" 2>/dev/null || echo 0) + $2 )); echo $n > "$D/$1.cur"
+  m=$(cat "$D/$1.max" 2>/dev/null || echo 0); [ $n -gt $m ] && echo $n > "$D/$1.max"; flock -u 9; }}
+bump all 1; bump 'at-{{host}}' 1; sleep {secs:.3}; bump 'at-{{host}}' -1; bump all -1
+date +%s%N > "$D/{{name}}.e""#,
             secs = hold.as_secs_f64()
         );
         vec!["sh".into(), "-c".into(), script]
+    }
+
+    /// `local` argv that only stamps its start (and end) time: cheap, for
+    /// measuring when hosts start.
+    pub fn stamp_argv(&self) -> Vec<String> {
+        let dir = self.dir.path().display();
+        let script = format!("date +%s%N > '{dir}/{{name}}.b'; date +%s%N > '{dir}/{{name}}.e'");
+        vec!["sh".into(), "-c".into(), script]
+    }
+
+    /// Most hosts in flight at once, as counted by the hosts.
+    pub fn max_in_flight(&self) -> usize {
+        self.read_max("all")
+    }
+
+    /// Most hosts with this address in flight at once.
+    pub fn max_in_flight_at(&self, address: &str) -> usize {
+        self.read_max(&format!("at-{address}"))
+    }
+
+    fn read_max(&self, key: &str) -> usize {
+        std::fs::read_to_string(self.dir.path().join(format!("{key}.max")))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// Intervals recorded so far, by host name (hosts that did not finish
