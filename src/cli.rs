@@ -34,6 +34,117 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: InventoryCommand,
     },
+    /// A simulated fleet of SSH network devices on loopback.
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SimCommand {
+    /// Serve a fleet until Ctrl-C; writes an inventory and known_hosts for it.
+    ///
+    /// Example: `fanout sim serve -n 1000 --profile ios --latency 50ms
+    /// --inventory-out fleet.yaml`, then in another shell
+    /// `fanout run -i fleet.yaml ...`. The inventory and known_hosts are
+    /// written atomically once every device accepts connections.
+    Serve(Box<SimServeArgs>),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SimServeArgs {
+    /// Number of generated devices (r1, r2, ...; r0001... from 1,000 on).
+    #[arg(
+        short = 'n',
+        long = "devices",
+        value_name = "N",
+        default_value_t = 10,
+        conflicts_with = "inventory"
+    )]
+    pub(crate) devices: usize,
+
+    /// Serve the hosts of this inventory instead (their 127.x address,
+    /// port, credentials, platform; vars sim_latency, sim_jitter,
+    /// sim_faults, sim_banner_delay, sim_extra_lines per host).
+    #[arg(short = 'i', long, value_name = "FILE")]
+    pub(crate) inventory: Option<PathBuf>,
+
+    /// Platform of generated devices: ios, iosxe, nxos, eos, junos, iosxr, linux.
+    #[arg(long, value_name = "PLATFORM", default_value = "ios", value_parser = parse_platform)]
+    pub(crate) profile: fanout_core::Platform,
+
+    /// Time each command takes before its output comes.
+    #[arg(long, value_name = "DUR", default_value = "0ms", value_parser = parse_duration)]
+    pub(crate) latency: Duration,
+
+    /// Uniform ± spread of the latency.
+    #[arg(long, value_name = "DUR", default_value = "0ms", value_parser = parse_duration)]
+    pub(crate) jitter: Duration,
+
+    /// Delay before every device's SSH banner (login delay).
+    #[arg(long, value_name = "DUR", default_value = "0ms", value_parser = parse_duration)]
+    pub(crate) banner_delay: Duration,
+
+    /// Banner delay of slow_banner devices.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
+    pub(crate) slow_banner_delay: Duration,
+
+    /// Extra lines in long outputs such as show running-config (output size).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) extra_lines: usize,
+
+    /// Faults: KIND=N% or KIND=name+name, comma-separated. Kinds: refuse,
+    /// auth_fail, hang_on_connect, hang_on_command, drop_mid_output,
+    /// slow_banner, wrong_host_key, legacy_algorithms.
+    /// Example: auth_fail=5%,hang_on_command=r3+r7
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) faults: Option<fanout_sim::FaultSpec>,
+
+    /// Seed of host keys, fault placement and jitter (same seed, same fleet).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) seed: u64,
+
+    /// Loopback address of generated devices.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub(crate) address: std::net::IpAddr,
+
+    /// First port of generated devices (device i on PORT+i); 0 = any free port.
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub(crate) base_port: u16,
+
+    /// Tokio worker threads serving the fleet.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub(crate) threads: usize,
+
+    /// Login user of generated devices.
+    #[arg(long, default_value = "cisco")]
+    pub(crate) username: String,
+
+    /// Login password of generated devices.
+    #[arg(long, default_value = "cisco")]
+    pub(crate) password: String,
+
+    /// Enable secret of generated devices.
+    #[arg(long, default_value = "cisco")]
+    pub(crate) secret: String,
+
+    /// Write the fleet's inventory here (default: a temporary file).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) inventory_out: Option<PathBuf>,
+
+    /// Write known_hosts here (default: INVENTORY_known_hosts beside the inventory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) known_hosts_out: Option<PathBuf>,
+
+    /// Also write the client private key every device accepts, and name it
+    /// in the inventory as key_file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) client_key_out: Option<PathBuf>,
+}
+
+fn parse_platform(s: &str) -> Result<fanout_core::Platform, String> {
+    s.parse()
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,12 +7,13 @@
 mod cli;
 mod inventory_cmd;
 mod run_cmd;
+mod sim_cmd;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, InventoryCommand};
+use crate::cli::{Cli, Command, InventoryCommand, SimCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -21,6 +22,9 @@ fn main() -> ExitCode {
         Command::Inventory { command } => match command {
             InventoryCommand::Check(args) => inventory_cmd::check(&args),
             InventoryCommand::List(args) => inventory_cmd::list(&args),
+        },
+        Command::Sim { command } => match command {
+            SimCommand::Serve(args) => sim_cmd::serve(&args),
         },
     };
     match result {

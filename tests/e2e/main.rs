@@ -2,4 +2,5 @@
 
 mod inventory;
 mod run;
+mod sim;
 mod support;

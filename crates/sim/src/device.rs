@@ -1,0 +1,169 @@
+//! One simulated device: what it is ([`DeviceSpec`]) and what it runs with
+//! (keys, server config, shared running config).
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fanout_core::Platform;
+use russh::keys::{PrivateKey, PublicKey};
+use russh::{MethodKind, MethodSet, Preferred, SshId};
+
+use crate::console::{DeviceConfig, SharedConfig};
+use crate::faults::{Fault, SplitMix};
+use crate::stats::Stats;
+
+/// Everything that defines one simulated device.
+#[derive(Clone, Debug)]
+pub struct DeviceSpec {
+    /// Name (inventory key) and hostname (prompt).
+    pub name: String,
+    /// Loopback address to listen on.
+    pub address: IpAddr,
+    /// Port; 0 picks a free one.
+    pub port: u16,
+    /// Which CLI it speaks.
+    pub platform: Platform,
+    /// Login user.
+    pub username: String,
+    /// Login password (also answers keyboard-interactive).
+    pub password: String,
+    /// Enable secret (none: `enable` needs no password).
+    pub secret: Option<String>,
+    /// Misbehaviours.
+    pub faults: BTreeSet<Fault>,
+    /// Time each command takes before its output comes.
+    pub latency: Duration,
+    /// Uniform random spread around `latency` (±).
+    pub jitter: Duration,
+    /// Delay before the SSH banner on every connection.
+    pub banner_delay: Duration,
+    /// Delay before the banner of a `slow_banner` device.
+    pub slow_banner_delay: Duration,
+    /// Extra lines in long outputs (`show running-config`).
+    pub extra_lines: usize,
+}
+
+/// A device ready to serve: its spec plus keys, server config and state.
+pub(crate) struct Device {
+    pub(crate) spec: DeviceSpec,
+    pub(crate) config: Arc<russh::server::Config>,
+    /// The key written to known_hosts (differs from the presented one for
+    /// `wrong_host_key`).
+    pub(crate) known_key: PublicKey,
+    pub(crate) client_key: PublicKey,
+    pub(crate) running: SharedConfig,
+    pub(crate) stats: Arc<Stats>,
+    seed: u64,
+    sessions: AtomicU64,
+}
+
+impl Device {
+    pub(crate) fn new(
+        spec: DeviceSpec,
+        index: usize,
+        seed: u64,
+        client_key: PublicKey,
+        stats: Arc<Stats>,
+    ) -> Self {
+        let own = crate::keys::host_key(seed, index);
+        let known_key = own.public_key().clone();
+        let presented: PrivateKey = if spec.faults.contains(&Fault::WrongHostKey) {
+            crate::keys::wrong_host_key(seed, index)
+        } else {
+            own
+        };
+        let preferred = if spec.faults.contains(&Fault::LegacyAlgorithms) {
+            legacy_algorithms()
+        } else {
+            Preferred::default()
+        };
+        let config = russh::server::Config {
+            server_id: SshId::Standard(server_id(spec.platform).into()),
+            methods: MethodSet::from(
+                &[
+                    MethodKind::PublicKey,
+                    MethodKind::KeyboardInteractive,
+                    MethodKind::Password,
+                ][..],
+            ),
+            auth_rejection_time: Duration::from_millis(20),
+            // OpenSSH probes with "none" first; never make that cost time.
+            auth_rejection_time_initial: Some(Duration::ZERO),
+            keys: vec![presented],
+            inactivity_timeout: Some(Duration::from_secs(1800)),
+            nodelay: true,
+            preferred,
+            ..Default::default()
+        };
+        let running = Arc::new(Mutex::new(DeviceConfig::new(&spec.name)));
+        Self {
+            spec,
+            config: Arc::new(config),
+            known_key,
+            client_key,
+            running,
+            stats,
+            seed: seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407),
+            sessions: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn has(&self, fault: Fault) -> bool {
+        self.spec.faults.contains(&fault)
+    }
+
+    /// A latency generator for one session (repeatable per device).
+    pub(crate) fn latency_source(&self) -> LatencySource {
+        let n = self
+            .sessions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        LatencySource {
+            base: self.spec.latency,
+            jitter: self.spec.jitter,
+            rng: SplitMix(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        }
+    }
+}
+
+/// Draws command latencies: `base ± jitter`, uniform, never negative.
+pub(crate) struct LatencySource {
+    base: Duration,
+    jitter: Duration,
+    rng: SplitMix,
+}
+
+impl LatencySource {
+    pub(crate) fn next(&mut self) -> Duration {
+        if self.jitter.is_zero() {
+            return self.base;
+        }
+        let spread = self.jitter.as_secs_f64() * (2.0 * self.rng.unit() - 1.0);
+        Duration::from_secs_f64((self.base.as_secs_f64() + spread).max(0.0))
+    }
+}
+
+/// The SSH version string real devices of each platform send.
+fn server_id(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Ios | Platform::Iosxe => "SSH-2.0-Cisco-1.25",
+        Platform::Nxos => "SSH-2.0-OpenSSH_8.3",
+        Platform::Iosxr => "SSH-2.0-Cisco-2.0",
+        Platform::Eos => "SSH-2.0-OpenSSH_8.8",
+        Platform::Junos => "SSH-2.0-OpenSSH_7.5",
+        Platform::Linux => "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3",
+    }
+}
+
+/// What an old IOS 12.x box offers: SHA-1 Diffie-Hellman, CBC ciphers, hmac-sha1.
+fn legacy_algorithms() -> Preferred {
+    use std::borrow::Cow;
+    Preferred {
+        kex: Cow::Borrowed(&[russh::kex::DH_G14_SHA1, russh::kex::DH_G1_SHA1]),
+        cipher: Cow::Borrowed(&[russh::cipher::AES_128_CBC, russh::cipher::TRIPLE_DES_CBC]),
+        mac: Cow::Borrowed(&[russh::mac::HMAC_SHA1]),
+        ..Preferred::default()
+    }
+}

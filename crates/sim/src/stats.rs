@@ -1,0 +1,83 @@
+//! Fleet-wide counters, read by tests and `fanout sim serve`: they measure
+//! what clients really did (sessions at once, logins, commands) from the
+//! device side.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Counters shared by every device of a fleet.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    connections: AtomicUsize,
+    active: AtomicUsize,
+    max_active: AtomicUsize,
+    logins: AtomicUsize,
+    auth_failures: AtomicUsize,
+    commands: AtomicUsize,
+    accept_errors: AtomicUsize,
+}
+
+/// A copy of the counters at one instant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// TCP connections accepted.
+    pub connections: usize,
+    /// Connections open now.
+    pub active: usize,
+    /// Most connections open at once since the fleet started (or the last reset).
+    pub max_active: usize,
+    /// Successful logins.
+    pub logins: usize,
+    /// Rejected authentication attempts.
+    pub auth_failures: usize,
+    /// Commands run (exec requests and interactive lines).
+    pub commands: usize,
+    /// accept() errors survived (e.g. out of file descriptors).
+    pub accept_errors: usize,
+}
+
+impl Stats {
+    pub(crate) fn connected(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_active.fetch_max(now, Ordering::SeqCst);
+    }
+
+    pub(crate) fn disconnected(&self) {
+        self.active.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn login(&self) {
+        self.logins.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn auth_failure(&self) {
+        self.auth_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn command(&self) {
+        self.commands.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters now.
+    pub(crate) fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            connections: self.connections.load(Ordering::Relaxed),
+            active: self.active.load(Ordering::SeqCst),
+            max_active: self.max_active.load(Ordering::SeqCst),
+            logins: self.logins.load(Ordering::Relaxed),
+            auth_failures: self.auth_failures.load(Ordering::Relaxed),
+            commands: self.commands.load(Ordering::Relaxed),
+            accept_errors: self.accept_errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Restarts `max_active` from the connections open now (between runs).
+    pub(crate) fn reset_max_active(&self) {
+        self.max_active
+            .store(self.active.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,182 @@
+//! `fanout sim serve`: a simulated fleet as its own process, until Ctrl-C.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+use anyhow::{Context, Result, bail};
+use fanout_core::{Platform, Target};
+use fanout_sim::{DeviceSpec, Fault, Fleet};
+
+use crate::cli::SimServeArgs;
+
+pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
+    let mut builder = Fleet::builder()
+        .platform(args.profile)
+        .latency(args.latency, args.jitter)
+        .banner_delay(args.banner_delay)
+        .slow_banner_delay(args.slow_banner_delay)
+        .extra_lines(args.extra_lines)
+        .faults(args.faults.clone().unwrap_or_default())
+        .seed(args.seed)
+        .worker_threads(args.threads)
+        .address(args.address)
+        .base_port(args.base_port)
+        .credentials(&args.username, &args.password, Some(args.secret.as_str()));
+    builder = match &args.inventory {
+        Some(path) => {
+            let inv = fanout_inventory::load(path)?;
+            let specs = inv
+                .targets
+                .iter()
+                .map(|t| device_spec(t, args))
+                .collect::<Result<Vec<_>>>()
+                .with_context(|| format!("serving the hosts of {}", path.display()))?;
+            builder.specs(specs)
+        }
+        None => builder.devices(args.devices),
+    };
+    if let Some(path) = &args.inventory_out {
+        builder = builder.inventory_out(path);
+    }
+    if let Some(path) = &args.known_hosts_out {
+        builder = builder.known_hosts_out(path);
+    }
+    if let Some(path) = &args.client_key_out {
+        builder = builder.client_key_out(path);
+    }
+
+    let (tx, rx) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .context("installing the Ctrl-C handler")?;
+
+    let fleet = builder.start()?;
+    print_listening(&fleet, args);
+    let _ = rx.recv();
+    let stats = fleet.stats();
+    drop(fleet);
+    eprintln!(
+        "fanout sim: stopped; {} connections, {} logins, {} auth failures, {} commands, {} accept errors survived",
+        stats.connections, stats.logins, stats.auth_failures, stats.commands, stats.accept_errors
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
+    let devices = fleet.devices();
+    let platforms: BTreeSet<&str> = devices.iter().map(|d| d.platform.as_str()).collect();
+    let addresses: BTreeSet<String> = devices.iter().map(|d| d.address.to_string()).collect();
+    let ports = devices.iter().map(|d| d.port);
+    let (lo, hi) = (ports.clone().min().unwrap_or(0), ports.max().unwrap_or(0));
+    println!(
+        "fanout sim: {} {} device{} listening on {} ports {lo}-{hi} (started in {:.2} s, seed {})",
+        devices.len(),
+        platforms.into_iter().collect::<Vec<_>>().join("/"),
+        if devices.len() == 1 { "" } else { "s" },
+        addresses.into_iter().collect::<Vec<_>>().join(","),
+        fleet.start_time().as_secs_f64(),
+        args.seed
+    );
+    if devices.len() <= 20 {
+        for d in devices {
+            let faults: Vec<&str> = d.faults.iter().map(|f| f.as_str()).collect();
+            println!(
+                "  {:<12} {}:{} {}{}",
+                d.name,
+                d.address,
+                d.port,
+                d.platform,
+                if faults.is_empty() {
+                    String::new()
+                } else {
+                    format!(" faults: {}", faults.join(","))
+                }
+            );
+        }
+    } else {
+        let faulty = devices.iter().filter(|d| !d.faults.is_empty()).count();
+        if faulty > 0 {
+            println!("  {faulty} devices have faults (see the inventory's sim_faults vars)");
+        }
+    }
+    println!("  inventory:   {}", fleet.inventory_path().display());
+    println!("  known_hosts: {}", fleet.known_hosts_path().display());
+    if let Some(key) = fleet.client_key_path() {
+        println!("  client key:  {}", key.display());
+    }
+    println!("Ctrl-C to stop.");
+}
+
+/// A device for one inventory host: its address and port, credentials,
+/// platform, and `sim_*` vars (latency, jitter, faults, banner delay,
+/// extra_lines) overriding the command-line knobs.
+fn device_spec(t: &Target, args: &SimServeArgs) -> Result<DeviceSpec> {
+    let address: IpAddr = match t.address.parse() {
+        Ok(a) => a,
+        Err(_) => (t.address.as_str(), t.port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .map(|a| a.ip())
+            .with_context(|| format!("host {}: cannot resolve `{}`", t.name, t.address))?,
+    };
+    if !address.is_loopback() {
+        bail!(
+            "host {} has address {address}: the simulator only listens on loopback (127.0.0.0/8); use an inventory of 127.x addresses",
+            t.name
+        );
+    }
+    let duration = |key: &str, default| -> Result<_> {
+        match t.vars.get(key) {
+            Some(v) => fanout_core::parse_duration(v)
+                .map_err(|e| anyhow::anyhow!("host {}: vars.{key}: {e}", t.name)),
+            None => Ok(default),
+        }
+    };
+    let mut faults = BTreeSet::new();
+    if let Some(list) = t.vars.get("sim_faults") {
+        for f in list.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+            faults.insert(
+                f.parse::<Fault>()
+                    .map_err(|e| anyhow::anyhow!("host {}: vars.sim_faults: {e}", t.name))?,
+            );
+        }
+    }
+    let extra_lines = match t.vars.get("sim_extra_lines") {
+        Some(v) => v.parse().with_context(|| {
+            format!(
+                "host {}: vars.sim_extra_lines must be a whole number",
+                t.name
+            )
+        })?,
+        None => args.extra_lines,
+    };
+    Ok(DeviceSpec {
+        name: t.name.clone(),
+        address,
+        port: t.port,
+        platform: t.platform.unwrap_or(Platform::Ios),
+        username: t.username.clone().unwrap_or_else(|| args.username.clone()),
+        password: t
+            .credentials
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_string())
+            .unwrap_or_else(|| args.password.clone()),
+        secret: Some(
+            t.secret
+                .as_ref()
+                .map(|s| s.expose().to_string())
+                .unwrap_or_else(|| args.secret.clone()),
+        ),
+        faults,
+        latency: duration("sim_latency", args.latency)?,
+        jitter: duration("sim_jitter", args.jitter)?,
+        banner_delay: duration("sim_banner_delay", args.banner_delay)?,
+        slow_banner_delay: args.slow_banner_delay,
+        extra_lines,
+    })
+}

@@ -1,0 +1,140 @@
+//! `fanout sim serve`.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::{fanout, finish, inventory};
+
+/// Starts `fanout sim serve ARGS`, waits for its inventory, returns the
+/// child and the inventory text.
+fn serve(args: &[&str], inventory_out: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = fanout()
+        .args(["sim", "serve"])
+        .args(args)
+        .arg("--inventory-out")
+        .arg(inventory_out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !inventory_out.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = finish(child.wait_with_output().unwrap());
+            panic!(
+                "sim serve exited ({status}) before writing its inventory: {}",
+                out.stderr
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the fleet never wrote its inventory"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = std::fs::read_to_string(inventory_out).unwrap();
+    (child, text)
+}
+
+fn stop(mut child: std::process::Child) -> crate::support::Run {
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("sim serve did not stop on Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    finish(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn serve_writes_a_checkable_inventory_and_stops_on_ctrl_c() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let (child, text) = serve(
+        &["-n", "5", "--profile", "nxos", "--faults", "auth_fail=r2"],
+        &inv,
+    );
+    assert!(text.contains("platform: nxos"), "{text}");
+    assert!(text.contains("sim_faults: \"auth_fail\""), "{text}");
+    let kh = std::fs::read_to_string(tmp.path().join("fleet_known_hosts")).unwrap();
+    assert_eq!(kh.lines().count(), 5, "{kh}");
+    let check = finish(
+        fanout()
+            .args(["inventory", "check", "-i"])
+            .arg(&inv)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(check.stdout.contains("5 hosts"), "{}", check.stdout);
+    let r = stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("5 nxos devices listening on 127.0.0.1"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("stopped;"), "{}", r.stderr);
+}
+
+#[test]
+fn serve_an_inventory_on_its_own_addresses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tmp.path().join("lab.yaml");
+    // Each host keeps its own 127.x address (ports unlikely to be taken there).
+    std::fs::write(
+        &spec,
+        "hosts:\n  edge1: {hostname: 127.0.0.21, port: 22021, platform: eos, username: ops, password: pw}\n  fw1: {hostname: 127.0.0.31, port: 22031, platform: junos, username: ops, password: pw, vars: {sim_latency: 5ms}}\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("served.yaml");
+    let (child, text) = serve(&["-i", spec.to_str().unwrap()], &out);
+    assert!(
+        text.contains("\"edge1\": {hostname: \"127.0.0.21\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"fw1\": {hostname: \"127.0.0.31\""),
+        "{text}"
+    );
+    assert!(text.contains("username: \"ops\""), "{text}");
+    let r = stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn serve_refuses_non_loopback_inventories() {
+    let inv = inventory("lab.example.yaml");
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, "- {host: 192.0.2.10, username: u, password: p}\n").unwrap();
+    let r = finish(
+        fanout()
+            .args(["sim", "serve", "-i"])
+            .arg(&bad)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("only listens on loopback"),
+        "{}",
+        r.stderr
+    );
+    // And a bad fault spec is a usage error naming the choices.
+    let r = finish(
+        fanout()
+            .args(["sim", "serve", "--faults", "melt=5%"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("hang_on_command"), "{}", r.stderr);
+    let _ = inv;
+}
