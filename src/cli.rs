@@ -141,6 +141,11 @@ pub(crate) struct SimServeArgs {
     /// in the inventory as key_file.
     #[arg(long, value_name = "FILE")]
     pub(crate) client_key_out: Option<PathBuf>,
+
+    /// Cap the open files of the fleet process at N once it listens (to try
+    /// fd exhaustion: devices keep their sessions and accept again later).
+    #[arg(long, value_name = "N")]
+    pub(crate) fd_limit: Option<u64>,
 }
 
 fn parse_platform(s: &str) -> Result<fanout_core::Platform, String> {

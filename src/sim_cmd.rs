@@ -54,6 +54,9 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     .context("installing the Ctrl-C handler")?;
 
     let fleet = builder.start()?;
+    if let Some(limit) = args.fd_limit {
+        fanout_sim::set_fd_limit(limit).context("setting --fd-limit")?;
+    }
     print_listening(&fleet, args);
     let _ = rx.recv();
     let stats = fleet.stats();
@@ -106,6 +109,12 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
     println!("  known_hosts: {}", fleet.known_hosts_path().display());
     if let Some(key) = fleet.client_key_path() {
         println!("  client key:  {}", key.display());
+    }
+    let capacity = fleet.session_capacity();
+    if capacity < devices.len() as u64 * 2 {
+        println!(
+            "  note: the open-file limit allows about {capacity} sessions at once; more wait until one closes (raise `ulimit -n`)"
+        );
     }
     println!("Ctrl-C to stop.");
 }

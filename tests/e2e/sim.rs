@@ -138,3 +138,139 @@ fn serve_refuses_non_loopback_inventories() {
     assert!(r.stderr.contains("hang_on_command"), "{}", r.stderr);
     let _ = inv;
 }
+
+#[test]
+fn fd_exhaustion_keeps_established_sessions_and_recovers() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpStream;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let key = tmp.path().join("key");
+    let (child, text) = serve(
+        &[
+            "-n",
+            "1",
+            "--fd-limit",
+            "48",
+            "--client-key-out",
+            key.to_str().unwrap(),
+        ],
+        &inv,
+    );
+    let port: u16 = text
+        .split("port: ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let known = tmp.path().join("fleet_known_hosts");
+    let ssh = |extra: &[&str], command: Option<&str>| {
+        let mut cmd = std::process::Command::new("ssh");
+        cmd.args([
+            "-F",
+            "/dev/null",
+            "-p",
+            &port.to_string(),
+            "-i",
+            key.to_str().unwrap(),
+        ])
+        .args([
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+        ])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", known.display()))
+        .args(extra)
+        .arg("cisco@127.0.0.1")
+        .args(command);
+        cmd
+    };
+    // An interactive session, established before the descriptors run out.
+    let mut session = ssh(&["-tt"], None)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut to_device = session.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let from_device = session.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from_device)
+            .split(b'\n')
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(String::from_utf8_lossy(&line).into_owned());
+        }
+    });
+    let wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(100))
+                && line.contains(needle)
+            {
+                return true;
+            }
+        }
+        false
+    };
+    writeln!(to_device, "show clock").unwrap();
+    assert!(wait_for("UTC"), "the session works before exhaustion");
+
+    // Eat every descriptor the fleet has left with idle TCP connections.
+    let hogs: Vec<TcpStream> = (0..80)
+        .filter_map(|_| TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let refused = ssh(&["-o", "ConnectTimeout=2"], Some("show clock"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "a new login cannot be served while out of descriptors"
+    );
+
+    writeln!(to_device, "show version").unwrap();
+    assert!(
+        wait_for("Cisco IOS Software"),
+        "the established session survives exhaustion"
+    );
+
+    drop(hogs);
+    std::thread::sleep(Duration::from_millis(500));
+    let ok = ssh(&["-o", "ConnectTimeout=2"], Some("show clock"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "the device accepts again once descriptors free up: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    drop(to_device);
+    let _ = session.kill();
+    let _ = session.wait();
+    let r = stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let survived: usize = r
+        .stderr
+        .split(" accept errors survived")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(survived > 0, "{}", r.stderr);
+}

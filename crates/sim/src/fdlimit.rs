@@ -36,3 +36,18 @@ pub fn raise_fd_limit(want: u64) -> u64 {
         lim.rlim_cur
     }
 }
+
+/// Sets the soft and hard `RLIMIT_NOFILE` to `limit` (lowering is always
+/// allowed; used to exercise fd exhaustion).
+pub fn set_fd_limit(limit: u64) -> std::io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: setrlimit reads the struct we pass.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

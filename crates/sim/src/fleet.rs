@@ -209,7 +209,7 @@ impl FleetBuilder {
         }
         // One descriptor per listener and per session, on both ends when the
         // client runs in this process too.
-        crate::raise_fd_limit((specs.len() as u64) * 4 + 4096);
+        let fd_limit = crate::raise_fd_limit((specs.len() as u64) * 4 + 4096);
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.worker_threads)
@@ -299,6 +299,7 @@ impl FleetBuilder {
             client_key_path,
             stats,
             start_time: started.elapsed(),
+            fd_limit,
         })
     }
 }
@@ -371,6 +372,7 @@ pub struct Fleet {
     client_key_path: Option<PathBuf>,
     stats: Arc<Stats>,
     start_time: Duration,
+    fd_limit: u64,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -427,6 +429,12 @@ impl Fleet {
     /// Restarts the "most sessions at once" counter.
     pub fn reset_max_active(&self) {
         self.stats.reset_max_active();
+    }
+
+    /// About how many sessions can be open at once before the process runs
+    /// out of file descriptors (one per listener, one per session).
+    pub fn session_capacity(&self) -> u64 {
+        self.fd_limit.saturating_sub(self.devices.len() as u64 + 32)
     }
 
     /// How long [`FleetBuilder::start`] took.

@@ -22,7 +22,7 @@ mod stats;
 
 pub use device::DeviceSpec;
 pub use faults::{Fault, FaultSpec, FaultTargets};
-pub use fdlimit::raise_fd_limit;
+pub use fdlimit::{raise_fd_limit, set_fd_limit};
 pub use fleet::{DeviceInfo, Fleet, FleetBuilder};
 pub use stats::StatsSnapshot;
 
