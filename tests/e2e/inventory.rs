@@ -1,22 +1,34 @@
 //! `fanout inventory check|list`.
 
-use crate::support::{fanout, finish, inventory, run};
+use crate::support::{Run, fanout, finish, inventory, run};
+
+/// The example inventories, all checked the same way.
+const EXAMPLES: [&str; 3] = [
+    "seed-devices.yaml",
+    "lab.example.yaml",
+    "synthetic.example.yaml",
+];
+
+/// `fanout ARGS` with the lab inventory's secrets in the environment.
+fn run_with_secrets(args: &[&str], password: &str, enable: &str) -> Run {
+    finish(
+        fanout()
+            .args(args)
+            .env("LAB_PW", password)
+            .env("LAB_ENABLE", enable)
+            .output()
+            .unwrap(),
+    )
+}
 
 #[test]
 fn every_example_inventory_checks_clean() {
-    for name in [
-        "seed-devices.yaml",
-        "lab.example.yaml",
-        "synthetic.example.yaml",
-    ] {
+    for name in EXAMPLES {
         let inv = inventory(name);
-        let r = finish(
-            fanout()
-                .args(["inventory", "check", "-i", inv.to_str().unwrap()])
-                .env("LAB_PW", "x")
-                .env("LAB_ENABLE", "y")
-                .output()
-                .unwrap(),
+        let r = run_with_secrets(
+            &["inventory", "check", "-i", inv.to_str().unwrap()],
+            "x",
+            "y",
         );
         assert_eq!(r.code, 0, "{name}: {}", r.stderr);
         assert!(r.stdout.contains(": ok,"), "{}", r.stdout);
@@ -25,26 +37,19 @@ fn every_example_inventory_checks_clean() {
 
 #[test]
 fn example_inventories_use_loopback_only() {
-    for name in [
-        "seed-devices.yaml",
-        "lab.example.yaml",
-        "synthetic.example.yaml",
-    ] {
+    for name in EXAMPLES {
         let inv = inventory(name);
-        let r = finish(
-            fanout()
-                .args([
-                    "inventory",
-                    "list",
-                    "-i",
-                    inv.to_str().unwrap(),
-                    "--format",
-                    "json",
-                ])
-                .env("LAB_PW", "x")
-                .env("LAB_ENABLE", "y")
-                .output()
-                .unwrap(),
+        let r = run_with_secrets(
+            &[
+                "inventory",
+                "list",
+                "-i",
+                inv.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+            "x",
+            "y",
         );
         assert_eq!(r.code, 0, "{}", r.stderr);
         let hosts: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
@@ -68,20 +73,17 @@ fn unresolved_secret_is_exit_2_with_location_and_fix() {
 fn list_never_prints_secrets() {
     let inv = inventory("lab.example.yaml");
     for format in ["table", "json"] {
-        let r = finish(
-            fanout()
-                .args([
-                    "inventory",
-                    "list",
-                    "-i",
-                    inv.to_str().unwrap(),
-                    "--format",
-                    format,
-                ])
-                .env("LAB_PW", "pw-Zq81")
-                .env("LAB_ENABLE", "en-Zq82")
-                .output()
-                .unwrap(),
+        let r = run_with_secrets(
+            &[
+                "inventory",
+                "list",
+                "-i",
+                inv.to_str().unwrap(),
+                "--format",
+                format,
+            ],
+            "pw-Zq81",
+            "en-Zq82",
         );
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert!(
@@ -96,20 +98,17 @@ fn list_never_prints_secrets() {
 #[test]
 fn list_applies_filters() {
     let inv = inventory("lab.example.yaml");
-    let r = finish(
-        fanout()
-            .args([
-                "inventory",
-                "list",
-                "-i",
-                inv.to_str().unwrap(),
-                "-l",
-                "group:london",
-            ])
-            .env("LAB_PW", "x")
-            .env("LAB_ENABLE", "y")
-            .output()
-            .unwrap(),
+    let r = run_with_secrets(
+        &[
+            "inventory",
+            "list",
+            "-i",
+            inv.to_str().unwrap(),
+            "-l",
+            "group:london",
+        ],
+        "x",
+        "y",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
