@@ -180,19 +180,6 @@ impl Tally {
         now - self.run_start
     }
 
-    /// The instant the run began (for executors that time hosts elsewhere).
-    pub fn run_start(&self) -> Instant {
-        self.run_start
-    }
-
-    /// Records a host start that happened at `at` on another thread.
-    pub fn host_started_at(&mut self, at: Instant) {
-        match self.first_start {
-            Some(t) if t <= at => {}
-            _ => self.first_start = Some(at),
-        }
-    }
-
     /// Counts `outcome` and passes it to `sink`. Remembers a
     /// [`Flow::Stop`]; see [`stopped`](Self::stopped).
     pub fn deliver(&mut self, sink: &mut dyn Sink, outcome: HostOutcome) -> Flow {

@@ -123,7 +123,7 @@ fn range(a: u64, b: u64, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fanout_core::{CommandOutput, Worker};
+    use fanout_core::Worker;
 
     fn names(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -141,17 +141,7 @@ mod tests {
 
     #[test]
     fn identical_outputs_fold_together() {
-        let o = |host: &str, out: &str| {
-            HostOutcome::ok(
-                host,
-                vec![CommandOutput {
-                    command: "c".into(),
-                    stdout: out.into(),
-                    ..Default::default()
-                }],
-                Worker::Thread(0),
-            )
-        };
+        let o = crate::sample_outcome;
         let folded = fold_outputs(&[
             o("a", "x\n"),
             o("b", "y\n"),

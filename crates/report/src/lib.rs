@@ -51,3 +51,17 @@ pub fn reporter<'a>(format: Format, out: Box<dyn io::Write + 'a>) -> Box<dyn Rep
         Format::Json => Box::new(JsonReporter::new(out)),
     }
 }
+
+/// An `ok` outcome with one command's output, for this crate's tests.
+#[cfg(test)]
+pub(crate) fn sample_outcome(host: &str, stdout: &str) -> HostOutcome {
+    HostOutcome::ok(
+        host,
+        vec![fanout_core::CommandOutput {
+            command: "c".into(),
+            stdout: stdout.into(),
+            ..Default::default()
+        }],
+        fanout_core::Worker::Thread(0),
+    )
+}

@@ -246,19 +246,8 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fanout_core::{CommandOutput, Tally, Worker};
-
-    fn outcome(host: &str, out: &str) -> HostOutcome {
-        HostOutcome::ok(
-            host,
-            vec![CommandOutput {
-                command: "c".into(),
-                stdout: out.into(),
-                ..Default::default()
-            }],
-            Worker::Thread(0),
-        )
-    }
+    use crate::sample_outcome as outcome;
+    use fanout_core::Tally;
 
     #[test]
     fn writes_then_replaces_a_previous_output_whole() {
