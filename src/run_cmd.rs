@@ -21,7 +21,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let (targets, inventory_known_hosts) = load_targets(&args.hosts)?;
     let job = build_job(&args, inventory_known_hosts)?;
-    let executor = make_executor(args.executor);
+    let executor = make_executor(&args)?;
     executor.check(&job)?;
     let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
 
@@ -156,16 +156,22 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             HostKeysArg::AcceptNew => HostKeyPolicy::AcceptNew,
             HostKeysArg::Off => HostKeyPolicy::Off,
         },
-        known_hosts: args.known_hosts.clone().or(inventory_known_hosts),
+        known_hosts: args
+            .known_hosts
+            .iter()
+            .cloned()
+            .chain(inventory_known_hosts)
+            .collect(),
     };
     job.validate()?;
     Ok(job)
 }
 
-fn make_executor(name: ExecutorName) -> Box<dyn Executor> {
-    match name {
+/// The executor `-e` names, built with the run's executor options.
+fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
+    Ok(match args.executor {
         ExecutorName::Seq => Box::new(Sequential::new()),
-    }
+    })
 }
 
 /// First Ctrl-C cancels (no new hosts, in-flight ones stopped, partial

@@ -247,8 +247,10 @@ pub struct Job {
     pub retry: RetryPolicy,
     /// Host-key verification policy.
     pub host_keys: HostKeyPolicy,
-    /// known_hosts file checked first (`--known-hosts`).
-    pub known_hosts: Option<PathBuf>,
+    /// known_hosts files checked in this order before `~/.ssh/known_hosts`
+    /// (`--known-hosts`, then the inventory's `known_hosts:`); `accept-new`
+    /// appends to the first one (or to `~/.ssh/known_hosts` when empty).
+    pub known_hosts: Vec<PathBuf>,
 }
 
 /// A job that cannot run as configured.
@@ -282,7 +284,7 @@ impl Job {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             host_keys: HostKeyPolicy::default(),
-            known_hosts: None,
+            known_hosts: Vec::new(),
         }
     }
 

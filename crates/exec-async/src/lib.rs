@@ -1,0 +1,1 @@
+//! Async engine (being written).

@@ -1,0 +1,1 @@
+//! Process executor (being written).

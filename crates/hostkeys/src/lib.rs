@@ -1,0 +1,1 @@
+//! known_hosts and host-key policy (being written).

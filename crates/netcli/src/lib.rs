@@ -1,0 +1,1 @@
+//! Transport-agnostic device-CLI dialog (being written).
