@@ -1,5 +1,9 @@
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// A cheap, clonable cancellation flag shared by the caller and an executor.
@@ -7,6 +11,8 @@ use std::time::{Duration, Instant};
 /// Cancelling is one-way and idempotent. Blocking executors poll
 /// [`is_cancelled`](Self::is_cancelled) between steps and use
 /// [`sleep`](Self::sleep), which wakes at once when the token is cancelled.
+/// Async executors await [`cancelled`](Self::cancelled), a runtime-agnostic
+/// future woken by [`cancel`](Self::cancel).
 #[derive(Clone, Default)]
 pub struct CancelToken {
     inner: Arc<Inner>,
@@ -19,6 +25,14 @@ struct Inner {
     wake: Condvar,
     /// Tokens made by [`CancelToken::child`], cancelled with this one.
     children: Mutex<Vec<std::sync::Weak<Inner>>>,
+    /// Wakers of pending [`Cancelled`] futures, by registration number.
+    wakers: Mutex<Wakers>,
+}
+
+#[derive(Default)]
+struct Wakers {
+    next: u64,
+    waiting: HashMap<u64, Waker>,
 }
 
 impl CancelToken {
@@ -38,6 +52,16 @@ impl CancelToken {
         {
             let _guard = inner.lock.lock().unwrap_or_else(|e| e.into_inner());
             inner.wake.notify_all();
+        }
+        let waiting = std::mem::take(
+            &mut inner
+                .wakers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .waiting,
+        );
+        for waker in waiting.into_values() {
+            waker.wake();
         }
         let children =
             std::mem::take(&mut *inner.children.lock().unwrap_or_else(|e| e.into_inner()));
@@ -67,6 +91,16 @@ impl CancelToken {
     /// Whether [`cancel`](Self::cancel) was called.
     pub fn is_cancelled(&self) -> bool {
         self.inner.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// A future that resolves once the token is cancelled (at once if it
+    /// already is). It needs no particular async runtime; dropping it
+    /// unregisters it.
+    pub fn cancelled(&self) -> Cancelled {
+        Cancelled {
+            token: self.clone(),
+            key: None,
+        }
     }
 
     /// Sleeps for `duration` or until cancelled, whichever comes first.
@@ -100,6 +134,73 @@ impl CancelToken {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+}
+
+/// Resolves when its [`CancelToken`] is cancelled; see
+/// [`CancelToken::cancelled`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Cancelled {
+    token: CancelToken,
+    /// Where this future's waker is registered, while pending.
+    key: Option<u64>,
+}
+
+impl Future for Cancelled {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.token.is_cancelled() {
+            return Poll::Ready(());
+        }
+        let inner = self.token.inner.clone();
+        let mut wakers = inner.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        let key = match self.key {
+            Some(key) => key,
+            None => {
+                let key = wakers.next;
+                wakers.next += 1;
+                self.key = Some(key);
+                key
+            }
+        };
+        match wakers.waiting.get_mut(&key) {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            Some(w) => w.clone_from(cx.waker()),
+            None => {
+                wakers.waiting.insert(key, cx.waker().clone());
+            }
+        }
+        drop(wakers);
+        // cancel() sets the flag before taking the wakers: checking again
+        // after registering cannot miss a wake-up.
+        if self.token.is_cancelled() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            self.token
+                .inner
+                .wakers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .waiting
+                .remove(&key);
+        }
+    }
+}
+
+impl std::fmt::Debug for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cancelled")
+            .field("cancelled", &self.token.is_cancelled())
+            .finish()
     }
 }
 
@@ -140,6 +241,66 @@ mod tests {
             parent.child().is_cancelled(),
             "a child of a cancelled token starts cancelled"
         );
+    }
+
+    /// A waker that counts its wake-ups.
+    struct CountWake(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for CountWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn cancelled_future_wakes_once_and_unregisters() {
+        let parent = CancelToken::new();
+        let token = parent.child();
+        let count = Arc::new(CountWake(Default::default()));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = token.cancelled();
+        let mut dropped = token.cancelled();
+        assert!(Pin::new(&mut fut).poll(&mut cx).is_pending());
+        assert!(Pin::new(&mut fut).poll(&mut cx).is_pending());
+        assert!(Pin::new(&mut dropped).poll(&mut cx).is_pending());
+        drop(dropped);
+        assert_eq!(token.inner.wakers.lock().unwrap().waiting.len(), 1);
+        parent.cancel();
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "one wake-up for the one pending future"
+        );
+        assert!(Pin::new(&mut fut).poll(&mut cx).is_ready());
+        assert!(Pin::new(&mut token.cancelled()).poll(&mut cx).is_ready());
+        assert!(token.inner.wakers.lock().unwrap().waiting.is_empty());
+    }
+
+    #[test]
+    fn cancelled_future_wakes_a_waiting_thread() {
+        let token = CancelToken::new();
+        let other = token.clone();
+        let handle = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            other.cancel();
+        });
+        // A minimal executor: park until woken.
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = token.cancelled();
+        let start = Instant::now();
+        while Pin::new(&mut fut).poll(&mut cx).is_pending() {
+            assert!(start.elapsed() < Duration::from_secs(5), "never woken");
+            std::thread::park_timeout(Duration::from_secs(1));
+        }
+        handle.join().unwrap();
     }
 
     #[test]

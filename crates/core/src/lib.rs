@@ -21,7 +21,7 @@ mod target;
 mod task;
 mod work;
 
-pub use cancel::CancelToken;
+pub use cancel::{CancelToken, Cancelled};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor, RunSummary, Tally};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
