@@ -1,0 +1,243 @@
+//! One child process, measured: wall time, CPU (its own and its reaped
+//! children's, from `wait4`), the kernel's max RSS, and the peak resident
+//! memory of its whole process tree sampled while it runs.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::MeasureError;
+use crate::procfs::{self, CpuTime};
+
+/// How often the process tree's memory is sampled.
+pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(15);
+
+/// A running child whose resources are being measured. Its stdout and
+/// stderr are collected in the background (so a chatty child never blocks
+/// on a full pipe); [`wait`](Self::wait) samples its process tree until it
+/// exits.
+#[derive(Debug)]
+pub struct MeasuredChild {
+    child: Child,
+    started: Instant,
+    stdout: JoinHandle<Vec<u8>>,
+    stderr: JoinHandle<Vec<u8>>,
+}
+
+/// What a finished child used.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChildMeasurement {
+    /// Exit code, when it exited normally.
+    pub code: Option<i32>,
+    /// The signal that ended it, otherwise.
+    pub signal: Option<i32>,
+    /// From spawn to exit.
+    pub wall: Duration,
+    /// User and system CPU of the child and every descendant it reaped
+    /// (`wait4`'s rusage).
+    pub cpu: CpuTime,
+    /// The kernel's `ru_maxrss` of the child: the largest single process
+    /// of its tree, so a lower bound of the tree's peak.
+    pub kernel_maxrss_bytes: u64,
+    /// Largest sum of resident memory over the child and its live
+    /// descendants seen at any sample.
+    pub peak_tree_rss_bytes: u64,
+    /// Samples taken.
+    pub samples: usize,
+    /// Everything it printed on stdout.
+    pub stdout: Vec<u8>,
+    /// Everything it printed on stderr.
+    pub stderr: Vec<u8>,
+}
+
+impl ChildMeasurement {
+    /// `exit code N` or `killed by signal N`, for messages.
+    pub fn exit_description(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(sig)) => format!("killed by signal {sig}"),
+            (None, None) => "unknown exit".to_string(),
+        }
+    }
+}
+
+fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        // A read error ends collection; what was read is kept.
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+impl MeasuredChild {
+    /// Starts `command` with stdin closed and stdout/stderr captured.
+    pub fn spawn(command: &mut Command) -> Result<Self, MeasureError> {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| MeasureError::Spawn { program, source })?;
+        let started = Instant::now();
+        let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+            unreachable!("both pipes were requested above");
+        };
+        Ok(Self {
+            child,
+            started,
+            stdout: collect(out),
+            stderr: collect(err),
+        })
+    }
+
+    /// The child's process id (to signal it, e.g. on Ctrl-C).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Samples the process tree every [`SAMPLE_INTERVAL`] until the child
+    /// exits, then reaps it with `wait4` and returns what it used.
+    pub fn wait(self) -> Result<ChildMeasurement, MeasureError> {
+        let pid = self.child.id();
+        let raw_pid = libc::pid_t::try_from(pid).map_err(|_| MeasureError::Wait {
+            pid,
+            source: std::io::Error::other("pid out of range"),
+        })?;
+        let mut peak = 0u64;
+        let mut samples = 0usize;
+        let mut status: libc::c_int = 0;
+        // SAFETY: rusage is plain old data; all-zero is a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            // Sample first: a zombie (exited, not yet reaped) has no RSS,
+            // so sampling before the reap never reads a recycled pid.
+            peak = peak.max(procfs::tree_rss_bytes(pid));
+            samples += 1;
+            // SAFETY: valid pointers to locals; pid is our own unreaped child.
+            let ret = unsafe { libc::wait4(raw_pid, &mut status, libc::WNOHANG, &mut usage) };
+            if ret == raw_pid {
+                break;
+            }
+            if ret < 0 {
+                let err = std::io::Error::last_os_error();
+                if err.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(MeasureError::Wait { pid, source: err });
+            }
+            thread::sleep(SAMPLE_INTERVAL);
+        }
+        let wall = self.started.elapsed();
+        let stdout = self.stdout.join().unwrap_or_default();
+        let stderr = self.stderr.join().unwrap_or_default();
+        let timeval = |tv: libc::timeval| {
+            Duration::from_secs(u64::try_from(tv.tv_sec).unwrap_or(0))
+                + Duration::from_micros(u64::try_from(tv.tv_usec).unwrap_or(0))
+        };
+        let exited = libc::WIFEXITED(status);
+        Ok(ChildMeasurement {
+            code: exited.then(|| libc::WEXITSTATUS(status)),
+            signal: (!exited && libc::WIFSIGNALED(status)).then(|| libc::WTERMSIG(status)),
+            wall,
+            cpu: CpuTime {
+                user: timeval(usage.ru_utime),
+                system: timeval(usage.ru_stime),
+            },
+            // Linux reports ru_maxrss in KiB.
+            kernel_maxrss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+            peak_tree_rss_bytes: peak,
+            samples,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// Sends `signal` to `pid` (a child this process started). Errors (the
+/// process is already gone) are ignored.
+pub fn signal_process(pid: u32, signal: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> ChildMeasurement {
+        MeasuredChild::spawn(Command::new("sh").args(["-c", script]))
+            .unwrap()
+            .wait()
+            .unwrap()
+    }
+
+    #[test]
+    fn output_exit_code_and_wall() {
+        let m = sh("echo out; echo err >&2; sleep 0.2; exit 3");
+        assert_eq!(m.code, Some(3));
+        assert_eq!(m.signal, None);
+        assert_eq!(m.stdout, b"out\n");
+        assert_eq!(m.stderr, b"err\n");
+        assert!(m.wall >= Duration::from_millis(200), "{:?}", m.wall);
+        assert!(m.samples >= 2, "sampled while running: {}", m.samples);
+        assert_eq!(m.exit_description(), "exit code 3");
+    }
+
+    #[test]
+    fn idle_child_uses_little_cpu_and_some_memory() {
+        let m = sh("sleep 0.3");
+        assert!(m.cpu.total() < Duration::from_millis(150), "{:?}", m.cpu);
+        assert!(m.peak_tree_rss_bytes > 0);
+        assert!(m.kernel_maxrss_bytes > 0);
+    }
+
+    #[test]
+    fn busy_grandchild_cpu_is_billed_once_reaped() {
+        // The shell waits for a busy subshell: wait4's rusage of the shell
+        // must include the subshell's CPU.
+        let m = sh("( i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done ) ; wait");
+        assert_eq!(m.code, Some(0));
+        assert!(
+            m.cpu.user + m.cpu.system >= Duration::from_millis(100),
+            "child CPU {:?} over wall {:?}",
+            m.cpu,
+            m.wall
+        );
+        assert!(m.cpu.total() <= m.wall + Duration::from_millis(50));
+    }
+
+    #[test]
+    fn tree_memory_counts_every_live_process() {
+        // Four sleeping processes under one shell: the tree sample must see
+        // more than the largest single process (the kernel's maxrss).
+        let m = sh("sleep 0.5 & sleep 0.5 & sleep 0.5 & sleep 0.5 & wait");
+        assert!(
+            m.peak_tree_rss_bytes > m.kernel_maxrss_bytes,
+            "tree {} vs largest process {}",
+            m.peak_tree_rss_bytes,
+            m.kernel_maxrss_bytes
+        );
+    }
+
+    #[test]
+    fn killed_child_reports_the_signal() {
+        let child = MeasuredChild::spawn(Command::new("sleep").arg("10")).unwrap();
+        signal_process(child.pid(), libc::SIGKILL);
+        let m = child.wait().unwrap();
+        assert_eq!((m.code, m.signal), (None, Some(libc::SIGKILL)));
+        assert_eq!(m.exit_description(), "killed by signal 9");
+    }
+
+    #[test]
+    fn missing_program_is_a_spawn_error() {
+        let err = MeasuredChild::spawn(&mut Command::new("/nonexistent/fanout")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/fanout"), "{err}");
+    }
+}

@@ -1,0 +1,341 @@
+//! Which executor to use for a workload, from measured results, with the
+//! reason in one line of numbers.
+//!
+//! The rule: among the executors with the fewest failures, take every one
+//! whose wall time is within [`TOLERANCE`] of the fastest (closer than
+//! that is noise on a shared machine), and pick the one whose model suits
+//! the workload best — for CPU-bound work rayon, process, threads; for
+//! I/O-bound work async, threads, process. A model that is clearly faster
+//! than the tolerance wins regardless: measurements beat expectations.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::result::ExecutorResult;
+
+/// Wall times within this fraction of the fastest count as a tie.
+pub const TOLERANCE: f64 = 0.10;
+
+/// What limits the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadClass {
+    /// Hosts mostly compute: more cores help, more waiting tasks do not.
+    CpuBound,
+    /// Hosts mostly wait (network, device latency, sleep): overlap helps.
+    IoBound,
+}
+
+impl WorkloadClass {
+    /// `CPU-bound` / `I/O-bound`.
+    pub fn label(self) -> &'static str {
+        match self {
+            WorkloadClass::CpuBound => "CPU-bound",
+            WorkloadClass::IoBound => "I/O-bound",
+        }
+    }
+
+    /// Executors in order of how well their model suits this class.
+    fn preference(self) -> [&'static str; 5] {
+        match self {
+            WorkloadClass::CpuBound => ["rayon", "process", "threads", "async", "seq"],
+            WorkloadClass::IoBound => ["async", "threads", "process", "rayon", "seq"],
+        }
+    }
+}
+
+/// What the recommendation knows besides the results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Workload {
+    /// Hosts per run.
+    pub hosts: usize,
+    /// CPU cores of the machine.
+    pub cores: usize,
+    /// The class the task suggests (a `cpu` task is CPU-bound, `sleep`,
+    /// `exec`, `cli` are I/O-bound), used when there is no `seq` run to
+    /// measure it from.
+    pub hint: Option<WorkloadClass>,
+}
+
+/// The executor to use, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Recommendation {
+    /// Executor name.
+    pub executor: String,
+    /// The workload class it was chosen for.
+    pub class: WorkloadClass,
+    /// One line with the numbers behind the choice.
+    pub reason: String,
+}
+
+impl fmt::Display for Recommendation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.executor, self.reason)
+    }
+}
+
+/// How busy `seq` (one host at a time) kept one core: CPU / wall.
+fn seq_utilisation(results: &[ExecutorResult]) -> Option<f64> {
+    let seq = results.iter().find(|r| r.executor == "seq")?;
+    let wall = seq.wall.as_secs_f64();
+    (wall > 0.0).then(|| seq.cpu.total().as_secs_f64() / wall)
+}
+
+/// The class and the evidence for it: measured from the `seq` run when
+/// there is one (one host at a time keeps a core ≥ 50 % busy only if the
+/// hosts compute), else the task's hint, else the best executor's CPU use.
+fn classify(results: &[ExecutorResult], workload: &Workload) -> (WorkloadClass, String) {
+    if let Some(u) = seq_utilisation(results) {
+        let class = if u >= 0.5 {
+            WorkloadClass::CpuBound
+        } else {
+            WorkloadClass::IoBound
+        };
+        return (class, format!("seq kept a core {:.0} % busy", u * 100.0));
+    }
+    if let Some(class) = workload.hint {
+        return (class, "by task".to_string());
+    }
+    // Busiest executor: CPU over (wall x cores it could use).
+    let busiest = results
+        .iter()
+        .map(|r| {
+            let usable = r.concurrency.clamp(1, workload.cores.max(1)) as f64;
+            r.cpu.total().as_secs_f64() / (r.wall.as_secs_f64().max(1e-9) * usable)
+        })
+        .fold(0.0, f64::max);
+    let class = if busiest >= 0.5 {
+        WorkloadClass::CpuBound
+    } else {
+        WorkloadClass::IoBound
+    };
+    (class, format!("cores {:.0} % busy", busiest * 100.0))
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+fn cpu_per_host_ms(r: &ExecutorResult) -> f64 {
+    r.cpu.total().as_secs_f64() * 1e3 / r.hosts.max(1) as f64
+}
+
+/// The recommended executor for these results; `None` when nothing ran.
+pub fn recommend(results: &[ExecutorResult], workload: &Workload) -> Option<Recommendation> {
+    let fewest_failures = results.iter().map(ExecutorResult::failures).min()?;
+    let eligible: Vec<&ExecutorResult> = results
+        .iter()
+        .filter(|r| r.failures() == fewest_failures)
+        .collect();
+    let fastest = eligible.iter().map(|r| r.wall).min()?;
+    let (class, evidence) = classify(results, workload);
+    let limit = fastest.as_secs_f64() * (1.0 + TOLERANCE);
+    let rank = |r: &ExecutorResult| {
+        class
+            .preference()
+            .iter()
+            .position(|n| *n == r.executor)
+            .unwrap_or(usize::MAX)
+    };
+    let pick = eligible
+        .iter()
+        .filter(|r| r.wall.as_secs_f64() <= limit)
+        .min_by_key(|r| (rank(r), r.wall))
+        .copied()?;
+
+    let mut parts = vec![format!(
+        "{} ({evidence}), {} hosts on {} cores; {} at {} in flight",
+        class.label(),
+        workload.hosts,
+        workload.cores,
+        secs(pick.wall),
+        pick.concurrency
+    )];
+    if let Some(seq) = results
+        .iter()
+        .find(|r| r.executor == "seq" && r.executor != pick.executor)
+    {
+        let x = seq.wall.as_secs_f64() / pick.wall.as_secs_f64().max(1e-9);
+        parts.push(format!("{x:.1}x faster than seq"));
+    }
+    // The closest other executor, and whether it is a tie.
+    let runner_up = results
+        .iter()
+        .filter(|r| r.executor != pick.executor)
+        .min_by_key(|r| r.wall);
+    if let Some(other) = runner_up {
+        let diff = (other.wall.as_secs_f64() / pick.wall.as_secs_f64().max(1e-9) - 1.0) * 100.0;
+        if diff < 0.0 {
+            parts.push(format!(
+                "{} {:.0} % faster but within noise, {} suits {} work",
+                other.executor,
+                -diff,
+                pick.executor,
+                class.label()
+            ));
+        } else if diff <= TOLERANCE * 100.0 {
+            parts.push(format!("{} within {:.0} %", other.executor, diff.max(1.0)));
+        } else {
+            parts.push(format!("next {} {:.0} % slower", other.executor, diff));
+        }
+    }
+    // The costliest executor in CPU per host, when clearly costlier.
+    let pick_cost = cpu_per_host_ms(pick);
+    if let Some(costly) = results
+        .iter()
+        .filter(|r| r.executor != pick.executor)
+        .max_by(|a, b| cpu_per_host_ms(a).total_cmp(&cpu_per_host_ms(b)))
+        .filter(|r| cpu_per_host_ms(r) > 2.0 * pick_cost + 0.5)
+    {
+        parts.push(format!(
+            "{} pays {:.1} ms client CPU per host ({} {:.1})",
+            costly.executor,
+            cpu_per_host_ms(costly),
+            pick.executor,
+            pick_cost
+        ));
+    }
+    if fewest_failures > 0 {
+        parts.push(format!("{fewest_failures} hosts failed on every executor"));
+    } else if let Some(bad) = results.iter().find(|r| r.failures() > 0) {
+        parts.push(format!("{} had {} failures", bad.executor, bad.failures()));
+    }
+    Some(Recommendation {
+        executor: pick.executor.clone(),
+        class,
+        reason: parts.join("; "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::tests::result;
+
+    const IO: Workload = Workload {
+        hosts: 100,
+        cores: 2,
+        hint: Some(WorkloadClass::IoBound),
+    };
+    const CPU: Workload = Workload {
+        hosts: 100,
+        cores: 2,
+        hint: Some(WorkloadClass::CpuBound),
+    };
+
+    #[test]
+    fn cpu_bound_on_two_cores_never_picks_async_or_seq() {
+        // 100 hosts x 20 ms of CPU: seq 2 s at 100 % of a core; the
+        // parallel models halve it, async (one thread busy) does not.
+        let results = vec![
+            result("seq", 1, 100, 2000, 1995, 0),
+            result("async", 100, 100, 1980, 1985, 0),
+            result("threads", 100, 100, 1040, 2010, 0),
+            result("rayon", 2, 100, 1010, 1995, 0),
+            result("process", 100, 100, 1150, 2400, 0),
+        ];
+        let r = recommend(&results, &CPU).unwrap();
+        assert_eq!(r.executor, "rayon", "{r}");
+        assert_eq!(r.class, WorkloadClass::CpuBound);
+        assert!(r.reason.contains("seq kept a core 100 % busy"), "{r}");
+        assert!(r.reason.contains("2.0x faster than seq"), "{r}");
+        assert!(r.reason.contains("threads within 3 %"), "{r}");
+
+        // Measured even without a hint: the seq run shows it.
+        let unhinted = Workload { hint: None, ..CPU };
+        assert_eq!(
+            recommend(&results, &unhinted).unwrap().class,
+            WorkloadClass::CpuBound
+        );
+
+        // Without rayon, a tie between threads and async goes to threads.
+        let tie = vec![
+            result("async", 100, 100, 1000, 1990, 0),
+            result("threads", 100, 100, 1050, 2000, 0),
+        ];
+        let r = recommend(&tie, &CPU).unwrap();
+        assert_eq!(r.executor, "threads", "{r}");
+        assert!(
+            r.reason.contains("async 5 % faster but within noise"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn io_bound_with_many_hosts_picks_async_or_threads() {
+        // 100 hosts x 50 ms of waiting: seq 5 s and almost no CPU.
+        let results = vec![
+            result("seq", 1, 100, 5200, 60, 0),
+            result("process", 100, 100, 420, 3500, 0),
+            result("threads", 100, 100, 75, 90, 0),
+            result("rayon", 2, 100, 2600, 70, 0),
+            result("async", 100, 100, 70, 40, 0),
+        ];
+        let r = recommend(&results, &IO).unwrap();
+        assert_eq!(r.executor, "async", "{r}");
+        assert_eq!(r.class, WorkloadClass::IoBound);
+        assert!(
+            r.reason
+                .starts_with("I/O-bound (seq kept a core 1 % busy), 100 hosts on 2 cores"),
+            "{r}"
+        );
+        assert!(r.reason.contains("74.3x faster than seq"), "{r}");
+        assert!(r.reason.contains("threads within 7 %"), "{r}");
+        assert!(
+            r.reason
+                .contains("process pays 35.0 ms client CPU per host (async 0.4)"),
+            "{r}"
+        );
+        assert_eq!(r.to_string(), format!("async: {}", r.reason));
+
+        // When threads is clearly faster, the measurement wins.
+        let mut faster_threads = results.clone();
+        faster_threads[2] = result("threads", 100, 100, 50, 90, 0);
+        assert_eq!(recommend(&faster_threads, &IO).unwrap().executor, "threads");
+    }
+
+    #[test]
+    fn failures_rule_out_a_faster_executor() {
+        let results = vec![
+            result("async", 100, 100, 70, 40, 3),
+            result("threads", 100, 100, 90, 90, 0),
+            result("seq", 1, 100, 5000, 60, 0),
+        ];
+        let r = recommend(&results, &IO).unwrap();
+        assert_eq!(r.executor, "threads", "{r}");
+        assert!(r.reason.contains("async had 3 failures"), "{r}");
+    }
+
+    #[test]
+    fn hint_or_cpu_use_classifies_without_seq() {
+        let busy = vec![
+            result("async", 100, 100, 1000, 1000, 0),
+            result("rayon", 2, 100, 1000, 1996, 0),
+        ];
+        let none = Workload { hint: None, ..IO };
+        let r = recommend(&busy, &none).unwrap();
+        assert_eq!(
+            (r.class, r.executor.as_str()),
+            (WorkloadClass::CpuBound, "rayon"),
+            "{r}"
+        );
+        assert!(r.reason.contains("cores 100 % busy"), "{r}");
+        let r = recommend(&busy, &IO).unwrap();
+        assert_eq!(
+            (r.class, r.executor.as_str()),
+            (WorkloadClass::IoBound, "async"),
+            "{r}"
+        );
+        assert!(r.reason.contains("(by task)"), "{r}");
+        assert_eq!(recommend(&[], &IO), None);
+        let alone = recommend(&[result("seq", 1, 3, 300, 1, 0)], &IO).unwrap();
+        assert_eq!(alone.executor, "seq");
+    }
+}

@@ -1,0 +1,147 @@
+//! Reading what a `fanout run --format jsonl` child printed: per-host
+//! latencies and statuses, and its summary line.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fanout_core::{ErrorKind, RunSummary, Status};
+use serde::Deserialize;
+
+/// The parts of one JSON line that measuring needs (hosts' outputs are
+/// skipped, whatever their size).
+#[derive(Deserialize)]
+struct Line {
+    host: Option<String>,
+    status: Option<Status>,
+    error_kind: Option<ErrorKind>,
+    message: Option<String>,
+    timings_ms: Option<Timings>,
+    summary: Option<RunSummary>,
+}
+
+#[derive(Deserialize)]
+struct Timings {
+    total: f64,
+}
+
+/// Hosts' results as a `fanout run --format jsonl` child reported them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunLog {
+    /// Each host's total time (start to outcome, retries included).
+    pub latencies: Vec<Duration>,
+    /// Host lines per status.
+    pub ok: usize,
+    /// `failed` hosts.
+    pub failed: usize,
+    /// `timeout` hosts.
+    pub timeout: usize,
+    /// `cancelled` hosts.
+    pub cancelled: usize,
+    /// Not-ok hosts per error kind (`timeout`, `auth`, ...).
+    pub errors: BTreeMap<String, usize>,
+    /// The first not-ok host and its message, to show what went wrong.
+    pub first_error: Option<String>,
+    /// The final summary line, when the child got that far.
+    pub summary: Option<RunSummary>,
+}
+
+impl RunLog {
+    /// Parses the child's stdout. A line that is not one of ours is an
+    /// error naming its line number (the child printed something else).
+    pub fn parse(stdout: &str) -> Result<Self, String> {
+        let mut log = RunLog::default();
+        for (i, text) in stdout.lines().enumerate() {
+            if text.trim().is_empty() {
+                continue;
+            }
+            let line: Line = serde_json::from_str(text).map_err(|e| {
+                let shown: String = text.chars().take(120).collect();
+                format!(
+                    "line {} of the run's output is not fanout JSON ({e}): {shown}",
+                    i + 1
+                )
+            })?;
+            if let Some(summary) = line.summary {
+                log.summary = Some(summary);
+                continue;
+            }
+            let (Some(host), Some(status), Some(timings)) =
+                (line.host, line.status, line.timings_ms)
+            else {
+                return Err(format!(
+                    "line {} of the run's output has neither a host result nor a summary",
+                    i + 1
+                ));
+            };
+            log.latencies
+                .push(Duration::try_from_secs_f64(timings.total / 1e3).unwrap_or_default());
+            match status {
+                Status::Ok => log.ok += 1,
+                Status::Failed => log.failed += 1,
+                Status::Timeout => log.timeout += 1,
+                Status::Cancelled => log.cancelled += 1,
+            }
+            if status != Status::Ok {
+                let kind = line
+                    .error_kind
+                    .map_or_else(|| status.as_str().to_string(), |k| k.as_str().to_string());
+                *log.errors.entry(kind.clone()).or_default() += 1;
+                if log.first_error.is_none() {
+                    let message = line.message.unwrap_or_default();
+                    log.first_error = Some(format!("{host}: {kind}: {message}"));
+                }
+            }
+        }
+        Ok(log)
+    }
+
+    /// Hosts reported.
+    pub fn hosts(&self) -> usize {
+        self.ok + self.failed + self.timeout + self.cancelled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hosts_and_summary() {
+        let text = r#"{"host":"r1","status":"ok","outputs":[{"command":"show version","stdout":"big"}],"timings_ms":{"queued":0.0,"connect":1.5,"auth":2.0,"command":50.0,"total":53.5},"attempts":1,"worker":"task:0"}
+{"host":"r2","status":"failed","error_kind":"auth","message":"password rejected","outputs":[],"timings_ms":{"queued":0.0,"connect":1.0,"auth":2.0,"command":0.0,"total":3.0},"attempts":1,"worker":"task:1"}
+{"host":"r3","status":"timeout","error_kind":"timeout","phase":"command","message":"no prompt","outputs":[],"timings_ms":{"queued":0.0,"connect":1.0,"auth":2.0,"command":900.0,"total":903.0},"attempts":2,"worker":"task:2"}
+{"summary":{"executor":"async","concurrency":100,"hosts":3,"ok":1,"failed":1,"timeout":1,"cancelled":0,"wall_s":0.91}}
+"#;
+        let log = RunLog::parse(text).unwrap();
+        assert_eq!(log.hosts(), 3);
+        assert_eq!(
+            (log.ok, log.failed, log.timeout, log.cancelled),
+            (1, 1, 1, 0)
+        );
+        assert_eq!(log.latencies[0], Duration::from_micros(53_500));
+        assert_eq!(log.errors.get("auth"), Some(&1));
+        assert_eq!(log.errors.get("timeout"), Some(&1));
+        assert_eq!(
+            log.first_error.as_deref(),
+            Some("r2: auth: password rejected")
+        );
+        let summary = log.summary.unwrap();
+        assert_eq!(
+            (summary.executor.as_str(), summary.concurrency),
+            ("async", 100)
+        );
+        assert_eq!(summary.wall, Duration::from_millis(910));
+    }
+
+    #[test]
+    fn foreign_output_is_an_error_with_its_line() {
+        let err = RunLog::parse(
+            "{\"host\":\"r1\",\"status\":\"ok\",\"timings_ms\":{\"total\":1.0}}\nhello\n",
+        )
+        .unwrap_err();
+        assert!(err.starts_with("line 2 "), "{err}");
+        let err = RunLog::parse("{\"x\":1}\n").unwrap_err();
+        assert!(err.contains("neither a host result nor a summary"), "{err}");
+        assert_eq!(RunLog::parse("").unwrap(), RunLog::default());
+    }
+}
