@@ -66,6 +66,8 @@ pub struct HostKeyVerifier {
     state: OnceLock<Result<State, HostKeyError>>,
 }
 
+/// Lock order: `disk` before `index`; nothing that holds `index` takes
+/// `disk`.
 struct State {
     index: RwLock<Index>,
     /// Serialises `accept-new` appends within the process; holds what is
@@ -258,12 +260,22 @@ impl HostKeyVerifier {
                 host: name.to_string(),
             });
         };
-        if !writable_name(name) {
-            let index = read(&state.index);
-            let note = format!(
+        let refusal = if !writable_name(name) {
+            Some(format!(
                 "accept-new cannot write `{name}` to known_hosts (it contains a space, `,`, `#`, `*`, `?` or `!`)"
-            );
-            return Err(self.unknown(&index, target, name, key_type, blob, Some(note)));
+            ))
+        } else if key_type_of(blob).is_none() {
+            Some(
+                "accept-new cannot write the key: the transport passed something that is not an SSH \
+                 public key blob (a fanout bug; please report it)"
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        if refusal.is_some() {
+            let index = read(&state.index);
+            return Err(self.unknown(&index, target, name, key_type, blob, refusal));
         }
         let mut disk = lock(&state.disk);
         // Another thread may have added it while this one waited.
@@ -271,17 +283,15 @@ impl HostKeyVerifier {
             return settled;
         }
         let mut file = LockedFile::open(&first.path)?;
-        {
-            let Disk { files, warnings } = &mut *disk;
-            let mut index = write(&state.index);
-            file.catch_up(&self.sources, files, warnings, &mut index)?;
-        }
+        let Disk { files, warnings } = &mut *disk;
+        let news = file.catch_up(&self.sources, files, warnings)?;
+        news.apply(&mut write(&state.index));
         // Another process may have added it before we took the lock.
         if let Some(settled) = self.settled(&read(&state.index), name, key_type, blob) {
             return settled;
         }
         let text = format!("{name} {key_type} {}", BASE64.encode(blob));
-        let line = file.append(&first.path, &mut disk.files[0], &text)?;
+        let line = file.append(&first.path, &mut files[0], &text)?;
         write(&state.index).insert(store::appended_entry(line, name, key_type, blob));
         Ok(HostKeyStatus::Added {
             file: first.path.clone(),

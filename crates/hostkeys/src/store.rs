@@ -128,6 +128,23 @@ fn judge_bad_lines(
     Ok(())
 }
 
+/// What [`LockedFile::catch_up`] found.
+pub(crate) enum CatchUp {
+    /// Entries other processes appended (possibly none).
+    Appended(Vec<Entry>),
+    /// The file was replaced: a fresh index of all files.
+    Reloaded(Index),
+}
+
+impl CatchUp {
+    pub(crate) fn apply(self, index: &mut Index) {
+        match self {
+            CatchUp::Appended(entries) => entries.into_iter().for_each(|e| index.insert(e)),
+            CatchUp::Reloaded(fresh) => *index = fresh,
+        }
+    }
+}
+
 /// The first file, opened for appending and locked with `flock(2)` (so
 /// other fanout processes appending to it wait); unlocked when dropped.
 pub(crate) struct LockedFile {
@@ -152,36 +169,37 @@ impl LockedFile {
         Ok(LockedFile { file })
     }
 
-    /// Brings the index up to date with what other processes appended
-    /// since it was read (or reloads everything if the file was replaced
-    /// or shrank, e.g. by `ssh-keygen -R`).
+    /// What other processes changed in the file since it was indexed:
+    /// the entries they appended, or (if the file was replaced or shrank,
+    /// e.g. by `ssh-keygen -R`) everything reloaded. Updates `files` and
+    /// `warnings`; the caller applies the result to the index, so that the
+    /// index lock is not held while reading the disk.
     pub(crate) fn catch_up(
         &self,
         sources: &[Source],
-        loaded_files: &mut Vec<FileState>,
+        files: &mut Vec<FileState>,
         warnings: &mut Vec<String>,
-        index: &mut Index,
-    ) -> Result<(), HostKeyError> {
+    ) -> Result<CatchUp, HostKeyError> {
         let path = &sources[0].path;
         let meta = self
             .file
             .metadata()
             .map_err(|e| HostKeyError::io(path, "read", e))?;
         let identity = (meta.dev(), meta.ino());
-        let state = &loaded_files[0];
+        let state = &files[0];
         let replaced = state.identity.is_some_and(|id| id != identity);
         let shrank = meta.len() < state.len;
         let extends_partial_line = !state.ends_with_newline && meta.len() > state.len;
         if replaced || shrank || extends_partial_line {
             let fresh = load_all(sources)?;
-            *index = fresh.index;
-            *loaded_files = fresh.files;
+            *files = fresh.files;
             *warnings = fresh.warnings;
             // If the path was swapped again since we opened it, make sure
             // the next catch_up looks at the file we hold.
-            loaded_files[0].identity = Some(identity);
-            return Ok(());
+            files[0].identity = Some(identity);
+            return Ok(CatchUp::Reloaded(fresh.index));
         }
+        let mut appended = Vec::new();
         if meta.len() > state.len {
             let mut tail = vec![0; (meta.len() - state.len) as usize];
             self.file
@@ -189,17 +207,14 @@ impl LockedFile {
                 .map_err(|e| HostKeyError::io(path, "read", e))?;
             let (entries, bad) = parse_chunk(&tail, 0, state.lines + 1);
             judge_bad_lines(&sources[0], bad, warnings)?;
-            for entry in entries {
-                index.insert(entry);
-            }
-            let state = &mut loaded_files[0];
+            appended = entries;
+            let state = &mut files[0];
             state.len = meta.len();
             state.lines += count_lines(&tail);
             state.ends_with_newline = tail.ends_with(b"\n");
         }
-        let state = &mut loaded_files[0];
-        state.identity = Some(identity);
-        Ok(())
+        files[0].identity = Some(identity);
+        Ok(CatchUp::Appended(appended))
     }
 
     /// Appends `host key_type base64` as a new line; returns its line number.

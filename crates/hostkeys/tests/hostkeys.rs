@@ -778,6 +778,25 @@ fn home_known_hosts_is_searched_leniently() {
 }
 
 #[test]
+fn accept_new_never_writes_a_line_it_could_not_read_back() {
+    let (_d, path) = known_hosts("");
+    let v = verifier(AcceptNew, &path);
+    let err = v
+        .verify(&target("127.0.0.1", 2201), ED, b"not a key blob")
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not an SSH public key blob"),
+        "{err}"
+    );
+    let err = check(&v, "bad address", 22, ED1).unwrap_err();
+    assert!(
+        err.to_string().contains("cannot write `bad address`"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), "");
+}
+
+#[test]
 fn nowhere_to_append() {
     let v = HostKeyVerifier::from_files(AcceptNew, &[]).unwrap();
     let err = check(&v, "127.0.0.1", 2201, ED1).unwrap_err();
