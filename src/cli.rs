@@ -217,6 +217,16 @@ pub(crate) enum ListFormat {
 pub(crate) enum ExecutorName {
     /// One host after another on one thread: the baseline (ignores -c).
     Seq,
+    /// A fixed pool of -c OS threads (default 100, at most 10000) pulling
+    /// hosts from a queue, each blocking in its host's SSH session (ssh2).
+    /// Simple and predictable up to a few thousand hosts in flight.
+    Threads,
+    /// Hosts as tasks on a rayon pool, one thread per core unless -c is
+    /// given. Great for cpu tasks (work stealing on every core), wrong for
+    /// blocking I/O (exec, cli, sleep, local): only as many hosts as
+    /// threads are ever in flight. Compare: `fanout run --synthetic 100 -e
+    /// rayon sleep 100ms` vs `-e threads`.
+    Rayon,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -248,9 +258,16 @@ pub(crate) struct RunArgs {
     #[arg(short = 'e', long = "executor", value_enum, default_value_t = ExecutorName::Seq)]
     pub(crate) executor: ExecutorName,
 
-    /// Hosts in flight at once (seq always runs 1).
-    #[arg(short = 'c', long, value_name = "N", default_value_t = 100)]
-    pub(crate) concurrency: usize,
+    /// Hosts in flight at once [default: 100; rayon: one thread per core;
+    /// seq always runs 1]. For threads and rayon this is the pool size.
+    #[arg(short = 'c', long, value_name = "N")]
+    pub(crate) concurrency: Option<usize>,
+
+    /// Stack of each pool thread of -e threads and -e rayon, e.g. 256k, 1m
+    /// [default: 256k]. Small stacks make 1,000+ threads cheap (only touched
+    /// pages cost memory); raise it only if a host crashes with a stack overflow.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) stack_size: Option<usize>,
 
     /// At most N hosts of GROUP in flight at once (repeatable).
     #[arg(long = "per-group", value_name = "GROUP=N", value_parser = parse_group_cap)]
@@ -343,6 +360,38 @@ pub(crate) enum TaskCmd {
     },
 }
 
+/// `-c` when not given.
+pub(crate) const DEFAULT_CONCURRENCY: usize = 100;
+
+impl RunArgs {
+    /// `-c`, or its default.
+    pub(crate) fn concurrency(&self) -> usize {
+        self.concurrency.unwrap_or(DEFAULT_CONCURRENCY)
+    }
+}
+
+/// A size in bytes: `262144`, `256k`, `1m` (powers of 1024).
+fn parse_size(s: &str) -> Result<usize, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let digits = lower.trim_end_matches(['k', 'm', 'g', 'i', 'b']);
+    let shift = match &lower[digits.len()..] {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "invalid size `{s}`: expected e.g. 256k, 1m or 262144"
+            ));
+        }
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("invalid size `{s}`: expected e.g. 256k, 1m or 262144"))
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     fanout_core::parse_duration(s)
 }
@@ -402,6 +451,10 @@ mod tests {
             parse_timeout("command=none").unwrap(),
             (Phase::Command, None)
         );
+        assert_eq!(parse_size("256k"), Ok(256 << 10));
+        assert_eq!(parse_size("1M"), Ok(1 << 20));
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert!(parse_size("12x").is_err() && parse_size("k").is_err());
         assert!(
             parse_timeout("dns=1s")
                 .unwrap_err()

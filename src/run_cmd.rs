@@ -10,7 +10,7 @@ use fanout_core::{
     CancelToken, CliMode, Executor, Flow, HostKeyPolicy, HostOutcome, Job, Limits, RetryPolicy,
     Target, Task, Timeouts,
 };
-use fanout_exec_threads::Sequential;
+use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
 use fanout_report::{Format, OutDir};
 
 use crate::cli::{ExecutorName, FormatArg, HostKeysArg, HostSource, RunArgs, TaskCmd};
@@ -140,7 +140,7 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
     let job = Job {
         task,
         limits: Limits {
-            concurrency: args.concurrency,
+            concurrency: args.concurrency(),
             per_group: args.per_group.iter().cloned().collect(),
             connect_rate: args.connect_rate,
         },
@@ -171,6 +171,23 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
 fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
     Ok(match args.executor {
         ExecutorName::Seq => Box::new(Sequential::new()),
+        ExecutorName::Threads => {
+            let mut pool = ThreadPool::builder();
+            if let Some(bytes) = args.stack_size {
+                pool = pool.stack_size(bytes);
+            }
+            Box::new(pool.build()?)
+        }
+        ExecutorName::Rayon => {
+            let mut pool = Rayon::builder();
+            if let Some(n) = args.concurrency {
+                pool = pool.threads(n);
+            }
+            if let Some(bytes) = args.stack_size {
+                pool = pool.stack_size(bytes);
+            }
+            Box::new(pool.build()?)
+        }
     })
 }
 

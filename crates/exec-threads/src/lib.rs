@@ -1,16 +1,25 @@
-//! fanout's blocking executors.
+//! fanout's blocking executors and the one blocking code path they share.
 //!
-//! [`run_host`] is the one blocking code path that runs a job on one target:
-//! attempts, retries with backoff, per-phase deadlines, cancellation, and the
-//! phase timings of the outcome. Every blocking executor calls it: the
-//! [`Sequential`] executor here (and, as they land, the thread-pool and rayon
-//! executors and the process executor's children). Only `sleep`, `cpu` and
-//! `local` tasks run so far; `exec` and `cli` arrive with the ssh2 transport.
+//! [`run_host`] runs a job on one target, blocking: attempts, retries with
+//! backoff, per-phase deadlines, cancellation, and the phase timings of the
+//! outcome. Every blocking executor calls it: [`Sequential`] (`-e seq`, one
+//! host after another), [`ThreadPool`] (`-e threads`, a fixed pool of OS
+//! threads fed by a crossbeam-channel queue), [`Rayon`] (`-e rayon`, tasks
+//! on a rayon pool: the CPU-bound counterexample) and the process
+//! executor's children.
 
+mod admission;
+mod dispatch;
+mod limits;
 mod local;
+mod rayon_pool;
 mod run_host;
 mod sequential;
+mod thread_pool;
 
+pub use limits::{BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 pub use local::kill_all_local_commands;
+pub use rayon_pool::{Rayon, RayonBuilder};
 pub use run_host::{HostRun, run_host};
 pub use sequential::Sequential;
+pub use thread_pool::{MAX_THREADS, ThreadPool, ThreadPoolBuilder};

@@ -2,10 +2,15 @@ use std::time::{Duration, Instant};
 
 use fanout_core::{
     CancelToken, CommandOutput, ConnectRateLimiter, ErrorKind, HostOutcome, Job, Phase,
-    PhaseTimings, Target, Task, Worker, cpu_burn,
+    PhaseTimings, Target, Task, TaskKind, Worker, cpu_burn,
 };
 
 use crate::local;
+
+/// Whether [`run_host`] can run tasks of `kind`.
+pub(crate) fn supports(kind: TaskKind) -> bool {
+    !kind.needs_network()
+}
 
 /// Everything [`run_host`] needs besides the job and the target.
 #[derive(Clone, Copy, Debug)]

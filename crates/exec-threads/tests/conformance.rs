@@ -1,6 +1,6 @@
-//! The executor contract, checked for `seq`, and proof that the checks can
-//! fail: deliberately broken executors (wrappers that each break one rule)
-//! must make the matching check panic.
+//! The executor contract, checked for `seq`, `threads` and `rayon`, and
+//! proof that the checks can fail: deliberately broken executors (wrappers
+//! that each break one rule) must make the matching check panic.
 
 use std::time::Duration;
 
@@ -10,7 +10,17 @@ use fanout_core::{
 use fanout_exec_threads::Sequential;
 use fanout_testkit::checks;
 
-fanout_testkit::executor_conformance!(Sequential::new);
+mod seq {
+    fanout_testkit::executor_conformance!(fanout_exec_threads::Sequential::new);
+}
+
+mod threads {
+    fanout_testkit::executor_conformance!(fanout_exec_threads::ThreadPool::new);
+}
+
+mod rayon {
+    fanout_testkit::executor_conformance!(fanout_exec_threads::Rayon::new);
+}
 
 /// One way to break the contract.
 #[derive(Clone, Copy, Debug)]

@@ -1,0 +1,164 @@
+//! The calling thread's side of a pool run, shared by the thread-pool and
+//! rayon executors: hand hosts to the pool (all at once, or one per free
+//! slot when per-group caps or a smaller `-c` must be metered), receive
+//! outcomes on the result channel and deliver them to the sink as they
+//! complete, and on cancellation take back every host no worker has picked
+//! up yet so each host is reported exactly once.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use fanout_core::{
+    CancelToken, ErrorKind, HostOutcome, Job, RunSummary, Sink, Tally, Target, Worker,
+};
+
+use crate::admission::Admission;
+use crate::{HostRun, run_host};
+
+/// How often the calling thread looks at the cancel token while no outcome
+/// arrives (workers notice it on their own; this only bounds how late the
+/// waiting hosts are reported `cancelled`).
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+/// A pool that runs hosts given by their index in the target list.
+pub(crate) trait Launcher {
+    /// Hands target `index` to the pool.
+    fn launch(&mut self, index: usize);
+    /// Takes back launched targets that no worker has started yet.
+    fn withdraw(&mut self) -> Vec<usize>;
+}
+
+/// What the calling thread needs to know about the pool.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolShape<'a> {
+    /// Executor name for the summary.
+    pub(crate) name: &'a str,
+    /// Hosts in flight at most (reported in the summary).
+    pub(crate) concurrency: usize,
+    /// Whether hosts must be handed out one per free slot (per-group caps,
+    /// or a pool larger than the allowed concurrency) instead of all at once.
+    pub(crate) metered: bool,
+}
+
+/// Delivers every target's outcome, launching hosts on `launcher` and
+/// reading outcomes from `results`. `run_cancel` is the token the workers
+/// watch: cancelled here when the sink says stop.
+pub(crate) fn drive(
+    shape: PoolShape<'_>,
+    job: &Job,
+    targets: &[Target],
+    sink: &mut dyn Sink,
+    run_cancel: &CancelToken,
+    launcher: &mut dyn Launcher,
+    results: &Receiver<(usize, HostOutcome)>,
+) -> RunSummary {
+    let mut tally = Tally::new();
+    let mut admission = Admission::new(&job.limits.per_group, targets);
+    let mut delivered = vec![false; targets.len()];
+    let mut remaining = targets.len();
+    let mut in_flight = 0usize;
+    let mut stopped = false;
+    if remaining > 0 {
+        tally.host_started();
+    }
+    if !shape.metered {
+        for index in admission.take_all() {
+            launcher.launch(index);
+            in_flight += 1;
+        }
+    }
+    // Delivers a host's outcome unless it already had one.
+    let mut deliver = |tally: &mut Tally, index: usize, outcome: HostOutcome| {
+        if std::mem::replace(&mut delivered[index], true) {
+            return false;
+        }
+        tally.deliver(sink, outcome);
+        true
+    };
+    while remaining > 0 {
+        if !stopped && tally.should_stop(run_cancel) {
+            // Stop dequeuing at once: nothing waiting starts any more.
+            stopped = true;
+            run_cancel.cancel();
+            let withdrawn = launcher.withdraw();
+            in_flight -= withdrawn.len();
+            for index in admission.take_all().into_iter().chain(withdrawn) {
+                let outcome = HostOutcome::cancelled(&targets[index].name, Worker::Thread(0));
+                if deliver(&mut tally, index, outcome) {
+                    remaining -= 1;
+                }
+            }
+            continue;
+        }
+        if !stopped {
+            while in_flight < shape.concurrency {
+                let Some(index) = admission.next() else { break };
+                launcher.launch(index);
+                in_flight += 1;
+            }
+        }
+        match results.recv_timeout(CANCEL_POLL) {
+            Ok((index, outcome)) => {
+                in_flight = in_flight.saturating_sub(1);
+                admission.finished(&targets[index]);
+                if !stopped {
+                    // Refill the freed slot before the sink's work, so the
+                    // pool never waits on the reporter.
+                    if let Some(next) = admission.next() {
+                        launcher.launch(next);
+                        in_flight += 1;
+                    }
+                }
+                if deliver(&mut tally, index, outcome) {
+                    remaining -= 1;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // Only reachable with hosts left if every worker is gone: report them
+    // rather than lose them (contract rule 2).
+    for (index, target) in targets.iter().enumerate().filter(|_| remaining > 0) {
+        let outcome = HostOutcome::failed(
+            &target.name,
+            ErrorKind::WorkerCrashed,
+            "the worker thread running this host disappeared; please report it",
+            Worker::Thread(0),
+        );
+        deliver(&mut tally, index, outcome);
+    }
+    tally.finish(shape.name, shape.concurrency)
+}
+
+/// Runs one host on a pool worker: `run_host` with a panic turned into the
+/// host's outcome, and the time it waited in the queue.
+pub(crate) fn run_one(
+    job: &Job,
+    target: &Target,
+    run: HostRun<'_>,
+    queued_since: Instant,
+) -> HostOutcome {
+    let queued = queued_since.elapsed();
+    let mut outcome = catch_unwind(AssertUnwindSafe(|| run_host(job, target, run)))
+        .unwrap_or_else(|panic| panicked(&target.name, run.worker, panic.as_ref()));
+    outcome.timings.queued = queued;
+    outcome
+}
+
+/// The outcome of a host whose code panicked: a bug, reported on that host.
+pub(crate) fn panicked(host: &str, worker: Worker, panic: &(dyn Any + Send)) -> HostOutcome {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    HostOutcome::failed(
+        host,
+        ErrorKind::WorkerCrashed,
+        format!("internal error (panic) while running this host: {detail}; please report it"),
+        worker,
+    )
+}
