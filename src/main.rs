@@ -5,6 +5,7 @@
 //! in its own module, and all the work in the `crates/` libraries.
 
 mod cli;
+mod compare_cmd;
 mod inventory_cmd;
 mod run_cmd;
 mod sim_cmd;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         Command::Sim { command } => match command {
             SimCommand::Serve(args) => sim_cmd::serve(&args),
         },
+        Command::Compare(args) => compare_cmd::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -167,6 +167,12 @@ pub fn signal_process(pid: u32, signal: libc::c_int) {
     }
 }
 
+/// Sends SIGINT to `pid` (a child this process started), as Ctrl-C would:
+/// fanout children stop cleanly on it.
+pub fn interrupt_process(pid: u32) {
+    signal_process(pid, libc::SIGINT);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,9 @@ pub mod render;
 mod result;
 mod runlog;
 
-pub use child::{ChildMeasurement, MeasuredChild, SAMPLE_INTERVAL, signal_process};
+pub use child::{
+    ChildMeasurement, MeasuredChild, SAMPLE_INTERVAL, interrupt_process, signal_process,
+};
 pub use fleet::FleetProcess;
 pub use histogram::Percentiles;
 pub use recommend::{Recommendation, TOLERANCE, Workload, WorkloadClass, recommend};

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::MeasureError;
 use crate::result::{Comparison, ExecutorResult};
@@ -105,7 +106,7 @@ pub fn sweep_chart(
     let mut chart = ChartBuilder::on(&root)
         .caption(
             format!("fanout compare: {task}, {} vs {param}", metric.label()),
-            ("sans-serif", 22),
+            ("sans-serif", 26),
         )
         .margin(15)
         .x_label_area_size(45)
@@ -119,6 +120,11 @@ pub fn sweep_chart(
         .configure_mesh()
         .x_desc(param)
         .y_desc(metric.label())
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
+        .light_line_style(TRANSPARENT)
+        .x_labels(8)
+        .y_labels(8)
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| {
             if *v >= 10.0 {
@@ -145,6 +151,7 @@ pub fn sweep_chart(
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
+        .label_font(("sans-serif", 16))
         .draw()
         .map_err(|e| error(path, e))?;
     root.present().map_err(|e| error(path, e))
@@ -168,17 +175,19 @@ pub fn bar_chart(path: &Path, c: &Comparison, metric: Metric) -> Result<(), Meas
                 c.hosts,
                 metric.label()
             ),
-            ("sans-serif", 22),
+            ("sans-serif", 26),
         )
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d((0..names.len()).into_segmented(), 0.0..top)
+        .build_cartesian_2d((0..names.len() - 1).into_segmented(), 0.0..top)
         .map_err(|e| error(path, e))?;
     chart
         .configure_mesh()
         .disable_x_mesh()
         .y_desc(metric.label())
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
         .x_labels(names.len())
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
@@ -199,6 +208,19 @@ pub fn bar_chart(path: &Path, c: &Comparison, metric: Metric) -> Result<(), Meas
             );
             bar.set_margin(0, 0, 20, 20);
             bar
+        }))
+        .map_err(|e| error(path, e))?;
+    chart
+        .draw_series(values.iter().enumerate().map(|(i, v)| {
+            let text = match metric {
+                Metric::Wall => crate::render::fmt_time(std::time::Duration::from_secs_f64(*v)),
+                Metric::HostsPerSecond => format!("{v:.0}/s"),
+            };
+            Text::new(
+                text,
+                (SegmentValue::CenterOf(i), *v + top * 0.01),
+                ("sans-serif", 16).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom)),
+            )
         }))
         .map_err(|e| error(path, e))?;
     root.present().map_err(|e| error(path, e))

@@ -9,10 +9,10 @@
 //! than the tolerance wins regardless: measurements beat expectations.
 
 use std::fmt;
-use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::render::fmt_time;
 use crate::result::ExecutorResult;
 
 /// Wall times within this fraction of the fastest count as a tie.
@@ -114,15 +114,6 @@ fn classify(results: &[ExecutorResult], workload: &Workload) -> (WorkloadClass, 
     (class, format!("cores {:.0} % busy", busiest * 100.0))
 }
 
-fn secs(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 10.0 {
-        format!("{s:.1} s")
-    } else {
-        format!("{s:.2} s")
-    }
-}
-
 fn cpu_per_host_ms(r: &ExecutorResult) -> f64 {
     r.cpu.total().as_secs_f64() * 1e3 / r.hosts.max(1) as f64
 }
@@ -155,7 +146,7 @@ pub fn recommend(results: &[ExecutorResult], workload: &Workload) -> Option<Reco
         class.label(),
         workload.hosts,
         workload.cores,
-        secs(pick.wall),
+        fmt_time(pick.wall),
         pick.concurrency
     )];
     if let Some(seq) = results
@@ -182,8 +173,14 @@ pub fn recommend(results: &[ExecutorResult], workload: &Workload) -> Option<Reco
             ));
         } else if diff <= TOLERANCE * 100.0 {
             parts.push(format!("{} within {:.0} %", other.executor, diff.max(1.0)));
-        } else {
+        } else if diff < 100.0 {
             parts.push(format!("next {} {:.0} % slower", other.executor, diff));
+        } else {
+            parts.push(format!(
+                "next {} {:.1}x slower",
+                other.executor,
+                diff / 100.0 + 1.0
+            ));
         }
     }
     // The costliest executor in CPU per host, when clearly costlier.

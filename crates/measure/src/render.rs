@@ -84,25 +84,21 @@ pub fn sweep_json(param: &str, points: &[Comparison]) -> Value {
     })
 }
 
-/// `0.42 s`, `11.2 s`.
-pub fn fmt_secs(d: Duration) -> String {
-    let v = d.as_secs_f64();
-    if v >= 10.0 {
-        format!("{v:.1} s")
+/// A time with three significant digits: `1.23 ms`, `45.3 ms`, `123 ms`,
+/// `1.20 s`, `11.2 s`, `123 s`.
+pub fn fmt_time(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    let (v, unit) = if secs < 1.0 {
+        (secs * 1e3, "ms")
     } else {
-        format!("{v:.2} s")
-    }
-}
-
-/// `45.2 ms`, `1.20 s`.
-pub fn fmt_ms(d: Duration) -> String {
-    let v = d.as_secs_f64() * 1e3;
-    if v >= 1000.0 {
-        fmt_secs(d)
-    } else if v >= 100.0 {
-        format!("{v:.0} ms")
+        (secs, "s")
+    };
+    if v >= 100.0 {
+        format!("{v:.0} {unit}")
+    } else if v >= 10.0 {
+        format!("{v:.1} {unit}")
     } else {
-        format!("{v:.1} ms")
+        format!("{v:.2} {unit}")
     }
 }
 
@@ -154,14 +150,14 @@ fn rows(c: &Comparison) -> Vec<[String; 11]> {
             [
                 r.executor.clone(),
                 r.concurrency.to_string(),
-                fmt_secs(r.wall),
+                fmt_time(r.wall),
                 format!("{:.2}x", r.relative_to(fastest)),
                 fmt_rate(r.hosts_per_s()),
-                fmt_secs(r.cpu.total()),
+                fmt_time(r.cpu.total()),
                 fmt_bytes(r.peak_rss_bytes),
-                fmt_ms(r.latency.p50),
-                fmt_ms(r.latency.p95),
-                fmt_ms(r.latency.p99),
+                fmt_time(r.latency.p50),
+                fmt_time(r.latency.p95),
+                fmt_time(r.latency.p99),
                 failures_cell(r),
             ]
         })
@@ -191,7 +187,7 @@ fn footer(c: &Comparison, out: &mut String) {
         let _ = writeln!(
             out,
             "fleet CPU (simulated devices, not billed to any executor): {}",
-            fmt_secs(cpu)
+            fmt_time(cpu)
         );
     }
     for k in &c.skipped {
@@ -303,7 +299,7 @@ pub fn sweep_matrix(param: &str, points: &[Comparison], markdown: bool) -> Strin
                 c.results
                     .iter()
                     .find(|r| &r.executor == e)
-                    .map_or_else(|| "-".to_string(), |r| fmt_secs(r.wall)),
+                    .map_or_else(|| "-".to_string(), |r| fmt_time(r.wall)),
             );
         }
         table.push(row);
@@ -490,8 +486,10 @@ mod tests {
             "{m}"
         );
         assert!(lines[2].starts_with("async"), "{m}");
-        assert_eq!(fmt_ms(Duration::from_micros(45_260)), "45.3 ms");
-        assert_eq!(fmt_ms(Duration::from_millis(1200)), "1.20 s");
+        assert_eq!(fmt_time(Duration::from_micros(45_260)), "45.3 ms");
+        assert_eq!(fmt_time(Duration::from_micros(1_234)), "1.23 ms");
+        assert_eq!(fmt_time(Duration::from_millis(1200)), "1.20 s");
+        assert_eq!(fmt_time(Duration::from_millis(123_400)), "123 s");
         assert_eq!(fmt_bytes(12 << 20), "12.0 MiB");
     }
 }

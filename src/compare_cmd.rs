@@ -1,0 +1,646 @@
+//! `fanout compare`: the same task on every executor, each as a fresh
+//! `fanout run` child process of this same binary, measured by
+//! `fanout-measure` and shown side by side with a recommendation.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+use fanout_measure::plot::{self, Metric};
+use fanout_measure::render;
+use fanout_measure::{
+    Comparison, ExecutorResult, FleetProcess, MeasuredChild, RunMeasurement, RunProblem, Skipped,
+    Workload, WorkloadClass, interleaved, recommend,
+};
+
+use crate::cli::{
+    CompareArgs, CompareFormat, ExecutorName, HostKeysArg, PlotMetricArg, SweepParam, TaskCmd,
+};
+
+/// Every executor of DESIGN.md, in table order. Those this build does not
+/// have (not in `ExecutorName`) are reported as skipped.
+const ALL_EXECUTORS: [&str; 5] = ["seq", "process", "threads", "rayon", "async"];
+
+/// Devices of the default simulated fleet.
+pub(crate) const DEFAULT_SIM_DEVICES: usize = 100;
+
+/// How long a fleet may take to write its inventory.
+const FLEET_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Where the hosts come from, for one point of a sweep.
+#[derive(Clone, Debug)]
+enum Source {
+    Inventory(PathBuf),
+    Synthetic(usize),
+    Sim(usize),
+}
+
+/// Children to interrupt on Ctrl-C, and whether it happened.
+#[derive(Default)]
+struct Interrupt {
+    pids: Mutex<Vec<u32>>,
+    fired: AtomicBool,
+}
+
+impl Interrupt {
+    fn register(&self, pid: u32) {
+        if let Ok(mut pids) = self.pids.lock() {
+            pids.push(pid);
+        }
+    }
+
+    fn unregister(&self, pid: u32) {
+        if let Ok(mut pids) = self.pids.lock() {
+            pids.retain(|p| *p != pid);
+        }
+    }
+
+    fn fire(&self) {
+        self.fired.store(true, Ordering::SeqCst);
+        if let Ok(pids) = self.pids.lock() {
+            for pid in pids.iter() {
+                fanout_measure::interrupt_process(*pid);
+            }
+        }
+    }
+
+    fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+fn executor_names_in_build() -> Vec<String> {
+    ExecutorName::value_variants()
+        .iter()
+        .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+        .collect()
+}
+
+/// The executors to run (in table order) and those skipped up front.
+fn select_executors(requested: &[String]) -> Result<(Vec<String>, Vec<Skipped>)> {
+    let in_build = executor_names_in_build();
+    for name in requested {
+        if !ALL_EXECUTORS.contains(&name.as_str()) {
+            bail!(
+                "-e: unknown executor `{name}`; choose from {}",
+                ALL_EXECUTORS.join(", ")
+            );
+        }
+    }
+    let wanted: Vec<&str> = ALL_EXECUTORS
+        .iter()
+        .copied()
+        .filter(|n| requested.is_empty() || requested.iter().any(|r| r == n))
+        .collect();
+    let (run, missing): (Vec<&str>, Vec<&str>) = wanted
+        .into_iter()
+        .partition(|n| in_build.iter().any(|b| b == n));
+    let skipped = missing
+        .into_iter()
+        .map(|n| Skipped {
+            executor: n.to_string(),
+            reason: "not available in this build".to_string(),
+        })
+        .collect();
+    Ok((run.into_iter().map(String::from).collect(), skipped))
+}
+
+/// Quotes a word for display the way a shell would need it.
+fn shell_word(w: &str) -> String {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%{}".contains(c))
+    {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
+/// The task as `fanout run` arguments.
+fn task_argv(task: &TaskCmd) -> Vec<String> {
+    match task {
+        TaskCmd::Exec { command } => ["exec", "--"]
+            .into_iter()
+            .map(String::from)
+            .chain(command.iter().cloned())
+            .collect(),
+        TaskCmd::Cli {
+            enable,
+            config,
+            commands,
+        } => {
+            let mut argv = vec!["cli".to_string()];
+            if *enable {
+                argv.push("--enable".into());
+            }
+            if *config {
+                argv.push("--config".into());
+            }
+            argv.push("--".into());
+            argv.extend(commands.iter().cloned());
+            argv
+        }
+        TaskCmd::Sleep { duration } => vec!["sleep".into(), format_duration(*duration)],
+        TaskCmd::Cpu { iterations } => vec!["cpu".into(), iterations.to_string()],
+        TaskCmd::Local { argv } => ["local", "--"]
+            .into_iter()
+            .map(String::from)
+            .chain(argv.iter().cloned())
+            .collect(),
+    }
+}
+
+/// A duration `fanout run` parses back exactly (whole milliseconds or
+/// microseconds).
+fn format_duration(d: Duration) -> String {
+    if d.subsec_nanos().is_multiple_of(1_000_000) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}us", d.as_micros())
+    }
+}
+
+/// The task as people read it: `cli 'show version'`, `sleep 1s`.
+fn task_title(task: &TaskCmd) -> String {
+    let argv = task_argv(task);
+    let shown: Vec<String> = argv
+        .iter()
+        .filter(|w| *w != "--")
+        .map(|w| shell_word(w))
+        .collect();
+    match task {
+        TaskCmd::Sleep { duration } => format!("sleep {}", fanout_core::format_duration(*duration)),
+        _ => shown.join(" "),
+    }
+}
+
+fn hint(task: &TaskCmd) -> Option<WorkloadClass> {
+    match task {
+        TaskCmd::Cpu { .. } => Some(WorkloadClass::CpuBound),
+        TaskCmd::Sleep { .. } | TaskCmd::Exec { .. } | TaskCmd::Cli { .. } => {
+            Some(WorkloadClass::IoBound)
+        }
+        // A local program may wait (ping) or compute (gzip): measure it.
+        TaskCmd::Local { .. } => None,
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Everything that stays the same across the points of a sweep.
+struct Setup {
+    exe: PathBuf,
+    task: TaskCmd,
+    executors: Vec<String>,
+    skipped: Vec<Skipped>,
+    repeat: usize,
+    filters: Vec<String>,
+    pass_through: Vec<String>,
+    latency: Duration,
+    profile: String,
+    quiet: bool,
+    interrupt: Arc<Interrupt>,
+}
+
+pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
+    let (executors, skipped) = select_executors(&args.executors)?;
+    if args.repeat == 0 {
+        bail!("--repeat must be at least 1");
+    }
+    if args.concurrency == 0 {
+        bail!("-c must be at least 1");
+    }
+    let task = args.task.take().unwrap_or(TaskCmd::Cli {
+        enable: false,
+        config: false,
+        commands: vec!["show version".to_string()],
+    });
+    let needs_network = matches!(task, TaskCmd::Exec { .. } | TaskCmd::Cli { .. });
+    if args.synthetic.is_some() && needs_network {
+        bail!(
+            "--synthetic hosts have no SSH server, so `{}` cannot run on them; use --sim N (a simulated fleet) or -i INVENTORY, or a sleep/cpu/local task",
+            task_title(&task)
+        );
+    }
+    if !args.filters.is_empty() && args.inventory.is_none() {
+        bail!("-l selects hosts of an inventory: use it with -i INVENTORY");
+    }
+    let base = match (&args.inventory, args.synthetic, args.sim) {
+        (Some(path), _, _) => Source::Inventory(path.clone()),
+        (None, Some(n), _) => Source::Synthetic(n),
+        (None, None, n) => Source::Sim(n.unwrap_or(DEFAULT_SIM_DEVICES)),
+    };
+    if matches!(base, Source::Synthetic(0) | Source::Sim(0)) {
+        bail!("need at least 1 host");
+    }
+
+    // Sweep points: (value, source, concurrency).
+    let points: Vec<(Option<u64>, Source, usize)> = match &args.sweep {
+        None => vec![(None, base, args.concurrency)],
+        Some((SweepParam::Hosts, values)) => {
+            let make: fn(usize) -> Source = match base {
+                Source::Inventory(_) => bail!(
+                    "--sweep hosts needs generated hosts: use --sim N or --synthetic N instead of -i (or sweep concurrency)"
+                ),
+                Source::Synthetic(_) => Source::Synthetic,
+                Source::Sim(_) => Source::Sim,
+            };
+            values
+                .iter()
+                .map(|v| Ok((Some(*v), make(usize::try_from(*v)?), args.concurrency)))
+                .collect::<Result<_>>()?
+        }
+        Some((SweepParam::Concurrency, values)) => values
+            .iter()
+            .map(|v| Ok((Some(*v), base.clone(), usize::try_from(*v)?)))
+            .collect::<Result<_>>()?,
+    };
+
+    let mut pass_through = Vec::new();
+    for (phase, value) in &args.timeouts {
+        let value = value.map_or_else(|| "none".to_string(), format_duration);
+        pass_through.extend(["--timeout".to_string(), format!("{phase}={value}")]);
+    }
+    if let Some(policy) = args.host_keys {
+        let name = match policy {
+            HostKeysArg::Strict => "strict",
+            HostKeysArg::AcceptNew => "accept-new",
+            HostKeysArg::Off => "off",
+        };
+        pass_through.extend(["--host-keys".to_string(), name.to_string()]);
+    }
+
+    let interrupt = Arc::new(Interrupt::default());
+    {
+        let interrupt = Arc::clone(&interrupt);
+        ctrlc::set_handler(move || {
+            let _ = writeln!(
+                std::io::stderr(),
+                "fanout compare: interrupted; stopping the runs and the fleet"
+            );
+            interrupt.fire();
+        })
+        .context("installing the Ctrl-C handler")?;
+    }
+
+    let setup = Setup {
+        exe: std::env::current_exe().context("finding this program to start its children")?,
+        task,
+        executors,
+        skipped,
+        repeat: args.repeat,
+        filters: args.filters.clone(),
+        pass_through,
+        latency: args.latency,
+        profile: args.profile.clone(),
+        quiet: args.quiet,
+        interrupt: Arc::clone(&interrupt),
+    };
+    let sweep_name = args.sweep.as_ref().map(|(p, _)| match p {
+        SweepParam::Hosts => "hosts",
+        SweepParam::Concurrency => "concurrency",
+    });
+
+    let mut comparisons = Vec::new();
+    for (value, source, concurrency) in points {
+        if interrupt.fired() {
+            break;
+        }
+        let mut c = compare_point(&setup, &source, concurrency)?;
+        c.sweep = sweep_name.zip(value).map(|(p, v)| (p.to_string(), v));
+        comparisons.push(c);
+    }
+
+    print_results(&args, sweep_name, &comparisons)?;
+    if let Some(path) = &args.plot {
+        let metric = match args.plot_metric {
+            PlotMetricArg::Wall => Metric::Wall,
+            PlotMetricArg::HostsPerS => Metric::HostsPerSecond,
+        };
+        match (sweep_name, comparisons.as_slice()) {
+            (Some(param), points) if !points.is_empty() => {
+                plot::sweep_chart(path, param, points, metric)?;
+            }
+            (None, [one]) => plot::bar_chart(path, one, metric)?,
+            _ => bail!("nothing was measured, so there is nothing to plot"),
+        }
+        eprintln!("fanout compare: wrote the chart to {}", path.display());
+    }
+    if !interrupt.fired() && comparisons.iter().all(|c| c.results.is_empty()) {
+        bail!(
+            "no executor could run `{}` (the `skipped` lines say why); try another task or executors (-e)",
+            task_title(&setup.task)
+        );
+    }
+    Ok(if interrupt.fired() {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if comparisons.iter().any(Comparison::any_failures) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_results(args: &CompareArgs, sweep: Option<&str>, points: &[Comparison]) -> Result<()> {
+    let mut out = String::new();
+    match (args.format, sweep) {
+        (CompareFormat::Json, None) => {
+            if let Some(c) = points.first() {
+                out = serde_json::to_string_pretty(&render::comparison_json(c))?;
+            }
+            out.push('\n');
+        }
+        (CompareFormat::Json, Some(param)) => {
+            out = serde_json::to_string_pretty(&render::sweep_json(param, points))?;
+            out.push('\n');
+        }
+        (CompareFormat::Table | CompareFormat::Markdown, _) => {
+            let md = args.format == CompareFormat::Markdown;
+            for (i, c) in points.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&if md {
+                    render::comparison_markdown(c)
+                } else {
+                    render::comparison_table(c)
+                });
+            }
+            if let Some(param) = sweep.filter(|_| points.len() > 1) {
+                out.push('\n');
+                out.push_str(&format!(
+                    "{}median wall time per executor and {param}:{}\n",
+                    if md { "**" } else { "" },
+                    if md { "**\n" } else { "" }
+                ));
+                out.push_str(&render::sweep_matrix(param, points, md));
+            }
+        }
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .context("writing to standard output")
+}
+
+/// The `fanout run` arguments that pick the hosts.
+fn source_args(source: &Source, inventory: Option<&Path>, filters: &[String]) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = Vec::new();
+    match (source, inventory) {
+        (Source::Synthetic(n), _) => {
+            argv.push("--synthetic".into());
+            argv.push(n.to_string().into());
+        }
+        (_, Some(path)) => {
+            argv.push("-i".into());
+            argv.push(path.into());
+        }
+        (Source::Inventory(path), None) => {
+            argv.push("-i".into());
+            argv.push(path.into());
+        }
+        (Source::Sim(_), None) => unreachable!("a simulated fleet always has an inventory"),
+    }
+    for f in filters {
+        argv.push("-l".into());
+        argv.push(f.into());
+    }
+    argv
+}
+
+fn count_hosts(source: &Source, results: &[ExecutorResult]) -> usize {
+    match source {
+        Source::Synthetic(n) | Source::Sim(n) => *n,
+        Source::Inventory(_) => results.iter().map(|r| r.hosts).max().unwrap_or(0),
+    }
+}
+
+/// Runs every executor `repeat` times (round-robin) on one host source.
+fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<Comparison> {
+    let fleet = match source {
+        Source::Sim(n) => {
+            let serve: Vec<OsString> = [
+                "sim",
+                "serve",
+                "-n",
+                &n.to_string(),
+                "--profile",
+                &setup.profile,
+                "--latency",
+                &format_duration(setup.latency),
+            ]
+            .iter()
+            .map(OsString::from)
+            .collect();
+            let fleet = FleetProcess::start(&setup.exe, &serve, FLEET_START_TIMEOUT)
+                .context("starting the simulated fleet (`fanout sim serve`)")?;
+            if let Some(pid) = fleet.pid() {
+                setup.interrupt.register(pid);
+            }
+            if !setup.quiet {
+                eprintln!(
+                    "fanout compare: simulated fleet of {n} {} devices ({} command latency) up in {:.2} s, pid {}, inventory {}",
+                    setup.profile,
+                    fanout_core::format_duration(setup.latency),
+                    fleet.start_time().as_secs_f64(),
+                    fleet.pid().unwrap_or(0),
+                    fleet.inventory_path().display()
+                );
+            }
+            Some(fleet)
+        }
+        _ => None,
+    };
+    let source_desc = match source {
+        Source::Sim(n) => format!(
+            "simulated fleet: {n} {} devices, {} command latency",
+            setup.profile,
+            fanout_core::format_duration(setup.latency)
+        ),
+        Source::Synthetic(n) => format!("--synthetic {n}"),
+        Source::Inventory(path) => path.display().to_string(),
+    };
+    let src_args = source_args(
+        source,
+        fleet.as_ref().map(FleetProcess::inventory_path),
+        &setup.filters,
+    );
+    let task = task_argv(&setup.task);
+
+    let mut runs: Vec<Vec<RunMeasurement>> = vec![Vec::new(); setup.executors.len()];
+    let mut skipped = setup.skipped.clone();
+    let mut dropped = vec![false; setup.executors.len()];
+    let order = interleaved(setup.executors.len(), setup.repeat);
+    let total = order.len();
+    for (step, (round, e)) in order.into_iter().enumerate() {
+        if setup.interrupt.fired() {
+            break;
+        }
+        if dropped[e] {
+            continue;
+        }
+        let name = &setup.executors[e];
+        // seq runs 1 whatever -c says; rayon is one thread per core.
+        let c = if name == "rayon" {
+            cores()
+        } else {
+            concurrency
+        };
+        let mut cmd = Command::new(&setup.exe);
+        cmd.arg("run")
+            .args(&src_args)
+            .args(["-e", name, "-c", &c.to_string(), "--format", "jsonl"])
+            .args(&setup.pass_through)
+            .args(&task);
+        let fleet_before = fleet.as_ref().and_then(FleetProcess::cpu_time);
+        let child = MeasuredChild::spawn(&mut cmd)?;
+        setup.interrupt.register(child.pid());
+        let pid = child.pid();
+        let measured = child.wait();
+        setup.interrupt.unregister(pid);
+        let measured = measured?;
+        let fleet_cpu = match (
+            fleet_before,
+            fleet.as_ref().and_then(FleetProcess::cpu_time),
+        ) {
+            (Some(a), Some(b)) => Some(b.total().saturating_sub(a.total())),
+            _ => None,
+        };
+        if setup.interrupt.fired() {
+            break;
+        }
+        match RunMeasurement::from_child(name, measured, fleet_cpu) {
+            Ok(m) => {
+                if !setup.quiet {
+                    eprintln!(
+                        "fanout compare: [{}/{total}] {name} run {}: {} wall, {}/{} ok, {} client CPU",
+                        step + 1,
+                        round + 1,
+                        render::fmt_time(m.wall),
+                        m.log.ok,
+                        m.log.hosts(),
+                        render::fmt_time(m.cpu.total())
+                    );
+                }
+                runs[e].push(m);
+            }
+            Err(problem) => {
+                let reason = match problem {
+                    RunProblem::Refused(why) => why,
+                    RunProblem::Broken(why) => format!("run {} broke: {why}", round + 1),
+                };
+                if !setup.quiet {
+                    eprintln!(
+                        "fanout compare: [{}/{total}] {name} skipped: {reason}",
+                        step + 1
+                    );
+                }
+                skipped.push(Skipped {
+                    executor: name.clone(),
+                    reason,
+                });
+                // Its earlier runs (if any) are kept out of the table too:
+                // a result must rest on every run asked for.
+                runs[e].clear();
+                dropped[e] = true;
+            }
+        }
+    }
+    let fleet_cpu = runs
+        .iter()
+        .flatten()
+        .filter_map(|r| r.fleet_cpu)
+        .reduce(|a, b| a + b);
+    if let Some(mut fleet) = fleet {
+        if let Some(pid) = fleet.pid() {
+            setup.interrupt.unregister(pid);
+        }
+        fleet.stop();
+    }
+    let results: Vec<ExecutorResult> = runs
+        .iter()
+        .filter_map(|r| ExecutorResult::aggregate(r))
+        .collect();
+    let hosts = count_hosts(source, &results);
+    let recommendation = recommend(
+        &results,
+        &Workload {
+            hosts,
+            cores: cores(),
+            hint: hint(&setup.task),
+        },
+    );
+    Ok(Comparison {
+        task: task_title(&setup.task),
+        hosts,
+        source: source_desc,
+        cores: cores(),
+        repeat: setup.repeat,
+        sweep: None,
+        results,
+        skipped,
+        fleet_cpu,
+        recommendation,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executors_come_from_the_build() {
+        let in_build = executor_names_in_build();
+        assert!(in_build.contains(&"seq".to_string()));
+        let (run, skipped) = select_executors(&[]).unwrap();
+        assert_eq!(run.len() + skipped.len(), ALL_EXECUTORS.len());
+        assert_eq!(
+            run,
+            in_build
+                .iter()
+                .filter(|n| ALL_EXECUTORS.contains(&n.as_str()))
+                .cloned()
+                .collect::<Vec<_>>()
+        );
+        let (run, _) = select_executors(&["seq".to_string()]).unwrap();
+        assert_eq!(run, vec!["seq".to_string()]);
+        let err = select_executors(&["fibers".to_string()]).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown executor `fibers`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn tasks_become_run_arguments_and_titles() {
+        let cli = TaskCmd::Cli {
+            enable: true,
+            config: false,
+            commands: vec!["show version".into()],
+        };
+        assert_eq!(task_argv(&cli), ["cli", "--enable", "--", "show version"]);
+        assert_eq!(task_title(&cli), "cli --enable 'show version'");
+        let sleep = TaskCmd::Sleep {
+            duration: Duration::from_millis(1500),
+        };
+        assert_eq!(task_argv(&sleep), ["sleep", "1500ms"]);
+        assert_eq!(task_title(&sleep), "sleep 1s 500ms");
+        let exec = TaskCmd::Exec {
+            command: vec!["-x".into(), "it's".into()],
+        };
+        assert_eq!(task_argv(&exec), ["exec", "--", "-x", "it's"]);
+        assert_eq!(task_title(&exec), r"exec -x 'it'\''s'");
+        assert_eq!(format_duration(Duration::from_micros(1500)), "1500us");
+    }
+}

@@ -1,0 +1,416 @@
+//! `fanout compare`: every executor of the build on the same small job.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::{fanout, finish, run};
+
+/// Every field of DESIGN.md's `compare --format json` result objects.
+const RESULT_FIELDS: [&str; 12] = [
+    "executor",
+    "concurrency",
+    "wall_s",
+    "hosts_per_s",
+    "cpu_user_s",
+    "cpu_sys_s",
+    "peak_rss_bytes",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "ok",
+    "failed",
+];
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = run(args);
+    assert_eq!(
+        out.code, 0,
+        "stdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", out.stdout))
+}
+
+fn check_results(doc: &serde_json::Value, hosts: u64) -> Vec<String> {
+    let results = doc["results"].as_array().expect("results array");
+    assert!(!results.is_empty(), "no executor ran: {doc}");
+    let mut names = Vec::new();
+    for r in results {
+        for key in RESULT_FIELDS {
+            assert!(
+                r.get(key).is_some_and(|v| !v.is_null()),
+                "missing {key}: {r}"
+            );
+        }
+        assert_eq!(r["ok"], hosts, "{r}");
+        assert_eq!(r["failed"], 0, "{r}");
+        assert!(r["wall_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(
+            r["peak_rss_bytes"].as_u64().unwrap() > 1 << 20,
+            "a fanout process is > 1 MiB: {r}"
+        );
+        names.push(r["executor"].as_str().unwrap().to_string());
+    }
+    names
+}
+
+#[test]
+fn synthetic_sleep_table_names_every_executor_and_recommends_one() {
+    let out = run(&["compare", "--synthetic", "20", "sleep", "10ms"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("fanout compare: sleep 10ms on 20 hosts (--synthetic 20)"),
+        "{}",
+        out.stdout
+    );
+    for col in [
+        "executor",
+        "conc",
+        "wall",
+        "vs fastest",
+        "hosts/s",
+        "client CPU",
+        "peak RSS",
+        "p50",
+        "p99",
+        "failures",
+    ] {
+        assert!(lines[1].contains(col), "column {col} missing: {}", lines[1]);
+    }
+    let seq = lines
+        .iter()
+        .find(|l| l.starts_with("seq "))
+        .expect("a seq row");
+    // seq ran 20 x 10 ms one at a time: at least 0.2 s, concurrency 1.
+    let cells: Vec<&str> = seq.split_whitespace().collect();
+    assert_eq!(cells[1], "1", "{seq}");
+    assert!(seq.ends_with(" 0"), "no failures: {seq}");
+    let rec = lines
+        .iter()
+        .find(|l| l.starts_with("recommendation: "))
+        .expect("a recommendation");
+    assert!(rec.contains("I/O-bound"), "{rec}");
+    assert!(
+        !rec.starts_with("recommendation: seq:"),
+        "seq never wins I/O-bound work: {rec}"
+    );
+    // Progress went to stderr, one line per run.
+    assert!(out.stderr.contains("seq run 1:"), "{}", out.stderr);
+}
+
+#[test]
+fn json_has_every_design_field() {
+    let doc = json(&[
+        "compare",
+        "-q",
+        "--synthetic",
+        "8",
+        "--repeat",
+        "2",
+        "--format",
+        "json",
+        "sleep",
+        "5ms",
+    ]);
+    for key in ["task", "hosts", "results", "fleet_cpu_s", "recommendation"] {
+        assert!(doc.get(key).is_some(), "missing {key}: {doc}");
+    }
+    assert_eq!(doc["task"], "sleep 5ms");
+    assert_eq!(doc["hosts"], 8);
+    assert_eq!(doc["repeat"], 2);
+    assert!(doc["fleet_cpu_s"].is_null(), "no fleet for synthetic hosts");
+    let names = check_results(&doc, 8);
+    assert!(names.contains(&"seq".to_string()), "{names:?}");
+    for r in doc["results"].as_array().unwrap() {
+        assert_eq!(
+            r["wall_s_runs"].as_array().unwrap().len(),
+            2,
+            "--repeat 2: {r}"
+        );
+    }
+    let seq = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["executor"] == "seq")
+        .unwrap();
+    assert_eq!(seq["concurrency"], 1);
+    assert!(
+        seq["wall_s"].as_f64().unwrap() >= 0.040,
+        "8 x 5 ms one at a time: {seq}"
+    );
+    let recommended = doc["recommended"].as_str().unwrap();
+    assert!(
+        doc["recommendation"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{recommended}: "))
+    );
+    // Every executor of DESIGN.md is either a result or skipped with a reason.
+    let skipped: Vec<String> = doc["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert!(!s["reason"].as_str().unwrap().is_empty());
+            s["executor"].as_str().unwrap().to_string()
+        })
+        .collect();
+    for e in ["seq", "process", "threads", "rayon", "async"] {
+        assert!(
+            names.iter().any(|n| n == e) || skipped.iter().any(|n| n == e),
+            "{e} missing: {doc}"
+        );
+    }
+}
+
+#[test]
+fn cpu_work_is_not_recommended_to_seq_or_async() {
+    let doc = json(&[
+        "compare",
+        "-q",
+        "--synthetic",
+        "8",
+        "--format",
+        "json",
+        "cpu",
+        "30000000",
+    ]);
+    check_results(&doc, 8);
+    assert_eq!(doc["workload"], "cpu_bound", "{doc}");
+    let rec = doc["recommended"].as_str().unwrap();
+    assert!(
+        !["seq", "async"].contains(&rec),
+        "{}",
+        doc["recommendation"]
+    );
+}
+
+#[test]
+fn sim_fleet_is_measured_separately_and_stopped() {
+    let out = run(&[
+        "compare",
+        "--sim",
+        "4",
+        "--latency",
+        "5ms",
+        "-e",
+        "seq",
+        "--format",
+        "json",
+        "sleep",
+        "5ms",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(check_results(&doc, 4), ["seq"]);
+    assert!(
+        doc["fleet_cpu_s"].as_f64().is_some(),
+        "fleet CPU measured: {doc}"
+    );
+    assert!(
+        doc["source"].as_str().unwrap().contains("4 ios devices"),
+        "{doc}"
+    );
+    // The fleet's inventory directory is gone and its process too.
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("simulated fleet of 4"))
+        .expect("fleet line");
+    let inventory = line.rsplit("inventory ").next().unwrap();
+    assert!(
+        !std::path::Path::new(inventory).exists(),
+        "{inventory} left behind"
+    );
+    let pid = line
+        .split("pid ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    assert!(
+        !alive_fanout(pid.parse().unwrap()),
+        "fleet pid {pid} still running"
+    );
+}
+
+/// Whether `pid` is a live (not zombie) fanout process.
+fn alive_fanout(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let state = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.trim_start().chars().next());
+    cmd.contains("fanout") && state.flatten().is_some_and(|s| s != 'Z')
+}
+
+#[test]
+fn sweep_writes_an_svg_and_one_table_per_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svg = tmp.path().join("sweep.svg");
+    let out = run(&[
+        "compare",
+        "-q",
+        "--synthetic",
+        "4",
+        "-e",
+        "seq,threads",
+        "--sweep",
+        "hosts=2,4",
+        "--plot",
+        svg.to_str().unwrap(),
+        "sleep",
+        "2ms",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout.matches("fanout compare: sleep 2ms on").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("[hosts = 2]") && out.stdout.contains("[hosts = 4]"));
+    assert!(
+        out.stdout
+            .contains("median wall time per executor and hosts:"),
+        "{}",
+        out.stdout
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains("seq"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+
+    let out = run(&[
+        "compare",
+        "-q",
+        "--synthetic",
+        "3",
+        "-e",
+        "seq",
+        "--sweep",
+        "concurrency=1,2",
+        "--format",
+        "json",
+        "sleep",
+        "1ms",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["sweep"], "concurrency");
+    assert_eq!(doc["points"].as_array().unwrap().len(), 2, "{doc}");
+    assert_eq!(doc["points"][1]["sweep"]["value"], 2);
+}
+
+#[test]
+fn usage_errors_say_what_to_do() {
+    let out = run(&["compare", "--synthetic", "5"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--synthetic hosts have no SSH server"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&[
+        "compare",
+        "-e",
+        "fibers",
+        "--synthetic",
+        "2",
+        "sleep",
+        "1ms",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("unknown executor `fibers`; choose from seq, process, threads, rayon, async")
+    );
+    let out = run(&[
+        "compare",
+        "-i",
+        "x.yaml",
+        "--sweep",
+        "hosts=1,2",
+        "sleep",
+        "1ms",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--sweep hosts needs generated hosts"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_runs_and_the_fleet() {
+    let child = fanout()
+        .args(["compare", "--sim", "3", "-e", "seq", "sleep", "5s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Wait until the fleet and the seq run are both up.
+    let start = Instant::now();
+    let mut kids = Vec::new();
+    while start.elapsed() < Duration::from_secs(20) {
+        kids = descendants(pid);
+        if kids.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        kids.len() >= 2,
+        "fleet and run children expected, got {kids:?}"
+    );
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGINT);
+    }
+    let start = Instant::now();
+    let out = finish(child.wait_with_output().unwrap());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "compare took {:?} to stop",
+        start.elapsed()
+    );
+    assert_eq!(out.code, 130, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
+    for k in kids {
+        assert!(!alive_fanout(k), "child {k} survived Ctrl-C");
+    }
+}
+
+/// Live descendants of `root`, from /proc (ppid walk).
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if let Some((_, rest)) = stat.rsplit_once(')')
+            && let Some(ppid) = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+        {
+            parent_of.push((pid, ppid));
+        }
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(parent_of.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    tree.remove(0);
+    tree
+}
