@@ -605,14 +605,18 @@ mod tests {
         assert!(in_build.contains(&"seq".to_string()));
         let (run, skipped) = select_executors(&[]).unwrap();
         assert_eq!(run.len() + skipped.len(), ALL_EXECUTORS.len());
-        assert_eq!(
-            run,
-            in_build
-                .iter()
-                .filter(|n| ALL_EXECUTORS.contains(&n.as_str()))
-                .cloned()
-                .collect::<Vec<_>>()
-        );
+        // Every executor of the build runs, in DESIGN.md's table order.
+        let mut expected: Vec<&str> = ALL_EXECUTORS
+            .iter()
+            .copied()
+            .filter(|n| in_build.iter().any(|b| b == n))
+            .collect();
+        assert_eq!(run, expected);
+        expected.extend(skipped.iter().map(|s| s.executor.as_str()));
+        expected.sort_unstable();
+        let mut all = ALL_EXECUTORS.to_vec();
+        all.sort_unstable();
+        assert_eq!(expected, all, "every executor runs or is skipped");
         let (run, _) = select_executors(&["seq".to_string()]).unwrap();
         assert_eq!(run, vec!["seq".to_string()]);
         let err = select_executors(&["fibers".to_string()]).unwrap_err();

@@ -1,0 +1,40 @@
+//! Shared by the benches: every executor of this workspace, and a runner
+//! that checks every host really succeeded (a bench of failures would
+//! measure nothing).
+
+use fanout_core::{CancelToken, CollectSink, Executor, Job, Target};
+use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
+
+/// The executors to compare, by CLI name. Adding one is one line here.
+pub fn executors() -> Vec<(&'static str, Box<dyn Executor>)> {
+    vec![
+        ("seq", Box::new(Sequential::new())),
+        ("threads", Box::new(ThreadPool::new())),
+        ("rayon", Box::new(Rayon::new())),
+    ]
+}
+
+/// The executor named `name` (panics if this workspace has none by that name).
+#[allow(dead_code)] // not every bench picks executors by name
+pub fn executor(name: &str) -> Box<dyn Executor> {
+    executors()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, e)| e)
+        .unwrap_or_else(|| panic!("no `{name}` executor in this workspace"))
+}
+
+/// Runs `job` on `targets` and panics unless every host is ok.
+pub fn run_ok(executor: &dyn Executor, job: &Job, targets: &[Target]) {
+    let mut sink = CollectSink::default();
+    let summary = executor
+        .run(job, targets, &mut sink, &CancelToken::new())
+        .unwrap_or_else(|e| panic!("{}: {e}", executor.name()));
+    if !summary.all_ok() {
+        let bad = sink.outcomes.iter().find(|o| !o.is_ok());
+        panic!(
+            "{}: not every host ok: {summary:?}; e.g. {bad:?}",
+            executor.name()
+        );
+    }
+}
