@@ -7,9 +7,12 @@
 //! is broken. Measurements are independent of the executor under test where
 //! it matters: concurrency is measured by the hosts' own subprocesses
 //! stamping their start and end times ([`probe`]), not by what the executor
-//! reports about itself.
+//! reports about itself. The [`fleet_checks`] run every SSH executor
+//! against a simulated device fleet ([`fanout_sim`]): the same fault must
+//! give the same error kind whichever executor met it.
 
 pub mod checks;
+pub mod fleet_checks;
 pub mod probe;
 
 pub use fanout_core;
@@ -99,6 +102,42 @@ macro_rules! executor_conformance {
             #[test]
             fn outcomes_stream_as_hosts_complete() {
                 checks::streams_as_completed(&make);
+            }
+            #[test]
+            fn fleet_exec_every_platform() {
+                $crate::fleet_checks::exec_every_platform(&make);
+            }
+            #[test]
+            fn fleet_cli_user_enable_config() {
+                $crate::fleet_checks::cli_user_enable_config(&make);
+            }
+            #[test]
+            fn fleet_faults_map_to_error_kinds() {
+                $crate::fleet_checks::faults_map_to_error_kinds(&make);
+            }
+            #[test]
+            fn fleet_cli_faults() {
+                $crate::fleet_checks::cli_faults(&make);
+            }
+            #[test]
+            fn fleet_host_keys_strict_and_accept_new() {
+                $crate::fleet_checks::host_keys_strict_and_accept_new(&make);
+            }
+            #[test]
+            fn fleet_key_file_auth() {
+                $crate::fleet_checks::key_file_auth(&make);
+            }
+            #[test]
+            fn fleet_concurrency_never_exceeded() {
+                $crate::fleet_checks::ssh_concurrency_never_exceeded(&make);
+            }
+            #[test]
+            fn fleet_cancellation_mid_run() {
+                $crate::fleet_checks::ssh_cancellation_mid_run(&make);
+            }
+            #[test]
+            fn fleet_mixed_faults_every_host_once() {
+                $crate::fleet_checks::mixed_faults_every_host_once(&make);
             }
         }
     };
