@@ -1,0 +1,132 @@
+//! The `async` executor: [`run_stream`](crate::run_stream) on a tokio
+//! runtime owned by [`Executor::run`], outcomes handed to the sink on the
+//! calling thread as they arrive.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fanout_core::{
+    CancelToken, ExecError, Executor, Flow, Job, RunSummary, Sink, Tally, Target, TaskKind,
+};
+use futures_util::StreamExt;
+
+/// How long `run` waits, after the last outcome, for background work of
+/// the runtime (SSH sessions closing, output readers) before leaving it.
+const SHUTDOWN_WAIT: Duration = Duration::from_millis(500);
+
+/// One tokio task per host (`-e async`): hosts wait on timers and sockets,
+/// not threads, so `-c` can be in the thousands at a few KiB per host.
+/// Best for I/O-bound fleets; CPU-bound `cpu` tasks go to tokio's blocking
+/// pool. Build it with [`AsyncExecutor::builder`].
+#[derive(Clone, Debug)]
+pub struct AsyncExecutor {
+    worker_threads: usize,
+}
+
+/// Builds an [`AsyncExecutor`] (by value; every setting has a default).
+#[derive(Clone, Debug, Default)]
+pub struct AsyncExecutorBuilder {
+    worker_threads: Option<usize>,
+}
+
+impl AsyncExecutorBuilder {
+    /// Tokio worker threads of the runtime `run` creates (default: one
+    /// per core). `1` runs every host on the calling thread (a
+    /// current-thread runtime); `cpu` tasks use tokio's blocking pool either way.
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.worker_threads = Some(n.max(1));
+        self
+    }
+
+    /// The executor.
+    pub fn build(self) -> AsyncExecutor {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        AsyncExecutor {
+            worker_threads: self.worker_threads.unwrap_or(cores),
+        }
+    }
+}
+
+impl Default for AsyncExecutor {
+    fn default() -> Self {
+        Self::builder().build()
+    }
+}
+
+impl AsyncExecutor {
+    /// A builder with defaults.
+    pub fn builder() -> AsyncExecutorBuilder {
+        AsyncExecutorBuilder::default()
+    }
+
+    /// The executor with default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Tokio worker threads `run` uses.
+    pub fn worker_threads(&self) -> usize {
+        self.worker_threads
+    }
+
+    fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        let mut builder = if self.worker_threads <= 1 {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(self.worker_threads);
+            b
+        };
+        builder.thread_name("fanout-async").enable_all().build()
+    }
+}
+
+impl Executor for AsyncExecutor {
+    fn name(&self) -> &str {
+        "async"
+    }
+
+    fn supports(&self, kind: TaskKind) -> bool {
+        kind != TaskKind::Cli
+    }
+
+    fn concurrency(&self, job: &Job) -> usize {
+        job.limits.concurrency
+    }
+
+    fn run(
+        &self,
+        job: &Job,
+        targets: &[Target],
+        sink: &mut dyn Sink,
+        cancel: &CancelToken,
+    ) -> Result<RunSummary, ExecError> {
+        self.check(job)?;
+        let runtime = self.runtime().map_err(|e| ExecError::Setup {
+            executor: self.name().to_string(),
+            message: format!(
+                "could not start the tokio runtime: {e}; lower the worker threads or free resources"
+            ),
+        })?;
+        // The sink's Flow::Stop cancels this run without cancelling the caller's token.
+        let stop = cancel.child();
+        let mut tally = Tally::new();
+        let result = runtime.block_on(async {
+            let mut outcomes =
+                crate::run_stream(Arc::new(job.clone()), targets.to_vec(), stop.clone())?;
+            for warning in outcomes.warnings() {
+                eprintln!("fanout: warning: {warning}");
+            }
+            tally.host_started();
+            while let Some(outcome) = outcomes.next().await {
+                if tally.deliver(sink, outcome) == Flow::Stop {
+                    stop.cancel();
+                }
+            }
+            Ok::<(), ExecError>(())
+        });
+        runtime.shutdown_timeout(SHUTDOWN_WAIT);
+        result?;
+        Ok(tally.finish(self.name(), self.concurrency(job)))
+    }
+}

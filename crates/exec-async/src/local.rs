@@ -1,0 +1,351 @@
+//! The `local` task on tokio: one subprocess per host, no shell, in its own
+//! process group, killed with the whole group on timeout, cancellation, or
+//! when the host's future is dropped, and when it exits, so nothing it
+//! started in the background outlives the host. Output cap and messages
+//! are those of the blocking engine (`fanout-exec-threads`).
+
+use std::collections::BTreeSet;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fanout_core::{CancelToken, CommandOutput, ErrorKind, Target, render_template};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::task::JoinHandle;
+
+use crate::host::{AttemptError, Deadline};
+
+/// Output kept per stream; the rest is dropped and the cut marked.
+pub(crate) const OUTPUT_CAP: usize = 16 << 20;
+
+/// How long to wait for the output pipes after the command ended and its
+/// process group was killed (a process that escaped the group with setsid
+/// may still hold them).
+const PIPE_GRACE: Duration = Duration::from_millis(200);
+
+/// Longest pause between two checks of a running child when the kernel
+/// has no pidfd (before Linux 5.3).
+const MAX_POLL: Duration = Duration::from_millis(10);
+
+/// Process groups of local commands still running, so an impatient second
+/// Ctrl-C can kill them before fanout exits.
+static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Kills the process group of every local command the async engine still
+/// runs (for a process that must exit at once, e.g. on a second Ctrl-C).
+pub fn kill_all_local_commands() {
+    let groups = LIVE_GROUPS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    for pgid in groups {
+        kill_group(pgid);
+    }
+}
+
+/// Owns a running command's process group: SIGKILLs it when dropped, so a
+/// host future dropped mid-command (cancelled run, dropped stream) leaves
+/// nothing running.
+struct Group(i32);
+
+impl Group {
+    fn new(pgid: i32) -> Self {
+        LIVE_GROUPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pgid);
+        Self(pgid)
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        kill_group(self.0);
+        LIVE_GROUPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0);
+    }
+}
+
+pub(crate) async fn run(
+    argv: &[String],
+    target: &Target,
+    deadline: Deadline,
+    cancel: &CancelToken,
+) -> Result<Vec<CommandOutput>, AttemptError> {
+    let rendered: Vec<String> = argv.iter().map(|a| render_template(a, target)).collect();
+    let command_line = rendered.join(" ");
+    let (program, args) = rendered.split_first().ok_or_else(|| {
+        AttemptError::new(ErrorKind::InvalidTarget, None, "local task has no program")
+    })?;
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Own process group: a timeout kills grandchildren too, and the
+        // terminal's Ctrl-C reaches only fanout, which cancels in order.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| {
+            AttemptError::new(
+                ErrorKind::CommandFailed,
+                None,
+                format!("could not start `{program}`: {e}; check the program name and PATH"),
+            )
+        })?;
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .unwrap_or(0);
+    let group = Group::new(pid);
+    let stdout = child.stdout.take().map(|p| tokio::spawn(read_capped(p)));
+    let stderr = child.stderr.take().map(|p| tokio::spawn(read_capped(p)));
+
+    let verdict = tokio::select! {
+        exited = exited(pid) => match exited {
+            Ok(()) => None,
+            Err(e) => Some(Waited::Lost(e)),
+        },
+        _ = deadline.run(std::future::pending::<()>()) => Some(Waited::TimedOut),
+        () = cancel.cancelled() => Some(Waited::Cancelled),
+    };
+    // The child is a zombie (exited, not reaped) or about to be killed: its
+    // pid and group id cannot be reused yet, so killing the group only hits
+    // what it left running.
+    kill_group(pid);
+    let status = child.wait().await;
+    drop(group);
+    let waited = match (verdict, status) {
+        (Some(verdict), _) => verdict,
+        (None, Ok(status)) => Waited::Exited(status),
+        (None, Err(e)) => Waited::Lost(e),
+    };
+    let grace = Instant::now() + PIPE_GRACE;
+    let output = CommandOutput {
+        command: command_line,
+        stdout: collect(stdout, grace).await,
+        stderr: Some(collect(stderr, grace).await).filter(|s| !s.is_empty()),
+        exit_status: None,
+    };
+    match waited {
+        Waited::Exited(status) => finish(status, output),
+        Waited::TimedOut => Err(deadline.timeout_error(vec![output])),
+        Waited::Cancelled => Err(AttemptError::new(
+            ErrorKind::Cancelled,
+            None,
+            "run cancelled; local command killed",
+        )
+        .with_outputs(vec![output])),
+        Waited::Lost(e) => Err(AttemptError::new(
+            ErrorKind::CommandFailed,
+            None,
+            format!("could not wait for `{program}`: {e}"),
+        )
+        .with_outputs(vec![output])),
+    }
+}
+
+enum Waited {
+    Exited(ExitStatus),
+    TimedOut,
+    Cancelled,
+    Lost(std::io::Error),
+}
+
+fn finish(
+    status: ExitStatus,
+    mut output: CommandOutput,
+) -> Result<Vec<CommandOutput>, AttemptError> {
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1);
+    output.exit_status = Some(code);
+    if status.success() {
+        return Ok(vec![output]);
+    }
+    let how = match status.signal() {
+        Some(signal) => format!("was killed by signal {signal}"),
+        None => format!("exited with status {code}"),
+    };
+    let message = format!("`{}` {how}", output.command);
+    Err(AttemptError::new(ErrorKind::CommandFailed, None, message).with_outputs(vec![output]))
+}
+
+/// Resolves once process `pid` (our child) has exited, without reaping it:
+/// through a pidfd where the kernel has them, else by polling waitid.
+async fn exited(pid: i32) -> std::io::Result<()> {
+    if let Some(fd) = pidfd_open(pid)
+        // SAFETY: an OwnedFd is a valid open descriptor that stays open, and
+        // its as_raw_fd stays the same, until the AsyncFd drops it.
+        && let Ok(fd) = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+        }
+    {
+        // A pidfd turns readable when its process exits.
+        let _ready = fd.readable().await?;
+        return Ok(());
+    }
+    let mut pause = Duration::from_micros(200);
+    loop {
+        if has_exited(pid)? {
+            return Ok(());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_POLL);
+    }
+}
+
+/// A pidfd for `pid`, or `None` where the kernel has none (ENOSYS).
+fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new file
+    // descriptor (or -1); nothing of ours is read or written.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: the descriptor was just returned to us and is owned by no one else.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Whether the child exited, without reaping it (waitid with WNOWAIT).
+fn has_exited(pid: i32) -> std::io::Result<bool> {
+    // SAFETY: waitid writes into the zeroed siginfo we own; WNOWAIT leaves
+    // the child waitable for Child::wait.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let rc = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(info.si_pid() != 0)
+    }
+}
+
+/// SIGKILLs a process group of ours.
+fn kill_group(pgid: i32) {
+    if pgid > 0 {
+        // SAFETY: kill(2) with a negative pid signals that process group;
+        // the group is the child's own (process_group(0) above).
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Reads a pipe to its end, keeping at most [`OUTPUT_CAP`] bytes.
+async fn read_capped<R: AsyncRead + Unpin>(mut pipe: R) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let mut cut = false;
+    loop {
+        match pipe.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = OUTPUT_CAP.saturating_sub(kept.len());
+                kept.extend_from_slice(&chunk[..n.min(room)]);
+                cut |= n > room;
+            }
+        }
+    }
+    if cut {
+        kept.extend_from_slice(cut_marker().as_bytes());
+    }
+    kept
+}
+
+/// What marks output dropped beyond [`OUTPUT_CAP`].
+pub(crate) fn cut_marker() -> String {
+    format!("\n[fanout: output cut at {} MiB]\n", OUTPUT_CAP >> 20)
+}
+
+/// The text a reader collected, waiting until `grace` at most (a reader
+/// still running then is aborted).
+async fn collect(reader: Option<JoinHandle<Vec<u8>>>, grace: Instant) -> String {
+    let Some(mut reader) = reader else {
+        return String::new();
+    };
+    match tokio::time::timeout_at(grace.into(), &mut reader).await {
+        Ok(Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => {
+            reader.abort();
+            String::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dropping_the_future_kills_the_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let argv = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            format!("sleep 60 & echo $! > '{}'; wait", pidfile.display()),
+        ];
+        let target = Target::new("h1", "127.0.0.1");
+        let deadline = Deadline::new(
+            Instant::now(),
+            fanout_core::Phase::Command,
+            Some(Duration::from_secs(30)),
+            None,
+        );
+        let cancel = CancelToken::new();
+        let run = run(&argv, &target, deadline, &cancel);
+        // Let it start, then drop it mid-command.
+        let _ = tokio::time::timeout(Duration::from_millis(500), run).await;
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let stat = std::path::Path::new("/proc").join(pid.trim()).join("stat");
+        let gone = (0..100).any(|_| {
+            let alive = std::fs::read_to_string(&stat).is_ok_and(|s| {
+                !s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            });
+            if alive {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            !alive
+        });
+        assert!(gone, "the background sleep outlived its dropped host");
+        assert!(
+            !LIVE_GROUPS
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|g| *g > 0 && std::fs::read_to_string(format!("/proc/{g}/stat")).is_ok()),
+            "a dropped command left its group registered and alive"
+        );
+    }
+
+    #[tokio::test]
+    async fn output_cap_marks_the_cut() {
+        let (mut w, r) = tokio::io::duplex(1 << 16);
+        let writer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let block = vec![b'x'; 1 << 20];
+            for _ in 0..17 {
+                if w.write_all(&block).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let kept = read_capped(r).await;
+        writer.await.unwrap();
+        assert_eq!(kept.len(), OUTPUT_CAP + cut_marker().len());
+        assert!(kept.ends_with(cut_marker().as_bytes()));
+    }
+}

@@ -1,0 +1,799 @@
+//! The SSH transport of `exec` and `cli` tasks, on russh: TCP connect and
+//! handshake (host key checked by `fanout-hostkeys`), authentication (key
+//! file, ssh-agent, password, keyboard-interactive), the task on one
+//! channel, and a polite disconnect. Every failure becomes an
+//! [`AttemptError`] with the [`ErrorKind`] the conformance suite expects
+//! for the matching simulator fault.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use fanout_core::{
+    CommandOutput, ErrorKind, ExecError, HostKeyPolicy, Job, Phase, Secret, Target, Task,
+};
+use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
+use russh::client::{self, AuthResult, Handle, KeyboardInteractiveAuthResponse};
+use russh::keys::agent::AgentIdentity;
+use russh::keys::agent::client::AgentClient;
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::{ChannelMsg, Disconnect, MethodKind, Preferred};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{OnceCell, oneshot};
+
+use crate::host::{AttemptError, Deadline, Progress, unless_cancelled};
+use crate::local::{OUTPUT_CAP, cut_marker};
+use crate::stream::Ctx;
+
+/// How long closing a session may take before it is simply dropped.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// Longest tail of the output quoted in a timeout message.
+const TAIL: usize = 120;
+
+/// SSH client state shared by every host of a run.
+pub(crate) struct Shared {
+    config: Arc<client::Config>,
+    verifier: Arc<HostKeyVerifier>,
+    keys: KeyCache,
+}
+
+impl Shared {
+    pub(crate) fn new(job: &Job) -> Result<Self, ExecError> {
+        let verifier = HostKeyVerifier::for_job(job).map_err(|e| ExecError::Setup {
+            executor: "async".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            config: Arc::new(client_config()),
+            verifier: Arc::new(verifier),
+            keys: KeyCache::default(),
+        })
+    }
+
+    /// What the user should hear once per run: `--host-keys off`, and
+    /// lines skipped in `~/.ssh/known_hosts`.
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.verifier.policy() == HostKeyPolicy::Off {
+            out.push(
+                "host keys are not verified (--host-keys off): anyone on the path can impersonate these devices; use strict or accept-new outside a lab".to_string(),
+            );
+        }
+        out.extend(self.verifier.warnings());
+        out
+    }
+}
+
+/// russh's defaults, plus the legacy algorithms old devices (IOS 12.x)
+/// still offer, at the end of each list so that any modern algorithm the
+/// device has wins.
+fn client_config() -> client::Config {
+    use russh::{cipher, kex, mac};
+    let defaults = Preferred::DEFAULT;
+    let mut kex_list = defaults.kex.to_vec();
+    kex_list.extend([kex::DH_G14_SHA1, kex::DH_GEX_SHA1, kex::DH_G1_SHA1]);
+    let mut ciphers = defaults.cipher.to_vec();
+    ciphers.extend([
+        cipher::AES_256_CBC,
+        cipher::AES_192_CBC,
+        cipher::AES_128_CBC,
+        cipher::TRIPLE_DES_CBC,
+    ]);
+    let mut macs = defaults.mac.to_vec();
+    macs.extend([mac::HMAC_SHA1_ETM, mac::HMAC_SHA1]);
+    client::Config {
+        client_id: russh::SshId::Standard(Cow::Borrowed(concat!(
+            "SSH-2.0-fanout_",
+            env!("CARGO_PKG_VERSION")
+        ))),
+        preferred: Preferred {
+            kex: Cow::Owned(kex_list),
+            cipher: Cow::Owned(ciphers),
+            mac: Cow::Owned(macs),
+            ..defaults
+        },
+        nodelay: true,
+        ..client::Config::default()
+    }
+}
+
+/// One attempt on one host: connect, authenticate, run the task, close.
+pub(crate) async fn attempt(
+    ctx: &Ctx,
+    idx: usize,
+    host_deadline: Option<(Instant, Duration)>,
+    progress: &mut Progress,
+) -> Result<Vec<CommandOutput>, AttemptError> {
+    match unless_cancelled(&ctx.cancel, session(ctx, idx, host_deadline, progress)).await {
+        Some(result) => result,
+        None => Err(AttemptError::cancelled()),
+    }
+}
+
+async fn session(
+    ctx: &Ctx,
+    idx: usize,
+    host_deadline: Option<(Instant, Duration)>,
+    progress: &mut Progress,
+) -> Result<Vec<CommandOutput>, AttemptError> {
+    let Some(shared) = &ctx.ssh else {
+        return Err(AttemptError::new(
+            ErrorKind::InvalidTarget,
+            None,
+            "internal error: SSH task without SSH state; please report it",
+        ));
+    };
+    let target = &ctx.targets[idx];
+    let timeouts = &ctx.job.timeouts;
+    let user = target.username.as_deref().ok_or_else(|| {
+        AttemptError::new(
+            ErrorKind::InvalidTarget,
+            None,
+            format!(
+                "{} has no username; set `username` for it (or in defaults) in the inventory",
+                target.name
+            ),
+        )
+    })?;
+
+    progress.phase = Some(Phase::Connect);
+    let started = Instant::now();
+    let deadline = Deadline::new(
+        started,
+        Phase::Connect,
+        timeouts.for_target(target, Phase::Connect),
+        host_deadline,
+    );
+    let connected = deadline.run(connect(shared, ctx, idx)).await;
+    progress.timings.connect += started.elapsed();
+    let (mut handle, socket_back) =
+        connected.map_err(|()| deadline.timeout_error(Vec::new()))??;
+
+    progress.phase = Some(Phase::Auth);
+    let started = Instant::now();
+    let deadline = Deadline::new(
+        started,
+        Phase::Auth,
+        timeouts.for_target(target, Phase::Auth),
+        host_deadline,
+    );
+    let authed = deadline
+        .run(authenticate(&mut handle, shared, target, user))
+        .await;
+    progress.timings.auth += started.elapsed();
+    authed.map_err(|()| deadline.timeout_error(Vec::new()))??;
+
+    progress.phase = Some(Phase::Command);
+    let started = Instant::now();
+    let command_timeout = timeouts.for_target(target, Phase::Command);
+    let result = match &ctx.job.task {
+        Task::Exec { command } => {
+            let deadline = Deadline::new(started, Phase::Command, command_timeout, host_deadline);
+            exec(&handle, command, deadline).await
+        }
+        Task::Cli { .. } => Err(AttemptError::new(
+            ErrorKind::InvalidTarget,
+            None,
+            "the cli task is not supported by this build of the async engine; use exec",
+        )),
+        other => Err(AttemptError::new(
+            ErrorKind::InvalidTarget,
+            None,
+            format!(
+                "internal error: the {} task does not use SSH; please report it",
+                other.kind()
+            ),
+        )),
+    };
+    progress.timings.command += started.elapsed();
+    if !matches!(&result, Err(e) if e.kind == ErrorKind::Timeout) {
+        // A device that timed out may never answer: just drop it.
+        let _ = tokio::time::timeout(CLOSE_WAIT, close(handle, socket_back)).await;
+    }
+    result
+}
+
+/// Says goodbye and waits until the device has closed its end, so that
+/// the connection is over on both sides before this host's permit goes to
+/// the next host: a device (or sshd's MaxSessions) never sees more than
+/// `-c` connections from us, not even for a moment.
+async fn close(handle: Handle<Client>, socket_back: oneshot::Receiver<TcpStream>) {
+    if handle
+        .disconnect(Disconnect::ByApplication, "", "en")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    // The session task ends after sending the disconnect; it hands the
+    // socket back when it lets go of it.
+    let _ = handle.await;
+    if let Ok(mut socket) = socket_back.await {
+        let mut sink = [0u8; 512];
+        while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+    }
+}
+
+/// The TCP stream russh drives; when russh drops it, the socket goes back
+/// to the host (through `back`) instead of being closed, so the host can
+/// wait for the device to close its end.
+struct Returning {
+    socket: Option<TcpStream>,
+    back: Option<oneshot::Sender<TcpStream>>,
+}
+
+impl Returning {
+    fn socket(&mut self) -> std::io::Result<Pin<&mut TcpStream>> {
+        self.socket
+            .as_mut()
+            .map(Pin::new)
+            .ok_or_else(|| std::io::ErrorKind::NotConnected.into())
+    }
+}
+
+impl Drop for Returning {
+    fn drop(&mut self) {
+        if let (Some(socket), Some(back)) = (self.socket.take(), self.back.take()) {
+            let _ = back.send(socket);
+        }
+    }
+}
+
+impl AsyncRead for Returning {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.socket() {
+            Ok(s) => s.poll_read(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl AsyncWrite for Returning {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.socket() {
+            Ok(s) => s.poll_write(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.socket() {
+            Ok(s) => s.poll_write_vectored(cx, bufs),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.socket.as_ref().is_some_and(|s| s.is_write_vectored())
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.socket() {
+            Ok(s) => s.poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.socket() {
+            Ok(s) => s.poll_shutdown(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+/// `addr:port`, with brackets for IPv6 addresses.
+pub(crate) fn endpoint(target: &Target) -> String {
+    if target.address.contains(':') {
+        format!("[{}]:{}", target.address, target.port)
+    } else {
+        format!("{}:{}", target.address, target.port)
+    }
+}
+
+/// The russh client handler: checks the host key through the run's
+/// verifier.
+pub(crate) struct Client {
+    verifier: Arc<HostKeyVerifier>,
+    targets: Arc<[Target]>,
+    idx: usize,
+}
+
+/// Why the handshake ended: russh's error, or the host key was refused.
+#[derive(Debug)]
+pub(crate) enum ClientError {
+    Ssh(russh::Error),
+    HostKey(HostKeyError),
+}
+
+impl From<russh::Error> for ClientError {
+    fn from(e: russh::Error) -> Self {
+        ClientError::Ssh(e)
+    }
+}
+
+impl client::Handler for Client {
+    type Error = ClientError;
+
+    async fn check_server_key(
+        &mut self,
+        offered: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let key = match offered {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            PublicKeyOrCertificate::Certificate(cert) => PublicKey::from(cert.public_key().clone()),
+        };
+        let blob = key
+            .to_bytes()
+            .map_err(|e| ClientError::Ssh(russh::Error::SshKey(e)))?;
+        self.verifier
+            .verify(&self.targets[self.idx], key.algorithm().as_str(), &blob)
+            .map(|_| true)
+            .map_err(ClientError::HostKey)
+    }
+}
+
+type Connected = (Handle<Client>, oneshot::Receiver<TcpStream>);
+
+async fn connect(shared: &Shared, ctx: &Ctx, idx: usize) -> Result<Connected, AttemptError> {
+    let target = &ctx.targets[idx];
+    let tcp = TcpStream::connect((target.address.as_str(), target.port))
+        .await
+        .map_err(|e| {
+            AttemptError::new(
+                ErrorKind::Connect,
+                None,
+                format!(
+                    "could not connect to {}: {e}; check the address and port, and that SSH listens there",
+                    endpoint(target)
+                ),
+            )
+        })?;
+    let _ = tcp.set_nodelay(true);
+    let handler = Client {
+        verifier: shared.verifier.clone(),
+        targets: ctx.targets.clone(),
+        idx,
+    };
+    let (back, socket_back) = oneshot::channel();
+    let stream = Returning {
+        socket: Some(tcp),
+        back: Some(back),
+    };
+    let handle = client::connect_stream(shared.config.clone(), stream, handler)
+        .await
+        .map_err(|e| handshake_error(e, target))?;
+    Ok((handle, socket_back))
+}
+
+fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
+    match err {
+        ClientError::HostKey(e) => AttemptError::new(e.kind(), None, e.to_string()),
+        ClientError::Ssh(russh::Error::NoCommonAlgo { kind, ours, theirs }) => {
+            let kind = match kind {
+                russh::AlgorithmKind::Kex => "key-exchange",
+                russh::AlgorithmKind::Key => "host-key",
+                russh::AlgorithmKind::Cipher => "cipher",
+                russh::AlgorithmKind::Compression => "compression",
+                russh::AlgorithmKind::Mac => "MAC",
+            };
+            let pseudo = |n: &String| n.starts_with("ext-info-") || n.starts_with("kex-strict-");
+            let ours: Vec<&str> = ours
+                .iter()
+                .filter(|n| !pseudo(n))
+                .map(String::as_str)
+                .collect();
+            let theirs: Vec<&str> = theirs
+                .iter()
+                .filter(|n| !pseudo(n))
+                .map(String::as_str)
+                .collect();
+            AttemptError::new(
+                ErrorKind::Protocol,
+                None,
+                format!(
+                    "no common {kind} algorithm with {}: the device offered {}; fanout supports {}. Enable a supported algorithm on the device",
+                    endpoint(target),
+                    theirs.join(", "),
+                    ours.join(", ")
+                ),
+            )
+        }
+        ClientError::Ssh(e) => AttemptError::new(
+            ErrorKind::Connect,
+            None,
+            format!("SSH handshake with {} failed: {e}", endpoint(target)),
+        ),
+    }
+}
+
+/// Loaded private keys, one load per file (and passphrase) per run: an
+/// encrypted key costs a slow KDF, which must not be paid per host.
+#[derive(Default)]
+struct KeyCache {
+    #[allow(clippy::type_complexity)]
+    slots:
+        Mutex<HashMap<(PathBuf, Option<String>), Arc<OnceCell<Result<Arc<PrivateKey>, String>>>>>,
+}
+
+impl KeyCache {
+    async fn load(
+        &self,
+        path: &Path,
+        passphrase: Option<&Secret>,
+    ) -> Result<Arc<PrivateKey>, String> {
+        let pass = passphrase.map(|p| p.expose().to_string());
+        let cell = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((path.to_path_buf(), pass.clone()))
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let file = path.to_path_buf();
+            let loaded = tokio::task::spawn_blocking(move || {
+                russh::keys::load_secret_key(&file, pass.as_deref())
+            })
+            .await;
+            match loaded {
+                Ok(Ok(key)) => Ok(Arc::new(key)),
+                Ok(Err(russh::keys::Error::KeyIsEncrypted)) => Err(format!(
+                    "key file {} is encrypted: give its passphrase (key_passphrase_env in the inventory)",
+                    path.display()
+                )),
+                Ok(Err(e)) => Err(format!(
+                    "could not load key file {}: {e}; check the path, the format (OpenSSH/PEM) and the passphrase",
+                    path.display()
+                )),
+                Err(e) => Err(format!("loading key file {} failed: {e}", path.display())),
+            }
+        })
+        .await
+        .clone()
+    }
+}
+
+/// Whether the server still accepts `method` (unknown before the first
+/// failure: then every method is worth a try).
+fn allowed(remaining: &Option<russh::MethodSet>, method: MethodKind) -> bool {
+    remaining.as_ref().is_none_or(|m| m.contains(&method))
+}
+
+fn lost(target: &Target, e: impl std::fmt::Display) -> AttemptError {
+    AttemptError::new(
+        ErrorKind::Connect,
+        None,
+        format!(
+            "connection to {} lost during authentication: {e}",
+            endpoint(target)
+        ),
+    )
+}
+
+/// Tries the target's credentials in order: key file, ssh-agent, password,
+/// keyboard-interactive (answered with the password).
+async fn authenticate(
+    h: &mut Handle<Client>,
+    shared: &Shared,
+    target: &Target,
+    user: &str,
+) -> Result<(), AttemptError> {
+    let creds = &target.credentials;
+    if creds.key_file.is_none() && !creds.agent && creds.password.is_none() {
+        return Err(AttemptError::new(
+            ErrorKind::InvalidTarget,
+            None,
+            format!(
+                "{} has no credentials; set password (or password_env), key_file or agent: true in the inventory",
+                target.name
+            ),
+        ));
+    }
+    let mut tried: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    let mut remaining: Option<russh::MethodSet> = None;
+    let done = |result: AuthResult, remaining: &mut Option<russh::MethodSet>| match result {
+        AuthResult::Success => true,
+        AuthResult::Failure {
+            remaining_methods, ..
+        } => {
+            *remaining = Some(remaining_methods);
+            false
+        }
+    };
+
+    if let Some(path) = &creds.key_file {
+        match shared.keys.load(path, creds.key_passphrase.as_ref()).await {
+            Ok(key) => {
+                let hash = rsa_hash(h, key.public_key()).await;
+                tried.push(format!("publickey ({})", path.display()));
+                let result = h
+                    .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
+                    .await
+                    .map_err(|e| lost(target, e))?;
+                if done(result, &mut remaining) {
+                    return Ok(());
+                }
+            }
+            Err(note) => notes.push(note),
+        }
+    }
+
+    if creds.agent && allowed(&remaining, MethodKind::PublicKey) {
+        match AgentClient::connect_env().await {
+            Ok(mut agent) => match agent.request_identities().await {
+                Ok(identities) => {
+                    let keys: Vec<PublicKey> = identities
+                        .into_iter()
+                        .filter_map(|id| match id {
+                            AgentIdentity::PublicKey { key, .. } => Some(key),
+                            AgentIdentity::Certificate { .. } => None,
+                        })
+                        .collect();
+                    if keys.is_empty() {
+                        notes.push("ssh-agent holds no keys (ssh-add KEYFILE)".into());
+                    }
+                    for key in keys {
+                        if !allowed(&remaining, MethodKind::PublicKey) {
+                            break;
+                        }
+                        let hash = rsa_hash(h, &key).await;
+                        tried.push(format!("publickey (agent {})", key.algorithm().as_str()));
+                        match h
+                            .authenticate_publickey_with(user, key, hash, &mut agent)
+                            .await
+                        {
+                            Ok(result) => {
+                                if done(result, &mut remaining) {
+                                    return Ok(());
+                                }
+                            }
+                            Err(e) => notes.push(format!("ssh-agent could not sign: {e}")),
+                        }
+                    }
+                }
+                Err(e) => notes.push(format!("ssh-agent did not list its keys: {e}")),
+            },
+            Err(e) => notes.push(format!(
+                "could not reach ssh-agent (SSH_AUTH_SOCK): {e}; start one or remove `agent: true`"
+            )),
+        }
+    }
+
+    if let Some(password) = &creds.password {
+        if allowed(&remaining, MethodKind::Password) {
+            tried.push("password".into());
+            let result = h
+                .authenticate_password(user, password.expose())
+                .await
+                .map_err(|e| lost(target, e))?;
+            if done(result, &mut remaining) {
+                return Ok(());
+            }
+        }
+        if allowed(&remaining, MethodKind::KeyboardInteractive) {
+            tried.push("keyboard-interactive".into());
+            if keyboard_interactive(h, user, password, target).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    let mut message = format!(
+        "authentication as `{user}` at {} failed (tried {})",
+        endpoint(target),
+        if tried.is_empty() {
+            "nothing the device accepts".to_string()
+        } else {
+            tried.join(", ")
+        }
+    );
+    for note in notes {
+        message.push_str("; ");
+        message.push_str(&note);
+    }
+    message.push_str("; check the username and credentials");
+    Err(AttemptError::new(ErrorKind::Auth, None, message))
+}
+
+/// The signature hash for an RSA key (the best the server accepts); `None`
+/// for every other key type.
+async fn rsa_hash(h: &Handle<Client>, key: &PublicKey) -> Option<russh::keys::HashAlg> {
+    if key.algorithm().is_rsa() {
+        h.best_supported_rsa_hash().await.ok().flatten().flatten()
+    } else {
+        None
+    }
+}
+
+/// Keyboard-interactive with the password as the answer to every hidden
+/// prompt (what devices ask: `Password:`). `Ok(true)` when accepted.
+async fn keyboard_interactive(
+    h: &mut Handle<Client>,
+    user: &str,
+    password: &Secret,
+    target: &Target,
+) -> Result<bool, AttemptError> {
+    let mut reply = h
+        .authenticate_keyboard_interactive_start(user, None)
+        .await
+        .map_err(|e| lost(target, e))?;
+    // A device asks once or twice; more rounds than this is a loop.
+    for _ in 0..4 {
+        match reply {
+            KeyboardInteractiveAuthResponse::Success => return Ok(true),
+            KeyboardInteractiveAuthResponse::Failure { .. } => return Ok(false),
+            KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
+                let answers = prompts
+                    .iter()
+                    .map(|p| {
+                        if !p.echo || p.prompt.to_ascii_lowercase().contains("password") {
+                            password.expose().to_string()
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .collect();
+                reply = h
+                    .authenticate_keyboard_interactive_respond(answers)
+                    .await
+                    .map_err(|e| lost(target, e))?;
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Appends to an output buffer, keeping at most [`OUTPUT_CAP`] bytes.
+pub(crate) fn push_capped(buf: &mut Vec<u8>, cut: &mut bool, data: &[u8]) {
+    let room = OUTPUT_CAP.saturating_sub(buf.len());
+    buf.extend_from_slice(&data[..data.len().min(room)]);
+    *cut |= data.len() > room;
+}
+
+/// The last line of `text` worth quoting, shortened to [`TAIL`] chars.
+pub(crate) fn last_output(text: &str) -> Option<String> {
+    let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    let chars: Vec<char> = line.chars().collect();
+    let start = chars.len().saturating_sub(TAIL);
+    Some(chars[start..].iter().collect())
+}
+
+/// What came back on an exec channel.
+#[derive(Default)]
+struct Captured {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    cut_out: bool,
+    cut_err: bool,
+    exit: Option<u32>,
+    signal: Option<String>,
+    eof: bool,
+    closed: bool,
+}
+
+impl Captured {
+    fn output(&self, command: &str) -> CommandOutput {
+        let text = |bytes: &[u8], cut: bool| {
+            let mut s = String::from_utf8_lossy(bytes).into_owned();
+            if cut {
+                s.push_str(&cut_marker());
+            }
+            s
+        };
+        CommandOutput {
+            command: command.to_string(),
+            stdout: text(&self.stdout, self.cut_out),
+            stderr: Some(text(&self.stderr, self.cut_err)).filter(|s| !s.is_empty()),
+            exit_status: self
+                .exit
+                .map(|s| i32::try_from(s).unwrap_or(-1))
+                .or(self.signal.as_ref().map(|_| -1)),
+        }
+    }
+}
+
+/// Runs `command` on an exec channel until the device closes it.
+async fn exec(
+    h: &Handle<Client>,
+    command: &str,
+    deadline: Deadline,
+) -> Result<Vec<CommandOutput>, AttemptError> {
+    let mut got = Captured::default();
+    let ran = deadline.run(exec_channel(h, command, &mut got)).await;
+    let output = got.output(command);
+    match ran {
+        Err(()) => {
+            let mut err = deadline.timeout_error(Vec::new());
+            match last_output(&output.stdout) {
+                Some(tail) => err
+                    .message
+                    .push_str(&format!("; last output seen: `{tail}`")),
+                None => err.message.push_str("; no output was received"),
+            }
+            Err(err.with_outputs(vec![output]))
+        }
+        Ok(Err(message)) => {
+            Err(AttemptError::new(ErrorKind::Channel, None, message).with_outputs(vec![output]))
+        }
+        Ok(Ok(())) => {
+            if let Some(signal) = &got.signal {
+                let message = format!("`{command}` was killed by signal {signal}");
+                return Err(AttemptError::new(ErrorKind::CommandFailed, None, message)
+                    .with_outputs(vec![output]));
+            }
+            if got.exit.is_none() && !got.eof && !got.closed {
+                return Err(AttemptError::new(
+                    ErrorKind::Channel,
+                    None,
+                    format!(
+                        "the connection closed before `{command}` finished; the partial output is kept"
+                    ),
+                )
+                .with_outputs(vec![output]));
+            }
+            match got.exit {
+                Some(code) if code != 0 => {
+                    let message = format!("`{command}` exited with status {code}");
+                    Err(AttemptError::new(ErrorKind::CommandFailed, None, message)
+                        .with_outputs(vec![output]))
+                }
+                _ => Ok(vec![output]),
+            }
+        }
+    }
+}
+
+async fn exec_channel(h: &Handle<Client>, command: &str, got: &mut Captured) -> Result<(), String> {
+    let mut channel = h
+        .channel_open_session()
+        .await
+        .map_err(|e| format!("could not open an SSH channel: {e}"))?;
+    channel
+        .exec(true, command)
+        .await
+        .map_err(|e| format!("could not send the command: {e}"))?;
+    while let Some(msg) = channel.wait().await {
+        match msg {
+            ChannelMsg::Data { data } => push_capped(&mut got.stdout, &mut got.cut_out, &data),
+            ChannelMsg::ExtendedData { data, .. } => {
+                push_capped(&mut got.stderr, &mut got.cut_err, &data)
+            }
+            ChannelMsg::ExitStatus { exit_status } => got.exit = Some(exit_status),
+            ChannelMsg::ExitSignal { signal_name, .. } => {
+                got.signal = Some(format!("{signal_name:?}"))
+            }
+            ChannelMsg::Failure => {
+                return Err(format!(
+                    "the device refused to run `{command}` on an exec channel; try a cli task"
+                ));
+            }
+            ChannelMsg::Eof => got.eof = true,
+            ChannelMsg::Close => {
+                got.closed = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
