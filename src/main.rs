@@ -9,6 +9,7 @@ mod compare_cmd;
 mod inventory_cmd;
 mod run_cmd;
 mod sim_cmd;
+mod worker_cmd;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
             SimCommand::Serve(args) => sim_cmd::serve(&args),
         },
         Command::Compare(args) => compare_cmd::run(*args),
+        Command::Worker => Ok(worker_cmd::run()),
     };
     match result {
         Ok(code) => code,

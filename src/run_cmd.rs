@@ -10,10 +10,13 @@ use fanout_core::{
     CancelToken, CliMode, Executor, Flow, HostKeyPolicy, HostOutcome, Job, Limits, RetryPolicy,
     Target, Task, Timeouts,
 };
+use fanout_exec_process::{ProcessExecutor, ProcessMode};
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
 use fanout_report::{Format, OutDir};
 
-use crate::cli::{ExecutorName, FormatArg, HostKeysArg, HostSource, RunArgs, TaskCmd};
+use crate::cli::{
+    ExecutorName, FormatArg, HostKeysArg, HostSource, ProcessModeArg, RunArgs, TaskCmd,
+};
 
 /// Exit code when interrupted, as shells report SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -187,6 +190,19 @@ fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
                 pool = pool.stack_size(bytes);
             }
             Box::new(pool.build()?)
+        }
+        ExecutorName::Process => {
+            let mode = match args.process_mode {
+                ProcessModeArg::PerHost => ProcessMode::PerHost,
+                ProcessModeArg::Pool => ProcessMode::Pool,
+            };
+            let mut process = ProcessExecutor::builder().mode(mode);
+            if mode == ProcessMode::Pool && args.concurrency.is_none() {
+                // A pool defaults to one worker per core (multiprocessing.Pool).
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                process = process.workers(cores);
+            }
+            Box::new(process.build())
         }
     })
 }

@@ -2,6 +2,7 @@
 
 mod compare;
 mod inventory;
+mod process;
 mod run;
 mod sim;
 mod support;

@@ -1,0 +1,646 @@
+//! The parent's event loop: hands hosts to workers when `-c`, per-group
+//! caps and the connect rate allow, reads outcomes as they come (poll(2)
+//! over every worker's stdout and stderr, on the calling thread), and deals
+//! with workers that crash, hang or must be stopped.
+
+use std::collections::{HashMap, VecDeque};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fanout_core::{
+    CancelToken, ConnectRateLimiter, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary,
+    Sink, Tally, Target, Task, Worker,
+};
+
+use crate::child::{Lines, WorkerProcess, describe_exit};
+use crate::executor::{ProcessExecutor, ProcessMode};
+use crate::wire::{self, FromWorker, PROTOCOL, ToWorker, WireJob, WireTarget};
+
+/// How long in-flight hosts get to stop after a cancel before their
+/// workers are killed (the documented cancellation bound).
+pub(crate) const CANCEL_GRACE: Duration = Duration::from_millis(500);
+
+/// Least extra time a worker gets past its host's deadline before the
+/// parent kills it (plus a tenth of the deadline).
+pub(crate) const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a worker may take to exit once it closed its stdout or was
+/// told to finish, before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// Longest sleep of the loop: bounds how late a cancel is noticed.
+const TICK: Duration = Duration::from_millis(20);
+
+/// Largest protocol line accepted from a worker (outputs are capped at
+/// 16 MiB per stream by run_host; JSON escaping can grow them).
+const MAX_LINE: usize = 256 << 20;
+
+/// A host a worker is running.
+struct Busy {
+    index: usize,
+    started: Instant,
+    queued: Duration,
+    /// When the parent kills the worker if the host has not reported.
+    kill_at: Option<Instant>,
+    budget: Option<Duration>,
+    cancel_sent: bool,
+}
+
+struct Slot {
+    process: WorkerProcess,
+    busy: Option<Busy>,
+    /// Stdin closed by the parent: the worker is expected to exit.
+    released: bool,
+    /// When the worker's stdout closed (it is exiting).
+    closing_since: Option<Instant>,
+}
+
+/// Why a slot leaves the loop.
+enum Retire {
+    /// Exited by itself (after stdout closed).
+    Exited,
+    /// Broke the protocol.
+    Protocol(String),
+    /// Overran its host's deadline.
+    Overran,
+    /// Did not stop within the cancel grace.
+    Unresponsive,
+    /// Did not exit within the exit grace after closing stdout.
+    Lingering,
+}
+
+pub(crate) fn run(
+    exec: &ProcessExecutor,
+    program: &Path,
+    job: &Job,
+    targets: &[Target],
+    sink: &mut dyn Sink,
+    cancel: &CancelToken,
+) -> RunSummary {
+    let job_line = wire::encode(&ToWorker::Job {
+        protocol: PROTOCOL,
+        job: WireJob::from(job),
+    });
+    let mut s = Scheduler {
+        exec,
+        program,
+        job,
+        targets,
+        sink,
+        cancel,
+        tally: Tally::new(),
+        job_line,
+        pending: (0..targets.len()).collect(),
+        slots: Vec::new(),
+        group_load: HashMap::new(),
+        limiter: job.limits.connect_rate.map(ConnectRateLimiter::new),
+        reserved: None,
+        remaining: targets.len(),
+        capacity: exec.concurrency(job).max(1),
+        stop_deadline: None,
+        parent: Worker::Pid(std::process::id()),
+    };
+    s.run_loop();
+    s.shutdown();
+    s.tally.finish(exec.name(), exec.concurrency(job))
+}
+
+struct Scheduler<'a> {
+    exec: &'a ProcessExecutor,
+    program: &'a Path,
+    job: &'a Job,
+    targets: &'a [Target],
+    sink: &'a mut dyn Sink,
+    cancel: &'a CancelToken,
+    tally: Tally,
+    job_line: String,
+    pending: VecDeque<usize>,
+    /// Live workers (dropping one kills it and its session).
+    slots: Vec<Slot>,
+    group_load: HashMap<&'a str, usize>,
+    limiter: Option<ConnectRateLimiter>,
+    /// A connect-rate slot reserved for the next dispatch.
+    reserved: Option<Instant>,
+    remaining: usize,
+    /// Live workers allowed (`-c`, lowered if the system refuses more).
+    capacity: usize,
+    stop_deadline: Option<Instant>,
+    parent: Worker,
+}
+
+impl Scheduler<'_> {
+    fn run_loop(&mut self) {
+        while self.remaining > 0 {
+            if self.stop_deadline.is_none() && self.tally.should_stop(self.cancel) {
+                self.begin_stop();
+            }
+            if self.stop_deadline.is_none() {
+                self.dispatch();
+            }
+            if self.remaining == 0 {
+                break;
+            }
+            let wake = self.next_wakeup();
+            self.poll_until(wake);
+            self.check_slots();
+        }
+    }
+
+    // ----- dispatching -------------------------------------------------
+
+    fn dispatch(&mut self) {
+        while !self.pending.is_empty() {
+            let idle = match self.exec.mode {
+                ProcessMode::Pool => self
+                    .slots
+                    .iter()
+                    .position(|s| s.busy.is_none() && !s.released && s.closing_since.is_none()),
+                ProcessMode::PerHost => None,
+            };
+            if idle.is_none() && self.slots.len() >= self.capacity {
+                break;
+            }
+            let Some(pos) = self.pending.iter().position(|&i| self.caps_allow(i)) else {
+                break;
+            };
+            if let Some(limiter) = &self.limiter {
+                let slot = *self.reserved.get_or_insert_with(|| limiter.reserve());
+                if slot > Instant::now() {
+                    break;
+                }
+            }
+            self.reserved = None;
+            let Some(index) = self.pending.remove(pos) else {
+                break;
+            };
+            let slot = match idle {
+                Some(slot) => slot,
+                None => match self.spawn() {
+                    Ok(slot) => slot,
+                    Err(e) => {
+                        if !self.slots.is_empty() && is_resource_shortage(&e) {
+                            // The system allows fewer processes than -c:
+                            // run with what we have.
+                            self.capacity = self.slots.len();
+                            self.pending.push_front(index);
+                            break;
+                        }
+                        let queued = self.tally.host_started();
+                        let mut o = HostOutcome::failed(
+                            &self.targets[index].name,
+                            ErrorKind::WorkerCrashed,
+                            format!(
+                                "could not start a worker process (`{} worker`): {e}",
+                                self.program.display()
+                            ),
+                            self.parent,
+                        );
+                        o.timings.queued = queued;
+                        self.deliver(o);
+                        continue;
+                    }
+                },
+            };
+            self.start_host(slot, index);
+        }
+        if self.pending.is_empty() {
+            // No more work: idle workers may go.
+            for slot in &mut self.slots {
+                if slot.busy.is_none() && !slot.released {
+                    slot.process.close_stdin();
+                    slot.released = true;
+                }
+            }
+        }
+    }
+
+    fn caps_allow(&self, index: usize) -> bool {
+        let caps = &self.job.limits.per_group;
+        caps.is_empty()
+            || self.targets[index].groups.iter().all(|g| {
+                caps.get(g)
+                    .is_none_or(|cap| self.group_load.get(g.as_str()).copied().unwrap_or(0) < *cap)
+            })
+    }
+
+    fn spawn(&mut self) -> std::io::Result<usize> {
+        let mut process = WorkerProcess::spawn(self.program, &self.exec.env)?;
+        // A failed write means the worker is already dying; its closed
+        // stdout will tell how.
+        process.send(&self.job_line);
+        self.slots.push(Slot {
+            process,
+            busy: None,
+            released: false,
+            closing_since: None,
+        });
+        Ok(self.slots.len() - 1)
+    }
+
+    fn start_host(&mut self, slot: usize, index: usize) {
+        let target = &self.targets[index];
+        let queued = self.tally.host_started();
+        let caps = &self.job.limits.per_group;
+        for g in target.groups.iter().filter(|g| caps.contains_key(*g)) {
+            *self.group_load.entry(g.as_str()).or_insert(0) += 1;
+        }
+        let now = Instant::now();
+        let budget = host_budget(self.job, target);
+        let kill_at = budget.and_then(|b| now.checked_add(b.saturating_add(kill_grace(b))));
+        let slot = &mut self.slots[slot];
+        slot.busy = Some(Busy {
+            index,
+            started: now,
+            queued,
+            kill_at,
+            budget,
+            cancel_sent: false,
+        });
+        slot.process.send(&wire::encode(&ToWorker::Host {
+            target: WireTarget::from(target),
+        }));
+    }
+
+    // ----- stopping ----------------------------------------------------
+
+    fn begin_stop(&mut self) {
+        self.stop_deadline = Some(Instant::now() + CANCEL_GRACE);
+        while let Some(index) = self.pending.pop_front() {
+            let o = HostOutcome::cancelled(&self.targets[index].name, self.parent);
+            self.deliver(o);
+        }
+        let cancel_line = wire::encode(&ToWorker::Cancel);
+        for slot in &mut self.slots {
+            match &mut slot.busy {
+                Some(busy) => {
+                    slot.process.send(&cancel_line);
+                    busy.cancel_sent = true;
+                }
+                None if !slot.released => {
+                    slot.process.close_stdin();
+                    slot.released = true;
+                }
+                None => {}
+            }
+        }
+    }
+
+    // ----- waiting -----------------------------------------------------
+
+    fn next_wakeup(&self) -> Instant {
+        let now = Instant::now();
+        let mut wake = now + TICK;
+        // Times already past were acted on (or wait for an event instead).
+        let mut consider = |t: Option<Instant>| {
+            if let Some(t) = t.filter(|t| *t > now) {
+                wake = wake.min(t);
+            }
+        };
+        consider(self.stop_deadline);
+        if !self.pending.is_empty() {
+            consider(self.reserved);
+        }
+        for slot in &self.slots {
+            consider(slot.busy.as_ref().and_then(|b| b.kill_at));
+            if slot.closing_since.is_some() {
+                // Exiting: its status is usually there within a moment.
+                consider(Some(now + Duration::from_millis(1)));
+            }
+        }
+        wake
+    }
+
+    /// Waits for output from any worker (or until `wake`), and handles it.
+    fn poll_until(&mut self, wake: Instant) {
+        let mut fds = Vec::with_capacity(self.slots.len() * 2);
+        let mut owners = Vec::with_capacity(self.slots.len() * 2);
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some(out) = &slot.process.stdout {
+                fds.push(pollfd(out.as_raw_fd()));
+                owners.push((i, true));
+            }
+            if let Some(err) = &slot.process.stderr {
+                fds.push(pollfd(err.as_raw_fd()));
+                owners.push((i, false));
+            }
+        }
+        let wait = wake.saturating_duration_since(Instant::now());
+        if fds.is_empty() {
+            self.cancel.sleep(wait);
+            return;
+        }
+        let timeout = libc::timespec {
+            tv_sec: wait.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+            tv_nsec: wait.subsec_nanos().into(),
+        };
+        // SAFETY: fds is a valid array of pollfd of the given length.
+        let ready = unsafe {
+            libc::ppoll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                &timeout,
+                std::ptr::null(),
+            )
+        };
+        if ready <= 0 {
+            return;
+        }
+        let mut retire: Vec<(usize, Retire)> = Vec::new();
+        for (fd, &(i, is_stdout)) in fds.iter().zip(&owners) {
+            if fd.revents == 0 {
+                continue;
+            }
+            if !is_stdout {
+                self.slots[i].process.read_stderr();
+                continue;
+            }
+            if let Some(reason) = self.read_outcomes(i) {
+                retire.push((i, reason));
+            }
+        }
+        self.retire_all(retire);
+    }
+
+    /// Reads and handles what a worker wrote; `Some` if it must go.
+    fn read_outcomes(&mut self, i: usize) -> Option<Retire> {
+        let (lines, closed) = match self.slots[i].process.read_stdout() {
+            Ok(Lines::Some(lines)) => (lines, false),
+            Ok(Lines::Closed(lines)) => (lines, true),
+            Err(e) => return Some(Retire::Protocol(format!("reading its output failed: {e}"))),
+        };
+        for line in lines {
+            let outcome = match wire::decode_from_worker(&line) {
+                Ok(FromWorker::Outcome { outcome }) => outcome,
+                Err(e) => return Some(Retire::Protocol(e.to_string())),
+            };
+            let slot = &mut self.slots[i];
+            let Some(busy) = slot
+                .busy
+                .take_if(|b| self.targets[b.index].name == outcome.host)
+            else {
+                return Some(Retire::Protocol(format!(
+                    "it reported host `{}`, which it was not running",
+                    outcome.host
+                )));
+            };
+            if self.exec.mode == ProcessMode::PerHost || self.stop_deadline.is_some() {
+                slot.process.close_stdin();
+                slot.released = true;
+            }
+            self.finish(busy, outcome);
+        }
+        if self.slots[i].process.pending_bytes() > MAX_LINE {
+            return Some(Retire::Protocol(format!(
+                "it wrote a line longer than {} MiB",
+                MAX_LINE >> 20
+            )));
+        }
+        if closed {
+            self.slots[i].closing_since.get_or_insert_with(Instant::now);
+        }
+        None
+    }
+
+    /// Exits, deadlines and cancel grace of every worker.
+    fn check_slots(&mut self) {
+        let now = Instant::now();
+        let mut retire = Vec::new();
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some(since) = slot.closing_since {
+                if slot.process.exited() {
+                    retire.push((i, Retire::Exited));
+                } else if now - since > EXIT_GRACE {
+                    retire.push((i, Retire::Lingering));
+                }
+                continue;
+            }
+            if let Some(busy) = &slot.busy {
+                if busy.kill_at.is_some_and(|at| now >= at) {
+                    retire.push((i, Retire::Overran));
+                } else if busy.cancel_sent && self.stop_deadline.is_some_and(|at| now >= at) {
+                    retire.push((i, Retire::Unresponsive));
+                }
+            }
+        }
+        self.retire_all(retire);
+    }
+
+    // ----- ending workers and hosts --------------------------------------
+
+    fn retire_all(&mut self, mut retire: Vec<(usize, Retire)>) {
+        // Highest index first, so swap_remove keeps the others in place.
+        retire.sort_by_key(|r| std::cmp::Reverse(r.0));
+        retire.dedup_by_key(|r| r.0);
+        for (i, reason) in retire {
+            let slot = self.slots.swap_remove(i);
+            self.retire(slot, reason);
+        }
+    }
+
+    fn retire(&mut self, mut slot: Slot, reason: Retire) {
+        let pid = slot.process.pid;
+        let status = match reason {
+            Retire::Exited => {
+                let unexpected = slot.busy.is_some() || !slot.released;
+                slot.process.reap(unexpected)
+            }
+            _ => slot.process.kill(),
+        };
+        let Some(busy) = slot.busy.take() else {
+            return;
+        };
+        slot.process.read_stderr();
+        let stderr = slot
+            .process
+            .stderr_tail()
+            .map(|t| format!("; its stderr ended with: {t}"))
+            .unwrap_or_default();
+        let name = &self.targets[busy.index].name;
+        let worker = Worker::Pid(pid);
+        let mut outcome = match reason {
+            Retire::Exited | Retire::Lingering => HostOutcome::failed(
+                name,
+                ErrorKind::WorkerCrashed,
+                format!(
+                    "worker process pid:{pid} {} while running this host (other hosts are not affected){stderr}",
+                    describe_exit(status)
+                ),
+                worker,
+            ),
+            Retire::Protocol(why) => HostOutcome::failed(
+                name,
+                ErrorKind::WorkerCrashed,
+                format!(
+                    "worker process pid:{pid} broke the worker protocol and was killed: {why}{stderr}"
+                ),
+                worker,
+            ),
+            Retire::Overran => {
+                let budget = busy.budget.unwrap_or_default();
+                let host_limit = self
+                    .job
+                    .timeouts
+                    .for_target(&self.targets[busy.index], Phase::Host);
+                let mut o = HostOutcome::timeout(name, Phase::Host, budget, worker);
+                o.message = Some(match host_limit {
+                    Some(limit) => format!(
+                        "{}; worker process pid:{pid} had not stopped {} later and was killed{stderr}",
+                        Phase::Host.timeout_message(limit),
+                        fanout_core::format_duration(kill_grace(budget))
+                    ),
+                    None => format!(
+                        "worker process pid:{pid} had not finished after {} (the host's phase timeouts, retries and backoff, plus {} grace) and was killed; bound hosts with --timeout host=DUR{stderr}",
+                        fanout_core::format_duration(budget),
+                        fanout_core::format_duration(kill_grace(budget))
+                    ),
+                });
+                o
+            }
+            Retire::Unresponsive => {
+                let mut o = HostOutcome::cancelled(name, worker);
+                o.message = Some(format!(
+                    "run cancelled; worker process pid:{pid} did not stop within {} and was killed",
+                    fanout_core::format_duration(CANCEL_GRACE)
+                ));
+                o
+            }
+        };
+        outcome.attempts = outcome.attempts.max(1);
+        self.finish(busy, outcome);
+    }
+
+    fn finish(&mut self, busy: Busy, mut outcome: HostOutcome) {
+        let target = &self.targets[busy.index];
+        for g in &target.groups {
+            if let Some(load) = self.group_load.get_mut(g.as_str()) {
+                *load = load.saturating_sub(1);
+            }
+        }
+        outcome.timings.queued = busy.queued;
+        outcome.timings.total = outcome.timings.total.max(busy.started.elapsed());
+        self.deliver(outcome);
+    }
+
+    fn deliver(&mut self, outcome: HostOutcome) {
+        self.remaining -= 1;
+        self.tally.deliver(self.sink, outcome);
+    }
+
+    /// Lets every worker finish and reaps it; kills those that do not
+    /// exit within the grace.
+    fn shutdown(&mut self) {
+        for slot in &mut self.slots {
+            slot.process.close_stdin();
+        }
+        let deadline = Instant::now() + EXIT_GRACE;
+        for mut slot in self.slots.drain(..) {
+            slot.process
+                .reap_within(deadline.saturating_duration_since(Instant::now()));
+        }
+    }
+}
+
+fn pollfd(fd: i32) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+fn is_resource_shortage(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAGAIN | libc::EMFILE | libc::ENFILE | libc::ENOMEM)
+    )
+}
+
+/// Extra time past a host's budget before its worker is killed.
+pub(crate) fn kill_grace(budget: Duration) -> Duration {
+    KILL_GRACE.saturating_add(budget / 10)
+}
+
+/// The longest a worker may legitimately take for `target`: its host
+/// timeout, else every attempt's phase timeouts plus backoff and rate
+/// waits. `None` when some phase has no limit.
+pub(crate) fn host_budget(job: &Job, target: &Target) -> Option<Duration> {
+    let t = |phase| job.timeouts.for_target(target, phase);
+    if let Some(host) = t(Phase::Host) {
+        return Some(host);
+    }
+    let command = t(Phase::Command)?;
+    let per_attempt = match &job.task {
+        Task::Exec { .. } => t(Phase::Connect)?
+            .saturating_add(t(Phase::Auth)?)
+            .saturating_add(command),
+        Task::Cli { commands, .. } => t(Phase::Connect)?
+            .saturating_add(t(Phase::Auth)?)
+            .saturating_add(
+                command.saturating_mul(u32::try_from(commands.len()).unwrap_or(u32::MAX)),
+            ),
+        Task::Sleep { .. } | Task::Cpu { .. } | Task::Local { .. } => command,
+    };
+    let retries = job.retry.retries;
+    let attempts = retries.saturating_add(1);
+    let rate_wait = job
+        .limits
+        .connect_rate
+        .map_or(Duration::ZERO, |r| r.interval());
+    let mut total = per_attempt
+        .saturating_add(rate_wait)
+        .saturating_mul(attempts);
+    // Backoff doubles per retry up to max_backoff (RetryPolicy::backoff_for
+    // waits at most this much).
+    let doubling = retries.min(17);
+    for retry in 1..=doubling {
+        let exp = job
+            .retry
+            .backoff
+            .saturating_mul(1u32 << (retry - 1).min(16))
+            .min(job.retry.max_backoff);
+        total = total.saturating_add(exp);
+    }
+    total = total.saturating_add(job.retry.max_backoff.saturating_mul(retries - doubling));
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fanout_core::CliMode;
+
+    #[test]
+    fn host_budget_covers_every_attempt() {
+        let target = Target::new("r1", "127.0.0.1");
+        let mut job = Job::new(Task::Sleep {
+            duration: Duration::from_secs(1),
+        });
+        assert_eq!(host_budget(&job, &target), Some(Duration::from_secs(60)));
+        job.retry.retries = 2;
+        // 3 x 60 s + 100 ms + 200 ms of backoff.
+        assert_eq!(
+            host_budget(&job, &target),
+            Some(Duration::from_millis(180_300))
+        );
+        job.timeouts.host = Some(Duration::from_secs(5));
+        assert_eq!(host_budget(&job, &target), Some(Duration::from_secs(5)));
+        job.timeouts.host = None;
+        job.timeouts.command = None;
+        assert_eq!(host_budget(&job, &target), None, "no limit, no kill");
+
+        let mut cli = Job::new(Task::Cli {
+            commands: vec!["a".into(), "b".into()],
+            mode: CliMode::User,
+        });
+        cli.timeouts.command = Some(Duration::from_secs(1));
+        // connect 10 s + auth 10 s + 2 commands x 1 s.
+        assert_eq!(host_budget(&cli, &target), Some(Duration::from_secs(22)));
+        cli.retry.retries = u32::MAX;
+        assert!(
+            host_budget(&cli, &target).is_some(),
+            "saturates, no overflow"
+        );
+        assert_eq!(kill_grace(Duration::from_secs(10)), Duration::from_secs(3));
+    }
+}

@@ -1,0 +1,478 @@
+//! The parent/worker protocol: newline-delimited JSON, one message a line.
+//!
+//! Parent to worker (`fanout worker`'s stdin):
+//!
+//! ```text
+//! {"type":"job","protocol":1,"job":{...}}        once, first
+//! {"type":"host","target":{...}}                 one per host, the next only after its outcome
+//! {"type":"cancel"}                              stop the host in flight (it reports `cancelled`)
+//! EOF                                            no more hosts: finish and exit 0
+//! ```
+//!
+//! Worker to parent (stdout): `{"type":"outcome","outcome":{...}}` per host,
+//! the outcome in the same JSON shape as `fanout run --format jsonl`.
+//!
+//! The job and target travel as explicit wire structs ([`WireJob`],
+//! [`WireTarget`]) rather than serde derives on fanout-core's types: this is
+//! the one place where secrets are written out (the worker must log in), so
+//! the format is spelled out here and nowhere else. Secrets stay
+//! [`Secret`]s on both sides, so the wire structs' `Debug` prints `***`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fanout_core::{
+    CliMode, Credentials, HostKeyPolicy, HostOutcome, Job, Limits, Platform, Rate, RetryPolicy,
+    Secret, Target, Task, TimeoutOverrides, Timeouts,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::ProcessError;
+
+/// Version of this protocol; a worker refuses a job of another version.
+pub(crate) const PROTOCOL: u32 = 1;
+
+/// A message to a worker.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum ToWorker {
+    /// The job, once, before any host.
+    Job {
+        /// Must equal [`PROTOCOL`].
+        protocol: u32,
+        /// The job.
+        job: WireJob,
+    },
+    /// Run this host next.
+    Host {
+        /// The host.
+        target: WireTarget,
+    },
+    /// Stop the host in flight.
+    Cancel,
+}
+
+/// A message from a worker.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum FromWorker {
+    /// The outcome of the host last sent.
+    Outcome {
+        /// The outcome.
+        outcome: HostOutcome,
+    },
+}
+
+/// One JSON line (with its `\n`) for a message.
+pub(crate) fn encode<T: Serialize>(message: &T) -> String {
+    // Serialising these plain structs (string keys, no maps with non-string
+    // keys, finite floats from Rate) cannot fail.
+    let mut line = serde_json::to_string(message).unwrap_or_else(|e| {
+        unreachable!("protocol messages always serialise: {e}");
+    });
+    line.push('\n');
+    line
+}
+
+/// Parses a message to a worker. The error never quotes the line's
+/// content: it may hold a password.
+pub(crate) fn decode_to_worker(line: &str) -> Result<ToWorker, ProcessError> {
+    serde_json::from_str(line).map_err(|e| ProcessError::Protocol {
+        what: format!(
+            "unreadable message from the parent ({:?} error at column {}); run the parent and `fanout worker` from the same fanout build",
+            e.classify(),
+            e.column()
+        ),
+    })
+}
+
+/// Parses a message from a worker.
+pub(crate) fn decode_from_worker(line: &[u8]) -> Result<FromWorker, ProcessError> {
+    serde_json::from_slice(line).map_err(|e| {
+        let shown = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
+        ProcessError::Protocol {
+            what: format!("unreadable message from the worker ({e}): `{shown}`"),
+        }
+    })
+}
+
+/// [`Job`] on the wire.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct WireJob {
+    task: WireTask,
+    concurrency: usize,
+    per_group: BTreeMap<String, usize>,
+    connect_rate_per_s: Option<f64>,
+    timeouts: WireTimeouts,
+    retries: u32,
+    backoff: Duration,
+    max_backoff: Duration,
+    retry_commands: bool,
+    host_keys: HostKeyPolicy,
+    known_hosts: Vec<PathBuf>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum WireTask {
+    Exec {
+        command: String,
+    },
+    Cli {
+        commands: Vec<String>,
+        mode: WireCliMode,
+    },
+    Sleep {
+        duration: Duration,
+    },
+    Cpu {
+        iterations: u64,
+    },
+    Local {
+        argv: Vec<String>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WireCliMode {
+    User,
+    Enable,
+    Config,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct WireTimeouts {
+    connect: Option<Duration>,
+    auth: Option<Duration>,
+    command: Option<Duration>,
+    host: Option<Duration>,
+}
+
+impl From<&Job> for WireJob {
+    fn from(job: &Job) -> Self {
+        let task = match &job.task {
+            Task::Exec { command } => WireTask::Exec {
+                command: command.clone(),
+            },
+            Task::Cli { commands, mode } => WireTask::Cli {
+                commands: commands.clone(),
+                mode: match mode {
+                    CliMode::User => WireCliMode::User,
+                    CliMode::Enable => WireCliMode::Enable,
+                    CliMode::Config => WireCliMode::Config,
+                },
+            },
+            Task::Sleep { duration } => WireTask::Sleep {
+                duration: *duration,
+            },
+            Task::Cpu { iterations } => WireTask::Cpu {
+                iterations: *iterations,
+            },
+            Task::Local { argv } => WireTask::Local { argv: argv.clone() },
+        };
+        let t = &job.timeouts;
+        Self {
+            task,
+            concurrency: job.limits.concurrency,
+            per_group: job.limits.per_group.clone(),
+            connect_rate_per_s: job.limits.connect_rate.map(Rate::as_per_second),
+            timeouts: WireTimeouts {
+                connect: t.connect,
+                auth: t.auth,
+                command: t.command,
+                host: t.host,
+            },
+            retries: job.retry.retries,
+            backoff: job.retry.backoff,
+            max_backoff: job.retry.max_backoff,
+            retry_commands: job.retry.retry_commands,
+            host_keys: job.host_keys,
+            known_hosts: job.known_hosts.clone(),
+        }
+    }
+}
+
+impl TryFrom<WireJob> for Job {
+    type Error = ProcessError;
+
+    fn try_from(w: WireJob) -> Result<Self, ProcessError> {
+        let task = match w.task {
+            WireTask::Exec { command } => Task::Exec { command },
+            WireTask::Cli { commands, mode } => Task::Cli {
+                commands,
+                mode: match mode {
+                    WireCliMode::User => CliMode::User,
+                    WireCliMode::Enable => CliMode::Enable,
+                    WireCliMode::Config => CliMode::Config,
+                },
+            },
+            WireTask::Sleep { duration } => Task::Sleep { duration },
+            WireTask::Cpu { iterations } => Task::Cpu { iterations },
+            WireTask::Local { argv } => Task::Local { argv },
+        };
+        let connect_rate = w
+            .connect_rate_per_s
+            .map(|n| {
+                Rate::per_second(n).ok_or_else(|| ProcessError::Protocol {
+                    what: format!("connect rate {n}/s is out of range"),
+                })
+            })
+            .transpose()?;
+        Ok(Job {
+            task,
+            limits: Limits {
+                concurrency: w.concurrency,
+                per_group: w.per_group,
+                connect_rate,
+            },
+            timeouts: Timeouts {
+                connect: w.timeouts.connect,
+                auth: w.timeouts.auth,
+                command: w.timeouts.command,
+                host: w.timeouts.host,
+            },
+            retry: RetryPolicy {
+                retries: w.retries,
+                backoff: w.backoff,
+                max_backoff: w.max_backoff,
+                retry_commands: w.retry_commands,
+            },
+            host_keys: w.host_keys,
+            known_hosts: w.known_hosts,
+        })
+    }
+}
+
+/// [`Target`] on the wire, secrets included (as [`Secret`]s in memory).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct WireTarget {
+    name: String,
+    address: String,
+    port: u16,
+    username: Option<String>,
+    #[serde(with = "secret")]
+    password: Option<Secret>,
+    key_file: Option<PathBuf>,
+    #[serde(with = "secret")]
+    key_passphrase: Option<Secret>,
+    agent: bool,
+    #[serde(with = "secret")]
+    secret: Option<Secret>,
+    platform: Option<String>,
+    groups: Vec<String>,
+    vars: BTreeMap<String, String>,
+    timeouts: WireTimeouts,
+    host_keys: Option<HostKeyPolicy>,
+}
+
+impl From<&Target> for WireTarget {
+    fn from(t: &Target) -> Self {
+        let o = &t.timeouts;
+        Self {
+            name: t.name.clone(),
+            address: t.address.clone(),
+            port: t.port,
+            username: t.username.clone(),
+            password: t.credentials.password.clone(),
+            key_file: t.credentials.key_file.clone(),
+            key_passphrase: t.credentials.key_passphrase.clone(),
+            agent: t.credentials.agent,
+            secret: t.secret.clone(),
+            platform: t.platform.map(|p| p.as_str().to_string()),
+            groups: t.groups.clone(),
+            vars: t.vars.clone(),
+            timeouts: WireTimeouts {
+                connect: o.connect,
+                auth: o.auth,
+                command: o.command,
+                host: o.host,
+            },
+            host_keys: t.host_keys,
+        }
+    }
+}
+
+impl TryFrom<WireTarget> for Target {
+    type Error = ProcessError;
+
+    fn try_from(w: WireTarget) -> Result<Self, ProcessError> {
+        let platform = w
+            .platform
+            .map(|p| {
+                p.parse::<Platform>()
+                    .map_err(|e| ProcessError::Protocol { what: e })
+            })
+            .transpose()?;
+        Ok(Target {
+            name: w.name,
+            address: w.address,
+            port: w.port,
+            username: w.username,
+            credentials: Credentials {
+                password: w.password,
+                key_file: w.key_file,
+                key_passphrase: w.key_passphrase,
+                agent: w.agent,
+            },
+            secret: w.secret,
+            platform,
+            groups: w.groups,
+            vars: w.vars,
+            timeouts: TimeoutOverrides {
+                connect: w.timeouts.connect,
+                auth: w.timeouts.auth,
+                command: w.timeouts.command,
+                host: w.timeouts.host,
+            },
+            host_keys: w.host_keys,
+        })
+    }
+}
+
+/// Serde for `Option<Secret>`: the exposed value, only on this pipe.
+mod secret {
+    use fanout_core::Secret;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(secret) => s.serialize_some(secret.expose()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.map(Secret::new))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rich_target() -> Target {
+        let mut t = Target::new("r1", "127.0.0.9");
+        t.port = 2201;
+        t.username = Some("admin".into());
+        t.credentials = Credentials {
+            password: Some(Secret::new("hunter2")),
+            key_file: Some("/keys/id".into()),
+            key_passphrase: Some(Secret::new("pass-phrase")),
+            agent: true,
+        };
+        t.secret = Some(Secret::new("en-secret"));
+        t.platform = Some(Platform::Nxos);
+        t.groups = vec!["core".into(), "lon".into()];
+        t.vars.insert("site".into(), "lon".into());
+        t.timeouts.command = Some(Duration::from_millis(1500));
+        t.host_keys = Some(HostKeyPolicy::AcceptNew);
+        t
+    }
+
+    fn rich_job() -> Job {
+        let mut job = Job::new(Task::Cli {
+            commands: vec!["show version".into(), "show clock".into()],
+            mode: CliMode::Config,
+        })
+        .with_concurrency(7);
+        job.limits.per_group.insert("core".into(), 2);
+        job.limits.connect_rate = "600/m".parse().ok();
+        job.timeouts.host = Some(Duration::from_secs(30));
+        job.timeouts.auth = None;
+        job.retry.retries = 3;
+        job.retry.retry_commands = true;
+        job.host_keys = HostKeyPolicy::Off;
+        job.known_hosts = vec!["a".into(), "b".into()];
+        job
+    }
+
+    #[test]
+    fn job_and_target_round_trip_exactly() {
+        let job = rich_job();
+        let line = encode(&ToWorker::Job {
+            protocol: PROTOCOL,
+            job: WireJob::from(&job),
+        });
+        let ToWorker::Job {
+            protocol,
+            job: wire,
+        } = decode_to_worker(&line).unwrap()
+        else {
+            panic!("not a job: {line}");
+        };
+        assert_eq!(protocol, PROTOCOL);
+        assert_eq!(Job::try_from(wire).unwrap(), job);
+        for task in [
+            Task::Exec {
+                command: "show run".into(),
+            },
+            Task::Sleep {
+                duration: Duration::from_nanos(1_500_000_001),
+            },
+            Task::Cpu { iterations: 42 },
+            Task::Local {
+                argv: vec!["echo".into(), "{host}".into()],
+            },
+        ] {
+            let job = Job::new(task);
+            let back = decode_to_worker(&encode(&ToWorker::Job {
+                protocol: PROTOCOL,
+                job: WireJob::from(&job),
+            }))
+            .unwrap();
+            let ToWorker::Job { job: wire, .. } = back else {
+                panic!()
+            };
+            assert_eq!(Job::try_from(wire).unwrap(), job);
+        }
+
+        let target = rich_target();
+        let line = encode(&ToWorker::Host {
+            target: WireTarget::from(&target),
+        });
+        assert!(line.ends_with('\n') && !line[..line.len() - 1].contains('\n'));
+        let ToWorker::Host { target: wire } = decode_to_worker(&line).unwrap() else {
+            panic!("not a host: {line}");
+        };
+        assert_eq!(Target::try_from(wire).unwrap(), target);
+    }
+
+    #[test]
+    fn secrets_cross_the_pipe_but_never_print() {
+        let wire = WireTarget::from(&rich_target());
+        let line = encode(&ToWorker::Host { target: wire });
+        for secret in ["hunter2", "pass-phrase", "en-secret"] {
+            assert!(line.contains(secret), "the worker needs {secret}");
+        }
+        let decoded = decode_to_worker(&line).unwrap();
+        let debug = format!("{decoded:?}");
+        for secret in ["hunter2", "pass-phrase", "en-secret"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        // A garbled line never echoes its content (it may hold a password).
+        let broken = line.replace("2201", "\"hunter2\"");
+        let err = decode_to_worker(&broken).unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("same fanout build"), "{err}");
+    }
+
+    #[test]
+    fn outcomes_travel_in_the_report_shape() {
+        let mut o = HostOutcome::timeout(
+            "r1",
+            fanout_core::Phase::Command,
+            Duration::from_secs(2),
+            fanout_core::Worker::Pid(77),
+        );
+        o.attempts = 2;
+        o.timings.command = Duration::from_micros(2_000_123);
+        let line = encode(&FromWorker::Outcome { outcome: o.clone() });
+        let FromWorker::Outcome { outcome } = decode_from_worker(line.as_bytes()).unwrap();
+        assert_eq!(outcome, o);
+        assert!(line.contains("\"worker\":\"pid:77\""), "{line}");
+        let err = decode_from_worker(b"hello").unwrap_err().to_string();
+        assert!(err.contains("`hello`"), "{err}");
+    }
+}
