@@ -45,6 +45,9 @@ pub struct ChildMeasurement {
     pub peak_tree_rss_bytes: u64,
     /// Samples taken.
     pub samples: usize,
+    /// CPU the measuring thread spent sampling (not part of `cpu`, but it
+    /// ran on the same cores).
+    pub sampler_cpu: Duration,
     /// Everything it printed on stdout.
     pub stdout: Vec<u8>,
     /// Everything it printed on stderr.
@@ -106,16 +109,20 @@ impl MeasuredChild {
             pid,
             source: std::io::Error::other("pid out of range"),
         })?;
+        let mut sampler = procfs::TreeSampler::new(pid);
         let mut peak = 0u64;
         let mut samples = 0usize;
+        let sampler_cpu_before = thread_cpu();
         let mut status: libc::c_int = 0;
         // SAFETY: rusage is plain old data; all-zero is a valid value.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         loop {
             // Sample first: a zombie (exited, not yet reaped) has no RSS,
             // so sampling before the reap never reads a recycled pid.
-            peak = peak.max(procfs::tree_rss_bytes(pid));
+            let sample_started = Instant::now();
+            peak = peak.max(sampler.sample());
             samples += 1;
+            let sample_cost = sample_started.elapsed();
             // SAFETY: valid pointers to locals; pid is our own unreaped child.
             let ret = unsafe { libc::wait4(raw_pid, &mut status, libc::WNOHANG, &mut usage) };
             if ret == raw_pid {
@@ -128,15 +135,14 @@ impl MeasuredChild {
                 }
                 return Err(MeasureError::Wait { pid, source: err });
             }
-            thread::sleep(SAMPLE_INTERVAL);
+            // Keep the sampling itself under ~10 % of one core: it runs on
+            // the same cores as the run it measures.
+            thread::sleep(SAMPLE_INTERVAL.max(sample_cost * 9));
         }
         let wall = self.started.elapsed();
+        let sampler_cpu = thread_cpu().saturating_sub(sampler_cpu_before);
         let stdout = self.stdout.join().unwrap_or_default();
         let stderr = self.stderr.join().unwrap_or_default();
-        let timeval = |tv: libc::timeval| {
-            Duration::from_secs(u64::try_from(tv.tv_sec).unwrap_or(0))
-                + Duration::from_micros(u64::try_from(tv.tv_usec).unwrap_or(0))
-        };
         let exited = libc::WIFEXITED(status);
         Ok(ChildMeasurement {
             code: exited.then(|| libc::WEXITSTATUS(status)),
@@ -150,10 +156,27 @@ impl MeasuredChild {
             kernel_maxrss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
             peak_tree_rss_bytes: peak,
             samples,
+            sampler_cpu,
             stdout,
             stderr,
         })
     }
+}
+
+/// CPU time of the calling thread so far.
+fn thread_cpu() -> Duration {
+    // SAFETY: rusage is plain old data; getrusage only writes into it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a local.
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    timeval(usage.ru_utime) + timeval(usage.ru_stime)
+}
+
+fn timeval(tv: libc::timeval) -> Duration {
+    Duration::from_secs(u64::try_from(tv.tv_sec).unwrap_or(0))
+        + Duration::from_micros(u64::try_from(tv.tv_usec).unwrap_or(0))
 }
 
 /// Sends `signal` to `pid` (a child this process started). Errors (the

@@ -219,7 +219,10 @@ pub fn bar_chart(path: &Path, c: &Comparison, metric: Metric) -> Result<(), Meas
             Text::new(
                 text,
                 (SegmentValue::CenterOf(i), *v + top * 0.01),
-                ("sans-serif", 16).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                ("sans-serif", 16)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
             )
         }))
         .map_err(|e| error(path, e))?;

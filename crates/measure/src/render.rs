@@ -46,6 +46,7 @@ fn result_json(r: &ExecutorResult, fastest: Duration) -> Value {
         "wall_s_runs": r.wall_runs.iter().map(|d| s(*d)).collect::<Vec<_>>(),
         "relative_wall": round(r.relative_to(fastest), 3),
         "fleet_cpu_s": r.fleet_cpu.map(s),
+        "sampler_cpu_s": s(r.sampler_cpu),
         "errors": r.errors,
         "first_error": r.first_error,
     })

@@ -30,6 +30,8 @@ pub struct RunMeasurement {
     pub kernel_maxrss_bytes: u64,
     /// CPU the simulated fleet spent during this run, if there was one.
     pub fleet_cpu: Option<Duration>,
+    /// CPU `fanout compare` spent sampling this run's memory.
+    pub sampler_cpu: Duration,
     /// Hosts' results.
     pub log: RunLog,
 }
@@ -92,6 +94,7 @@ impl RunMeasurement {
             peak_rss_bytes: child.peak_tree_rss_bytes.max(child.kernel_maxrss_bytes),
             kernel_maxrss_bytes: child.kernel_maxrss_bytes,
             fleet_cpu,
+            sampler_cpu: child.sampler_cpu,
             log,
         })
     }
@@ -141,6 +144,8 @@ pub struct ExecutorResult {
     pub first_error: Option<String>,
     /// Median fleet CPU per run, when a simulated fleet served the runs.
     pub fleet_cpu: Option<Duration>,
+    /// Median CPU spent sampling memory per run (by the measuring process).
+    pub sampler_cpu: Duration,
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {
@@ -197,6 +202,7 @@ impl ExecutorResult {
             errors,
             first_error: runs.iter().find_map(|r| r.log.first_error.clone()),
             fleet_cpu: (!fleet.is_empty()).then(|| median(fleet)),
+            sampler_cpu: median(runs.iter().map(|r| r.sampler_cpu).collect()),
         })
     }
 
@@ -324,6 +330,7 @@ pub(crate) mod tests {
             },
             first_error: (failures > 0).then(|| "r1: auth: rejected".to_string()),
             fleet_cpu: None,
+            sampler_cpu: Duration::from_millis(2),
         }
     }
 
@@ -340,6 +347,7 @@ pub(crate) mod tests {
             peak_rss_bytes: rss,
             kernel_maxrss_bytes: rss / 2,
             fleet_cpu: Some(Duration::from_millis(wall_ms / 10)),
+            sampler_cpu: Duration::from_millis(1),
             log: RunLog {
                 latencies: vec![Duration::from_millis(wall_ms); ok + failed],
                 ok,
@@ -397,6 +405,7 @@ pub(crate) mod tests {
             kernel_maxrss_bytes: 4096,
             peak_tree_rss_bytes: 8192,
             samples: 3,
+            sampler_cpu: Duration::from_millis(1),
             stdout: stdout.as_bytes().to_vec(),
             stderr: stderr.as_bytes().to_vec(),
         }
