@@ -86,8 +86,9 @@ impl Executor for AsyncExecutor {
         "async"
     }
 
-    fn supports(&self, kind: TaskKind) -> bool {
-        kind != TaskKind::Cli
+    fn supports(&self, _kind: TaskKind) -> bool {
+        // Every task kind: sleep, cpu, local, exec and cli.
+        true
     }
 
     fn concurrency(&self, job: &Job) -> usize {

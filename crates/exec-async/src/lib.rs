@@ -12,6 +12,7 @@
 //! Cancelling the token stops in-flight hosts within about 100 ms and
 //! reports every host exactly once.
 
+mod cli;
 mod executor;
 mod host;
 mod local;

@@ -177,11 +177,17 @@ async fn session(
             let deadline = Deadline::new(started, Phase::Command, command_timeout, host_deadline);
             exec(&handle, command, deadline).await
         }
-        Task::Cli { .. } => Err(AttemptError::new(
-            ErrorKind::InvalidTarget,
-            None,
-            "the cli task is not supported by this build of the async engine; use exec",
-        )),
+        Task::Cli { commands, mode } => {
+            crate::cli::run(
+                &handle,
+                target,
+                commands,
+                *mode,
+                command_timeout,
+                host_deadline,
+            )
+            .await
+        }
         other => Err(AttemptError::new(
             ErrorKind::InvalidTarget,
             None,
