@@ -1,110 +1,17 @@
 //! The dialog state machine: which line to send next, and when the bytes
 //! received so far complete the current exchange.
 
-use std::fmt;
-use std::time::Duration;
+mod report;
 
-use fanout_core::{CliMode, CommandOutput, Platform, Secret, Target, format_duration};
+use std::fmt;
+
+use fanout_core::{CliMode, CommandOutput, Platform, Secret};
 use regex::Regex;
 
 use crate::error::{DialogError, NetcliError};
 use crate::platform::{self, MORE, MORE_REMNANT, PASSWORD, Rules};
 use crate::screen::Screen;
-
-/// How much of the last output an error message quotes.
-const TAIL_CHARS: usize = 200;
-
-/// One command of a CLI dialog.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CliCommand {
-    /// The command line typed (one line; an empty line just presses Enter).
-    pub text: String,
-    /// A regex that ends the command's output instead of the prompt, for
-    /// interactive questions (`\[confirm\]`, `filename \[.*\]\?`). It must
-    /// match the end of the line the device is waiting on.
-    pub expect: Option<String>,
-}
-
-impl CliCommand {
-    /// A command whose output ends at the next prompt.
-    pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            expect: None,
-        }
-    }
-
-    /// A command whose output ends where `pattern` matches the end of what
-    /// the device printed (or at the next prompt, whichever comes first).
-    pub fn expecting(text: impl Into<String>, pattern: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            expect: Some(pattern.into()),
-        }
-    }
-}
-
-impl From<&str> for CliCommand {
-    fn from(text: &str) -> Self {
-        Self::new(text)
-    }
-}
-
-/// Everything a [`Dialog`] needs: platform, commands, privilege level, the
-/// enable secret and an optional custom prompt.
-#[derive(Clone, Debug)]
-pub struct DialogSpec {
-    /// Selects prompts, paging, enable and configuration commands.
-    pub platform: Platform,
-    /// The commands to run, in order.
-    pub commands: Vec<CliCommand>,
-    /// The privilege level to run them at.
-    pub mode: CliMode,
-    /// The enable secret (sent only when the device asks for it).
-    pub secret: Option<Secret>,
-    /// A regex matching the whole prompt line, replacing the platform's.
-    pub prompt: Option<String>,
-}
-
-impl DialogSpec {
-    /// The dialog for `commands` on `target`: its platform (IOS when unset),
-    /// its enable secret, and its `prompt` variable as custom prompt.
-    pub fn for_target(target: &Target, commands: &[String], mode: CliMode) -> DialogSpec {
-        DialogSpec {
-            platform: target.platform.unwrap_or(Platform::Ios),
-            commands: commands
-                .iter()
-                .map(|c| CliCommand::new(c.as_str()))
-                .collect(),
-            mode,
-            secret: target.secret.clone(),
-            prompt: target.vars.get("prompt").cloned(),
-        }
-    }
-}
-
-/// What the driver must do next (see [`Dialog::progress`]).
-#[derive(Clone, PartialEq, Eq)]
-pub enum Progress {
-    /// Write these bytes to the channel, then call `progress` again.
-    Send(Vec<u8>),
-    /// Read what arrives (with the read timeout), `feed` it, call `progress`
-    /// again.
-    Read,
-    /// Finished (the logout command was sent): close the channel.
-    Done,
-}
-
-impl fmt::Debug for Progress {
-    /// `Send` shows only its length: it may carry the enable secret.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Progress::Send(b) => write!(f, "Send({} bytes)", b.len()),
-            Progress::Read => f.write_str("Read"),
-            Progress::Done => f.write_str("Done"),
-        }
-    }
-}
+use crate::spec::{CliCommand, DialogSpec, Progress};
 
 /// One exchange of the dialog: a line sent and the device's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -321,68 +228,6 @@ impl Dialog {
         self.screen.feed(bytes);
     }
 
-    /// The channel hit EOF or closed: the error to report (keeps the outputs
-    /// so far and the running command's partial output).
-    pub fn closed(&self) -> DialogError {
-        if let State::Failed(e) = &self.state {
-            return (**e).clone();
-        }
-        let message = match self.state {
-            State::Finished => "the device closed the session after the dialog finished".into(),
-            _ => format!(
-                "the device closed the session while the dialog waited for {}; last output: {}",
-                self.awaited(),
-                self.last_output()
-            ),
-        };
-        DialogError::Closed {
-            message,
-            outputs: self.partial_outputs(),
-        }
-    }
-
-    /// The driver's read timer expired while waiting: the error to report,
-    /// naming what was awaited and the last output seen. Before the first
-    /// prompt, output that never ended with one is `PromptNotFound`.
-    pub fn timed_out(&self, after: Duration) -> DialogError {
-        if let State::Failed(e) = &self.state {
-            return (**e).clone();
-        }
-        let waited = format_duration(after);
-        let awaited = self.awaited();
-        let last = self.last_output();
-        let step = match self.state {
-            State::Send(s) | State::Await(s) => Some(s),
-            _ => None,
-        };
-        let starting = matches!(step, Some(Step::Initial | Step::Provoke));
-        if starting && self.screen.received() > 0 {
-            return DialogError::PromptNotFound {
-                message: format!(
-                    "no CLI prompt found within {waited}: waited for {awaited}, but the last \
-                     output was {last}; if that is the device's prompt, set the host's `prompt` \
-                     variable to a regex matching it (or fix its `platform`, now {})",
-                    self.platform
-                ),
-                outputs: Vec::new(),
-            };
-        }
-        let hint = if starting {
-            "the device sent nothing after the shell opened"
-        } else {
-            "if the device shows a prompt or question the dialog does not know, set the host's \
-             `prompt` variable or give the command an `expect` pattern"
-        };
-        DialogError::Timeout {
-            after,
-            message: format!(
-                "command timed out after {waited} waiting for {awaited}; last output: {last}; \
-                 {hint}; raise the limit with --timeout command=DUR"
-            ),
-            outputs: self.partial_outputs(),
-        }
-    }
-
     /// Outputs of the commands captured so far (echo and trailing prompt
     /// removed, line ends as `\n`).
     pub fn outputs(&self) -> &[CommandOutput] {
@@ -399,10 +244,7 @@ impl Dialog {
     /// Starts exchange `step`: resets the screen and returns the bytes to send.
     fn begin(&mut self, step: Step) -> Vec<u8> {
         if step != Step::Provoke {
-            let shown = self.screen.text();
-            if !shown.trim().is_empty() {
-                self.previous = shown;
-            }
+            self.remember_previous();
             self.screen = Screen::default();
             self.exchange = Exchange::default();
         }
@@ -729,79 +571,5 @@ impl Dialog {
             .find('\n')
             .map_or(out.len(), |i| m.start() + i);
         Some(out[start..end].trim())
-    }
-
-    // ------------------------------------------------------------ reporting
-
-    /// What the dialog is waiting for, for messages.
-    fn awaited(&self) -> String {
-        let step = match self.state {
-            State::Send(s) | State::Await(s) => s,
-            _ => return "nothing".into(),
-        };
-        let pat = &self.prompt_pattern;
-        let cmd = self.line(step);
-        match step {
-            Step::Initial => format!("the device's first prompt (pattern `{pat}`)"),
-            Step::Provoke => format!("a prompt after pressing Enter (pattern `{pat}`)"),
-            Step::Secret => format!("the prompt after the enable secret (pattern `{pat}`)"),
-            _ if self.exchange.body.is_none() => format!("the echo of `{cmd}`"),
-            Step::Enable => format!("`Password:` or the prompt after `enable` (pattern `{pat}`)"),
-            Step::Command(i) if self.commands[i].expect.is_some() => format!(
-                "`expect` pattern `{}` or the prompt after `{cmd}` (pattern `{pat}`)",
-                self.commands[i].expect.as_deref().unwrap_or("")
-            ),
-            _ => format!("the prompt after `{cmd}` (pattern `{pat}`)"),
-        }
-    }
-
-    /// The last output seen, quoted and trimmed, never with the secret.
-    fn last_output(&self) -> String {
-        let shown = self.screen.text();
-        if !shown.trim().is_empty() {
-            return self.quote(&shown);
-        }
-        if self.previous.trim().is_empty() {
-            "nothing".into()
-        } else {
-            format!(
-                "nothing since the last line was sent (before it: {})",
-                self.quote(&self.previous)
-            )
-        }
-    }
-
-    /// `text`'s last [`TAIL_CHARS`] characters, secret masked, quoted with
-    /// escapes (so line ends and control characters are visible).
-    fn quote(&self, text: &str) -> String {
-        let masked = match &self.secret {
-            Some(s) if !s.expose().is_empty() => text.replace(s.expose(), "***"),
-            _ => text.to_string(),
-        };
-        let n = masked.chars().count();
-        if n > TAIL_CHARS {
-            let tail: String = masked.chars().skip(n - TAIL_CHARS).collect();
-            format!("…{tail:?}")
-        } else {
-            format!("{masked:?}")
-        }
-    }
-
-    /// The outputs so far plus the running command's partial output.
-    fn partial_outputs(&self) -> Vec<CommandOutput> {
-        let mut outputs = self.outputs.clone();
-        if let State::Await(Step::Command(i)) = self.state {
-            let stdout = match self.exchange.body {
-                Some(_) => self.body_text(Tail::Partial),
-                None => self.screen.text(),
-            };
-            outputs.push(CommandOutput {
-                command: self.line(Step::Command(i)).to_string(),
-                stdout,
-                stderr: None,
-                exit_status: None,
-            });
-        }
-        outputs
     }
 }

@@ -48,6 +48,8 @@ mod dialog;
 mod error;
 mod platform;
 mod screen;
+mod spec;
 
-pub use dialog::{CliCommand, Dialog, DialogSpec, Progress};
+pub use dialog::Dialog;
 pub use error::{DialogError, NetcliError};
+pub use spec::{CliCommand, DialogSpec, Progress};

@@ -127,6 +127,26 @@ impl Screen {
         s
     }
 
+    /// The last `n` characters of [`text`](Self::text), without copying
+    /// the rest.
+    pub(crate) fn last_chars(&self, n: usize) -> String {
+        let line = self.line_text();
+        let in_line = line.chars().count();
+        if in_line >= n {
+            return line.chars().skip(in_line - n).collect();
+        }
+        let want = n - in_line;
+        let start = self
+            .done
+            .char_indices()
+            .rev()
+            .nth(want - 1)
+            .map_or(0, |(i, _)| i);
+        let mut s = self.done[start..].to_string();
+        s.push_str(&line);
+        s
+    }
+
     fn content_len(&self) -> usize {
         self.cells.len() - self.cells.iter().rev().take_while(|c| c.blank).count()
     }
@@ -365,6 +385,16 @@ mod tests {
         assert_eq!(s.text(), "héllo → ok");
         let bad = shown(&[b"a\xffb\xc3(c"]);
         assert_eq!(bad.text(), "a\u{fffd}b\u{fffd}(c");
+    }
+
+    #[test]
+    fn last_chars_spans_lines() {
+        let s = shown(&["ab\r\nçd\r\nef".as_bytes()]);
+        assert_eq!(s.last_chars(1), "f");
+        assert_eq!(s.last_chars(4), "d\nef");
+        assert_eq!(s.last_chars(5), "çd\nef");
+        assert_eq!(s.last_chars(100), "ab\nçd\nef");
+        assert_eq!(Screen::default().last_chars(5), "");
     }
 
     #[test]
