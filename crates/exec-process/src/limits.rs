@@ -33,14 +33,14 @@ fn check_fds(workers: u64, open: u64, soft: u64, hard: u64) -> Result<(), String
     }
     let fit = soft.saturating_sub(open + FD_SPARE) / FDS_PER_WORKER;
     let raise = if need <= hard {
-        format!("raise the limit with `ulimit -n {need}` (the hard limit is {hard})")
+        format!(" or raise the limit with `ulimit -n {need}`")
     } else {
-        format!("the hard limit is {hard}, so ask an administrator to raise it")
+        format!(" (its hard limit is {hard}: only an administrator can raise it)")
     };
     Err(format!(
         "-c {workers} worker processes need about {need} open files in fanout \
          ({FDS_PER_WORKER} pipe ends per worker, {open} already open), but the open-file limit \
-         (ulimit -n) is {soft}; lower -c to {fit} or {raise}"
+         (ulimit -n) is {soft}; lower -c to {fit}{raise}"
     ))
 }
 
