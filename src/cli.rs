@@ -248,6 +248,12 @@ pub(crate) enum ExecutorName {
     /// Wins for cpu tasks: `fanout run --synthetic 8 -e process cpu
     /// 300000000` vs `-e seq`.
     Process,
+    /// One tokio task per host (tokio + russh): a host waiting on the
+    /// network or a timer costs a few KiB, not a thread, so -c (hosts in
+    /// flight) can be in the thousands. Best for I/O-bound fleets (exec,
+    /// cli, sleep); cpu tasks go to tokio's blocking pool. Try: `fanout run
+    /// --synthetic 10000 -e async -c 10000 sleep 1s` vs `-e threads`.
+    Async,
 }
 
 /// How `-e process` spreads hosts over worker processes.

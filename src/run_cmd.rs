@@ -204,6 +204,7 @@ fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
             }
             Box::new(process.build())
         }
+        ExecutorName::Async => Box::new(fanout_exec_async::AsyncExecutor::builder().build()),
     })
 }
 
