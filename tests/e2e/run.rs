@@ -166,27 +166,6 @@ fn timeouts_and_retries_from_the_command_line() {
 }
 
 #[test]
-fn network_tasks_are_rejected_up_front_on_seq() {
-    let r = run(&[
-        "run",
-        "--synthetic",
-        "2",
-        "-e",
-        "seq",
-        "exec",
-        "show",
-        "version",
-    ]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("not supported by the `seq` executor yet"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stdout.is_empty(), "nothing may run: {}", r.stdout);
-}
-
-#[test]
 fn usage_errors_exit_2_with_a_hint() {
     let r = run(&["run", "--synthetic", "2", "-c", "0", "sleep", "1ms"]);
     assert_eq!(r.code, 2);

@@ -274,3 +274,36 @@ fn fd_exhaustion_keeps_established_sessions_and_recovers() {
         .unwrap();
     assert!(survived > 0, "{}", r.stderr);
 }
+
+#[test]
+fn exec_and_cli_run_over_ssh_on_the_blocking_executors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let (child, _) = serve(&["-n", "3", "--faults", "auth_fail=r3"], &inv);
+    let inv = inv.to_str().unwrap();
+    for executor in ["seq", "threads", "rayon"] {
+        for task in [
+            &["exec", "show", "version"][..],
+            &["cli", "--enable", "show clock"],
+        ] {
+            let mut args = vec!["run", "-i", inv, "-e", executor, "--format", "jsonl"];
+            args.extend_from_slice(task);
+            let r = crate::support::run(&args);
+            assert_eq!(r.code, 1, "r3 fails, so exit 1: {}", r.stderr);
+            let lines = crate::support::json_lines(&r.stdout);
+            assert_eq!(lines.len(), 4, "{}", r.stdout);
+            for host in &lines[..3] {
+                let expected = if host["host"] == "r3" { "failed" } else { "ok" };
+                assert_eq!(host["status"], expected, "{executor} {task:?}: {host}");
+            }
+            let summary = &lines[3]["summary"];
+            assert_eq!(summary["executor"], executor);
+            assert_eq!(
+                (summary["ok"].as_u64(), summary["failed"].as_u64()),
+                (Some(2), Some(1))
+            );
+        }
+    }
+    let r = stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

@@ -90,28 +90,36 @@ where
             ToWorker::Cancel => continue,
         };
         let fault = options.faults.for_host(&target.name).cloned();
-        if let Some(fault) = &fault {
-            match fault.delay {
-                None => strike(fault.kind, &target.name),
-                Some(delay) if fault.kind != FaultKind::Garbage => {
-                    let (kind, host) = (fault.kind, target.name.clone());
+        match &fault {
+            // These strike after the host ran, instead of its outcome.
+            Some(f) if f.kind == FaultKind::Garbage => {}
+            Some(f) if f.kind == FaultKind::Hang && f.delay.is_some() => {}
+            Some(f) => match f.delay {
+                None => strike(f.kind, &target.name),
+                Some(delay) => {
+                    let (kind, host) = (f.kind, target.name.clone());
                     std::thread::spawn(move || {
                         std::thread::sleep(delay);
                         strike(kind, &host);
                     });
                 }
-                Some(_) => {}
-            }
+            },
+            None => {}
         }
         let run = HostRun {
             worker,
             cancel: &options.cancel,
             connect_rate: limiter.as_ref(),
+            ssh: None,
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| run_host(&job, &target, run)))
             .unwrap_or_else(|panic| panicked(&target.name, worker, panic.as_ref()));
-        let line = match fault {
-            Some(f) if f.kind == FaultKind::Garbage => "this is not protocol JSON\n".to_string(),
+        let line = match fault.map(|f| f.kind) {
+            Some(FaultKind::Garbage) => "this is not protocol JSON\n".to_string(),
+            Some(FaultKind::Hang) => {
+                strike(FaultKind::Hang, &target.name);
+                unreachable!("a hung worker never reports")
+            }
             _ => wire::encode(&FromWorker::Outcome { outcome }),
         };
         output

@@ -15,6 +15,7 @@ mod local;
 mod rayon_pool;
 mod run_host;
 mod sequential;
+mod ssh;
 mod thread_pool;
 
 pub use limits::{BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
@@ -22,4 +23,5 @@ pub use local::kill_all_local_commands;
 pub use rayon_pool::{Rayon, RayonBuilder};
 pub use run_host::{HostRun, run_host};
 pub use sequential::Sequential;
+pub use ssh::SshShared;
 pub use thread_pool::{MAX_THREADS, ThreadPool, ThreadPoolBuilder};

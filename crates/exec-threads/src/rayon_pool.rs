@@ -12,10 +12,10 @@ use fanout_core::{
     Target, TaskKind, Worker,
 };
 
-use crate::HostRun;
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
 use crate::limits::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 use crate::thread_pool::MAX_THREADS;
+use crate::{HostRun, SshShared};
 
 /// Runs hosts as tasks on a rayon `ThreadPool` (`-e rayon`), by default one
 /// thread per core. Great for CPU-bound tasks; for blocking I/O (SSH, sleep)
@@ -110,6 +110,7 @@ impl Executor for Rayon {
         }
         let concurrency = self.concurrency(job);
         limits::check_threads(concurrency, job.task.kind()).map_err(setup)?;
+        let ssh = crate::ssh::shared_for(job).map_err(setup)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .stack_size(self.stack_size.unwrap_or(DEFAULT_STACK_SIZE))
@@ -139,6 +140,7 @@ impl Executor for Rayon {
                 targets,
                 cancel: &run_cancel,
                 limiter: limiter.as_ref(),
+                ssh: ssh.as_ref(),
                 claimed: &claimed,
                 results: result_tx,
                 started,
@@ -165,6 +167,7 @@ struct Spawner<'scope, 'env> {
     targets: &'env [Target],
     cancel: &'env CancelToken,
     limiter: Option<&'env ConnectRateLimiter>,
+    ssh: Option<&'env SshShared>,
     claimed: &'env [AtomicBool],
     results: Sender<(usize, HostOutcome)>,
     started: Instant,
@@ -174,11 +177,12 @@ struct Spawner<'scope, 'env> {
 impl Launcher for Spawner<'_, '_> {
     fn launch(&mut self, index: usize) {
         self.launched.push(index);
-        let (job, targets, cancel, limiter, claimed) = (
+        let (job, targets, cancel, limiter, ssh, claimed) = (
             self.job,
             self.targets,
             self.cancel,
             self.limiter,
+            self.ssh,
             self.claimed,
         );
         let (results, started) = (self.results.clone(), self.started);
@@ -190,6 +194,7 @@ impl Launcher for Spawner<'_, '_> {
                 worker: Worker::Thread(rayon::current_thread_index().unwrap_or(0)),
                 cancel,
                 connect_rate: limiter,
+                ssh,
             };
             let outcome = run_one(job, &targets[index], run, started);
             let _ = results.send((index, outcome));

@@ -43,6 +43,10 @@ impl Executor for Sequential {
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
         self.check(job)?;
+        let ssh = crate::ssh::shared_for(job).map_err(|message| ExecError::Setup {
+            executor: self.name().into(),
+            message,
+        })?;
         let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
         let worker = Worker::Thread(0);
         let mut tally = Tally::new();
@@ -57,6 +61,7 @@ impl Executor for Sequential {
                 worker,
                 cancel,
                 connect_rate: limiter.as_ref(),
+                ssh: ssh.as_ref(),
             };
             let outcome = run_one(job, target, run, started);
             tally.deliver(sink, outcome);

@@ -115,6 +115,7 @@ impl Executor for ThreadPool {
         }
         let threads = concurrency.min(targets.len());
         limits::check_threads(threads, job.task.kind()).map_err(setup)?;
+        let ssh = crate::ssh::shared_for(job).map_err(setup)?;
         let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
         let run_cancel = cancel.child();
         let (work_tx, work_rx) = crossbeam_channel::unbounded::<usize>();
@@ -127,6 +128,7 @@ impl Executor for ThreadPool {
                     worker: Worker::Thread(n),
                     cancel: &run_cancel,
                     connect_rate: limiter.as_ref(),
+                    ssh: ssh.as_ref(),
                 };
                 let spawned = std::thread::Builder::new()
                     .name(format!("fanout-{n}"))

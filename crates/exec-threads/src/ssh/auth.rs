@@ -1,0 +1,238 @@
+//! Authentication: the target's credentials in order — key file, ssh-agent,
+//! password, keyboard-interactive (answered with the password) — limited to
+//! the methods the device offers. Messages name what was tried, never a
+//! secret.
+
+use fanout_core::{ErrorKind, Secret, Target};
+use ssh2::{ErrorCode, KeyboardInteractivePrompt, Prompt};
+
+use super::{Conn, SshShared, endpoint};
+use crate::run_host::{AttemptError, Deadline};
+
+/// libssh2 error codes that mean "the device said no" rather than "the
+/// connection broke": authentication failed, public key unverified, and
+/// password expired.
+fn rejected(e: &ssh2::Error) -> bool {
+    matches!(e.code(), ErrorCode::Session(-18 | -19 | -15))
+}
+
+/// Logs in as `user` or explains why not.
+pub(super) fn authenticate(
+    conn: &Conn<'_>,
+    target: &Target,
+    user: &str,
+    shared: &SshShared,
+    deadline: &Deadline,
+) -> Result<(), AttemptError> {
+    let creds = &target.credentials;
+    if creds.key_file.is_none() && !creds.agent && creds.password.is_none() {
+        return Err(AttemptError::new(
+            ErrorKind::InvalidTarget,
+            None,
+            format!(
+                "{} has no credentials; set password (or password_env), key_file or agent: true in the inventory",
+                target.name
+            ),
+        ));
+    }
+    let session = &conn.session;
+    let halted = |halt| conn.halted(halt, deadline, Vec::new());
+    // The "none" request: the device answers with the methods it accepts.
+    let offered = conn
+        .drive(deadline, || {
+            if session.authenticated() {
+                return Ok(String::new());
+            }
+            session.auth_methods(user).map(str::to_owned)
+        })
+        .map_err(halted)?
+        .map_err(|e| lost(target, &e))?;
+    if session.authenticated() {
+        return Ok(());
+    }
+    let offers = |method: &str| offered.split(',').any(|m| m == method);
+    let mut tried: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    // Ok(true): logged in; Ok(false): refused; Err: connection problem.
+    let outcome = |result: Result<Result<(), ssh2::Error>, super::Halt>| match result {
+        Err(halt) => Err(halted(halt)),
+        Ok(Ok(())) => Ok(session.authenticated()),
+        Ok(Err(e)) if rejected(&e) => Ok(false),
+        Ok(Err(e)) => Err(lost(target, &e)),
+    };
+
+    if let Some(path) = &creds.key_file
+        && offers("publickey")
+    {
+        match shared.keys.get(path).as_ref() {
+            Ok(pem) => {
+                tried.push(format!("publickey ({})", path.display()));
+                let passphrase = creds.key_passphrase.as_ref().map(Secret::expose);
+                let result = conn.drive(deadline, || {
+                    session.userauth_pubkey_memory(user, None, pem, passphrase)
+                });
+                match result {
+                    Ok(Err(e)) if e.code() == ErrorCode::Session(-16) => notes.push(format!(
+                        "could not use key file {}: {}; check its format (OpenSSH/PEM) and passphrase (key_passphrase_env)",
+                        path.display(),
+                        e.message()
+                    )),
+                    other => {
+                        if outcome(other)? {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            Err(note) => notes.push(note.clone()),
+        }
+    }
+
+    if creds.agent && offers("publickey") {
+        match agent(conn, user, deadline, &mut tried, &mut notes) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(AgentFail::Halt(halt)) => return Err(halted(halt)),
+            Err(AgentFail::Lost(e)) => return Err(lost(target, &e)),
+        }
+    }
+
+    if let Some(password) = &creds.password {
+        if offers("password") {
+            tried.push("password".into());
+            let result = conn.drive(deadline, || {
+                session.userauth_password(user, password.expose())
+            });
+            if outcome(result)? {
+                return Ok(());
+            }
+        }
+        if offers("keyboard-interactive") {
+            tried.push("keyboard-interactive".into());
+            let mut answer = Answer { password };
+            let result = conn.drive(deadline, || {
+                session.userauth_keyboard_interactive(user, &mut answer)
+            });
+            if outcome(result)? {
+                return Ok(());
+            }
+        }
+    }
+
+    let mut message = format!(
+        "authentication as `{user}` at {} failed (tried {})",
+        endpoint(target),
+        if tried.is_empty() {
+            format!("nothing the device accepts: it offers {offered}")
+        } else {
+            tried.join(", ")
+        }
+    );
+    for note in notes {
+        message.push_str("; ");
+        message.push_str(&note);
+    }
+    message.push_str("; check the username and credentials");
+    Err(AttemptError::new(ErrorKind::Auth, None, message))
+}
+
+enum AgentFail {
+    Halt(super::Halt),
+    Lost(ssh2::Error),
+}
+
+/// Tries each key of the running ssh-agent; `Ok(true)` when one is accepted.
+fn agent(
+    conn: &Conn<'_>,
+    user: &str,
+    deadline: &Deadline,
+    tried: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Result<bool, AgentFail> {
+    let session = &conn.session;
+    let mut agent = match session.agent() {
+        Ok(agent) => agent,
+        Err(e) => {
+            notes.push(format!("libssh2 could not use ssh-agent: {}", e.message()));
+            return Ok(false);
+        }
+    };
+    if let Err(e) = agent.connect() {
+        notes.push(format!(
+            "could not reach ssh-agent (SSH_AUTH_SOCK): {}; start one or remove `agent: true`",
+            e.message()
+        ));
+        return Ok(false);
+    }
+    let identities = match agent.list_identities().and_then(|()| agent.identities()) {
+        Ok(ids) => ids,
+        Err(e) => {
+            notes.push(format!("ssh-agent did not list its keys: {}", e.message()));
+            let _ = agent.disconnect();
+            return Ok(false);
+        }
+    };
+    if identities.is_empty() {
+        notes.push("ssh-agent holds no keys (ssh-add KEYFILE)".into());
+    }
+    let mut accepted = Ok(false);
+    for identity in &identities {
+        tried.push(format!("publickey (agent key {})", identity.comment()));
+        match conn.drive(deadline, || agent.userauth(user, identity)) {
+            Err(halt) => {
+                accepted = Err(AgentFail::Halt(halt));
+                break;
+            }
+            Ok(Ok(())) if session.authenticated() => {
+                accepted = Ok(true);
+                break;
+            }
+            Ok(Ok(())) => {}
+            Ok(Err(e)) if rejected(&e) || matches!(e.code(), ErrorCode::Session(-42)) => {}
+            Ok(Err(e)) => {
+                accepted = Err(AgentFail::Lost(e));
+                break;
+            }
+        }
+    }
+    let _ = agent.disconnect();
+    accepted
+}
+
+/// Answers keyboard-interactive prompts: the password to hidden prompts
+/// and to prompts asking for a password (what devices send: `Password:`).
+struct Answer<'a> {
+    password: &'a Secret,
+}
+
+impl KeyboardInteractivePrompt for Answer<'_> {
+    fn prompt<'b>(
+        &mut self,
+        _username: &str,
+        _instructions: &str,
+        prompts: &[Prompt<'b>],
+    ) -> Vec<String> {
+        prompts
+            .iter()
+            .map(|p| {
+                if !p.echo || p.text.to_ascii_lowercase().contains("password") {
+                    self.password.expose().to_string()
+                } else {
+                    String::new()
+                }
+            })
+            .collect()
+    }
+}
+
+fn lost(target: &Target, e: &ssh2::Error) -> AttemptError {
+    AttemptError::new(
+        ErrorKind::Connect,
+        None,
+        format!(
+            "connection to {} lost during authentication: {}",
+            endpoint(target),
+            e.message()
+        ),
+    )
+}

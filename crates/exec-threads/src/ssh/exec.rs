@@ -1,0 +1,157 @@
+//! The `exec` task: one command on an SSH exec channel; stdout, stderr and
+//! the exit status come back separately.
+
+use std::io::{self, Read};
+
+use fanout_core::{CommandOutput, ErrorKind};
+
+use super::{Conn, last_output};
+use crate::local::OUTPUT_CAP;
+use crate::run_host::{AttemptError, Deadline};
+
+/// Bytes read per call.
+const CHUNK: usize = 32 << 10;
+
+/// What came back so far.
+#[derive(Default)]
+struct Captured {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    cut_out: bool,
+    cut_err: bool,
+}
+
+impl Captured {
+    fn output(&self, command: &str, exit_status: Option<i32>) -> CommandOutput {
+        let text = |bytes: &[u8], cut: bool| {
+            let mut s = String::from_utf8_lossy(bytes).into_owned();
+            if cut {
+                s.push_str(&format!(
+                    "\n[fanout: output cut at {} MiB]\n",
+                    OUTPUT_CAP >> 20
+                ));
+            }
+            s
+        };
+        CommandOutput {
+            command: command.to_string(),
+            stdout: text(&self.stdout, self.cut_out),
+            stderr: Some(text(&self.stderr, self.cut_err)).filter(|s| !s.is_empty()),
+            exit_status,
+        }
+    }
+}
+
+fn push_capped(buf: &mut Vec<u8>, cut: &mut bool, data: &[u8]) {
+    let room = OUTPUT_CAP.saturating_sub(buf.len());
+    buf.extend_from_slice(&data[..data.len().min(room)]);
+    *cut |= data.len() > room;
+}
+
+/// Runs `command` on an exec channel until the device closes it.
+pub(super) fn run(
+    conn: &Conn<'_>,
+    command: &str,
+    deadline: &Deadline,
+) -> Result<Vec<CommandOutput>, AttemptError> {
+    let session = &conn.session;
+    let mut channel = conn
+        .drive(deadline, || session.channel_session())
+        .map_err(|halt| conn.halted(halt, deadline, Vec::new()))?
+        .map_err(|e| {
+            AttemptError::new(
+                ErrorKind::Channel,
+                None,
+                format!("could not open an SSH channel: {}", e.message()),
+            )
+        })?;
+    conn.drive(deadline, || channel.exec(command))
+        .map_err(|halt| conn.halted(halt, deadline, Vec::new()))?
+        .map_err(|e| {
+            AttemptError::new(
+                ErrorKind::Channel,
+                None,
+                format!(
+                    "the device refused to run `{command}` on an exec channel ({}); try a cli task",
+                    e.message()
+                ),
+            )
+        })?;
+
+    let mut got = Captured::default();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let mut progressed = false;
+        for stream_id in [0, 1] {
+            let read = channel.stream(stream_id).read(&mut buf);
+            match read {
+                Ok(0) => {}
+                Ok(n) => {
+                    progressed = true;
+                    let (out, cut) = if stream_id == 0 {
+                        (&mut got.stdout, &mut got.cut_out)
+                    } else {
+                        (&mut got.stderr, &mut got.cut_err)
+                    };
+                    push_capped(out, cut, &buf[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    let received = got.stdout.len() + got.stderr.len();
+                    return Err(AttemptError::new(
+                        ErrorKind::Channel,
+                        None,
+                        format!(
+                            "the connection dropped while `{command}` was running, after {received} bytes of output (libssh2: {e}); the partial output is kept"
+                        ),
+                    )
+                    .with_outputs(vec![got.output(command, None)]));
+                }
+            }
+        }
+        if channel.eof() {
+            break;
+        }
+        if !progressed && let Err(halt) = conn.wait(deadline) {
+            let output = got.output(command, None);
+            let mut err = conn.halted(halt, deadline, Vec::new());
+            if err.kind == ErrorKind::Timeout {
+                match last_output(&output.stdout) {
+                    Some(tail) => err
+                        .message
+                        .push_str(&format!("; last output seen: `{tail}`")),
+                    None => err.message.push_str("; no output was received"),
+                }
+            }
+            return Err(err.with_outputs(vec![output]));
+        }
+    }
+    // The exit status comes before the close; a device that sends EOF but
+    // never closes times out here with its full output kept.
+    let closed = conn.drive(deadline, || channel.wait_close());
+    let exit_signal = channel.exit_signal().ok().and_then(|s| s.exit_signal);
+    let exit_status = match closed {
+        Ok(Ok(())) => channel.exit_status().ok(),
+        Ok(Err(_)) => None,
+        Err(halt) => {
+            return Err(conn
+                .halted(halt, deadline, Vec::new())
+                .with_outputs(vec![got.output(command, None)]));
+        }
+    };
+    let output = got.output(command, exit_status);
+    if let Some(signal) = exit_signal {
+        let message = format!("`{command}` was killed by signal {signal}");
+        return Err(
+            AttemptError::new(ErrorKind::CommandFailed, None, message).with_outputs(vec![output])
+        );
+    }
+    match exit_status {
+        Some(code) if code != 0 => {
+            let message = format!("`{command}` exited with status {code}");
+            Err(AttemptError::new(ErrorKind::CommandFailed, None, message)
+                .with_outputs(vec![output]))
+        }
+        _ => Ok(vec![output]),
+    }
+}
