@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target, TaskKind};
-use fanout_exec_threads::Sequential;
+use fanout_exec_threads::{Sequential, SshShared};
 
 use crate::{limits, scheduler};
 
@@ -186,6 +186,11 @@ impl Executor for ProcessExecutor {
                     program.display()
                 )));
             }
+        }
+        if job.task.kind().needs_network() {
+            // A garbled known_hosts file fails the run before any host,
+            // as with the other executors (each worker reads it again).
+            SshShared::for_job(job).map_err(|e| setup(e.to_string()))?;
         }
         let workers = self.concurrency(job).min(targets.len());
         limits::check(workers, job.task.kind()).map_err(setup)?;

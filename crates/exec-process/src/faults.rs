@@ -12,8 +12,10 @@
 //! - `hang` — stop reacting (ignores cancel) until killed;
 //! - `garbage` — print a line that is not protocol JSON instead of the outcome.
 //!
-//! With a DELAY (`50ms`, `1s`) the fault strikes that long after the host
-//! started, while its task runs; without one, before it starts.
+//! With a DELAY (`50ms`, `1s`) `abort`, `kill` and `exit` strike that long
+//! after the host started, while its task runs, and `hang` once the task is
+//! done, instead of reporting it; without one, before the task starts.
+//! `garbage` always replaces the outcome.
 
 use std::time::Duration;
 

@@ -51,6 +51,12 @@ pub enum ProcessError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The job cannot run in a worker (e.g. a known_hosts file is garbled).
+    #[error("{what}")]
+    Setup {
+        /// What is wrong and what to do.
+        what: String,
+    },
     /// The test-only fault spec is wrong.
     #[error(
         "invalid fault `{item}` in {env}: {why} (e.g. abort:h03,kill:h05@200ms)",

@@ -57,12 +57,13 @@ fn check_tasks(workers: u64, per_worker: u64, running: u64, soft: u64) -> Result
     ))
 }
 
-/// Processes and threads one worker uses: itself, its input thread, and
-/// for local tasks the command and the two threads reading its output.
+/// Processes and threads one worker uses: itself, its input and signal
+/// threads, and for local tasks the command and the two threads reading
+/// its output.
 fn tasks_per_worker(task: TaskKind) -> u64 {
     match task {
-        TaskKind::Local => 5,
-        _ => 2,
+        TaskKind::Local => 6,
+        _ => 3,
     }
 }
 
@@ -137,6 +138,7 @@ mod tests {
     fn process_limit_error_says_what_to_do() {
         assert!(check_tasks(10, 2, 100, 1000).is_ok());
         let err = check_tasks(1000, 5, 100, 1000).unwrap_err();
+        assert_eq!(tasks_per_worker(TaskKind::Cpu), 3);
         assert!(err.contains("lower -c to 180"), "{err}");
         assert!(err.contains("ulimit -u 5100"), "{err}");
     }

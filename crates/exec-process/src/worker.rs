@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use fanout_core::{CancelToken, ConnectRateLimiter, ErrorKind, HostOutcome, Job, Target, Worker};
-use fanout_exec_threads::{HostRun, run_host};
+use fanout_exec_threads::{HostRun, SshShared, run_host};
 
 use crate::ProcessError;
 use crate::faults::{FaultKind, Faults, strike};
@@ -77,6 +77,15 @@ where
     // Each worker paces its own retries at the run's connect rate; the
     // parent paces the hosts it hands out.
     let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
+    // known_hosts read once per worker (the parent checked it up front;
+    // accept-new appends are serialised across processes by file locks).
+    let ssh = if job.task.kind().needs_network() {
+        Some(SshShared::for_job(&job).map_err(|e| ProcessError::Setup {
+            what: e.to_string(),
+        })?)
+    } else {
+        None
+    };
     let worker = Worker::Pid(std::process::id());
     let mut served = 0;
     for message in rx {
@@ -110,7 +119,7 @@ where
             worker,
             cancel: &options.cancel,
             connect_rate: limiter.as_ref(),
-            ssh: None,
+            ssh: ssh.as_ref(),
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| run_host(&job, &target, run)))
             .unwrap_or_else(|panic| panicked(&target.name, worker, panic.as_ref()));
