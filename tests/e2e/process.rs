@@ -579,3 +579,24 @@ fn worker_speaks_json_lines_on_stdin_and_stdout() {
     assert_eq!(child.wait().unwrap().code(), Some(2));
     assert!(stderr.contains("worker protocol error"), "{stderr}");
 }
+
+#[test]
+fn a_garbled_known_hosts_file_fails_the_run_before_any_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    std::fs::write(&known_hosts, "127.0.0.1 ssh-ed25519 not-base64!!\n").unwrap();
+    let mut job = Job::new(Task::Exec {
+        command: "show version".into(),
+    });
+    job.known_hosts = vec![known_hosts];
+    for mode in MODES {
+        let d = run_job(&executor(mode, None), &job, &targets(2), None, None);
+        match &d.result {
+            Err(fanout_core::ExecError::Setup { message, .. }) => {
+                assert!(message.contains("known_hosts:1"), "{message}")
+            }
+            other => panic!("{mode}: expected a setup error, got {other:?}"),
+        }
+        assert!(d.outcomes.is_empty(), "{mode}: no host may start");
+    }
+}
