@@ -3,6 +3,8 @@
 //! measure nothing).
 
 use fanout_core::{CancelToken, CollectSink, Executor, Job, Target};
+use fanout_exec_async::AsyncExecutor;
+use fanout_exec_process::ProcessExecutor;
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
 
 /// The executors to compare, by CLI name. Adding one is one line here.
@@ -11,6 +13,17 @@ pub fn executors() -> Vec<(&'static str, Box<dyn Executor>)> {
         ("seq", Box::new(Sequential::new())),
         ("threads", Box::new(ThreadPool::new())),
         ("rayon", Box::new(Rayon::new())),
+        // A pool of -c worker processes (the CLI's default mode): this
+        // bench binary is not fanout, so name the binary that is.
+        (
+            "process",
+            Box::new(
+                ProcessExecutor::builder()
+                    .program(env!("CARGO_BIN_EXE_fanout"))
+                    .build(),
+            ),
+        ),
+        ("async", Box::new(AsyncExecutor::new())),
     ]
 }
 
