@@ -188,6 +188,37 @@ fn cpu_work_is_not_recommended_to_seq_or_async() {
 }
 
 #[test]
+fn default_task_is_cli_show_version_on_a_simulated_fleet() {
+    let doc = json(&[
+        "compare",
+        "-q",
+        "--sim",
+        "5",
+        "--latency",
+        "5ms",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(doc["task"], "cli 'show version'");
+    assert_eq!(doc["hosts"], 5);
+    let names = check_results(&doc, 5);
+    // Every executor of the build ran it; only executors missing from the
+    // build may be skipped.
+    for s in doc["skipped"].as_array().unwrap() {
+        assert_eq!(s["reason"], "not available in this build", "{s}");
+    }
+    assert_eq!(names.len() + doc["skipped"].as_array().unwrap().len(), 5);
+    assert!(
+        doc["fleet_cpu_s"].as_f64().unwrap() > 0.0,
+        "the devices worked: {doc}"
+    );
+    for r in doc["results"].as_array().unwrap() {
+        assert!(r["fleet_cpu_s"].as_f64().is_some(), "{r}");
+    }
+    assert_eq!(doc["workload"], "io_bound", "{}", doc["recommendation"]);
+}
+
+#[test]
 fn sim_fleet_is_measured_separately_and_stopped() {
     let out = run(&[
         "compare",
