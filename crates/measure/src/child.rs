@@ -43,6 +43,12 @@ pub struct ChildMeasurement {
     /// Largest sum of resident memory over the child and its live
     /// descendants seen at any sample.
     pub peak_tree_rss_bytes: u64,
+    /// Largest [`TreeMemory::private_estimate`](crate::procfs::TreeMemory)
+    /// seen: private memory of every process plus one copy of the shared
+    /// executable.
+    pub peak_private_estimate_bytes: u64,
+    /// Most live processes in the tree at one sample.
+    pub peak_processes: usize,
     /// Samples taken.
     pub samples: usize,
     /// CPU the measuring thread spent sampling (not part of `cpu`, but it
@@ -110,7 +116,7 @@ impl MeasuredChild {
             source: std::io::Error::other("pid out of range"),
         })?;
         let mut sampler = procfs::TreeSampler::new(pid);
-        let mut peak = 0u64;
+        let mut peak = procfs::TreeMemory::default();
         let mut samples = 0usize;
         let sampler_cpu_before = thread_cpu();
         let mut status: libc::c_int = 0;
@@ -120,7 +126,10 @@ impl MeasuredChild {
             // Sample first: a zombie (exited, not yet reaped) has no RSS,
             // so sampling before the reap never reads a recycled pid.
             let sample_started = Instant::now();
-            peak = peak.max(sampler.sample());
+            let now = sampler.sample();
+            peak.rss_sum = peak.rss_sum.max(now.rss_sum);
+            peak.private_estimate = peak.private_estimate.max(now.private_estimate);
+            peak.processes = peak.processes.max(now.processes);
             samples += 1;
             let sample_cost = sample_started.elapsed();
             // SAFETY: valid pointers to locals; pid is our own unreaped child.
@@ -154,7 +163,9 @@ impl MeasuredChild {
             },
             // Linux reports ru_maxrss in KiB.
             kernel_maxrss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
-            peak_tree_rss_bytes: peak,
+            peak_tree_rss_bytes: peak.rss_sum,
+            peak_private_estimate_bytes: peak.private_estimate,
+            peak_processes: peak.processes,
             samples,
             sampler_cpu,
             stdout,
@@ -252,6 +263,13 @@ mod tests {
             "tree {} vs largest process {}",
             m.peak_tree_rss_bytes,
             m.kernel_maxrss_bytes
+        );
+        assert_eq!(m.peak_processes, 5, "the shell and its four sleeps");
+        assert!(
+            m.peak_private_estimate_bytes < m.peak_tree_rss_bytes,
+            "shared libraries counted once: {} vs {}",
+            m.peak_private_estimate_bytes,
+            m.peak_tree_rss_bytes
         );
     }
 

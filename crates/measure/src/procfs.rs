@@ -63,10 +63,43 @@ pub fn cpu_time(pid: u32) -> Option<CpuTime> {
 /// Resident memory of one process (`/proc/PID/statm`, equal to VmRSS);
 /// `None` once it is gone or a zombie.
 pub fn rss_bytes(pid: u32) -> Option<u64> {
+    memory(pid).map(|m| m.rss)
+}
+
+/// One process's resident memory split as `statm` does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Memory {
+    /// All resident pages (VmRSS).
+    rss: u64,
+    /// Resident pages backed by files or shared memory (RssFile +
+    /// RssShmem): the executable and libraries, shared between processes
+    /// running the same binary.
+    shared: u64,
+}
+
+fn memory(pid: u32) -> Option<Memory> {
     let text = fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
-    let pages: u64 = text.split_whitespace().nth(1)?.parse().ok()?;
+    let mut fields = text.split_whitespace().skip(1);
+    let resident: u64 = fields.next()?.parse().ok()?;
+    let shared: u64 = fields.next()?.parse().ok()?;
     // A zombie's statm is all zeros; a live process always has pages.
-    (pages > 0).then(|| pages * page_size())
+    (resident > 0).then(|| Memory {
+        rss: resident * page_size(),
+        shared: shared.min(resident) * page_size(),
+    })
+}
+
+/// The resident memory of a process tree at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TreeMemory {
+    /// Sum of every process's VmRSS (shared pages counted once per process).
+    pub rss_sum: u64,
+    /// Sum of every process's private (anonymous) resident memory plus the
+    /// largest process's file-backed resident memory: an estimate of what
+    /// the tree really occupies when its processes run the same binary.
+    pub private_estimate: u64,
+    /// Live processes in the tree.
+    pub processes: usize,
 }
 
 /// `root` and every live descendant of it (children, grandchildren, ...).
@@ -131,20 +164,25 @@ impl TreeSampler {
         }
     }
 
-    /// Sum of the resident memory of the tree now.
-    pub fn sample(&mut self) -> u64 {
+    /// The resident memory of the tree now.
+    pub fn sample(&mut self) -> TreeMemory {
         if self.samples.is_multiple_of(Self::REDISCOVER_EVERY) {
             self.members = process_tree(self.root);
         }
         self.samples += 1;
-        let mut total = 0;
-        self.members.retain(|pid| match rss_bytes(*pid) {
-            Some(bytes) => {
-                total += bytes;
+        let mut total = TreeMemory::default();
+        let mut largest_shared = 0;
+        self.members.retain(|pid| match memory(*pid) {
+            Some(m) => {
+                total.rss_sum += m.rss;
+                total.private_estimate += m.rss - m.shared;
+                largest_shared = largest_shared.max(m.shared);
+                total.processes += 1;
                 true
             }
             None => false,
         });
+        total.private_estimate += largest_shared;
         total
     }
 
@@ -194,6 +232,12 @@ mod tests {
         assert_eq!(sampler.members(), [pid], "nothing known before sampling");
         let sampled = sampler.sample();
         let members = sampler.members().to_vec();
+        assert_eq!(sampled.processes, 3);
+        assert!(
+            sampled.private_estimate < sampled.rss_sum,
+            "three processes share their libraries: {sampled:?}"
+        );
+        let sampled = sampled.rss_sum;
         for p in tree.iter().rev() {
             // SAFETY: our own shell and the sleeps it started.
             unsafe {
@@ -211,7 +255,7 @@ mod tests {
         let diff = sampled.abs_diff(rss_sum);
         assert!(diff < rss_sum / 4, "sampler {sampled} vs scan {rss_sum}");
         std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(sampler.sample(), 0, "all gone");
+        assert_eq!(sampler.sample(), TreeMemory::default(), "all gone");
         assert!(sampler.members().is_empty());
         assert_eq!(rss_bytes(u32::MAX), None);
         assert_eq!(cpu_time(u32::MAX), None);

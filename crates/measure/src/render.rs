@@ -42,6 +42,8 @@ fn result_json(r: &ExecutorResult, fastest: Duration) -> Value {
         "max_ms": ms(r.latency.max),
         "cpu_s": s(r.cpu.total()),
         "kernel_maxrss_bytes": r.kernel_maxrss_bytes,
+        "peak_private_bytes": r.peak_private_bytes,
+        "peak_processes": r.peak_processes,
         "process_wall_s": s(r.process_wall),
         "wall_s_runs": r.wall_runs.iter().map(|d| s(*d)).collect::<Vec<_>>(),
         "relative_wall": round(r.relative_to(fastest), 3),
@@ -189,6 +191,15 @@ fn footer(c: &Comparison, out: &mut String) {
             out,
             "fleet CPU (simulated devices, not billed to any executor): {}",
             fmt_time(cpu)
+        );
+    }
+    for r in c.results.iter().filter(|r| r.peak_processes > 1) {
+        let _ = writeln!(
+            out,
+            "{}: peak RSS sums {} processes, counting their shared code once each; private memory + one shared copy: {}",
+            r.executor,
+            r.peak_processes,
+            fmt_bytes(r.peak_private_bytes)
         );
     }
     for k in &c.skipped {
@@ -454,6 +465,13 @@ mod tests {
             table.contains("fleet CPU (simulated devices, not billed to any executor): 1.23 s")
         );
         assert!(table.contains("skipped process: not available in this build"));
+        assert!(!table.contains("peak RSS sums"), "one process each: no note");
+        let mut many = c.clone();
+        many.results[1].peak_processes = 101;
+        many.results[1].peak_private_bytes = 130 << 20;
+        assert!(comparison_table(&many).contains(
+            "async: peak RSS sums 101 processes, counting their shared code once each; private memory + one shared copy: 130.0 MiB"
+        ));
         assert!(table.contains("async failures, e.g. r1: auth: rejected"));
         assert!(table.contains("recommendation: seq: "));
         // Columns line up: every row as long as the header's first cells.

@@ -28,6 +28,10 @@ pub struct RunMeasurement {
     pub peak_rss_bytes: u64,
     /// The kernel's max RSS of the child (largest single process).
     pub kernel_maxrss_bytes: u64,
+    /// Peak private memory of the tree plus one copy of its shared pages.
+    pub peak_private_bytes: u64,
+    /// Most processes in the tree at once.
+    pub peak_processes: usize,
     /// CPU the simulated fleet spent during this run, if there was one.
     pub fleet_cpu: Option<Duration>,
     /// CPU `fanout compare` spent sampling this run's memory.
@@ -93,6 +97,8 @@ impl RunMeasurement {
             cpu: child.cpu,
             peak_rss_bytes: child.peak_tree_rss_bytes.max(child.kernel_maxrss_bytes),
             kernel_maxrss_bytes: child.kernel_maxrss_bytes,
+            peak_private_bytes: child.peak_private_estimate_bytes,
+            peak_processes: child.peak_processes,
             fleet_cpu,
             sampler_cpu: child.sampler_cpu,
             log,
@@ -128,6 +134,10 @@ pub struct ExecutorResult {
     pub peak_rss_bytes: u64,
     /// Largest kernel max RSS.
     pub kernel_maxrss_bytes: u64,
+    /// Largest peak of private memory plus one copy of the shared pages.
+    pub peak_private_bytes: u64,
+    /// Most processes in the tree at once.
+    pub peak_processes: usize,
     /// Host latencies over all runs.
     pub latency: Percentiles,
     /// `ok` hosts of the worst run.
@@ -194,6 +204,8 @@ impl ExecutorResult {
                 .map(|r| r.kernel_maxrss_bytes)
                 .max()
                 .unwrap_or(0),
+            peak_private_bytes: runs.iter().map(|r| r.peak_private_bytes).max().unwrap_or(0),
+            peak_processes: runs.iter().map(|r| r.peak_processes).max().unwrap_or(0),
             latency: Percentiles::of(&latencies),
             ok: worst.log.ok,
             failed: worst.log.failed,
@@ -318,6 +330,8 @@ pub(crate) mod tests {
             },
             peak_rss_bytes: 10 << 20,
             kernel_maxrss_bytes: 8 << 20,
+            peak_private_bytes: 9 << 20,
+            peak_processes: 1,
             latency: Percentiles::of(&[Duration::from_millis(wall_ms / hosts.max(1) as u64)]),
             ok: hosts - failures,
             failed: failures,
@@ -346,6 +360,8 @@ pub(crate) mod tests {
             },
             peak_rss_bytes: rss,
             kernel_maxrss_bytes: rss / 2,
+            peak_private_bytes: rss,
+            peak_processes: 1,
             fleet_cpu: Some(Duration::from_millis(wall_ms / 10)),
             sampler_cpu: Duration::from_millis(1),
             log: RunLog {
@@ -404,6 +420,8 @@ pub(crate) mod tests {
             cpu: CpuTime::default(),
             kernel_maxrss_bytes: 4096,
             peak_tree_rss_bytes: 8192,
+            peak_private_estimate_bytes: 6000,
+            peak_processes: 2,
             samples: 3,
             sampler_cpu: Duration::from_millis(1),
             stdout: stdout.as_bytes().to_vec(),
