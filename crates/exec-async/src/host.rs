@@ -133,31 +133,17 @@ pub(crate) async fn unless_cancelled<F: Future>(cancel: &CancelToken, fut: F) ->
     }
 }
 
-/// One host, from its group permits to its outcome on `tx`. Holds the
-/// global permit until the outcome is sent.
+/// One host, from its start to its outcome on `tx`. Holds the global and
+/// group permits until the outcome is sent.
 pub(crate) async fn host_task(
     ctx: Arc<Ctx>,
     idx: usize,
     _global: OwnedSemaphorePermit,
+    group_permits: Vec<OwnedSemaphorePermit>,
     tx: Outcomes,
 ) {
     let target = &ctx.targets[idx];
     let worker = Worker::Task(idx);
-    let mut group_permits = Vec::new();
-    for (group, cap) in &ctx.groups {
-        if !target.groups.iter().any(|g| g == group) {
-            continue;
-        }
-        // A fixed order (by group name) for every host: no two hosts can
-        // each hold a permit the other waits for.
-        match unless_cancelled(&ctx.cancel, cap.clone().acquire_owned()).await {
-            Some(Ok(permit)) => group_permits.push(permit),
-            Some(Err(_)) | None => {
-                let _ = tx.send((idx, HostOutcome::cancelled(&target.name, worker)));
-                return;
-            }
-        }
-    }
     let queued = ctx.started.elapsed();
     let mut progress = Progress {
         start: Instant::now(),
@@ -187,8 +173,11 @@ pub(crate) async fn host_task(
         o
     });
     outcome.timings.queued = queued;
-    drop(group_permits);
     let _ = tx.send((idx, outcome));
+    if !group_permits.is_empty() {
+        drop(group_permits);
+        ctx.group_freed.notify_one();
+    }
 }
 
 /// Runs the job on one host with retries, timeouts and cancellation.

@@ -2,15 +2,17 @@
 //! caller's tokio runtime and yields outcomes as hosts complete.
 //!
 //! One driver task walks the targets in order. For each it waits for a
-//! global concurrency permit, then spawns the host's task, so at most `-c`
-//! host tasks exist at once (10,000 hosts at `-c 100` never allocate 10,000
-//! futures). The host task takes its per-group permits, runs, and sends its
-//! outcome through an unbounded channel; the [`HostStream`] reads that
+//! global concurrency permit and takes the host's per-group permits, then
+//! spawns the host's task, so at most `-c` host tasks exist at once (10,000
+//! hosts at `-c 100` never allocate 10,000 futures); a host whose group is
+//! full waits, without a global permit, while later hosts of other groups
+//! start. The host task runs and sends its outcome through an unbounded
+//! channel; the [`HostStream`] reads that
 //! channel and, once every sender is gone, reports any host that never
 //! produced an outcome as `cancelled`, so every target is reported exactly
 //! once whatever happened to its task.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -20,7 +22,7 @@ use fanout_core::{
     CancelToken, ConnectRateLimiter, ErrorKind, ExecError, HostOutcome, Job, Target, Worker,
 };
 use futures_util::Stream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::host;
@@ -35,6 +37,8 @@ pub(crate) struct Ctx {
     pub(crate) global: Arc<Semaphore>,
     /// Per-group caps, by group name (sorted: the order permits are taken in).
     pub(crate) groups: BTreeMap<String, Arc<Semaphore>>,
+    /// Signalled when a host gives its group permits back.
+    pub(crate) group_freed: Notify,
     /// SSH client state, for exec and cli tasks.
     pub(crate) ssh: Option<crate::ssh::Shared>,
     /// When the run started (`queued` times count from here).
@@ -185,6 +189,7 @@ pub fn run_stream(
             job.limits.concurrency.min(Semaphore::MAX_PERMITS),
         )),
         groups,
+        group_freed: Notify::new(),
         ssh,
         cancel,
         targets: targets.clone(),
@@ -205,13 +210,94 @@ pub fn run_stream(
 
 pub(crate) type Outcomes = mpsc::UnboundedSender<(usize, HostOutcome)>;
 
-/// Starts hosts in order as global permits free up, reaps their tasks,
+/// Which host starts next: the first in target order whose capped groups
+/// all have room. A host whose group is full waits (without holding a
+/// global permit) while hosts of other groups overtake it.
+struct Admission {
+    /// Next target never considered.
+    next: usize,
+    /// Hosts that found a group full, by that group (ordered by index).
+    waiting: BTreeMap<String, BTreeSet<usize>>,
+}
+
+impl Admission {
+    fn new() -> Self {
+        Self {
+            next: 0,
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    /// Whether every host has been started.
+    fn exhausted(&self, ctx: &Ctx) -> bool {
+        self.next >= ctx.targets.len() && self.waiting.values().all(BTreeSet::is_empty)
+    }
+
+    /// Takes every group permit of host `idx`, in group-name order (the
+    /// same for every host, so no two hosts can each hold a permit the
+    /// other waits for); the name of the first full group otherwise.
+    fn try_admit(ctx: &Ctx, idx: usize) -> Result<Vec<OwnedSemaphorePermit>, String> {
+        let target = &ctx.targets[idx];
+        let mut permits = Vec::new();
+        for (name, cap) in &ctx.groups {
+            if target.groups.iter().any(|g| g == name) {
+                match cap.clone().try_acquire_owned() {
+                    Ok(permit) => permits.push(permit),
+                    // Dropping `permits` gives back the ones already taken.
+                    Err(_) => return Err(name.clone()),
+                }
+            }
+        }
+        Ok(permits)
+    }
+
+    /// The next host that can start now, with its group permits.
+    fn pick(&mut self, ctx: &Ctx) -> Option<(usize, Vec<OwnedSemaphorePermit>)> {
+        // Waiting hosts come first: they are earlier in target order.
+        loop {
+            let candidate = self
+                .waiting
+                .iter()
+                .filter(|(group, _)| {
+                    ctx.groups
+                        .get(*group)
+                        .is_some_and(|cap| cap.available_permits() > 0)
+                })
+                .filter_map(|(group, hosts)| Some((*hosts.first()?, group.clone())))
+                .min();
+            let Some((idx, group)) = candidate else { break };
+            if let Some(hosts) = self.waiting.get_mut(&group) {
+                hosts.remove(&idx);
+            }
+            match Self::try_admit(ctx, idx) {
+                Ok(permits) => return Some((idx, permits)),
+                Err(full) => {
+                    self.waiting.entry(full).or_default().insert(idx);
+                }
+            }
+        }
+        while self.next < ctx.targets.len() {
+            let idx = self.next;
+            self.next += 1;
+            match Self::try_admit(ctx, idx) {
+                Ok(permits) => return Some((idx, permits)),
+                Err(full) => {
+                    self.waiting.entry(full).or_default().insert(idx);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Starts hosts as global (and group) permits free up, reaps their tasks,
 /// and turns a panicked host task into that host's `worker_crashed`
-/// outcome.
+/// outcome. Hosts never started are reported by the stream.
 async fn drive(ctx: Arc<Ctx>, tx: Outcomes) {
     let mut tasks = JoinSet::new();
     let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
-    for idx in 0..ctx.targets.len() {
+    let mut admission = Admission::new();
+    while !admission.exhausted(&ctx) {
         let permit: OwnedSemaphorePermit = tokio::select! {
             biased;
             () = ctx.cancel.cancelled() => break,
@@ -226,8 +312,28 @@ async fn drive(ctx: Arc<Ctx>, tx: Outcomes) {
         if ctx.cancel.is_cancelled() {
             break;
         }
-        let handle = tasks.spawn(host::host_task(ctx.clone(), idx, permit, tx.clone()));
-        running.insert(handle.id(), idx);
+        match admission.pick(&ctx) {
+            Some((idx, groups)) => {
+                let host = host::host_task(ctx.clone(), idx, permit, groups, tx.clone());
+                let handle = tasks.spawn(host);
+                running.insert(handle.id(), idx);
+            }
+            None => {
+                // Every host left waits for a full group: wait for a host
+                // to give its group permits back.
+                drop(permit);
+                tokio::select! {
+                    biased;
+                    () = ctx.cancel.cancelled() => break,
+                    () = ctx.group_freed.notified() => {}
+                    // A host task that panicked gave its permits back
+                    // without a signal.
+                    Some(done) = tasks.join_next_with_id() => {
+                        reap(done, &mut running, &ctx, &tx);
+                    }
+                }
+            }
+        }
     }
     while let Some(done) = tasks.join_next_with_id().await {
         reap(done, &mut running, &ctx, &tx);
@@ -265,5 +371,123 @@ fn reap(
                 let _ = tx.send((idx, outcome));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use fanout_core::{Status, Task};
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    fn sleep_job(ms: u64, concurrency: usize, caps: &[(&str, usize)]) -> Arc<Job> {
+        let mut job = Job::new(Task::Sleep {
+            duration: Duration::from_millis(ms),
+        })
+        .with_concurrency(concurrency);
+        for (group, cap) in caps {
+            job.limits.per_group.insert(group.to_string(), *cap);
+        }
+        Arc::new(job)
+    }
+
+    fn target(name: &str, groups: &[&str]) -> Target {
+        let mut t = Target::new(name, "127.0.0.1");
+        t.groups = groups.iter().map(|g| g.to_string()).collect();
+        t
+    }
+
+    async fn collect(stream: HostStream) -> Vec<HostOutcome> {
+        stream.collect().await
+    }
+
+    #[tokio::test]
+    async fn hosts_of_free_groups_overtake_a_full_one() {
+        // -c 5, core=1: the four core hosts run one after another; the
+        // four edge hosts must start at once, not queue behind them.
+        let targets: Vec<Target> = (1..=8)
+            .map(|i| {
+                target(
+                    &format!("h{i}"),
+                    &[if i % 2 == 1 { "core" } else { "edge" }],
+                )
+            })
+            .collect();
+        let job = sleep_job(100, 5, &[("core", 1)]);
+        let outcomes = collect(run_stream(job, targets, CancelToken::new()).unwrap()).await;
+        assert_eq!(outcomes.len(), 8);
+        for o in &outcomes {
+            assert_eq!(o.status, Status::Ok, "{o:?}");
+            let edge = o.host.trim_start_matches('h').parse::<u32>().unwrap() % 2 == 0;
+            if edge {
+                assert!(
+                    o.timings.queued < Duration::from_millis(80),
+                    "an edge host waited behind the core cap: {o:?}"
+                );
+            }
+        }
+        let core_queued: Vec<Duration> = outcomes
+            .iter()
+            .filter(|o| o.host.trim_start_matches('h').parse::<u32>().unwrap() % 2 == 1)
+            .map(|o| o.timings.queued)
+            .collect();
+        assert!(
+            core_queued.iter().any(|q| *q >= Duration::from_millis(250)),
+            "core hosts must run one at a time: {core_queued:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn hosts_in_several_capped_groups_never_deadlock() {
+        let targets = vec![
+            target("ab1", &["a", "b"]),
+            target("ba1", &["b", "a"]),
+            target("a1", &["a"]),
+            target("b1", &["b"]),
+            target("ab2", &["b", "a", "b"]),
+            target("free", &[]),
+        ];
+        let job = sleep_job(30, 6, &[("a", 1), ("b", 1)]);
+        let run = collect(run_stream(job, targets, CancelToken::new()).unwrap());
+        let outcomes = tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .expect("hosts in several capped groups deadlocked");
+        assert_eq!(outcomes.len(), 6);
+        assert!(outcomes.iter().all(|o| o.status == Status::Ok));
+    }
+
+    #[tokio::test]
+    async fn cancelled_run_reports_waiting_and_unstarted_hosts() {
+        let targets: Vec<Target> = (1..=6).map(|i| target(&format!("h{i}"), &["g"])).collect();
+        let job = sleep_job(5_000, 6, &[("g", 1)]);
+        let cancel = CancelToken::new();
+        let stream = run_stream(job, targets, cancel.clone()).unwrap();
+        let canceller = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            cancel.cancel();
+        });
+        let started = std::time::Instant::now();
+        let outcomes = collect(stream).await;
+        canceller.await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(outcomes.len(), 6);
+        assert!(
+            outcomes.iter().all(|o| o.status == Status::Cancelled),
+            "{outcomes:?}"
+        );
+        let mut names: Vec<&str> = outcomes.iter().map(|o| o.host.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 6, "every host exactly once");
+    }
+
+    #[test]
+    fn needs_a_runtime() {
+        let job = sleep_job(1, 1, &[]);
+        let err = run_stream(job, Vec::<Target>::new(), CancelToken::new()).unwrap_err();
+        assert!(err.to_string().contains("tokio runtime"), "{err}");
     }
 }
