@@ -465,7 +465,10 @@ mod tests {
             table.contains("fleet CPU (simulated devices, not billed to any executor): 1.23 s")
         );
         assert!(table.contains("skipped process: not available in this build"));
-        assert!(!table.contains("peak RSS sums"), "one process each: no note");
+        assert!(
+            !table.contains("peak RSS sums"),
+            "one process each: no note"
+        );
         let mut many = c.clone();
         many.results[1].peak_processes = 101;
         many.results[1].peak_private_bytes = 130 << 20;
