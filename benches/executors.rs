@@ -8,9 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
-};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use fanout_core::{Job, Target, Task};
 
 const SIZES: [usize; 3] = [10, 100, 1000];
@@ -18,10 +16,7 @@ const CONCURRENCY: usize = 100;
 
 fn bench(c: &mut Criterion, group_name: &str, task: Task) {
     let mut group = c.benchmark_group(group_name);
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500));
+    common::configure(&mut group);
     let job = Job::new(task).with_concurrency(CONCURRENCY);
     for (name, executor) in common::executors() {
         for hosts in SIZES {

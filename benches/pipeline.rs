@@ -8,9 +8,12 @@
 //!   queue 2; a stage-2 worker runs a local subprocess (`true`) per result,
 //!   as the seed's `heist_worker` runs `create_subprocess_shell`.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 /// The seed's `random.uniform(0.05, 1.0)`, scaled by 1/100 and made
 /// deterministic (a fixed LCG) so every run does the same work.
@@ -169,7 +172,7 @@ fn pipeline(c: &mut Criterion) {
         .expect("tokio runtime");
     let items = sleeps(20);
     let mut group = c.benchmark_group("pipeline");
-    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    common::configure(&mut group);
     group.bench_function(BenchmarkId::new("queue_3_workers/tokio", 20), |b| {
         b.to_async(&rt).iter(|| tokio_queue(&items, 3));
     });

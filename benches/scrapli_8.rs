@@ -13,7 +13,7 @@ mod common;
 
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use fanout_core::{CliMode, Job, Platform, Task};
 use fanout_sim::Fleet;
 
@@ -35,7 +35,7 @@ fn scrapli_8(c: &mut Criterion) {
     job.known_hosts = vec![fleet.known_hosts_path().to_path_buf()];
 
     let mut group = c.benchmark_group("scrapli_8");
-    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    common::configure(&mut group);
     for (name, executor) in common::executors() {
         group.bench_function(BenchmarkId::new(name, DEVICES), |b| {
             b.iter(|| common::run_ok(executor.as_ref(), &job, &targets));

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use fanout_core::{Job, Target, Task};
 
 const UNIT: Duration = Duration::from_millis(50);
@@ -29,7 +29,7 @@ async fn count_async() {
 
 fn seed_count(c: &mut Criterion) {
     let mut group = c.benchmark_group("seed_count");
-    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    common::configure(&mut group);
     group.bench_function(BenchmarkId::new("std_sequential", 3), |b| {
         b.iter(|| {
             count_sync();

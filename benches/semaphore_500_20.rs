@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use fanout_core::{Job, Target, Task};
 use tokio::sync::Semaphore;
 
@@ -26,7 +26,7 @@ async fn gated(sem: Arc<Semaphore>) {
 
 fn semaphore(c: &mut Criterion) {
     let mut group = c.benchmark_group("semaphore_500_20");
-    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    common::configure(&mut group);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_time()
         .build()

@@ -1,7 +1,12 @@
 //! Shared by the benches: every executor of this workspace, and a runner
 //! that checks every host really succeeded (a bench of failures would
-//! measure nothing).
+//! measure nothing). Each bench uses the parts it needs.
+#![allow(dead_code)]
 
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, SamplingMode};
 use fanout_core::{CancelToken, CollectSink, Executor, Job, Target};
 use fanout_exec_async::AsyncExecutor;
 use fanout_exec_process::ProcessExecutor;
@@ -28,7 +33,6 @@ pub fn executors() -> Vec<(&'static str, Box<dyn Executor>)> {
 }
 
 /// The executor named `name` (panics if this workspace has none by that name).
-#[allow(dead_code)] // not every bench picks executors by name
 pub fn executor(name: &str) -> Box<dyn Executor> {
     executors()
         .into_iter()
@@ -50,4 +54,15 @@ pub fn run_ok(executor: &dyn Executor, job: &Job, targets: &[Target]) {
             executor.name()
         );
     }
+}
+
+/// The settings of every group: iterations here take milliseconds to
+/// seconds, so 10 flat samples in about 3 s (plus 1 s of warm-up) per
+/// benchmark keep a full `cargo bench` under 10 minutes on 2 cores.
+pub fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
 }
