@@ -349,9 +349,11 @@ pub(crate) struct RunArgs {
     #[arg(long, value_enum, default_value_t = HostKeysArg::Strict)]
     pub(crate) host_keys: HostKeysArg,
 
-    /// known_hosts file checked first (then the inventory's, then ~/.ssh/known_hosts).
+    /// known_hosts file checked first (repeatable; then the inventory's
+    /// `known_hosts:`, then ~/.ssh/known_hosts). `accept-new` appends to the
+    /// first file of that list.
     #[arg(long, value_name = "FILE")]
-    pub(crate) known_hosts: Option<PathBuf>,
+    pub(crate) known_hosts: Vec<PathBuf>,
 
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]

@@ -26,6 +26,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let job = build_job(&args, inventory_known_hosts)?;
     let executor = make_executor(&args)?;
     executor.check(&job)?;
+    warn_if_host_keys_off(&job, &targets);
     let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
 
     let cancel = CancelToken::new();
@@ -168,6 +169,24 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
     };
     job.validate()?;
     Ok(job)
+}
+
+/// `--host-keys off` (or a host's `host_keys: off`) is said once per run, on
+/// stderr, so it is never silently in effect.
+fn warn_if_host_keys_off(job: &Job, targets: &[Target]) {
+    if !job.task.kind().needs_network() {
+        return;
+    }
+    let off = targets
+        .iter()
+        .filter(|t| t.host_keys.unwrap_or(job.host_keys) == HostKeyPolicy::Off)
+        .count();
+    if off > 0 {
+        eprintln!(
+            "fanout: warning: host-key verification is OFF for {off} of {} hosts: a device impersonating them would receive your credentials; use --host-keys strict (default) or accept-new outside trusted labs",
+            targets.len()
+        );
+    }
 }
 
 /// The executor `-e` names, built with the run's executor options.

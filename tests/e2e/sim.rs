@@ -276,12 +276,12 @@ fn fd_exhaustion_keeps_established_sessions_and_recovers() {
 }
 
 #[test]
-fn exec_and_cli_run_over_ssh_on_the_blocking_executors() {
+fn exec_and_cli_run_over_ssh_on_every_executor() {
     let tmp = tempfile::tempdir().unwrap();
     let inv = tmp.path().join("fleet.yaml");
     let (child, _) = serve(&["-n", "3", "--faults", "auth_fail=r3"], &inv);
     let inv = inv.to_str().unwrap();
-    for executor in ["seq", "threads", "rayon"] {
+    for executor in ["seq", "threads", "rayon", "process", "async"] {
         for task in [
             &["exec", "show", "version"][..],
             &["cli", "--enable", "show clock"],
@@ -304,6 +304,56 @@ fn exec_and_cli_run_over_ssh_on_the_blocking_executors() {
             );
         }
     }
+    let r = stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn host_keys_off_is_warned_once_and_known_hosts_files_are_searched_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let (child, _) = serve(&["-n", "2"], &inv);
+    let inv = inv.to_str().unwrap();
+    // An empty --known-hosts comes first; the inventory's known_hosts still
+    // vouches for the devices under strict.
+    let empty = tmp.path().join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let empty = empty.to_str().unwrap();
+    let r = crate::support::run(&[
+        "run",
+        "-i",
+        inv,
+        "-e",
+        "seq",
+        "--known-hosts",
+        empty,
+        "exec",
+        "show",
+        "clock",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("OFF"), "{}", r.stderr);
+    let r = crate::support::run(&[
+        "run",
+        "-i",
+        inv,
+        "-e",
+        "threads",
+        "--host-keys",
+        "off",
+        "exec",
+        "show",
+        "clock",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stderr
+            .matches("host-key verification is OFF for 2 of 2 hosts")
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
     let r = stop(child);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
