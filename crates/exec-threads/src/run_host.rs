@@ -75,7 +75,9 @@ impl Deadline {
         own: Option<Duration>,
         host: Option<(Instant, Duration)>,
     ) -> Self {
-        let own_at = own.map(|d| (start + d, phase, d));
+        // A timeout too large for the clock (`--timeout 1000000000d`) is
+        // no limit rather than an overflow panic.
+        let own_at = own.and_then(|d| Some((start.checked_add(d)?, phase, d)));
         let host_at = host.map(|(at, d)| (at, Phase::Host, d));
         match (own_at, host_at) {
             (Some(a), Some(b)) => {
@@ -264,5 +266,42 @@ fn cpu_task(
         }]),
         None if cancel.is_cancelled() => Err(AttemptError::cancelled()),
         None => Err(deadline.timeout_error(Vec::new())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_past_the_clock_is_no_limit_not_a_panic() {
+        let now = Instant::now();
+        let d = Deadline::new(now, Phase::Command, Some(Duration::MAX), None);
+        assert_eq!(d.at, None);
+        assert!(!d.passed());
+        assert_eq!(d.remaining(), None);
+        let host = now + Duration::from_secs(1);
+        let d = Deadline::new(
+            now,
+            Phase::Command,
+            Some(Duration::MAX),
+            Some((host, Duration::from_secs(1))),
+        );
+        assert_eq!((d.at, d.phase), (Some(host), Phase::Host));
+
+        let mut job = Job::new(Task::Sleep {
+            duration: Duration::from_millis(1),
+        });
+        job.timeouts.command = Some(Duration::MAX);
+        job.timeouts.host = Some(Duration::MAX);
+        let cancel = CancelToken::new();
+        let run = HostRun {
+            worker: Worker::Thread(0),
+            cancel: &cancel,
+            connect_rate: None,
+            ssh: None,
+        };
+        let outcome = run_host(&job, &Target::new("h", "127.0.0.1"), run);
+        assert!(outcome.is_ok(), "{outcome:?}");
     }
 }
