@@ -13,7 +13,21 @@ use crate::run_host::{AttemptError, Deadline};
 /// connection broke": authentication failed, public key unverified, and
 /// password expired.
 fn rejected(e: &ssh2::Error) -> bool {
-    matches!(e.code(), ErrorCode::Session(-18 | -19 | -15))
+    matches!(e.code(), ErrorCode::Session(-18 | -19) | PASSWORD_EXPIRED)
+}
+
+/// libssh2's LIBSSH2_ERROR_PASSWORD_EXPIRED: the device accepted the
+/// password but demands that it be changed first.
+const PASSWORD_EXPIRED: ErrorCode = ErrorCode::Session(-15);
+
+/// What to tell the user about a refusal beyond "check the credentials".
+fn refusal_note(e: &ssh2::Error, user: &str) -> Option<String> {
+    (e.code() == PASSWORD_EXPIRED).then(|| {
+        format!(
+            "the password of `{user}` has expired; change it on the device (log in once \
+             interactively), then update the inventory"
+        )
+    })
 }
 
 /// Logs in as `user` or explains why not.
@@ -53,11 +67,21 @@ pub(super) fn authenticate(
     let offers = |method: &str| offered.split(',').any(|m| m == method);
     let mut tried: Vec<String> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
+    // Refusals that need more than "check the credentials".
+    let refusals = std::cell::RefCell::new(Vec::<String>::new());
     // Ok(true): logged in; Ok(false): refused; Err: connection problem.
     let outcome = |result: Result<Result<(), ssh2::Error>, super::Halt>| match result {
         Err(halt) => Err(halted(halt)),
         Ok(Ok(())) => Ok(session.authenticated()),
-        Ok(Err(e)) if rejected(&e) => Ok(false),
+        Ok(Err(e)) if rejected(&e) => {
+            if let Some(note) = refusal_note(&e, user) {
+                let mut refusals = refusals.borrow_mut();
+                if !refusals.contains(&note) {
+                    refusals.push(note);
+                }
+            }
+            Ok(false)
+        }
         Ok(Err(e)) => Err(lost(target, &e)),
     };
 
@@ -128,11 +152,14 @@ pub(super) fn authenticate(
             tried.join(", ")
         }
     );
-    for note in notes {
+    let refusals = refusals.into_inner();
+    for note in refusals.iter().chain(&notes) {
         message.push_str("; ");
-        message.push_str(&note);
+        message.push_str(note);
     }
-    message.push_str("; check the username and credentials");
+    if refusals.is_empty() {
+        message.push_str("; check the username and credentials");
+    }
     Err(AttemptError::new(ErrorKind::Auth, None, message))
 }
 
@@ -235,4 +262,24 @@ fn lost(target: &Target, e: &ssh2::Error) -> AttemptError {
             e.message()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expired_password_says_to_change_it() {
+        let expired = ssh2::Error::new(PASSWORD_EXPIRED, "Password Expired, and no callback");
+        assert!(rejected(&expired), "a refusal, not a lost connection");
+        let note = refusal_note(&expired, "admin").unwrap();
+        assert!(
+            note.contains("password of `admin` has expired")
+                && note.contains("change it on the device"),
+            "{note}"
+        );
+        let wrong = ssh2::Error::new(ErrorCode::Session(-18), "Authentication failed");
+        assert!(rejected(&wrong));
+        assert_eq!(refusal_note(&wrong, "admin"), None);
+    }
 }
