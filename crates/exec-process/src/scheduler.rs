@@ -3,7 +3,6 @@
 //! over every worker's stdout and stderr, on the calling thread), and deals
 //! with workers that crash, hang or must be stopped.
 
-use std::collections::{HashMap, VecDeque};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,6 +11,8 @@ use fanout_core::{
     CancelToken, ConnectRateLimiter, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary,
     Sink, Tally, Target, Task, Worker,
 };
+
+use fanout_exec_threads::Admission;
 
 use crate::child::{Lines, WorkerProcess, describe_exit};
 use crate::executor::{ProcessExecutor, ProcessMode};
@@ -91,9 +92,8 @@ pub(crate) fn run(
         cancel,
         tally: Tally::new(),
         job_line,
-        pending: (0..targets.len()).collect(),
+        admission: Admission::new(&job.limits.per_group, targets),
         slots: Vec::new(),
-        group_load: HashMap::new(),
         limiter: job.limits.connect_rate.map(ConnectRateLimiter::new),
         reserved: None,
         remaining: targets.len(),
@@ -115,10 +115,10 @@ struct Scheduler<'a> {
     cancel: &'a CancelToken,
     tally: Tally,
     job_line: String,
-    pending: VecDeque<usize>,
+    /// Hosts waiting, and the running count of each capped group.
+    admission: Admission<'a>,
     /// Live workers (dropping one kills it and its session).
     slots: Vec<Slot>,
-    group_load: HashMap<&'a str, usize>,
     limiter: Option<ConnectRateLimiter>,
     /// A connect-rate slot reserved for the next dispatch.
     reserved: Option<Instant>,
@@ -150,7 +150,7 @@ impl Scheduler<'_> {
     // ----- dispatching -------------------------------------------------
 
     fn dispatch(&mut self) {
-        while !self.pending.is_empty() {
+        while self.admission.waiting() > 0 {
             let idle = match self.exec.mode {
                 ProcessMode::Pool => self
                     .slots
@@ -161,19 +161,16 @@ impl Scheduler<'_> {
             if idle.is_none() && self.slots.len() >= self.capacity {
                 break;
             }
-            let Some(pos) = self.pending.iter().position(|&i| self.caps_allow(i)) else {
-                break;
-            };
             if let Some(limiter) = &self.limiter {
                 let slot = *self.reserved.get_or_insert_with(|| limiter.reserve());
                 if slot > Instant::now() {
                     break;
                 }
             }
-            self.reserved = None;
-            let Some(index) = self.pending.remove(pos) else {
+            let Some(index) = self.admission.admit() else {
                 break;
             };
+            self.reserved = None;
             let slot = match idle {
                 Some(slot) => slot,
                 None => match self.spawn() {
@@ -183,9 +180,10 @@ impl Scheduler<'_> {
                             // The system allows fewer processes than -c:
                             // run with what we have.
                             self.capacity = self.slots.len();
-                            self.pending.push_front(index);
+                            self.admission.put_back(index);
                             break;
                         }
+                        self.admission.finished(&self.targets[index]);
                         let queued = self.tally.host_started();
                         let mut o = HostOutcome::failed(
                             &self.targets[index].name,
@@ -204,7 +202,7 @@ impl Scheduler<'_> {
             };
             self.start_host(slot, index);
         }
-        if self.pending.is_empty() {
+        if self.admission.waiting() == 0 {
             // No more work: idle workers may go.
             for slot in &mut self.slots {
                 if slot.busy.is_none() && !slot.released {
@@ -213,15 +211,6 @@ impl Scheduler<'_> {
                 }
             }
         }
-    }
-
-    fn caps_allow(&self, index: usize) -> bool {
-        let caps = &self.job.limits.per_group;
-        caps.is_empty()
-            || self.targets[index].groups.iter().all(|g| {
-                caps.get(g)
-                    .is_none_or(|cap| self.group_load.get(g.as_str()).copied().unwrap_or(0) < *cap)
-            })
     }
 
     fn spawn(&mut self) -> std::io::Result<usize> {
@@ -241,10 +230,6 @@ impl Scheduler<'_> {
     fn start_host(&mut self, slot: usize, index: usize) {
         let target = &self.targets[index];
         let queued = self.tally.host_started();
-        let caps = &self.job.limits.per_group;
-        for g in target.groups.iter().filter(|g| caps.contains_key(*g)) {
-            *self.group_load.entry(g.as_str()).or_insert(0) += 1;
-        }
         let now = Instant::now();
         let budget = host_budget(self.job, target);
         let kill_at = budget.and_then(|b| now.checked_add(b.saturating_add(kill_grace(b))));
@@ -266,7 +251,7 @@ impl Scheduler<'_> {
 
     fn begin_stop(&mut self) {
         self.stop_deadline = Some(Instant::now() + CANCEL_GRACE);
-        while let Some(index) = self.pending.pop_front() {
+        for index in self.admission.take_all() {
             let o = HostOutcome::cancelled(&self.targets[index].name, self.parent);
             self.deliver(o);
         }
@@ -298,7 +283,7 @@ impl Scheduler<'_> {
             }
         };
         consider(self.stop_deadline);
-        if !self.pending.is_empty() {
+        if self.admission.waiting() > 0 {
             consider(self.reserved);
         }
         for slot in &self.slots {
@@ -511,12 +496,7 @@ impl Scheduler<'_> {
     }
 
     fn finish(&mut self, busy: Busy, mut outcome: HostOutcome) {
-        let target = &self.targets[busy.index];
-        for g in &target.groups {
-            if let Some(load) = self.group_load.get_mut(g.as_str()) {
-                *load = load.saturating_sub(1);
-            }
-        }
+        self.admission.finished(&self.targets[busy.index]);
         outcome.timings.queued = busy.queued;
         outcome.timings.total = outcome.timings.total.max(busy.started.elapsed());
         self.deliver(outcome);

@@ -7,8 +7,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use fanout_core::{CancelToken, ConnectRateLimiter, ErrorKind, HostOutcome, Job, Target, Worker};
-use fanout_exec_threads::{HostRun, SshShared, run_host};
+use fanout_core::{CancelToken, ConnectRateLimiter, Job, Target, Worker};
+use fanout_exec_threads::{HostRun, SshShared, panicked, run_host};
 
 use crate::ProcessError;
 use crate::faults::{FaultKind, Faults, strike};
@@ -175,22 +175,6 @@ fn read_messages<R: BufRead>(
     }
 }
 
-fn panicked(host: &str, worker: Worker, panic: &(dyn std::any::Any + Send)) -> HostOutcome {
-    let detail = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string());
-    HostOutcome::failed(
-        host,
-        ErrorKind::WorkerCrashed,
-        format!(
-            "internal error (panic) in the worker while running this host: {detail}; please report it"
-        ),
-        worker,
-    )
-}
-
 /// The whole of `fanout worker`: serves stdin/stdout with the faults of
 /// [`FAULTS_ENV`](crate::FAULTS_ENV), and treats SIGTERM (sent by the
 /// kernel when the parent dies, see `PR_SET_PDEATHSIG`) as a cancel: the
@@ -269,7 +253,7 @@ mod tests {
 
     use super::*;
     use crate::wire::{WireJob, WireTarget};
-    use fanout_core::{Status, Task};
+    use fanout_core::{HostOutcome, Status, Task};
 
     fn input(job: &Job, hosts: &[&str]) -> String {
         let mut text = wire::encode(&ToWorker::Job {

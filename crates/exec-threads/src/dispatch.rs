@@ -94,7 +94,9 @@ pub(crate) fn drive(
         }
         if !stopped {
             while in_flight < shape.concurrency {
-                let Some(index) = admission.next() else { break };
+                let Some(index) = admission.admit() else {
+                    break;
+                };
                 launcher.launch(index);
                 in_flight += 1;
             }
@@ -106,7 +108,7 @@ pub(crate) fn drive(
                 if !stopped {
                     // Refill the freed slot before the sink's work, so the
                     // pool never waits on the reporter.
-                    if let Some(next) = admission.next() {
+                    if let Some(next) = admission.admit() {
                         launcher.launch(next);
                         in_flight += 1;
                     }
@@ -148,8 +150,11 @@ pub(crate) fn run_one(
     outcome
 }
 
-/// The outcome of a host whose code panicked: a bug, reported on that host.
-pub(crate) fn panicked(host: &str, worker: Worker, panic: &(dyn Any + Send)) -> HostOutcome {
+/// The outcome of a host whose code panicked (`panic` is what
+/// `catch_unwind` returned): a bug, reported on that host as
+/// `worker_crashed` with the panic message. Used by every executor that
+/// runs [`run_host`](crate::run_host), threads and worker processes alike.
+pub fn panicked(host: &str, worker: Worker, panic: &(dyn Any + Send)) -> HostOutcome {
     let detail = panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -161,4 +166,29 @@ pub(crate) fn panicked(host: &str, worker: Worker, panic: &(dyn Any + Send)) -> 
         format!("internal error (panic) while running this host: {detail}; please report it"),
         worker,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_hosts_outcome_with_its_message() {
+        for payload in [
+            Box::new("static str") as Box<dyn Any + Send>,
+            Box::new(String::from("formatted 42")),
+        ] {
+            let o = panicked("r1", Worker::Pid(7), payload.as_ref());
+            assert_eq!(o.error_kind, Some(ErrorKind::WorkerCrashed));
+            assert_eq!(o.worker, Worker::Pid(7));
+            let message = o.message.unwrap();
+            assert!(message.contains("please report it"), "{message}");
+            assert!(
+                message.contains("static str") || message.contains("formatted 42"),
+                "{message}"
+            );
+        }
+        let o = panicked("r1", Worker::Thread(0), &17u8);
+        assert!(o.message.unwrap().contains("unknown panic"));
+    }
 }

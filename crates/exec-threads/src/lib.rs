@@ -18,7 +18,12 @@ mod sequential;
 mod ssh;
 mod thread_pool;
 
-pub use limits::{BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+pub use admission::Admission;
+pub use dispatch::panicked;
+pub use limits::{
+    BuildError, DEFAULT_STACK_SIZE, Demand, MIN_STACK_SIZE, check_limits, fds_per_host,
+    helper_tasks_per_host,
+};
 pub use local::kill_all_local_commands;
 pub use rayon_pool::{Rayon, RayonBuilder};
 pub use run_host::{HostRun, run_host};

@@ -109,7 +109,8 @@ impl Executor for Rayon {
             )));
         }
         let concurrency = self.concurrency(job);
-        limits::check_threads(concurrency, job.task.kind()).map_err(setup)?;
+        // Every pool thread counts against the process limit, busy or not.
+        limits::check_threads(threads, job.task.kind()).map_err(setup)?;
         let ssh = crate::ssh::shared_for(job).map_err(setup)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
