@@ -93,7 +93,7 @@ pub(super) fn authenticate(
                 tried.push(format!("publickey ({})", path.display()));
                 let passphrase = creds.key_passphrase.as_ref().map(Secret::expose);
                 let result = conn.drive(deadline, || {
-                    session.userauth_pubkey_memory(user, None, pem, passphrase)
+                    session.userauth_pubkey_memory(user, None, pem.expose(), passphrase)
                 });
                 match result {
                     Ok(Err(e)) if e.code() == ErrorCode::Session(-16) => notes.push(format!(

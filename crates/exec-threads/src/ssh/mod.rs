@@ -19,12 +19,15 @@ mod shell;
 mod tcp;
 
 use std::collections::HashMap;
+use std::fmt;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use fanout_core::{CancelToken, CommandOutput, ErrorKind, Job, Phase, PhaseTimings, Target, Task};
+use fanout_core::{
+    CancelToken, CommandOutput, ErrorKind, Job, Phase, PhaseTimings, Secret, Target, Task,
+};
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
 use ssh2::{BlockDirections, ErrorCode, MethodType, Session};
 
@@ -72,18 +75,19 @@ impl SshShared {
     }
 }
 
-/// Private key files, read once per run.
-#[derive(Debug, Default)]
+/// Private key files, read once per run. The text of a key is a
+/// [`Secret`]; `Debug` shows only the paths.
+#[derive(Default)]
 struct KeyFiles {
-    read: Mutex<HashMap<PathBuf, Arc<Result<String, String>>>>,
+    read: Mutex<HashMap<PathBuf, Arc<Result<Secret, String>>>>,
 }
 
 impl KeyFiles {
-    fn get(&self, path: &Path) -> Arc<Result<String, String>> {
+    fn get(&self, path: &Path) -> Arc<Result<Secret, String>> {
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         read.entry(path.to_path_buf())
             .or_insert_with(|| {
-                Arc::new(std::fs::read_to_string(path).map_err(|e| {
+                Arc::new(std::fs::read_to_string(path).map(Secret::new).map_err(|e| {
                     format!(
                         "cannot read key file {}: {e}; check key_file in the inventory",
                         path.display()
@@ -91,6 +95,15 @@ impl KeyFiles {
                 }))
             })
             .clone()
+    }
+}
+
+impl fmt::Debug for KeyFiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        f.debug_struct("KeyFiles")
+            .field("read", &read.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -469,4 +482,39 @@ pub(crate) fn last_output(text: &str) -> Option<String> {
     let chars: Vec<char> = line.chars().collect();
     let start = chars.len().saturating_sub(80);
     Some(chars[start..].iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HostRun;
+    use fanout_core::{HostKeyPolicy, Worker};
+
+    #[test]
+    fn debug_output_never_shows_a_loaded_private_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("id_test");
+        let pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAc2VjcmV0LWtleS1tYXRlcmlhbA\n-----END OPENSSH PRIVATE KEY-----\n";
+        std::fs::write(&path, pem).unwrap();
+        let shared = SshShared::new(HostKeyVerifier::new(HostKeyPolicy::Off, &[]).unwrap());
+        let loaded = shared.keys.get(&path);
+        assert_eq!(loaded.as_ref().as_ref().map(Secret::expose), Ok(pem));
+        let cancel = CancelToken::new();
+        let run = HostRun {
+            worker: Worker::Thread(0),
+            cancel: &cancel,
+            connect_rate: None,
+            ssh: Some(&shared),
+        };
+        for debug in [
+            format!("{shared:?}"),
+            format!("{run:?}"),
+            format!("{run:#?}"),
+        ] {
+            assert!(debug.contains("id_test"), "names the key file: {debug}");
+            for material in ["BEGIN OPENSSH", "b3BlbnNzaC1rZXkt", "c2VjcmV0"] {
+                assert!(!debug.contains(material), "key material in Debug: {debug}");
+            }
+        }
+    }
 }
