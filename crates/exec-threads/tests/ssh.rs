@@ -11,8 +11,23 @@ use fanout_core::{
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
 use fanout_sim::{Fleet, FleetBuilder};
 
+/// Distinctive credentials, so a test can tell that no message leaks them.
+const PASSWORD: &str = "Pw-7f3kQ9zX";
+const SECRET: &str = "En-4x8Jw2mV";
+
 fn start(builder: FleetBuilder) -> Fleet {
-    builder.start().expect("the simulated fleet starts")
+    builder
+        .credentials("admin", PASSWORD, Some(SECRET))
+        .start()
+        .expect("the simulated fleet starts")
+}
+
+/// Asserts that no secret appears in the outcome's message or outputs.
+fn assert_no_secret(o: &HostOutcome, secrets: &[&str]) {
+    let shown = format!("{} {:?}", o.message.as_deref().unwrap_or(""), o.outputs);
+    for secret in secrets {
+        assert!(!shown.contains(secret), "`{secret}` leaked: {o:?}");
+    }
 }
 
 fn exec(command: &str) -> Task {
@@ -145,7 +160,7 @@ fn every_fault_maps_to_its_error_kind() {
     assert!(o.message.as_deref().unwrap().contains("refused"), "{o:?}");
     let o = expect("r2", Status::Failed, ErrorKind::Auth, None);
     assert!(o.message.as_deref().unwrap().contains("password"), "{o:?}");
-    assert!(!o.message.as_deref().unwrap().contains("cisco\""), "{o:?}");
+    assert_no_secret(o, &[PASSWORD, SECRET]);
     expect(
         "r3",
         Status::Timeout,
@@ -306,6 +321,36 @@ fn cli_dialog_enable_and_rejected_commands() {
         assert_eq!(o.error_kind, Some(ErrorKind::CommandFailed), "{o:?}");
         assert_eq!(o.outputs.len(), 2, "outputs up to the failure: {o:?}");
     }
+}
+
+#[test]
+fn a_rejected_enable_secret_is_an_auth_failure_that_shows_no_secret() {
+    let fleet = start(Fleet::builder().devices(2));
+    let wrong = "Wr-9q2LpT5c";
+    let mut targets = fleet.targets();
+    targets[0].secret = Some(fanout_core::Secret::new(wrong));
+    let job = job(
+        Task::Cli {
+            commands: vec!["show privilege".into()],
+            mode: CliMode::Enable,
+        },
+        &fleet,
+    );
+    let outcomes = run(&Sequential::new(), &job, &targets);
+    let rejected = find(&outcomes, &targets[0].name);
+    assert_eq!(
+        (rejected.status, rejected.error_kind),
+        (Status::Failed, Some(ErrorKind::Auth)),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected.message.as_deref().unwrap().contains("secret"),
+        "says what to fix: {rejected:?}"
+    );
+    assert_no_secret(rejected, &[wrong, SECRET, PASSWORD]);
+    let ok = find(&outcomes, &targets[1].name);
+    assert_eq!(ok.status, Status::Ok, "the right secret works: {ok:?}");
+    assert_no_secret(ok, &[SECRET, PASSWORD]);
 }
 
 #[test]
