@@ -25,7 +25,10 @@ pub use cancel::{CancelToken, Cancelled};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor, RunSummary, Tally};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
-pub use outcome::{CommandOutput, ErrorKind, HostOutcome, PhaseTimings, Status, Worker};
+pub use outcome::{
+    CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,
+    output_cut_marker,
+};
 pub use rate::{ConnectRateLimiter, Rate};
 pub use sink::{CollectSink, Flow, Sink};
 pub use target::{Credentials, Platform, Secret, Target, TimeoutOverrides};

@@ -92,6 +92,20 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// Bytes of output kept per stream of one command (16 MiB): the rest is
+/// dropped and [`output_cut_marker`] appended, so one chatty host cannot
+/// exhaust fanout's memory. Every executor and the CLI dialog apply it.
+pub const OUTPUT_CAP: usize = 16 << 20;
+
+/// The line appended to an output cut at `cap` bytes.
+pub fn output_cut_marker(cap: usize) -> String {
+    if cap >= 1 << 20 && cap.is_multiple_of(1 << 20) {
+        format!("\n[fanout: output cut at {} MiB]\n", cap >> 20)
+    } else {
+        format!("\n[fanout: output cut at {cap} bytes]\n")
+    }
+}
+
 /// Output of one command on one host.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandOutput {

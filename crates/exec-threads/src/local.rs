@@ -10,16 +10,15 @@ use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use fanout_core::{CancelToken, CommandOutput, ErrorKind, Target, render_template};
+use fanout_core::{
+    CancelToken, CommandOutput, ErrorKind, OUTPUT_CAP, Target, output_cut_marker, render_template,
+};
 
 use crate::run_host::{AttemptError, Deadline};
 
 /// Longest pause between two checks of a running child: bounds how late a
 /// timeout or Ctrl-C takes effect.
 const MAX_POLL: Duration = Duration::from_millis(10);
-
-/// Output kept per stream; the rest is dropped and the cut marked.
-pub(crate) const OUTPUT_CAP: usize = 16 << 20;
 
 /// How long to wait for the output pipes after the command ended and its
 /// process group was killed (a process that escaped the group with setsid
@@ -231,9 +230,7 @@ fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> Option<Receiver<Vec<u8>>
             }
         }
         if cut {
-            kept.extend_from_slice(
-                format!("\n[fanout: output cut at {} MiB]\n", OUTPUT_CAP >> 20).as_bytes(),
-            );
+            kept.extend_from_slice(output_cut_marker(OUTPUT_CAP).as_bytes());
         }
         let _ = tx.send(kept);
     });

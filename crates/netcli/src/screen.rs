@@ -10,9 +10,21 @@
 //! and blank cells at the end of a line are not part of its text. Spaces a
 //! device prints as content (column padding) are kept.
 
+//!
+//! Memory is bounded whatever the device sends: the cursor never moves past
+//! [`MAX_LINE_WIDTH`] (a line that long continues on the next screen line,
+//! its text unchanged), and the completed text stops at
+//! [`OUTPUT_CAP`](fanout_core::OUTPUT_CAP) with a marker saying it was cut.
+
+use fanout_core::{OUTPUT_CAP, output_cut_marker};
+
 /// Longest line considered as a prompt or pager marker; longer lines are
 /// output, whatever they contain (bounds the work per read).
 const MAX_PROMPT_LINE: usize = 512;
+
+/// Columns of the screen: cursor moves stop at the last one, and a line
+/// printed past it wraps (its text goes on unbroken).
+pub(crate) const MAX_LINE_WIDTH: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Cell {
@@ -56,10 +68,21 @@ pub(crate) struct Screen {
     /// moves, erases).
     rewinds: u64,
     received: usize,
+    /// Most bytes `done` may hold (the marker aside).
+    cap: usize,
+    /// `done` reached `cap`: later text is dropped.
+    cut: bool,
 }
 
 impl Default for Screen {
     fn default() -> Self {
+        Self::with_cap(OUTPUT_CAP)
+    }
+}
+
+impl Screen {
+    /// A screen keeping at most `cap` bytes of completed text.
+    pub(crate) fn with_cap(cap: usize) -> Self {
         Self {
             done: String::new(),
             cells: Vec::new(),
@@ -71,11 +94,11 @@ impl Default for Screen {
             utf8_need: 0,
             rewinds: 0,
             received: 0,
+            cap,
+            cut: false,
         }
     }
-}
 
-impl Screen {
     /// Applies bytes received from the device.
     pub(crate) fn feed(&mut self, bytes: &[u8]) {
         self.received += bytes.len();
@@ -267,9 +290,10 @@ impl Screen {
                 self.cursor = self.cursor.saturating_sub(n);
                 self.erasing = true;
             }
-            b'C' => self.cursor = self.cursor.saturating_add(n),
+            // Past the last column only as far as the wrap point.
+            b'C' => self.cursor = self.cursor.saturating_add(n).min(MAX_LINE_WIDTH),
             b'G' => {
-                self.cursor = n - 1;
+                self.cursor = (n - 1).min(MAX_LINE_WIDTH - 1);
                 self.erasing = true;
             }
             _ => {}
@@ -278,6 +302,23 @@ impl Screen {
     }
 
     fn put(&mut self, ch: char) {
+        if self.cursor >= MAX_LINE_WIDTH {
+            // The line is full: it continues on the next one, and its text
+            // goes on unbroken (no line end is added).
+            // The cursor may sit past the line's end (ESC [ n C): the gap
+            // shows as spaces.
+            let gap = MAX_LINE_WIDTH.saturating_sub(self.cells.len());
+            let full: String = self
+                .cells
+                .iter()
+                .map(|c| c.ch)
+                .chain(std::iter::repeat_n(' ', gap))
+                .collect();
+            self.append_done(&full);
+            self.cells.clear();
+            self.cursor = 0;
+            self.rewinds += 1;
+        }
         let blank = ch == ' ' && self.erasing;
         if ch != ' ' {
             self.erasing = false;
@@ -296,10 +337,30 @@ impl Screen {
         self.cursor += 1;
     }
 
+    /// Adds `text` to the completed text, up to the cap; the first text
+    /// that does not fit is cut there and the cut marked.
+    fn append_done(&mut self, text: &str) {
+        if self.cut {
+            return;
+        }
+        if self.done.len() + text.len() <= self.cap {
+            self.done.push_str(text);
+            return;
+        }
+        let mut end = self.cap.saturating_sub(self.done.len()).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.done.push_str(&text[..end]);
+        self.done.push_str(&output_cut_marker(self.cap));
+        self.cut = true;
+    }
+
     fn newline(&mut self) {
         let n = self.content_len();
-        self.done.extend(self.cells[..n].iter().map(|c| c.ch));
-        self.done.push('\n');
+        let mut line: String = self.cells[..n].iter().map(|c| c.ch).collect();
+        line.push('\n');
+        self.append_done(&line);
         self.cells.clear();
         self.cursor = 0;
         self.erasing = false;
@@ -395,6 +456,63 @@ mod tests {
         assert_eq!(s.last_chars(5), "çd\nef");
         assert_eq!(s.last_chars(100), "ab\nçd\nef");
         assert_eq!(Screen::default().last_chars(5), "");
+    }
+
+    #[test]
+    fn cursor_moves_far_right_allocate_nothing_huge() {
+        for far in [
+            &b"\x1b[4294967295C"[..],
+            b"\x1b[99999999999G",
+            b"\x1b[4096C",
+        ] {
+            let mut s = Screen::default();
+            s.feed(b"ab");
+            s.feed(far);
+            s.feed(b"x\x1b[4294967295Cy\r\nR1#");
+            assert!(
+                s.cells.capacity() <= 2 * MAX_LINE_WIDTH,
+                "{}",
+                s.cells.capacity()
+            );
+            assert!(
+                s.done().len() <= 2 * MAX_LINE_WIDTH + 2,
+                "{}",
+                s.done().len()
+            );
+            assert!(s.done().starts_with("ab ") && s.done().ends_with("y\n"));
+            assert_eq!(s.tail().as_deref(), Some("R1#"));
+        }
+        let s = shown(&[b"abc\x1b[5000Gz"]);
+        assert_eq!(s.cursor, MAX_LINE_WIDTH);
+        assert_eq!(s.line_text().chars().last(), Some('z'));
+    }
+
+    #[test]
+    fn lines_longer_than_the_screen_keep_their_text() {
+        let long: String = (0..3 * MAX_LINE_WIDTH + 7)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let s = shown(&[long.as_bytes(), b"\r\nR1#"]);
+        assert_eq!(s.done(), format!("{long}\n"));
+        assert!(s.cells.len() <= MAX_LINE_WIDTH);
+        assert_eq!(s.tail().as_deref(), Some("R1#"));
+    }
+
+    #[test]
+    fn completed_text_is_capped_with_a_marker() {
+        let mut s = Screen::with_cap(64);
+        for _ in 0..20 {
+            s.feed(b"0123456789\r\n");
+        }
+        s.feed("é".repeat(100).as_bytes());
+        s.feed(b"\r\nR1#");
+        let marker = output_cut_marker(64);
+        assert!(s.done().ends_with(&marker), "{:?}", s.done());
+        assert_eq!(s.done().len(), 64 + marker.len());
+        assert!(s.done().starts_with("0123456789\n0123456789\n"));
+        assert_eq!(s.tail().as_deref(), Some("R1#"), "the prompt is still seen");
+        assert!(marker.contains("output cut at 64 bytes"), "{marker}");
+        assert!(output_cut_marker(OUTPUT_CAP).contains("16 MiB"));
     }
 
     #[test]

@@ -3,10 +3,9 @@
 
 use std::io::{self, Read};
 
-use fanout_core::{CommandOutput, ErrorKind};
+use fanout_core::{CommandOutput, ErrorKind, OUTPUT_CAP, output_cut_marker};
 
 use super::{Conn, last_output};
-use crate::local::OUTPUT_CAP;
 use crate::run_host::{AttemptError, Deadline};
 
 /// Bytes read per call.
@@ -26,10 +25,7 @@ impl Captured {
         let text = |bytes: &[u8], cut: bool| {
             let mut s = String::from_utf8_lossy(bytes).into_owned();
             if cut {
-                s.push_str(&format!(
-                    "\n[fanout: output cut at {} MiB]\n",
-                    OUTPUT_CAP >> 20
-                ));
+                s.push_str(&output_cut_marker(OUTPUT_CAP));
             }
             s
         };
