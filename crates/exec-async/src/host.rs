@@ -3,21 +3,55 @@
 //! Mirrors `fanout_exec_threads::run_host` so both engines report the same
 //! outcome for the same host.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CancelToken, CommandOutput, ErrorKind, HostOutcome, Phase, PhaseTimings, Task, Worker, cpu_burn,
+    CommandOutput, ErrorKind, HostOutcome, Phase, PhaseTimings, Task, Worker, cpu_burn,
 };
-use tokio::sync::OwnedSemaphorePermit;
+use futures_util::FutureExt;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
 
 use crate::stream::{Ctx, Outcomes};
 
-/// How long an in-flight host gets, once the run is cancelled, to wrap up
-/// on its own (kill a local command and keep its output) before its future
-/// is dropped and it is reported `cancelled` as it stands.
+/// How long an in-flight `local` host gets, once the run is cancelled, to
+/// kill its command and keep its output before its future is dropped. Every
+/// other host is dropped at once and reported `cancelled` as it stands.
 const CANCEL_GRACE: Duration = Duration::from_millis(50);
+
+/// The run's stop signal as the hosts see it: set once, when the caller's
+/// token is cancelled (or the stream is dropped). Waiting on it is an
+/// intrusive list entry of a tokio `Notify` — no allocation per host.
+#[derive(Debug, Default)]
+pub(crate) struct Stop {
+    set: AtomicBool,
+    notify: Notify,
+}
+
+impl Stop {
+    pub(crate) fn fire(&self) {
+        self.set.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once [`fire`](Self::fire) was called.
+    pub(crate) async fn wait(&self) {
+        let notified = self.notify.notified();
+        tokio::pin!(notified);
+        // Registered before the check: a fire() in between still wakes us.
+        notified.as_mut().enable();
+        if self.is_set() {
+            return;
+        }
+        notified.await;
+    }
+}
 
 /// How one attempt ended when it did not succeed.
 #[derive(Debug)]
@@ -88,12 +122,6 @@ impl Deadline {
         self.at.is_some_and(|at| Instant::now() >= at)
     }
 
-    /// Time left, or `None` for no limit.
-    pub(crate) fn remaining(&self) -> Option<Duration> {
-        self.at
-            .map(|at| at.saturating_duration_since(Instant::now()))
-    }
-
     pub(crate) fn timeout_error(&self, outputs: Vec<CommandOutput>) -> AttemptError {
         AttemptError::new(
             ErrorKind::Timeout,
@@ -125,14 +153,6 @@ pub(crate) struct Progress {
     pub(crate) phase: Option<Phase>,
 }
 
-/// Waits for the run's cancellation or `fut`, whichever comes first.
-pub(crate) async fn unless_cancelled<F: Future>(cancel: &CancelToken, fut: F) -> Option<F::Output> {
-    tokio::select! {
-        out = fut => Some(out),
-        () = cancel.cancelled() => None,
-    }
-}
-
 /// One host, from its start to its outcome on `tx`. Holds the global and
 /// group permits until the outcome is sent.
 pub(crate) async fn host_task(
@@ -144,34 +164,56 @@ pub(crate) async fn host_task(
 ) {
     let target = &ctx.targets[idx];
     let worker = Worker::Task(idx);
-    let queued = ctx.started.elapsed();
+    let start = Instant::now();
+    let queued = start.saturating_duration_since(ctx.started);
     let mut progress = Progress {
-        start: Instant::now(),
+        start,
         attempts: 0,
         timings: PhaseTimings::default(),
         phase: None,
     };
-    let outcome = {
-        let work = run_host(&ctx, idx, &mut progress);
+    let finished = {
+        let work = AssertUnwindSafe(run_host(&ctx, idx, &mut progress)).catch_unwind();
         tokio::pin!(work);
         tokio::select! {
             biased;
-            outcome = &mut work => Some(outcome),
-            () = ctx.cancel.cancelled() => {
-                tokio::time::timeout(CANCEL_GRACE, &mut work).await.ok()
-            }
+            finished = &mut work => Some(finished),
+            () = ctx.stop.wait() => match ctx.job.task {
+                Task::Local { .. } => tokio::time::timeout(CANCEL_GRACE, &mut work).await.ok(),
+                _ => None,
+            },
         }
     };
-    let mut outcome = outcome.unwrap_or_else(|| {
-        let mut o = HostOutcome::cancelled(&target.name, worker);
-        if let Some(phase) = progress.phase {
-            o.message = Some(format!("run cancelled during the {phase} phase"));
+    let mut outcome = match finished {
+        Some(Ok(outcome)) => outcome,
+        Some(Err(panic)) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            let mut o = HostOutcome::failed(
+                &target.name,
+                ErrorKind::WorkerCrashed,
+                format!(
+                    "internal error (panic) while running this host: {detail}; please report it"
+                ),
+                worker,
+            );
+            o.attempts = progress.attempts;
+            o
         }
-        o.attempts = progress.attempts;
-        o.timings = progress.timings;
-        o.timings.total = progress.start.elapsed();
-        o
-    });
+        None => {
+            let mut o = HostOutcome::cancelled(&target.name, worker);
+            if let Some(phase) = progress.phase {
+                o.message = Some(format!("run cancelled during the {phase} phase"));
+            }
+            o.attempts = progress.attempts;
+            o.timings = progress.timings;
+            o.timings.total = progress.start.elapsed();
+            o
+        }
+    };
     outcome.timings.queued = queued;
     let _ = tx.send((idx, outcome));
     if !group_permits.is_empty() {
@@ -191,17 +233,13 @@ async fn run_host(ctx: &Ctx, idx: usize, progress: &mut Progress) -> HostOutcome
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
     let result = loop {
-        if ctx.cancel.is_cancelled() {
+        // Cancellation drops this future (see host_task); the flag covers
+        // a host started just as the run was cancelled.
+        if ctx.stop.is_set() {
             break Err(AttemptError::cancelled());
         }
         if let Some(rate) = &ctx.rate {
-            let slot = rate.reserve();
-            if unless_cancelled(&ctx.cancel, tokio::time::sleep_until(slot.into()))
-                .await
-                .is_none()
-            {
-                break Err(AttemptError::cancelled());
-            }
+            tokio::time::sleep_until(rate.reserve().into()).await;
         }
         progress.attempts += 1;
         let err = match attempt(ctx, idx, host_deadline, progress).await {
@@ -227,12 +265,7 @@ async fn run_host(ctx: &Ctx, idx: usize, progress: &mut Progress) -> HostOutcome
             )
             .with_outputs(err.outputs));
         }
-        if unless_cancelled(&ctx.cancel, tokio::time::sleep(pause))
-            .await
-            .is_none()
-        {
-            break Err(AttemptError::cancelled());
-        }
+        tokio::time::sleep(pause).await;
     };
     progress.timings.total = start.elapsed();
     let worker = Worker::Task(idx);
@@ -265,7 +298,7 @@ async fn attempt(
         job.timeouts.for_target(target, Phase::Command),
         host_deadline,
     );
-    if deadline.passed() {
+    if deadline.at.is_some_and(|at| at <= started) {
         return Err(deadline.timeout_error(Vec::new()));
     }
     let result = match &job.task {
@@ -276,15 +309,15 @@ async fn attempt(
         }
         Task::Sleep { duration } => {
             progress.phase = Some(Phase::Command);
-            sleep_task(*duration, deadline, &ctx.cancel).await
+            sleep_task(*duration, started, deadline).await
         }
         Task::Cpu { iterations } => {
             progress.phase = Some(Phase::Command);
-            cpu_task(*iterations, deadline, &ctx.cancel).await
+            cpu_task(*iterations, deadline, &ctx.stop).await
         }
         Task::Local { argv } => {
             progress.phase = Some(Phase::Command);
-            Box::pin(crate::local::run(argv, target, deadline, &ctx.cancel)).await
+            Box::pin(crate::local::run(argv, target, deadline, &ctx.stop)).await
         }
     };
     progress.timings.command += started.elapsed();
@@ -293,18 +326,13 @@ async fn attempt(
 
 async fn sleep_task(
     duration: Duration,
+    started: Instant,
     deadline: Deadline,
-    cancel: &CancelToken,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
-    let wait = deadline
-        .remaining()
-        .map_or(duration, |left| left.min(duration));
-    if unless_cancelled(cancel, tokio::time::sleep(wait))
-        .await
-        .is_none()
-    {
-        return Err(AttemptError::cancelled());
-    }
+    let wait = deadline.at.map_or(duration, |at| {
+        at.saturating_duration_since(started).min(duration)
+    });
+    tokio::time::sleep_until((started + wait).into()).await;
     if wait < duration {
         return Err(deadline.timeout_error(Vec::new()));
     }
@@ -324,14 +352,14 @@ impl Drop for StopOnDrop {
 async fn cpu_task(
     iterations: u64,
     deadline: Deadline,
-    cancel: &CancelToken,
+    run_stop: &Arc<Stop>,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
     let stop = Arc::new(AtomicBool::new(false));
     let _guard = StopOnDrop(stop.clone());
-    let token = cancel.clone();
+    let run = run_stop.clone();
     let burn = tokio::task::spawn_blocking(move || {
         cpu_burn(iterations, || {
-            !stop.load(Ordering::Relaxed) && !token.is_cancelled() && !deadline.passed()
+            !stop.load(Ordering::Relaxed) && !run.is_set() && !deadline.passed()
         })
     });
     match burn.await {
@@ -340,7 +368,7 @@ async fn cpu_task(
             stdout: format!("{digest:016x}\n"),
             ..CommandOutput::default()
         }]),
-        Ok(None) if cancel.is_cancelled() => Err(AttemptError::cancelled()),
+        Ok(None) if run_stop.is_set() => Err(AttemptError::cancelled()),
         Ok(None) => Err(deadline.timeout_error(Vec::new())),
         Err(e) => Err(AttemptError::new(
             ErrorKind::WorkerCrashed,

@@ -11,11 +11,11 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use fanout_core::{CancelToken, CommandOutput, ErrorKind, Target, render_template};
+use fanout_core::{CommandOutput, ErrorKind, Target, render_template};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinHandle;
 
-use crate::host::{AttemptError, Deadline};
+use crate::host::{AttemptError, Deadline, Stop};
 
 /// Output kept per stream; the rest is dropped and the cut marked.
 pub(crate) const OUTPUT_CAP: usize = 16 << 20;
@@ -74,7 +74,7 @@ pub(crate) async fn run(
     argv: &[String],
     target: &Target,
     deadline: Deadline,
-    cancel: &CancelToken,
+    stop: &Stop,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
     let rendered: Vec<String> = argv.iter().map(|a| render_template(a, target)).collect();
     let command_line = rendered.join(" ");
@@ -111,7 +111,7 @@ pub(crate) async fn run(
             Err(e) => Some(Waited::Lost(e)),
         },
         _ = deadline.run(std::future::pending::<()>()) => Some(Waited::TimedOut),
-        () = cancel.cancelled() => Some(Waited::Cancelled),
+        () = stop.wait() => Some(Waited::Cancelled),
     };
     // The child is a zombie (exited, not reaped) or about to be killed: its
     // pid and group id cannot be reused yet, so killing the group only hits
@@ -301,8 +301,8 @@ mod tests {
             Some(Duration::from_secs(30)),
             None,
         );
-        let cancel = CancelToken::new();
-        let run = run(&argv, &target, deadline, &cancel);
+        let stop = Stop::default();
+        let run = run(&argv, &target, deadline, &stop);
         // Let it start, then drop it mid-command.
         let _ = tokio::time::timeout(Duration::from_millis(500), run).await;
         let pid = std::fs::read_to_string(&pidfile).unwrap();

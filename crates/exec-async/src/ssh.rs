@@ -26,7 +26,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OnceCell, oneshot};
 
-use crate::host::{AttemptError, Deadline, Progress, unless_cancelled};
+use crate::host::{AttemptError, Deadline, Progress};
 use crate::local::{OUTPUT_CAP, cut_marker};
 use crate::stream::Ctx;
 
@@ -110,18 +110,7 @@ pub(crate) async fn attempt(
     host_deadline: Option<(Instant, Duration)>,
     progress: &mut Progress,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
-    match unless_cancelled(&ctx.cancel, session(ctx, idx, host_deadline, progress)).await {
-        Some(result) => result,
-        None => Err(AttemptError::cancelled()),
-    }
-}
-
-async fn session(
-    ctx: &Ctx,
-    idx: usize,
-    host_deadline: Option<(Instant, Duration)>,
-    progress: &mut Progress,
-) -> Result<Vec<CommandOutput>, AttemptError> {
+    // Cancellation drops this future: the session is closed with it.
     let Some(shared) = &ctx.ssh else {
         return Err(AttemptError::new(
             ErrorKind::InvalidTarget,

@@ -12,26 +12,27 @@
 //! produced an outcome as `cancelled`, so every target is reported exactly
 //! once whatever happened to its task.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use fanout_core::{
-    CancelToken, ConnectRateLimiter, ErrorKind, ExecError, HostOutcome, Job, Target, Worker,
-};
+use fanout_core::{CancelToken, ConnectRateLimiter, ExecError, HostOutcome, Job, Target, Worker};
 use futures_util::Stream;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
-use crate::host;
+use crate::host::{self, Stop};
 
 /// Everything the hosts of one run share.
 pub(crate) struct Ctx {
     pub(crate) job: Arc<Job>,
     pub(crate) targets: Arc<[Target]>,
+    /// The caller's token: only the driver waits on it, and fires `stop`.
     pub(crate) cancel: CancelToken,
+    /// What the hosts wait on.
+    pub(crate) stop: Arc<Stop>,
     pub(crate) rate: Option<ConnectRateLimiter>,
     /// At most `-c` hosts in flight.
     pub(crate) global: Arc<Semaphore>,
@@ -56,6 +57,7 @@ pub struct HostStream {
     /// Next index to check once the channel is closed.
     tail: Option<usize>,
     driver: JoinHandle<()>,
+    stop: Arc<Stop>,
     warnings: Vec<String>,
 }
 
@@ -129,6 +131,7 @@ impl HostStream {
 impl Drop for HostStream {
     fn drop(&mut self) {
         self.driver.abort();
+        self.stop.fire();
     }
 }
 
@@ -183,15 +186,15 @@ pub fn run_stream(
         .as_ref()
         .map(crate::ssh::Shared::warnings)
         .unwrap_or_default();
+    let stop = Arc::new(Stop::default());
     let ctx = Arc::new(Ctx {
         rate: job.limits.connect_rate.map(ConnectRateLimiter::new),
-        global: Arc::new(Semaphore::new(
-            job.limits.concurrency.min(Semaphore::MAX_PERMITS),
-        )),
+        global: Arc::new(Semaphore::new(permits(&job))),
         groups,
         group_freed: Notify::new(),
         ssh,
         cancel,
+        stop: stop.clone(),
         targets: targets.clone(),
         job,
         started: Instant::now(),
@@ -204,6 +207,7 @@ pub fn run_stream(
         targets,
         tail: None,
         driver,
+        stop,
         warnings,
     })
 }
@@ -290,33 +294,38 @@ impl Admission {
     }
 }
 
-/// Starts hosts as global (and group) permits free up, reaps their tasks,
-/// and turns a panicked host task into that host's `worker_crashed`
-/// outcome. Hosts never started are reported by the stream.
+/// Global permits of a run: `-c` (at most what `acquire_many` can count).
+fn permits(job: &Job) -> usize {
+    job.limits.concurrency.clamp(1, u32::MAX as usize)
+}
+
+/// Starts hosts as global (and group) permits free up, then waits until
+/// every host task has given its permit back, turning the caller's
+/// cancellation into the hosts' stop signal all the while. Hosts never
+/// started are reported by the stream.
 async fn drive(ctx: Arc<Ctx>, tx: Outcomes) {
-    let mut tasks = JoinSet::new();
-    let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
     let mut admission = Admission::new();
     while !admission.exhausted(&ctx) {
         let permit: OwnedSemaphorePermit = tokio::select! {
             biased;
-            () = ctx.cancel.cancelled() => break,
+            () = ctx.cancel.cancelled() => {
+                ctx.stop.fire();
+                return;
+            }
             permit = ctx.global.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
-                Err(_) => break,
+                Err(_) => return,
             },
         };
-        while let Some(done) = tasks.try_join_next_with_id() {
-            reap(done, &mut running, &ctx, &tx);
-        }
-        if ctx.cancel.is_cancelled() {
-            break;
-        }
         match admission.pick(&ctx) {
             Some((idx, groups)) => {
-                let host = host::host_task(ctx.clone(), idx, permit, groups, tx.clone());
-                let handle = tasks.spawn(host);
-                running.insert(handle.id(), idx);
+                tokio::spawn(Box::pin(host::host_task(
+                    ctx.clone(),
+                    idx,
+                    permit,
+                    groups,
+                    tx.clone(),
+                )));
             }
             None => {
                 // Every host left waits for a full group: wait for a host
@@ -324,53 +333,22 @@ async fn drive(ctx: Arc<Ctx>, tx: Outcomes) {
                 drop(permit);
                 tokio::select! {
                     biased;
-                    () = ctx.cancel.cancelled() => break,
-                    () = ctx.group_freed.notified() => {}
-                    // A host task that panicked gave its permits back
-                    // without a signal.
-                    Some(done) = tasks.join_next_with_id() => {
-                        reap(done, &mut running, &ctx, &tx);
+                    () = ctx.cancel.cancelled() => {
+                        ctx.stop.fire();
+                        return;
                     }
+                    () = ctx.group_freed.notified() => {}
                 }
             }
         }
     }
-    while let Some(done) = tasks.join_next_with_id().await {
-        reap(done, &mut running, &ctx, &tx);
-    }
-}
-
-fn reap(
-    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
-    running: &mut HashMap<tokio::task::Id, usize>,
-    ctx: &Ctx,
-    tx: &Outcomes,
-) {
-    match done {
-        Ok((id, ())) => {
-            running.remove(&id);
-        }
-        Err(err) => {
-            let Some(idx) = running.remove(&err.id()) else {
-                return;
-            };
-            if let Ok(panic) = err.try_into_panic() {
-                let detail = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_string());
-                let outcome = HostOutcome::failed(
-                    &ctx.targets[idx].name,
-                    ErrorKind::WorkerCrashed,
-                    format!(
-                        "internal error (panic) while running this host: {detail}; please report it"
-                    ),
-                    Worker::Task(idx),
-                );
-                let _ = tx.send((idx, outcome));
-            }
-        }
+    drop(tx);
+    // Every host task holds a global permit until its outcome is sent.
+    let all = u32::try_from(permits(&ctx.job)).unwrap_or(u32::MAX);
+    tokio::select! {
+        biased;
+        () = ctx.cancel.cancelled() => ctx.stop.fire(),
+        _ = ctx.global.acquire_many(all) => {}
     }
 }
 
