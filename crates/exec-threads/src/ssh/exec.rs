@@ -108,7 +108,14 @@ pub(super) fn run(
         if channel.eof() {
             break;
         }
-        if !progressed && let Err(halt) = conn.wait(deadline) {
+        // Checked on every pass, data or not: a device that streams output
+        // forever still times out, and Ctrl-C still stops it.
+        let halted = if progressed {
+            conn.check(deadline)
+        } else {
+            conn.wait(deadline)
+        };
+        if let Err(halt) = halted {
             let output = got.output(command, None);
             let mut err = conn.halted(halt, deadline, Vec::new());
             if err.kind == ErrorKind::Timeout {

@@ -180,7 +180,7 @@ pub(crate) fn attempt(
     };
     timings.command += started.elapsed();
     if !matches!(&result, Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Cancelled)) {
-        conn.close();
+        conn.close(host_deadline);
     }
     result
 }
@@ -375,15 +375,23 @@ impl Conn<'_> {
         }
     }
 
-    /// Waits until the socket is ready in the direction libssh2 is blocked
-    /// on, for at most one [`TICK`]; `Err` once cancelled or past the deadline.
-    pub(crate) fn wait(&self, deadline: &Deadline) -> Result<(), Halt> {
+    /// `Err` once cancelled or past the deadline. Loops that move data call
+    /// it on every pass, so a device that never stops sending still times
+    /// out and still stops on Ctrl-C.
+    pub(crate) fn check(&self, deadline: &Deadline) -> Result<(), Halt> {
         if self.cancel.is_cancelled() {
             return Err(Halt::Cancelled);
         }
         if deadline.passed() {
             return Err(Halt::Deadline);
         }
+        Ok(())
+    }
+
+    /// Waits until the socket is ready in the direction libssh2 is blocked
+    /// on, for at most one [`TICK`]; `Err` once cancelled or past the deadline.
+    pub(crate) fn wait(&self, deadline: &Deadline) -> Result<(), Halt> {
+        self.check(deadline)?;
         let events = match self.session.block_directions() {
             BlockDirections::Outbound => libc::POLLOUT,
             BlockDirections::Both => libc::POLLIN | libc::POLLOUT,
@@ -411,10 +419,18 @@ impl Conn<'_> {
     /// Says goodbye: sends a disconnect, stops sending, and waits briefly
     /// for the device to close its end, so that the device has ended the
     /// session before the next host starts (it never sees more than `-c`
-    /// sessions from us).
-    fn close(&self) {
-        let until = Instant::now() + CLOSE_WAIT;
-        let bye = Deadline::new(Instant::now(), Phase::Command, Some(CLOSE_WAIT), None);
+    /// sessions from us). Never waits past the host's deadline.
+    fn close(&self, host_deadline: Option<(Instant, Duration)>) {
+        let bye = Deadline::new(
+            Instant::now(),
+            Phase::Command,
+            Some(CLOSE_WAIT),
+            host_deadline,
+        );
+        let Some(until) = bye.at else { return };
+        if bye.passed() {
+            return;
+        }
         if !matches!(
             self.drive(&bye, || self.session.disconnect(None, "done", None)),
             Ok(Ok(()))

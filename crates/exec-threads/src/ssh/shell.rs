@@ -89,6 +89,7 @@ fn write_all(
     deadline: &Deadline,
 ) -> Result<(), Stop> {
     while !bytes.is_empty() {
+        conn.check(deadline).map_err(Stop::Halt)?;
         match channel.write(bytes) {
             Ok(0) => return Err(Stop::Closed),
             Ok(n) => bytes = &bytes[n..],
@@ -101,7 +102,9 @@ fn write_all(
     Ok(())
 }
 
-/// Reads at least one byte.
+/// Reads at least one byte. Checks the deadline and the cancel token
+/// first, every call: a device that never stops sending (and never shows
+/// the prompt) still times out.
 fn read_some(
     conn: &Conn<'_>,
     channel: &mut Channel,
@@ -109,6 +112,7 @@ fn read_some(
     deadline: &Deadline,
 ) -> Result<usize, Stop> {
     loop {
+        conn.check(deadline).map_err(Stop::Halt)?;
         match channel.read(buf) {
             Ok(0) if channel.eof() => return Err(Stop::Closed),
             Ok(0) => conn.wait(deadline).map_err(Stop::Halt)?,
