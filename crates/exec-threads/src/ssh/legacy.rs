@@ -3,13 +3,13 @@
 //! (its cleartext `SSH_MSG_KEXINIT`) and the message names what the device
 //! offered next to what this build's libssh2 supports.
 
-use std::io::{Read, Write};
-use std::time::Duration;
+use std::io::{ErrorKind as IoKind, Read, Write};
+use std::time::{Duration, Instant};
 
 use fanout_core::{CancelToken, ErrorKind, Target};
 use ssh2::{MethodType, Session};
 
-use super::{LEGACY_KEX, endpoint, tcp};
+use super::{LEGACY_KEX, TICK, endpoint, tcp};
 use crate::run_host::{AttemptError, Deadline};
 
 /// Longest wait for the device's offer.
@@ -45,9 +45,21 @@ pub(super) fn explain(
     AttemptError::new(ErrorKind::Protocol, None, message)
 }
 
+/// Names in a kex list that are not algorithms but extension flags.
+fn pseudo(name: &str) -> bool {
+    name.starts_with("ext-info-") || name.starts_with("kex-strict-")
+}
+
+/// Whether every real key exchange the device offers is a SHA-1 one (the
+/// extension flags aside), so that only a SHA-1-capable client can talk to it.
+fn only_sha1_kex(offer: &Offer) -> bool {
+    let mut real = offer.kex.iter().map(String::as_str).filter(|k| !pseudo(k));
+    let first = real.next();
+    first.is_some_and(|k| LEGACY_KEX.contains(&k)) && real.all(|k| LEGACY_KEX.contains(&k))
+}
+
 fn describe(target: &Target, offer: &Offer, session: &Session) -> String {
     let ours = |kind| session.supported_algs(kind).unwrap_or_default();
-    let pseudo = |n: &&str| n.starts_with("ext-info-") || n.starts_with("kex-strict-");
     let families = [
         ("key-exchange", &offer.kex, ours(MethodType::Kex)),
         ("host-key", &offer.host_key, ours(MethodType::HostKey)),
@@ -80,8 +92,7 @@ fn describe(target: &Target, offer: &Offer, session: &Session) -> String {
             offer.mac.join(", ")
         ));
     }
-    let sha1 = offer.kex.iter().all(|k| LEGACY_KEX.contains(&k.as_str()));
-    let hint = if sha1 {
+    let hint = if only_sha1_kex(offer) {
         " (this libssh2 is built without SHA-1 key exchange and hmac-sha1); use -e async for this device, or enable \
          a SHA-2 key exchange on it (e.g. `ip ssh server algorithm kex ecdh-sha2-nistp256`)"
     } else {
@@ -91,16 +102,22 @@ fn describe(target: &Target, offer: &Offer, session: &Session) -> String {
 }
 
 /// Connects once more and reads the device's KEXINIT; `None` when it
-/// cannot (the message then says so).
+/// cannot (the message then says so). Takes [`PROBE_WAIT`] at most in all
+/// (less if the phase deadline is nearer), however slowly the device
+/// trickles bytes, and stops within a [`TICK`] of a cancel.
 fn probe(target: &Target, cancel: &CancelToken, deadline: &Deadline) -> Option<Offer> {
     let mut stream = tcp::connect(target, cancel, deadline).ok()?;
     stream.set_nonblocking(false).ok()?;
-    let wait = deadline
-        .remaining()
-        .map_or(PROBE_WAIT, |left| left.min(PROBE_WAIT))
-        .max(Duration::from_millis(1));
-    stream.set_read_timeout(Some(wait)).ok()?;
-    stream.set_write_timeout(Some(wait)).ok()?;
+    let until = Instant::now()
+        + deadline
+            .remaining()
+            .map_or(PROBE_WAIT, |left| left.min(PROBE_WAIT));
+    // Time left, `None` once it is over or the run was cancelled.
+    let left = || {
+        let left = until.saturating_duration_since(Instant::now());
+        (!left.is_zero() && !cancel.is_cancelled()).then_some(left.min(TICK))
+    };
+    stream.set_write_timeout(Some(left()?)).ok()?;
     stream.write_all(b"SSH-2.0-fanout_probe\r\n").ok()?;
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
@@ -111,11 +128,17 @@ fn probe(target: &Target, cancel: &CancelToken, deadline: &Deadline) -> Option<O
         if buf.len() > 64 << 10 {
             return None;
         }
-        let n = stream.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
+        stream.set_read_timeout(Some(left()?)).ok()?;
+        match stream.read(&mut chunk) {
+            Ok(0) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    IoKind::WouldBlock | IoKind::TimedOut | IoKind::Interrupted
+                ) => {}
+            Err(_) => return None,
         }
-        buf.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -171,6 +194,7 @@ fn parse(bytes: &[u8]) -> Option<Offer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fanout_core::Phase;
 
     fn name_list(names: &str) -> Vec<u8> {
         let mut v = (names.len() as u32).to_be_bytes().to_vec();
@@ -215,5 +239,124 @@ mod tests {
         assert_eq!(offer.host_key, ["ssh-ed25519"]);
         assert_eq!(offer.cipher, ["aes128-cbc", "3des-cbc"]);
         assert_eq!(offer.mac, ["hmac-sha1"]);
+    }
+
+    fn offer(kex: &[&str]) -> Offer {
+        Offer {
+            kex: kex.iter().map(|k| k.to_string()).collect(),
+            ..Offer::default()
+        }
+    }
+
+    #[test]
+    fn the_sha1_hint_ignores_extension_flags() {
+        assert!(only_sha1_kex(&offer(&[
+            "diffie-hellman-group14-sha1",
+            "ext-info-s",
+            "kex-strict-s-v00@openssh.com",
+        ])));
+        assert!(!only_sha1_kex(&offer(&[
+            "curve25519-sha256",
+            "diffie-hellman-group14-sha1",
+            "ext-info-s",
+        ])));
+        assert!(
+            !only_sha1_kex(&offer(&["ext-info-s"])),
+            "no real kex at all"
+        );
+        assert!(!only_sha1_kex(&offer(&[])));
+        let mut target = Target::new("r7", "127.0.0.1");
+        target.port = 2207;
+        let session = Session::new().unwrap();
+        let message = describe(
+            &target,
+            &offer(&["diffie-hellman-group1-sha1", "kex-strict-s-v00@openssh.com"]),
+            &session,
+        );
+        assert!(message.contains("without SHA-1 key exchange"), "{message}");
+    }
+
+    /// A listener whose connections get one byte every 50 ms, forever.
+    fn trickler() -> (
+        std::net::SocketAddr,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let done = stop.clone();
+        std::thread::spawn(move || {
+            for socket in listener.incoming() {
+                let Ok(mut socket) = socket else { return };
+                let done = done.clone();
+                std::thread::spawn(move || {
+                    while !done.load(Ordering::SeqCst) && socket.write_all(b"x").is_ok() {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                });
+            }
+        });
+        (addr, stop)
+    }
+
+    /// The probe on a thread of its own; fails the test instead of hanging
+    /// if it does not end within 10 s.
+    fn probe_within(target: &Target, cancel: &CancelToken, deadline: Deadline) -> Option<Offer> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (target, cancel) = (target.clone(), cancel.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(probe(&target, &cancel, &deadline));
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the probe must end on time however slowly the device talks")
+    }
+
+    #[test]
+    fn the_probe_of_a_trickling_device_ends_on_time_and_on_cancel() {
+        let (addr, stop) = trickler();
+        let mut target = Target::new("slow", "127.0.0.1");
+        target.port = addr.port();
+        let phase = Phase::Connect;
+        let deadline = Deadline::new(Instant::now(), phase, Some(Duration::from_secs(30)), None);
+        let started = Instant::now();
+        assert_eq!(probe_within(&target, &CancelToken::new(), deadline), None);
+        let took = started.elapsed();
+        assert!(
+            (PROBE_WAIT..PROBE_WAIT + Duration::from_secs(2)).contains(&took),
+            "the probe took {took:?}"
+        );
+
+        let near = Deadline::new(
+            Instant::now(),
+            phase,
+            Some(Duration::from_millis(300)),
+            None,
+        );
+        let started = Instant::now();
+        assert_eq!(probe_within(&target, &CancelToken::new(), near), None);
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
+
+        let cancel = CancelToken::new();
+        let canceller = {
+            let cancel = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                cancel.cancel();
+            })
+        };
+        let started = Instant::now();
+        assert_eq!(probe_within(&target, &cancel, deadline), None);
+        canceller.join().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(1200),
+            "{:?}",
+            started.elapsed()
+        );
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
