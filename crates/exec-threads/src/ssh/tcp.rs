@@ -1,10 +1,13 @@
-//! TCP connect that honours the connect deadline and cancellation: a
-//! non-blocking `connect(2)` polled in ticks (std's `connect_timeout` could
-//! not be interrupted by Ctrl-C).
+//! TCP connect that honours the connect deadline and cancellation: the
+//! host name resolved on a helper thread (getaddrinfo cannot be
+//! interrupted; IP addresses need none), then a non-blocking `connect(2)`
+//! polled in ticks (std's `connect_timeout` could not be interrupted by
+//! Ctrl-C).
 
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd};
+use std::sync::mpsc::{self, RecvTimeoutError};
 
 use fanout_core::{CancelToken, ErrorKind, Target};
 
@@ -17,19 +20,7 @@ pub(super) fn connect(
     cancel: &CancelToken,
     deadline: &Deadline,
 ) -> Result<TcpStream, AttemptError> {
-    let addrs: Vec<SocketAddr> = (target.address.as_str(), target.port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            AttemptError::new(
-                ErrorKind::Connect,
-                None,
-                format!(
-                    "cannot resolve `{}`: {e}; check the hostname in the inventory",
-                    target.address
-                ),
-            )
-        })?
-        .collect();
+    let addrs = resolve(target, cancel, deadline)?;
     let mut last = None;
     for addr in addrs {
         match connect_one(addr, cancel, deadline)? {
@@ -52,6 +43,94 @@ pub(super) fn connect(
         None,
         format!("could not connect to {}: {why}", endpoint(target)),
     ))
+}
+
+/// The target's addresses: its IP address as is, or its host name looked
+/// up on a helper thread, waited for until the deadline or a cancel.
+fn resolve(
+    target: &Target,
+    cancel: &CancelToken,
+    deadline: &Deadline,
+) -> Result<Vec<SocketAddr>, AttemptError> {
+    if let Ok(ip) = target.address.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, target.port)]);
+    }
+    let (name, port) = (target.address.clone(), target.port);
+    let looked_up = lookup_on_thread(
+        move || {
+            (name.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect)
+        },
+        cancel,
+        deadline,
+    );
+    match looked_up {
+        Lookup::Done(Ok(addrs)) => Ok(addrs),
+        Lookup::Done(Err(e)) => Err(AttemptError::new(
+            ErrorKind::Connect,
+            None,
+            format!(
+                "cannot resolve `{}`: {e}; check the hostname in the inventory",
+                target.address
+            ),
+        )),
+        Lookup::Cancelled => Err(AttemptError::cancelled()),
+        Lookup::TimedOut => {
+            let mut err = deadline.timeout_error(Vec::new());
+            err.message.push_str(&format!(
+                " while resolving `{}` (check the DNS servers, or use its IP address)",
+                target.address
+            ));
+            Err(err)
+        }
+    }
+}
+
+/// How a name lookup ended.
+enum Lookup<T> {
+    Done(io::Result<T>),
+    Cancelled,
+    TimedOut,
+}
+
+/// Runs `lookup` on a thread of its own and waits for it in ticks until
+/// the deadline or a cancel. A lookup still running then is left to finish
+/// on its own (its result is dropped).
+fn lookup_on_thread<T: Send + 'static>(
+    lookup: impl FnOnce() -> io::Result<T> + Send + 'static,
+    cancel: &CancelToken,
+    deadline: &Deadline,
+) -> Lookup<T> {
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("fanout-resolve".into())
+        .stack_size(64 << 10)
+        .spawn(move || {
+            let _ = tx.send(lookup());
+        });
+    if let Err(e) = spawned {
+        return Lookup::Done(Err(io::Error::new(
+            e.kind(),
+            format!("could not start a thread to look the name up ({e})"),
+        )));
+    }
+    loop {
+        if cancel.is_cancelled() {
+            return Lookup::Cancelled;
+        }
+        if deadline.passed() {
+            return Lookup::TimedOut;
+        }
+        let wait = deadline.remaining().map_or(TICK, |left| left.min(TICK));
+        match rx.recv_timeout(wait) {
+            Ok(result) => return Lookup::Done(result),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                return Lookup::Done(Err(io::Error::other("the lookup thread died")));
+            }
+        }
+    }
 }
 
 /// One address: `Ok(Err(_))` when the connection failed, `Err(_)` when the
@@ -139,4 +218,87 @@ fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
         }
     };
     (storage, len as libc::socklen_t)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use fanout_core::Phase;
+
+    use super::*;
+
+    fn deadline(after: Duration) -> Deadline {
+        Deadline::new(Instant::now(), Phase::Connect, Some(after), None)
+    }
+
+    fn hanging_lookup() -> io::Result<Vec<SocketAddr>> {
+        std::thread::sleep(Duration::from_secs(30));
+        Ok(Vec::new())
+    }
+
+    #[test]
+    fn a_hanging_lookup_ends_at_the_deadline_and_on_cancel() {
+        let started = Instant::now();
+        let got = lookup_on_thread(
+            hanging_lookup,
+            &CancelToken::new(),
+            &deadline(Duration::from_millis(300)),
+        );
+        assert!(matches!(got, Lookup::TimedOut));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+
+        let cancel = CancelToken::new();
+        let canceller = {
+            let cancel = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                cancel.cancel();
+            })
+        };
+        let started = Instant::now();
+        let got = lookup_on_thread(hanging_lookup, &cancel, &deadline(Duration::from_secs(60)));
+        canceller.join().unwrap();
+        assert!(matches!(got, Lookup::Cancelled));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+
+        let got = lookup_on_thread(
+            || Ok(7),
+            &CancelToken::new(),
+            &deadline(Duration::from_secs(5)),
+        );
+        assert!(matches!(got, Lookup::Done(Ok(7))));
+    }
+
+    #[test]
+    fn ip_addresses_need_no_lookup_and_names_resolve() {
+        let mut target = Target::new("r1", "127.0.0.1");
+        target.port = 2201;
+        let cancel = CancelToken::new();
+        let addrs = resolve(&target, &cancel, &deadline(Duration::from_secs(5))).unwrap();
+        assert_eq!(addrs, vec!["127.0.0.1:2201".parse().unwrap()]);
+        target.address = "::1".into();
+        let addrs = resolve(&target, &cancel, &deadline(Duration::from_secs(5))).unwrap();
+        assert_eq!(addrs, vec!["[::1]:2201".parse().unwrap()]);
+        // Even a passed deadline does not stop an address that needs no lookup.
+        target.address = "127.0.0.1".into();
+        let passed = deadline(Duration::ZERO);
+        assert!(resolve(&target, &cancel, &passed).is_ok());
+        target.address = "localhost".into();
+        let addrs = resolve(&target, &cancel, &deadline(Duration::from_secs(10))).unwrap();
+        assert!(
+            addrs
+                .iter()
+                .all(|a| a.ip().is_loopback() && a.port() == 2201),
+            "{addrs:?}"
+        );
+    }
 }
