@@ -1,7 +1,8 @@
 //! The `cli` task over russh: a PTY and a shell on one channel, driven by
 //! `fanout-netcli`'s pure [`Dialog`] (prompt, paging, enable, config mode,
-//! each command's output). Each read waits at most the command timeout (or
-//! what is left of the host's); a timeout reports the last output seen.
+//! each command's output). Each exchange (a line sent, up to the prompt that
+//! ends its answer) gets the command timeout (or what is left of the
+//! host's); a timeout reports the last output seen.
 
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,15 @@ pub(crate) async fn run(
         .request_shell(true)
         .await
         .map_err(|e| channel_error(format!("could not start a shell: {e}"), &[]))?;
+    // The command timeout bounds each exchange (from sending a line to the
+    // prompt that ends its answer), not each read: a device that keeps
+    // talking without ever showing its prompt still times out.
+    let mut exchange = Deadline::new(
+        Instant::now(),
+        Phase::Command,
+        command_timeout,
+        host_deadline,
+    );
     loop {
         match dialog.progress().map_err(dialog_error)? {
             Progress::Send(bytes) => {
@@ -82,35 +92,31 @@ pub(crate) async fn run(
                         dialog.outputs(),
                     ));
                 }
-            }
-            Progress::Read => {
-                let deadline = Deadline::new(
+                exchange = Deadline::new(
                     Instant::now(),
                     Phase::Command,
                     command_timeout,
                     host_deadline,
                 );
-                match deadline.run(next_bytes(&mut channel)).await {
-                    Ok(Read::Data(bytes)) => dialog.feed(&bytes),
-                    Ok(Read::Closed) => return Err(dialog_error(dialog.closed())),
-                    Ok(Read::Refused(what)) => {
-                        return Err(channel_error(
-                            format!(
-                                "the device refused {what} on the SSH channel; use an exec task"
-                            ),
-                            dialog.outputs(),
-                        ));
-                    }
-                    Err(()) if deadline.phase == Phase::Host => {
-                        // The whole-host limit, not the read timeout, ran out.
-                        let last = dialog_error(dialog.timed_out(deadline.after));
-                        let mut err = deadline.timeout_error(last.outputs);
-                        err.message = format!("{}; {}", err.message, last.message);
-                        return Err(err);
-                    }
-                    Err(()) => return Err(dialog_error(dialog.timed_out(deadline.after))),
-                }
             }
+            Progress::Read => match exchange.run(next_bytes(&mut channel)).await {
+                Ok(Read::Data(bytes)) => dialog.feed(&bytes),
+                Ok(Read::Closed) => return Err(dialog_error(dialog.closed())),
+                Ok(Read::Refused(what)) => {
+                    return Err(channel_error(
+                        format!("the device refused {what} on the SSH channel; use an exec task"),
+                        dialog.outputs(),
+                    ));
+                }
+                Err(()) if exchange.phase == Phase::Host => {
+                    // The whole-host limit, not the command timeout, ran out.
+                    let last = dialog_error(dialog.timed_out(exchange.after));
+                    let mut err = exchange.timeout_error(last.outputs);
+                    err.message = format!("{}; {}", err.message, last.message);
+                    return Err(err);
+                }
+                Err(()) => return Err(dialog_error(dialog.timed_out(exchange.after))),
+            },
             Progress::Done => break,
         }
     }

@@ -11,14 +11,13 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use fanout_core::{CommandOutput, ErrorKind, Target, render_template};
+use fanout_core::{
+    CommandOutput, ErrorKind, OUTPUT_CAP, Target, output_cut_marker, render_template,
+};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinHandle;
 
 use crate::host::{AttemptError, Deadline, Stop};
-
-/// Output kept per stream; the rest is dropped and the cut marked.
-pub(crate) const OUTPUT_CAP: usize = 16 << 20;
 
 /// How long to wait for the output pipes after the command ended and its
 /// process group was killed (a process that escaped the group with setsid
@@ -256,14 +255,9 @@ async fn read_capped<R: AsyncRead + Unpin>(mut pipe: R) -> Vec<u8> {
         }
     }
     if cut {
-        kept.extend_from_slice(cut_marker().as_bytes());
+        kept.extend_from_slice(output_cut_marker(OUTPUT_CAP).as_bytes());
     }
     kept
-}
-
-/// What marks output dropped beyond [`OUTPUT_CAP`].
-pub(crate) fn cut_marker() -> String {
-    format!("\n[fanout: output cut at {} MiB]\n", OUTPUT_CAP >> 20)
 }
 
 /// The text a reader collected, waiting until `grace` at most (a reader
@@ -345,7 +339,8 @@ mod tests {
         });
         let kept = read_capped(r).await;
         writer.await.unwrap();
-        assert_eq!(kept.len(), OUTPUT_CAP + cut_marker().len());
-        assert!(kept.ends_with(cut_marker().as_bytes()));
+        let marker = output_cut_marker(OUTPUT_CAP);
+        assert_eq!(kept.len(), OUTPUT_CAP + marker.len());
+        assert!(kept.ends_with(marker.as_bytes()));
     }
 }

@@ -14,7 +14,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CommandOutput, ErrorKind, ExecError, HostKeyPolicy, Job, Phase, Secret, Target, Task,
+    CommandOutput, ErrorKind, ExecError, HostKeyPolicy, Job, OUTPUT_CAP, Phase, Secret, Target,
+    Task, output_cut_marker,
 };
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
 use russh::client::{self, AuthResult, Handle, KeyboardInteractiveAuthResponse};
@@ -27,7 +28,6 @@ use tokio::net::TcpStream;
 use tokio::sync::{OnceCell, oneshot};
 
 use crate::host::{AttemptError, Deadline, Progress};
-use crate::local::{OUTPUT_CAP, cut_marker};
 use crate::stream::Ctx;
 
 /// How long closing a session may take before it is simply dropped.
@@ -691,7 +691,7 @@ impl Captured {
         let text = |bytes: &[u8], cut: bool| {
             let mut s = String::from_utf8_lossy(bytes).into_owned();
             if cut {
-                s.push_str(&cut_marker());
+                s.push_str(&output_cut_marker(OUTPUT_CAP));
             }
             s
         };
