@@ -76,13 +76,34 @@ pub(crate) fn run(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(pgid);
-    let stdout = reader(child.stdout.take());
-    let stderr = reader(child.stderr.take());
+    let forget = |pgid: i32| {
+        LIVE_GROUPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&pgid);
+    };
+    let readers =
+        reader(child.stdout.take()).and_then(|out| Ok((out, reader(child.stderr.take())?)));
+    let (stdout, stderr) = match readers {
+        Ok(readers) => readers,
+        Err(e) => {
+            // Without its readers the command could block on a full pipe
+            // forever: stop it (and whatever it started) now.
+            kill_group(pgid);
+            let _ = child.wait();
+            forget(pgid);
+            return Err(AttemptError::new(
+                ErrorKind::CommandFailed,
+                None,
+                format!(
+                    "could not start a thread to read the output of `{program}` ({e}); the \
+                     command was stopped; lower -c or raise the process limit (ulimit -u)"
+                ),
+            ));
+        }
+    };
     let waited = wait(&mut child, pgid, deadline, cancel);
-    LIVE_GROUPS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&pgid);
+    forget(pgid);
     let grace = Instant::now() + PIPE_GRACE;
     let output = CommandOutput {
         command: command_line,
@@ -211,11 +232,27 @@ fn kill_group(pgid: i32) {
     }
 }
 
-/// Reads a pipe on its own thread, keeping at most [`OUTPUT_CAP`] bytes.
-fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> Option<Receiver<Vec<u8>>> {
-    let mut pipe = pipe?;
+#[cfg(test)]
+thread_local! {
+    /// Test hook: the next reader threads of this thread fail to start.
+    static FAIL_READERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Reads a pipe on its own thread, keeping at most [`OUTPUT_CAP`] bytes;
+/// an error if the thread cannot start.
+fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::io::Result<Option<Receiver<Vec<u8>>>> {
+    let Some(mut pipe) = pipe else {
+        return Ok(None);
+    };
+    #[cfg(test)]
+    if FAIL_READERS.get() {
+        return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+    }
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
+    let builder = std::thread::Builder::new()
+        .name("fanout-local-output".into())
+        .stack_size(64 << 10);
+    builder.spawn(move || {
         let mut kept = Vec::new();
         let mut chunk = [0u8; 8192];
         let mut cut = false;
@@ -233,8 +270,8 @@ fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> Option<Receiver<Vec<u8>>
             kept.extend_from_slice(output_cut_marker(OUTPUT_CAP).as_bytes());
         }
         let _ = tx.send(kept);
-    });
-    Some(rx)
+    })?;
+    Ok(Some(rx))
 }
 
 /// The text a reader collected, waiting until `grace` at most.
@@ -245,4 +282,76 @@ fn collect(rx: Option<Receiver<Vec<u8>>>, grace: Instant) -> String {
     })
     .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
     .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use fanout_core::Phase;
+
+    use super::*;
+
+    /// Children of this process still in the process table, zombies included.
+    fn children() -> Vec<i32> {
+        let me = std::process::id().to_string();
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .filter(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .and_then(|rest| rest.split_whitespace().nth(1))
+                    == Some(me.as_str())
+            })
+            .filter_map(|stat| stat.split(' ').next()?.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn a_reader_thread_that_cannot_start_stops_the_command() {
+        let before = children();
+        let target = Target::new("h1", "127.0.0.1");
+        let deadline = Deadline::new(
+            Instant::now(),
+            Phase::Command,
+            Some(Duration::from_secs(30)),
+            None,
+        );
+        let argv = ["sleep".to_string(), "30".to_string()];
+        FAIL_READERS.set(true);
+        let started = Instant::now();
+        let result = run(&argv, &target, deadline, &CancelToken::new());
+        FAIL_READERS.set(false);
+        let err = result.expect_err("no reader thread, no command");
+        assert_eq!(err.kind, ErrorKind::CommandFailed);
+        assert!(
+            err.message.contains("could not start a thread") && err.message.contains("ulimit -u"),
+            "{}",
+            err.message
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the command was not left running"
+        );
+        assert!(
+            LIVE_GROUPS.lock().unwrap().is_empty(),
+            "its process group is forgotten"
+        );
+        let left: Vec<i32> = children()
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "the command was killed and reaped: {left:?}"
+        );
+
+        let ok = run(
+            &["true".to_string()],
+            &target,
+            deadline,
+            &CancelToken::new(),
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+    }
 }
