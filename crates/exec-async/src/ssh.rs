@@ -189,7 +189,11 @@ pub(crate) async fn attempt(
     progress.timings.command += started.elapsed();
     if !matches!(&result, Err(e) if e.kind == ErrorKind::Timeout) {
         // A device that timed out may never answer: just drop it.
-        let _ = tokio::time::timeout(CLOSE_WAIT, close(handle, socket_back)).await;
+        // Never past the host's own deadline.
+        let wait = host_deadline.map_or(CLOSE_WAIT, |(at, _)| {
+            at.saturating_duration_since(Instant::now()).min(CLOSE_WAIT)
+        });
+        let _ = tokio::time::timeout(wait, close(handle, socket_back)).await;
     }
     result
 }
