@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use fanout_core::{
     CancelToken, ConnectRateLimiter, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary,
-    Sink, Tally, Target, Task, Worker,
+    Sink, Tally, Target, Worker,
 };
 
-use fanout_exec_threads::Admission;
+use fanout_exec_threads::{Admission, max_host_duration};
 
 use crate::child::{Lines, WorkerProcess, describe_exit};
 use crate::executor::{ProcessExecutor, ProcessMode};
@@ -541,86 +541,48 @@ pub(crate) fn kill_grace(budget: Duration) -> Duration {
     KILL_GRACE.saturating_add(budget / 10)
 }
 
-/// The longest a worker may legitimately take for `target`: its host
-/// timeout, else every attempt's phase timeouts plus backoff and rate
-/// waits. `None` when some phase has no limit.
+/// The longest a worker may legitimately take for `target`:
+/// [`max_host_duration`] (every attempt's phases — a cli dialog's every
+/// exchange — retries and backoff, or the host timeout), plus the waits for
+/// connect-rate slots. `None` when nothing bounds the host.
 pub(crate) fn host_budget(job: &Job, target: &Target) -> Option<Duration> {
-    let t = |phase| job.timeouts.for_target(target, phase);
-    if let Some(host) = t(Phase::Host) {
-        return Some(host);
-    }
-    let command = t(Phase::Command)?;
-    let per_attempt = match &job.task {
-        Task::Exec { .. } => t(Phase::Connect)?
-            .saturating_add(t(Phase::Auth)?)
-            .saturating_add(command),
-        Task::Cli { commands, .. } => t(Phase::Connect)?
-            .saturating_add(t(Phase::Auth)?)
-            .saturating_add(
-                command.saturating_mul(u32::try_from(commands.len()).unwrap_or(u32::MAX)),
-            ),
-        Task::Sleep { .. } | Task::Cpu { .. } | Task::Local { .. } => command,
-    };
-    let retries = job.retry.retries;
-    let attempts = retries.saturating_add(1);
+    let attempts = job.retry.retries.saturating_add(1);
     let rate_wait = job
         .limits
         .connect_rate
-        .map_or(Duration::ZERO, |r| r.interval());
-    let mut total = per_attempt
-        .saturating_add(rate_wait)
-        .saturating_mul(attempts);
-    // Backoff doubles per retry up to max_backoff (RetryPolicy::backoff_for
-    // waits at most this much).
-    let doubling = retries.min(17);
-    for retry in 1..=doubling {
-        let exp = job
-            .retry
-            .backoff
-            .saturating_mul(1u32 << (retry - 1).min(16))
-            .min(job.retry.max_backoff);
-        total = total.saturating_add(exp);
-    }
-    total = total.saturating_add(job.retry.max_backoff.saturating_mul(retries - doubling));
-    Some(total)
+        .map_or(Duration::ZERO, |r| r.interval().saturating_mul(attempts));
+    max_host_duration(job, target).map(|d| d.saturating_add(rate_wait))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fanout_core::CliMode;
+    use fanout_core::{CliMode, Task};
 
     #[test]
-    fn host_budget_covers_every_attempt() {
+    fn host_budget_counts_every_dialog_exchange() {
         let target = Target::new("r1", "127.0.0.1");
-        let mut job = Job::new(Task::Sleep {
-            duration: Duration::from_secs(1),
-        });
-        assert_eq!(host_budget(&job, &target), Some(Duration::from_secs(60)));
-        job.retry.retries = 2;
-        // 3 x 60 s + 100 ms + 200 ms of backoff.
-        assert_eq!(
-            host_budget(&job, &target),
-            Some(Duration::from_millis(180_300))
-        );
-        job.timeouts.host = Some(Duration::from_secs(5));
-        assert_eq!(host_budget(&job, &target), Some(Duration::from_secs(5)));
-        job.timeouts.host = None;
-        job.timeouts.command = None;
-        assert_eq!(host_budget(&job, &target), None, "no limit, no kill");
-
         let mut cli = Job::new(Task::Cli {
-            commands: vec!["a".into(), "b".into()],
-            mode: CliMode::User,
+            commands: vec!["show clock".into()],
+            mode: CliMode::Enable,
         });
-        cli.timeouts.command = Some(Duration::from_secs(1));
-        // connect 10 s + auth 10 s + 2 commands x 1 s.
-        assert_eq!(host_budget(&cli, &target), Some(Duration::from_secs(22)));
-        cli.retry.retries = u32::MAX;
+        cli.timeouts.connect = Some(Duration::from_secs(1));
+        cli.timeouts.auth = Some(Duration::from_secs(1));
+        cli.timeouts.command = Some(Duration::from_secs(2));
+        // First prompt, Enter, paging, enable, secret, the command, exit:
+        // 7 exchanges of 2 s each, not one per command.
+        let budget = host_budget(&cli, &target).unwrap();
+        assert!(budget >= Duration::from_secs(16), "{budget:?}");
+        assert_eq!(Some(budget), max_host_duration(&cli, &target));
+        cli.limits.connect_rate = "10/s".parse().ok();
+        cli.retry.retries = 1;
+        let with_rate = host_budget(&cli, &target).unwrap();
         assert!(
-            host_budget(&cli, &target).is_some(),
-            "saturates, no overflow"
+            with_rate >= budget * 2 + Duration::from_millis(200),
+            "{with_rate:?}"
         );
+        cli.timeouts.command = None;
+        assert_eq!(host_budget(&cli, &target), None, "no limit, no kill");
         assert_eq!(kill_grace(Duration::from_secs(10)), Duration::from_secs(3));
     }
 }

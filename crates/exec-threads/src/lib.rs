@@ -26,7 +26,7 @@ pub use limits::{
 };
 pub use local::kill_all_local_commands;
 pub use rayon_pool::{Rayon, RayonBuilder};
-pub use run_host::{HostRun, run_host};
+pub use run_host::{HostRun, max_host_duration, run_host};
 pub use sequential::Sequential;
 pub use ssh::SshShared;
 pub use thread_pool::{MAX_THREADS, ThreadPool, ThreadPoolBuilder};

@@ -23,7 +23,7 @@ const MAX_POLL: Duration = Duration::from_millis(10);
 /// How long to wait for the output pipes after the command ended and its
 /// process group was killed (a process that escaped the group with setsid
 /// may still hold them).
-const PIPE_GRACE: Duration = Duration::from_millis(200);
+pub(crate) const PIPE_GRACE: Duration = Duration::from_millis(200);
 
 /// Process groups of local commands still running, so an impatient second
 /// Ctrl-C can kill them before fanout exits.

@@ -4,6 +4,7 @@ use fanout_core::{
     CancelToken, CommandOutput, ConnectRateLimiter, ErrorKind, HostOutcome, Job, Phase,
     PhaseTimings, Target, Task, TaskKind, Worker, cpu_burn,
 };
+use fanout_netcli::DialogSpec;
 
 use crate::local;
 use crate::ssh::SshShared;
@@ -121,6 +122,77 @@ impl Deadline {
         self.at
             .map(|at| at.saturating_duration_since(Instant::now()))
     }
+}
+
+/// The longest [`run_host`] can take for `target`, retries and backoff
+/// included, or `None` when nothing bounds it (a phase it needs has no
+/// timeout, and no host timeout is set). Waits for connect-rate slots are
+/// not included: they depend on the other hosts (whoever hands out the
+/// slots knows them). Executors that must tell a slow host from a hung one
+/// (the process executor kills a worker that overruns) use it.
+///
+/// With a host timeout that is the bound (plus the short grace a local
+/// command's output pipes get after it was killed). Otherwise every attempt
+/// counts its phases in full: connect, auth, then the command — for a `cli`
+/// task once per exchange of its dialog (first prompt, paging, enable and
+/// secret, configuration mode, each command, commit, logout:
+/// [`DialogSpec::max_exchanges`](fanout_netcli::DialogSpec::max_exchanges)),
+/// since each exchange gets the command timeout afresh — and the goodbye
+/// to the device; between attempts, the longest backoff.
+pub fn max_host_duration(job: &Job, target: &Target) -> Option<Duration> {
+    let t = |phase| job.timeouts.for_target(target, phase);
+    // What may run past a deadline: a killed local command's pipes, an SSH
+    // session's goodbye (bounded by the host deadline itself).
+    let (tail, close) = match job.task.kind() {
+        TaskKind::Local => (local::PIPE_GRACE, local::PIPE_GRACE),
+        TaskKind::Exec | TaskKind::Cli => (Duration::ZERO, crate::ssh::CLOSE_WAIT),
+        TaskKind::Sleep | TaskKind::Cpu => (Duration::ZERO, Duration::ZERO),
+    };
+    let by_host = t(Phase::Host).map(|host| host.saturating_add(tail));
+    let by_phases = per_attempt(job, target).map(|attempt| {
+        let attempt = attempt.saturating_add(close);
+        let retries = job.retry.retries;
+        let mut total = attempt.saturating_mul(retries.saturating_add(1));
+        // RetryPolicy::backoff_for waits at most the un-jittered backoff,
+        // doubling per retry up to max_backoff.
+        for retry in 1..=retries.min(32) {
+            let exp = job
+                .retry
+                .backoff
+                .saturating_mul(1u32 << (retry - 1).min(16))
+                .min(job.retry.max_backoff);
+            total = total.saturating_add(exp);
+        }
+        total.saturating_add(
+            job.retry
+                .max_backoff
+                .saturating_mul(retries.saturating_sub(32)),
+        )
+    });
+    match (by_host, by_phases) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// One attempt's phase timeouts added up, `None` if one is unlimited.
+fn per_attempt(job: &Job, target: &Target) -> Option<Duration> {
+    let t = |phase| job.timeouts.for_target(target, phase);
+    let command = t(Phase::Command)?;
+    Some(match &job.task {
+        Task::Exec { .. } => t(Phase::Connect)?
+            .saturating_add(t(Phase::Auth)?)
+            .saturating_add(command),
+        Task::Cli { commands, mode } => {
+            let exchanges = DialogSpec::for_target(target, commands, *mode).max_exchanges();
+            t(Phase::Connect)?
+                .saturating_add(t(Phase::Auth)?)
+                .saturating_add(
+                    command.saturating_mul(u32::try_from(exchanges).unwrap_or(u32::MAX)),
+                )
+        }
+        Task::Sleep { .. } | Task::Cpu { .. } | Task::Local { .. } => command,
+    })
 }
 
 /// Runs `job` on one `target`, blocking, with retries, timeouts and
@@ -272,6 +344,59 @@ fn cpu_task(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fanout_core::{CliMode, Platform};
+
+    #[test]
+    fn max_host_duration_counts_every_exchange_attempt_and_backoff() {
+        let target = Target::new("r1", "127.0.0.1");
+        let secs = Duration::from_secs;
+        let mut sleep = Job::new(Task::Sleep { duration: secs(1) });
+        sleep.timeouts.command = Some(secs(60));
+        assert_eq!(max_host_duration(&sleep, &target), Some(secs(60)));
+        sleep.retry.retries = 2;
+        sleep.retry.backoff = Duration::from_millis(100);
+        sleep.retry.max_backoff = secs(10);
+        // 3 x 60 s + 100 ms + 200 ms of backoff.
+        assert_eq!(
+            max_host_duration(&sleep, &target),
+            Some(Duration::from_millis(180_300))
+        );
+        sleep.timeouts.host = Some(secs(5));
+        assert_eq!(max_host_duration(&sleep, &target), Some(secs(5)));
+        sleep.timeouts.host = None;
+        sleep.timeouts.command = None;
+        assert_eq!(max_host_duration(&sleep, &target), None, "no limit at all");
+
+        // A cli task in config mode on IOS: first prompt, Enter, terminal
+        // length 0, enable, secret, configure terminal, 2 commands, end,
+        // exit: 10 exchanges of the command timeout, plus connect and auth.
+        let mut cli = Job::new(Task::Cli {
+            commands: vec!["interface lo1".into(), "description x".into()],
+            mode: CliMode::Config,
+        });
+        cli.timeouts.connect = Some(secs(10));
+        cli.timeouts.auth = Some(secs(10));
+        cli.timeouts.command = Some(secs(1));
+        let close = crate::ssh::CLOSE_WAIT;
+        assert_eq!(max_host_duration(&cli, &target), Some(secs(30) + close));
+        let mut linux = target.clone();
+        linux.platform = Some(Platform::Linux);
+        // No paging, enable or configuration mode on Linux.
+        assert_eq!(max_host_duration(&cli, &linux), Some(secs(25) + close));
+        cli.retry.retries = u32::MAX;
+        assert!(
+            max_host_duration(&cli, &target).is_some(),
+            "saturates, no overflow"
+        );
+        let mut local = Job::new(Task::Local {
+            argv: vec!["true".into()],
+        });
+        local.timeouts.host = Some(secs(2));
+        assert_eq!(
+            max_host_duration(&local, &target),
+            Some(secs(2) + local::PIPE_GRACE)
+        );
+    }
 
     #[test]
     fn a_timeout_past_the_clock_is_no_limit_not_a_panic() {

@@ -100,6 +100,9 @@ pub struct Dialog {
     last_prompt: String,
     /// What the previous exchange showed, for messages about a silent device.
     previous: String,
+    /// Lines sent so far that began an exchange (pager answers do not).
+    begun: usize,
+    max_exchanges: usize,
 }
 
 impl fmt::Debug for Dialog {
@@ -126,6 +129,7 @@ impl Dialog {
     /// (or is empty), or a command with a line break, is an error
     /// ([`ErrorKind::InvalidTarget`](fanout_core::ErrorKind::InvalidTarget)).
     pub fn new(spec: DialogSpec) -> Result<Dialog, NetcliError> {
+        let max_exchanges = spec.max_exchanges();
         let rules = Rules::of(spec.platform);
         let (platform_prompt, errors) = platform::patterns(spec.platform);
         let prompt_pattern = match &spec.prompt {
@@ -194,6 +198,8 @@ impl Dialog {
             outputs: Vec::new(),
             last_prompt: String::new(),
             previous: String::new(),
+            begun: 0,
+            max_exchanges,
         })
     }
 
@@ -228,6 +234,20 @@ impl Dialog {
         self.screen.feed(bytes);
     }
 
+    /// Exchanges so far: 1 (waiting for the first prompt) plus the lines
+    /// sent. When a [`Progress::Send`] raised it, the bytes begin a new
+    /// exchange and the driver restarts its read timer; when it did not,
+    /// they answer a pager within the current one. Never more than
+    /// [`DialogSpec::max_exchanges`].
+    pub fn exchanges(&self) -> usize {
+        1 + self.begun
+    }
+
+    /// [`DialogSpec::max_exchanges`] of this dialog's spec.
+    pub fn max_exchanges(&self) -> usize {
+        self.max_exchanges
+    }
+
     /// Outputs of the commands captured so far (echo and trailing prompt
     /// removed, line ends as `\n`).
     pub fn outputs(&self) -> &[CommandOutput] {
@@ -243,6 +263,7 @@ impl Dialog {
 
     /// Starts exchange `step`: resets the screen and returns the bytes to send.
     fn begin(&mut self, step: Step) -> Vec<u8> {
+        self.begun += 1;
         if step != Step::Provoke {
             self.remember_previous();
             self.screen = Screen::default();

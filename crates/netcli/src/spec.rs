@@ -5,6 +5,8 @@ use std::fmt;
 
 use fanout_core::{CliMode, Platform, Secret, Target};
 
+use crate::platform::Rules;
+
 /// One command of a CLI dialog.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CliCommand {
@@ -71,6 +73,32 @@ impl DialogSpec {
             secret: target.secret.clone(),
             prompt: target.vars.get("prompt").cloned(),
         }
+    }
+
+    /// The most exchanges a dialog for this spec can have: the first
+    /// prompt, then every line it may send (a bare Enter to provoke the
+    /// prompt, paging off, `enable` and the secret, configuration mode in,
+    /// the commands, commit, configuration mode out, logout). A driver
+    /// gives each exchange its read timeout afresh (answers to a pager
+    /// belong to their command's exchange), so `command timeout x
+    /// max_exchanges()` bounds a dialog's time.
+    pub fn max_exchanges(&self) -> usize {
+        let rules = Rules::of(self.platform);
+        let privileged = self.mode != CliMode::User && rules.enable;
+        let config = self.mode == CliMode::Config && rules.config_enter.is_some();
+        let config_steps = if config {
+            // Enter, commit, leave.
+            2 + usize::from(rules.config_commit.is_some())
+        } else {
+            0
+        };
+        // First prompt, Enter, paging, enable + secret, config, commands, logout.
+        1 + 1
+            + usize::from(rules.paging_off.is_some())
+            + if privileged { 2 } else { 0 }
+            + config_steps
+            + self.commands.len()
+            + 1
     }
 }
 

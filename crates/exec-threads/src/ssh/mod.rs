@@ -39,7 +39,7 @@ pub(crate) const TICK: Duration = Duration::from_millis(100);
 
 /// How long a finished session may take to say goodbye (disconnect sent,
 /// the device's close awaited) before the socket is simply closed.
-const CLOSE_WAIT: Duration = Duration::from_millis(200);
+pub(crate) const CLOSE_WAIT: Duration = Duration::from_millis(200);
 
 /// libssh2's "would block".
 const EAGAIN: ErrorCode = ErrorCode::Session(-37);

@@ -1,7 +1,9 @@
 //! The `cli` task: an interactive shell with a PTY, driven by
 //! [`fanout_netcli::Dialog`] — the dialog decides what to send and when an
 //! answer is complete; this driver moves the bytes and owns the timeouts
-//! (each exchange gets the command timeout afresh).
+//! (each exchange gets the command timeout afresh; answers to a pager stay
+//! within their command's exchange, so at most
+//! [`DialogSpec::max_exchanges`] timeouts add up).
 
 use std::io::{self, Read, Write};
 
@@ -16,7 +18,7 @@ use crate::run_host::{AttemptError, Deadline};
 const CHUNK: usize = 16 << 10;
 
 /// Runs `commands` in an interactive shell. `deadline` makes the deadline
-/// of one exchange (each line sent restarts it).
+/// of one exchange (each line that begins an exchange restarts it).
 pub(super) fn run(
     conn: &Conn<'_>,
     target: &Target,
@@ -27,6 +29,7 @@ pub(super) fn run(
     let mut dialog = Dialog::new(DialogSpec::for_target(target, commands, mode))
         .map_err(|e| AttemptError::new(e.kind(), None, e.to_string()))?;
     let mut current = deadline();
+    let mut exchange = dialog.exchanges();
     let mut channel = open(conn, &current)?;
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -34,7 +37,10 @@ pub(super) fn run(
             Progress::Send(bytes) => {
                 write_all(conn, &mut channel, &bytes, &current)
                     .map_err(|stop| stopped(conn, &dialog, stop, &current))?;
-                current = deadline();
+                if dialog.exchanges() != exchange {
+                    exchange = dialog.exchanges();
+                    current = deadline();
+                }
             }
             Progress::Read => {
                 let n = read_some(conn, &mut channel, &mut buf, &current)

@@ -258,7 +258,12 @@ pub(crate) fn drive(
     let mut writes = 0;
     for _ in 0..1_000_000 {
         match dialog.progress()? {
-            Progress::Done => return Ok(dialog.into_outputs()),
+            Progress::Done => {
+                // Every line sent began an exchange; pager answers did not.
+                let lines = device.sent.iter().filter(|b| b.as_slice() != b" ").count();
+                assert_eq!(dialog.exchanges(), 1 + lines, "exchanges counted");
+                return Ok(dialog.into_outputs());
+            }
             Progress::Send(bytes) => {
                 // A question's trailing space may still be in flight.
                 let ready = device.pending.iter().all(|b| *b == b' ');
@@ -270,6 +275,13 @@ pub(crate) fn drive(
                     String::from_utf8_lossy(&device.pending.iter().copied().collect::<Vec<_>>())
                 );
                 writes += 1;
+                assert!(
+                    dialog.exchanges() <= dialog.max_exchanges(),
+                    "{} exchanges, more than the {} the spec allows (the budget of -e process \
+                     counts on it)",
+                    dialog.exchanges(),
+                    dialog.max_exchanges()
+                );
                 device.write(&bytes);
             }
             Progress::Read => {
