@@ -75,14 +75,16 @@ pub(crate) async fn run(
         .await
         .map_err(|e| channel_error(format!("could not start a shell: {e}"), &[]))?;
     // The command timeout bounds each exchange (from sending a line to the
-    // prompt that ends its answer), not each read: a device that keeps
-    // talking without ever showing its prompt still times out.
+    // prompt that ends its answer, pager answers included), not each read:
+    // a device that keeps talking without ever showing its prompt still
+    // times out.
     let mut exchange = Deadline::new(
         Instant::now(),
         Phase::Command,
         command_timeout,
         host_deadline,
     );
+    let mut exchange_no = dialog.exchanges();
     loop {
         match dialog.progress().map_err(dialog_error)? {
             Progress::Send(bytes) => {
@@ -92,12 +94,16 @@ pub(crate) async fn run(
                         dialog.outputs(),
                     ));
                 }
-                exchange = Deadline::new(
-                    Instant::now(),
-                    Phase::Command,
-                    command_timeout,
-                    host_deadline,
-                );
+                if dialog.exchanges() != exchange_no {
+                    // A new line, not a pager answer within the current one.
+                    exchange_no = dialog.exchanges();
+                    exchange = Deadline::new(
+                        Instant::now(),
+                        Phase::Command,
+                        command_timeout,
+                        host_deadline,
+                    );
+                }
             }
             Progress::Read => match exchange.run(next_bytes(&mut channel)).await {
                 Ok(Read::Data(bytes)) => dialog.feed(&bytes),
