@@ -252,6 +252,68 @@ fn oom_kill_exit_and_garbage_are_reported_per_host() {
     }
 }
 
+/// A TCP listener on loopback that records when each connection arrives
+/// and closes it at once (an SSH handshake on it fails as a connect error,
+/// which is retried).
+fn recording_listener() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Instant>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            seen.lock().unwrap().push(Instant::now());
+            drop(socket);
+        }
+    });
+    (port, arrivals)
+}
+
+#[test]
+fn the_connect_rate_holds_across_workers_and_retries() {
+    for mode in MODES {
+        let (port, arrivals) = recording_listener();
+        let hosts: Vec<fanout_core::Target> = (1..=4)
+            .map(|i| {
+                let mut t = fanout_core::Target::new(format!("h{i}"), "127.0.0.1");
+                t.port = port;
+                t.username = Some("admin".into());
+                t.credentials.password = Some(fanout_core::Secret::new("x"));
+                t
+            })
+            .collect();
+        let mut job = Job::new(Task::Exec {
+            command: "show version".into(),
+        })
+        .with_concurrency(4);
+        job.host_keys = fanout_core::HostKeyPolicy::Off;
+        job.retry.retries = 2;
+        job.retry.backoff = Duration::from_millis(1);
+        job.retry.max_backoff = Duration::from_millis(1);
+        job.limits.connect_rate = fanout_core::Rate::per_second(20.0);
+        let d = run_job(&executor(mode, None), &job, &hosts, None, None);
+        assert_eq!(d.outcomes.len(), 4, "{mode}");
+        for (_, o) in &d.outcomes {
+            assert_eq!(
+                (o.error_kind, o.attempts),
+                (Some(ErrorKind::Connect), 3),
+                "{mode}: {o:?}"
+            );
+        }
+        let mut at = arrivals.lock().unwrap().clone();
+        at.sort();
+        assert_eq!(at.len(), 12, "{mode}: 4 hosts x 3 attempts");
+        // 12 attempts at 20/s are 11 intervals of 50 ms: 550 ms (allow
+        // 20 %), whichever of the 4 workers makes them. A limiter per
+        // worker lets retries through at up to (workers + 1) x the rate.
+        let span = at[11] - at[0];
+        assert!(
+            span >= Duration::from_millis(440),
+            "{mode}: 12 attempts within {span:?} at --connect-rate 20/s"
+        );
+    }
+}
+
 #[test]
 fn a_hung_worker_is_killed_after_the_host_deadline_and_grace() {
     for mode in MODES {

@@ -29,7 +29,7 @@ pub use outcome::{
     CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,
     output_cut_marker,
 };
-pub use rate::{ConnectRateLimiter, Rate};
+pub use rate::{AttemptGate, ConnectRateLimiter, Rate};
 pub use sink::{CollectSink, Flow, Sink};
 pub use target::{Credentials, Platform, Secret, Target, TimeoutOverrides};
 pub use task::{CliMode, Task, TaskKind};

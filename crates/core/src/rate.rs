@@ -95,6 +95,23 @@ impl ConnectRateLimiter {
     }
 }
 
+/// Where every connection attempt of a run (first tries and retries
+/// alike) waits for its turn, so the run's connect rate holds however many
+/// threads or processes make attempts. [`ConnectRateLimiter`] is the
+/// in-process gate; the process executor's workers use one that asks the
+/// parent's single limiter.
+pub trait AttemptGate: Send + Sync {
+    /// Blocks until the next attempt may start; `false` if cancelled
+    /// meanwhile (the attempt must not start).
+    fn acquire(&self, cancel: &CancelToken) -> bool;
+}
+
+impl AttemptGate for ConnectRateLimiter {
+    fn acquire(&self, cancel: &CancelToken) -> bool {
+        ConnectRateLimiter::acquire(self, cancel)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +124,22 @@ mod tests {
         assert!("0/s".parse::<Rate>().is_err());
         assert!("1e-30/s".parse::<Rate>().is_err());
         assert!("5/fortnight".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn the_limiter_is_an_attempt_gate() {
+        let limiter = ConnectRateLimiter::new("20/s".parse().unwrap());
+        let gate: &dyn AttemptGate = &limiter;
+        let cancel = CancelToken::new();
+        let started = Instant::now();
+        assert!(gate.acquire(&cancel) && gate.acquire(&cancel) && gate.acquire(&cancel));
+        assert!(
+            started.elapsed() >= Duration::from_millis(95),
+            "{:?}",
+            started.elapsed()
+        );
+        cancel.cancel();
+        assert!(!gate.acquire(&cancel), "cancelled: no attempt");
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The parent's event loop: hands hosts to workers when `-c`, per-group
-//! caps and the connect rate allow, reads outcomes as they come (poll(2)
-//! over every worker's stdout and stderr, on the calling thread), and deals
-//! with workers that crash, hang or must be stopped.
+//! The parent's event loop: hands hosts to workers when `-c` and per-group
+//! caps allow, answers the workers' requests for connect-rate slots from
+//! its one limiter (every attempt of every host asks, so the rate holds
+//! across workers), reads outcomes as they come (poll(2) over every
+//! worker's stdout and stderr, on the calling thread), and deals with
+//! workers that crash, hang or must be stopped.
 
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -42,10 +44,14 @@ struct Busy {
     index: usize,
     started: Instant,
     queued: Duration,
-    /// When the parent kills the worker if the host has not reported.
+    /// When the parent kills the worker if the host has not reported
+    /// (pushed back by every connect-rate wait the parent imposes).
     kill_at: Option<Instant>,
     budget: Option<Duration>,
     cancel_sent: bool,
+    /// A connect-rate slot promised to the worker: its request id, and
+    /// when to answer.
+    grant: Option<(u64, Instant)>,
 }
 
 struct Slot {
@@ -95,7 +101,6 @@ pub(crate) fn run(
         admission: Admission::new(&job.limits.per_group, targets),
         slots: Vec::new(),
         limiter: job.limits.connect_rate.map(ConnectRateLimiter::new),
-        reserved: None,
         remaining: targets.len(),
         capacity: exec.concurrency(job).max(1),
         stop_deadline: None,
@@ -119,9 +124,8 @@ struct Scheduler<'a> {
     admission: Admission<'a>,
     /// Live workers (dropping one kills it and its session).
     slots: Vec<Slot>,
+    /// The run's one connect-rate limiter: every attempt's slot.
     limiter: Option<ConnectRateLimiter>,
-    /// A connect-rate slot reserved for the next dispatch.
-    reserved: Option<Instant>,
     remaining: usize,
     /// Live workers allowed (`-c`, lowered if the system refuses more).
     capacity: usize,
@@ -143,6 +147,7 @@ impl Scheduler<'_> {
             }
             let wake = self.next_wakeup();
             self.poll_until(wake);
+            self.send_due_grants();
             self.check_slots();
         }
     }
@@ -161,16 +166,9 @@ impl Scheduler<'_> {
             if idle.is_none() && self.slots.len() >= self.capacity {
                 break;
             }
-            if let Some(limiter) = &self.limiter {
-                let slot = *self.reserved.get_or_insert_with(|| limiter.reserve());
-                if slot > Instant::now() {
-                    break;
-                }
-            }
             let Some(index) = self.admission.admit() else {
                 break;
             };
-            self.reserved = None;
             let slot = match idle {
                 Some(slot) => slot,
                 None => match self.spawn() {
@@ -231,7 +229,7 @@ impl Scheduler<'_> {
         let target = &self.targets[index];
         let queued = self.tally.host_started();
         let now = Instant::now();
-        let budget = host_budget(self.job, target);
+        let budget = max_host_duration(self.job, target);
         let kill_at = budget.and_then(|b| now.checked_add(b.saturating_add(kill_grace(b))));
         let slot = &mut self.slots[slot];
         slot.busy = Some(Busy {
@@ -241,6 +239,7 @@ impl Scheduler<'_> {
             kill_at,
             budget,
             cancel_sent: false,
+            grant: None,
         });
         slot.process.send(&wire::encode(&ToWorker::Host {
             target: WireTarget::from(target),
@@ -283,11 +282,9 @@ impl Scheduler<'_> {
             }
         };
         consider(self.stop_deadline);
-        if self.admission.waiting() > 0 {
-            consider(self.reserved);
-        }
         for slot in &self.slots {
             consider(slot.busy.as_ref().and_then(|b| b.kill_at));
+            consider(slot.busy.as_ref().and_then(|b| b.grant).map(|(_, at)| at));
             if slot.closing_since.is_some() {
                 // Exiting: its status is usually there within a moment.
                 consider(Some(now + Duration::from_millis(1)));
@@ -357,6 +354,12 @@ impl Scheduler<'_> {
         for line in lines {
             let outcome = match wire::decode_from_worker(&line) {
                 Ok(FromWorker::Outcome { outcome }) => outcome,
+                Ok(FromWorker::Slot { id }) => {
+                    if let Err(why) = self.slot_asked(i, id) {
+                        return Some(Retire::Protocol(why));
+                    }
+                    continue;
+                }
                 Err(e) => return Some(Retire::Protocol(e.to_string())),
             };
             let slot = &mut self.slots[i];
@@ -385,6 +388,48 @@ impl Scheduler<'_> {
             self.slots[i].closing_since.get_or_insert_with(Instant::now);
         }
         None
+    }
+
+    /// Worker `i` asks whether attempt `id` of its host may start: reserves
+    /// the next slot of the run's limiter and answers when it comes. The
+    /// worker's kill deadline moves back by the wait imposed on it.
+    fn slot_asked(&mut self, i: usize, id: u64) -> Result<(), String> {
+        let slot = &mut self.slots[i];
+        let Some(busy) = slot.busy.as_mut() else {
+            return Err(format!(
+                "it asked for connect slot {id} while running no host"
+            ));
+        };
+        if self.stop_deadline.is_some() {
+            // Stopping: the worker was told to cancel; its attempt never starts.
+            return Ok(());
+        }
+        let now = Instant::now();
+        let at = self
+            .limiter
+            .as_ref()
+            .map_or(now, ConnectRateLimiter::reserve);
+        let wait = at.saturating_duration_since(now);
+        busy.kill_at = busy.kill_at.and_then(|k| k.checked_add(wait));
+        if wait.is_zero() {
+            slot.process.send(&wire::encode(&ToWorker::Slot { id }));
+        } else {
+            busy.grant = Some((id, at));
+        }
+        Ok(())
+    }
+
+    /// Answers the slot requests whose time has come.
+    fn send_due_grants(&mut self) {
+        let now = Instant::now();
+        for slot in &mut self.slots {
+            let Some(busy) = slot.busy.as_mut() else {
+                continue;
+            };
+            if let Some((id, _)) = busy.grant.take_if(|(_, at)| *at <= now) {
+                slot.process.send(&wire::encode(&ToWorker::Slot { id }));
+            }
+        }
     }
 
     /// Exits, deadlines and cancel grace of every worker.
@@ -541,48 +586,13 @@ pub(crate) fn kill_grace(budget: Duration) -> Duration {
     KILL_GRACE.saturating_add(budget / 10)
 }
 
-/// The longest a worker may legitimately take for `target`:
-/// [`max_host_duration`] (every attempt's phases — a cli dialog's every
-/// exchange — retries and backoff, or the host timeout), plus the waits for
-/// connect-rate slots. `None` when nothing bounds the host.
-pub(crate) fn host_budget(job: &Job, target: &Target) -> Option<Duration> {
-    let attempts = job.retry.retries.saturating_add(1);
-    let rate_wait = job
-        .limits
-        .connect_rate
-        .map_or(Duration::ZERO, |r| r.interval().saturating_mul(attempts));
-    max_host_duration(job, target).map(|d| d.saturating_add(rate_wait))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fanout_core::{CliMode, Task};
 
     #[test]
-    fn host_budget_counts_every_dialog_exchange() {
-        let target = Target::new("r1", "127.0.0.1");
-        let mut cli = Job::new(Task::Cli {
-            commands: vec!["show clock".into()],
-            mode: CliMode::Enable,
-        });
-        cli.timeouts.connect = Some(Duration::from_secs(1));
-        cli.timeouts.auth = Some(Duration::from_secs(1));
-        cli.timeouts.command = Some(Duration::from_secs(2));
-        // First prompt, Enter, paging, enable, secret, the command, exit:
-        // 7 exchanges of 2 s each, not one per command.
-        let budget = host_budget(&cli, &target).unwrap();
-        assert!(budget >= Duration::from_secs(16), "{budget:?}");
-        assert_eq!(Some(budget), max_host_duration(&cli, &target));
-        cli.limits.connect_rate = "10/s".parse().ok();
-        cli.retry.retries = 1;
-        let with_rate = host_budget(&cli, &target).unwrap();
-        assert!(
-            with_rate >= budget * 2 + Duration::from_millis(200),
-            "{with_rate:?}"
-        );
-        cli.timeouts.command = None;
-        assert_eq!(host_budget(&cli, &target), None, "no limit, no kill");
+    fn kill_grace_grows_with_the_budget() {
         assert_eq!(kill_grace(Duration::from_secs(10)), Duration::from_secs(3));
+        assert_eq!(kill_grace(Duration::ZERO), KILL_GRACE);
     }
 }

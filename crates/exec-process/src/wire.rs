@@ -6,11 +6,22 @@
 //! {"type":"job","protocol":1,"job":{...}}        once, first
 //! {"type":"host","target":{...}}                 one per host, the next only after its outcome
 //! {"type":"cancel"}                              stop the host in flight (it reports `cancelled`)
+//! {"type":"slot","id":N}                         the host in flight may start attempt N now
 //! EOF                                            no more hosts: finish and exit 0
 //! ```
 //!
-//! Worker to parent (stdout): `{"type":"outcome","outcome":{...}}` per host,
-//! the outcome in the same JSON shape as `fanout run --format jsonl`.
+//! Worker to parent (stdout):
+//!
+//! ```text
+//! {"type":"slot","id":N}                         may attempt N start? (only with a connect rate)
+//! {"type":"outcome","outcome":{...}}             per host, in the shape of `fanout run --format jsonl`
+//! ```
+//!
+//! With `--connect-rate`, every attempt of every host (first tries and
+//! retries) asks the parent for a slot and waits for the answer: the
+//! parent's one limiter spaces attempts across all workers. Slot ids count
+//! up per worker, so a late answer to an attempt that was cancelled is
+//! never taken for the next one's.
 //!
 //! The job and target travel as explicit wire structs ([`WireJob`],
 //! [`WireTarget`]) rather than serde derives on fanout-core's types: this is
@@ -31,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use crate::ProcessError;
 
 /// Version of this protocol; a worker refuses a job of another version.
-pub(crate) const PROTOCOL: u32 = 1;
+pub(crate) const PROTOCOL: u32 = 2;
 
 /// A message to a worker.
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,6 +62,12 @@ pub(crate) enum ToWorker {
     },
     /// Stop the host in flight.
     Cancel,
+    /// Attempt `id` of the host in flight may start (its connect-rate slot
+    /// has come).
+    Slot {
+        /// The id of the worker's request.
+        id: u64,
+    },
 }
 
 /// A message from a worker.
@@ -61,6 +78,12 @@ pub(crate) enum FromWorker {
     Outcome {
         /// The outcome.
         outcome: HostOutcome,
+    },
+    /// The host in flight wants to start an attempt: asks for a
+    /// connect-rate slot, answered by [`ToWorker::Slot`] with the same id.
+    Slot {
+        /// Counts up per worker.
+        id: u64,
     },
 }
 
@@ -469,8 +492,21 @@ mod tests {
         o.attempts = 2;
         o.timings.command = Duration::from_micros(2_000_123);
         let line = encode(&FromWorker::Outcome { outcome: o.clone() });
-        let FromWorker::Outcome { outcome } = decode_from_worker(line.as_bytes()).unwrap();
+        let FromWorker::Outcome { outcome } = decode_from_worker(line.as_bytes()).unwrap() else {
+            panic!("not an outcome: {line}");
+        };
         assert_eq!(outcome, o);
+        let ask = encode(&FromWorker::Slot { id: 7 });
+        assert_eq!(ask, "{\"type\":\"slot\",\"id\":7}\n");
+        assert!(matches!(
+            decode_from_worker(ask.as_bytes()),
+            Ok(FromWorker::Slot { id: 7 })
+        ));
+        let grant = encode(&ToWorker::Slot { id: 7 });
+        assert!(matches!(
+            decode_to_worker(&grant),
+            Ok(ToWorker::Slot { id: 7 })
+        ));
         assert!(line.contains("\"worker\":\"pid:77\""), "{line}");
         let err = decode_from_worker(b"hello").unwrap_err().to_string();
         assert!(err.contains("`hello`"), "{err}");

@@ -4,15 +4,21 @@
 
 use std::io::{BufRead, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use fanout_core::{CancelToken, ConnectRateLimiter, Job, Target, Worker};
+use fanout_core::{AttemptGate, CancelToken, Job, Target, Worker};
 use fanout_exec_threads::{HostRun, SshShared, panicked, run_host};
 
 use crate::ProcessError;
 use crate::faults::{FaultKind, Faults, strike};
 use crate::wire::{self, FromWorker, PROTOCOL, ToWorker};
+
+/// How often a worker waiting for its connect-rate slot looks at the
+/// cancel token.
+const SLOT_POLL: Duration = Duration::from_millis(10);
 
 /// How long a worker told to stop by SIGTERM (its parent died) waits for
 /// the host in flight to wind down before it kills its local commands and
@@ -35,21 +41,24 @@ pub struct WorkerOptions {
 /// when `input` ends.
 ///
 /// `input` is read on a thread of its own so that a `cancel` message
-/// reaches the host in flight.
+/// reaches the host in flight. With a connect rate, every attempt asks the
+/// parent for its slot on `output` and waits for the answer on `input`.
 pub fn serve_worker<R, W>(
     input: R,
-    mut output: W,
+    output: W,
     options: &WorkerOptions,
 ) -> Result<usize, ProcessError>
 where
     R: BufRead + Send + 'static,
-    W: Write,
+    W: Write + Send,
 {
+    let output = Mutex::new(output);
     let (tx, rx) = mpsc::channel::<Result<ToWorker, ProcessError>>();
+    let (grant_tx, grant_rx) = mpsc::channel::<u64>();
     let cancel = options.cancel.clone();
     std::thread::Builder::new()
         .name("worker-stdin".into())
-        .spawn(move || read_messages(input, &tx, &cancel))
+        .spawn(move || read_messages(input, &tx, &grant_tx, &cancel))
         .map_err(|e| ProcessError::Io {
             what: "starting the worker's input thread".into(),
             source: e,
@@ -74,9 +83,14 @@ where
             }
         },
     };
-    // Each worker paces its own retries at the run's connect rate; the
-    // parent paces the hosts it hands out.
-    let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
+    // Every attempt waits for a slot of the parent's one limiter, so the
+    // connect rate holds across all workers.
+    let gate = ParentGate {
+        output: &output,
+        grants: Mutex::new(grant_rx),
+        next_id: AtomicU64::new(0),
+    };
+    let gate = job.limits.connect_rate.map(|_| &gate as &dyn AttemptGate);
     // known_hosts read once per worker (the parent checked it up front;
     // accept-new appends are serialised across processes by file locks).
     let ssh = if job.task.kind().needs_network() {
@@ -96,7 +110,7 @@ where
                     what: "a second job arrived; a worker runs one job".into(),
                 });
             }
-            ToWorker::Cancel => continue,
+            ToWorker::Cancel | ToWorker::Slot { .. } => continue,
         };
         let fault = options.faults.for_host(&target.name).cloned();
         match &fault {
@@ -118,7 +132,7 @@ where
         let run = HostRun {
             worker,
             cancel: &options.cancel,
-            connect_rate: limiter.as_ref(),
+            connect_rate: gate,
             ssh: ssh.as_ref(),
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| run_host(&job, &target, run)))
@@ -131,21 +145,59 @@ where
             }
             _ => wire::encode(&FromWorker::Outcome { outcome }),
         };
-        output
-            .write_all(line.as_bytes())
-            .and_then(|()| output.flush())
-            .map_err(|e| ProcessError::Io {
-                what: "writing an outcome to the parent".into(),
-                source: e,
-            })?;
+        write_line(&output, &line).map_err(|e| ProcessError::Io {
+            what: "writing an outcome to the parent".into(),
+            source: e,
+        })?;
         served += 1;
     }
     Ok(served)
 }
 
+/// Writes one protocol line to the parent.
+fn write_line<W: Write>(output: &Mutex<W>, line: &str) -> std::io::Result<()> {
+    let mut out: MutexGuard<'_, W> = output.lock().unwrap_or_else(|e| e.into_inner());
+    out.write_all(line.as_bytes())?;
+    out.flush()
+}
+
+/// The worker's connect-rate gate: asks the parent for a slot and waits for
+/// its answer (or a cancel).
+struct ParentGate<'a, W> {
+    output: &'a Mutex<W>,
+    grants: Mutex<mpsc::Receiver<u64>>,
+    next_id: AtomicU64,
+}
+
+impl<W: Write + Send> AttemptGate for ParentGate<'_, W> {
+    fn acquire(&self, cancel: &CancelToken) -> bool {
+        if cancel.is_cancelled() {
+            return false;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if write_line(self.output, &wire::encode(&FromWorker::Slot { id })).is_err() {
+            // The parent is gone: no attempt may start.
+            return false;
+        }
+        let grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if cancel.is_cancelled() {
+                return false;
+            }
+            match grants.recv_timeout(SLOT_POLL) {
+                Ok(granted) if granted == id => return true,
+                // The answer to an attempt that was cancelled meanwhile.
+                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+    }
+}
+
 fn read_messages<R: BufRead>(
     mut input: R,
     tx: &mpsc::Sender<Result<ToWorker, ProcessError>>,
+    grants: &mpsc::Sender<u64>,
     cancel: &CancelToken,
 ) {
     let mut line = String::new();
@@ -162,6 +214,9 @@ fn read_messages<R: BufRead>(
         };
         match message {
             Ok(ToWorker::Cancel) => cancel.cancel(),
+            Ok(ToWorker::Slot { id }) => {
+                let _ = grants.send(id);
+            }
             Ok(message) => {
                 if tx.send(Ok(message)).is_err() {
                     return;
@@ -196,7 +251,7 @@ pub fn worker_main() -> u8 {
         eprintln!("fanout worker: {e}");
         return 2;
     }
-    let stdout = std::io::stdout().lock();
+    let stdout = std::io::stdout();
     let stdin = std::io::BufReader::new(std::io::stdin());
     match serve_worker(stdin, stdout, &options) {
         Ok(_) => 0,
@@ -274,6 +329,7 @@ mod tests {
             .filter(|l| !l.is_empty())
             .map(|l| match wire::decode_from_worker(l).unwrap() {
                 FromWorker::Outcome { outcome } => outcome,
+                FromWorker::Slot { id } => panic!("unexpected slot request {id}"),
             })
             .collect()
     }
@@ -325,6 +381,45 @@ mod tests {
         let got = outcomes(&out);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].status, Status::Cancelled, "{:?}", got[0]);
+    }
+
+    #[test]
+    fn with_a_connect_rate_every_attempt_waits_for_the_parents_slot() {
+        use std::io::BufReader;
+        let mut job = Job::new(Task::Sleep {
+            duration: Duration::from_millis(1),
+        });
+        job.limits.connect_rate = "10/s".parse().ok();
+        let (stdin, mut to_worker) = std::io::pipe().unwrap();
+        let (from_worker, output) = std::io::pipe().unwrap();
+        to_worker.write_all(input(&job, &["a"]).as_bytes()).unwrap();
+        let server = std::thread::spawn(move || {
+            serve_worker(BufReader::new(stdin), output, &WorkerOptions::default())
+        });
+        let (lines_tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(from_worker).lines() {
+                let _ = lines_tx.send(line.unwrap());
+            }
+        });
+        let ask = lines.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(ask, r#"{"type":"slot","id":0}"#);
+        // A stale answer (to another request) does not start the attempt.
+        to_worker
+            .write_all(wire::encode(&ToWorker::Slot { id: 99 }).as_bytes())
+            .unwrap();
+        assert!(
+            lines.recv_timeout(Duration::from_millis(300)).is_err(),
+            "the host ran without its slot"
+        );
+        to_worker
+            .write_all(wire::encode(&ToWorker::Slot { id: 0 }).as_bytes())
+            .unwrap();
+        let line = lines.recv_timeout(Duration::from_secs(10)).unwrap();
+        let got = outcomes(line.as_bytes());
+        assert_eq!(got[0].status, Status::Ok, "{:?}", got[0]);
+        drop(to_worker);
+        assert_eq!(server.join().unwrap().unwrap(), 1);
     }
 
     #[test]

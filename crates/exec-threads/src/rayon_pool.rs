@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 use fanout_core::{
-    CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job, RunSummary, Sink,
-    Target, TaskKind, Worker,
+    AttemptGate, CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job,
+    RunSummary, Sink, Target, TaskKind, Worker,
 };
 
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
@@ -194,7 +194,7 @@ impl Launcher for Spawner<'_, '_> {
             let run = HostRun {
                 worker: Worker::Thread(rayon::current_thread_index().unwrap_or(0)),
                 cancel,
-                connect_rate: limiter,
+                connect_rate: limiter.map(|l| l as &dyn AttemptGate),
                 ssh,
             };
             let outcome = run_one(job, &targets[index], run, started);

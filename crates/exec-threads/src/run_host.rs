@@ -1,8 +1,9 @@
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CancelToken, CommandOutput, ConnectRateLimiter, ErrorKind, HostOutcome, Job, Phase,
-    PhaseTimings, Target, Task, TaskKind, Worker, cpu_burn,
+    AttemptGate, CancelToken, CommandOutput, ErrorKind, HostOutcome, Job, Phase, PhaseTimings,
+    Target, Task, TaskKind, Worker, cpu_burn,
 };
 use fanout_netcli::DialogSpec;
 
@@ -16,18 +17,32 @@ pub(crate) fn supports(_kind: TaskKind) -> bool {
 }
 
 /// Everything [`run_host`] needs besides the job and the target.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct HostRun<'a> {
     /// Who runs the host (reported in the outcome).
     pub worker: Worker,
     /// The run's cancellation token.
     pub cancel: &'a CancelToken,
-    /// The executor's shared connection-open limiter, if `--connect-rate`.
-    pub connect_rate: Option<&'a ConnectRateLimiter>,
+    /// Where every attempt (first and retries) waits for its connect-rate
+    /// slot, if `--connect-rate`: the executor's one
+    /// [`ConnectRateLimiter`](fanout_core::ConnectRateLimiter) shared by
+    /// all its threads, or a worker process's line to its parent's.
+    pub connect_rate: Option<&'a dyn AttemptGate>,
     /// The run's SSH state (host-key verifier, key files), for `exec` and
     /// `cli` tasks. `None`: built for this host alone (known_hosts read per
     /// host; fine for one host, wasteful for many).
     pub ssh: Option<&'a SshShared>,
+}
+
+impl fmt::Debug for HostRun<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostRun")
+            .field("worker", &self.worker)
+            .field("cancel", &self.cancel)
+            .field("connect_rate", &self.connect_rate.is_some())
+            .field("ssh", &self.ssh)
+            .finish()
+    }
 }
 
 /// How one attempt ended when it did not succeed.

@@ -1,8 +1,8 @@
 use std::time::Instant;
 
 use fanout_core::{
-    CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job, RunSummary, Sink,
-    Tally, Target, TaskKind, Worker,
+    AttemptGate, CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job,
+    RunSummary, Sink, Tally, Target, TaskKind, Worker,
 };
 
 use crate::HostRun;
@@ -60,7 +60,7 @@ impl Executor for Sequential {
             let run = HostRun {
                 worker,
                 cancel,
-                connect_rate: limiter.as_ref(),
+                connect_rate: limiter.as_ref().map(|l| l as &dyn AttemptGate),
                 ssh: ssh.as_ref(),
             };
             let outcome = run_one(job, target, run, started);

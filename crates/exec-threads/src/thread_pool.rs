@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use fanout_core::{
-    CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job, RunSummary, Sink,
-    Target, TaskKind, Worker,
+    AttemptGate, CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job,
+    RunSummary, Sink, Target, TaskKind, Worker,
 };
 
 use crate::HostRun;
@@ -127,7 +127,7 @@ impl Executor for ThreadPool {
                 let run = HostRun {
                     worker: Worker::Thread(n),
                     cancel: &run_cancel,
-                    connect_rate: limiter.as_ref(),
+                    connect_rate: limiter.as_ref().map(|l| l as &dyn AttemptGate),
                     ssh: ssh.as_ref(),
                 };
                 let spawned = std::thread::Builder::new()
