@@ -107,19 +107,39 @@ fn descendants(root: i32) -> BTreeSet<i32> {
     found
 }
 
-/// Whether `pid` still runs (a zombie waiting for init does not count).
-fn running(pid: i32) -> bool {
+/// Whether `pid` is still around: running, or a child of this test
+/// process (zombie included) that nobody reaped. Only a zombie of another
+/// parent (a command whose worker died, waiting for init) counts as gone:
+/// the executor must reap every worker it started.
+fn lingers(pid: i32) -> bool {
+    let me = std::process::id() as i32;
     process_table()
         .iter()
-        .any(|&(p, state, _)| p == pid && state != 'Z' && state != 'X')
+        .any(|&(p, state, ppid)| p == pid && ((state != 'Z' && state != 'X') || ppid == me))
 }
 
-/// Waits until none of `pids` runs; returns those still running after `within`.
+#[test]
+fn an_unreaped_child_lingers_until_it_is_reaped() {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id() as i32;
+    let zombie = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        process_table()
+            .iter()
+            .any(|&(p, state, _)| p == pid && state == 'Z')
+    });
+    assert!(zombie, "`true` exited");
+    assert!(lingers(pid), "a zombie of ours is not gone");
+    child.wait().unwrap();
+    assert!(!lingers(pid), "reaped: gone");
+}
+
+/// Waits until none of `pids` [`lingers`]; returns those left after `within`.
 fn still_running(pids: impl IntoIterator<Item = i32>, within: Duration) -> Vec<i32> {
     let pids: Vec<i32> = pids.into_iter().collect();
     let deadline = Instant::now() + within;
     loop {
-        let left: Vec<i32> = pids.iter().copied().filter(|p| running(*p)).collect();
+        let left: Vec<i32> = pids.iter().copied().filter(|p| lingers(*p)).collect();
         if left.is_empty() || Instant::now() >= deadline {
             return left;
         }
@@ -180,6 +200,13 @@ fn a_crashing_worker_fails_only_its_host_and_the_pool_replaces_it() {
             ProcessMode::PerHost => 8,
         };
         assert_eq!(pids.len(), expected, "{mode}: {pids:?}");
+        // Crashed or finished, every worker was reaped when run returned.
+        let left: Vec<i32> = pids
+            .iter()
+            .map(|p| *p as i32)
+            .filter(|p| *p != std::process::id() as i32 && lingers(*p))
+            .collect();
+        assert!(left.is_empty(), "{mode}: workers not reaped: {left:?}");
     }
 }
 
@@ -333,7 +360,10 @@ fn a_hung_worker_is_killed_after_the_host_deadline_and_grace() {
             message.contains("--timeout host=") && message.contains("was killed"),
             "{message}"
         );
-        assert!(!running(worker_pid(h02) as i32), "the hung worker is gone");
+        assert!(
+            !lingers(worker_pid(h02) as i32),
+            "the hung worker is gone and reaped"
+        );
         assert_eq!(d.count(Status::Ok), 3, "{mode}: {:?}", d.outcomes);
         // 300 ms deadline + 2.03 s grace, on a loaded machine.
         assert!(
