@@ -105,6 +105,14 @@ impl Executor for AsyncExecutor {
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
         self.check(job)?;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // block_on inside a runtime would panic ("Cannot start a runtime
+            // from within a runtime").
+            return Err(ExecError::Setup {
+                executor: self.name().to_string(),
+                message: "AsyncExecutor::run blocks the calling thread, so it cannot be called from within a tokio runtime; in async code use fanout_exec_async::run_stream, or call run from a plain thread (e.g. tokio::task::spawn_blocking)".into(),
+            });
+        }
         let runtime = self.runtime().map_err(|e| ExecError::Setup {
             executor: self.name().to_string(),
             message: format!(
@@ -115,11 +123,11 @@ impl Executor for AsyncExecutor {
         let stop = cancel.child();
         let mut tally = Tally::new();
         let result = runtime.block_on(async {
+            // A library never prints: `--host-keys off` is the caller's to
+            // announce (the CLI does); HostStream::warnings is for
+            // run_stream users.
             let mut outcomes =
                 crate::run_stream(Arc::new(job.clone()), targets.to_vec(), stop.clone())?;
-            for warning in outcomes.warnings() {
-                eprintln!("fanout: warning: {warning}");
-            }
             tally.host_started();
             while let Some(outcome) = outcomes.next().await {
                 if tally.deliver(sink, outcome) == Flow::Stop {
@@ -131,5 +139,26 @@ impl Executor for AsyncExecutor {
         runtime.shutdown_timeout(SHUTDOWN_WAIT);
         result?;
         Ok(tally.finish(self.name(), self.concurrency(job)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fanout_core::{CollectSink, Task};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn run_inside_a_runtime_is_a_setup_error_not_a_panic() {
+        let job = Job::new(Task::Sleep {
+            duration: Duration::from_millis(1),
+        });
+        let targets = vec![Target::new("h1", "127.0.0.1")];
+        let mut sink = CollectSink::default();
+        let err = AsyncExecutor::new()
+            .run(&job, &targets, &mut sink, &CancelToken::new())
+            .unwrap_err();
+        assert!(matches!(err, ExecError::Setup { .. }), "{err:?}");
+        assert!(err.to_string().contains("run_stream"), "{err}");
     }
 }

@@ -48,6 +48,13 @@ pub(crate) struct Ctx {
 
 /// Outcomes of a run in completion order; see [`run_stream`].
 ///
+/// Memory: finished hosts wait in an unbounded queue until the stream is
+/// polled, so a consumer that stops polling while hosts keep finishing
+/// holds up to one [`HostOutcome`] per target (each command's output is
+/// capped at [`OUTPUT_CAP`](fanout_core::OUTPUT_CAP) bytes per stream).
+/// Poll it promptly, as [`AsyncExecutor`](crate::AsyncExecutor) does; the
+/// queue never blocks a host, so a slow consumer never delays one.
+///
 /// Dropping the stream stops the run: the driver and every host task are
 /// aborted (local commands are killed with their process groups).
 pub struct HostStream {
@@ -180,7 +187,7 @@ pub fn run_stream(
         .limits
         .per_group
         .iter()
-        .map(|(name, cap)| (name.clone(), Arc::new(Semaphore::new(*cap))))
+        .map(|(name, cap)| (name.clone(), Arc::new(Semaphore::new(group_permits(*cap)))))
         .collect();
     let warnings = ssh
         .as_ref()
@@ -294,6 +301,12 @@ impl Admission {
     }
 }
 
+/// Permits of a per-group cap: at most what a semaphore can hold
+/// (`--per-group g=99999999999999999999` means "no cap" in practice).
+fn group_permits(cap: usize) -> usize {
+    cap.clamp(1, Semaphore::MAX_PERMITS)
+}
+
 /// Global permits of a run: `-c` (at most what `acquire_many` can count).
 fn permits(job: &Job) -> usize {
     job.limits.concurrency.clamp(1, u32::MAX as usize)
@@ -394,7 +407,9 @@ mod tests {
                 )
             })
             .collect();
-        let job = sleep_job(100, 5, &[("core", 1)]);
+        // Generous margins for a loaded machine: an edge host stuck
+        // behind the core cap would wait a whole core host (300 ms).
+        let job = sleep_job(300, 5, &[("core", 1)]);
         let outcomes = collect(run_stream(job, targets, CancelToken::new()).unwrap()).await;
         assert_eq!(outcomes.len(), 8);
         for o in &outcomes {
@@ -402,7 +417,7 @@ mod tests {
             let edge = o.host.trim_start_matches('h').parse::<u32>().unwrap() % 2 == 0;
             if edge {
                 assert!(
-                    o.timings.queued < Duration::from_millis(80),
+                    o.timings.queued < Duration::from_millis(200),
                     "an edge host waited behind the core cap: {o:?}"
                 );
             }
@@ -413,7 +428,7 @@ mod tests {
             .map(|o| o.timings.queued)
             .collect();
         assert!(
-            core_queued.iter().any(|q| *q >= Duration::from_millis(250)),
+            core_queued.iter().any(|q| *q >= Duration::from_millis(850)),
             "core hosts must run one at a time: {core_queued:?}"
         );
     }
@@ -460,6 +475,18 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), 6, "every host exactly once");
+    }
+
+    #[tokio::test]
+    async fn a_huge_group_cap_is_no_cap_not_a_panic() {
+        let targets = vec![target("a", &["g"]), target("b", &["g"])];
+        let job = sleep_job(1, 2, &[("g", usize::MAX)]);
+        let outcomes = collect(run_stream(job, targets, CancelToken::new()).unwrap()).await;
+        assert_eq!(outcomes.len(), 2);
+        assert!(
+            outcomes.iter().all(|o| o.status == Status::Ok),
+            "{outcomes:?}"
+        );
     }
 
     #[test]
