@@ -110,7 +110,7 @@ pub(crate) struct SimServeArgs {
 
     /// Faults: KIND=N% or KIND=name+name, comma-separated. Kinds: refuse,
     /// auth_fail, hang_on_connect, hang_on_command, drop_mid_output,
-    /// slow_banner, wrong_host_key, legacy_algorithms.
+    /// slow_banner, wrong_host_key, legacy_algorithms, endless_output.
     /// Example: auth_fail=5%,hang_on_command=r3+r7
     #[arg(long, value_name = "SPEC")]
     pub(crate) faults: Option<fanout_sim::FaultSpec>,

@@ -26,11 +26,16 @@ pub enum Fault {
     /// Only old key exchanges, ciphers and MACs (diffie-hellman-group14-sha1,
     /// group1-sha1; aes128-cbc, 3des-cbc; hmac-sha1), like an old IOS box.
     LegacyAlgorithms,
+    /// Logins work, but the device never stops talking: an exec command's
+    /// output, and a shell from the moment it opens, are
+    /// [`Fault::ENDLESS_LINE`] again and again, as fast as the client reads:
+    /// never a prompt, never an exit status.
+    EndlessOutput,
 }
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Fault; 8] = [
+    pub const ALL: [Fault; 9] = [
         Fault::Refuse,
         Fault::AuthFail,
         Fault::HangOnConnect,
@@ -39,7 +44,12 @@ impl Fault {
         Fault::SlowBanner,
         Fault::WrongHostKey,
         Fault::LegacyAlgorithms,
+        Fault::EndlessOutput,
     ];
+
+    /// The line an [`Fault::EndlessOutput`] device repeats forever (it never
+    /// looks like a prompt).
+    pub const ENDLESS_LINE: &'static str = "Loopback0   10.0.0.1   YES manual up   up\r\n";
 
     /// The name used in fault specs and inventory vars.
     pub fn as_str(self) -> &'static str {
@@ -52,6 +62,7 @@ impl Fault {
             Fault::SlowBanner => "slow_banner",
             Fault::WrongHostKey => "wrong_host_key",
             Fault::LegacyAlgorithms => "legacy_algorithms",
+            Fault::EndlessOutput => "endless_output",
         }
     }
 }
@@ -217,6 +228,18 @@ mod tests {
             "deterministic per seed"
         );
         assert_ne!(faults, spec.assign(&names(100), 2).unwrap());
+    }
+
+    #[test]
+    fn every_fault_parses_by_its_name() {
+        for fault in Fault::ALL {
+            assert_eq!(fault.as_str().parse::<Fault>(), Ok(fault));
+        }
+        let spec: FaultSpec = "endless_output=r1".parse().unwrap();
+        assert_eq!(
+            spec.assign(&names(2), 0).unwrap()[1],
+            BTreeSet::from([Fault::EndlessOutput])
+        );
     }
 
     #[test]

@@ -76,6 +76,7 @@ async fn connection(socket: TcpStream, device: &Arc<Device>) {
         device: device.clone(),
         kill,
         shells: HashMap::new(),
+        closed: HashMap::new(),
     };
     if let Ok(running) = russh::server::run_stream(device.config.clone(), stream, handler).await {
         let _ = running.await;
@@ -89,18 +90,24 @@ struct Connection {
     /// Channels with a console task: keystrokes go to it, and dropping the
     /// sender (channel closed, connection gone) tells the task to end.
     shells: HashMap<ChannelId, mpsc::UnboundedSender<Vec<u8>>>,
+    /// Set when the client closes the channel (an EOF from the client does
+    /// not close it): tells endless output to stop.
+    closed: HashMap<ChannelId, Arc<AtomicBool>>,
 }
 
 impl Connection {
     fn task(&mut self, channel: ChannelId, session: &mut Session) -> ShellTask {
         let (tx, rx) = mpsc::unbounded_channel();
         self.shells.insert(channel, tx);
+        let closed = Arc::new(AtomicBool::new(false));
+        self.closed.insert(channel, closed.clone());
         ShellTask::new(
             &self.device,
             session.handle(),
             channel,
             self.kill.clone(),
             rx,
+            closed,
         )
     }
 
@@ -285,6 +292,9 @@ impl russh::server::Handler for Connection {
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
         self.shells.remove(&channel);
+        if let Some(closed) = self.closed.remove(&channel) {
+            closed.store(true, Ordering::SeqCst);
+        }
         Ok(())
     }
 }
@@ -299,6 +309,8 @@ struct ShellTask {
     latency: LatencySource,
     console: Console,
     input: mpsc::UnboundedReceiver<Vec<u8>>,
+    /// The client closed this channel.
+    closed: Arc<AtomicBool>,
 }
 
 impl ShellTask {
@@ -308,6 +320,7 @@ impl ShellTask {
         channel: ChannelId,
         kill: Arc<KillSwitch>,
         input: mpsc::UnboundedReceiver<Vec<u8>>,
+        closed: Arc<AtomicBool>,
     ) -> Self {
         let spec = &device.spec;
         let console = Console::new(
@@ -328,6 +341,7 @@ impl ShellTask {
             kill,
             console,
             input,
+            closed,
         }
     }
 
@@ -345,6 +359,10 @@ impl ShellTask {
             return false;
         }
         tokio::time::sleep(self.latency.next()).await;
+        if self.device.has(Fault::EndlessOutput) {
+            self.endless_output().await;
+            return false;
+        }
         if self.device.has(Fault::DropMidOutput) {
             let half = bytes.len() / 2;
             let _ = self.send(bytes[..half].to_vec()).await;
@@ -355,7 +373,25 @@ impl ShellTask {
         self.send(bytes).await
     }
 
+    /// Output that never ends, as fast as the client's window allows (it
+    /// always finds data waiting), until the client closes the channel or
+    /// the connection is gone. Keystrokes are ignored.
+    async fn endless_output(&mut self) {
+        let chunk = Fault::ENDLESS_LINE.repeat(256).into_bytes();
+        // Data for a closed channel is dropped by the session without an
+        // error, hence the flag.
+        while !self.closed.load(Ordering::SeqCst)
+            && self.handle.data(self.channel, chunk.clone()).await.is_ok()
+        {
+            while self.input.try_recv().is_ok() {}
+        }
+    }
+
     async fn run(mut self) {
+        if self.device.has(Fault::EndlessOutput) {
+            self.endless_output().await;
+            return;
+        }
         let banner = self.console.open();
         if !self.send(banner).await {
             return;

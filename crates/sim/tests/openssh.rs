@@ -421,3 +421,31 @@ fn non_loopback_addresses_are_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("loopback"), "{err}");
 }
+
+#[test]
+fn endless_output_never_ends() {
+    if !have_ssh() {
+        return;
+    }
+    let lab = lab(Fleet::builder()
+        .devices(1)
+        .faults("endless_output=r1".parse().unwrap()));
+    let mut cmd = lab.with_key("r1");
+    // stdin is /dev/null: OpenSSH sends EOF at once, which must not stop
+    // the stream.
+    cmd.args(["cisco@127.0.0.1", "show clock"]);
+    let (out, killed) = run_with_limit(cmd, Duration::from_millis(1500));
+    let (stdout, stderr) = text(&out);
+    assert!(killed, "endless output ended: {stdout:?} {stderr}");
+    let lines = stdout.matches(fanout_sim::Fault::ENDLESS_LINE).count();
+    assert!(lines > 100, "output keeps coming ({lines} lines): {stderr}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while lab.fleet.stats().active > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        lab.fleet.stats().active,
+        0,
+        "the device ends the stream once the client is gone"
+    );
+}

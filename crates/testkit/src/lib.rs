@@ -9,11 +9,14 @@
 //! stamping their start and end times ([`probe`]), not by what the executor
 //! reports about itself. The [`fleet_checks`] run every SSH executor
 //! against a simulated device fleet ([`fanout_sim`]): the same fault must
-//! give the same error kind whichever executor met it.
+//! give the same error kind whichever executor met it, and the
+//! [`streaming_checks`] make sure a device whose output never ends still
+//! times out and can be cancelled.
 
 pub mod checks;
 pub mod fleet_checks;
 pub mod probe;
+pub mod streaming_checks;
 
 pub use fanout_core;
 
@@ -138,6 +141,18 @@ macro_rules! executor_conformance {
             #[test]
             fn fleet_mixed_faults_every_host_once() {
                 $crate::fleet_checks::mixed_faults_every_host_once(&make);
+            }
+            #[test]
+            fn endless_exec_output_times_out() {
+                $crate::streaming_checks::endless_exec_output_times_out(&make);
+            }
+            #[test]
+            fn endless_cli_output_times_out() {
+                $crate::streaming_checks::endless_cli_output_times_out(&make);
+            }
+            #[test]
+            fn cancel_stops_endless_output() {
+                $crate::streaming_checks::cancel_stops_endless_output(&make);
             }
         }
     };
