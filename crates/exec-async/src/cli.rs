@@ -12,7 +12,7 @@ use russh::ChannelMsg;
 use russh::client::{Handle, Msg};
 
 use crate::host::{AttemptError, Deadline};
-use crate::ssh::Client;
+use crate::ssh::{Client, endpoint};
 
 /// PTY width: wide, so devices never wrap a long line of output.
 const PTY_WIDTH: u32 = 511;
@@ -51,6 +51,29 @@ async fn next_bytes(channel: &mut russh::Channel<Msg>) -> Read {
     Read::Closed
 }
 
+/// Opens a session channel with a PTY and a shell on it.
+async fn open_shell(
+    handle: &Handle<Client>,
+    at: &str,
+) -> Result<russh::Channel<Msg>, AttemptError> {
+    let hint = "check that the device allows interactive SSH sessions (or use an exec task)";
+    let channel = handle.channel_open_session().await.map_err(|e| {
+        channel_error(
+            format!("could not open an SSH channel on {at}: {e}; check the device's session limits (e.g. MaxSessions, vty lines)"),
+            &[],
+        )
+    })?;
+    channel
+        .request_pty(true, "vt100", PTY_WIDTH, PTY_HEIGHT, 0, 0, &[])
+        .await
+        .map_err(|e| channel_error(format!("could not request a PTY on {at}: {e}; {hint}"), &[]))?;
+    channel
+        .request_shell(true)
+        .await
+        .map_err(|e| channel_error(format!("could not start a shell on {at}: {e}; {hint}"), &[]))?;
+    Ok(channel)
+}
+
 /// Runs `commands` in `mode` in an interactive shell of the session.
 pub(crate) async fn run(
     handle: &Handle<Client>,
@@ -62,38 +85,33 @@ pub(crate) async fn run(
 ) -> Result<Vec<CommandOutput>, AttemptError> {
     let mut dialog = Dialog::new(DialogSpec::for_target(target, commands, mode))
         .map_err(|e| AttemptError::new(e.kind(), None, e.to_string()))?;
-    let mut channel = handle
-        .channel_open_session()
-        .await
-        .map_err(|e| channel_error(format!("could not open an SSH channel: {e}"), &[]))?;
-    channel
-        .request_pty(true, "vt100", PTY_WIDTH, PTY_HEIGHT, 0, 0, &[])
-        .await
-        .map_err(|e| channel_error(format!("could not request a PTY: {e}"), &[]))?;
-    channel
-        .request_shell(true)
-        .await
-        .map_err(|e| channel_error(format!("could not start a shell: {e}"), &[]))?;
+    let at = endpoint(target);
     // The command timeout bounds each exchange (from sending a line to the
     // prompt that ends its answer, pager answers included), not each read:
     // a device that keeps talking without ever showing its prompt still
-    // times out.
+    // times out. Opening the channel, PTY and shell counts as the first
+    // exchange, and every send waits within the current one: a device that
+    // never confirms the channel or never opens its window cannot hold the
+    // host past the command timeout.
     let mut exchange = Deadline::new(
         Instant::now(),
         Phase::Command,
         command_timeout,
         host_deadline,
     );
+    let setup = exchange.run(open_shell(handle, &at)).await;
+    let mut channel = setup.map_err(|()| {
+        let mut err = exchange.timeout_error(Vec::new());
+        err.message = format!(
+            "{} while {at} opened the shell channel (the device never confirmed the channel, PTY or shell); check that it allows interactive SSH sessions (or use an exec task)",
+            err.message
+        );
+        err
+    })??;
     let mut exchange_no = dialog.exchanges();
     loop {
         match dialog.progress().map_err(dialog_error)? {
             Progress::Send(bytes) => {
-                if let Err(e) = channel.data(&bytes[..]).await {
-                    return Err(channel_error(
-                        format!("could not send to the device: {e}"),
-                        dialog.outputs(),
-                    ));
-                }
                 if dialog.exchanges() != exchange_no {
                     // A new line, not a pager answer within the current one.
                     exchange_no = dialog.exchanges();
@@ -104,13 +122,34 @@ pub(crate) async fn run(
                         host_deadline,
                     );
                 }
+                match exchange.run(channel.data(&bytes[..])).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        return Err(channel_error(
+                            format!(
+                                "could not send to {at}: {e}; the device closed the session (check its logs, session limits and idle timeout)"
+                            ),
+                            dialog.outputs(),
+                        ));
+                    }
+                    Err(()) => {
+                        let mut err = exchange.timeout_error(dialog.outputs().to_vec());
+                        err.message = format!(
+                            "{} while sending to {at}: the device stopped accepting input (its SSH window stayed closed); check the device's load and session limits",
+                            err.message
+                        );
+                        return Err(err);
+                    }
+                }
             }
             Progress::Read => match exchange.run(next_bytes(&mut channel)).await {
                 Ok(Read::Data(bytes)) => dialog.feed(&bytes),
                 Ok(Read::Closed) => return Err(dialog_error(dialog.closed())),
                 Ok(Read::Refused(what)) => {
                     return Err(channel_error(
-                        format!("the device refused {what} on the SSH channel; use an exec task"),
+                        format!(
+                            "{at} refused {what} on the SSH channel; use an exec task for this device"
+                        ),
                         dialog.outputs(),
                     ));
                 }

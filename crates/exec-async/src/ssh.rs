@@ -39,6 +39,9 @@ const TAIL: usize = 120;
 /// SSH client state shared by every host of a run.
 pub(crate) struct Shared {
     config: Arc<client::Config>,
+    /// Configs whose host-key algorithms put the types known_hosts has for
+    /// a target first (as OpenSSH does), one per distinct list of types.
+    configs: Mutex<HashMap<Vec<String>, Arc<client::Config>>>,
     verifier: Arc<HostKeyVerifier>,
     keys: KeyCache,
 }
@@ -51,9 +54,29 @@ impl Shared {
         })?;
         Ok(Self {
             config: Arc::new(client_config()),
+            configs: Mutex::new(HashMap::new()),
             verifier: Arc::new(verifier),
             keys: KeyCache::default(),
         })
+    }
+
+    /// The client config for `target`: host-key algorithms of the types
+    /// known_hosts lists for it first, so that a device with several host
+    /// keys presents the one we know (not an unknown one we would refuse).
+    fn config_for(&self, target: &Target) -> Arc<client::Config> {
+        let known = self.verifier.known_key_types(target);
+        if known.is_empty() {
+            return self.config.clone();
+        }
+        let mut configs = self.configs.lock().unwrap_or_else(|e| e.into_inner());
+        configs
+            .entry(known)
+            .or_insert_with_key(|known| {
+                let mut config = client_config();
+                config.preferred.key = Cow::Owned(known_first(&config.preferred.key, known));
+                Arc::new(config)
+            })
+            .clone()
     }
 
     /// What the user should hear once per run: `--host-keys off`, and
@@ -103,6 +126,33 @@ fn client_config() -> client::Config {
     }
 }
 
+/// `algorithms` with those of the `known` key types first, in the order of
+/// `known` (`ssh-rsa` stands for every RSA signature algorithm).
+fn known_first(
+    algorithms: &[russh::keys::Algorithm],
+    known: &[String],
+) -> Vec<russh::keys::Algorithm> {
+    let mut order: Vec<russh::keys::Algorithm> = Vec::with_capacity(algorithms.len());
+    for key_type in known {
+        for alg in algorithms {
+            let matches = if key_type == "ssh-rsa" {
+                matches!(alg, russh::keys::Algorithm::Rsa { .. })
+            } else {
+                alg.as_str() == key_type
+            };
+            if matches && !order.contains(alg) {
+                order.push(alg.clone());
+            }
+        }
+    }
+    for alg in algorithms {
+        if !order.contains(alg) {
+            order.push(alg.clone());
+        }
+    }
+    order
+}
+
 /// One attempt on one host: connect, authenticate, run the task, close.
 pub(crate) async fn attempt(
     ctx: &Ctx,
@@ -139,7 +189,11 @@ pub(crate) async fn attempt(
         timeouts.for_target(target, Phase::Connect),
         host_deadline,
     );
-    let connected = deadline.run(connect(shared, ctx, idx)).await;
+    // Dropped when this attempt ends (or is dropped: timeout,
+    // cancellation): the session task's socket then fails, so the task
+    // ends even in a key exchange the device stalled.
+    let (_kill, killed) = oneshot::channel::<()>();
+    let connected = deadline.run(connect(shared, ctx, idx, killed)).await;
     progress.timings.connect += started.elapsed();
     let (mut handle, socket_back) =
         connected.map_err(|()| deadline.timeout_error(Vec::new()))??;
@@ -164,7 +218,7 @@ pub(crate) async fn attempt(
     let result = match &ctx.job.task {
         Task::Exec { command } => {
             let deadline = Deadline::new(started, Phase::Command, command_timeout, host_deadline);
-            exec(&handle, command, deadline).await
+            exec(&handle, target, command, deadline).await
         }
         Task::Cli { commands, mode } => {
             crate::cli::run(
@@ -222,13 +276,29 @@ async fn close(handle: Handle<Client>, socket_back: oneshot::Receiver<TcpStream>
 /// The TCP stream russh drives; when russh drops it, the socket goes back
 /// to the host (through `back`) instead of being closed, so the host can
 /// wait for the device to close its end.
+///
+/// Once `killed` resolves (its attempt is gone), every read and write
+/// fails and the socket is closed: russh's session task, which owns this
+/// stream, then ends instead of waiting on the device forever.
 struct Returning {
     socket: Option<TcpStream>,
     back: Option<oneshot::Sender<TcpStream>>,
+    killed: Option<oneshot::Receiver<()>>,
 }
 
 impl Returning {
-    fn socket(&mut self) -> std::io::Result<Pin<&mut TcpStream>> {
+    fn socket(&mut self, cx: &mut Context<'_>) -> std::io::Result<Pin<&mut TcpStream>> {
+        if let Some(killed) = &mut self.killed
+            && Pin::new(killed).poll(cx).is_ready()
+        {
+            // The attempt is gone: nobody waits for the socket either.
+            self.killed = None;
+            self.back = None;
+            self.socket = None;
+        }
+        if self.killed.is_none() {
+            return Err(std::io::ErrorKind::ConnectionAborted.into());
+        }
         self.socket
             .as_mut()
             .map(Pin::new)
@@ -250,7 +320,7 @@ impl AsyncRead for Returning {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        match self.socket() {
+        match self.socket(cx) {
             Ok(s) => s.poll_read(cx, buf),
             Err(e) => Poll::Ready(Err(e)),
         }
@@ -263,7 +333,7 @@ impl AsyncWrite for Returning {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        match self.socket() {
+        match self.socket(cx) {
             Ok(s) => s.poll_write(cx, buf),
             Err(e) => Poll::Ready(Err(e)),
         }
@@ -274,7 +344,7 @@ impl AsyncWrite for Returning {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        match self.socket() {
+        match self.socket(cx) {
             Ok(s) => s.poll_write_vectored(cx, bufs),
             Err(e) => Poll::Ready(Err(e)),
         }
@@ -285,14 +355,14 @@ impl AsyncWrite for Returning {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.socket() {
+        match self.socket(cx) {
             Ok(s) => s.poll_flush(cx),
             Err(e) => Poll::Ready(Err(e)),
         }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.socket() {
+        match self.socket(cx) {
             Ok(s) => s.poll_shutdown(cx),
             Err(e) => Poll::Ready(Err(e)),
         }
@@ -343,16 +413,39 @@ impl client::Handler for Client {
         let blob = key
             .to_bytes()
             .map_err(|e| ClientError::Ssh(russh::Error::SshKey(e)))?;
-        self.verifier
-            .verify(&self.targets[self.idx], key.algorithm().as_str(), &blob)
-            .map(|_| true)
-            .map_err(ClientError::HostKey)
+        let key_type = key.algorithm().as_str().to_string();
+        let target = &self.targets[self.idx];
+        let policy = target.host_keys.unwrap_or(self.verifier.policy());
+        let may_append = policy == HostKeyPolicy::AcceptNew
+            && !self.verifier.known_key_types(target).contains(&key_type);
+        let verified = if may_append {
+            // accept-new with a key not known yet appends to known_hosts
+            // under a file lock another process may hold: never on a
+            // worker thread, where it would stall every host it runs.
+            let (verifier, targets, idx) = (self.verifier.clone(), self.targets.clone(), self.idx);
+            tokio::task::spawn_blocking(move || verifier.verify(&targets[idx], &key_type, &blob))
+                .await
+                .map_err(|e| {
+                    ClientError::Ssh(russh::Error::IO(std::io::Error::other(format!(
+                        "the host-key check failed: {e}"
+                    ))))
+                })?
+        } else {
+            // An in-memory lookup.
+            self.verifier.verify(target, &key_type, &blob)
+        };
+        verified.map(|_| true).map_err(ClientError::HostKey)
     }
 }
 
 type Connected = (Handle<Client>, oneshot::Receiver<TcpStream>);
 
-async fn connect(shared: &Shared, ctx: &Ctx, idx: usize) -> Result<Connected, AttemptError> {
+async fn connect(
+    shared: &Shared,
+    ctx: &Ctx,
+    idx: usize,
+    killed: oneshot::Receiver<()>,
+) -> Result<Connected, AttemptError> {
     let target = &ctx.targets[idx];
     let tcp = TcpStream::connect((target.address.as_str(), target.port))
         .await
@@ -376,8 +469,9 @@ async fn connect(shared: &Shared, ctx: &Ctx, idx: usize) -> Result<Connected, At
     let stream = Returning {
         socket: Some(tcp),
         back: Some(back),
+        killed: Some(killed),
     };
-    let handle = client::connect_stream(shared.config.clone(), stream, handler)
+    let handle = client::connect_stream(shared.config_for(target), stream, handler)
         .await
         .map_err(|e| handshake_error(e, target))?;
     Ok((handle, socket_back))
@@ -419,18 +513,24 @@ fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
         ClientError::Ssh(e) => AttemptError::new(
             ErrorKind::Connect,
             None,
-            format!("SSH handshake with {} failed: {e}", endpoint(target)),
+            format!(
+                "SSH handshake with {} failed: {e}; check that an SSH server listens there and that the device accepts more sessions",
+                endpoint(target)
+            ),
         ),
     }
 }
 
 /// Loaded private keys, one load per file (and passphrase) per run: an
 /// encrypted key costs a slow KDF, which must not be paid per host.
+/// Slots are keyed by the path and a keyed hash of the passphrase (never
+/// the passphrase itself, which stays a [`Secret`]).
 #[derive(Default)]
 struct KeyCache {
     #[allow(clippy::type_complexity)]
-    slots:
-        Mutex<HashMap<(PathBuf, Option<String>), Arc<OnceCell<Result<Arc<PrivateKey>, String>>>>>,
+    slots: Mutex<HashMap<(PathBuf, Option<u64>), Arc<OnceCell<Result<Arc<PrivateKey>, String>>>>>,
+    /// Random per run: the hashes mean nothing outside this process.
+    hasher: std::hash::RandomState,
 }
 
 impl KeyCache {
@@ -439,18 +539,20 @@ impl KeyCache {
         path: &Path,
         passphrase: Option<&Secret>,
     ) -> Result<Arc<PrivateKey>, String> {
-        let pass = passphrase.map(|p| p.expose().to_string());
+        use std::hash::BuildHasher;
+        let hash = passphrase.map(|p| self.hasher.hash_one(p.expose()));
         let cell = self
             .slots
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry((path.to_path_buf(), pass.clone()))
+            .entry((path.to_path_buf(), hash))
             .or_default()
             .clone();
         cell.get_or_init(|| async {
             let file = path.to_path_buf();
+            let pass = passphrase.cloned();
             let loaded = tokio::task::spawn_blocking(move || {
-                russh::keys::load_secret_key(&file, pass.as_deref())
+                russh::keys::load_secret_key(&file, pass.as_ref().map(Secret::expose))
             })
             .await;
             match loaded {
@@ -463,7 +565,10 @@ impl KeyCache {
                     "could not load key file {}: {e}; check the path, the format (OpenSSH/PEM) and the passphrase",
                     path.display()
                 )),
-                Err(e) => Err(format!("loading key file {} failed: {e}", path.display())),
+                Err(e) => Err(format!(
+                    "loading key file {} failed: {e}; check that the file is a readable OpenSSH or PEM private key",
+                    path.display()
+                )),
             }
         })
         .await
@@ -477,12 +582,16 @@ fn allowed(remaining: &Option<russh::MethodSet>, method: MethodKind) -> bool {
     remaining.as_ref().is_none_or(|m| m.contains(&method))
 }
 
-fn lost(target: &Target, e: impl std::fmt::Display) -> AttemptError {
+/// The device closed the connection while an authentication attempt was
+/// under way: typically its limit of attempts (MaxAuthTries) or a lockout.
+/// Reported `auth`, so it is never retried with the same credentials
+/// (which could lock the account).
+fn lost(target: &Target, user: &str, e: impl std::fmt::Display) -> AttemptError {
     AttemptError::new(
-        ErrorKind::Connect,
+        ErrorKind::Auth,
         None,
         format!(
-            "connection to {} lost during authentication: {e}",
+            "{} closed the connection while authenticating `{user}`: {e}; the device may limit authentication attempts (MaxAuthTries) or have locked the account: check the username and credentials (and the device's AAA logs) before trying again",
             endpoint(target)
         ),
     )
@@ -528,7 +637,7 @@ async fn authenticate(
                 let result = h
                     .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
                     .await
-                    .map_err(|e| lost(target, e))?;
+                    .map_err(|e| lost(target, user, e))?;
                 if done(result, &mut remaining) {
                     return Ok(());
                 }
@@ -584,7 +693,7 @@ async fn authenticate(
             let result = h
                 .authenticate_password(user, password.expose())
                 .await
-                .map_err(|e| lost(target, e))?;
+                .map_err(|e| lost(target, user, e))?;
             if done(result, &mut remaining) {
                 return Ok(());
             }
@@ -635,7 +744,7 @@ async fn keyboard_interactive(
     let mut reply = h
         .authenticate_keyboard_interactive_start(user, None)
         .await
-        .map_err(|e| lost(target, e))?;
+        .map_err(|e| lost(target, user, e))?;
     // A device asks once or twice; more rounds than this is a loop.
     for _ in 0..4 {
         match reply {
@@ -655,7 +764,7 @@ async fn keyboard_interactive(
                 reply = h
                     .authenticate_keyboard_interactive_respond(answers)
                     .await
-                    .map_err(|e| lost(target, e))?;
+                    .map_err(|e| lost(target, user, e))?;
             }
         }
     }
@@ -714,11 +823,13 @@ impl Captured {
 /// Runs `command` on an exec channel until the device closes it.
 async fn exec(
     h: &Handle<Client>,
+    target: &Target,
     command: &str,
     deadline: Deadline,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
     let mut got = Captured::default();
-    let ran = deadline.run(exec_channel(h, command, &mut got)).await;
+    let at = endpoint(target);
+    let ran = deadline.run(exec_channel(h, &at, command, &mut got)).await;
     let output = got.output(command);
     match ran {
         Err(()) => {
@@ -762,15 +873,22 @@ async fn exec(
     }
 }
 
-async fn exec_channel(h: &Handle<Client>, command: &str, got: &mut Captured) -> Result<(), String> {
-    let mut channel = h
-        .channel_open_session()
-        .await
-        .map_err(|e| format!("could not open an SSH channel: {e}"))?;
-    channel
-        .exec(true, command)
-        .await
-        .map_err(|e| format!("could not send the command: {e}"))?;
+async fn exec_channel(
+    h: &Handle<Client>,
+    at: &str,
+    command: &str,
+    got: &mut Captured,
+) -> Result<(), String> {
+    let mut channel = h.channel_open_session().await.map_err(|e| {
+        format!(
+            "could not open an SSH channel on {at}: {e}; check the device's session limits (e.g. MaxSessions, vty lines)"
+        )
+    })?;
+    channel.exec(true, command).await.map_err(|e| {
+        format!(
+            "could not send `{command}` to {at}: {e}; the device closed the session (check its logs and session limits)"
+        )
+    })?;
     while let Some(msg) = channel.wait().await {
         match msg {
             ChannelMsg::Data { data } => push_capped(&mut got.stdout, &mut got.cut_out, &data),
@@ -783,7 +901,7 @@ async fn exec_channel(h: &Handle<Client>, command: &str, got: &mut Captured) -> 
             }
             ChannelMsg::Failure => {
                 return Err(format!(
-                    "the device refused to run `{command}` on an exec channel; try a cli task"
+                    "{at} refused to run `{command}` on an exec channel; use a cli task for this device"
                 ));
             }
             ChannelMsg::Eof => got.eof = true,
@@ -795,4 +913,43 @@ async fn exec_channel(h: &Handle<Client>, command: &str, got: &mut Captured) -> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use russh::keys::{Algorithm, HashAlg};
+
+    use super::*;
+
+    #[test]
+    fn known_host_key_types_come_first() {
+        let defaults = Preferred::DEFAULT.key.to_vec();
+        assert_eq!(defaults.first(), Some(&Algorithm::Ed25519));
+        let order = known_first(&defaults, &["ssh-rsa".to_string()]);
+        assert_eq!(
+            &order[..2],
+            &[
+                Algorithm::Rsa {
+                    hash: Some(HashAlg::Sha512)
+                },
+                Algorithm::Rsa {
+                    hash: Some(HashAlg::Sha256)
+                },
+            ],
+            "{order:?}"
+        );
+        assert_eq!(order.len(), defaults.len(), "nothing lost: {order:?}");
+        assert!(order.contains(&Algorithm::Ed25519));
+        let order = known_first(&defaults, &["ecdsa-sha2-nistp256".to_string()]);
+        assert_eq!(order[0].as_str(), "ecdsa-sha2-nistp256", "{order:?}");
+    }
+
+    #[test]
+    fn a_disconnect_during_authentication_is_auth_not_connect() {
+        let target = Target::new("r1", "127.0.0.1");
+        let err = lost(&target, "admin", "Disconnected");
+        assert_eq!(err.kind, ErrorKind::Auth, "never retried: {err:?}");
+        assert!(err.message.contains("127.0.0.1:22"), "{}", err.message);
+        assert!(err.message.contains("MaxAuthTries"), "{}", err.message);
+    }
 }
