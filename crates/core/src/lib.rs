@@ -7,13 +7,15 @@
 //! It also holds the small pieces of behaviour every executor must share so
 //! that their results are comparable: the CPU work loop ([`cpu_burn`]), the
 //! `{host}` templating of local commands, retry decisions and backoff
-//! ([`RetryPolicy`]), the connection-open rate limiter ([`ConnectRateLimiter`])
-//! and the outcome tally that produces a [`RunSummary`] ([`Tally`]).
+//! ([`RetryPolicy`]), the connection-open rate limiter ([`ConnectRateLimiter`]),
+//! the outcome tally that produces a [`RunSummary`] ([`Tally`]) and how local
+//! commands are started, capped, judged and killed ([`local_cmd`]).
 
 mod cancel;
 mod duration;
 pub mod executor;
 mod job;
+pub mod local_cmd;
 mod outcome;
 mod rate;
 mod sink;

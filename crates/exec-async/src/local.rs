@@ -4,44 +4,28 @@
 //! started in the background outlives the host. Output cap and messages
 //! are those of the blocking engine (`fanout-exec-threads`).
 
-use std::collections::BTreeSet;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::process::ExitStatusExt;
-use std::process::{ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use fanout_core::{
-    CommandOutput, ErrorKind, OUTPUT_CAP, Target, output_cut_marker, render_template,
+use fanout_core::local_cmd::{
+    CANCELLED_MESSAGE, CappedOutput, LiveGroups, LocalCommand, MAX_POLL, PIPE_GRACE, has_exited,
+    kill_group, record_exit,
 };
+use fanout_core::{CommandOutput, ErrorKind, Target};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinHandle;
 
 use crate::host::{AttemptError, Deadline, Stop};
 
-/// How long to wait for the output pipes after the command ended and its
-/// process group was killed (a process that escaped the group with setsid
-/// may still hold them).
-const PIPE_GRACE: Duration = Duration::from_millis(200);
-
-/// Longest pause between two checks of a running child when the kernel
-/// has no pidfd (before Linux 5.3).
-const MAX_POLL: Duration = Duration::from_millis(10);
-
 /// Process groups of local commands still running, so an impatient second
 /// Ctrl-C can kill them before fanout exits.
-static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+static LIVE_GROUPS: LiveGroups = LiveGroups::new();
 
 /// Kills the process group of every local command the async engine still
 /// runs (for a process that must exit at once, e.g. on a second Ctrl-C).
 pub fn kill_all_local_commands() {
-    let groups = LIVE_GROUPS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    for pgid in groups {
-        kill_group(pgid);
-    }
+    LIVE_GROUPS.kill_all();
 }
 
 /// Owns a running command's process group: SIGKILLs it when dropped, so a
@@ -51,10 +35,7 @@ struct Group(i32);
 
 impl Group {
     fn new(pgid: i32) -> Self {
-        LIVE_GROUPS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(pgid);
+        LIVE_GROUPS.insert(pgid);
         Self(pgid)
     }
 }
@@ -62,10 +43,7 @@ impl Group {
 impl Drop for Group {
     fn drop(&mut self) {
         kill_group(self.0);
-        LIVE_GROUPS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.0);
+        LIVE_GROUPS.remove(self.0);
     }
 }
 
@@ -75,27 +53,11 @@ pub(crate) async fn run(
     deadline: Deadline,
     stop: &Stop,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
-    let rendered: Vec<String> = argv.iter().map(|a| render_template(a, target)).collect();
-    let command_line = rendered.join(" ");
-    let (program, args) = rendered.split_first().ok_or_else(|| {
-        AttemptError::new(ErrorKind::InvalidTarget, None, "local task has no program")
-    })?;
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Own process group: a timeout kills grandchildren too, and the
-        // terminal's Ctrl-C reaches only fanout, which cancels in order.
-        .process_group(0)
+    let local = LocalCommand::new(argv, target)
+        .map_err(|e| AttemptError::new(ErrorKind::InvalidTarget, None, e))?;
+    let mut child = tokio::process::Command::from(local.command())
         .spawn()
-        .map_err(|e| {
-            AttemptError::new(
-                ErrorKind::CommandFailed,
-                None,
-                format!("could not start `{program}`: {e}; check the program name and PATH"),
-            )
-        })?;
+        .map_err(|e| AttemptError::new(ErrorKind::CommandFailed, None, local.spawn_error(&e)))?;
     let pid = child
         .id()
         .and_then(|id| i32::try_from(id).ok())
@@ -124,27 +86,20 @@ pub(crate) async fn run(
         (None, Err(e)) => Waited::Lost(e),
     };
     let grace = Instant::now() + PIPE_GRACE;
-    let output = CommandOutput {
-        command: command_line,
-        stdout: collect(stdout, grace).await,
-        stderr: Some(collect(stderr, grace).await).filter(|s| !s.is_empty()),
-        exit_status: None,
-    };
+    let output = local.output(collect(stdout, grace).await, collect(stderr, grace).await);
     match waited {
         Waited::Exited(status) => finish(status, output),
         Waited::TimedOut => Err(deadline.timeout_error(vec![output])),
-        Waited::Cancelled => Err(AttemptError::new(
-            ErrorKind::Cancelled,
-            None,
-            "run cancelled; local command killed",
-        )
-        .with_outputs(vec![output])),
-        Waited::Lost(e) => Err(AttemptError::new(
-            ErrorKind::CommandFailed,
-            None,
-            format!("could not wait for `{program}`: {e}"),
-        )
-        .with_outputs(vec![output])),
+        Waited::Cancelled => Err(
+            AttemptError::new(ErrorKind::Cancelled, None, CANCELLED_MESSAGE)
+                .with_outputs(vec![output]),
+        ),
+        Waited::Lost(e) => {
+            Err(
+                AttemptError::new(ErrorKind::CommandFailed, None, local.wait_error(&e))
+                    .with_outputs(vec![output]),
+            )
+        }
     }
 }
 
@@ -159,20 +114,13 @@ fn finish(
     status: ExitStatus,
     mut output: CommandOutput,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
-    let code = status
-        .code()
-        .or_else(|| status.signal().map(|s| 128 + s))
-        .unwrap_or(-1);
-    output.exit_status = Some(code);
-    if status.success() {
-        return Ok(vec![output]);
+    match record_exit(status, &mut output) {
+        Ok(()) => Ok(vec![output]),
+        Err(message) => {
+            Err(AttemptError::new(ErrorKind::CommandFailed, None, message)
+                .with_outputs(vec![output]))
+        }
     }
-    let how = match status.signal() {
-        Some(signal) => format!("was killed by signal {signal}"),
-        None => format!("exited with status {code}"),
-    };
-    let message = format!("`{}` {how}", output.command);
-    Err(AttemptError::new(ErrorKind::CommandFailed, None, message).with_outputs(vec![output]))
 }
 
 /// Resolves once process `pid` (our child) has exited, without reaping it:
@@ -209,55 +157,18 @@ fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Whether the child exited, without reaping it (waitid with WNOWAIT).
-fn has_exited(pid: i32) -> std::io::Result<bool> {
-    // SAFETY: waitid writes into the zeroed siginfo we own; WNOWAIT leaves
-    // the child waitable for Child::wait.
-    unsafe {
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let rc = libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        );
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(info.si_pid() != 0)
-    }
-}
-
-/// SIGKILLs a process group of ours.
-fn kill_group(pgid: i32) {
-    if pgid > 0 {
-        // SAFETY: kill(2) with a negative pid signals that process group;
-        // the group is the child's own (process_group(0) above).
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-    }
-}
-
-/// Reads a pipe to its end, keeping at most [`OUTPUT_CAP`] bytes.
+/// Reads a pipe to its end, keeping at most
+/// [`OUTPUT_CAP`](fanout_core::OUTPUT_CAP) bytes.
 async fn read_capped<R: AsyncRead + Unpin>(mut pipe: R) -> Vec<u8> {
-    let mut kept = Vec::new();
+    let mut kept = CappedOutput::default();
     let mut chunk = [0u8; 8192];
-    let mut cut = false;
     loop {
         match pipe.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let room = OUTPUT_CAP.saturating_sub(kept.len());
-                kept.extend_from_slice(&chunk[..n.min(room)]);
-                cut |= n > room;
-            }
+            Ok(n) => kept.push(&chunk[..n]),
         }
     }
-    if cut {
-        kept.extend_from_slice(output_cut_marker(OUTPUT_CAP).as_bytes());
-    }
-    kept
+    kept.finish()
 }
 
 /// The text a reader collected, waiting until `grace` at most (a reader
@@ -317,8 +228,7 @@ mod tests {
         assert!(gone, "the background sleep outlived its dropped host");
         assert!(
             !LIVE_GROUPS
-                .lock()
-                .unwrap()
+                .groups()
                 .iter()
                 .any(|g| *g > 0 && std::fs::read_to_string(format!("/proc/{g}/stat")).is_ok()),
             "a dropped command left its group registered and alive"
@@ -339,8 +249,8 @@ mod tests {
         });
         let kept = read_capped(r).await;
         writer.await.unwrap();
-        let marker = output_cut_marker(OUTPUT_CAP);
-        assert_eq!(kept.len(), OUTPUT_CAP + marker.len());
+        let marker = fanout_core::output_cut_marker(fanout_core::OUTPUT_CAP);
+        assert_eq!(kept.len(), fanout_core::OUTPUT_CAP + marker.len());
         assert!(kept.ends_with(marker.as_bytes()));
     }
 }

@@ -2,46 +2,29 @@
 //! whole process group) on timeout or cancellation, and when it exits, so
 //! nothing it started in the background outlives the host.
 
-use std::collections::BTreeSet;
 use std::io::Read;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::process::{Child, ExitStatus};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use fanout_core::{
-    CancelToken, CommandOutput, ErrorKind, OUTPUT_CAP, Target, output_cut_marker, render_template,
+use fanout_core::local_cmd::{
+    CANCELLED_MESSAGE, CappedOutput, LiveGroups, LocalCommand, MAX_POLL, has_exited, kill_group,
+    record_exit,
 };
+use fanout_core::{CancelToken, CommandOutput, ErrorKind, Target};
 
 use crate::run_host::{AttemptError, Deadline};
 
-/// Longest pause between two checks of a running child: bounds how late a
-/// timeout or Ctrl-C takes effect.
-const MAX_POLL: Duration = Duration::from_millis(10);
-
-/// How long to wait for the output pipes after the command ended and its
-/// process group was killed (a process that escaped the group with setsid
-/// may still hold them).
-pub(crate) const PIPE_GRACE: Duration = Duration::from_millis(200);
+pub(crate) use fanout_core::local_cmd::PIPE_GRACE;
 
 /// Process groups of local commands still running, so an impatient second
 /// Ctrl-C can kill them before fanout exits.
-static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+static LIVE_GROUPS: LiveGroups = LiveGroups::new();
 
 /// Kills the process group of every local command still running (used when
 /// fanout must exit at once).
 pub fn kill_all_local_commands() {
-    let groups = LIVE_GROUPS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    for pgid in groups {
-        // SAFETY: signals a process group we created (process_group(0)).
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-    }
+    LIVE_GROUPS.kill_all();
 }
 
 pub(crate) fn run(
@@ -50,38 +33,15 @@ pub(crate) fn run(
     deadline: Deadline,
     cancel: &CancelToken,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
-    let rendered: Vec<String> = argv.iter().map(|a| render_template(a, target)).collect();
-    let command_line = rendered.join(" ");
-    let (program, args) = rendered.split_first().ok_or_else(|| {
-        AttemptError::new(ErrorKind::InvalidTarget, None, "local task has no program")
-    })?;
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Own process group: a timeout kills grandchildren too, and the
-        // terminal's Ctrl-C reaches only fanout, which cancels in order.
-        .process_group(0)
+    let local = LocalCommand::new(argv, target)
+        .map_err(|e| AttemptError::new(ErrorKind::InvalidTarget, None, e))?;
+    let program = &local.program;
+    let mut child = local
+        .command()
         .spawn()
-        .map_err(|e| {
-            AttemptError::new(
-                ErrorKind::CommandFailed,
-                None,
-                format!("could not start `{program}`: {e}; check the program name and PATH"),
-            )
-        })?;
+        .map_err(|e| AttemptError::new(ErrorKind::CommandFailed, None, local.spawn_error(&e)))?;
     let pgid = i32::try_from(child.id()).unwrap_or(0);
-    LIVE_GROUPS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(pgid);
-    let forget = |pgid: i32| {
-        LIVE_GROUPS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&pgid);
-    };
+    LIVE_GROUPS.insert(pgid);
     let readers =
         reader(child.stdout.take()).and_then(|out| Ok((out, reader(child.stderr.take())?)));
     let (stdout, stderr) = match readers {
@@ -91,7 +51,7 @@ pub(crate) fn run(
             // forever: stop it (and whatever it started) now.
             kill_group(pgid);
             let _ = child.wait();
-            forget(pgid);
+            LIVE_GROUPS.remove(pgid);
             return Err(AttemptError::new(
                 ErrorKind::CommandFailed,
                 None,
@@ -103,32 +63,19 @@ pub(crate) fn run(
         }
     };
     let waited = wait(&mut child, pgid, deadline, cancel);
-    forget(pgid);
+    LIVE_GROUPS.remove(pgid);
     let grace = Instant::now() + PIPE_GRACE;
-    let output = CommandOutput {
-        command: command_line,
-        stdout: collect(stdout, grace),
-        stderr: Some(collect(stderr, grace)).filter(|s| !s.is_empty()),
-        exit_status: None,
-    };
+    let output = local.output(collect(stdout, grace), collect(stderr, grace));
     match waited {
         Waited::Exited(status) => finish(status, output),
         Waited::TimedOut => Err(deadline.timeout_error(vec![output])),
         Waited::Cancelled => Err(AttemptError {
             outputs: vec![output],
-            ..AttemptError::new(
-                ErrorKind::Cancelled,
-                None,
-                "run cancelled; local command killed",
-            )
+            ..AttemptError::new(ErrorKind::Cancelled, None, CANCELLED_MESSAGE)
         }),
         Waited::Lost(e) => Err(AttemptError {
             outputs: vec![output],
-            ..AttemptError::new(
-                ErrorKind::CommandFailed,
-                None,
-                format!("could not wait for `{program}`: {e}"),
-            )
+            ..AttemptError::new(ErrorKind::CommandFailed, None, local.wait_error(&e))
         }),
     }
 }
@@ -137,23 +84,13 @@ fn finish(
     status: ExitStatus,
     mut output: CommandOutput,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
-    let code = status
-        .code()
-        .or_else(|| status.signal().map(|s| 128 + s))
-        .unwrap_or(-1);
-    output.exit_status = Some(code);
-    if status.success() {
-        return Ok(vec![output]);
+    match record_exit(status, &mut output) {
+        Ok(()) => Ok(vec![output]),
+        Err(message) => Err(AttemptError {
+            outputs: vec![output],
+            ..AttemptError::new(ErrorKind::CommandFailed, None, message)
+        }),
     }
-    let how = match status.signal() {
-        Some(signal) => format!("was killed by signal {signal}"),
-        None => format!("exited with status {code}"),
-    };
-    let message = format!("`{}` {how}", output.command);
-    Err(AttemptError {
-        outputs: vec![output],
-        ..AttemptError::new(ErrorKind::CommandFailed, None, message)
-    })
 }
 
 enum Waited {
@@ -202,43 +139,14 @@ fn wait(child: &mut Child, pgid: i32, deadline: Deadline, cancel: &CancelToken) 
     }
 }
 
-/// Whether the child exited, without reaping it (waitid with WNOWAIT).
-fn has_exited(pid: i32) -> std::io::Result<bool> {
-    // SAFETY: waitid writes into the zeroed siginfo we own; WNOWAIT leaves
-    // the child waitable for Child::wait.
-    unsafe {
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let rc = libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        );
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(info.si_pid() != 0)
-    }
-}
-
-/// SIGKILLs a process group of ours.
-fn kill_group(pgid: i32) {
-    if pgid > 0 {
-        // SAFETY: kill(2) with a negative pid signals that process group;
-        // the group is the child's own (process_group(0) above).
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-    }
-}
-
 #[cfg(test)]
 thread_local! {
     /// Test hook: the next reader threads of this thread fail to start.
     static FAIL_READERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Reads a pipe on its own thread, keeping at most [`OUTPUT_CAP`] bytes;
+/// Reads a pipe on its own thread, keeping at most
+/// [`OUTPUT_CAP`](fanout_core::OUTPUT_CAP) bytes;
 /// an error if the thread cannot start.
 fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::io::Result<Option<Receiver<Vec<u8>>>> {
     let Some(mut pipe) = pipe else {
@@ -253,23 +161,15 @@ fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::io::Result<Option<R
         .name("fanout-local-output".into())
         .stack_size(64 << 10);
     builder.spawn(move || {
-        let mut kept = Vec::new();
+        let mut kept = CappedOutput::default();
         let mut chunk = [0u8; 8192];
-        let mut cut = false;
         loop {
             match pipe.read(&mut chunk) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let room = OUTPUT_CAP.saturating_sub(kept.len());
-                    kept.extend_from_slice(&chunk[..n.min(room)]);
-                    cut |= n > room;
-                }
+                Ok(n) => kept.push(&chunk[..n]),
             }
         }
-        if cut {
-            kept.extend_from_slice(output_cut_marker(OUTPUT_CAP).as_bytes());
-        }
-        let _ = tx.send(kept);
+        let _ = tx.send(kept.finish());
     })?;
     Ok(Some(rx))
 }
@@ -334,7 +234,7 @@ mod tests {
             "the command was not left running"
         );
         assert!(
-            LIVE_GROUPS.lock().unwrap().is_empty(),
+            LIVE_GROUPS.groups().is_empty(),
             "its process group is forgotten"
         );
         let left: Vec<i32> = children()
