@@ -24,6 +24,9 @@ enum Defect {
     NeverRetries,
     /// Drops the output of failed hosts.
     DropsPartialOutput,
+    /// Drops what a failed cli host saw: its outputs and the last output
+    /// quoted in its message.
+    DropsCliPartialOutput,
 }
 
 struct Broken(Defect);
@@ -54,7 +57,9 @@ impl Executor for Broken {
             Defect::IgnoresCancel => cancel = &fresh,
             Defect::HostKeysOff => job.host_keys = HostKeyPolicy::Off,
             Defect::NeverRetries => job.retry.retries = 0,
-            Defect::HostKeyAsConnect | Defect::DropsPartialOutput => {}
+            Defect::HostKeyAsConnect
+            | Defect::DropsPartialOutput
+            | Defect::DropsCliPartialOutput => {}
         }
         let defect = self.0;
         let mut rewrite = |mut o: HostOutcome| {
@@ -63,6 +68,14 @@ impl Executor for Broken {
                     o.error_kind = Some(ErrorKind::Connect);
                 }
                 Defect::DropsPartialOutput if !o.is_ok() => o.outputs.clear(),
+                Defect::DropsCliPartialOutput if !o.is_ok() => {
+                    o.outputs.clear();
+                    if let Some(m) = &mut o.message
+                        && let Some(at) = m.find("last output")
+                    {
+                        m.truncate(at);
+                    }
+                }
                 _ => {}
             }
             sink.accept(o)
@@ -109,4 +122,10 @@ fn missing_retries_are_caught() {
 #[should_panic(expected = "one output per exec")]
 fn lost_failure_output_is_caught() {
     fleet_checks::exec_every_platform(&broken(Defect::DropsPartialOutput));
+}
+
+#[test]
+#[should_panic(expected = "the last output seen")]
+fn lost_cli_partial_output_is_caught() {
+    fleet_checks::cli_faults(&broken(Defect::DropsCliPartialOutput));
 }
