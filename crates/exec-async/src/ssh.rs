@@ -834,6 +834,8 @@ async fn exec(
     match ran {
         Err(()) => {
             let mut err = deadline.timeout_error(Vec::new());
+            err.message
+                .push_str(&format!("; `{command}` had not finished"));
             match last_output(&output.stdout) {
                 Some(tail) => err
                     .message
