@@ -252,12 +252,15 @@ impl KeyboardInteractivePrompt for Answer<'_> {
     }
 }
 
+/// The device closed the connection while we were authenticating. Reported
+/// as `auth` (never retried with the same credentials: a device counting
+/// failed logins would lock the account), as on the async engine.
 fn lost(target: &Target, e: &ssh2::Error) -> AttemptError {
     AttemptError::new(
-        ErrorKind::Connect,
+        ErrorKind::Auth,
         None,
         format!(
-            "connection to {} lost during authentication: {}",
+            "{} closed the connection while authenticating: {}; the device may limit authentication attempts (MaxAuthTries) or have locked the account: check the username and credentials (and the device's AAA logs) before trying again",
             endpoint(target),
             e.message()
         ),
@@ -267,6 +270,21 @@ fn lost(target: &Target, e: &ssh2::Error) -> AttemptError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_lost_while_authenticating_is_an_auth_failure_never_retried() {
+        let target = Target::new("r1", "127.0.0.1");
+        let e = ssh2::Error::new(ErrorCode::Session(-13), "Failed getting banner");
+        let err = lost(&target, &e);
+        assert_eq!(err.kind, ErrorKind::Auth);
+        assert!(err.message.contains("MaxAuthTries"), "{}", err.message);
+        let job = fanout_core::Job::new(fanout_core::Task::Exec {
+            command: "show version".into(),
+        });
+        let mut retrying = job.retry.clone();
+        retrying.retries = 3;
+        assert!(!retrying.should_retry(&job.task, 1, err.kind, err.phase));
+    }
 
     #[test]
     fn an_expired_password_says_to_change_it() {

@@ -119,6 +119,8 @@ pub(super) fn run(
             let output = got.output(command, None);
             let mut err = conn.halted(halt, deadline, Vec::new());
             if err.kind == ErrorKind::Timeout {
+                err.message
+                    .push_str(&format!("; `{command}` had not finished"));
                 match last_output(&output.stdout) {
                     Some(tail) => err
                         .message
