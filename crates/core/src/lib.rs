@@ -8,10 +8,13 @@
 //! that their results are comparable: the CPU work loop ([`cpu_burn`]), the
 //! `{host}` templating of local commands, retry decisions and backoff
 //! ([`RetryPolicy`]), the connection-open rate limiter ([`ConnectRateLimiter`]),
-//! the outcome tally that produces a [`RunSummary`] ([`Tally`]) and how local
-//! commands are started, capped, judged and killed ([`local_cmd`]).
+//! the outcome tally that produces a [`RunSummary`] ([`Tally`]), per-phase
+//! deadlines and the retry decision within them ([`Deadline`], [`Retries`]),
+//! and how local commands are started, capped, judged and killed
+//! ([`local_cmd`]).
 
 mod cancel;
+pub mod deadline;
 mod duration;
 pub mod executor;
 mod job;
@@ -24,6 +27,7 @@ mod task;
 mod work;
 
 pub use cancel::{CancelToken, Cancelled};
+pub use deadline::{Deadline, HostDeadline, Retries, RetryStep, host_deadline};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor, RunSummary, Tally};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};

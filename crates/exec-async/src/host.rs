@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CommandOutput, ErrorKind, HostOutcome, Phase, PhaseTimings, Task, Worker, cpu_burn,
+    CommandOutput, ErrorKind, HostDeadline, HostOutcome, Phase, PhaseTimings, Retries, RetryStep,
+    Task, Worker, cpu_burn, host_deadline,
 };
 use futures_util::FutureExt;
 use tokio::sync::{Notify, OwnedSemaphorePermit};
@@ -82,53 +83,39 @@ impl AttemptError {
     }
 }
 
-/// The deadline of one phase: the earlier of the phase's own timeout and
-/// the whole-host timeout, remembering which one it was.
+/// The deadline of one phase ([`fanout_core::Deadline`]), whose timeout
+/// is an [`AttemptError`] of this engine and which bounds a future.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Deadline {
-    pub(crate) at: Option<Instant>,
-    pub(crate) phase: Phase,
-    pub(crate) after: Duration,
+pub(crate) struct Deadline(fanout_core::Deadline);
+
+impl std::ops::Deref for Deadline {
+    type Target = fanout_core::Deadline;
+
+    fn deref(&self) -> &fanout_core::Deadline {
+        &self.0
+    }
+}
+
+impl From<fanout_core::Deadline> for Deadline {
+    fn from(deadline: fanout_core::Deadline) -> Self {
+        Self(deadline)
+    }
 }
 
 impl Deadline {
+    /// See [`fanout_core::Deadline::new`].
     pub(crate) fn new(
         start: Instant,
         phase: Phase,
         own: Option<Duration>,
-        host: Option<(Instant, Duration)>,
+        host: HostDeadline,
     ) -> Self {
-        let own_at = own.and_then(|d| Some((start.checked_add(d)?, phase, d)));
-        let host_at = host.map(|(at, d)| (at, Phase::Host, d));
-        let pick = match (own_at, host_at) {
-            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
-            (a, b) => a.or(b),
-        };
-        match pick {
-            Some((at, phase, after)) => Self {
-                at: Some(at),
-                phase,
-                after,
-            },
-            None => Self {
-                at: None,
-                phase,
-                after: Duration::ZERO,
-            },
-        }
-    }
-
-    pub(crate) fn passed(&self) -> bool {
-        self.at.is_some_and(|at| Instant::now() >= at)
+        Self(fanout_core::Deadline::new(start, phase, own, host))
     }
 
     pub(crate) fn timeout_error(&self, outputs: Vec<CommandOutput>) -> AttemptError {
-        AttemptError::new(
-            ErrorKind::Timeout,
-            Some(self.phase),
-            self.phase.timeout_message(self.after),
-        )
-        .with_outputs(outputs)
+        AttemptError::new(ErrorKind::Timeout, Some(self.phase), self.message())
+            .with_outputs(outputs)
     }
 
     /// Runs `fut` until this deadline; `Err(())` if the deadline came first.
@@ -227,11 +214,8 @@ async fn run_host(ctx: &Ctx, idx: usize, progress: &mut Progress) -> HostOutcome
     let job = &*ctx.job;
     let target = &ctx.targets[idx];
     let start = progress.start;
-    let host_timeout = job.timeouts.for_target(target, Phase::Host);
-    let host_deadline = host_timeout.and_then(|d| Some((start.checked_add(d)?, d)));
-    let seed = target.name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+    let host_deadline = host_deadline(job, target, start);
+    let retries = Retries::new(job, target, host_deadline);
     let result = loop {
         // Cancellation drops this future (see host_task); the flag covers
         // a host started just as the run was cancelled.
@@ -247,24 +231,14 @@ async fn run_host(ctx: &Ctx, idx: usize, progress: &mut Progress) -> HostOutcome
             Err(err) => err,
         };
         progress.phase = None;
-        if !job
-            .retry
-            .should_retry(&job.task, progress.attempts, err.kind, err.phase)
-        {
-            break Err(err);
-        }
-        let pause = job.retry.backoff_for(progress.attempts, seed);
-        if let Some((at, limit)) = host_deadline
-            && at.saturating_duration_since(Instant::now()) <= pause
-        {
+        let pause = match retries.after(progress.attempts, err.kind, err.phase) {
+            RetryStep::GiveUp => break Err(err),
+            RetryStep::Retry(pause) => pause,
             // The host's time runs out before the next attempt could start.
-            break Err(AttemptError::new(
-                ErrorKind::Timeout,
-                Some(Phase::Host),
-                Phase::Host.timeout_message(limit),
-            )
-            .with_outputs(err.outputs));
-        }
+            RetryStep::HostTimeout(deadline) => {
+                break Err(Deadline::from(deadline).timeout_error(err.outputs));
+            }
+        };
         tokio::time::sleep(pause).await;
     };
     progress.timings.total = start.elapsed();
@@ -286,7 +260,7 @@ async fn run_host(ctx: &Ctx, idx: usize, progress: &mut Progress) -> HostOutcome
 async fn attempt(
     ctx: &Ctx,
     idx: usize,
-    host_deadline: Option<(Instant, Duration)>,
+    host_deadline: HostDeadline,
     progress: &mut Progress,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
     let job = &*ctx.job;
@@ -332,7 +306,12 @@ async fn sleep_task(
     let wait = deadline.at.map_or(duration, |at| {
         at.saturating_duration_since(started).min(duration)
     });
-    tokio::time::sleep_until((started + wait).into()).await;
+    match started.checked_add(wait) {
+        Some(until) => tokio::time::sleep_until(until.into()).await,
+        // Beyond the clock: no deadline ever comes (cancellation drops
+        // this future).
+        None => std::future::pending().await,
+    }
     if wait < duration {
         return Err(deadline.timeout_error(Vec::new()));
     }
@@ -375,5 +354,41 @@ async fn cpu_task(
             None,
             format!("the cpu task's blocking thread failed: {e}; please report it"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fanout_core::{CancelToken, CollectSink, Executor, Job, Status, Target};
+
+    use super::*;
+
+    #[test]
+    fn a_sleep_past_the_clock_waits_until_cancelled() {
+        // No timeout and a sleep too long for the clock: waits (no
+        // overflow panic) until the run is cancelled.
+        let job = Job::new(Task::Sleep {
+            duration: Duration::MAX,
+        });
+        let cancel = CancelToken::new();
+        let canceller = {
+            let cancel = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                cancel.cancel();
+            })
+        };
+        let mut sink = CollectSink::default();
+        let started = Instant::now();
+        let _ = crate::AsyncExecutor::new().run(
+            &job,
+            &[Target::new("h1", "127.0.0.1")],
+            &mut sink,
+            &cancel,
+        );
+        canceller.join().unwrap();
+        let o = &sink.outcomes[0];
+        assert_eq!(o.status, Status::Cancelled, "{o:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 }

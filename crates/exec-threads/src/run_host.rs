@@ -2,8 +2,8 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    AttemptGate, CancelToken, CommandOutput, ErrorKind, HostOutcome, Job, Phase, PhaseTimings,
-    Target, Task, TaskKind, Worker, cpu_burn,
+    AttemptGate, CancelToken, CommandOutput, ErrorKind, HostDeadline, HostOutcome, Job, Phase,
+    PhaseTimings, Retries, RetryStep, Target, Task, TaskKind, Worker, cpu_burn, host_deadline,
 };
 use fanout_netcli::DialogSpec;
 
@@ -75,67 +75,41 @@ impl AttemptError {
     }
 }
 
-/// The deadline of one phase: the earlier of the phase's own timeout and the
-/// whole-host timeout, remembering which one it was.
+/// The deadline of one phase ([`fanout_core::Deadline`]), whose timeout
+/// is an [`AttemptError`] of this engine.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Deadline {
-    pub(crate) at: Option<Instant>,
-    pub(crate) phase: Phase,
-    pub(crate) after: Duration,
+pub(crate) struct Deadline(fanout_core::Deadline);
+
+impl std::ops::Deref for Deadline {
+    type Target = fanout_core::Deadline;
+
+    fn deref(&self) -> &fanout_core::Deadline {
+        &self.0
+    }
+}
+
+impl From<fanout_core::Deadline> for Deadline {
+    fn from(deadline: fanout_core::Deadline) -> Self {
+        Self(deadline)
+    }
 }
 
 impl Deadline {
+    /// See [`fanout_core::Deadline::new`].
     pub(crate) fn new(
         start: Instant,
         phase: Phase,
         own: Option<Duration>,
-        host: Option<(Instant, Duration)>,
+        host: HostDeadline,
     ) -> Self {
-        // A timeout too large for the clock (`--timeout 1000000000d`) is
-        // no limit rather than an overflow panic.
-        let own_at = own.and_then(|d| Some((start.checked_add(d)?, phase, d)));
-        let host_at = host.map(|(at, d)| (at, Phase::Host, d));
-        match (own_at, host_at) {
-            (Some(a), Some(b)) => {
-                let (at, phase, after) = if b.0 < a.0 { b } else { a };
-                Self {
-                    at: Some(at),
-                    phase,
-                    after,
-                }
-            }
-            (Some((at, phase, after)), None) | (None, Some((at, phase, after))) => Self {
-                at: Some(at),
-                phase,
-                after,
-            },
-            (None, None) => Self {
-                at: None,
-                phase,
-                after: Duration::ZERO,
-            },
-        }
-    }
-
-    pub(crate) fn passed(&self) -> bool {
-        self.at.is_some_and(|at| Instant::now() >= at)
+        Self(fanout_core::Deadline::new(start, phase, own, host))
     }
 
     pub(crate) fn timeout_error(&self, outputs: Vec<CommandOutput>) -> AttemptError {
         AttemptError {
             outputs,
-            ..AttemptError::new(
-                ErrorKind::Timeout,
-                Some(self.phase),
-                self.phase.timeout_message(self.after),
-            )
+            ..AttemptError::new(ErrorKind::Timeout, Some(self.phase), self.message())
         }
-    }
-
-    /// Time left, or `None` for no limit.
-    pub(crate) fn remaining(&self) -> Option<Duration> {
-        self.at
-            .map(|at| at.saturating_duration_since(Instant::now()))
     }
 }
 
@@ -216,11 +190,8 @@ fn per_attempt(job: &Job, target: &Target) -> Option<Duration> {
 /// becomes the outcome.
 pub fn run_host(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {
     let start = Instant::now();
-    let host_timeout = job.timeouts.for_target(target, Phase::Host);
-    let host_deadline = host_timeout.and_then(|d| Some((start.checked_add(d)?, d)));
-    let seed = target.name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+    let host_deadline = host_deadline(job, target, start);
+    let retries = Retries::new(job, target, host_deadline);
     let mut timings = PhaseTimings::default();
     // Attempts actually started: a host cancelled before its first attempt
     // reports 0.
@@ -240,26 +211,14 @@ pub fn run_host(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {
             Ok(outputs) => break Ok(outputs),
             Err(err) => err,
         };
-        if !job
-            .retry
-            .should_retry(&job.task, attempt, err.kind, err.phase)
-        {
-            break Err(err);
-        }
-        let pause = job.retry.backoff_for(attempt, seed);
-        if let Some((at, limit)) = host_deadline
-            && at.saturating_duration_since(Instant::now()) <= pause
-        {
+        let pause = match retries.after(attempt, err.kind, err.phase) {
+            RetryStep::GiveUp => break Err(err),
+            RetryStep::Retry(pause) => pause,
             // The host's time runs out before the next attempt could start.
-            break Err(AttemptError {
-                outputs: err.outputs,
-                ..AttemptError::new(
-                    ErrorKind::Timeout,
-                    Some(Phase::Host),
-                    Phase::Host.timeout_message(limit),
-                )
-            });
-        }
+            RetryStep::HostTimeout(deadline) => {
+                break Err(Deadline::from(deadline).timeout_error(err.outputs));
+            }
+        };
         if run.cancel.sleep(pause) {
             break Err(AttemptError::cancelled());
         }
@@ -283,7 +242,7 @@ fn run_attempt(
     job: &Job,
     target: &Target,
     run: HostRun<'_>,
-    host_deadline: Option<(Instant, Duration)>,
+    host_deadline: HostDeadline,
     timings: &mut PhaseTimings,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
     if job.task.kind().needs_network() {
