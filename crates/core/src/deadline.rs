@@ -3,7 +3,44 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{ErrorKind, Job, Phase, Target};
+use crate::{CommandOutput, ErrorKind, Job, Phase, Target};
+
+/// How one attempt at a host ended when it did not succeed: what becomes
+/// the host's outcome unless the attempt is retried.
+#[derive(Debug)]
+pub struct AttemptError {
+    /// What went wrong.
+    pub kind: ErrorKind,
+    /// The phase it went wrong in, where that matters (timeouts).
+    pub phase: Option<Phase>,
+    /// What was wrong, where, and what to do.
+    pub message: String,
+    /// Output received before it went wrong.
+    pub outputs: Vec<CommandOutput>,
+}
+
+impl AttemptError {
+    /// An error without output.
+    pub fn new(kind: ErrorKind, phase: Option<Phase>, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            phase,
+            message: message.into(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// The run was cancelled.
+    pub fn cancelled() -> Self {
+        Self::new(ErrorKind::Cancelled, None, "run cancelled")
+    }
+
+    /// The same error, keeping `outputs` (partial output of the command).
+    pub fn with_outputs(mut self, outputs: Vec<CommandOutput>) -> Self {
+        self.outputs = outputs;
+        self
+    }
+}
 
 /// A host's whole-run limit: when it runs out, and the timeout it came
 /// from (for the message). `None` where the host has no timeout.
@@ -70,6 +107,12 @@ impl Deadline {
     /// limit and the flag that raises it).
     pub fn message(&self) -> String {
         self.phase.timeout_message(self.after)
+    }
+
+    /// The timeout error at this deadline, keeping `outputs`.
+    pub fn timeout_error(&self, outputs: Vec<CommandOutput>) -> AttemptError {
+        AttemptError::new(ErrorKind::Timeout, Some(self.phase), self.message())
+            .with_outputs(outputs)
     }
 }
 

@@ -27,7 +27,7 @@ mod task;
 mod work;
 
 pub use cancel::{CancelToken, Cancelled};
-pub use deadline::{Deadline, HostDeadline, Retries, RetryStep, host_deadline};
+pub use deadline::{AttemptError, Deadline, HostDeadline, Retries, RetryStep, host_deadline};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor, RunSummary, Tally};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};

@@ -54,37 +54,10 @@ impl Stop {
     }
 }
 
-/// How one attempt ended when it did not succeed.
-#[derive(Debug)]
-pub(crate) struct AttemptError {
-    pub(crate) kind: ErrorKind,
-    pub(crate) phase: Option<Phase>,
-    pub(crate) message: String,
-    pub(crate) outputs: Vec<CommandOutput>,
-}
+pub(crate) use fanout_core::AttemptError;
 
-impl AttemptError {
-    pub(crate) fn new(kind: ErrorKind, phase: Option<Phase>, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            phase,
-            message: message.into(),
-            outputs: Vec::new(),
-        }
-    }
-
-    pub(crate) fn cancelled() -> Self {
-        Self::new(ErrorKind::Cancelled, None, "run cancelled")
-    }
-
-    pub(crate) fn with_outputs(mut self, outputs: Vec<CommandOutput>) -> Self {
-        self.outputs = outputs;
-        self
-    }
-}
-
-/// The deadline of one phase ([`fanout_core::Deadline`]), whose timeout
-/// is an [`AttemptError`] of this engine and which bounds a future.
+/// The deadline of one phase ([`fanout_core::Deadline`]), which also
+/// bounds a future.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Deadline(fanout_core::Deadline);
 
@@ -93,12 +66,6 @@ impl std::ops::Deref for Deadline {
 
     fn deref(&self) -> &fanout_core::Deadline {
         &self.0
-    }
-}
-
-impl From<fanout_core::Deadline> for Deadline {
-    fn from(deadline: fanout_core::Deadline) -> Self {
-        Self(deadline)
     }
 }
 
@@ -111,11 +78,6 @@ impl Deadline {
         host: HostDeadline,
     ) -> Self {
         Self(fanout_core::Deadline::new(start, phase, own, host))
-    }
-
-    pub(crate) fn timeout_error(&self, outputs: Vec<CommandOutput>) -> AttemptError {
-        AttemptError::new(ErrorKind::Timeout, Some(self.phase), self.message())
-            .with_outputs(outputs)
     }
 
     /// Runs `fut` until this deadline; `Err(())` if the deadline came first.
@@ -236,7 +198,7 @@ async fn run_host(ctx: &Ctx, idx: usize, progress: &mut Progress) -> HostOutcome
             RetryStep::Retry(pause) => pause,
             // The host's time runs out before the next attempt could start.
             RetryStep::HostTimeout(deadline) => {
-                break Err(Deadline::from(deadline).timeout_error(err.outputs));
+                break Err(deadline.timeout_error(err.outputs));
             }
         };
         tokio::time::sleep(pause).await;

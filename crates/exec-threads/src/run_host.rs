@@ -45,73 +45,7 @@ impl fmt::Debug for HostRun<'_> {
     }
 }
 
-/// How one attempt ended when it did not succeed.
-#[derive(Debug)]
-pub(crate) struct AttemptError {
-    pub(crate) kind: ErrorKind,
-    pub(crate) phase: Option<Phase>,
-    pub(crate) message: String,
-    pub(crate) outputs: Vec<CommandOutput>,
-}
-
-impl AttemptError {
-    pub(crate) fn new(kind: ErrorKind, phase: Option<Phase>, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            phase,
-            message: message.into(),
-            outputs: Vec::new(),
-        }
-    }
-
-    pub(crate) fn cancelled() -> Self {
-        Self::new(ErrorKind::Cancelled, None, "run cancelled")
-    }
-
-    /// The same error, keeping `outputs` (partial output of the command).
-    pub(crate) fn with_outputs(mut self, outputs: Vec<CommandOutput>) -> Self {
-        self.outputs = outputs;
-        self
-    }
-}
-
-/// The deadline of one phase ([`fanout_core::Deadline`]), whose timeout
-/// is an [`AttemptError`] of this engine.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Deadline(fanout_core::Deadline);
-
-impl std::ops::Deref for Deadline {
-    type Target = fanout_core::Deadline;
-
-    fn deref(&self) -> &fanout_core::Deadline {
-        &self.0
-    }
-}
-
-impl From<fanout_core::Deadline> for Deadline {
-    fn from(deadline: fanout_core::Deadline) -> Self {
-        Self(deadline)
-    }
-}
-
-impl Deadline {
-    /// See [`fanout_core::Deadline::new`].
-    pub(crate) fn new(
-        start: Instant,
-        phase: Phase,
-        own: Option<Duration>,
-        host: HostDeadline,
-    ) -> Self {
-        Self(fanout_core::Deadline::new(start, phase, own, host))
-    }
-
-    pub(crate) fn timeout_error(&self, outputs: Vec<CommandOutput>) -> AttemptError {
-        AttemptError {
-            outputs,
-            ..AttemptError::new(ErrorKind::Timeout, Some(self.phase), self.message())
-        }
-    }
-}
+pub(crate) use fanout_core::{AttemptError, Deadline};
 
 /// The longest [`run_host`] can take for `target`, retries and backoff
 /// included, or `None` when nothing bounds it (a phase it needs has no
@@ -216,7 +150,7 @@ pub fn run_host(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {
             RetryStep::Retry(pause) => pause,
             // The host's time runs out before the next attempt could start.
             RetryStep::HostTimeout(deadline) => {
-                break Err(Deadline::from(deadline).timeout_error(err.outputs));
+                break Err(deadline.timeout_error(err.outputs));
             }
         };
         if run.cancel.sleep(pause) {
