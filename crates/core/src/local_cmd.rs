@@ -10,7 +10,10 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::{CommandOutput, OUTPUT_CAP, Target, output_cut_marker, render_template};
+use crate::{
+    AttemptError, CommandOutput, Deadline, ErrorKind, OUTPUT_CAP, Target, output_cut_marker,
+    render_template,
+};
 
 /// How long to wait for the output pipes after the command ended and its
 /// process group was killed (a process that escaped the group with setsid
@@ -20,9 +23,6 @@ pub const PIPE_GRACE: Duration = Duration::from_millis(200);
 /// Longest pause between two checks of a running child when an engine
 /// polls for its exit: bounds how late a timeout or Ctrl-C takes effect.
 pub const MAX_POLL: Duration = Duration::from_millis(10);
-
-/// The message of a local command stopped by cancellation.
-pub const CANCELLED_MESSAGE: &str = "run cancelled; local command killed";
 
 /// A local task's argv with the target's `{host}`-style placeholders
 /// filled in.
@@ -37,12 +37,14 @@ pub struct LocalCommand {
 }
 
 impl LocalCommand {
-    /// Renders `argv` for `target`; `Err` (a message) when there is no
-    /// program to run.
-    pub fn new(argv: &[String], target: &Target) -> Result<Self, &'static str> {
+    /// Renders `argv` for `target`; an error when there is no program to
+    /// run.
+    pub fn new(argv: &[String], target: &Target) -> Result<Self, AttemptError> {
         let rendered: Vec<String> = argv.iter().map(|a| render_template(a, target)).collect();
         let command_line = rendered.join(" ");
-        let (program, args) = rendered.split_first().ok_or("local task has no program")?;
+        let (program, args) = rendered.split_first().ok_or_else(|| {
+            AttemptError::new(ErrorKind::InvalidTarget, None, "local task has no program")
+        })?;
         Ok(Self {
             program: program.clone(),
             args: args.to_vec(),
@@ -64,35 +66,72 @@ impl LocalCommand {
         command
     }
 
-    /// The message when the program cannot be started.
-    pub fn spawn_error(&self, error: &std::io::Error) -> String {
-        format!(
-            "could not start `{}`: {error}; check the program name and PATH",
-            self.program
+    /// The error when the program cannot be started.
+    pub fn spawn_error(&self, error: &std::io::Error) -> AttemptError {
+        AttemptError::new(
+            ErrorKind::CommandFailed,
+            None,
+            format!(
+                "could not start `{}`: {error}; check the program name and PATH",
+                self.program
+            ),
         )
     }
 
-    /// The message when the engine lost track of the running child.
-    pub fn wait_error(&self, error: &std::io::Error) -> String {
-        format!("could not wait for `{}`: {error}", self.program)
-    }
-
-    /// An output with the command line and what the command printed (an
-    /// empty stderr is none), its exit status not yet known.
-    pub fn output(&self, stdout: String, stderr: String) -> CommandOutput {
-        CommandOutput {
+    /// The attempt's result once the child was reaped and its output
+    /// collected (an empty stderr is none): its outputs, or the error of a
+    /// command that failed, timed out at `deadline`, was cancelled or lost.
+    pub fn outcome(
+        &self,
+        waited: Waited,
+        deadline: &Deadline,
+        stdout: String,
+        stderr: String,
+    ) -> Result<Vec<CommandOutput>, AttemptError> {
+        let mut output = CommandOutput {
             command: self.command_line.clone(),
             stdout,
             stderr: Some(stderr).filter(|s| !s.is_empty()),
             exit_status: None,
-        }
+        };
+        let err = match waited {
+            Waited::Exited(status) => match record_exit(status, &mut output) {
+                Ok(()) => return Ok(vec![output]),
+                Err(message) => AttemptError::new(ErrorKind::CommandFailed, None, message),
+            },
+            Waited::TimedOut => return Err(deadline.timeout_error(vec![output])),
+            Waited::Cancelled => AttemptError::new(
+                ErrorKind::Cancelled,
+                None,
+                "run cancelled; local command killed",
+            ),
+            Waited::Lost(e) => AttemptError::new(
+                ErrorKind::CommandFailed,
+                None,
+                format!("could not wait for `{}`: {e}", self.program),
+            ),
+        };
+        Err(err.with_outputs(vec![output]))
     }
+}
+
+/// How waiting for a local command ended.
+#[derive(Debug)]
+pub enum Waited {
+    /// It exited (and was reaped) with this status.
+    Exited(ExitStatus),
+    /// Its deadline passed; it was killed.
+    TimedOut,
+    /// The run was cancelled; it was killed.
+    Cancelled,
+    /// Waiting for it failed.
+    Lost(std::io::Error),
 }
 
 /// Records how a local command ended in `output.exit_status` (128 + the
 /// signal for a killed command); `Err` with the failure message when it
 /// did not succeed.
-pub fn record_exit(status: ExitStatus, output: &mut CommandOutput) -> Result<(), String> {
+fn record_exit(status: ExitStatus, output: &mut CommandOutput) -> Result<(), String> {
     let code = status
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
@@ -215,27 +254,67 @@ mod tests {
             (c.program.as_str(), c.args.as_slice()),
             ("echo", &["r1@127.0.0.9".to_string()][..])
         );
-        assert_eq!(LocalCommand::new(&[], &t), Err("local task has no program"));
+        let err = LocalCommand::new(&[], &t).unwrap_err();
+        assert_eq!(
+            (err.kind, err.message.as_str()),
+            (ErrorKind::InvalidTarget, "local task has no program")
+        );
     }
 
     #[test]
-    fn exit_status_to_outcome() {
+    fn how_it_ended_to_outcome() {
+        use crate::Phase;
         let t = Target::new("r1", "127.0.0.9");
         let c = LocalCommand::new(&["sh".into()], &t).unwrap();
-        let mut out = c.output("x".into(), String::new());
-        assert_eq!(out.stderr, None);
-        assert_eq!(record_exit(ExitStatus::from_raw(0), &mut out), Ok(()));
-        assert_eq!(out.exit_status, Some(0));
-        assert_eq!(
-            record_exit(ExitStatus::from_raw(3 << 8), &mut out),
-            Err("`sh` exited with status 3".into())
+        let deadline = Deadline::new(
+            std::time::Instant::now(),
+            Phase::Command,
+            Some(Duration::from_secs(1)),
+            None,
         );
-        assert_eq!(out.exit_status, Some(3));
+        let end = |waited| c.outcome(waited, &deadline, "x".into(), String::new());
+        let ok = end(Waited::Exited(ExitStatus::from_raw(0))).unwrap();
+        assert_eq!((ok[0].exit_status, ok[0].stderr.as_ref()), (Some(0), None));
+        let err = |waited| {
+            let e = end(waited).unwrap_err();
+            assert_eq!(e.outputs[0].stdout, "x", "output kept");
+            (e.kind, e.message, e.outputs[0].exit_status)
+        };
         assert_eq!(
-            record_exit(ExitStatus::from_raw(9), &mut out),
-            Err("`sh` was killed by signal 9".into())
+            err(Waited::Exited(ExitStatus::from_raw(3 << 8))),
+            (
+                ErrorKind::CommandFailed,
+                "`sh` exited with status 3".into(),
+                Some(3)
+            )
         );
-        assert_eq!(out.exit_status, Some(137));
+        assert_eq!(
+            err(Waited::Exited(ExitStatus::from_raw(9))),
+            (
+                ErrorKind::CommandFailed,
+                "`sh` was killed by signal 9".into(),
+                Some(137)
+            )
+        );
+        assert_eq!(
+            err(Waited::Cancelled),
+            (
+                ErrorKind::Cancelled,
+                "run cancelled; local command killed".into(),
+                None
+            )
+        );
+        let (kind, message, _) = err(Waited::TimedOut);
+        assert_eq!(kind, ErrorKind::Timeout);
+        assert!(message.contains("--timeout command=DUR"), "{message}");
+        let (kind, message, _) = err(Waited::Lost(std::io::Error::from_raw_os_error(
+            libc::ECHILD,
+        )));
+        assert_eq!(kind, ErrorKind::CommandFailed);
+        assert!(
+            message.starts_with("could not wait for `sh`: "),
+            "{message}"
+        );
     }
 
     #[test]

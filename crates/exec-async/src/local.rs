@@ -5,14 +5,12 @@
 //! are those of the blocking engine (`fanout-exec-threads`).
 
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use fanout_core::local_cmd::{
-    CANCELLED_MESSAGE, CappedOutput, LiveGroups, LocalCommand, MAX_POLL, PIPE_GRACE, has_exited,
-    kill_group, record_exit,
+    CappedOutput, LiveGroups, LocalCommand, MAX_POLL, PIPE_GRACE, Waited, has_exited, kill_group,
 };
-use fanout_core::{CommandOutput, ErrorKind, Target};
+use fanout_core::{CommandOutput, Target};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinHandle;
 
@@ -53,11 +51,10 @@ pub(crate) async fn run(
     deadline: Deadline,
     stop: &Stop,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
-    let local = LocalCommand::new(argv, target)
-        .map_err(|e| AttemptError::new(ErrorKind::InvalidTarget, None, e))?;
+    let local = LocalCommand::new(argv, target)?;
     let mut child = tokio::process::Command::from(local.command())
         .spawn()
-        .map_err(|e| AttemptError::new(ErrorKind::CommandFailed, None, local.spawn_error(&e)))?;
+        .map_err(|e| local.spawn_error(&e))?;
     let pid = child
         .id()
         .and_then(|id| i32::try_from(id).ok())
@@ -86,41 +83,12 @@ pub(crate) async fn run(
         (None, Err(e)) => Waited::Lost(e),
     };
     let grace = Instant::now() + PIPE_GRACE;
-    let output = local.output(collect(stdout, grace).await, collect(stderr, grace).await);
-    match waited {
-        Waited::Exited(status) => finish(status, output),
-        Waited::TimedOut => Err(deadline.timeout_error(vec![output])),
-        Waited::Cancelled => Err(
-            AttemptError::new(ErrorKind::Cancelled, None, CANCELLED_MESSAGE)
-                .with_outputs(vec![output]),
-        ),
-        Waited::Lost(e) => {
-            Err(
-                AttemptError::new(ErrorKind::CommandFailed, None, local.wait_error(&e))
-                    .with_outputs(vec![output]),
-            )
-        }
-    }
-}
-
-enum Waited {
-    Exited(ExitStatus),
-    TimedOut,
-    Cancelled,
-    Lost(std::io::Error),
-}
-
-fn finish(
-    status: ExitStatus,
-    mut output: CommandOutput,
-) -> Result<Vec<CommandOutput>, AttemptError> {
-    match record_exit(status, &mut output) {
-        Ok(()) => Ok(vec![output]),
-        Err(message) => {
-            Err(AttemptError::new(ErrorKind::CommandFailed, None, message)
-                .with_outputs(vec![output]))
-        }
-    }
+    local.outcome(
+        waited,
+        &deadline,
+        collect(stdout, grace).await,
+        collect(stderr, grace).await,
+    )
 }
 
 /// Resolves once process `pid` (our child) has exited, without reaping it:

@@ -3,13 +3,12 @@
 //! nothing it started in the background outlives the host.
 
 use std::io::Read;
-use std::process::{Child, ExitStatus};
+use std::process::Child;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use fanout_core::local_cmd::{
-    CANCELLED_MESSAGE, CappedOutput, LiveGroups, LocalCommand, MAX_POLL, has_exited, kill_group,
-    record_exit,
+    CappedOutput, LiveGroups, LocalCommand, MAX_POLL, Waited, has_exited, kill_group,
 };
 use fanout_core::{CancelToken, CommandOutput, ErrorKind, Target};
 
@@ -33,13 +32,9 @@ pub(crate) fn run(
     deadline: Deadline,
     cancel: &CancelToken,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
-    let local = LocalCommand::new(argv, target)
-        .map_err(|e| AttemptError::new(ErrorKind::InvalidTarget, None, e))?;
+    let local = LocalCommand::new(argv, target)?;
     let program = &local.program;
-    let mut child = local
-        .command()
-        .spawn()
-        .map_err(|e| AttemptError::new(ErrorKind::CommandFailed, None, local.spawn_error(&e)))?;
+    let mut child = local.command().spawn().map_err(|e| local.spawn_error(&e))?;
     let pgid = i32::try_from(child.id()).unwrap_or(0);
     LIVE_GROUPS.insert(pgid);
     let readers =
@@ -65,39 +60,12 @@ pub(crate) fn run(
     let waited = wait(&mut child, pgid, deadline, cancel);
     LIVE_GROUPS.remove(pgid);
     let grace = Instant::now() + PIPE_GRACE;
-    let output = local.output(collect(stdout, grace), collect(stderr, grace));
-    match waited {
-        Waited::Exited(status) => finish(status, output),
-        Waited::TimedOut => Err(deadline.timeout_error(vec![output])),
-        Waited::Cancelled => Err(AttemptError {
-            outputs: vec![output],
-            ..AttemptError::new(ErrorKind::Cancelled, None, CANCELLED_MESSAGE)
-        }),
-        Waited::Lost(e) => Err(AttemptError {
-            outputs: vec![output],
-            ..AttemptError::new(ErrorKind::CommandFailed, None, local.wait_error(&e))
-        }),
-    }
-}
-
-fn finish(
-    status: ExitStatus,
-    mut output: CommandOutput,
-) -> Result<Vec<CommandOutput>, AttemptError> {
-    match record_exit(status, &mut output) {
-        Ok(()) => Ok(vec![output]),
-        Err(message) => Err(AttemptError {
-            outputs: vec![output],
-            ..AttemptError::new(ErrorKind::CommandFailed, None, message)
-        }),
-    }
-}
-
-enum Waited {
-    Exited(ExitStatus),
-    TimedOut,
-    Cancelled,
-    Lost(std::io::Error),
+    local.outcome(
+        waited,
+        &deadline,
+        collect(stdout, grace),
+        collect(stderr, grace),
+    )
 }
 
 fn wait(child: &mut Child, pgid: i32, deadline: Deadline, cancel: &CancelToken) -> Waited {
