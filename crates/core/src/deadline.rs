@@ -92,6 +92,18 @@ impl Deadline {
         }
     }
 
+    /// The deadline of `phase` of `job` on `target` (its timeout there),
+    /// started at `start`, within the host deadline `host`.
+    pub fn for_phase(
+        job: &Job,
+        target: &Target,
+        phase: Phase,
+        start: Instant,
+        host: HostDeadline,
+    ) -> Self {
+        Self::new(start, phase, job.timeouts.for_target(target, phase), host)
+    }
+
     /// Whether it ran out.
     pub fn passed(&self) -> bool {
         self.at.is_some_and(|at| Instant::now() >= at)
@@ -192,6 +204,19 @@ mod tests {
             d.message().contains("--timeout auth=DUR"),
             "{}",
             d.message()
+        );
+        let mut job = Job::new(Task::Sleep { duration: s(1) });
+        job.timeouts.command = Some(s(3));
+        let d = Deadline::for_phase(
+            &job,
+            &Target::new("r1", "127.0.0.1"),
+            Phase::Command,
+            now,
+            None,
+        );
+        assert_eq!(
+            (d.at, d.phase, d.after),
+            (Some(now + s(3)), Phase::Command, s(3))
         );
         let d = Deadline::new(now, Phase::Command, Some(Duration::MAX), None);
         assert_eq!((d.at, d.remaining(), d.passed()), (None, None, false));

@@ -228,12 +228,13 @@ async fn attempt(
     let job = &*ctx.job;
     let target = &ctx.targets[idx];
     let started = Instant::now();
-    let deadline = Deadline::new(
-        started,
+    let deadline = Deadline(fanout_core::Deadline::for_phase(
+        job,
+        target,
         Phase::Command,
-        job.timeouts.for_target(target, Phase::Command),
+        started,
         host_deadline,
-    );
+    ));
     if deadline.at.is_some_and(|at| at <= started) {
         return Err(deadline.timeout_error(Vec::new()));
     }

@@ -193,12 +193,7 @@ fn run_attempt(
     }
     let cancel = run.cancel;
     let started = Instant::now();
-    let deadline = Deadline::new(
-        started,
-        Phase::Command,
-        job.timeouts.for_target(target, Phase::Command),
-        host_deadline,
-    );
+    let deadline = Deadline::for_phase(job, target, Phase::Command, started, host_deadline);
     if deadline.passed() {
         return Err(deadline.timeout_error(Vec::new()));
     }
