@@ -32,16 +32,21 @@ const SHORT: Duration = Duration::from_secs(5);
 const PASSWORD: &str = "pw-Xq7-never-printed";
 const SECRET: &str = "en-Zr4-never-printed";
 
-/// Whether the executor runs `kind` tasks; if not, says the check is skipped.
-fn supports(exec: &dyn Executor, kind: TaskKind) -> bool {
+/// Whether the executor runs `kind` tasks; if not, says which check is
+/// skipped (`what`: "SSH-fleet", "endless-output").
+pub(crate) fn supports_or_skip(exec: &dyn Executor, kind: TaskKind, what: &str) -> bool {
     let yes = exec.supports(kind);
     if !yes {
         eprintln!(
-            "{} does not support {kind} tasks: SSH-fleet check skipped",
+            "{} does not support {kind} tasks: {what} check skipped",
             exec.name()
         );
     }
     yes
+}
+
+fn supports(exec: &dyn Executor, kind: TaskKind) -> bool {
+    supports_or_skip(exec, kind, "SSH-fleet")
 }
 
 /// A device spec with the fleet defaults (cisco/cisco, enable secret cisco).

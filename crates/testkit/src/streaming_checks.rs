@@ -31,14 +31,7 @@ fn endless_text() -> &'static str {
 
 /// Whether the executor runs `kind` tasks; if not, says the check is skipped.
 fn supports(exec: &dyn Executor, kind: TaskKind) -> bool {
-    let yes = exec.supports(kind);
-    if !yes {
-        eprintln!(
-            "{} does not support {kind} tasks: endless-output check skipped",
-            exec.name()
-        );
-    }
-    yes
+    crate::fleet_checks::supports_or_skip(exec, kind, "endless-output")
 }
 
 /// One device whose commands never stop printing.

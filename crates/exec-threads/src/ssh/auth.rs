@@ -281,7 +281,7 @@ mod tests {
         let job = fanout_core::Job::new(fanout_core::Task::Exec {
             command: "show version".into(),
         });
-        let mut retrying = job.retry.clone();
+        let mut retrying = job.retry;
         retrying.retries = 3;
         assert!(!retrying.should_retry(&job.task, 1, err.kind, err.phase));
     }
