@@ -232,22 +232,42 @@ impl FleetBuilder {
                     stats.clone(),
                 ));
                 let addr = SocketAddr::new(device.spec.address, device.spec.port);
-                let listener = TcpListener::bind(addr).await.map_err(|e| {
+                let could_not = |e| {
                     SimError::Io(
                         format!("device {} could not listen on {addr}", device.spec.name),
                         e,
                     )
-                })?;
-                let port = listener
-                    .local_addr()
-                    .map(|a| a.port())
-                    .unwrap_or(device.spec.port);
-                if device.has(Fault::Refuse) {
-                    // The port was free a moment ago and is closed now.
-                    drop(listener);
+                };
+                let port = if device.has(Fault::Refuse) {
+                    // Bound but never listening: connections get a RST
+                    // (refused), and the port stays ours, so a fleet started
+                    // meanwhile (tests run in parallel) cannot take it over
+                    // and answer in the dead device's place. No SO_REUSEADDR,
+                    // so no later bind can share it.
+                    let socket = match addr {
+                        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+                    }
+                    .map_err(could_not)?;
+                    socket.bind(addr).map_err(could_not)?;
+                    let port = socket
+                        .local_addr()
+                        .map(|a| a.port())
+                        .unwrap_or(device.spec.port);
+                    tokio::spawn(async move {
+                        let _held_until_the_fleet_stops = socket;
+                        std::future::pending::<()>().await
+                    });
+                    port
                 } else {
+                    let listener = TcpListener::bind(addr).await.map_err(could_not)?;
+                    let port = listener
+                        .local_addr()
+                        .map(|a| a.port())
+                        .unwrap_or(device.spec.port);
                     tokio::spawn(crate::server::serve(listener, device.clone()));
-                }
+                    port
+                };
                 bound.push((device, port));
             }
             Ok::<_, SimError>(bound)

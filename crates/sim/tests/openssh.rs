@@ -248,6 +248,14 @@ fn faults_refuse_auth_fail_wrong_key_legacy() {
         "{:?}",
         exec("r1")
     );
+    // The refusing device keeps its port: nobody else (another fleet of a
+    // parallel test) can listen there and answer in its place.
+    let r1 = lab.fleet.devices().iter().find(|d| d.name == "r1").unwrap();
+    let taken = std::net::TcpListener::bind((r1.address, r1.port));
+    assert_eq!(
+        taken.map(|_| ()).map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::AddrInUse)
+    );
     assert!(
         exec("r2").1.contains("Permission denied"),
         "{:?}",
