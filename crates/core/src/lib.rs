@@ -14,6 +14,7 @@
 //! ([`local_cmd`]).
 
 mod cancel;
+mod capture;
 pub mod deadline;
 mod duration;
 pub mod executor;
@@ -27,6 +28,7 @@ mod task;
 mod work;
 
 pub use cancel::{CancelToken, Cancelled};
+pub use capture::{CapturedStreams, require_credentials};
 pub use deadline::{AttemptError, Deadline, HostDeadline, Retries, RetryStep, host_deadline};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor, RunSummary, Tally};

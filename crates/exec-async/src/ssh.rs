@@ -14,8 +14,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CommandOutput, ErrorKind, ExecError, HostKeyPolicy, Job, OUTPUT_CAP, Phase, Secret, Target,
-    Task, output_cut_marker,
+    CapturedStreams, CommandOutput, ErrorKind, ExecError, HostKeyPolicy, Job, Phase, Secret,
+    Target, Task,
 };
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
 use russh::client::{self, AuthResult, Handle, KeyboardInteractiveAuthResponse};
@@ -605,17 +605,8 @@ async fn authenticate(
     target: &Target,
     user: &str,
 ) -> Result<(), AttemptError> {
+    fanout_core::require_credentials(target)?;
     let creds = &target.credentials;
-    if creds.key_file.is_none() && !creds.agent && creds.password.is_none() {
-        return Err(AttemptError::new(
-            ErrorKind::InvalidTarget,
-            None,
-            format!(
-                "{} has no credentials; set password (or password_env), key_file or agent: true in the inventory",
-                target.name
-            ),
-        ));
-    }
     let mut tried: Vec<String> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let mut remaining: Option<russh::MethodSet> = None;
@@ -771,13 +762,6 @@ async fn keyboard_interactive(
     Ok(false)
 }
 
-/// Appends to an output buffer, keeping at most [`OUTPUT_CAP`] bytes.
-pub(crate) fn push_capped(buf: &mut Vec<u8>, cut: &mut bool, data: &[u8]) {
-    let room = OUTPUT_CAP.saturating_sub(buf.len());
-    buf.extend_from_slice(&data[..data.len().min(room)]);
-    *cut |= data.len() > room;
-}
-
 /// The last line of `text` worth quoting, shortened to [`TAIL`] chars.
 pub(crate) fn last_output(text: &str) -> Option<String> {
     let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
@@ -789,10 +773,7 @@ pub(crate) fn last_output(text: &str) -> Option<String> {
 /// What came back on an exec channel.
 #[derive(Default)]
 struct Captured {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    cut_out: bool,
-    cut_err: bool,
+    streams: CapturedStreams,
     exit: Option<u32>,
     signal: Option<String>,
     eof: bool,
@@ -801,22 +782,11 @@ struct Captured {
 
 impl Captured {
     fn output(&self, command: &str) -> CommandOutput {
-        let text = |bytes: &[u8], cut: bool| {
-            let mut s = String::from_utf8_lossy(bytes).into_owned();
-            if cut {
-                s.push_str(&output_cut_marker(OUTPUT_CAP));
-            }
-            s
-        };
-        CommandOutput {
-            command: command.to_string(),
-            stdout: text(&self.stdout, self.cut_out),
-            stderr: Some(text(&self.stderr, self.cut_err)).filter(|s| !s.is_empty()),
-            exit_status: self
-                .exit
-                .map(|s| i32::try_from(s).unwrap_or(-1))
-                .or(self.signal.as_ref().map(|_| -1)),
-        }
+        let exit_status = self
+            .exit
+            .map(|s| i32::try_from(s).unwrap_or(-1))
+            .or(self.signal.as_ref().map(|_| -1));
+        self.streams.output(command, exit_status)
     }
 }
 
@@ -893,10 +863,8 @@ async fn exec_channel(
     })?;
     while let Some(msg) = channel.wait().await {
         match msg {
-            ChannelMsg::Data { data } => push_capped(&mut got.stdout, &mut got.cut_out, &data),
-            ChannelMsg::ExtendedData { data, .. } => {
-                push_capped(&mut got.stderr, &mut got.cut_err, &data)
-            }
+            ChannelMsg::Data { data } => got.streams.push_stdout(&data),
+            ChannelMsg::ExtendedData { data, .. } => got.streams.push_stderr(&data),
             ChannelMsg::ExitStatus { exit_status } => got.exit = Some(exit_status),
             ChannelMsg::ExitSignal { signal_name, .. } => {
                 got.signal = Some(format!("{signal_name:?}"))

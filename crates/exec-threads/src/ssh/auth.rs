@@ -38,17 +38,8 @@ pub(super) fn authenticate(
     shared: &SshShared,
     deadline: &Deadline,
 ) -> Result<(), AttemptError> {
+    fanout_core::require_credentials(target)?;
     let creds = &target.credentials;
-    if creds.key_file.is_none() && !creds.agent && creds.password.is_none() {
-        return Err(AttemptError::new(
-            ErrorKind::InvalidTarget,
-            None,
-            format!(
-                "{} has no credentials; set password (or password_env), key_file or agent: true in the inventory",
-                target.name
-            ),
-        ));
-    }
     let session = &conn.session;
     let halted = |halt| conn.halted(halt, deadline, Vec::new());
     // The "none" request: the device answers with the methods it accepts.

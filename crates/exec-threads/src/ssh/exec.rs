@@ -3,46 +3,13 @@
 
 use std::io::{self, Read};
 
-use fanout_core::{CommandOutput, ErrorKind, OUTPUT_CAP, output_cut_marker};
+use fanout_core::{CapturedStreams, CommandOutput, ErrorKind};
 
 use super::{Conn, last_output};
 use crate::run_host::{AttemptError, Deadline};
 
 /// Bytes read per call.
 const CHUNK: usize = 32 << 10;
-
-/// What came back so far.
-#[derive(Default)]
-struct Captured {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    cut_out: bool,
-    cut_err: bool,
-}
-
-impl Captured {
-    fn output(&self, command: &str, exit_status: Option<i32>) -> CommandOutput {
-        let text = |bytes: &[u8], cut: bool| {
-            let mut s = String::from_utf8_lossy(bytes).into_owned();
-            if cut {
-                s.push_str(&output_cut_marker(OUTPUT_CAP));
-            }
-            s
-        };
-        CommandOutput {
-            command: command.to_string(),
-            stdout: text(&self.stdout, self.cut_out),
-            stderr: Some(text(&self.stderr, self.cut_err)).filter(|s| !s.is_empty()),
-            exit_status,
-        }
-    }
-}
-
-fn push_capped(buf: &mut Vec<u8>, cut: &mut bool, data: &[u8]) {
-    let room = OUTPUT_CAP.saturating_sub(buf.len());
-    buf.extend_from_slice(&data[..data.len().min(room)]);
-    *cut |= data.len() > room;
-}
 
 /// Runs `command` on an exec channel until the device closes it.
 pub(super) fn run(
@@ -74,7 +41,7 @@ pub(super) fn run(
             )
         })?;
 
-    let mut got = Captured::default();
+    let mut got = CapturedStreams::default();
     let mut buf = vec![0u8; CHUNK];
     loop {
         let mut progressed = false;
@@ -84,16 +51,15 @@ pub(super) fn run(
                 Ok(0) => {}
                 Ok(n) => {
                     progressed = true;
-                    let (out, cut) = if stream_id == 0 {
-                        (&mut got.stdout, &mut got.cut_out)
+                    if stream_id == 0 {
+                        got.push_stdout(&buf[..n]);
                     } else {
-                        (&mut got.stderr, &mut got.cut_err)
-                    };
-                    push_capped(out, cut, &buf[..n]);
+                        got.push_stderr(&buf[..n]);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => {
-                    let received = got.stdout.len() + got.stderr.len();
+                    let received = got.received();
                     return Err(AttemptError::new(
                         ErrorKind::Channel,
                         None,

@@ -1,0 +1,106 @@
+//! What a remote command printed, kept the same way by every SSH transport.
+
+use crate::{AttemptError, CommandOutput, ErrorKind, OUTPUT_CAP, Target, output_cut_marker};
+
+/// stdout and stderr of a remote command as they arrive, each kept up to
+/// [`OUTPUT_CAP`] bytes (the rest is dropped and the cut marked), turned
+/// into a [`CommandOutput`] the same way by the russh and ssh2 transports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CapturedStreams {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    cut_out: bool,
+    cut_err: bool,
+}
+
+impl CapturedStreams {
+    /// Appends to stdout, up to the cap.
+    pub fn push_stdout(&mut self, data: &[u8]) {
+        push_capped(&mut self.stdout, &mut self.cut_out, data);
+    }
+
+    /// Appends to stderr, up to the cap.
+    pub fn push_stderr(&mut self, data: &[u8]) {
+        push_capped(&mut self.stderr, &mut self.cut_err, data);
+    }
+
+    /// Bytes kept so far (both streams).
+    pub fn received(&self) -> usize {
+        self.stdout.len() + self.stderr.len()
+    }
+
+    /// The stdout kept so far.
+    pub fn stdout(&self) -> &[u8] {
+        &self.stdout
+    }
+
+    /// The output of `command` so far: lossy UTF-8, the cut marked, an
+    /// empty stderr left out.
+    pub fn output(&self, command: &str, exit_status: Option<i32>) -> CommandOutput {
+        let text = |bytes: &[u8], cut: bool| {
+            let mut s = String::from_utf8_lossy(bytes).into_owned();
+            if cut {
+                s.push_str(&output_cut_marker(OUTPUT_CAP));
+            }
+            s
+        };
+        CommandOutput {
+            command: command.to_string(),
+            stdout: text(&self.stdout, self.cut_out),
+            stderr: Some(text(&self.stderr, self.cut_err)).filter(|s| !s.is_empty()),
+            exit_status,
+        }
+    }
+}
+
+fn push_capped(buf: &mut Vec<u8>, cut: &mut bool, data: &[u8]) {
+    let room = OUTPUT_CAP.saturating_sub(buf.len());
+    buf.extend_from_slice(&data[..data.len().min(room)]);
+    *cut |= data.len() > room;
+}
+
+/// A target with no way to log in fails before any connection is opened,
+/// with what to set (the same message on every transport).
+pub fn require_credentials(target: &Target) -> Result<(), AttemptError> {
+    let creds = &target.credentials;
+    if creds.key_file.is_none() && !creds.agent && creds.password.is_none() {
+        return Err(AttemptError::new(
+            ErrorKind::InvalidTarget,
+            None,
+            format!(
+                "{} has no credentials; set password (or password_env), key_file or agent: true in the inventory",
+                target.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_are_capped_and_the_cut_is_marked() {
+        let mut c = CapturedStreams::default();
+        c.push_stdout(b"hello\n");
+        assert_eq!(c.output("x", Some(0)).stdout, "hello\n");
+        assert_eq!(c.output("x", None).stderr, None);
+        c.push_stderr(&vec![b'e'; OUTPUT_CAP + 10]);
+        let out = c.output("x", None);
+        let stderr = out.stderr.unwrap();
+        assert!(
+            stderr.ends_with(&output_cut_marker(OUTPUT_CAP)),
+            "cut marked"
+        );
+        assert_eq!(c.received(), 6 + OUTPUT_CAP);
+    }
+
+    #[test]
+    fn a_target_without_credentials_is_invalid() {
+        let target = Target::new("r1", "127.0.0.1");
+        let err = require_credentials(&target).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidTarget);
+        assert!(err.message.contains("set password"), "{}", err.message);
+    }
+}
