@@ -53,6 +53,15 @@ impl CapturedStreams {
     }
 }
 
+/// The last non-blank line of `text`, trimmed, keeping at most its last
+/// `max_chars` characters: what timeout messages quote as "last output seen".
+pub fn last_line(text: &str, max_chars: usize) -> Option<String> {
+    let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    let chars: Vec<char> = line.chars().collect();
+    let start = chars.len().saturating_sub(max_chars);
+    Some(chars[start..].iter().collect())
+}
+
 fn push_capped(buf: &mut Vec<u8>, cut: &mut bool, data: &[u8]) {
     let room = OUTPUT_CAP.saturating_sub(buf.len());
     buf.extend_from_slice(&data[..data.len().min(room)]);
@@ -94,6 +103,12 @@ mod tests {
             "cut marked"
         );
         assert_eq!(c.received(), 6 + OUTPUT_CAP);
+    }
+
+    #[test]
+    fn last_line_quotes_the_end_of_the_last_non_blank_line() {
+        assert_eq!(last_line("a\n  bcdef  \n\n", 3).as_deref(), Some("def"));
+        assert_eq!(last_line(" \n", 3), None);
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod task;
 mod work;
 
 pub use cancel::{CancelToken, Cancelled};
-pub use capture::{CapturedStreams, require_credentials};
+pub use capture::{CapturedStreams, last_line, require_credentials};
 pub use deadline::{AttemptError, Deadline, HostDeadline, Retries, RetryStep, host_deadline};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor, RunSummary, Tally};

@@ -764,10 +764,7 @@ async fn keyboard_interactive(
 
 /// The last line of `text` worth quoting, shortened to [`TAIL`] chars.
 pub(crate) fn last_output(text: &str) -> Option<String> {
-    let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
-    let chars: Vec<char> = line.chars().collect();
-    let start = chars.len().saturating_sub(TAIL);
-    Some(chars[start..].iter().collect())
+    fanout_core::last_line(text, TAIL)
 }
 
 /// What came back on an exec channel.

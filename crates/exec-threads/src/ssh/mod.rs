@@ -494,10 +494,7 @@ pub(crate) fn poll(fd: RawFd, events: libc::c_short, wait: Duration) -> bool {
 /// The last non-empty line of `text`, shortened to its last 80 characters,
 /// for "last output seen" in timeout messages.
 pub(crate) fn last_output(text: &str) -> Option<String> {
-    let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
-    let chars: Vec<char> = line.chars().collect();
-    let start = chars.len().saturating_sub(80);
-    Some(chars[start..].iter().collect())
+    fanout_core::last_line(text, 80)
 }
 
 #[cfg(test)]
