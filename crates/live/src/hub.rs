@@ -34,7 +34,9 @@ struct Log {
 
 /// What a run thread sends to the hub.
 pub(crate) enum Cmd {
-    Begin(RunInfo, SystemTime),
+    /// A new run, begun at this moment (both clocks: the page shows wall
+    /// time, progress counts from the instant).
+    Begin(RunInfo, SystemTime, Instant),
     Host(usize, HostOutcome),
     End(usize, Option<RunSummary>),
     Done(Duration),
@@ -77,10 +79,10 @@ impl Hub {
     pub(crate) fn apply(&self, cmd: Cmd) {
         let mut log = self.lock();
         let text = match cmd {
-            Cmd::Begin(info, started) => {
+            Cmd::Begin(info, started, at) => {
                 let run = log.runs.len();
                 log.runs.push(Run {
-                    started: Instant::now(),
+                    started: at,
                     progress: Progress {
                         hosts: info.hosts,
                         ..Progress::default()
@@ -203,6 +205,7 @@ mod tests {
                 ..RunInfo::default()
             },
             SystemTime::now(),
+            Instant::now(),
         ));
         for n in 0..3 {
             hub.apply(Cmd::Host(

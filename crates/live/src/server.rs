@@ -53,7 +53,11 @@ impl LiveHandle {
         let id = RunId(*next);
         *next += 1;
         // Sent under the lock, so run numbers follow the channel's order.
-        let _ = self.tx.send(Msg::Cmd(Cmd::Begin(info, SystemTime::now())));
+        let _ = self.tx.send(Msg::Cmd(Cmd::Begin(
+            info,
+            SystemTime::now(),
+            Instant::now(),
+        )));
         id
     }
 

@@ -5,6 +5,7 @@
 "use strict";
 
 const STATUSES = ["ok", "failed", "timeout", "cancelled"];
+const PER_FRAME = 500; // events applied per animation frame
 const COLORS = {
   ok: "#2e9e5b", failed: "#d64545", timeout: "#e8912d", cancelled: "#8a8f98",
   connect: "#4c8fd6", auth: "#9469d9", command: "#30b3a3", other: "#c9ced6",
@@ -87,8 +88,14 @@ function addRun(ev) {
   const run = {
     id: ev.run, info: ev, hosts: [], progress: null, summary: null, ended: false,
     slowest: [], kinds: new Map(), dirty: true, timelineDirty: true, lastDraw: 0, sorted: null,
+    // The executor's clock (timings_ms.queued) starts a little after run_start
+    // (set-up): the smallest gap between an outcome's arrival and its end.
+    lag: Infinity,
   };
   run.card = runCard(run);
+  for (const other of S.runs) {
+    if (other && other.ended) other.card.fold.open = false;
+  }
   S.runs[ev.run] = run;
   $("#runs").append(run.card.root);
   const opt = el("option", null, ev.label || ev.executor);
@@ -114,6 +121,7 @@ function addHost(ev) {
   S.newHosts.push(h);
   run.hosts.push(h);
   run.progress = ev.progress;
+  run.lag = Math.min(run.lag, ev.progress.elapsed_ms - (h.start + h.total));
   run.dirty = true;
   run.timelineDirty = true;
   run.sorted = null;
@@ -151,14 +159,17 @@ function schedule() {
 function flush() {
   if (!scheduled) return;
   scheduled = false;
-  const events = pending;
-  pending = [];
+  // A bounded slice per frame keeps the page responsive while a big
+  // replay (10,000 hosts at once) streams in; the rest comes next frame.
+  const events = pending.length > PER_FRAME ? pending.splice(0, PER_FRAME) : pending;
+  if (events === pending) pending = [];
   for (const ev of events) apply(ev);
   renderRows();
   for (const run of S.runs) if (run && run.dirty) renderRun(run);
   drawTimelines(false);
   renderCounts();
   renderState();
+  if (pending.length) schedule();
 }
 
 function filterState() {
@@ -280,14 +291,18 @@ function runCard(run) {
   const body = el("div", "run-body");
   const wrap = el("div", "timeline-wrap");
   const canvas = el("canvas", "timeline");
-  wrap.append(el("h3", null, "Timeline"), canvas);
+  wrap.append(timelineHead(), canvas);
   const slow = el("div", "slowest");
   const tbody = el("tbody");
   const table = el("table");
   table.append(tbody);
   slow.append(el("h3", null, "Slowest hosts"), table);
   body.append(wrap, slow);
-  root.append(head, bar, stats, kinds, summary, body);
+  // Compare: earlier runs fold away when the next one starts (click to open).
+  const fold = el("details", "run-fold");
+  fold.open = true;
+  fold.append(el("summary", null, "timeline and slowest hosts"), body);
+  root.append(head, bar, stats, kinds, summary, fold);
   canvas.addEventListener("mousemove", (e) => hoverTimeline(run, e));
   canvas.addEventListener("mouseleave", () => { $("#tip").hidden = true; });
   canvas.addEventListener("click", (e) => { const h = hostAt(run, e); if (h) showDetail(h); });
@@ -301,13 +316,30 @@ function runCard(run) {
     const tr = e.target.closest("tr");
     if (tr) showDetail(S.hosts[Number(tr.dataset.k)]);
   });
-  return { root, state, segs, v, kinds, summary, canvas, tbody };
+  fold.addEventListener("toggle", () => { if (fold.open) drawTimeline(run); });
+  return { root, state, segs, v, kinds, summary, canvas, tbody, fold };
 }
 
+// The timeline's title with its legend.
+function timelineHead() {
+  const h = el("h3", "tl-head", "Timeline");
+  const legend = el("span", "tl-legend");
+  for (const [cls, label] of [["p-connect", "connect"], ["p-auth", "auth"], ["p-command", "command / task"],
+    ["p-other", "other"], ["s-failed", "failed"], ["s-timeout", "timeout"], ["s-cancelled", "cancelled"]]) {
+    const item = el("span", "lg");
+    item.append(el("i", "sw " + cls), label);
+    legend.append(item);
+  }
+  h.append(legend);
+  return h;
+}
+
+// Milliseconds on the executor's clock (that of the timeline).
 function runElapsed(run) {
   if (run.summary) return run.summary.wall_s * 1000;
-  if (run.ended) return run.progress ? run.progress.elapsed_ms : 0;
-  return Math.max(0, serverNow() - run.info.started_ms);
+  const lag = Number.isFinite(run.lag) ? run.lag : 0;
+  if (run.ended) return run.progress ? Math.max(0, run.progress.elapsed_ms - lag) : 0;
+  return Math.max(0, serverNow() - run.info.started_ms - lag);
 }
 
 function renderRun(run) {
@@ -428,24 +460,20 @@ function drawTimeline(run) {
   for (let t = 0; t <= L.span + 1e-9; t += step) {
     const px = Math.round(x(t)) + 0.5;
     g.beginPath(); g.moveTo(px, L.pad); g.lineTo(px, L.pad + L.plotH); g.stroke();
-    const label = fmtMs(t);
+    const label = t === 0 ? "0" : fmtMs(t);
     const tw = g.measureText(label).width;
     g.fillText(label, Math.min(Math.max(px - tw / 2, 0), L.w - tw), L.h - 6);
   }
+  const bad = [];
   run.sorted.forEach((hst, idx) => {
     const t = hst.o.timings_ms;
     const y = L.pad + idx * rowH;
-    const x0 = x(hst.start);
+    if (hst.o.status !== "ok") { bad.push([hst, y]); return; }
     const seg = (from, len, color) => {
       if (len <= 0) return;
       g.fillStyle = color;
       g.fillRect(x(from), y, Math.max(x(from + len) - x(from), 1), barH);
     };
-    if (hst.o.status !== "ok") {
-      g.fillStyle = COLORS[hst.o.status];
-      g.fillRect(x0, y, Math.max(x(hst.start + hst.total) - x0, 2), barH);
-      return;
-    }
     let at = hst.start;
     seg(at, t.connect, COLORS.connect); at += t.connect;
     seg(at, t.auth, COLORS.auth); at += t.auth;
@@ -453,6 +481,13 @@ function drawTimeline(run) {
     seg(at, hst.start + hst.total - at, COLORS.other);
     if (hst.total <= 0) seg(hst.start, 0.001, COLORS.command);
   });
+  // Hosts that did not end ok go on top, at least 3 px wide and 2 px high,
+  // so a few failures among thousands of hosts stay visible.
+  for (const [hst, y] of bad) {
+    const x0 = x(hst.start);
+    g.fillStyle = COLORS[hst.o.status];
+    g.fillRect(x0, y, Math.max(x(hst.start + hst.total) - x0, 3), Math.max(barH, 2));
+  }
   if (!run.ended) {
     const px = Math.round(x(runElapsed(run))) + 0.5;
     g.strokeStyle = "#2f6fde";
