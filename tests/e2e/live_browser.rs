@@ -186,7 +186,21 @@ fn headless_chromium_shows_a_1000_device_run_as_it_happens() {
         })
         .await;
 
-        // A host's output on click (a failed host: its message).
+        // The list filters: by words, and by status.
+        let visible = "[...document.querySelectorAll('#list .row')].filter((r) => !r.hidden).map((r) => r.querySelector('.name').textContent)";
+        page.evaluate("(() => { const f = document.querySelector('#filter'); f.value = 'r0500'; f.dispatchEvent(new Event('input')); })()")
+            .await
+            .unwrap();
+        let by_name: Vec<String> = page.evaluate(visible).await.unwrap().into_value().unwrap();
+        page.evaluate("(() => { const f = document.querySelector('#filter'); f.value = ''; f.dispatchEvent(new Event('input')); document.querySelector('#status-filter [data-status=failed]').click(); })()")
+            .await
+            .unwrap();
+        let failed: Vec<String> = page.evaluate(visible).await.unwrap().into_value().unwrap();
+        page.evaluate("document.querySelector('#status-filter [data-status=\"\"]').click()")
+            .await
+            .unwrap();
+
+        // A host's output on click.
         page.evaluate("document.querySelector('#list .row.s-ok').click()")
             .await
             .unwrap();
@@ -216,9 +230,16 @@ fn headless_chromium_shows_a_1000_device_run_as_it_happens() {
         browser.close().await.ok();
         browser.wait().await.ok();
         pump.abort();
-        (during, (after, detail, html))
+        (during, (after, detail, html, by_name, failed))
     });
-    let (after, detail, html) = after;
+    let (after, detail, html, by_name, failed) = after;
+    assert_eq!(by_name, ["r0500"], "the name filter");
+    let failed: BTreeSet<String> = failed.into_iter().collect();
+    assert_eq!(
+        failed,
+        BTreeSet::from(["r0007".to_string(), "r0500".to_string()]),
+        "the status filter"
+    );
 
     let seen = names(&during);
     eprintln!(
