@@ -364,6 +364,9 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) out_dir: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub(crate) live: crate::live::RunLiveArgs,
+
     #[command(subcommand)]
     pub(crate) task: TaskCmd,
 }
@@ -552,6 +555,9 @@ pub(crate) struct CompareArgs {
     /// No progress lines on stderr.
     #[arg(short = 'q', long)]
     pub(crate) quiet: bool,
+
+    #[command(flatten)]
+    pub(crate) serve: crate::live::ServeArgs,
 
     /// The task [default: cli 'show version'].
     #[command(subcommand)]

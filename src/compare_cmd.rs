@@ -211,6 +211,8 @@ struct Setup {
     profile: String,
     quiet: bool,
     interrupt: Arc<Interrupt>,
+    /// `--serve`: each child run becomes a section of the live view.
+    live: Option<crate::live::CompareLive>,
 }
 
 pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
@@ -294,7 +296,15 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         .context("installing the Ctrl-C handler")?;
     }
 
-    let setup = Setup {
+    let live = crate::live::CompareLive::start(
+        &args.serve,
+        format!(
+            "fanout compare -e {}: {}",
+            executors.join(","),
+            task_title(&task)
+        ),
+    )?;
+    let mut setup = Setup {
         exe: std::env::current_exe().context("finding this program to start its children")?,
         task,
         executors,
@@ -306,6 +316,7 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         profile: args.profile.clone(),
         quiet: args.quiet,
         interrupt: Arc::clone(&interrupt),
+        live,
     };
     let sweep_name = args.sweep.as_ref().map(|(p, _)| match p {
         SweepParam::Hosts => "hosts",
@@ -337,13 +348,18 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         }
         eprintln!("fanout compare: wrote the chart to {}", path.display());
     }
-    if !interrupt.fired() && comparisons.iter().all(|c| c.results.is_empty()) {
+    // Ctrl-C while the live view lingers does not make the comparison "interrupted".
+    let interrupted = interrupt.fired();
+    if let Some(live) = setup.live.take() {
+        live.finish(&args.serve, &|| interrupt.fired());
+    }
+    if !interrupted && comparisons.iter().all(|c| c.results.is_empty()) {
         bail!(
             "no executor could run `{}` (the `skipped` lines say why); try another task or executors (-e)",
             task_title(&setup.task)
         );
     }
-    Ok(if interrupt.fired() {
+    Ok(if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if comparisons.iter().any(Comparison::any_failures) {
         ExitCode::from(1)
@@ -502,6 +518,9 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
             .args(&src_args)
             .args(["-e", name, "-c", &c.to_string(), "--format", "jsonl"])
             .args(&setup.pass_through)
+            .args(setup.live.as_ref().map_or_else(Vec::new, |live| {
+                live.child_args(&format!("[{}/{total}] {name} run {}", step + 1, round + 1))
+            }))
             .args(&task);
         let fleet_before = fleet.as_ref().and_then(FleetProcess::cpu_time);
         let child = MeasuredChild::spawn(&mut cmd)?;

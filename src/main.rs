@@ -7,6 +7,7 @@
 mod cli;
 mod compare_cmd;
 mod inventory_cmd;
+mod live;
 mod run_cmd;
 mod sim_cmd;
 mod worker_cmd;

@@ -28,6 +28,16 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     executor.check(&job)?;
     warn_if_host_keys_off(&job, &targets);
     let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
+    let live = crate::live::RunLive::start(
+        &args.live,
+        fanout_live::RunInfo {
+            label: executor.name().to_string(),
+            executor: executor.name().to_string(),
+            concurrency: executor.concurrency(&job),
+            hosts: targets.len(),
+            task: job.task.to_string(),
+        },
+    )?;
 
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel)?;
@@ -49,6 +59,9 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
                 Some(dir) => dir.host(&outcome).map_err(anyhow::Error::from),
                 None => Ok(()),
             });
+        if let Some(live) = &live {
+            live.host(outcome);
+        }
         match result {
             Ok(()) => Flow::Continue,
             Err(e) => {
@@ -74,7 +87,12 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
             path.display()
         );
     }
-    Ok(if cancel.is_cancelled() {
+    // Ctrl-C while the live view lingers does not make the run "interrupted".
+    let interrupted = cancel.is_cancelled();
+    if let Some(live) = live {
+        live.finish(&summary, &args.live, &cancel);
+    }
+    Ok(if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if summary.all_ok() {
         ExitCode::SUCCESS

@@ -2,6 +2,8 @@
 
 mod compare;
 mod inventory;
+mod live;
+mod live_browser;
 mod process;
 mod run;
 mod sim;
