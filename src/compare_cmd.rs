@@ -322,7 +322,12 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         comparisons.push(c);
     }
 
-    print_results(&args, sweep_name, &comparisons)?;
+    // A closed stdout (`| head`) still gets the chart written, then exit 0.
+    let stdout_closed = match print_results(&args, sweep_name, &comparisons) {
+        Ok(()) => false,
+        Err(e) if crate::out::is_stdout_closed(&e) => true,
+        Err(e) => return Err(e),
+    };
     if let Some(path) = &args.plot {
         let metric = match args.plot_metric {
             PlotMetricArg::Wall => Metric::Wall,
@@ -335,7 +340,10 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
             (None, [one]) => plot::bar_chart(path, one, metric)?,
             _ => bail!("nothing was measured, so there is nothing to plot"),
         }
-        eprintln!("fanout compare: wrote the chart to {}", path.display());
+        crate::note!("fanout compare: wrote the chart to {}", path.display());
+    }
+    if stdout_closed {
+        return Ok(ExitCode::SUCCESS);
     }
     if !interrupt.fired() && comparisons.iter().all(|c| c.results.is_empty()) {
         bail!(
@@ -391,7 +399,7 @@ fn print_results(args: &CompareArgs, sweep: Option<&str>, points: &[Comparison])
     std::io::stdout()
         .lock()
         .write_all(out.as_bytes())
-        .context("writing to standard output")
+        .map_err(crate::out::stdout_error)
 }
 
 /// The `fanout run` arguments that pick the hosts.
@@ -449,7 +457,7 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
                 setup.interrupt.register(pid);
             }
             if !setup.quiet {
-                eprintln!(
+                crate::note!(
                     "fanout compare: simulated fleet of {n} {} devices ({} command latency) up in {:.2} s, pid {}, inventory {}",
                     setup.profile,
                     fanout_core::format_duration(setup.latency),
@@ -523,7 +531,7 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
         match RunMeasurement::from_child(name, measured, fleet_cpu) {
             Ok(m) => {
                 if !setup.quiet {
-                    eprintln!(
+                    crate::note!(
                         "fanout compare: [{}/{total}] {name} run {}: {} wall, {}/{} ok, {} client CPU",
                         step + 1,
                         round + 1,
@@ -541,7 +549,7 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
                     RunProblem::Broken(why) => format!("run {} broke: {why}", round + 1),
                 };
                 if !setup.quiet {
-                    eprintln!(
+                    crate::note!(
                         "fanout compare: [{}/{total}] {name} skipped: {reason}",
                         step + 1
                     );

@@ -7,6 +7,7 @@
 mod cli;
 mod compare_cmd;
 mod inventory_cmd;
+mod out;
 mod run_cmd;
 mod sim_cmd;
 mod worker_cmd;
@@ -33,10 +34,12 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): end quietly, as ripgrep does.
+        Err(err) if out::is_stdout_closed(&err) => ExitCode::SUCCESS,
         Err(err) => {
             // Every error that reaches here is a usage, inventory or
             // configuration problem (host failures are outcomes, exit 1).
-            eprintln!("error: {err:#}");
+            note!("error: {err:#}");
             ExitCode::from(2)
         }
     }

@@ -17,6 +17,7 @@ use fanout_report::{Format, OutDir};
 use crate::cli::{
     ExecutorName, FormatArg, HostKeysArg, HostSource, ProcessModeArg, RunArgs, TaskCmd,
 };
+use crate::out;
 
 /// Exit code when interrupted, as shells report SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -40,39 +41,58 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let stdout = io::stdout();
     let mut reporter = fanout_report::reporter(format, Box::new(stdout.lock()));
     let mut out_dir = out_dir;
+    // A closed stdout (`| head`) stops the run quietly; any other write
+    // error (a full disk) stops it with an error. Either way, no new host
+    // starts, and the output folder still gets every outcome.
+    let mut stdout_closed = false;
     let mut write_error: Option<anyhow::Error> = None;
     let mut sink = |outcome: HostOutcome| {
-        let result = reporter
-            .host(&outcome)
-            .context("writing to standard output")
-            .and_then(|()| match out_dir.as_mut() {
-                Some(dir) => dir.host(&outcome).map_err(anyhow::Error::from),
-                None => Ok(()),
-            });
-        match result {
-            Ok(()) => Flow::Continue,
-            Err(e) => {
-                // A closed pipe or full disk: stop starting hosts, keep what we have.
-                write_error.get_or_insert(e);
-                Flow::Stop
+        if !stdout_closed
+            && write_error.is_none()
+            && let Err(e) = reporter.host(&outcome)
+        {
+            let e = out::stdout_error(e);
+            if out::is_stdout_closed(&e) {
+                stdout_closed = true;
+            } else {
+                write_error = Some(e);
             }
+        }
+        if write_error.is_none()
+            && let Some(dir) = out_dir.as_mut()
+            && let Err(e) = dir.host(&outcome)
+        {
+            write_error = Some(e.into());
+        }
+        if stdout_closed || write_error.is_some() {
+            Flow::Stop
+        } else {
+            Flow::Continue
         }
     };
     let summary = executor.run(&job, &targets, &mut sink, &cancel)?;
     if let Some(err) = write_error {
         return Err(err.context("results could not be written; the run was stopped"));
     }
-    reporter
-        .finish(&summary)
-        .context("writing to standard output")?;
+    if !stdout_closed && let Err(e) = reporter.finish(&summary) {
+        let e = out::stdout_error(e);
+        if !out::is_stdout_closed(&e) {
+            return Err(e);
+        }
+        stdout_closed = true;
+    }
     drop(reporter);
     if let Some(dir) = out_dir {
         let path = dir.finish(&summary)?;
-        eprintln!(
+        crate::note!(
             "fanout: wrote {} host files and summary.json to {}",
             summary.hosts,
             path.display()
         );
+    }
+    if stdout_closed {
+        // The reader has what it wanted (`| head`): not a failure.
+        return Ok(ExitCode::SUCCESS);
     }
     Ok(if cancel.is_cancelled() {
         ExitCode::from(EXIT_INTERRUPTED)
@@ -182,7 +202,7 @@ fn warn_if_host_keys_off(job: &Job, targets: &[Target]) {
         .filter(|t| t.host_keys.unwrap_or(job.host_keys) == HostKeyPolicy::Off)
         .count();
     if off > 0 {
-        eprintln!(
+        crate::note!(
             "fanout: warning: host-key verification is OFF for {off} of {} hosts: a device impersonating them would receive your credentials; use --host-keys strict (default) or accept-new outside trusted labs",
             targets.len()
         );

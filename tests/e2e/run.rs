@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{fanout, inventory, json_lines, run};
+use crate::support::{fanout, inventory, json_lines, read_then_close, run};
 
 #[test]
 fn synthetic_sleep_table_streams_and_summarises() {
@@ -340,4 +340,61 @@ fn help_teaches_the_tasks_and_exit_codes() {
     }
     let r = run(&["--help"]);
     assert!(r.stdout.contains("Exit codes"), "{}", r.stdout);
+}
+
+#[test]
+fn closed_stdout_stops_starting_hosts_and_exits_0_quietly() {
+    // 2,000 hosts x 10 ms one at a time would take 20 s; `| head -2` ends it.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let (r, after_close) = read_then_close(
+        &[
+            "run",
+            "--synthetic",
+            "2000",
+            "-e",
+            "seq",
+            "--out-dir",
+            dir.to_str().unwrap(),
+            "sleep",
+            "10ms",
+        ],
+        2,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
+    for bad in ["error", "panicked", "Broken pipe", "could not be written"] {
+        assert!(!r.stderr.contains(bad), "{bad}: {}", r.stderr);
+    }
+    assert!(
+        after_close < Duration::from_secs(10),
+        "kept running {after_close:?} after stdout closed"
+    );
+    // No new host started once stdout was gone; the folder still has them all.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["summary"]["hosts"], 2000, "{}", summary["summary"]);
+    assert!(
+        summary["summary"]["cancelled"].as_u64().unwrap() > 1500,
+        "{}",
+        summary["summary"]
+    );
+    for format in ["jsonl", "json"] {
+        let (r, _) = read_then_close(
+            &[
+                "run",
+                "--synthetic",
+                "3000",
+                "--format",
+                format,
+                "-c",
+                "100",
+                "sleep",
+                "1ms",
+            ],
+            1,
+        );
+        assert_eq!(r.code, 0, "{format}: {}", r.stderr);
+        assert!(r.stderr.is_empty(), "{format}: {}", r.stderr);
+    }
 }
