@@ -359,6 +359,12 @@ pub(crate) struct RunArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub(crate) format: FormatArg,
 
+    /// With --format table: show at most N lines of each distinct output
+    /// (a note counts the rest); 0 shows everything. JSON, JSON Lines and
+    /// --out-dir always keep the whole output.
+    #[arg(long, value_name = "N", default_value_t = fanout_report::DEFAULT_MAX_LINES)]
+    pub(crate) table_lines: usize,
+
     /// Also write HOST.txt per host and summary.json into DIR, swapped in
     /// atomically at the end (an existing fanout output folder is replaced whole).
     #[arg(long, value_name = "DIR")]

@@ -12,7 +12,7 @@ use fanout_core::{
 };
 use fanout_exec_process::{ProcessExecutor, ProcessMode};
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
-use fanout_report::{Format, OutDir};
+use fanout_report::{Format, OutDir, TableOptions};
 
 use crate::cli::{
     ExecutorName, FormatArg, HostKeysArg, HostSource, ProcessModeArg, RunArgs, TaskCmd,
@@ -39,7 +39,10 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         FormatArg::Json => Format::Json,
     };
     let stdout = io::stdout();
-    let mut reporter = fanout_report::reporter(format, Box::new(stdout.lock()));
+    let table = TableOptions {
+        max_lines: (args.table_lines > 0).then_some(args.table_lines),
+    };
+    let mut reporter = fanout_report::reporter_with(format, table, Box::new(stdout.lock()));
     let mut out_dir = out_dir;
     // A closed stdout (`| head`) stops the run quietly; any other write
     // error (a full disk) stops it with an error. Either way, no new host

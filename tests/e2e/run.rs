@@ -398,3 +398,33 @@ fn closed_stdout_stops_starting_hosts_and_exits_0_quietly() {
         assert!(r.stderr.is_empty(), "{format}: {}", r.stderr);
     }
 }
+
+#[test]
+fn the_table_shows_the_start_of_long_outputs_json_keeps_all() {
+    let args = ["run", "--synthetic", "2", "local", "--", "seq", "1", "5000"];
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("\n100\n[... 4,900 more lines ("),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("\n101\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("(seq, concurrency 1)\n"), "{}", r.stdout);
+    let mut all = args.to_vec();
+    all.splice(1..1, ["--table-lines", "0"]);
+    let r = run(&all);
+    assert!(r.stdout.contains("\n5000\n") && !r.stdout.contains("not shown"));
+    let mut jsonl = args.to_vec();
+    jsonl.splice(1..1, ["--format", "jsonl"]);
+    let r = run(&jsonl);
+    let lines = json_lines(&r.stdout);
+    assert_eq!(
+        lines[0]["outputs"][0]["stdout"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .count(),
+        5000
+    );
+}
