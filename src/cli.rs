@@ -13,7 +13,7 @@ use fanout_core::{Phase, Rate};
 #[command(after_help = "Examples:
   fanout run --synthetic 3 -e seq sleep 1s
   fanout run -i inventories/seed-devices.yaml local -- echo {host}
-  fanout run -i lab.yaml -l 'group:core' --format jsonl cpu 1000000
+  fanout run -i inventories/synthetic.example.yaml -l group:rack_a --format jsonl cpu 1000000
   fanout inventory check -i inventories/lab.example.yaml
 
 Exit codes: 0 all hosts ok; 1 some hosts failed (results still printed);
@@ -174,21 +174,23 @@ pub(crate) enum InventoryCommand {
     List(InventoryListArgs),
 }
 
-/// Where the hosts come from.
+/// Where the hosts come from: exactly one of `-i` and `--synthetic` (a
+/// missing one is a usage error naming both).
 #[derive(Debug, Args)]
+#[group(skip)]
+#[command(group(
+    clap::ArgGroup::new("host_source")
+        .args(["inventory", "synthetic"])
+        .required(true)
+))]
 pub(crate) struct HostSource {
     /// Inventory file (YAML): a device list or defaults/groups/hosts sections.
-    #[arg(
-        short = 'i',
-        long,
-        value_name = "FILE",
-        required_unless_present = "synthetic"
-    )]
+    #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: Option<PathBuf>,
 
-    /// Use N generated hosts (host0001... on 127.0.0.1) instead of an
-    /// inventory: for sleep, cpu and local tasks.
-    #[arg(long, value_name = "N", conflicts_with = "inventory")]
+    /// Use N generated hosts (host0001... on 127.0.0.1, in group
+    /// `synthetic`) instead of an inventory: for sleep, cpu and local tasks.
+    #[arg(long, value_name = "N")]
     pub(crate) synthetic: Option<usize>,
 
     /// Select hosts. Comma-separated terms are OR-ed, repeated -l are AND-ed,
@@ -298,8 +300,10 @@ pub(crate) struct RunArgs {
     #[arg(short = 'e', long = "executor", value_enum, default_value_t = ExecutorName::Seq)]
     pub(crate) executor: ExecutorName,
 
-    /// Hosts in flight at once [default: 100; rayon: one thread per core;
-    /// seq always runs 1]. For threads and rayon this is the pool size.
+    /// Hosts in flight at once [default: 100; -e process (pool): one worker
+    /// per core; -e rayon: one thread per core]. For threads, rayon and the
+    /// process pool this is the pool size. -e seq always runs 1 (and says
+    /// so if -c is given).
     #[arg(short = 'c', long, value_name = "N")]
     pub(crate) concurrency: Option<usize>,
 
@@ -407,7 +411,9 @@ pub(crate) enum TaskCmd {
         iterations: u64,
     },
     /// Run a local program per host, no shell: `local -- ping -c1 {host}`.
-    /// {host} is the address, {name} the host name, {port}, {platform}, {user}.
+    /// {host} is the address, {name} the host name, {port}, {platform},
+    /// {user}; `{{` and `}}` are literal braces (`{{name}}` gives `{name}`);
+    /// any other brace is left alone.
     Local {
         /// Program and arguments.
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]

@@ -23,9 +23,18 @@ use crate::out;
 const EXIT_INTERRUPTED: u8 = 130;
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
-    let (targets, inventory_known_hosts) = load_targets(&args.hosts)?;
-    let job = build_job(&args, inventory_known_hosts)?;
+    let hosts = load_hosts(&args.hosts)?;
+    check_group_caps(&args.per_group, &hosts)?;
+    let targets = hosts.targets;
+    let job = build_job(&args, hosts.known_hosts)?;
     let executor = make_executor(&args)?;
+    if args.executor == ExecutorName::Seq
+        && let Some(c) = args.concurrency.filter(|c| *c != 1)
+    {
+        crate::note!(
+            "fanout: warning: -e seq runs one host at a time, so -c {c} has no effect; use -e threads or -e async to run {c} hosts at once"
+        );
+    }
     executor.check(&job)?;
     warn_if_host_keys_off(&job, &targets);
     let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
@@ -106,19 +115,47 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     })
 }
 
+/// The hosts of a run and what their source says about them.
+pub(crate) struct Hosts {
+    /// The selected targets, in inventory order.
+    pub(crate) targets: Vec<Target>,
+    /// The inventory's `known_hosts:` file.
+    pub(crate) known_hosts: Option<PathBuf>,
+    /// Every group of the source (`synthetic` for `--synthetic`).
+    pub(crate) groups: Vec<String>,
+    /// `FILE` or `--synthetic N`, for messages.
+    pub(crate) origin: String,
+}
+
 /// Targets from `-i` or `--synthetic`, filtered by `-l`, plus the
 /// inventory's `known_hosts:` file.
 pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<PathBuf>)> {
-    let (all, known_hosts, origin) = match (&source.inventory, source.synthetic) {
+    let hosts = load_hosts(source)?;
+    Ok((hosts.targets, hosts.known_hosts))
+}
+
+/// [`load_targets`], with the groups of the source.
+pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
+    let (all, known_hosts, mut groups, origin) = match (&source.inventory, source.synthetic) {
         (Some(path), _) => {
             let inv = fanout_inventory::load(path)?;
             let origin = path.display().to_string();
-            (inv.targets, inv.known_hosts, origin)
+            (inv.targets, inv.known_hosts, inv.groups, origin)
         }
         (None, Some(0)) => bail!("--synthetic needs at least 1 host"),
-        (None, Some(n)) => (Target::synthetic(n), None, format!("--synthetic {n}")),
+        (None, Some(n)) => (
+            Target::synthetic(n),
+            None,
+            Vec::new(),
+            format!("--synthetic {n}"),
+        ),
         (None, None) => bail!("no hosts: pass -i INVENTORY or --synthetic N"),
     };
+    for g in all.iter().flat_map(|t| &t.groups) {
+        if !groups.contains(g) {
+            groups.push(g.clone());
+        }
+    }
     let filters = source
         .filters
         .iter()
@@ -132,7 +169,37 @@ pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<P
             all.len()
         );
     }
-    Ok((selected, known_hosts))
+    Ok(Hosts {
+        targets: selected,
+        known_hosts,
+        groups,
+        origin,
+    })
+}
+
+/// A `--per-group` cap must name a group of the inventory: a typo would
+/// otherwise cap nothing, silently.
+fn check_group_caps(caps: &[(String, usize)], hosts: &Hosts) -> Result<()> {
+    for (group, n) in caps {
+        if hosts.groups.contains(group) {
+            continue;
+        }
+        let known = if hosts.groups.is_empty() {
+            "it has no groups".to_string()
+        } else {
+            const SHOWN: usize = 20;
+            let mut list = hosts.groups[..hosts.groups.len().min(SHOWN)].join(", ");
+            if hosts.groups.len() > SHOWN {
+                list.push_str(&format!(", ... ({} groups in all)", hosts.groups.len()));
+            }
+            format!("its groups are: {list}")
+        };
+        bail!(
+            "--per-group {group}={n}: {} has no group `{group}` ({known}); cap one of those instead",
+            hosts.origin
+        );
+    }
+    Ok(())
 }
 
 fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<Job> {

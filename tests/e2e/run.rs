@@ -428,3 +428,106 @@ fn the_table_shows_the_start_of_long_outputs_json_keeps_all() {
         5000
     );
 }
+
+#[test]
+fn small_truths_of_run() {
+    // No host source: the error names both ways to give hosts.
+    let r = run(&["run", "sleep", "1ms"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("--inventory") && r.stderr.contains("--synthetic"),
+        "{}",
+        r.stderr
+    );
+    // A cap on a group that does not exist is an error listing the groups.
+    let inv = inventory("synthetic.example.yaml");
+    let r = run(&[
+        "run",
+        "-i",
+        inv.to_str().unwrap(),
+        "--per-group",
+        "nosuch=1",
+        "sleep",
+        "1ms",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("has no group `nosuch` (its groups are: rack_a, rack_b)"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "2",
+        "--per-group",
+        "synthetic=1",
+        "sleep",
+        "1ms",
+    ]);
+    assert_eq!(
+        r.code, 0,
+        "--synthetic hosts are in group synthetic: {}",
+        r.stderr
+    );
+    // seq says once that -c does nothing for it.
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "3",
+        "-e",
+        "seq",
+        "-c",
+        "4",
+        "sleep",
+        "1ms",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr
+            .matches("-e seq runs one host at a time, so -c 4 has no effect")
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    let r = run(&["run", "--synthetic", "3", "-e", "seq", "sleep", "1ms"]);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    // local: placeholders replaced, {{ }} escape braces, other braces kept.
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "1",
+        "--format",
+        "jsonl",
+        "local",
+        "--",
+        "echo",
+        "{{name}}",
+        "{name}",
+        "{x}",
+        "}{",
+    ]);
+    assert_eq!(
+        json_lines(&r.stdout)[0]["outputs"][0]["stdout"],
+        "{name} host0001 {x} }{\n"
+    );
+    // -c's help states the process pool's default, and it is true.
+    let help = run(&["run", "--help"]).stdout;
+    assert!(help.contains("-e process (pool): one worker"), "{help}");
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "4",
+        "-e",
+        "process",
+        "--format",
+        "json",
+        "sleep",
+        "1ms",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["summary"]["concurrency"], cores, "{doc}");
+}
