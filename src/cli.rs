@@ -533,7 +533,8 @@ pub(crate) struct CompareArgs {
     pub(crate) sweep: Option<(SweepParam, Vec<u64>)>,
 
     /// Draw an SVG chart: per-executor lines against the swept value, or
-    /// one bar per executor without --sweep.
+    /// one bar per executor without --sweep. The path is checked before
+    /// anything runs (its folder must exist; the name must end in .svg).
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<PathBuf>,
 

@@ -214,6 +214,10 @@ struct Setup {
 }
 
 pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
+    // A chart that cannot be written must fail now, not after the runs.
+    if let Some(path) = &args.plot {
+        crate::out_path::check_output_file("--plot", path, &["svg"])?;
+    }
     let (executors, skipped) = select_executors(&args.executors)?;
     if args.repeat == 0 {
         bail!("--repeat must be at least 1");

@@ -8,6 +8,7 @@ mod cli;
 mod compare_cmd;
 mod inventory_cmd;
 mod out;
+mod out_path;
 mod run_cmd;
 mod sim_cmd;
 mod worker_cmd;

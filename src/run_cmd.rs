@@ -23,6 +23,9 @@ use crate::out;
 const EXIT_INTERRUPTED: u8 = 130;
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
+    if let Some(dir) = &args.out_dir {
+        crate::out_path::check_output_dir("--out-dir", dir)?;
+    }
     let hosts = load_hosts(&args.hosts)?;
     check_group_caps(&args.per_group, &hosts)?;
     let targets = hosts.targets;

@@ -445,3 +445,38 @@ fn descendants(root: u32) -> Vec<u32> {
     tree.remove(0);
     tree
 }
+
+#[test]
+fn output_paths_are_checked_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("docs").join("sweep.svg");
+    let png = tmp.path().join("chart.png");
+    for (plot, says) in [
+        (&missing, "does not exist; create it first"),
+        (&png, "writes .svg files only, and a .png file"),
+    ] {
+        let started = Instant::now();
+        // seq alone would take 20 x 1 s: the check must come first.
+        let out = run(&[
+            "compare",
+            "--synthetic",
+            "20",
+            "-e",
+            "seq",
+            "--plot",
+            plot.to_str().unwrap(),
+            "sleep",
+            "1s",
+        ]);
+        assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+        assert!(out.stderr.contains("--plot"), "{}", out.stderr);
+        assert!(
+            !out.stderr.contains("seq run 1"),
+            "nothing ran: {}",
+            out.stderr
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(!png.exists());
+    }
+}

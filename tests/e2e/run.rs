@@ -531,3 +531,30 @@ fn small_truths_of_run() {
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(doc["summary"]["concurrency"], cores, "{doc}");
 }
+
+#[test]
+fn out_dir_under_a_file_is_refused_before_any_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("report");
+    std::fs::write(&file, "mine").unwrap();
+    let started = Instant::now();
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "20",
+        "-e",
+        "seq",
+        "--out-dir",
+        file.join("out").to_str().unwrap(),
+        "sleep",
+        "1s",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("--out-dir") && r.stderr.contains("is a file"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "no host ran: {}", r.stdout);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
