@@ -50,8 +50,13 @@ pub(crate) enum Command {
     /// command latency) as its own process, runs `cli 'show version'` on
     /// every executor — each a fresh `fanout run` child, so its CPU and
     /// memory are its own — and prints wall time, hosts/s, client CPU, peak
-    /// RSS, host latency percentiles and failures, with a recommendation.
-    /// Options go before the task: `fanout compare --synthetic 1000 sleep 1s`.
+    /// RSS, host latency percentiles and failures, with a recommendation
+    /// (none when hosts failed: see --recommend-anyway).
+    ///
+    /// Before the runs, each executor's run time is estimated; one over
+    /// --max-run (60 s) is skipped with a line saying how to include it.
+    /// Options go before the task: `fanout compare --synthetic 1000 sleep 1s`
+    /// (about 30 s: seq, 1,000 s, and rayon, 500 s, are skipped).
     Compare(Box<CompareArgs>),
 }
 
@@ -527,6 +532,18 @@ pub(crate) struct CompareArgs {
     #[arg(long, value_name = "K", default_value_t = 1)]
     pub(crate) repeat: usize,
 
+    /// Skip an executor whose runs (all --repeat of them) are estimated to
+    /// take longer than DUR, saying so; `none` runs every executor. The
+    /// estimate is hosts x one host's time / hosts in flight, one host's
+    /// time being the task's for sleep, else a one-host probe run (-e seq).
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_max_run)]
+    pub(crate) max_run: Duration,
+
+    /// Recommend an executor even when hosts failed (by default failures
+    /// withhold the recommendation: the figures would time the failures).
+    #[arg(long)]
+    pub(crate) recommend_anyway: bool,
+
     /// Repeat the comparison for each value: hosts=10,100,1000 (with --sim
     /// or --synthetic) or concurrency=1,10,100.
     #[arg(long, value_name = "PARAM=LIST", value_parser = parse_sweep)]
@@ -606,6 +623,19 @@ fn parse_sweep(s: &str) -> Result<(SweepParam, Vec<u64>), String> {
     Ok((param, values))
 }
 
+/// `--max-run`: a duration, or `none` (no limit: `Duration::MAX`).
+fn parse_max_run(s: &str) -> Result<Duration, String> {
+    match s {
+        "none" | "off" => Ok(Duration::MAX),
+        _ => match fanout_core::parse_duration(s)? {
+            Duration::ZERO => {
+                Err("--max-run 0 would skip every executor; use e.g. 30s, or none".into())
+            }
+            d => Ok(d),
+        },
+    }
+}
+
 fn parse_profile_name(s: &str) -> Result<String, String> {
     parse_platform(s).map(|p| p.as_str().to_string())
 }
@@ -615,7 +645,7 @@ fn parse_profile_name(s: &str) -> Result<String, String> {
 pub(crate) enum CompareFormat {
     /// Aligned table, recommendation below.
     Table,
-    /// One JSON document (DESIGN.md's compare shape).
+    /// One JSON document (its fields: the README's compare section).
     Json,
     /// A Markdown table, for READMEs and issues.
     Markdown,
@@ -652,6 +682,13 @@ mod tests {
                 .contains("cannot sweep `speed`")
         );
         assert!(parse_sweep("10,100").is_err());
+        assert_eq!(parse_max_run("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_max_run("none"), Ok(Duration::MAX));
+        assert!(
+            parse_max_run("0s")
+                .unwrap_err()
+                .contains("skip every executor")
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 mod cli;
 mod compare_cmd;
+mod compare_estimate;
+mod compare_task;
 mod inventory_cmd;
 mod out;
 mod out_path;
