@@ -5,6 +5,7 @@
 //! in its own module, and all the work in the `crates/` libraries.
 
 mod cli;
+mod cli_compare;
 mod compare_cmd;
 mod compare_estimate;
 mod compare_task;
