@@ -3,6 +3,7 @@
 mod compare;
 mod inventory;
 mod process;
+mod readme;
 mod run;
 mod sim;
 mod support;
