@@ -178,7 +178,12 @@ pub fn recommend_among(
         .min_by_key(|r| r.wall);
     if let Some(other) = runner_up {
         let diff = (other.wall.as_secs_f64() / pick.wall.as_secs_f64().max(1e-9) - 1.0) * 100.0;
-        if diff < 0.0 {
+        if diff <= -0.5 && other.failures() > pick.failures() {
+            parts.push(format!(
+                "{} {:.0} % faster but with more failures",
+                other.executor, -diff
+            ));
+        } else if diff <= -0.5 {
             parts.push(format!(
                 "{} {:.0} % faster but within noise, {} suits {} work",
                 other.executor,
@@ -187,7 +192,11 @@ pub fn recommend_among(
                 class.label()
             ));
         } else if diff <= TOLERANCE * 100.0 {
-            parts.push(format!("{} within {:.0} %", other.executor, diff.max(1.0)));
+            parts.push(format!(
+                "{} within {:.0} %",
+                other.executor,
+                diff.abs().max(1.0)
+            ));
         } else if diff < 100.0 {
             parts.push(format!("next {} {:.0} % slower", other.executor, diff));
         } else {
@@ -324,6 +333,20 @@ mod tests {
         let r = recommend(&results, &IO).unwrap();
         assert_eq!(r.executor, "threads", "{r}");
         assert!(r.reason.contains("async had 3 failures"), "{r}");
+        assert!(
+            r.reason
+                .contains("async 22 % faster but with more failures"),
+            "not noise: {r}"
+        );
+
+        // A runner-up less than 0.5 % faster is "within 1 %", not "0 % faster".
+        let even = vec![
+            result("threads", 100, 100, 1000, 10, 0),
+            result("async", 100, 100, 1003, 10, 0),
+        ];
+        let r = recommend(&even, &IO).unwrap();
+        assert_eq!(r.executor, "async", "{r}");
+        assert!(r.reason.contains("threads within 1 %"), "{r}");
     }
 
     #[test]
