@@ -53,9 +53,14 @@ pub(crate) struct Interrupt {
 }
 
 impl Interrupt {
+    /// Adds a child to interrupt; one registered after Ctrl-C (it was
+    /// being started when the signal came) is interrupted at once.
     pub(crate) fn register(&self, pid: u32) {
         if let Ok(mut pids) = self.pids.lock() {
             pids.push(pid);
+            if self.fired() {
+                fanout_measure::interrupt_process(pid);
+            }
         }
     }
 

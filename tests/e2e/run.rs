@@ -387,6 +387,8 @@ fn closed_stdout_stops_starting_hosts_and_exits_0_quietly() {
                 "3000",
                 "--format",
                 format,
+                "-e",
+                "threads",
                 "-c",
                 "100",
                 "sleep",
