@@ -25,7 +25,7 @@ use crate::cli::{
 use crate::compare_estimate;
 use crate::compare_task::{format_duration, hint, task_argv, task_title};
 
-/// Every executor of DESIGN.md, in table order. Those this build does not
+/// Every executor of the design (docs/ARCHITECTURE.md), in table order. Those this build does not
 /// have (not in `ExecutorName`) are reported as skipped.
 const ALL_EXECUTORS: [&str; 5] = ["seq", "process", "threads", "rayon", "async"];
 
@@ -589,7 +589,7 @@ mod tests {
         assert!(in_build.contains(&"seq".to_string()));
         let (run, skipped) = select_executors(&[]).unwrap();
         assert_eq!(run.len() + skipped.len(), ALL_EXECUTORS.len());
-        // Every executor of the build runs, in DESIGN.md's table order.
+        // Every executor of the build runs, in the design's table order.
         let mut expected: Vec<&str> = ALL_EXECUTORS
             .iter()
             .copied()

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{fanout, finish, run};
 
-/// Every field of DESIGN.md's `compare --format json` result objects.
+/// Every field of the original design's `compare --format json` result objects.
 const RESULT_FIELDS: [&str; 12] = [
     "executor",
     "concurrency",
@@ -147,7 +147,7 @@ fn json_has_every_design_field() {
             .unwrap()
             .starts_with(&format!("{recommended}: "))
     );
-    // Every executor of DESIGN.md is either a result or skipped with a reason.
+    // Every executor of the design is either a result or skipped with a reason.
     let skipped: Vec<String> = doc["skipped"]
         .as_array()
         .unwrap()
