@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
-use fanout_measure::plot::{self, Metric};
-use fanout_measure::render;
-use fanout_measure::{
+use fanout_compare::plot::{self, Metric};
+use fanout_compare::render;
+use fanout_compare::{
     Comparison, ExecutorResult, FleetProcess, HostCost, MeasuredChild, Rules, RunMeasurement,
     RunProblem, Skipped, Workload, conclude, interleaved,
 };
@@ -59,7 +59,7 @@ impl Interrupt {
         if let Ok(mut pids) = self.pids.lock() {
             pids.push(pid);
             if self.fired() {
-                fanout_measure::interrupt_process(pid);
+                fanout_compare::interrupt_process(pid);
             }
         }
     }
@@ -74,7 +74,7 @@ impl Interrupt {
         self.fired.store(true, Ordering::SeqCst);
         if let Ok(pids) = self.pids.lock() {
             for pid in pids.iter() {
-                fanout_measure::interrupt_process(*pid);
+                fanout_compare::interrupt_process(*pid);
             }
         }
     }

@@ -11,7 +11,7 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use fanout_measure::{
+use fanout_compare::{
     Estimate, HostCost, MeasuredChild, RunMeasurement, RunProblem, Skipped, estimate,
     interrupt_process, max_run_hint, render::fmt_time,
 };

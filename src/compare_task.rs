@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fanout_measure::WorkloadClass;
+use fanout_compare::WorkloadClass;
 
 use crate::cli::TaskCmd;
 

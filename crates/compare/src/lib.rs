@@ -1,4 +1,4 @@
-//! fanout-measure: how `fanout compare` measures executors, and what it
+//! fanout-compare: how `fanout compare` measures executors, and what it
 //! concludes.
 //!
 //! This crate owns the measuring of one `fanout run` child process
