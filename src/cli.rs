@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub(crate) use crate::cli_compare::{CompareArgs, CompareFormat, PlotMetricArg, SweepParam};
 use fanout_core::{Phase, Rate};
 
 /// Run one job against many network devices with the executor you choose,
@@ -13,7 +15,7 @@ use fanout_core::{Phase, Rate};
 #[command(after_help = "Examples:
   fanout run --synthetic 3 -e seq sleep 1s
   fanout run -i inventories/seed-devices.yaml local -- echo {host}
-  fanout run -i lab.yaml -l 'group:core' --format jsonl cpu 1000000
+  fanout run -i inventories/synthetic.example.yaml -l group:rack_a --format jsonl cpu 1000000
   fanout inventory check -i inventories/lab.example.yaml
 
 Exit codes: 0 all hosts ok; 1 some hosts failed (results still printed);
@@ -50,8 +52,13 @@ pub(crate) enum Command {
     /// command latency) as its own process, runs `cli 'show version'` on
     /// every executor — each a fresh `fanout run` child, so its CPU and
     /// memory are its own — and prints wall time, hosts/s, client CPU, peak
-    /// RSS, host latency percentiles and failures, with a recommendation.
-    /// Options go before the task: `fanout compare --synthetic 1000 sleep 1s`.
+    /// RSS, host latency percentiles and failures, with a recommendation
+    /// (none when hosts failed: see --recommend-anyway).
+    ///
+    /// Before the runs, each executor's run time is estimated; one over
+    /// --max-run (60 s) is skipped with a line saying how to include it.
+    /// Options go before the task: `fanout compare --synthetic 1000 sleep 1s`
+    /// (about 30 s: seq, 1,000 s, and rayon, 500 s, are skipped).
     Compare(Box<CompareArgs>),
 }
 
@@ -162,7 +169,7 @@ pub(crate) struct SimServeArgs {
     pub(crate) fd_limit: Option<u64>,
 }
 
-fn parse_platform(s: &str) -> Result<fanout_core::Platform, String> {
+pub(crate) fn parse_platform(s: &str) -> Result<fanout_core::Platform, String> {
     s.parse()
 }
 
@@ -174,21 +181,23 @@ pub(crate) enum InventoryCommand {
     List(InventoryListArgs),
 }
 
-/// Where the hosts come from.
+/// Where the hosts come from: exactly one of `-i` and `--synthetic` (a
+/// missing one is a usage error naming both).
 #[derive(Debug, Args)]
+#[group(skip)]
+#[command(group(
+    clap::ArgGroup::new("host_source")
+        .args(["inventory", "synthetic"])
+        .required(true)
+))]
 pub(crate) struct HostSource {
     /// Inventory file (YAML): a device list or defaults/groups/hosts sections.
-    #[arg(
-        short = 'i',
-        long,
-        value_name = "FILE",
-        required_unless_present = "synthetic"
-    )]
+    #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: Option<PathBuf>,
 
-    /// Use N generated hosts (host0001... on 127.0.0.1) instead of an
-    /// inventory: for sleep, cpu and local tasks.
-    #[arg(long, value_name = "N", conflicts_with = "inventory")]
+    /// Use N generated hosts (host0001... on 127.0.0.1, in group
+    /// `synthetic`) instead of an inventory: for sleep, cpu and local tasks.
+    #[arg(long, value_name = "N")]
     pub(crate) synthetic: Option<usize>,
 
     /// Select hosts. Comma-separated terms are OR-ed, repeated -l are AND-ed,
@@ -298,8 +307,10 @@ pub(crate) struct RunArgs {
     #[arg(short = 'e', long = "executor", value_enum, default_value_t = ExecutorName::Seq)]
     pub(crate) executor: ExecutorName,
 
-    /// Hosts in flight at once [default: 100; rayon: one thread per core;
-    /// seq always runs 1]. For threads and rayon this is the pool size.
+    /// Hosts in flight at once [default: 100; -e process (pool): one worker
+    /// per core; -e rayon: one thread per core]. For threads, rayon and the
+    /// process pool this is the pool size. -e seq always runs 1 (and says
+    /// so if -c is given).
     #[arg(short = 'c', long, value_name = "N")]
     pub(crate) concurrency: Option<usize>,
 
@@ -359,6 +370,12 @@ pub(crate) struct RunArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub(crate) format: FormatArg,
 
+    /// With --format table: show at most N lines of each distinct output
+    /// (a note counts the rest); 0 shows everything. JSON, JSON Lines and
+    /// --out-dir always keep the whole output.
+    #[arg(long, value_name = "N", default_value_t = fanout_report::DEFAULT_MAX_LINES)]
+    pub(crate) table_lines: usize,
+
     /// Also write HOST.txt per host and summary.json into DIR, swapped in
     /// atomically at the end (an existing fanout output folder is replaced whole).
     #[arg(long, value_name = "DIR")]
@@ -404,7 +421,9 @@ pub(crate) enum TaskCmd {
         iterations: u64,
     },
     /// Run a local program per host, no shell: `local -- ping -c1 {host}`.
-    /// {host} is the address, {name} the host name, {port}, {platform}, {user}.
+    /// {host} is the address, {name} the host name, {port}, {platform},
+    /// {user}; `{{` and `}}` are literal braces (`{{name}}` gives `{name}`);
+    /// any other brace is left alone.
     Local {
         /// Program and arguments.
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
@@ -444,7 +463,7 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("invalid size `{s}`: expected e.g. 256k, 1m or 262144"))
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     fanout_core::parse_duration(s)
 }
 
@@ -463,7 +482,7 @@ fn parse_group_cap(s: &str) -> Result<(String, usize), String> {
     Ok((group.to_string(), n))
 }
 
-fn parse_timeout(s: &str) -> Result<(Phase, Option<Duration>), String> {
+pub(crate) fn parse_timeout(s: &str) -> Result<(Phase, Option<Duration>), String> {
     let (phase, value) = s
         .split_once('=')
         .ok_or_else(|| format!("expected PHASE=DUR, e.g. command=30s, got `{s}`"))?;
@@ -480,172 +499,10 @@ fn parse_timeout(s: &str) -> Result<(Phase, Option<Duration>), String> {
     Ok((phase, value))
 }
 
-/// `fanout compare` options (owned by compare_cmd.rs).
-#[derive(Debug, Args)]
-pub(crate) struct CompareArgs {
-    /// Hosts from this inventory (YAML) instead of a simulated fleet.
-    #[arg(short = 'i', long, value_name = "FILE", conflicts_with_all = ["sim", "synthetic"])]
-    pub(crate) inventory: Option<PathBuf>,
-
-    /// Start a simulated fleet of N devices as a child process [default: 100].
-    #[arg(long, value_name = "N", conflicts_with = "synthetic")]
-    pub(crate) sim: Option<usize>,
-
-    /// N generated hosts without a network (for sleep, cpu and local tasks).
-    #[arg(long, value_name = "N")]
-    pub(crate) synthetic: Option<usize>,
-
-    /// Select hosts of the inventory (same syntax as `fanout run -l`).
-    #[arg(short = 'l', long = "limit", value_name = "FILTER")]
-    pub(crate) filters: Vec<String>,
-
-    /// Executors to compare, comma-separated [default: every executor of
-    /// this build, of seq,process,threads,rayon,async].
-    #[arg(
-        short = 'e',
-        long = "executors",
-        value_name = "LIST",
-        value_delimiter = ','
-    )]
-    pub(crate) executors: Vec<String>,
-
-    /// Hosts in flight for every executor whose model allows it (seq always
-    /// runs 1, rayon one thread per core).
-    #[arg(short = 'c', long, value_name = "N", default_value_t = 100)]
-    pub(crate) concurrency: usize,
-
-    /// Runs per executor, interleaved round-robin; the table shows medians.
-    #[arg(long, value_name = "K", default_value_t = 1)]
-    pub(crate) repeat: usize,
-
-    /// Repeat the comparison for each value: hosts=10,100,1000 (with --sim
-    /// or --synthetic) or concurrency=1,10,100.
-    #[arg(long, value_name = "PARAM=LIST", value_parser = parse_sweep)]
-    pub(crate) sweep: Option<(SweepParam, Vec<u64>)>,
-
-    /// Draw an SVG chart: per-executor lines against the swept value, or
-    /// one bar per executor without --sweep.
-    #[arg(long, value_name = "FILE.svg")]
-    pub(crate) plot: Option<PathBuf>,
-
-    /// What the chart shows.
-    #[arg(long, value_enum, default_value_t = PlotMetricArg::Wall)]
-    pub(crate) plot_metric: PlotMetricArg,
-
-    /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
-    pub(crate) format: CompareFormat,
-
-    /// Command latency of the simulated devices.
-    #[arg(long, value_name = "DUR", default_value = "50ms", value_parser = parse_duration)]
-    pub(crate) latency: Duration,
-
-    /// Platform of the simulated devices: ios, nxos, eos, junos, iosxr, linux.
-    #[arg(long, value_name = "PLATFORM", default_value = "ios", value_parser = parse_profile_name)]
-    pub(crate) profile: String,
-
-    /// Timeout of one phase, passed to every run (see `fanout run --timeout`).
-    #[arg(long = "timeout", value_name = "PHASE=DUR", value_parser = parse_timeout)]
-    pub(crate) timeouts: Vec<(Phase, Option<Duration>)>,
-
-    /// Host-key policy passed to every run.
-    #[arg(long, value_enum)]
-    pub(crate) host_keys: Option<HostKeysArg>,
-
-    /// No progress lines on stderr.
-    #[arg(short = 'q', long)]
-    pub(crate) quiet: bool,
-
-    #[command(flatten)]
-    pub(crate) serve: crate::live::ServeArgs,
-
-    /// The task [default: cli 'show version'].
-    #[command(subcommand)]
-    pub(crate) task: Option<TaskCmd>,
-}
-
-/// What `--sweep` varies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SweepParam {
-    /// Fleet size.
-    Hosts,
-    /// `-c`.
-    Concurrency,
-}
-
-fn parse_sweep(s: &str) -> Result<(SweepParam, Vec<u64>), String> {
-    let (param, list) = s.split_once('=').ok_or_else(|| {
-        format!("expected hosts=LIST or concurrency=LIST, e.g. hosts=10,100,1000, got `{s}`")
-    })?;
-    let param = match param {
-        "hosts" => SweepParam::Hosts,
-        "concurrency" | "c" => SweepParam::Concurrency,
-        other => {
-            return Err(format!(
-                "cannot sweep `{other}`: use hosts=... or concurrency=..."
-            ));
-        }
-    };
-    let values = list
-        .split(',')
-        .map(|v| {
-            v.trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=1_000_000).contains(n))
-                .ok_or_else(|| format!("`{v}` in --sweep must be a whole number from 1 to 1000000"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((param, values))
-}
-
-fn parse_profile_name(s: &str) -> Result<String, String> {
-    parse_platform(s).map(|p| p.as_str().to_string())
-}
-
-/// `fanout compare --format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum CompareFormat {
-    /// Aligned table, recommendation below.
-    Table,
-    /// One JSON document (DESIGN.md's compare shape).
-    Json,
-    /// A Markdown table, for READMEs and issues.
-    Markdown,
-}
-
-/// `fanout compare --plot-metric`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum PlotMetricArg {
-    /// Median wall time (s).
-    Wall,
-    /// Hosts per second.
-    HostsPerS,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
-
-    #[test]
-    fn compare_sweep_parser() {
-        assert_eq!(
-            parse_sweep("hosts=10,100").unwrap(),
-            (SweepParam::Hosts, vec![10, 100])
-        );
-        assert_eq!(
-            parse_sweep("concurrency=5").unwrap().0,
-            SweepParam::Concurrency
-        );
-        assert!(parse_sweep("hosts=0").is_err());
-        assert!(
-            parse_sweep("speed=1")
-                .unwrap_err()
-                .contains("cannot sweep `speed`")
-        );
-        assert!(parse_sweep("10,100").is_err());
-    }
 
     #[test]
     fn cli_definition_is_consistent() {

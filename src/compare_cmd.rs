@@ -12,18 +12,20 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
-use fanout_measure::plot::{self, Metric};
-use fanout_measure::render;
-use fanout_measure::{
-    Comparison, ExecutorResult, FleetProcess, MeasuredChild, RunMeasurement, RunProblem, Skipped,
-    Workload, WorkloadClass, interleaved, recommend,
+use fanout_compare::plot::{self, Metric};
+use fanout_compare::render;
+use fanout_compare::{
+    Comparison, ExecutorResult, FleetProcess, HostCost, MeasuredChild, Rules, RunMeasurement,
+    RunProblem, Skipped, Workload, conclude, interleaved,
 };
 
 use crate::cli::{
     CompareArgs, CompareFormat, ExecutorName, HostKeysArg, PlotMetricArg, SweepParam, TaskCmd,
 };
+use crate::compare_estimate;
+use crate::compare_task::{format_duration, hint, task_argv, task_title};
 
-/// Every executor of DESIGN.md, in table order. Those this build does not
+/// Every executor of the design (docs/ARCHITECTURE.md), in table order. Those this build does not
 /// have (not in `ExecutorName`) are reported as skipped.
 const ALL_EXECUTORS: [&str; 5] = ["seq", "process", "threads", "rayon", "async"];
 
@@ -37,7 +39,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 /// Where the hosts come from, for one point of a sweep.
 #[derive(Clone, Debug)]
-enum Source {
+pub(crate) enum Source {
     Inventory(PathBuf),
     Synthetic(usize),
     Sim(usize),
@@ -45,19 +47,24 @@ enum Source {
 
 /// Children to interrupt on Ctrl-C, and whether it happened.
 #[derive(Default)]
-struct Interrupt {
+pub(crate) struct Interrupt {
     pids: Mutex<Vec<u32>>,
     fired: AtomicBool,
 }
 
 impl Interrupt {
-    fn register(&self, pid: u32) {
+    /// Adds a child to interrupt; one registered after Ctrl-C (it was
+    /// being started when the signal came) is interrupted at once.
+    pub(crate) fn register(&self, pid: u32) {
         if let Ok(mut pids) = self.pids.lock() {
             pids.push(pid);
+            if self.fired() {
+                fanout_compare::interrupt_process(pid);
+            }
         }
     }
 
-    fn unregister(&self, pid: u32) {
+    pub(crate) fn unregister(&self, pid: u32) {
         if let Ok(mut pids) = self.pids.lock() {
             pids.retain(|p| *p != pid);
         }
@@ -67,12 +74,12 @@ impl Interrupt {
         self.fired.store(true, Ordering::SeqCst);
         if let Ok(pids) = self.pids.lock() {
             for pid in pids.iter() {
-                fanout_measure::interrupt_process(*pid);
+                fanout_compare::interrupt_process(*pid);
             }
         }
     }
 
-    fn fired(&self) -> bool {
+    pub(crate) fn fired(&self) -> bool {
         self.fired.load(Ordering::SeqCst)
     }
 }
@@ -113,109 +120,37 @@ fn select_executors(requested: &[String]) -> Result<(Vec<String>, Vec<Skipped>)>
     Ok((run.into_iter().map(String::from).collect(), skipped))
 }
 
-/// Quotes a word for display the way a shell would need it.
-fn shell_word(w: &str) -> String {
-    if !w.is_empty()
-        && w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%{}".contains(c))
-    {
-        w.to_string()
-    } else {
-        format!("'{}'", w.replace('\'', r"'\''"))
-    }
-}
-
-/// The task as `fanout run` arguments.
-fn task_argv(task: &TaskCmd) -> Vec<String> {
-    match task {
-        TaskCmd::Exec { command } => ["exec", "--"]
-            .into_iter()
-            .map(String::from)
-            .chain(command.iter().cloned())
-            .collect(),
-        TaskCmd::Cli {
-            enable,
-            config,
-            commands,
-        } => {
-            let mut argv = vec!["cli".to_string()];
-            if *enable {
-                argv.push("--enable".into());
-            }
-            if *config {
-                argv.push("--config".into());
-            }
-            argv.push("--".into());
-            argv.extend(commands.iter().cloned());
-            argv
-        }
-        TaskCmd::Sleep { duration } => vec!["sleep".into(), format_duration(*duration)],
-        TaskCmd::Cpu { iterations } => vec!["cpu".into(), iterations.to_string()],
-        TaskCmd::Local { argv } => ["local", "--"]
-            .into_iter()
-            .map(String::from)
-            .chain(argv.iter().cloned())
-            .collect(),
-    }
-}
-
-/// A duration `fanout run` parses back exactly (whole milliseconds or
-/// microseconds).
-fn format_duration(d: Duration) -> String {
-    if d.subsec_nanos().is_multiple_of(1_000_000) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{}us", d.as_micros())
-    }
-}
-
-/// The task as people read it: `cli 'show version'`, `sleep 1s`.
-fn task_title(task: &TaskCmd) -> String {
-    let argv = task_argv(task);
-    let shown: Vec<String> = argv
-        .iter()
-        .filter(|w| *w != "--")
-        .map(|w| shell_word(w))
-        .collect();
-    match task {
-        TaskCmd::Sleep { duration } => format!("sleep {}", fanout_core::format_duration(*duration)),
-        _ => shown.join(" "),
-    }
-}
-
-fn hint(task: &TaskCmd) -> Option<WorkloadClass> {
-    match task {
-        TaskCmd::Cpu { .. } => Some(WorkloadClass::CpuBound),
-        TaskCmd::Sleep { .. } | TaskCmd::Exec { .. } | TaskCmd::Cli { .. } => {
-            Some(WorkloadClass::IoBound)
-        }
-        // A local program may wait (ping) or compute (gzip): measure it.
-        TaskCmd::Local { .. } => None,
-    }
-}
-
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// Everything that stays the same across the points of a sweep.
-struct Setup {
-    exe: PathBuf,
-    task: TaskCmd,
-    executors: Vec<String>,
+pub(crate) struct Setup {
+    pub(crate) exe: PathBuf,
+    pub(crate) task: TaskCmd,
+    pub(crate) executors: Vec<String>,
     skipped: Vec<Skipped>,
-    repeat: usize,
-    filters: Vec<String>,
-    pass_through: Vec<String>,
+    pub(crate) repeat: usize,
+    pub(crate) filters: Vec<String>,
+    pub(crate) pass_through: Vec<String>,
     latency: Duration,
     profile: String,
-    quiet: bool,
-    interrupt: Arc<Interrupt>,
+    pub(crate) quiet: bool,
+    pub(crate) interrupt: Arc<Interrupt>,
+    /// `--max-run` (`Duration::MAX`: none).
+    pub(crate) max_run: Duration,
+    recommend_anyway: bool,
+    /// Each point is a concurrency of `--sweep concurrency=...`.
+    concurrency_sweep: bool,
     /// `--serve`: each child run becomes a section of the live view.
     live: Option<crate::live::CompareLive>,
 }
 
 pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
+    // A chart that cannot be written must fail now, not after the runs.
+    if let Some(path) = &args.plot {
+        crate::out_path::check_output_file("--plot", path, &["svg"])?;
+    }
     let (executors, skipped) = select_executors(&args.executors)?;
     if args.repeat == 0 {
         bail!("--repeat must be at least 1");
@@ -317,6 +252,9 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         quiet: args.quiet,
         interrupt: Arc::clone(&interrupt),
         live,
+        max_run: args.max_run,
+        recommend_anyway: args.recommend_anyway,
+        concurrency_sweep: matches!(args.sweep, Some((SweepParam::Concurrency, _))),
     };
     let sweep_name = args.sweep.as_ref().map(|(p, _)| match p {
         SweepParam::Hosts => "hosts",
@@ -324,16 +262,23 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
     });
 
     let mut comparisons = Vec::new();
+    // One host's cost: probed at the first point, the same at every other.
+    let mut cost = None;
     for (value, source, concurrency) in points {
         if interrupt.fired() {
             break;
         }
-        let mut c = compare_point(&setup, &source, concurrency)?;
+        let mut c = compare_point(&setup, &source, concurrency, &mut cost)?;
         c.sweep = sweep_name.zip(value).map(|(p, v)| (p.to_string(), v));
         comparisons.push(c);
     }
 
-    print_results(&args, sweep_name, &comparisons)?;
+    // A closed stdout (`| head`) still gets the chart written, then exit 0.
+    let stdout_closed = match print_results(&args, sweep_name, &comparisons) {
+        Ok(()) => false,
+        Err(e) if crate::out::is_stdout_closed(&e) => true,
+        Err(e) => return Err(e),
+    };
     if let Some(path) = &args.plot {
         let metric = match args.plot_metric {
             PlotMetricArg::Wall => Metric::Wall,
@@ -346,7 +291,10 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
             (None, [one]) => plot::bar_chart(path, one, metric)?,
             _ => bail!("nothing was measured, so there is nothing to plot"),
         }
-        eprintln!("fanout compare: wrote the chart to {}", path.display());
+        crate::note!("fanout compare: wrote the chart to {}", path.display());
+    }
+    if stdout_closed {
+        return Ok(ExitCode::SUCCESS);
     }
     // Ctrl-C while the live view lingers does not make the comparison "interrupted".
     let interrupted = interrupt.fired();
@@ -407,7 +355,7 @@ fn print_results(args: &CompareArgs, sweep: Option<&str>, points: &[Comparison])
     std::io::stdout()
         .lock()
         .write_all(out.as_bytes())
-        .context("writing to standard output")
+        .map_err(crate::out::stdout_error)
 }
 
 /// The `fanout run` arguments that pick the hosts.
@@ -435,15 +383,15 @@ fn source_args(source: &Source, inventory: Option<&Path>, filters: &[String]) ->
     argv
 }
 
-fn count_hosts(source: &Source, results: &[ExecutorResult]) -> usize {
-    match source {
-        Source::Synthetic(n) | Source::Sim(n) => *n,
-        Source::Inventory(_) => results.iter().map(|r| r.hosts).max().unwrap_or(0),
-    }
-}
-
-/// Runs every executor `repeat` times (round-robin) on one host source.
-fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<Comparison> {
+/// Runs every executor `repeat` times (round-robin) on one host source,
+/// except those whose estimated runs exceed `--max-run`. `cost` is one
+/// host's cost, probed at the first point (`Some(None)`: not available).
+fn compare_point(
+    setup: &Setup,
+    source: &Source,
+    concurrency: usize,
+    cost: &mut Option<Option<HostCost>>,
+) -> Result<Comparison> {
     let fleet = match source {
         Source::Sim(n) => {
             let serve: Vec<OsString> = [
@@ -465,7 +413,7 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
                 setup.interrupt.register(pid);
             }
             if !setup.quiet {
-                eprintln!(
+                crate::note!(
                     "fanout compare: simulated fleet of {n} {} devices ({} command latency) up in {:.2} s, pid {}, inventory {}",
                     setup.profile,
                     fanout_core::format_duration(setup.latency),
@@ -493,10 +441,40 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
         &setup.filters,
     );
     let task = task_argv(&setup.task);
+    // seq runs 1 whatever -c says; rayon is one thread per core.
+    let run_concurrency = |name: &str| match name {
+        "seq" => 1,
+        "rayon" => cores(),
+        _ => concurrency,
+    };
 
     let mut runs: Vec<Vec<RunMeasurement>> = vec![Vec::new(); setup.executors.len()];
     let mut skipped = setup.skipped.clone();
     let mut dropped = vec![false; setup.executors.len()];
+
+    let probe = compare_estimate::first_host(
+        source,
+        fleet.as_ref().map(FleetProcess::inventory_path),
+        &setup.filters,
+    )?;
+    let planned_hosts = match source {
+        Source::Synthetic(n) | Source::Sim(n) => *n,
+        Source::Inventory(_) => probe.as_ref().map_or(0, |p| p.selected),
+    };
+    if cost.is_none() {
+        *cost = Some(compare_estimate::host_cost(setup, probe.as_ref())?);
+    }
+    let mut estimates = Vec::new();
+    if let Some(Some(host)) = *cost {
+        let (all, over) = compare_estimate::plan(setup, planned_hosts, run_concurrency, host);
+        estimates = all;
+        for s in over {
+            if let Some(e) = setup.executors.iter().position(|n| *n == s.executor) {
+                dropped[e] = true;
+            }
+            skipped.push(s);
+        }
+    }
     let order = interleaved(setup.executors.len(), setup.repeat);
     let total = order.len();
     for (step, (round, e)) in order.into_iter().enumerate() {
@@ -507,16 +485,12 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
             continue;
         }
         let name = &setup.executors[e];
-        // seq runs 1 whatever -c says; rayon is one thread per core.
-        let c = if name == "rayon" {
-            cores()
-        } else {
-            concurrency
-        };
         let mut cmd = Command::new(&setup.exe);
-        cmd.arg("run")
-            .args(&src_args)
-            .args(["-e", name, "-c", &c.to_string(), "--format", "jsonl"])
+        cmd.arg("run").args(&src_args).args(["-e", name]);
+        if name != "seq" {
+            cmd.args(["-c", &run_concurrency(name).to_string()]);
+        }
+        cmd.args(["--format", "jsonl"])
             .args(&setup.pass_through)
             .args(setup.live.as_ref().map_or_else(Vec::new, |live| {
                 live.child_args(&format!("[{}/{total}] {name} run {}", step + 1, round + 1))
@@ -542,7 +516,7 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
         match RunMeasurement::from_child(name, measured, fleet_cpu) {
             Ok(m) => {
                 if !setup.quiet {
-                    eprintln!(
+                    crate::note!(
                         "fanout compare: [{}/{total}] {name} run {}: {} wall, {}/{} ok, {} client CPU",
                         step + 1,
                         round + 1,
@@ -560,7 +534,7 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
                     RunProblem::Broken(why) => format!("run {} broke: {why}", round + 1),
                 };
                 if !setup.quiet {
-                    eprintln!(
+                    crate::note!(
                         "fanout compare: [{}/{total}] {name} skipped: {reason}",
                         step + 1
                     );
@@ -591,13 +565,22 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
         .iter()
         .filter_map(|r| ExecutorResult::aggregate(r))
         .collect();
-    let hosts = count_hosts(source, &results);
-    let recommendation = recommend(
+    let hosts = match source {
+        Source::Inventory(_) if planned_hosts == 0 => {
+            results.iter().map(|r| r.hosts).max().unwrap_or(0)
+        }
+        _ => planned_hosts,
+    };
+    let verdict = conclude(
         &results,
         &Workload {
             hosts,
             cores: cores(),
             hint: hint(&setup.task),
+        },
+        Rules {
+            at_concurrency: setup.concurrency_sweep.then_some(concurrency),
+            recommend_anyway: setup.recommend_anyway,
         },
     );
     Ok(Comparison {
@@ -610,7 +593,8 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
         results,
         skipped,
         fleet_cpu,
-        recommendation,
+        estimates,
+        verdict,
     })
 }
 
@@ -624,7 +608,7 @@ mod tests {
         assert!(in_build.contains(&"seq".to_string()));
         let (run, skipped) = select_executors(&[]).unwrap();
         assert_eq!(run.len() + skipped.len(), ALL_EXECUTORS.len());
-        // Every executor of the build runs, in DESIGN.md's table order.
+        // Every executor of the build runs, in the design's table order.
         let mut expected: Vec<&str> = ALL_EXECUTORS
             .iter()
             .copied()
@@ -643,27 +627,5 @@ mod tests {
             err.to_string().contains("unknown executor `fibers`"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn tasks_become_run_arguments_and_titles() {
-        let cli = TaskCmd::Cli {
-            enable: true,
-            config: false,
-            commands: vec!["show version".into()],
-        };
-        assert_eq!(task_argv(&cli), ["cli", "--enable", "--", "show version"]);
-        assert_eq!(task_title(&cli), "cli --enable 'show version'");
-        let sleep = TaskCmd::Sleep {
-            duration: Duration::from_millis(1500),
-        };
-        assert_eq!(task_argv(&sleep), ["sleep", "1500ms"]);
-        assert_eq!(task_title(&sleep), "sleep 1s 500ms");
-        let exec = TaskCmd::Exec {
-            command: vec!["-x".into(), "it's".into()],
-        };
-        assert_eq!(task_argv(&exec), ["exec", "--", "-x", "it's"]);
-        assert_eq!(task_title(&exec), r"exec -x 'it'\''s'");
-        assert_eq!(format_duration(Duration::from_micros(1500)), "1500us");
     }
 }

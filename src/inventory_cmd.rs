@@ -10,14 +10,14 @@ use crate::cli::{HostSource, InventoryArgs, InventoryListArgs, ListFormat};
 
 pub(crate) fn check(args: &InventoryArgs) -> Result<ExitCode> {
     let inv = fanout_inventory::load(&args.inventory)?;
-    println!(
+    crate::outln!(
         "{}: ok, {} host{} in {} group{}",
         args.inventory.display(),
         inv.targets.len(),
         if inv.targets.len() == 1 { "" } else { "s" },
         inv.groups.len(),
         if inv.groups.len() == 1 { "" } else { "s" },
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -31,12 +31,12 @@ pub(crate) fn list(args: &InventoryListArgs) -> Result<ExitCode> {
     match args.format {
         ListFormat::Json => {
             let hosts: Vec<_> = targets.iter().map(host_json).collect();
-            println!(
+            crate::outln!(
                 "{}",
                 serde_json::to_string_pretty(&hosts).context("rendering JSON")?
-            );
+            )?;
         }
-        ListFormat::Table => print_table(&targets),
+        ListFormat::Table => print_table(&targets)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -72,7 +72,7 @@ fn host_json(t: &Target) -> serde_json::Value {
     })
 }
 
-fn print_table(targets: &[Target]) {
+fn print_table(targets: &[Target]) -> Result<()> {
     let rows: Vec<[String; 7]> = targets
         .iter()
         .map(|t| {
@@ -109,11 +109,11 @@ fn print_table(targets: &[Target]) {
             .zip(widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        crate::outln!("{}", line.join("  ").trim_end())?;
     }
-    println!(
+    crate::outln!(
         "{} host{}",
         rows.len(),
         if rows.len() == 1 { "" } else { "s" }
-    );
+    )
 }

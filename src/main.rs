@@ -5,9 +5,14 @@
 //! in its own module, and all the work in the `crates/` libraries.
 
 mod cli;
+mod cli_compare;
 mod compare_cmd;
+mod compare_estimate;
+mod compare_task;
 mod inventory_cmd;
 mod live;
+mod out;
+mod out_path;
 mod run_cmd;
 mod sim_cmd;
 mod worker_cmd;
@@ -34,10 +39,12 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): end quietly, as ripgrep does.
+        Err(err) if out::is_stdout_closed(&err) => ExitCode::SUCCESS,
         Err(err) => {
             // Every error that reaches here is a usage, inventory or
             // configuration problem (host failures are outcomes, exit 1).
-            eprintln!("error: {err:#}");
+            note!("error: {err:#}");
             ExitCode::from(2)
         }
     }

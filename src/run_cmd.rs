@@ -12,19 +12,32 @@ use fanout_core::{
 };
 use fanout_exec_process::{ProcessExecutor, ProcessMode};
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
-use fanout_report::{Format, OutDir};
+use fanout_report::{Format, OutDir, TableOptions};
 
 use crate::cli::{
     ExecutorName, FormatArg, HostKeysArg, HostSource, ProcessModeArg, RunArgs, TaskCmd,
 };
+use crate::out;
 
 /// Exit code when interrupted, as shells report SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
-    let (targets, inventory_known_hosts) = load_targets(&args.hosts)?;
-    let job = build_job(&args, inventory_known_hosts)?;
+    if let Some(dir) = &args.out_dir {
+        crate::out_path::check_output_dir("--out-dir", dir)?;
+    }
+    let hosts = load_hosts(&args.hosts)?;
+    check_group_caps(&args.per_group, &hosts)?;
+    let targets = hosts.targets;
+    let job = build_job(&args, hosts.known_hosts)?;
     let executor = make_executor(&args)?;
+    if args.executor == ExecutorName::Seq
+        && let Some(c) = args.concurrency.filter(|c| *c != 1)
+    {
+        crate::note!(
+            "fanout: warning: -e seq runs one host at a time, so -c {c} has no effect; use -e threads or -e async to run {c} hosts at once"
+        );
+    }
     executor.check(&job)?;
     warn_if_host_keys_off(&job, &targets);
     let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
@@ -48,40 +61,58 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         FormatArg::Json => Format::Json,
     };
     let stdout = io::stdout();
-    let mut reporter = fanout_report::reporter(format, Box::new(stdout.lock()));
+    let table = TableOptions {
+        max_lines: (args.table_lines > 0).then_some(args.table_lines),
+    };
+    let mut reporter = fanout_report::reporter_with(format, table, Box::new(stdout.lock()));
     let mut out_dir = out_dir;
+    // A closed stdout (`| head`) stops the run quietly; any other write
+    // error (a full disk) stops it with an error. Either way, no new host
+    // starts, and the output folder still gets every outcome.
+    let mut stdout_closed = false;
     let mut write_error: Option<anyhow::Error> = None;
     let mut sink = |outcome: HostOutcome| {
-        let result = reporter
-            .host(&outcome)
-            .context("writing to standard output")
-            .and_then(|()| match out_dir.as_mut() {
-                Some(dir) => dir.host(&outcome).map_err(anyhow::Error::from),
-                None => Ok(()),
-            });
+        if !stdout_closed
+            && write_error.is_none()
+            && let Err(e) = reporter.host(&outcome)
+        {
+            let e = out::stdout_error(e);
+            if out::is_stdout_closed(&e) {
+                stdout_closed = true;
+            } else {
+                write_error = Some(e);
+            }
+        }
+        if write_error.is_none()
+            && let Some(dir) = out_dir.as_mut()
+            && let Err(e) = dir.host(&outcome)
+        {
+            write_error = Some(e.into());
+        }
         if let Some(live) = &live {
             live.host(outcome);
         }
-        match result {
-            Ok(()) => Flow::Continue,
-            Err(e) => {
-                // A closed pipe or full disk: stop starting hosts, keep what we have.
-                write_error.get_or_insert(e);
-                Flow::Stop
-            }
+        if stdout_closed || write_error.is_some() {
+            Flow::Stop
+        } else {
+            Flow::Continue
         }
     };
     let summary = executor.run(&job, &targets, &mut sink, &cancel)?;
     if let Some(err) = write_error {
         return Err(err.context("results could not be written; the run was stopped"));
     }
-    reporter
-        .finish(&summary)
-        .context("writing to standard output")?;
+    if !stdout_closed && let Err(e) = reporter.finish(&summary) {
+        let e = out::stdout_error(e);
+        if !out::is_stdout_closed(&e) {
+            return Err(e);
+        }
+        stdout_closed = true;
+    }
     drop(reporter);
     if let Some(dir) = out_dir {
         let path = dir.finish(&summary)?;
-        eprintln!(
+        crate::note!(
             "fanout: wrote {} host files and summary.json to {}",
             summary.hosts,
             path.display()
@@ -92,6 +123,10 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(live) = live {
         live.finish(&summary, &args.live, &cancel);
     }
+    if stdout_closed {
+        // The reader has what it wanted (`| head`): not a failure.
+        return Ok(ExitCode::SUCCESS);
+    }
     Ok(if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if summary.all_ok() {
@@ -101,19 +136,47 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     })
 }
 
+/// The hosts of a run and what their source says about them.
+pub(crate) struct Hosts {
+    /// The selected targets, in inventory order.
+    pub(crate) targets: Vec<Target>,
+    /// The inventory's `known_hosts:` file.
+    pub(crate) known_hosts: Option<PathBuf>,
+    /// Every group of the source (`synthetic` for `--synthetic`).
+    pub(crate) groups: Vec<String>,
+    /// `FILE` or `--synthetic N`, for messages.
+    pub(crate) origin: String,
+}
+
 /// Targets from `-i` or `--synthetic`, filtered by `-l`, plus the
 /// inventory's `known_hosts:` file.
 pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<PathBuf>)> {
-    let (all, known_hosts, origin) = match (&source.inventory, source.synthetic) {
+    let hosts = load_hosts(source)?;
+    Ok((hosts.targets, hosts.known_hosts))
+}
+
+/// [`load_targets`], with the groups of the source.
+pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
+    let (all, known_hosts, mut groups, origin) = match (&source.inventory, source.synthetic) {
         (Some(path), _) => {
             let inv = fanout_inventory::load(path)?;
             let origin = path.display().to_string();
-            (inv.targets, inv.known_hosts, origin)
+            (inv.targets, inv.known_hosts, inv.groups, origin)
         }
         (None, Some(0)) => bail!("--synthetic needs at least 1 host"),
-        (None, Some(n)) => (Target::synthetic(n), None, format!("--synthetic {n}")),
+        (None, Some(n)) => (
+            Target::synthetic(n),
+            None,
+            Vec::new(),
+            format!("--synthetic {n}"),
+        ),
         (None, None) => bail!("no hosts: pass -i INVENTORY or --synthetic N"),
     };
+    for g in all.iter().flat_map(|t| &t.groups) {
+        if !groups.contains(g) {
+            groups.push(g.clone());
+        }
+    }
     let filters = source
         .filters
         .iter()
@@ -127,7 +190,37 @@ pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<P
             all.len()
         );
     }
-    Ok((selected, known_hosts))
+    Ok(Hosts {
+        targets: selected,
+        known_hosts,
+        groups,
+        origin,
+    })
+}
+
+/// A `--per-group` cap must name a group of the inventory: a typo would
+/// otherwise cap nothing, silently.
+fn check_group_caps(caps: &[(String, usize)], hosts: &Hosts) -> Result<()> {
+    for (group, n) in caps {
+        if hosts.groups.contains(group) {
+            continue;
+        }
+        let known = if hosts.groups.is_empty() {
+            "it has no groups".to_string()
+        } else {
+            const SHOWN: usize = 20;
+            let mut list = hosts.groups[..hosts.groups.len().min(SHOWN)].join(", ");
+            if hosts.groups.len() > SHOWN {
+                list.push_str(&format!(", ... ({} groups in all)", hosts.groups.len()));
+            }
+            format!("its groups are: {list}")
+        };
+        bail!(
+            "--per-group {group}={n}: {} has no group `{group}` ({known}); cap one of those instead",
+            hosts.origin
+        );
+    }
+    Ok(())
 }
 
 fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<Job> {
@@ -200,7 +293,7 @@ fn warn_if_host_keys_off(job: &Job, targets: &[Target]) {
         .filter(|t| t.host_keys.unwrap_or(job.host_keys) == HostKeyPolicy::Off)
         .count();
     if off > 0 {
-        eprintln!(
+        crate::note!(
             "fanout: warning: host-key verification is OFF for {off} of {} hosts: a device impersonating them would receive your credentials; use --host-keys strict (default) or accept-new outside trusted labs",
             targets.len()
         );

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{fanout, finish, run};
 
-/// Every field of DESIGN.md's `compare --format json` result objects.
+/// Every field of the original design's `compare --format json` result objects.
 const RESULT_FIELDS: [&str; 12] = [
     "executor",
     "concurrency",
@@ -147,7 +147,7 @@ fn json_has_every_design_field() {
             .unwrap()
             .starts_with(&format!("{recommended}: "))
     );
-    // Every executor of DESIGN.md is either a result or skipped with a reason.
+    // Every executor of the design is either a result or skipped with a reason.
     let skipped: Vec<String> = doc["skipped"]
         .as_array()
         .unwrap()
@@ -444,4 +444,224 @@ fn descendants(root: u32) -> Vec<u32> {
     }
     tree.remove(0);
     tree
+}
+
+#[test]
+fn output_paths_are_checked_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("docs").join("sweep.svg");
+    let png = tmp.path().join("chart.png");
+    for (plot, says) in [
+        (&missing, "does not exist; create it first"),
+        (&png, "writes .svg files only, and a .png file"),
+    ] {
+        let started = Instant::now();
+        // seq alone would take 20 x 1 s: the check must come first.
+        let out = run(&[
+            "compare",
+            "--synthetic",
+            "20",
+            "-e",
+            "seq",
+            "--plot",
+            plot.to_str().unwrap(),
+            "sleep",
+            "1s",
+        ]);
+        assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+        assert!(out.stderr.contains("--plot"), "{}", out.stderr);
+        assert!(
+            !out.stderr.contains("seq run 1"),
+            "nothing ran: {}",
+            out.stderr
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(!png.exists());
+    }
+}
+
+#[test]
+fn runs_estimated_over_max_run_are_skipped_with_how_to_include_them() {
+    // sleep: 20 hosts x 100 ms one at a time is 2 s, over --max-run 1s.
+    let out = run(&[
+        "compare",
+        "--synthetic",
+        "20",
+        "-e",
+        "seq,threads",
+        "--max-run",
+        "1s",
+        "sleep",
+        "100ms",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "skipped seq: estimated 2.00 s (20 hosts x 100 ms, 1 at a time), over --max-run 1.00 s; --max-run 3s includes it"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.lines().any(|l| l.starts_with("seq ")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("threads ")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("estimated per run: seq 2.00 s, threads 100 ms"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("seq run 1"), "{}", out.stderr);
+
+    // Other tasks: a one-host probe measures the host (0.3 s of waiting).
+    let doc = json(&[
+        "compare",
+        "--synthetic",
+        "4",
+        "-e",
+        "seq,threads",
+        "--max-run",
+        "1s",
+        "--format",
+        "json",
+        "local",
+        "--",
+        "sleep",
+        "0.3",
+    ]);
+    assert_eq!(doc["skipped"][0]["executor"], "seq", "{doc}");
+    let seq = doc["estimates"][0]["run_s"].as_f64().unwrap();
+    assert!((1.1..3.0).contains(&seq), "4 x ~0.3 s: {doc}");
+    assert_eq!(doc["results"][0]["executor"], "threads", "{doc}");
+
+    // One host alone longer than --max-run: stop at the probe, say so.
+    let started = Instant::now();
+    let out = run(&[
+        "compare",
+        "--synthetic",
+        "4",
+        "--max-run",
+        "1s",
+        "local",
+        "--",
+        "sleep",
+        "30",
+    ]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("ran longer than --max-run 1.00 s on its own"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn conc_is_hosts_in_flight_and_failures_withhold_the_recommendation() {
+    let out = run(&[
+        "compare",
+        "--synthetic",
+        "8",
+        "-e",
+        "threads",
+        "sleep",
+        "10ms",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("threads "))
+        .unwrap();
+    assert_eq!(
+        row.split_whitespace().nth(1),
+        Some("8"),
+        "-c 100 on 8 hosts: {row}"
+    );
+    assert!(out.stdout.contains(" at 8 in flight"), "{}", out.stdout);
+
+    // Every host fails: the figures time failures, so no recommendation.
+    let args = [
+        "compare",
+        "-q",
+        "--synthetic",
+        "2",
+        "-e",
+        "seq,threads",
+        "local",
+        "--",
+        "false",
+    ];
+    let out = run(&args);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let rec = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("recommendation:"))
+        .unwrap();
+    assert!(
+        rec.starts_with("recommendation: none: hosts failed (seq 2 of 2 (command_failed 2), threads 2 of 2 (command_failed 2))"),
+        "{rec}"
+    );
+    assert!(rec.contains("--recommend-anyway"), "{rec}");
+    let mut anyway = args.to_vec();
+    anyway.splice(1..1, ["--recommend-anyway"]);
+    let out = run(&anyway);
+    assert_eq!(out.code, 1);
+    assert!(
+        !out.stdout.contains("recommendation: none"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_concurrency_sweep_recommends_among_executors_at_that_concurrency() {
+    let doc = json(&[
+        "compare",
+        "-q",
+        "--synthetic",
+        "6",
+        "-e",
+        "seq,threads,rayon",
+        "--sweep",
+        "concurrency=1,6",
+        "--format",
+        "json",
+        "sleep",
+        "20ms",
+    ]);
+    let points = doc["points"].as_array().unwrap();
+    for p in points {
+        assert_ne!(p["recommended"], "rayon", "{}", p["recommendation"]);
+        assert_ne!(p["recommended"], "seq", "{}", p["recommendation"]);
+    }
+    let cores = std::thread::available_parallelism().unwrap().get();
+    if cores > 1 && cores < 6 {
+        assert_eq!(
+            points[0]["not_compared"],
+            format!("compared at 1 in flight only; not compared: rayon ({cores} in flight)"),
+            "{doc}"
+        );
+        assert_eq!(
+            points[1]["not_compared"],
+            format!(
+                "compared at 6 in flight only; not compared: seq (1 in flight), rayon ({cores} in flight)"
+            ),
+            "{doc}"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! `fanout inventory check|list`.
 
-use crate::support::{Run, fanout, finish, inventory, run};
+use crate::support::{Run, fanout, finish, inventory, read_then_close, run};
 
 /// The example inventories, all checked the same way.
 const EXAMPLES: [&str; 3] = [
@@ -169,5 +169,37 @@ fn bad_inventories_exit_2_with_file_line_col() {
             "{file}: expected `{hint}` in:\n{}",
             r.stderr
         );
+    }
+}
+
+#[test]
+fn list_into_a_closed_pipe_exits_0_without_a_panic() {
+    // Far more than a pipe buffer (64 KiB), so writes fail once `head` is gone.
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("big.yaml");
+    let hosts: String = (0..4000)
+        .map(|i| {
+            format!(
+                "- {{host: 127.0.{}.{}, name: device-{i:05}}}\n",
+                i / 250,
+                i % 250 + 1
+            )
+        })
+        .collect();
+    std::fs::write(&inv, hosts).unwrap();
+    for format in ["table", "json"] {
+        let (r, _) = read_then_close(
+            &[
+                "inventory",
+                "list",
+                "-i",
+                inv.to_str().unwrap(),
+                "--format",
+                format,
+            ],
+            1,
+        );
+        assert_eq!(r.code, 0, "{format}: {}", r.stderr);
+        assert!(r.stderr.is_empty(), "{format}: {}", r.stderr);
     }
 }

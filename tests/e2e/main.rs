@@ -5,6 +5,7 @@ mod inventory;
 mod live;
 mod live_browser;
 mod process;
+mod readme;
 mod run;
 mod sim;
 mod support;

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{fanout, inventory, json_lines, run};
+use crate::support::{fanout, inventory, json_lines, read_then_close, run};
 
 #[test]
 fn synthetic_sleep_table_streams_and_summarises() {
@@ -340,4 +340,223 @@ fn help_teaches_the_tasks_and_exit_codes() {
     }
     let r = run(&["--help"]);
     assert!(r.stdout.contains("Exit codes"), "{}", r.stdout);
+}
+
+#[test]
+fn closed_stdout_stops_starting_hosts_and_exits_0_quietly() {
+    // 2,000 hosts x 10 ms one at a time would take 20 s; `| head -2` ends it.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let (r, after_close) = read_then_close(
+        &[
+            "run",
+            "--synthetic",
+            "2000",
+            "-e",
+            "seq",
+            "--out-dir",
+            dir.to_str().unwrap(),
+            "sleep",
+            "10ms",
+        ],
+        2,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
+    for bad in ["error", "panicked", "Broken pipe", "could not be written"] {
+        assert!(!r.stderr.contains(bad), "{bad}: {}", r.stderr);
+    }
+    assert!(
+        after_close < Duration::from_secs(10),
+        "kept running {after_close:?} after stdout closed"
+    );
+    // No new host started once stdout was gone; the folder still has them all.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["summary"]["hosts"], 2000, "{}", summary["summary"]);
+    assert!(
+        summary["summary"]["cancelled"].as_u64().unwrap() > 1500,
+        "{}",
+        summary["summary"]
+    );
+    for format in ["jsonl", "json"] {
+        let (r, _) = read_then_close(
+            &[
+                "run",
+                "--synthetic",
+                "3000",
+                "--format",
+                format,
+                "-e",
+                "threads",
+                "-c",
+                "100",
+                "sleep",
+                "1ms",
+            ],
+            1,
+        );
+        assert_eq!(r.code, 0, "{format}: {}", r.stderr);
+        assert!(r.stderr.is_empty(), "{format}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn the_table_shows_the_start_of_long_outputs_json_keeps_all() {
+    let args = ["run", "--synthetic", "2", "local", "--", "seq", "1", "5000"];
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("\n100\n[... 4,900 more lines ("),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("\n101\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("(seq, concurrency 1)\n"), "{}", r.stdout);
+    let mut all = args.to_vec();
+    all.splice(1..1, ["--table-lines", "0"]);
+    let r = run(&all);
+    assert!(r.stdout.contains("\n5000\n") && !r.stdout.contains("not shown"));
+    let mut jsonl = args.to_vec();
+    jsonl.splice(1..1, ["--format", "jsonl"]);
+    let r = run(&jsonl);
+    let lines = json_lines(&r.stdout);
+    assert_eq!(
+        lines[0]["outputs"][0]["stdout"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .count(),
+        5000
+    );
+}
+
+#[test]
+fn small_truths_of_run() {
+    // No host source: the error names both ways to give hosts.
+    let r = run(&["run", "sleep", "1ms"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("--inventory") && r.stderr.contains("--synthetic"),
+        "{}",
+        r.stderr
+    );
+    // A cap on a group that does not exist is an error listing the groups.
+    let inv = inventory("synthetic.example.yaml");
+    let r = run(&[
+        "run",
+        "-i",
+        inv.to_str().unwrap(),
+        "--per-group",
+        "nosuch=1",
+        "sleep",
+        "1ms",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("has no group `nosuch` (its groups are: rack_a, rack_b)"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "2",
+        "--per-group",
+        "synthetic=1",
+        "sleep",
+        "1ms",
+    ]);
+    assert_eq!(
+        r.code, 0,
+        "--synthetic hosts are in group synthetic: {}",
+        r.stderr
+    );
+    // seq says once that -c does nothing for it.
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "3",
+        "-e",
+        "seq",
+        "-c",
+        "4",
+        "sleep",
+        "1ms",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr
+            .matches("-e seq runs one host at a time, so -c 4 has no effect")
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    let r = run(&["run", "--synthetic", "3", "-e", "seq", "sleep", "1ms"]);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    // local: placeholders replaced, {{ }} escape braces, other braces kept.
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "1",
+        "--format",
+        "jsonl",
+        "local",
+        "--",
+        "echo",
+        "{{name}}",
+        "{name}",
+        "{x}",
+        "}{",
+    ]);
+    assert_eq!(
+        json_lines(&r.stdout)[0]["outputs"][0]["stdout"],
+        "{name} host0001 {x} }{\n"
+    );
+    // -c's help states the process pool's default, and it is true.
+    let help = run(&["run", "--help"]).stdout;
+    assert!(help.contains("-e process (pool): one worker"), "{help}");
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "4",
+        "-e",
+        "process",
+        "--format",
+        "json",
+        "sleep",
+        "1ms",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["summary"]["concurrency"], cores, "{doc}");
+}
+
+#[test]
+fn out_dir_under_a_file_is_refused_before_any_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("report");
+    std::fs::write(&file, "mine").unwrap();
+    let started = Instant::now();
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "20",
+        "-e",
+        "seq",
+        "--out-dir",
+        file.join("out").to_str().unwrap(),
+        "sleep",
+        "1s",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("--out-dir") && r.stderr.contains("is a file"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "no host ran: {}", r.stdout);
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

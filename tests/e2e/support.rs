@@ -42,3 +42,40 @@ pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect()
 }
+
+/// Runs `fanout ARGS` with stdout on a pipe, reads `lines` lines, closes the
+/// pipe (as `| head -n LINES` does) and waits: the exit code, stderr, the
+/// lines read, and how long it ran after the pipe was closed.
+pub fn read_then_close(args: &[&str], lines: usize) -> (Run, std::time::Duration) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = fanout()
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start fanout");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut read = String::new();
+    for _ in 0..lines {
+        stdout.read_line(&mut read).unwrap();
+    }
+    drop(stdout);
+    let closed = std::time::Instant::now();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    (
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: read,
+            stderr,
+        },
+        closed.elapsed(),
+    )
+}

@@ -18,8 +18,13 @@ impl<'a> JsonLinesReporter<'a> {
     }
 }
 
+/// A serializer error as an I/O error, keeping the kind of a failed write
+/// (a closed pipe stays `BrokenPipe`, so the caller can tell it apart).
 fn to_io(e: serde_json::Error) -> io::Error {
-    io::Error::other(e)
+    match e.io_error_kind() {
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
+    }
 }
 
 impl Reporter for JsonLinesReporter<'_> {
@@ -81,5 +86,36 @@ impl Reporter for JsonReporter<'_> {
         serde_json::to_writer_pretty(&mut self.out, &doc).map_err(to_io)?;
         self.out.write_all(b"\n")?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fanout_core::Tally;
+
+    /// A pipe whose reader has gone away.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_stays_a_broken_pipe() {
+        let summary = Tally::new().finish("seq", 1);
+        let outcome = crate::sample_outcome("r1", "x\n");
+        let mut lines = JsonLinesReporter::new(Box::new(Closed));
+        let err = lines.host(&outcome).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+        let mut doc = JsonReporter::new(Box::new(Closed));
+        doc.host(&outcome).unwrap();
+        let err = doc.finish(&summary).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
     }
 }

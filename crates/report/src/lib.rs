@@ -21,7 +21,7 @@ use fanout_core::{HostOutcome, RunSummary};
 pub use fold::{FoldedOutput, fold_names, fold_outputs, output_text};
 pub use json::{JsonLinesReporter, JsonReporter};
 pub use outdir::{OutDir, OutDirError};
-pub use table::{TableReporter, summary_line};
+pub use table::{DEFAULT_MAX_LINES, TableOptions, TableReporter, summary_line};
 
 /// Receives outcomes as they complete and the summary at the end.
 pub trait Reporter {
@@ -43,10 +43,21 @@ pub enum Format {
     Json,
 }
 
-/// A reporter for `format` writing to `out`.
+/// A reporter for `format` writing to `out` (the table with its default
+/// options).
 pub fn reporter<'a>(format: Format, out: Box<dyn io::Write + 'a>) -> Box<dyn Reporter + 'a> {
+    reporter_with(format, TableOptions::default(), out)
+}
+
+/// A reporter for `format` writing to `out`; `table` applies to
+/// [`Format::Table`].
+pub fn reporter_with<'a>(
+    format: Format,
+    table: TableOptions,
+    out: Box<dyn io::Write + 'a>,
+) -> Box<dyn Reporter + 'a> {
     match format {
-        Format::Table => Box::new(TableReporter::new(out)),
+        Format::Table => Box::new(TableReporter::with_options(out, table)),
         Format::Jsonl => Box::new(JsonLinesReporter::new(out)),
         Format::Json => Box::new(JsonReporter::new(out)),
     }

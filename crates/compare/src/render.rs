@@ -1,6 +1,7 @@
 //! `fanout compare` output: an aligned table, a Markdown table, and the
-//! JSON document of DESIGN.md (`{"task", "hosts", "results": [...],
-//! "fleet_cpu_s", "recommendation"}`), for one comparison or a sweep.
+//! JSON document (`{"task", "hosts", "results": [...], "fleet_cpu_s",
+//! "recommendation"}` and more, listed in the README's compare section),
+//! for one comparison or a sweep.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -22,11 +23,12 @@ fn ms(d: Duration) -> f64 {
     round(d.as_secs_f64() * 1e3, 3)
 }
 
-/// One result as DESIGN.md's object, plus extra fields.
+/// One result as the original design's object, plus extra fields.
 fn result_json(r: &ExecutorResult, fastest: Duration) -> Value {
     json!({
         "executor": r.executor,
-        "concurrency": r.concurrency,
+        "concurrency": r.in_flight(),
+        "requested_concurrency": r.concurrency,
         "wall_s": s(r.wall),
         "hosts_per_s": round(r.hosts_per_s(), 3),
         "cpu_user_s": s(r.cpu.user),
@@ -62,9 +64,12 @@ pub fn comparison_json(c: &Comparison) -> Value {
         "hosts": c.hosts,
         "results": c.results.iter().map(|r| result_json(r, fastest)).collect::<Vec<_>>(),
         "fleet_cpu_s": c.fleet_cpu.map(s),
-        "recommendation": c.recommendation.as_ref().map(ToString::to_string),
-        "recommended": c.recommendation.as_ref().map(|r| r.executor.clone()),
-        "workload": c.recommendation.as_ref().map(|r| r.class),
+        "recommendation": c.verdict.recommendation.as_ref().map(ToString::to_string),
+        "recommended": c.verdict.recommendation.as_ref().map(|r| r.executor.clone()),
+        "workload": c.verdict.recommendation.as_ref().map(|r| r.class),
+        "recommendation_withheld": c.verdict.withheld,
+        "not_compared": c.verdict.left_out,
+        "estimates": c.estimates,
         "source": c.source,
         "cores": c.cores,
         "repeat": c.repeat,
@@ -152,7 +157,7 @@ fn rows(c: &Comparison) -> Vec<[String; 11]> {
         .map(|r| {
             [
                 r.executor.clone(),
-                r.concurrency.to_string(),
+                r.in_flight().to_string(),
                 fmt_time(r.wall),
                 format!("{:.2}x", r.relative_to(fastest)),
                 fmt_rate(r.hosts_per_s()),
@@ -210,13 +215,19 @@ fn footer(c: &Comparison, out: &mut String) {
             let _ = writeln!(out, "{} failures, e.g. {e}", r.executor);
         }
     }
-    match &c.recommendation {
-        Some(rec) => {
+    match (&c.verdict.recommendation, &c.verdict.withheld) {
+        (Some(rec), _) => {
             let _ = writeln!(out, "recommendation: {rec}");
         }
-        None => {
+        (None, Some(why)) => {
+            let _ = writeln!(out, "recommendation: none: {why}");
+        }
+        (None, None) => {
             let _ = writeln!(out, "recommendation: none (no executor produced a result)");
         }
+    }
+    if let Some(line) = &c.verdict.left_out {
+        let _ = writeln!(out, "{line}");
     }
 }
 
@@ -358,21 +369,26 @@ pub fn sweep_matrix(param: &str, points: &[Comparison], markdown: bool) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recommend::{Workload, WorkloadClass, recommend};
+    use crate::recommend::{Workload, WorkloadClass};
     use crate::result::Skipped;
     use crate::result::tests::result;
+    use crate::verdict::{Rules, Verdict, conclude};
 
     fn sample() -> Comparison {
         let results = vec![
             result("seq", 1, 100, 5200, 60, 0),
             result("async", 100, 100, 70, 40, 2),
         ];
-        let recommendation = recommend(
+        let verdict = conclude(
             &results,
             &Workload {
                 hosts: 100,
                 cores: 2,
                 hint: Some(WorkloadClass::IoBound),
+            },
+            Rules {
+                recommend_anyway: true,
+                ..Rules::default()
             },
         );
         Comparison {
@@ -388,11 +404,21 @@ mod tests {
                 reason: "not available in this build".into(),
             }],
             fleet_cpu: Some(Duration::from_millis(1234)),
-            recommendation,
+            estimates: vec![crate::estimate::estimate(
+                "seq",
+                1,
+                100,
+                2,
+                crate::estimate::HostCost {
+                    wall: Duration::from_millis(52),
+                    cpu_bound: false,
+                },
+            )],
+            verdict,
         }
     }
 
-    /// Every field of DESIGN.md's `compare --format json`.
+    /// Every field of the original design's `compare --format json`.
     const DESIGN_FIELDS: [&str; 12] = [
         "executor",
         "concurrency",
@@ -443,6 +469,57 @@ mod tests {
         );
         assert_eq!(doc["skipped"][0]["executor"], "process");
         assert!(doc.get("sweep").is_none());
+        assert_eq!(doc["estimates"][0]["executor"], "seq");
+        assert_eq!(doc["estimates"][0]["run_s"], 5.2);
+        assert_eq!(
+            doc["estimates"][0]["basis"],
+            "100 hosts x 52.0 ms, 1 at a time"
+        );
+        assert!(doc["recommendation_withheld"].is_null());
+    }
+
+    #[test]
+    fn in_flight_withheld_and_left_out_are_shown() {
+        let mut c = sample();
+        // -c 100 on 8 hosts is 8 in flight, in the table and the JSON.
+        c.hosts = 8;
+        c.results = vec![
+            result("threads", 100, 8, 20, 4, 0),
+            result("seq", 1, 8, 160, 4, 0),
+        ];
+        let table = comparison_table(&c);
+        let threads = table.lines().find(|l| l.starts_with("threads")).unwrap();
+        assert_eq!(threads.split_whitespace().nth(1), Some("8"), "{table}");
+        let doc = comparison_json(&c);
+        assert_eq!(doc["results"][0]["concurrency"], 8);
+        assert_eq!(doc["results"][0]["requested_concurrency"], 100);
+
+        c.verdict = Verdict {
+            recommendation: None,
+            withheld: Some("hosts failed (seq 8 of 8 (auth 8))".into()),
+            left_out: Some("compared at 8 in flight only; not compared: seq (1 in flight)".into()),
+        };
+        let table = comparison_table(&c);
+        assert!(
+            table.contains("\nrecommendation: none: hosts failed (seq 8 of 8 (auth 8))\n"),
+            "{table}"
+        );
+        assert!(
+            table.ends_with("\ncompared at 8 in flight only; not compared: seq (1 in flight)\n"),
+            "{table}"
+        );
+        let doc = comparison_json(&c);
+        assert!(doc["recommendation"].is_null() && doc["recommended"].is_null());
+        assert_eq!(
+            doc["recommendation_withheld"],
+            "hosts failed (seq 8 of 8 (auth 8))"
+        );
+        assert!(
+            doc["not_compared"]
+                .as_str()
+                .unwrap()
+                .contains("seq (1 in flight)")
+        );
     }
 
     #[test]

@@ -248,7 +248,8 @@ mod tests {
             ],
             skipped: Vec::new(),
             fleet_cpu: None,
-            recommendation: None,
+            estimates: Vec::new(),
+            verdict: crate::verdict::Verdict::default(),
         }
     }
 

@@ -1,4 +1,4 @@
-//! fanout-measure: how `fanout compare` measures executors, and what it
+//! fanout-compare: how `fanout compare` measures executors, and what it
 //! concludes.
 //!
 //! This crate owns the measuring of one `fanout run` child process
@@ -8,12 +8,14 @@
 //! ([`FleetProcess`], whose CPU is read from `/proc/PID/stat` and reported
 //! separately), per-host latency percentiles ([`Percentiles`]) read from the
 //! run's JSON lines ([`RunLog`]), the aggregation of interleaved repeats
-//! ([`ExecutorResult`], [`Comparison`]), the recommendation
-//! ([`recommend`]), and the output: table, Markdown and JSON
+//! ([`ExecutorResult`], [`Comparison`]), the estimate of a run before it
+//! starts ([`estimate`]), the recommendation ([`recommend`]) and when a
+//! comparison may give one ([`conclude`]), and the output: table, Markdown and JSON
 //! ([`render`]) and SVG charts ([`plot`]). Which executors exist and how a
 //! child is started is the binary's business (`src/compare_cmd.rs`).
 
 mod child;
+mod estimate;
 mod fleet;
 mod histogram;
 pub mod plot;
@@ -22,15 +24,20 @@ mod recommend;
 pub mod render;
 mod result;
 mod runlog;
+mod verdict;
 
 pub use child::{
     ChildMeasurement, MeasuredChild, SAMPLE_INTERVAL, interrupt_process, signal_process,
 };
+pub use estimate::{Estimate, HostCost, PROCESS_START_CPU, estimate, max_run_hint};
 pub use fleet::FleetProcess;
 pub use histogram::Percentiles;
-pub use recommend::{Recommendation, TOLERANCE, Workload, WorkloadClass, recommend};
+pub use recommend::{
+    Recommendation, TOLERANCE, Workload, WorkloadClass, recommend, recommend_among,
+};
 pub use result::{Comparison, ExecutorResult, RunMeasurement, RunProblem, Skipped, interleaved};
 pub use runlog::RunLog;
+pub use verdict::{Rules, Verdict, conclude};
 
 /// Why measuring could not happen.
 #[derive(Debug, thiserror::Error)]

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::child::ChildMeasurement;
+use crate::estimate::Estimate;
 use crate::histogram::Percentiles;
 use crate::procfs::CpuTime;
-use crate::recommend::Recommendation;
 use crate::runlog::RunLog;
+use crate::verdict::Verdict;
 
 /// One measured `fanout run` child of one executor.
 #[derive(Clone, Debug, PartialEq)]
@@ -223,6 +224,12 @@ impl ExecutorResult {
         self.hosts - self.ok
     }
 
+    /// Hosts that were really in flight at most: the run's concurrency,
+    /// but never more than there were hosts (`-c 100` on 8 hosts is 8).
+    pub fn in_flight(&self) -> usize {
+        self.concurrency.min(self.hosts.max(1))
+    }
+
     /// Hosts per second of wall time.
     pub fn hosts_per_s(&self) -> f64 {
         let wall = self.wall.as_secs_f64();
@@ -274,8 +281,10 @@ pub struct Comparison {
     pub skipped: Vec<Skipped>,
     /// Fleet CPU over all runs at this point, when a simulated fleet served them.
     pub fleet_cpu: Option<Duration>,
-    /// The best executor for this workload, and why.
-    pub recommendation: Option<Recommendation>,
+    /// What each executor's run was expected to take, before it ran.
+    pub estimates: Vec<Estimate>,
+    /// The best executor for this workload and why, or why there is none.
+    pub verdict: Verdict,
 }
 
 impl Comparison {
@@ -396,6 +405,12 @@ pub(crate) mod tests {
         assert_eq!(r.fleet_cpu, Some(Duration::from_millis(20)));
         assert!((r.hosts_per_s() - 50.0).abs() < 1e-9);
         assert!((r.relative_to(Duration::from_millis(100)) - 2.0).abs() < 1e-9);
+        assert_eq!(r.in_flight(), 10);
+        let few = ExecutorResult {
+            hosts: 4,
+            ..r.clone()
+        };
+        assert_eq!(few.in_flight(), 4, "-c 10 on 4 hosts is 4 in flight");
         assert_eq!(ExecutorResult::aggregate(&[]), None);
         let even = ExecutorResult::aggregate(&runs[..2]).unwrap();
         assert_eq!(even.wall, Duration::from_millis(200));

@@ -102,7 +102,7 @@ fn classify(results: &[ExecutorResult], workload: &Workload) -> (WorkloadClass, 
     let busiest = results
         .iter()
         .map(|r| {
-            let usable = r.concurrency.clamp(1, workload.cores.max(1)) as f64;
+            let usable = r.in_flight().clamp(1, workload.cores.max(1)) as f64;
             r.cpu.total().as_secs_f64() / (r.wall.as_secs_f64().max(1e-9) * usable)
         })
         .fold(0.0, f64::max);
@@ -120,9 +120,23 @@ fn cpu_per_host_ms(r: &ExecutorResult) -> f64 {
 
 /// The recommended executor for these results; `None` when nothing ran.
 pub fn recommend(results: &[ExecutorResult], workload: &Workload) -> Option<Recommendation> {
-    let fewest_failures = results.iter().map(ExecutorResult::failures).min()?;
-    let eligible: Vec<&ExecutorResult> = results
+    let all: Vec<&ExecutorResult> = results.iter().collect();
+    recommend_among(results, &all, workload)
+}
+
+/// The recommended executor among `candidates` (a subset of `results`,
+/// e.g. those that ran at one concurrency). Every result is evidence for
+/// the workload class and the `seq` baseline; only candidates are picked
+/// from and compared with each other.
+pub fn recommend_among(
+    results: &[ExecutorResult],
+    candidates: &[&ExecutorResult],
+    workload: &Workload,
+) -> Option<Recommendation> {
+    let fewest_failures = candidates.iter().map(|r| r.failures()).min()?;
+    let eligible: Vec<&ExecutorResult> = candidates
         .iter()
+        .copied()
         .filter(|r| r.failures() == fewest_failures)
         .collect();
     let fastest = eligible.iter().map(|r| r.wall).min()?;
@@ -147,7 +161,7 @@ pub fn recommend(results: &[ExecutorResult], workload: &Workload) -> Option<Reco
         workload.hosts,
         workload.cores,
         fmt_time(pick.wall),
-        pick.concurrency
+        pick.in_flight()
     )];
     if let Some(seq) = results
         .iter()
@@ -156,14 +170,20 @@ pub fn recommend(results: &[ExecutorResult], workload: &Workload) -> Option<Reco
         let x = seq.wall.as_secs_f64() / pick.wall.as_secs_f64().max(1e-9);
         parts.push(format!("{x:.1}x faster than seq"));
     }
-    // The closest other executor, and whether it is a tie.
-    let runner_up = results
+    // The closest other candidate, and whether it is a tie.
+    let runner_up = candidates
         .iter()
+        .copied()
         .filter(|r| r.executor != pick.executor)
         .min_by_key(|r| r.wall);
     if let Some(other) = runner_up {
         let diff = (other.wall.as_secs_f64() / pick.wall.as_secs_f64().max(1e-9) - 1.0) * 100.0;
-        if diff < 0.0 {
+        if diff <= -0.5 && other.failures() > pick.failures() {
+            parts.push(format!(
+                "{} {:.0} % faster but with more failures",
+                other.executor, -diff
+            ));
+        } else if diff <= -0.5 {
             parts.push(format!(
                 "{} {:.0} % faster but within noise, {} suits {} work",
                 other.executor,
@@ -172,7 +192,11 @@ pub fn recommend(results: &[ExecutorResult], workload: &Workload) -> Option<Reco
                 class.label()
             ));
         } else if diff <= TOLERANCE * 100.0 {
-            parts.push(format!("{} within {:.0} %", other.executor, diff.max(1.0)));
+            parts.push(format!(
+                "{} within {:.0} %",
+                other.executor,
+                diff.abs().max(1.0)
+            ));
         } else if diff < 100.0 {
             parts.push(format!("next {} {:.0} % slower", other.executor, diff));
         } else {
@@ -185,8 +209,9 @@ pub fn recommend(results: &[ExecutorResult], workload: &Workload) -> Option<Reco
     }
     // The costliest executor in CPU per host, when clearly costlier.
     let pick_cost = cpu_per_host_ms(pick);
-    if let Some(costly) = results
+    if let Some(costly) = candidates
         .iter()
+        .copied()
         .filter(|r| r.executor != pick.executor)
         .max_by(|a, b| cpu_per_host_ms(a).total_cmp(&cpu_per_host_ms(b)))
         .filter(|r| cpu_per_host_ms(r) > 2.0 * pick_cost + 0.5)
@@ -201,7 +226,7 @@ pub fn recommend(results: &[ExecutorResult], workload: &Workload) -> Option<Reco
     }
     if fewest_failures > 0 {
         parts.push(format!("{fewest_failures} hosts failed on every executor"));
-    } else if let Some(bad) = results.iter().find(|r| r.failures() > 0) {
+    } else if let Some(bad) = candidates.iter().find(|r| r.failures() > 0) {
         parts.push(format!("{} had {} failures", bad.executor, bad.failures()));
     }
     Some(Recommendation {
@@ -308,6 +333,20 @@ mod tests {
         let r = recommend(&results, &IO).unwrap();
         assert_eq!(r.executor, "threads", "{r}");
         assert!(r.reason.contains("async had 3 failures"), "{r}");
+        assert!(
+            r.reason
+                .contains("async 22 % faster but with more failures"),
+            "not noise: {r}"
+        );
+
+        // A runner-up less than 0.5 % faster is "within 1 %", not "0 % faster".
+        let even = vec![
+            result("threads", 100, 100, 1000, 10, 0),
+            result("async", 100, 100, 1003, 10, 0),
+        ];
+        let r = recommend(&even, &IO).unwrap();
+        assert_eq!(r.executor, "async", "{r}");
+        assert!(r.reason.contains("threads within 1 %"), "{r}");
     }
 
     #[test]

@@ -1,0 +1,116 @@
+//! `fanout compare`'s task: as `fanout run` arguments for its children,
+//! as a title for people, and what kind of work it suggests.
+
+use std::time::Duration;
+
+use fanout_compare::WorkloadClass;
+
+use crate::cli::TaskCmd;
+
+/// Quotes a word for display the way a shell would need it.
+fn shell_word(w: &str) -> String {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%{}".contains(c))
+    {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
+/// The task as `fanout run` arguments.
+pub(crate) fn task_argv(task: &TaskCmd) -> Vec<String> {
+    match task {
+        TaskCmd::Exec { command } => ["exec", "--"]
+            .into_iter()
+            .map(String::from)
+            .chain(command.iter().cloned())
+            .collect(),
+        TaskCmd::Cli {
+            enable,
+            config,
+            commands,
+        } => {
+            let mut argv = vec!["cli".to_string()];
+            if *enable {
+                argv.push("--enable".into());
+            }
+            if *config {
+                argv.push("--config".into());
+            }
+            argv.push("--".into());
+            argv.extend(commands.iter().cloned());
+            argv
+        }
+        TaskCmd::Sleep { duration } => vec!["sleep".into(), format_duration(*duration)],
+        TaskCmd::Cpu { iterations } => vec!["cpu".into(), iterations.to_string()],
+        TaskCmd::Local { argv } => ["local", "--"]
+            .into_iter()
+            .map(String::from)
+            .chain(argv.iter().cloned())
+            .collect(),
+    }
+}
+
+/// A duration `fanout run` parses back exactly (whole milliseconds or
+/// microseconds).
+pub(crate) fn format_duration(d: Duration) -> String {
+    if d.subsec_nanos().is_multiple_of(1_000_000) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}us", d.as_micros())
+    }
+}
+
+/// The task as people read it: `cli 'show version'`, `sleep 1s`.
+pub(crate) fn task_title(task: &TaskCmd) -> String {
+    let argv = task_argv(task);
+    let shown: Vec<String> = argv
+        .iter()
+        .filter(|w| *w != "--")
+        .map(|w| shell_word(w))
+        .collect();
+    match task {
+        TaskCmd::Sleep { duration } => format!("sleep {}", fanout_core::format_duration(*duration)),
+        _ => shown.join(" "),
+    }
+}
+
+pub(crate) fn hint(task: &TaskCmd) -> Option<WorkloadClass> {
+    match task {
+        TaskCmd::Cpu { .. } => Some(WorkloadClass::CpuBound),
+        TaskCmd::Sleep { .. } | TaskCmd::Exec { .. } | TaskCmd::Cli { .. } => {
+            Some(WorkloadClass::IoBound)
+        }
+        // A local program may wait (ping) or compute (gzip): measure it.
+        TaskCmd::Local { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_become_run_arguments_and_titles() {
+        let cli = TaskCmd::Cli {
+            enable: true,
+            config: false,
+            commands: vec!["show version".into()],
+        };
+        assert_eq!(task_argv(&cli), ["cli", "--enable", "--", "show version"]);
+        assert_eq!(task_title(&cli), "cli --enable 'show version'");
+        let sleep = TaskCmd::Sleep {
+            duration: Duration::from_millis(1500),
+        };
+        assert_eq!(task_argv(&sleep), ["sleep", "1500ms"]);
+        assert_eq!(task_title(&sleep), "sleep 1s 500ms");
+        let exec = TaskCmd::Exec {
+            command: vec!["-x".into(), "it's".into()],
+        };
+        assert_eq!(task_argv(&exec), ["exec", "--", "-x", "it's"]);
+        assert_eq!(task_title(&exec), r"exec -x 'it'\''s'");
+        assert_eq!(format_duration(Duration::from_micros(1500)), "1500us");
+    }
+}
