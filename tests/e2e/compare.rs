@@ -49,6 +49,11 @@ fn check_results(doc: &serde_json::Value, hosts: u64) -> Vec<String> {
             r["peak_rss_bytes"].as_u64().unwrap() > 1 << 20,
             "a fanout process is > 1 MiB: {r}"
         );
+        let pss = r["peak_pss_bytes"].as_u64().unwrap();
+        assert!(
+            pss > 1 << 20 && pss <= r["peak_rss_bytes"].as_u64().unwrap(),
+            "PSS is > 1 MiB and at most the summed RSS: {r}"
+        );
         names.push(r["executor"].as_str().unwrap().to_string());
     }
     names
@@ -71,7 +76,7 @@ fn synthetic_sleep_table_names_every_executor_and_recommends_one() {
         "vs fastest",
         "hosts/s",
         "client CPU",
-        "peak RSS",
+        "peak PSS",
         "p50",
         "p99",
         "failures",

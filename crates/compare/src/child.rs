@@ -1,6 +1,6 @@
 //! One child process, measured: wall time, CPU (its own and its reaped
-//! children's, from `wait4`), the kernel's max RSS, and the peak resident
-//! memory of its whole process tree sampled while it runs.
+//! children's, from `wait4`), the kernel's max RSS, and the peak memory of
+//! its whole process tree (proportional and resident) sampled while it runs.
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -43,6 +43,9 @@ pub struct ChildMeasurement {
     /// Largest sum of resident memory over the child and its live
     /// descendants seen at any sample.
     pub peak_tree_rss_bytes: u64,
+    /// Largest sum of proportional set sizes (PSS) over the child and its
+    /// live descendants seen at any sample.
+    pub peak_tree_pss_bytes: u64,
     /// Largest [`TreeMemory::private_estimate`](crate::procfs::TreeMemory)
     /// seen: private memory of every process plus one copy of the shared
     /// executable.
@@ -128,6 +131,7 @@ impl MeasuredChild {
             let sample_started = Instant::now();
             let now = sampler.sample();
             peak.rss_sum = peak.rss_sum.max(now.rss_sum);
+            peak.pss_sum = peak.pss_sum.max(now.pss_sum);
             peak.private_estimate = peak.private_estimate.max(now.private_estimate);
             peak.processes = peak.processes.max(now.processes);
             samples += 1;
@@ -164,6 +168,7 @@ impl MeasuredChild {
             // Linux reports ru_maxrss in KiB.
             kernel_maxrss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
             peak_tree_rss_bytes: peak.rss_sum,
+            peak_tree_pss_bytes: peak.pss_sum,
             peak_private_estimate_bytes: peak.private_estimate,
             peak_processes: peak.processes,
             samples,
@@ -265,6 +270,12 @@ mod tests {
             m.kernel_maxrss_bytes
         );
         assert_eq!(m.peak_processes, 5, "the shell and its four sleeps");
+        assert!(
+            m.peak_tree_pss_bytes > 0 && m.peak_tree_pss_bytes < m.peak_tree_rss_bytes,
+            "PSS divides the shared pages among the five: {} vs {}",
+            m.peak_tree_pss_bytes,
+            m.peak_tree_rss_bytes
+        );
         assert!(
             m.peak_private_estimate_bytes < m.peak_tree_rss_bytes,
             "shared libraries counted once: {} vs {}",

@@ -3,8 +3,8 @@
 //!
 //! This crate owns the measuring of one `fanout run` child process
 //! ([`MeasuredChild`]: wall time, CPU of the child and the children it
-//! reaped from `wait4`, peak resident memory of its whole process tree
-//! sampled from `/proc`), the simulated fleet as its own child process
+//! reaped from `wait4`, peak proportional (PSS) and resident (RSS) memory
+//! of its whole process tree sampled from `/proc`), the simulated fleet as its own child process
 //! ([`FleetProcess`], whose CPU is read from `/proc/PID/stat` and reported
 //! separately), per-host latency percentiles ([`Percentiles`]) read from the
 //! run's JSON lines ([`RunLog`]), the aggregation of interleaved repeats

@@ -34,6 +34,7 @@ fn result_json(r: &ExecutorResult, fastest: Duration) -> Value {
         "cpu_user_s": s(r.cpu.user),
         "cpu_sys_s": s(r.cpu.system),
         "peak_rss_bytes": r.peak_rss_bytes,
+        "peak_pss_bytes": r.peak_pss_bytes,
         "p50_ms": ms(r.latency.p50),
         "p95_ms": ms(r.latency.p95),
         "p99_ms": ms(r.latency.p99),
@@ -143,7 +144,7 @@ const HEADER: [&str; 11] = [
     "vs fastest",
     "hosts/s",
     "client CPU",
-    "peak RSS",
+    "peak PSS",
     "p50",
     "p95",
     "p99",
@@ -162,7 +163,7 @@ fn rows(c: &Comparison) -> Vec<[String; 11]> {
                 format!("{:.2}x", r.relative_to(fastest)),
                 fmt_rate(r.hosts_per_s()),
                 fmt_time(r.cpu.total()),
-                fmt_bytes(r.peak_rss_bytes),
+                fmt_bytes(r.peak_pss_bytes),
                 fmt_time(r.latency.p50),
                 fmt_time(r.latency.p95),
                 fmt_time(r.latency.p99),
@@ -201,10 +202,10 @@ fn footer(c: &Comparison, out: &mut String) {
     for r in c.results.iter().filter(|r| r.peak_processes > 1) {
         let _ = writeln!(
             out,
-            "{}: peak RSS sums {} processes, counting their shared code once each; private memory + one shared copy: {}",
+            "{}: peak PSS of {} processes, each shared page divided among the processes mapping it; their summed RSS was {} (shared code counted once per process)",
             r.executor,
             r.peak_processes,
-            fmt_bytes(r.peak_private_bytes)
+            fmt_bytes(r.peak_rss_bytes)
         );
     }
     for k in &c.skipped {
@@ -457,6 +458,8 @@ mod tests {
         assert_eq!(seq["wall_s"], 5.2);
         assert_eq!(seq["cpu_user_s"], 0.048);
         assert_eq!(seq["cpu_sys_s"], 0.012);
+        assert_eq!(seq["peak_pss_bytes"], 7 << 20);
+        assert_eq!(seq["peak_rss_bytes"], 10 << 20, "RSS stays in the JSON");
         assert_eq!(seq["relative_wall"], 74.286);
         assert_eq!(results[1]["failed"], 2);
         assert_eq!(results[1]["ok"], 98);
@@ -542,15 +545,16 @@ mod tests {
             table.contains("fleet CPU (simulated devices, not billed to any executor): 1.23 s")
         );
         assert!(table.contains("skipped process: not available in this build"));
+        assert!(!table.contains("summed RSS"), "one process each: no note");
         assert!(
-            !table.contains("peak RSS sums"),
-            "one process each: no note"
+            lines[2].contains(" 7.0 MiB "),
+            "PSS is the memory column: {table}"
         );
         let mut many = c.clone();
         many.results[1].peak_processes = 101;
-        many.results[1].peak_private_bytes = 130 << 20;
+        many.results[1].peak_rss_bytes = 1100 << 20;
         assert!(comparison_table(&many).contains(
-            "async: peak RSS sums 101 processes, counting their shared code once each; private memory + one shared copy: 130.0 MiB"
+            "async: peak PSS of 101 processes, each shared page divided among the processes mapping it; their summed RSS was 1.07 GiB (shared code counted once per process)"
         ));
         assert!(table.contains("async failures, e.g. r1: auth: rejected"));
         assert!(table.contains("recommendation: seq: "));

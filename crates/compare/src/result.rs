@@ -25,6 +25,8 @@ pub struct RunMeasurement {
     pub process_wall: Duration,
     /// Client CPU: the child and every process it reaped.
     pub cpu: CpuTime,
+    /// Peak proportional memory (PSS) of the child's process tree (sampled).
+    pub peak_pss_bytes: u64,
     /// Peak resident memory of the child's process tree (sampled).
     pub peak_rss_bytes: u64,
     /// The kernel's max RSS of the child (largest single process).
@@ -96,6 +98,7 @@ impl RunMeasurement {
             wall: summary.wall,
             process_wall: child.wall,
             cpu: child.cpu,
+            peak_pss_bytes: child.peak_tree_pss_bytes,
             peak_rss_bytes: child.peak_tree_rss_bytes.max(child.kernel_maxrss_bytes),
             kernel_maxrss_bytes: child.kernel_maxrss_bytes,
             peak_private_bytes: child.peak_private_estimate_bytes,
@@ -131,6 +134,8 @@ pub struct ExecutorResult {
     pub process_wall: Duration,
     /// Median user and system CPU.
     pub cpu: CpuTime,
+    /// Largest sampled peak PSS of the process tree.
+    pub peak_pss_bytes: u64,
     /// Largest sampled peak RSS of the process tree.
     pub peak_rss_bytes: u64,
     /// Largest kernel max RSS.
@@ -199,6 +204,7 @@ impl ExecutorResult {
                 user: median(runs.iter().map(|r| r.cpu.user).collect()),
                 system: median(runs.iter().map(|r| r.cpu.system).collect()),
             },
+            peak_pss_bytes: runs.iter().map(|r| r.peak_pss_bytes).max().unwrap_or(0),
             peak_rss_bytes: runs.iter().map(|r| r.peak_rss_bytes).max().unwrap_or(0),
             kernel_maxrss_bytes: runs
                 .iter()
@@ -337,6 +343,7 @@ pub(crate) mod tests {
                 user: Duration::from_millis(cpu_ms * 4 / 5),
                 system: Duration::from_millis(cpu_ms / 5),
             },
+            peak_pss_bytes: 7 << 20,
             peak_rss_bytes: 10 << 20,
             kernel_maxrss_bytes: 8 << 20,
             peak_private_bytes: 9 << 20,
@@ -367,6 +374,7 @@ pub(crate) mod tests {
                 user: Duration::from_millis(cpu_ms),
                 system: Duration::ZERO,
             },
+            peak_pss_bytes: rss - 1,
             peak_rss_bytes: rss,
             kernel_maxrss_bytes: rss / 2,
             peak_private_bytes: rss,
@@ -399,6 +407,7 @@ pub(crate) mod tests {
         assert_eq!(r.wall_runs.len(), 3);
         assert_eq!(r.cpu.user, Duration::from_millis(20));
         assert_eq!(r.peak_rss_bytes, 7);
+        assert_eq!(r.peak_pss_bytes, 6);
         assert_eq!((r.hosts, r.ok, r.failed, r.failures()), (10, 9, 1, 1));
         assert_eq!(r.latency.count, 30);
         assert_eq!(r.latency.max, Duration::from_millis(300));
@@ -435,6 +444,7 @@ pub(crate) mod tests {
             cpu: CpuTime::default(),
             kernel_maxrss_bytes: 4096,
             peak_tree_rss_bytes: 8192,
+            peak_tree_pss_bytes: 5000,
             peak_private_estimate_bytes: 6000,
             peak_processes: 2,
             samples: 3,
@@ -449,8 +459,8 @@ pub(crate) mod tests {
         let out = "{\"host\":\"h1\",\"status\":\"ok\",\"timings_ms\":{\"total\":10.0}}\n{\"summary\":{\"executor\":\"seq\",\"concurrency\":1,\"hosts\":1,\"ok\":1,\"failed\":0,\"timeout\":0,\"cancelled\":0,\"wall_s\":0.01}}\n";
         let m = RunMeasurement::from_child("seq", child(Some(0), out, ""), None).unwrap();
         assert_eq!(
-            (m.concurrency, m.wall, m.peak_rss_bytes),
-            (1, Duration::from_millis(10), 8192)
+            (m.concurrency, m.wall, m.peak_rss_bytes, m.peak_pss_bytes),
+            (1, Duration::from_millis(10), 8192, 5000)
         );
         let refused = RunMeasurement::from_child(
             "seq",
