@@ -8,6 +8,8 @@ mod cli;
 mod cli_compare;
 mod compare_cmd;
 mod compare_estimate;
+mod compare_external;
+mod compare_point;
 mod compare_task;
 mod inventory_cmd;
 mod live;

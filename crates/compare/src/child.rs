@@ -23,6 +23,8 @@ pub struct MeasuredChild {
     started: Instant,
     stdout: JoinHandle<Vec<u8>>,
     stderr: JoinHandle<Vec<u8>>,
+    /// It leads its own process group ([`spawn_group`](Self::spawn_group)).
+    group: bool,
 }
 
 /// What a finished child used.
@@ -54,6 +56,10 @@ pub struct ChildMeasurement {
     pub peak_processes: usize,
     /// Samples taken.
     pub samples: usize,
+    /// A process-group child ([`MeasuredChild::spawn_group`]) exited while
+    /// processes of its group still ran; they were killed then (their CPU,
+    /// never reaped by the child, is not in `cpu`).
+    pub left_running: bool,
     /// CPU the measuring thread spent sampling (not part of `cpu`, but it
     /// ran on the same cores).
     pub sampler_cpu: Duration,
@@ -86,6 +92,20 @@ fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
 impl MeasuredChild {
     /// Starts `command` with stdin closed and stdout/stderr captured.
     pub fn spawn(command: &mut Command) -> Result<Self, MeasureError> {
+        Self::start(command, false)
+    }
+
+    /// Like [`spawn`](Self::spawn), as the leader of a new process group
+    /// (for programs that are not fanout: `sh -c CMD`): signal it with
+    /// [`interrupt_group`], and whatever of its group still runs when it
+    /// exits is killed then, so nothing it left behind holds its output
+    /// pipes open or runs into the next measurement.
+    pub fn spawn_group(command: &mut Command) -> Result<Self, MeasureError> {
+        use std::os::unix::process::CommandExt;
+        Self::start(command.process_group(0), true)
+    }
+
+    fn start(command: &mut Command, group: bool) -> Result<Self, MeasureError> {
         let program = command.get_program().to_string_lossy().into_owned();
         let mut child = command
             .stdin(Stdio::null())
@@ -102,6 +122,7 @@ impl MeasuredChild {
             started,
             stdout: collect(out),
             stderr: collect(err),
+            group,
         })
     }
 
@@ -154,6 +175,15 @@ impl MeasuredChild {
         }
         let wall = self.started.elapsed();
         let sampler_cpu = thread_cpu().saturating_sub(sampler_cpu_before);
+        // SAFETY: kill has no memory-safety preconditions; the group is the
+        // one this child led (its pgid is its pid).
+        let left_running = self.group && unsafe { libc::kill(-raw_pid, 0) } == 0;
+        if left_running {
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(-raw_pid, libc::SIGKILL);
+            }
+        }
         let stdout = self.stdout.join().unwrap_or_default();
         let stderr = self.stderr.join().unwrap_or_default();
         let exited = libc::WIFEXITED(status);
@@ -172,6 +202,7 @@ impl MeasuredChild {
             peak_private_estimate_bytes: peak.private_estimate,
             peak_processes: peak.processes,
             samples,
+            left_running,
             sampler_cpu,
             stdout,
             stderr,
@@ -210,6 +241,17 @@ pub fn signal_process(pid: u32, signal: libc::c_int) {
 /// fanout children stop cleanly on it.
 pub fn interrupt_process(pid: u32) {
     signal_process(pid, libc::SIGINT);
+}
+
+/// Sends SIGINT to every process of the group `pgid` leads (a child
+/// started with [`MeasuredChild::spawn_group`]), as Ctrl-C in a terminal would.
+pub fn interrupt_group(pgid: u32) {
+    if let Ok(pgid) = libc::pid_t::try_from(pgid) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(-pgid, libc::SIGINT);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -291,6 +333,45 @@ mod tests {
         let m = child.wait().unwrap();
         assert_eq!((m.code, m.signal), (None, Some(libc::SIGKILL)));
         assert_eq!(m.exit_description(), "killed by signal 9");
+    }
+
+    #[test]
+    fn a_group_child_leaves_nothing_running() {
+        // The shell exits at once; its background sleep would hold stdout
+        // open for 30 s: it is killed when the shell exits.
+        let started = Instant::now();
+        let m = MeasuredChild::spawn_group(Command::new("sh").args(["-c", "sleep 30 & echo up"]))
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!((m.code, m.stdout.as_slice()), (Some(0), b"up\n".as_slice()));
+        assert!(m.left_running);
+        let clean = MeasuredChild::spawn_group(Command::new("sh").args(["-c", "sleep 0.1"]))
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert!(!clean.left_running);
+        assert!(!sh("sleep 0.1").left_running, "not a group child");
+    }
+
+    #[test]
+    fn a_group_is_interrupted_whole() {
+        // SIGINT to the group reaches the sleep the shell waits for.
+        let child = MeasuredChild::spawn_group(Command::new("sh").args(["-c", "sleep 30; exit 7"]))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        interrupt_group(child.pid());
+        let m = child.wait().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the sleep got it too: {m:?}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::child::ChildMeasurement;
 use crate::estimate::Estimate;
+use crate::external::{External, external};
 use crate::histogram::Percentiles;
 use crate::procfs::CpuTime;
 use crate::runlog::RunLog;
@@ -41,6 +42,8 @@ pub struct RunMeasurement {
     pub sampler_cpu: Duration,
     /// Hosts' results.
     pub log: RunLog,
+    /// Set when this was an `--external` program, not a fanout executor.
+    pub external: Option<External>,
 }
 
 /// Why a run produced no measurement.
@@ -53,7 +56,7 @@ pub enum RunProblem {
     Broken(String),
 }
 
-fn first_line(bytes: &[u8]) -> String {
+pub(crate) fn first_line(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let line = text
         .lines()
@@ -106,6 +109,7 @@ impl RunMeasurement {
             fleet_cpu,
             sampler_cpu: child.sampler_cpu,
             log,
+            external: None,
         })
     }
 
@@ -162,6 +166,9 @@ pub struct ExecutorResult {
     pub fleet_cpu: Option<Duration>,
     /// Median CPU spent sampling memory per run (by the measuring process).
     pub sampler_cpu: Duration,
+    /// Set for an `--external` program: its first run that did not exit 0,
+    /// else its first run (with `left_running` and `other_lines` over all runs).
+    pub external: Option<External>,
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {
@@ -222,7 +229,18 @@ impl ExecutorResult {
             first_error: runs.iter().find_map(|r| r.log.first_error.clone()),
             fleet_cpu: (!fleet.is_empty()).then(|| median(fleet)),
             sampler_cpu: median(runs.iter().map(|r| r.sampler_cpu).collect()),
+            external: external(runs),
         })
+    }
+
+    /// Whether this is an `--external` program's row.
+    pub fn is_external(&self) -> bool {
+        self.external.is_some()
+    }
+
+    /// An external program that did not exit 0 (in some run).
+    pub fn exit_failed(&self) -> bool {
+        self.external.as_ref().is_some_and(|x| x.exit_status != 0)
     }
 
     /// Hosts not ok (worst run).
@@ -291,6 +309,8 @@ pub struct Comparison {
     pub estimates: Vec<Estimate>,
     /// The best executor for this workload and why, or why there is none.
     pub verdict: Verdict,
+    /// `--explain`: the verdict's reasoning, one sentence a line.
+    pub explanation: Option<Vec<String>>,
 }
 
 impl Comparison {
@@ -303,9 +323,12 @@ impl Comparison {
             .unwrap_or_default()
     }
 
-    /// Whether any executor had a host that was not ok.
+    /// Whether any executor had a host that was not ok, or an external
+    /// program did not exit 0.
     pub fn any_failures(&self) -> bool {
-        self.results.iter().any(|r| r.failures() > 0)
+        self.results
+            .iter()
+            .any(|r| r.failures() > 0 || r.exit_failed())
     }
 }
 
@@ -361,6 +384,7 @@ pub(crate) mod tests {
             first_error: (failures > 0).then(|| "r1: auth: rejected".to_string()),
             fleet_cpu: None,
             sampler_cpu: Duration::from_millis(2),
+            external: None,
         }
     }
 
@@ -392,6 +416,7 @@ pub(crate) mod tests {
                 },
                 ..RunLog::default()
             },
+            external: None,
         }
     }
 
@@ -436,7 +461,7 @@ pub(crate) mod tests {
         assert!(interleaved(4, 0).is_empty());
     }
 
-    fn child(code: Option<i32>, stdout: &str, stderr: &str) -> ChildMeasurement {
+    pub(crate) fn child(code: Option<i32>, stdout: &str, stderr: &str) -> ChildMeasurement {
         ChildMeasurement {
             code,
             signal: if code.is_none() { Some(9) } else { None },
@@ -448,6 +473,7 @@ pub(crate) mod tests {
             peak_private_estimate_bytes: 6000,
             peak_processes: 2,
             samples: 3,
+            left_running: false,
             sampler_cpu: Duration::from_millis(1),
             stdout: stdout.as_bytes().to_vec(),
             stderr: stderr.as_bytes().to_vec(),
