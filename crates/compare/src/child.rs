@@ -10,8 +10,45 @@ use std::time::{Duration, Instant};
 use crate::MeasureError;
 use crate::procfs::{self, CpuTime};
 
-/// How often the process tree's memory is sampled.
+/// How often the process tree's memory is sampled, at most.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(15);
+
+/// The longest pause between two samples, however costly they are.
+const MAX_PAUSE: Duration = Duration::from_secs(1);
+
+/// Learns that a child exited without polling: a pidfd (Linux 5.3+) is
+/// readable once it has; without one, [`wait`](Self::wait) just sleeps.
+struct ExitWatch(Option<std::os::fd::OwnedFd>);
+
+impl ExitWatch {
+    fn new(pid: libc::pid_t) -> Self {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open has no memory-safety preconditions; it returns
+        // a new file descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0);
+        // SAFETY: the descriptor is new and owned by nothing else.
+        Self(fd.map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Waits up to `pause`; true when the child has exited meanwhile.
+    fn wait(&self, pause: Duration) -> bool {
+        use std::os::fd::AsRawFd;
+        let Some(fd) = &self.0 else {
+            thread::sleep(pause);
+            return false;
+        };
+        let mut poll = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(pause.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd for the duration of the call.
+        let ready = unsafe { libc::poll(&mut poll, 1, ms) };
+        ready > 0 && poll.revents & libc::POLLIN != 0
+    }
+}
 
 /// A running child whose resources are being measured. Its stdout and
 /// stderr are collected in the background (so a chatty child never blocks
@@ -142,23 +179,28 @@ impl MeasuredChild {
         let mut sampler = procfs::TreeSampler::new(pid);
         let mut peak = procfs::TreeMemory::default();
         let mut samples = 0usize;
+        let mut sample_cpu = Duration::ZERO;
         let sampler_cpu_before = thread_cpu();
         let mut status: libc::c_int = 0;
         // SAFETY: rusage is plain old data; all-zero is a valid value.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let exit = ExitWatch::new(raw_pid);
+        let mut flags = libc::WNOHANG;
         loop {
             // Sample first: a zombie (exited, not yet reaped) has no RSS,
             // so sampling before the reap never reads a recycled pid.
-            let sample_started = Instant::now();
-            let now = sampler.sample();
-            peak.rss_sum = peak.rss_sum.max(now.rss_sum);
-            peak.pss_sum = peak.pss_sum.max(now.pss_sum);
-            peak.private_estimate = peak.private_estimate.max(now.private_estimate);
-            peak.processes = peak.processes.max(now.processes);
-            samples += 1;
-            let sample_cost = sample_started.elapsed();
+            if flags == libc::WNOHANG {
+                let cpu_before = thread_cpu();
+                let now = sampler.sample();
+                peak.rss_sum = peak.rss_sum.max(now.rss_sum);
+                peak.pss_sum = peak.pss_sum.max(now.pss_sum);
+                peak.private_estimate = peak.private_estimate.max(now.private_estimate);
+                peak.processes = peak.processes.max(now.processes);
+                samples += 1;
+                sample_cpu = thread_cpu().saturating_sub(cpu_before);
+            }
             // SAFETY: valid pointers to locals; pid is our own unreaped child.
-            let ret = unsafe { libc::wait4(raw_pid, &mut status, libc::WNOHANG, &mut usage) };
+            let ret = unsafe { libc::wait4(raw_pid, &mut status, flags, &mut usage) };
             if ret == raw_pid {
                 break;
             }
@@ -169,9 +211,16 @@ impl MeasuredChild {
                 }
                 return Err(MeasureError::Wait { pid, source: err });
             }
-            // Keep the sampling itself under ~10 % of one core: it runs on
-            // the same cores as the run it measures.
-            thread::sleep(SAMPLE_INTERVAL.max(sample_cost * 9));
+            // Keep the sampling itself under ~10 % of one core (it runs on
+            // the same cores as the run it measures): pause nine times the
+            // CPU the sample took — CPU, not wall time, since a read of
+            // smaps_rollup can wait on a process busy unmapping memory —
+            // but never so long that a run goes unsampled for a second.
+            // The pause ends at once when the child exits.
+            let pause = SAMPLE_INTERVAL.max(sample_cpu * 9).min(MAX_PAUSE);
+            if exit.wait(pause) {
+                flags = 0;
+            }
         }
         let wall = self.started.elapsed();
         let sampler_cpu = thread_cpu().saturating_sub(sampler_cpu_before);
@@ -210,15 +259,20 @@ impl MeasuredChild {
     }
 }
 
-/// CPU time of the calling thread so far.
+/// CPU time of the calling thread so far (to the nanosecond).
 fn thread_cpu() -> Duration {
-    // SAFETY: rusage is plain old data; getrusage only writes into it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: a valid pointer to a local.
-    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
         return Duration::ZERO;
     }
-    timeval(usage.ru_utime) + timeval(usage.ru_stime)
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
 }
 
 fn timeval(tv: libc::timeval) -> Duration {
@@ -324,6 +378,26 @@ mod tests {
             m.peak_private_estimate_bytes,
             m.peak_tree_rss_bytes
         );
+    }
+
+    #[test]
+    fn exit_is_seen_at_once_however_long_the_pause() {
+        // One 1 s pause could not end before the child does without the pidfd.
+        let child = MeasuredChild::spawn(Command::new("sleep").arg("0.05")).unwrap();
+        let raw = libc::pid_t::try_from(child.pid()).unwrap();
+        let watch = ExitWatch::new(raw);
+        let started = Instant::now();
+        assert!(
+            watch.wait(Duration::from_secs(5)),
+            "the pidfd says it exited"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        let m = child.wait().unwrap();
+        assert!(m.wall < Duration::from_secs(3), "{:?}", m.wall);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// User and system CPU time of one process.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -191,37 +191,43 @@ pub fn tree_rss_bytes(root: u32) -> u64 {
 
 /// Samples the memory of a process tree: reading one `/proc` file costs
 /// 10-30 µs on this kind of VM, so the full ppid scan that finds new
-/// descendants (a few ms for a hundred processes) runs only every
-/// [`TreeSampler::REDISCOVER_EVERY`] samples; in between only the known
-/// members' `smaps_rollup` is read (about 100-150 µs each: the kernel
-/// walks the process's mappings, which is why the caller paces samples by
-/// their cost).
+/// descendants (a few ms for a hundred processes) runs on the first sample
+/// and then only once [`TreeSampler::REDISCOVER_AFTER`] has passed since
+/// the last (every 6th sample at the fastest pace); in between only the
+/// known members' `smaps_rollup` is read. That read costs 100-500 µs per
+/// process (the kernel walks its mappings: a forked Python worker with
+/// netmiko loaded is ~480 µs), which is why the caller paces samples by
+/// their cost — and why the scan goes by time, not by count: when samples
+/// are slow, every sample finds the processes started since the last.
 #[derive(Debug)]
 pub struct TreeSampler {
     root: u32,
     members: Vec<u32>,
-    samples: usize,
+    last_scan: Option<Instant>,
 }
 
 impl TreeSampler {
-    /// Full scans happen on the first sample and every this many after it.
-    pub const REDISCOVER_EVERY: usize = 6;
+    /// A full scan happens once this long has passed since the last one.
+    pub const REDISCOVER_AFTER: Duration = Duration::from_millis(90);
 
     /// A sampler of `root`'s tree.
     pub fn new(root: u32) -> Self {
         Self {
             root,
             members: vec![root],
-            samples: 0,
+            last_scan: None,
         }
     }
 
     /// The memory of the tree now.
     pub fn sample(&mut self) -> TreeMemory {
-        if self.samples.is_multiple_of(Self::REDISCOVER_EVERY) {
+        if self
+            .last_scan
+            .is_none_or(|t| t.elapsed() >= Self::REDISCOVER_AFTER)
+        {
             self.members = process_tree(self.root);
+            self.last_scan = Some(Instant::now());
         }
-        self.samples += 1;
         let mut total = TreeMemory::default();
         let mut largest_shared = 0;
         self.members.retain(|pid| match memory(*pid) {
@@ -266,6 +272,42 @@ mod tests {
         assert!(rollup.shared < rollup.rss, "{rollup:?}");
         assert!(pss_bytes(me).unwrap() <= rss_bytes(me).unwrap() + (1 << 20));
         assert_eq!(process_tree(me)[0], me);
+    }
+
+    #[test]
+    fn processes_started_later_are_found_by_the_next_scan() {
+        // The shell's first child ends, a second starts 300 ms in: a
+        // sample after that finds it (REDISCOVER_AFTER has passed).
+        let mut sh = Command::new("sh")
+            .args(["-c", "sleep 0.3; sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        let pid = sh.id();
+        std::thread::sleep(Duration::from_millis(100));
+        let mut sampler = TreeSampler::new(pid);
+        let early = sampler.sample();
+        let early_members = sampler.members().to_vec();
+        std::thread::sleep(Duration::from_millis(600));
+        let late = sampler.sample();
+        let late_members = sampler.members().to_vec();
+        let mut now = process_tree(pid);
+        for p in now.iter().rev() {
+            // SAFETY: our own shell and the sleep it started.
+            unsafe {
+                libc::kill(*p as i32, libc::SIGKILL);
+            }
+        }
+        let _ = sh.wait();
+        assert_eq!(
+            (early.processes, late.processes),
+            (2, 2),
+            "{early_members:?} {late_members:?}"
+        );
+        let mut late_sorted = late_members.clone();
+        late_sorted.sort_unstable();
+        now.sort_unstable();
+        assert_eq!(late_sorted, now, "the second sleep was found");
+        assert_ne!(early_members, late_members, "a different sleep");
     }
 
     #[test]
