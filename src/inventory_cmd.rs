@@ -10,6 +10,7 @@ use crate::cli::{HostSource, InventoryArgs, InventoryListArgs, ListFormat};
 
 pub(crate) fn check(args: &InventoryArgs) -> Result<ExitCode> {
     let inv = fanout_inventory::load(&args.inventory)?;
+    crate::run_cmd::print_warnings(&inv.warnings);
     println!(
         "{}: ok, {} host{} in {} group{}",
         args.inventory.display(),
@@ -68,6 +69,8 @@ fn host_json(t: &Target) -> serde_json::Value {
         "vars": t.vars,
         "auth": auth_methods(t),
         "key_file": t.credentials.key_file,
+        "transport": t.transport.as_str(),
+        "ssh_config_file": t.ssh_config_file,
         "enable_secret": t.secret.is_some(),
     })
 }

@@ -89,6 +89,7 @@ pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<P
     let (all, known_hosts, origin) = match (&source.inventory, source.synthetic) {
         (Some(path), _) => {
             let inv = fanout_inventory::load(path)?;
+            print_warnings(&inv.warnings);
             let origin = path.display().to_string();
             (inv.targets, inv.known_hosts, origin)
         }
@@ -110,6 +111,13 @@ pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<P
         );
     }
     Ok((selected, known_hosts))
+}
+
+/// An inventory's warnings, once each, on stderr (stdout stays the results).
+pub(crate) fn print_warnings(warnings: &[fanout_inventory::Warning]) {
+    for w in warnings {
+        eprintln!("{w}");
+    }
 }
 
 fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<Job> {

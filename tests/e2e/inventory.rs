@@ -171,3 +171,52 @@ fn bad_inventories_exit_2_with_file_line_col() {
         );
     }
 }
+
+/// Issue 19: a key file that does not exist is reported (located), but the
+/// inventory still loads; `run` prints the warning once, on stderr.
+#[test]
+fn a_missing_key_file_is_a_located_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("inv.yaml");
+    std::fs::write(
+        &path,
+        "defaults: {key_file: keys/ops_ed25519}\nhosts:\n  r1: {hostname: 127.0.0.1}\n  r2: {hostname: 127.0.0.2}\n",
+    )
+    .unwrap();
+    let expected = format!(
+        "{}:1:22: warning: key file `keys/ops_ed25519` does not exist",
+        path.display()
+    );
+    let r = run(&["inventory", "check", "-i", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(": ok, 2 hosts"), "{}", r.stdout);
+    assert!(r.stderr.contains(&expected), "{}", r.stderr);
+    let r = run(&["run", "-i", path.to_str().unwrap(), "local", "--", "true"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr.matches(&expected).count(), 1, "{}", r.stderr);
+}
+
+#[test]
+fn list_shows_the_transport() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("inv.yaml");
+    std::fs::write(
+        &path,
+        "- {host: 127.0.0.1, device_type: cisco_ios_telnet}\n- {host: 127.0.0.2, device_type: cisco_ios_ssh}\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "inventory",
+        "list",
+        "-i",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hosts: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(hosts[0]["transport"], "telnet");
+    assert_eq!(hosts[0]["port"], 23);
+    assert_eq!(hosts[1]["transport"], "ssh");
+    assert_eq!(hosts[1]["port"], 22);
+}

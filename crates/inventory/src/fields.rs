@@ -3,13 +3,15 @@
 
 use std::time::Duration;
 
-use fanout_core::{HostKeyPolicy, Phase, Platform};
+use fanout_core::{HostKeyPolicy, Phase, Platform, Transport};
 
 use crate::error::Problems;
+use crate::options::transport_options;
 use crate::secret::{SecretSource, env_name, template};
 use crate::suggest::did_you_mean;
 use crate::values::{
-    at, boolean, duration, groups, host_keys, platform, port, text, transport, vars,
+    at, boolean, duration, groups, host_keys, platform, port, ssh_config_file, text, transport,
+    vars,
 };
 use crate::yaml::{Entry, Kind, Node, Pos};
 
@@ -65,12 +67,64 @@ pub(crate) struct Level {
     /// Timeouts per phase, each phase at most once.
     pub(crate) timeouts: Vec<(Phase, At<Duration>)>,
     pub(crate) host_keys: Option<At<HostKeyPolicy>>,
+    /// `transport:` (scrapli) or `ansible_connection`.
+    pub(crate) transport: Option<At<Transport>>,
+    /// The transport a netmiko `device_type` ends in (`cisco_ios_telnet`).
+    pub(crate) platform_transport: Option<At<Transport>>,
+    /// `ssh_config_file:` as written; `None` inside for `false`.
+    pub(crate) ssh_config_file: Option<At<Option<String>>>,
     /// An address was written, maybe wrongly (or the map itself is wrong):
     /// "no address" would only repeat a problem already reported.
     pub(crate) address_reported: bool,
 }
 
 impl Level {
+    /// Takes every setting `self` lacks from `other` (vars and timeouts key
+    /// by key).
+    pub(crate) fn fill_from(&mut self, other: Level) {
+        fn fill<T>(slot: &mut Option<T>, other: Option<T>) {
+            if slot.is_none() {
+                *slot = other;
+            }
+        }
+        fill(&mut self.name, other.name);
+        fill(&mut self.host, other.host);
+        fill(&mut self.ip, other.ip);
+        fill(&mut self.hostname, other.hostname);
+        fill(&mut self.port, other.port);
+        fill(&mut self.username, other.username);
+        fill(&mut self.password, other.password);
+        fill(&mut self.secret, other.secret);
+        fill(&mut self.key_passphrase, other.key_passphrase);
+        fill(&mut self.key_file, other.key_file);
+        fill(&mut self.agent, other.agent);
+        fill(&mut self.platform, other.platform);
+        fill(&mut self.host_keys, other.host_keys);
+        fill(&mut self.transport, other.transport);
+        fill(&mut self.platform_transport, other.platform_transport);
+        fill(&mut self.ssh_config_file, other.ssh_config_file);
+        if self.groups.is_empty() {
+            self.groups = other.groups;
+        }
+        for (key, value) in other.vars {
+            if !self.vars.iter().any(|(k, _)| *k == key) {
+                self.vars.push((key, value));
+            }
+        }
+        for (phase, value) in other.timeouts {
+            if !self.timeouts.iter().any(|(p, _)| *p == phase) {
+                self.timeouts.push((phase, value));
+            }
+        }
+        self.address_reported |= other.address_reported;
+    }
+
+    /// The transport this level selects: `transport:`, else the one its
+    /// platform name ends in.
+    pub(crate) fn selected_transport(&self) -> Option<&At<Transport>> {
+        self.transport.as_ref().or(self.platform_transport.as_ref())
+    }
+
     /// Sets (or replaces) the timeout of `phase`.
     fn set_timeout(&mut self, phase: Phase, value: At<Duration>) {
         self.timeouts.retain(|(p, _)| *p != phase);
@@ -103,6 +157,8 @@ enum Field {
     HostKeys,
     StrictKey,
     Transport,
+    TransportOptions,
+    SshConfigFile,
 }
 
 /// Every accepted key: Nornir names first, then netmiko/scrapli spellings.
@@ -136,6 +192,9 @@ const KEYS: &[(&str, Field)] = &[
     ("allow_agent", Field::Agent),
     ("device_type", Field::Platform),
     ("transport", Field::Transport),
+    ("transport_options", Field::TransportOptions),
+    ("ssh_config_file", Field::SshConfigFile),
+    ("enable_password", Field::Secret),
     ("timeout", Field::Timeout(Phase::Connect)),
     ("conn_timeout", Field::Timeout(Phase::Connect)),
     ("timeout_socket", Field::Timeout(Phase::Connect)),
@@ -167,6 +226,8 @@ impl Field {
             Field::Timeout(Phase::Host) => "the host timeout",
             Field::HostKeys | Field::StrictKey => "the host-key policy",
             Field::Transport => "the transport",
+            Field::TransportOptions => "the transport options",
+            Field::SshConfigFile => "the ssh_config file",
         }
     }
 }
@@ -215,6 +276,7 @@ pub(crate) fn parse_level(node: &Node, scope: Scope, what: &str, p: &mut Problem
         }
     };
     let mut seen: Vec<(&'static str, &str, Pos)> = Vec::new();
+    let mut extra = Level::default();
     for entry in entries {
         let key = entry.key.as_str();
         level.address_reported |= matches!(key, "hostname" | "host" | "ip");
@@ -238,8 +300,23 @@ pub(crate) fn parse_level(node: &Node, scope: Scope, what: &str, p: &mut Problem
             continue;
         }
         seen.push((field.slot(), key, entry.key_pos));
-        apply(&mut level, field, entry, what, p);
+        apply(&mut level, &mut extra, field, entry, what, p);
     }
+    if let (Some(t), Some(pt)) = (&level.transport, &level.platform_transport)
+        && t.value != pt.value
+    {
+        let at = p.at(pt.pos);
+        p.push(
+            t.pos,
+            format!(
+                "{what}: the transport says {} but the platform name (at {at}) says {}; \
+                 keep only one of them (e.g. drop the `_{}` from the platform)",
+                t.value, pt.value, pt.value
+            ),
+        );
+    }
+    // What `transport_options` sets counts only where no key of this map does.
+    level.fill_from(extra);
     level
 }
 
@@ -259,7 +336,14 @@ fn unknown_key(entry: &Entry, scope: Scope, what: &str, p: &mut Problems) {
     );
 }
 
-fn apply(level: &mut Level, field: Field, entry: &Entry, what: &str, p: &mut Problems) {
+fn apply(
+    level: &mut Level,
+    extra: &mut Level,
+    field: Field,
+    entry: &Entry,
+    what: &str,
+    p: &mut Problems,
+) {
     let key = entry.key.as_str();
     let v = &entry.value;
     match field {
@@ -277,7 +361,12 @@ fn apply(level: &mut Level, field: Field, entry: &Entry, what: &str, p: &mut Pro
         Field::SecretEnv => level.secret = env_name(key, v, p).map(at(v)),
         Field::KeyPassphraseEnv => level.key_passphrase = env_name(key, v, p).map(at(v)),
         Field::Agent => level.agent = boolean(key, v, p).map(at(v)),
-        Field::Platform => level.platform = platform(key, v, p).map(at(v)),
+        Field::Platform => {
+            if let Some((platform, transport)) = platform(key, v, p) {
+                level.platform = Some(at(v)(platform));
+                level.platform_transport = transport.map(at(v));
+            }
+        }
         Field::Groups => level.groups = groups(key, v, p),
         Field::Vars => level.vars = vars(key, v, p),
         Field::Timeouts => timeouts(level, v, what, p),
@@ -298,7 +387,9 @@ fn apply(level: &mut Level, field: Field, entry: &Entry, what: &str, p: &mut Pro
                 })
                 .map(at(v));
         }
-        Field::Transport => transport(key, v, p),
+        Field::Transport => level.transport = transport(key, v, p).map(at(v)),
+        Field::TransportOptions => transport_options(extra, v, what, p),
+        Field::SshConfigFile => level.ssh_config_file = ssh_config_file(key, v, p).map(at(v)),
     }
 }
 

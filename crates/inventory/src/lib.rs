@@ -20,6 +20,7 @@ mod error;
 mod fields;
 mod filter;
 mod groups;
+mod options;
 mod resolve;
 mod secret;
 mod suggest;
@@ -30,8 +31,9 @@ use std::path::{Path, PathBuf};
 
 use fanout_core::Target;
 
-pub use error::{FilterError, InventoryError, Problem};
+pub use error::{FilterError, InventoryError, Problem, Warning};
 pub use filter::{Filter, select};
+pub use values::parse_platform;
 
 /// A loaded inventory.
 #[derive(Clone, Debug)]
@@ -46,6 +48,9 @@ pub struct Inventory {
     /// Group names: those declared under `groups:` in file order, or for a
     /// device list, those its devices list in `groups:`, first seen first.
     pub groups: Vec<String>,
+    /// What loads but may not do what was meant (ignored options, missing
+    /// key files), in file order. Print them (`Display`) once, on stderr.
+    pub warnings: Vec<Warning>,
 }
 
 /// Reads and resolves the inventory at `path`, taking secrets from the
@@ -66,8 +71,8 @@ pub fn parse(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Inventory, InventoryError> {
     let mut problems = error::Problems::new(path);
-    let root = yaml::parse(text, &mut problems).map_err(|e| InventoryError::Syntax {
-        path: path.to_path_buf(),
+    let root = yaml::parse(text, 0, &mut problems).map_err(|e| InventoryError::Syntax {
+        path: problems.file(e.pos.file).to_path_buf(),
         line: e.pos.line,
         col: e.pos.col,
         message: e.message,
@@ -88,5 +93,6 @@ pub fn parse(
         targets: built.targets,
         known_hosts: built.known_hosts,
         groups: built.groups,
+        warnings: problems.take_warnings(),
     })
 }

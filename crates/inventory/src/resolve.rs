@@ -39,8 +39,13 @@ impl Context<'_> {
     }
 }
 
-/// Variables that were not set -> the hosts using them.
-type Missing = BTreeMap<Unset, Vec<String>>;
+/// What assembling the hosts collects: variables that were not set -> the
+/// hosts using them, and the key files already checked for existence.
+#[derive(Default)]
+pub(crate) struct Missing {
+    unset: BTreeMap<Unset, Vec<String>>,
+    checked_keys: HashSet<Pos>,
+}
 
 /// An unset variable: where it is named, its name, the field it is for
 /// ("password", ...) and that field's key for a literal value.
@@ -59,12 +64,12 @@ struct Unset {
 pub(crate) fn build(root: Option<&Node>, cx: &Context<'_>, p: &mut Problems) -> Built {
     let Some(root) = root else {
         p.push(
-            Pos { line: 1, col: 1 },
+            Pos::start(0),
             "the inventory is empty; list devices (`- host: 127.0.0.1`) or add a `hosts:` section",
         );
         return Built::default();
     };
-    let mut missing = Missing::new();
+    let mut missing = Missing::default();
     let built = match &root.kind {
         Kind::Seq(items) => devices(root.pos, items, cx, p, &mut missing),
         Kind::Map(entries) => sections(root.pos, entries, cx, p, &mut missing),
@@ -77,7 +82,13 @@ pub(crate) fn build(root: Option<&Node>, cx: &Context<'_>, p: &mut Problems) -> 
             Built::default()
         }
     };
-    for (unset, hosts) in missing {
+    report_unset(missing, p);
+    built
+}
+
+/// One problem per unset variable, naming the hosts that need it.
+pub(crate) fn report_unset(missing: Missing, p: &mut Problems) {
+    for (unset, hosts) in missing.unset {
         let Unset {
             pos,
             var,
@@ -113,7 +124,6 @@ pub(crate) fn build(root: Option<&Node>, cx: &Context<'_>, p: &mut Problems) -> 
         };
         p.push(pos, message);
     }
-    built
 }
 
 /// Shape 1: a plain list of devices.
@@ -197,6 +207,7 @@ fn devices(
             &[&level],
             groups,
             cx,
+            p,
             missing,
         ));
     }
@@ -343,6 +354,7 @@ fn sections(
             &levels,
             names,
             cx,
+            p,
             missing,
         ));
     }
@@ -389,6 +401,7 @@ fn assemble(
     levels: &[&Level],
     groups: Vec<String>,
     cx: &Context<'_>,
+    p: &mut Problems,
     missing: &mut Missing,
 ) -> Target {
     let mut t = Target::new(name, address);
@@ -405,7 +418,11 @@ fn assemble(
                         key,
                         env: src.value.is_env(),
                     };
-                    missing.entry(unset).or_default().push(name.to_string());
+                    missing
+                        .unset
+                        .entry(unset)
+                        .or_default()
+                        .push(name.to_string());
                 }
                 None
             }
@@ -426,17 +443,34 @@ fn assemble(
         "key passphrase",
         "key_passphrase",
     );
-    if let Some(port) = levels.iter().find_map(|l| l.port.as_ref()) {
-        t.port = port.value;
-    }
+
     t.username = levels
         .iter()
         .find_map(|l| l.username.as_ref())
         .map(|u| u.value.clone());
-    t.credentials.key_file = levels
+    if let Some(k) = levels.iter().find_map(|l| l.key_file.as_ref()) {
+        let path = cx.path(&k.value);
+        if missing.checked_keys.insert(k.pos) && !path.exists() {
+            p.warn(
+                k.pos,
+                format!(
+                    "key file `{}` does not exist (looked for {}); create it or fix the path \
+                     (a relative path starts at the inventory's directory)",
+                    k.value,
+                    path.display()
+                ),
+            );
+        }
+        t.credentials.key_file = Some(path);
+    }
+    if let Some(transport) = levels.iter().find_map(|l| l.selected_transport()) {
+        t.transport = transport.value;
+    }
+    t.ssh_config_file = levels
         .iter()
-        .find_map(|l| l.key_file.as_ref())
-        .map(|k| cx.path(&k.value));
+        .find_map(|l| l.ssh_config_file.as_ref())
+        .and_then(|c| c.value.as_deref())
+        .map(|raw| cx.path(raw));
     t.credentials.agent = levels
         .iter()
         .find_map(|l| l.agent.as_ref())
@@ -463,6 +497,10 @@ fn assemble(
             t.vars.insert(key.clone(), value.value.clone());
         }
     }
+    t.port = levels
+        .iter()
+        .find_map(|l| l.port.as_ref())
+        .map_or(t.transport.default_port(), |port| port.value);
     t.groups = groups;
     t
 }

@@ -12,19 +12,52 @@ use serde_saphyr::granit_parser::{
 
 use crate::error::Problems;
 
-/// Aliases may not expand the document to more values than this.
-const NODE_BUDGET: usize = 1_000_000;
+/// How many values one document may hold: as written (`plain`, keys
+/// included), and added by aliases (`alias`: each `*name` adds a copy of
+/// what `&name` holds, and each anchor keeps one copy). Counted apart so
+/// that a million hosts written out load while an alias bomb (a
+/// "billion laughs" document: a few lines that expand to billions of
+/// values) is refused early.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) plain: usize,
+    pub(crate) alias: usize,
+}
 
-/// A 1-based line and column (in characters).
+impl Limits {
+    /// 50 million written values (two million hosts of 25 values);
+    /// aliases may add 2 million (a 20-value `<<: *common` merged into each
+    /// of 100,000 hosts: beyond that `defaults:` and groups say the same
+    /// without copies), so that a bomb is refused before it takes much memory.
+    pub(crate) const DEFAULT: Limits = Limits {
+        plain: 50_000_000,
+        alias: 2_000_000,
+    };
+}
+
+/// A place in an inventory: its file (an index into
+/// [`Problems`]' files; 0 is the inventory itself), 1-based line and column
+/// (in characters).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Pos {
+    pub(crate) file: u32,
     pub(crate) line: usize,
     pub(crate) col: usize,
 }
 
 impl Pos {
-    fn of(span: &Span) -> Pos {
+    /// Line 1, column 1 of `file`.
+    pub(crate) fn start(file: u32) -> Pos {
         Pos {
+            file,
+            line: 1,
+            col: 1,
+        }
+    }
+
+    fn of(file: u32, span: &Span) -> Pos {
+        Pos {
+            file,
             line: span.start.line().max(1),
             col: span.start.col() + 1,
         }
@@ -100,17 +133,35 @@ pub(crate) struct SyntaxError {
     pub(crate) message: String,
 }
 
-/// Parses the first document; `None` when the file holds no value at all.
-/// Duplicate keys, non-text keys and extra documents go to `problems`.
-pub(crate) fn parse(text: &str, problems: &mut Problems) -> Result<Option<Node>, SyntaxError> {
+/// Parses the first document of file number `file`; `None` when the file
+/// holds no value at all. Duplicate keys, non-text keys and extra documents
+/// go to `problems`.
+pub(crate) fn parse(
+    text: &str,
+    file: u32,
+    problems: &mut Problems,
+) -> Result<Option<Node>, SyntaxError> {
+    parse_with_limits(text, file, problems, Limits::DEFAULT)
+}
+
+/// [`parse`] with other [`Limits`].
+pub(crate) fn parse_with_limits(
+    text: &str,
+    file: u32,
+    problems: &mut Problems,
+    limits: Limits,
+) -> Result<Option<Node>, SyntaxError> {
     let mut options = Options::default();
     options.emit_comments = false;
     let mut b = Builder {
         parser: Parser::new_from_str_with_options(text, options),
+        file,
         anchors: HashMap::new(),
-        budget: NODE_BUDGET,
+        limits,
+        plain_left: limits.plain,
+        alias_left: limits.alias,
         problems,
-        last: Pos { line: 1, col: 1 },
+        last: Pos::start(file),
         open_flow: Vec::new(),
     };
     loop {
@@ -132,7 +183,7 @@ pub(crate) fn parse(text: &str, problems: &mut Problems) -> Result<Option<Node>,
                 let extra = b.node(ev, first)?;
                 if !extra.is_null() {
                     b.problems.push(
-                        Pos::of(&span),
+                        Pos::of(b.file, &span),
                         "a second YAML document starts here; an inventory is one document: \
                          remove this `---` and merge the two, or split them into two files",
                     );
@@ -147,9 +198,14 @@ pub(crate) fn parse(text: &str, problems: &mut Problems) -> Result<Option<Node>,
 
 struct Builder<'a, 'p> {
     parser: Parser<'a, StrInput<'a>>,
+    file: u32,
     /// Anchor id -> (node, number of values in it).
     anchors: HashMap<usize, (Node, usize)>,
-    budget: usize,
+    limits: Limits,
+    /// Values the document may still hold as written.
+    plain_left: usize,
+    /// Values aliases may still add.
+    alias_left: usize,
     problems: &'p mut Problems,
     last: Pos,
     /// The `[` / `{` collections being read, to name an unclosed one.
@@ -169,9 +225,11 @@ impl<'a> Builder<'a, '_> {
                             .into(),
                     });
                 }
-                Some(Err(e)) => return Err(syntax_error(&e, self.open_flow.last().copied())),
+                Some(Err(e)) => {
+                    return Err(syntax_error(self.file, &e, self.open_flow.last().copied()));
+                }
                 Some(Ok((ev, span))) => {
-                    self.last = Pos::of(&span);
+                    self.last = Pos::of(self.file, &span);
                     match ev {
                         Event::StreamStart
                         | Event::StreamEnd
@@ -190,27 +248,48 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
-    fn charge(&mut self, pos: Pos, n: usize) -> Result<(), SyntaxError> {
-        self.budget = self.budget.checked_sub(n).ok_or_else(|| over_budget(pos))?;
+    /// One more value as written.
+    fn charge_plain(&mut self, pos: Pos) -> Result<(), SyntaxError> {
+        self.plain_left = self.plain_left.checked_sub(1).ok_or_else(|| SyntaxError {
+            pos,
+            message: format!(
+                "this document holds more than {} values (keys included), the limit for one inventory; \
+                 split it into several files",
+                self.limits.plain
+            ),
+        })?;
         Ok(())
     }
 
-    /// Keeps a copy of an anchored node; the copy counts against the budget
-    /// too, or nested anchors could copy the document hundreds of times.
+    /// `n` values added by an alias (or an anchor's copy).
+    fn charge_alias(&mut self, pos: Pos, n: usize) -> Result<(), SyntaxError> {
+        self.alias_left = self.alias_left.checked_sub(n).ok_or_else(|| SyntaxError {
+            pos,
+            message: format!(
+                "anchors and aliases add more than {} values to this document (the limit for what aliases expand to, \
+                 apart from the values written out); use fewer (or less nested) anchors and aliases",
+                self.limits.alias
+            ),
+        })?;
+        Ok(())
+    }
+
+    /// Keeps a copy of an anchored node; the copy counts as expansion too,
+    /// or nested anchors could copy the document hundreds of times.
     fn remember(&mut self, anchor: usize, node: &Node) -> Result<(), SyntaxError> {
         if anchor != 0 {
             let n = size(node);
-            self.charge(node.pos, n)?;
+            self.charge_alias(node.pos, n)?;
             self.anchors.insert(anchor, (node.clone(), n));
         }
         Ok(())
     }
 
     fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node, SyntaxError> {
-        let pos = Pos::of(&span);
-        self.charge(pos, 1)?;
+        let pos = Pos::of(self.file, &span);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                self.charge_plain(pos)?;
                 let tagged_str = tag.as_ref().is_some_and(|t| t.is_yaml_core_schema_tag("str"));
                 let node = Node {
                     pos,
@@ -223,6 +302,7 @@ impl<'a> Builder<'a, '_> {
                 Ok(node)
             }
             Event::SequenceStart(style, anchor, _) => {
+                self.charge_plain(pos)?;
                 if style == StructureStyle::Flow {
                     self.open_flow.push(('[', pos));
                 }
@@ -245,6 +325,7 @@ impl<'a> Builder<'a, '_> {
                 Ok(node)
             }
             Event::MappingStart(style, anchor, _) => {
+                self.charge_plain(pos)?;
                 if style == StructureStyle::Flow {
                     self.open_flow.push(('{', pos));
                 }
@@ -256,10 +337,10 @@ impl<'a> Builder<'a, '_> {
                 Ok(node)
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some((node, n)) => {
+                Some(&(_, n)) => {
                     // Charged before copying: the copy may be what is too big.
-                    self.budget = self.budget.checked_sub(*n).ok_or_else(|| over_budget(pos))?;
-                    Ok(node.clone())
+                    self.charge_alias(pos, n)?;
+                    Ok(self.anchors[&id].0.clone())
                 }
                 None => Err(SyntaxError {
                     pos,
@@ -362,16 +443,6 @@ impl<'a> Builder<'a, '_> {
     }
 }
 
-fn over_budget(pos: Pos) -> SyntaxError {
-    SyntaxError {
-        pos,
-        message: format!(
-            "anchors and aliases expand this document to more than {NODE_BUDGET} values; \
-             use fewer (or less nested) anchors and aliases"
-        ),
-    }
-}
-
 fn key_description(kind: &Kind) -> &'static str {
     match kind {
         Kind::Seq(_) => "a list",
@@ -390,9 +461,10 @@ fn size(node: &Node) -> usize {
 
 /// The parser's message with a hint; an unclosed `[`/`{` is reported where
 /// it opens (`open_flow`: the innermost one being read).
-fn syntax_error(e: &ScanError, open_flow: Option<(char, Pos)>) -> SyntaxError {
+fn syntax_error(file: u32, e: &ScanError, open_flow: Option<(char, Pos)>) -> SyntaxError {
     let m = e.marker();
     let at = Pos {
+        file,
         line: m.line().max(1),
         col: m.col() + 1,
     };

@@ -5,7 +5,9 @@ mod errors;
 mod filters;
 mod limits;
 mod secrets;
+mod seeds;
 mod shapes;
+mod transports;
 
 use std::path::Path;
 
