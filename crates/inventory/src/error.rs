@@ -49,6 +49,14 @@ pub enum InventoryError {
         /// What the parser found, with a hint.
         message: String,
     },
+    /// The format is not what was asked for, or cannot be read from here.
+    #[error("{}: {message}", path.display())]
+    Format {
+        /// The inventory.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// Valid YAML that is not a valid inventory: every problem found, in file order.
     #[error("{}", Listing { path, problems })]
     Invalid {
@@ -63,7 +71,7 @@ impl InventoryError {
     /// The `(line, col)` of every problem, in the order they are printed.
     pub fn locations(&self) -> Vec<(usize, usize)> {
         match self {
-            InventoryError::Read { .. } => Vec::new(),
+            InventoryError::Read { .. } | InventoryError::Format { .. } => Vec::new(),
             InventoryError::Syntax { line, col, .. } => vec![(*line, *col)],
             InventoryError::Invalid { problems, .. } => {
                 problems.iter().map(|p| (p.line, p.col)).collect()
@@ -74,7 +82,7 @@ impl InventoryError {
     /// The problems, as (line, col, message); a syntax error is one problem.
     pub fn problems(&self) -> Vec<Problem> {
         match self {
-            InventoryError::Read { .. } => Vec::new(),
+            InventoryError::Read { .. } | InventoryError::Format { .. } => Vec::new(),
             InventoryError::Syntax {
                 path,
                 line,
@@ -241,6 +249,20 @@ impl Problems {
             warnings: Vec::new(),
             seen_warnings: HashMap::new(),
         }
+    }
+
+    /// Makes `path` file 0 (a Nornir directory's hosts.yaml stands for
+    /// the directory in positions).
+    pub(crate) fn set_main(&mut self, path: &Path) -> u32 {
+        self.files[0] = path.to_path_buf();
+        0
+    }
+
+    /// Registers another file (of a Nornir directory, `--inventory-defaults`)
+    /// and returns its index for [`Pos::file`].
+    pub(crate) fn add_file(&mut self, path: &Path) -> u32 {
+        self.files.push(path.to_path_buf());
+        u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
     }
 
     /// The path of file `index`.

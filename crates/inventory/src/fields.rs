@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use fanout_core::{HostKeyPolicy, Phase, Platform, Transport};
 
+use crate::ansible::{self, AnsibleField};
 use crate::error::Problems;
-use crate::options::transport_options;
+use crate::options::{connection_options, transport_options};
 use crate::secret::{SecretSource, env_name, template};
 use crate::suggest::did_you_mean;
 use crate::values::{
@@ -73,6 +74,11 @@ pub(crate) struct Level {
     pub(crate) platform_transport: Option<At<Transport>>,
     /// `ssh_config_file:` as written; `None` inside for `false`.
     pub(crate) ssh_config_file: Option<At<Option<String>>>,
+    /// Nornir's `connection_options` (netmiko, then scrapli, then napalm):
+    /// they win over the plain fields of every level.
+    pub(crate) conn: Option<Box<Level>>,
+    /// Ansible's `ansible_group_priority` (groups only).
+    pub(crate) priority: Option<At<i64>>,
     /// An address was written, maybe wrongly (or the map itself is wrong):
     /// "no address" would only repeat a problem already reported.
     pub(crate) address_reported: bool,
@@ -103,6 +109,12 @@ impl Level {
         fill(&mut self.transport, other.transport);
         fill(&mut self.platform_transport, other.platform_transport);
         fill(&mut self.ssh_config_file, other.ssh_config_file);
+        fill(&mut self.priority, other.priority);
+        match (&mut self.conn, other.conn) {
+            (Some(mine), Some(theirs)) => mine.fill_from(*theirs),
+            (slot @ None, theirs) => *slot = theirs,
+            (Some(_), None) => {}
+        }
         if self.groups.is_empty() {
             self.groups = other.groups;
         }
@@ -134,7 +146,7 @@ impl Level {
 
 /// What a key sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
+pub(crate) enum Field {
     Name,
     Host,
     Ip,
@@ -159,10 +171,13 @@ enum Field {
     Transport,
     TransportOptions,
     SshConfigFile,
+    ConnectionOptions,
+    /// An Ansible variable with its own meaning.
+    Ansible(AnsibleField),
 }
 
 /// Every accepted key: Nornir names first, then netmiko/scrapli spellings.
-const KEYS: &[(&str, Field)] = &[
+pub(crate) const KEYS: &[(&str, Field)] = &[
     ("hostname", Field::Hostname),
     ("port", Field::Port),
     ("username", Field::Username),
@@ -177,6 +192,7 @@ const KEYS: &[(&str, Field)] = &[
     ("platform", Field::Platform),
     ("groups", Field::Groups),
     ("vars", Field::Vars),
+    ("connection_options", Field::ConnectionOptions),
     ("timeouts", Field::Timeouts),
     ("host_keys", Field::HostKeys),
     ("name", Field::Name),
@@ -228,12 +244,14 @@ impl Field {
             Field::Transport => "the transport",
             Field::TransportOptions => "the transport options",
             Field::SshConfigFile => "the ssh_config file",
+            Field::ConnectionOptions => "the connection options",
+            Field::Ansible(f) => f.slot(),
         }
     }
 }
 
 impl Scope {
-    fn allows(self, field: Field) -> bool {
+    pub(crate) fn allows(self, field: Field) -> bool {
         match field {
             Field::Name | Field::Host | Field::Ip => self == Scope::Device,
             Field::Groups => self != Scope::Defaults,
@@ -257,8 +275,33 @@ impl Scope {
     }
 }
 
+/// How lenient a map is read.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Mode {
+    /// Unknown keys are warnings naming them as `{prefix}{key}` (plugin
+    /// arguments fanout has no use for) instead of errors.
+    pub(crate) warn_unknown: Option<String>,
+    /// Lists and maps in `vars`/`data` are left out with a warning (Nornir
+    /// data is free-form) instead of being errors.
+    pub(crate) warn_nested_vars: bool,
+    /// Ansible variables: `ansible_*` keys and `fanout_<key>` are settings,
+    /// any other key is a var.
+    pub(crate) ansible: bool,
+}
+
 /// Reads one settings map. `what` names it in messages ("host `r1`").
 pub(crate) fn parse_level(node: &Node, scope: Scope, what: &str, p: &mut Problems) -> Level {
+    parse_level_with(node, scope, what, &Mode::default(), p)
+}
+
+/// [`parse_level`], as lenient as `mode` says.
+pub(crate) fn parse_level_with(
+    node: &Node,
+    scope: Scope,
+    what: &str,
+    mode: &Mode,
+    p: &mut Problems,
+) -> Level {
     let mut level = Level::default();
     let entries = match &node.kind {
         _ if node.is_null() => return level,
@@ -280,12 +323,28 @@ pub(crate) fn parse_level(node: &Node, scope: Scope, what: &str, p: &mut Problem
     for entry in entries {
         let key = entry.key.as_str();
         level.address_reported |= matches!(key, "hostname" | "host" | "ip");
-        let Some(&(_, field)) = KEYS
-            .iter()
-            .find(|(k, _)| *k == key)
-            .filter(|(_, f)| scope.allows(*f))
-        else {
-            unknown_key(entry, scope, what, p);
+        let found = if mode.ansible {
+            match ansible::field(key, scope) {
+                Some(field) => Some(field),
+                None => {
+                    ansible::var(&mut level, entry, p);
+                    continue;
+                }
+            }
+        } else {
+            KEYS.iter()
+                .find(|(k, _)| *k == key)
+                .filter(|(_, f)| scope.allows(*f))
+                .map(|(_, f)| *f)
+        };
+        let Some(field) = found else {
+            match &mode.warn_unknown {
+                Some(prefix) => p.warn(
+                    entry.key_pos,
+                    format!("`{prefix}{key}` is not used by fanout and is ignored"),
+                ),
+                None => unknown_key(entry, scope, what, p),
+            }
             continue;
         };
         if let Some((_, other, at)) = seen.iter().find(|(slot, _, _)| *slot == field.slot()) {
@@ -300,7 +359,19 @@ pub(crate) fn parse_level(node: &Node, scope: Scope, what: &str, p: &mut Problem
             continue;
         }
         seen.push((field.slot(), key, entry.key_pos));
-        apply(&mut level, &mut extra, field, entry, what, p);
+        if mode.ansible
+            && !matches!(field, Field::Password | Field::Secret)
+            && entry.value.text().is_some_and(|t| t.contains("{{"))
+        {
+            p.push(
+                entry.value.pos,
+                format!(
+                    "`{key}` is a Jinja template, which fanout does not evaluate; write the value itself"
+                ),
+            );
+            continue;
+        }
+        apply(&mut level, &mut extra, field, entry, what, mode, p);
     }
     if let (Some(t), Some(pt)) = (&level.transport, &level.platform_transport)
         && t.value != pt.value
@@ -342,6 +413,7 @@ fn apply(
     field: Field,
     entry: &Entry,
     what: &str,
+    mode: &Mode,
     p: &mut Problems,
 ) {
     let key = entry.key.as_str();
@@ -354,6 +426,8 @@ fn apply(
         Field::Username => level.username = text(key, v, p).map(at(v)),
         Field::KeyFile => level.key_file = text(key, v, p).map(at(v)),
         Field::Port => level.port = port(v, p).map(at(v)),
+        Field::Password if mode.ansible => level.password = ansible::secret(key, v, p).map(at(v)),
+        Field::Secret if mode.ansible => level.secret = ansible::secret(key, v, p).map(at(v)),
         Field::Password => level.password = template(key, v, p).map(at(v)),
         Field::Secret => level.secret = template(key, v, p).map(at(v)),
         Field::KeyPassphrase => level.key_passphrase = template(key, v, p).map(at(v)),
@@ -368,7 +442,11 @@ fn apply(
             }
         }
         Field::Groups => level.groups = groups(key, v, p),
-        Field::Vars => level.vars = vars(key, v, p),
+        Field::Vars => level.vars = vars(key, v, mode.warn_nested_vars, p),
+        Field::ConnectionOptions => {
+            level.conn = connection_options(v, what, p).map(Box::new);
+        }
+        Field::Ansible(f) => ansible::apply(level, f, entry, p),
         Field::Timeouts => timeouts(level, v, what, p),
         Field::Timeout(phase) => {
             if let Some(d) = duration(key, v, p) {

@@ -16,10 +16,16 @@
 //! same for `secret` and `key_passphrase`; they are read when the inventory is
 //! loaded and never appear in errors or `Debug` output.
 
+mod ansible;
+mod ansible_ini;
 mod error;
 mod fields;
 mod filter;
+mod format;
 mod groups;
+mod model;
+mod netbox;
+mod nornir;
 mod options;
 mod resolve;
 mod secret;
@@ -33,13 +39,16 @@ use fanout_core::Target;
 
 pub use error::{FilterError, InventoryError, Problem, Warning};
 pub use filter::{Filter, select};
+pub use format::{Format, LoadOptions};
 pub use values::parse_platform;
 
 /// A loaded inventory.
 #[derive(Clone, Debug)]
 pub struct Inventory {
-    /// The file it was read from.
+    /// The file (or Nornir directory) it was read from.
     pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
     /// Every host, in file order.
     pub targets: Vec<Target>,
     /// The top-level `known_hosts:` file, resolved relative to the
@@ -53,35 +62,61 @@ pub struct Inventory {
     pub warnings: Vec<Warning>,
 }
 
-/// Reads and resolves the inventory at `path`, taking secrets from the
-/// process environment.
+/// Reads and resolves the inventory at `path` (format detected), taking
+/// secrets from the process environment.
 pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse(&text, path, &|name| std::env::var(name).ok())
+    load_with(path, &LoadOptions::default(), &|name| {
+        std::env::var(name).ok()
+    })
 }
 
-/// Resolves inventory `text` as if read from `path` (for messages and
-/// relative paths), taking environment variables from `env`.
+/// Reads and resolves the inventory (a file, or a Nornir directory) at
+/// `path` as `opts` say, taking environment variables from `env`.
+pub fn load_with(
+    path: &Path,
+    opts: &LoadOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Inventory, InventoryError> {
+    resolve_read(path, None, opts, env)
+}
+
+/// Resolves inventory `text` as if read from `path` (for messages, format
+/// detection and relative paths), taking environment variables from `env`.
 pub fn parse(
     text: &str,
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Inventory, InventoryError> {
+    parse_with(text, path, &LoadOptions::default(), env)
+}
+
+/// [`parse`] as `opts` say.
+pub fn parse_with(
+    text: &str,
+    path: &Path,
+    opts: &LoadOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Inventory, InventoryError> {
+    resolve_read(path, Some(text), opts, env)
+}
+
+fn resolve_read(
+    path: &Path,
+    text: Option<&str>,
+    opts: &LoadOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Inventory, InventoryError> {
     let mut problems = error::Problems::new(path);
-    let root = yaml::parse(text, 0, &mut problems).map_err(|e| InventoryError::Syntax {
-        path: problems.file(e.pos.file).to_path_buf(),
-        line: e.pos.line,
-        col: e.pos.col,
-        message: e.message,
-    })?;
+    let read = format::read(path, text, opts, &mut problems)?;
     let cx = resolve::Context {
-        dir: path.parent().unwrap_or(Path::new("")),
+        dir: &read.dir,
         env,
+        extra: &read.extra,
     };
-    let built = resolve::build(root.as_ref(), &cx, &mut problems);
+    let built = match &read.model {
+        Some(model) => model::resolve(model, &cx, &mut problems),
+        None => resolve::Built::default(),
+    };
     if !problems.is_empty() {
         return Err(InventoryError::Invalid {
             path: path.to_path_buf(),
@@ -90,6 +125,7 @@ pub fn parse(
     }
     Ok(Inventory {
         path: path.to_path_buf(),
+        format: read.format,
         targets: built.targets,
         known_hosts: built.known_hosts,
         groups: built.groups,

@@ -1,5 +1,6 @@
-//! scrapli's `transport_options`: the options that map to a fanout setting
-//! are taken (into the level's unset fields), the rest are located warnings.
+//! scrapli's `transport_options` and Nornir's `connection_options`: the
+//! options that map to a fanout setting are taken, the rest are located
+//! warnings.
 //!
 //! scrapli passes `transport_options["asyncssh"]` (or `["ssh2"]`, ...) to
 //! that SSH library and `open_cmd` to the `ssh` command. fanout runs its own
@@ -10,7 +11,7 @@
 use fanout_core::HostKeyPolicy;
 
 use crate::error::Problems;
-use crate::fields::{At, Level};
+use crate::fields::{At, Level, Mode, Scope, parse_level, parse_level_with};
 use crate::yaml::{Entry, Kind, Node};
 
 /// The plugin names scrapli keys its options by.
@@ -162,4 +163,120 @@ fn first_path(name: &str, v: &Node, p: &mut Problems) -> Option<At<String>> {
         }
     }
     first
+}
+
+/// The connection plugins whose options fanout reads, highest precedence
+/// first: the CLI libraries, then napalm (whose IOS driver is netmiko).
+const CONNECTIONS: [&str; 3] = ["netmiko", "scrapli", "napalm"];
+
+/// Nornir's `connection_options: {PLUGIN: {hostname, port, username,
+/// password, platform, extras}}` -> one level (netmiko over scrapli over
+/// napalm). `extras` (and napalm's `extras.optional_args`) take the
+/// netmiko/scrapli keys of a device; what fanout has no use for is a warning.
+pub(crate) fn connection_options(v: &Node, what: &str, p: &mut Problems) -> Option<Level> {
+    let entries = match &v.kind {
+        _ if v.is_null() => return None,
+        Kind::Map(entries) => entries,
+        _ => {
+            p.push(
+                v.pos,
+                format!(
+                    "`connection_options` of {what} must be a map of connection plugins, not {}; \
+                     write e.g. `connection_options: {{netmiko: {{extras: {{secret: x}}}}}}`",
+                    v.describe()
+                ),
+            );
+            return None;
+        }
+    };
+    let mut levels: Vec<(usize, Level)> = Vec::new();
+    for entry in entries {
+        let Some(rank) = CONNECTIONS.iter().position(|c| *c == entry.key) else {
+            p.warn(
+                entry.key_pos,
+                format!(
+                    "`connection_options.{}` is ignored: fanout reads the netmiko, scrapli and napalm options only",
+                    entry.key
+                ),
+            );
+            continue;
+        };
+        levels.push((rank, plugin(&entry.key, &entry.value, what, p)));
+    }
+    levels.sort_by_key(|(rank, _)| *rank);
+    let mut out: Option<Level> = None;
+    for (_, level) in levels {
+        match &mut out {
+            None => out = Some(level),
+            Some(o) => o.fill_from(level),
+        }
+    }
+    out
+}
+
+/// One plugin's options.
+fn plugin(name: &str, v: &Node, what: &str, p: &mut Problems) -> Level {
+    let entries = match &v.kind {
+        _ if v.is_null() => return Level::default(),
+        Kind::Map(entries) => entries,
+        _ => {
+            p.push(
+                v.pos,
+                format!(
+                    "`connection_options.{name}` of {what} must be a map, not {}",
+                    v.describe()
+                ),
+            );
+            return Level::default();
+        }
+    };
+    let mut base = Vec::new();
+    let mut extras: Option<&Node> = None;
+    for entry in entries {
+        match entry.key.as_str() {
+            "hostname" | "port" | "username" | "password" | "platform" => {
+                base.push(entry.clone());
+            }
+            "extras" => extras = Some(&entry.value),
+            other => p.warn(
+                entry.key_pos,
+                format!(
+                    "`connection_options.{name}.{other}` is not a connection option \
+                     (hostname, port, username, password, platform, extras); ignored"
+                ),
+            ),
+        }
+    }
+    let label = format!("`connection_options.{name}` of {what}");
+    let base = Node {
+        pos: v.pos,
+        kind: Kind::Map(base),
+    };
+    let mut level = parse_level(&base, Scope::Host, &label, p);
+    if let Some(extras) = extras {
+        let lenient = Mode {
+            warn_unknown: Some(format!("connection_options.{name}.extras.")),
+            warn_nested_vars: true,
+            ..Mode::default()
+        };
+        let mut node = extras.clone();
+        if name == "napalm"
+            && let Kind::Map(entries) = &mut node.kind
+            && let Some(i) = entries.iter().position(|e| e.key == "optional_args")
+        {
+            let args = entries.remove(i).value;
+            let args_mode = Mode {
+                warn_unknown: Some(format!("connection_options.{name}.extras.optional_args.")),
+                warn_nested_vars: true,
+                ..Mode::default()
+            };
+            let from_args = parse_level_with(&args, Scope::Host, &label, &args_mode, p);
+            level.fill_from(from_args);
+        }
+        let from_extras = parse_level_with(&node, Scope::Host, &label, &lenient, p);
+        // `extras` are the plugin's own keyword arguments: the base
+        // options above win where both set something.
+        level.fill_from(from_extras);
+    }
+    level
 }

@@ -293,7 +293,13 @@ pub(crate) fn groups(key: &str, v: &Node, p: &mut Problems) -> Vec<At<String>> {
 }
 
 /// A map of names to single values, kept as written (empty for null).
-pub(crate) fn vars(key: &str, v: &Node, p: &mut Problems) -> Vec<(String, At<String>)> {
+/// Lists and maps are errors, or with `warn_nested` left out with a warning.
+pub(crate) fn vars(
+    key: &str,
+    v: &Node,
+    warn_nested: bool,
+    p: &mut Problems,
+) -> Vec<(String, At<String>)> {
     let entries = match &v.kind {
         _ if v.is_null() => return Vec::new(),
         Kind::Map(entries) => entries,
@@ -312,6 +318,15 @@ pub(crate) fn vars(key: &str, v: &Node, p: &mut Problems) -> Vec<(String, At<Str
                 let value = if entry.value.is_null() { String::new() } else { text.clone() };
                 out.push((entry.key.clone(), At { value, pos: entry.value.pos }));
             }
+            _ if warn_nested => p.warn(
+                entry.value.pos,
+                format!(
+                    "`{key}.{}` is {}: fanout vars hold single values, so it is left out \
+                     (filters and templates cannot use it)",
+                    entry.key,
+                    entry.value.describe()
+                ),
+            ),
             _ => p.push(
                 entry.value.pos,
                 format!(

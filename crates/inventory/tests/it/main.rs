@@ -3,6 +3,7 @@
 
 mod errors;
 mod filters;
+mod formats;
 mod limits;
 mod secrets;
 mod seeds;
