@@ -267,7 +267,12 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
             .collect::<Result<_>>()?,
     };
 
-    let mut pass_through = Vec::new();
+    // How to read `-i` (a simulated fleet's inventory is fanout's own).
+    let mut pass_through = if args.inventory.is_some() {
+        args.read.run_args()
+    } else {
+        Vec::new()
+    };
     for (phase, value) in &args.timeouts {
         let value = value.map_or_else(|| "none".to_string(), format_duration);
         pass_through.extend(["--timeout".to_string(), format!("{phase}={value}")]);

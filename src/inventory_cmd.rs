@@ -1,4 +1,4 @@
-//! `fanout inventory check|list`.
+//! `fanout inventory check|list|convert`.
 
 use std::process::ExitCode;
 
@@ -6,14 +6,16 @@ use anyhow::{Context, Result};
 use fanout_core::Target;
 use serde_json::json;
 
-use crate::cli::{HostSource, InventoryArgs, InventoryListArgs, ListFormat};
+use crate::cli::{HostSource, InventoryArgs, InventoryConvertArgs, InventoryListArgs, ListFormat};
 
 pub(crate) fn check(args: &InventoryArgs) -> Result<ExitCode> {
-    let inv = fanout_inventory::load(&args.inventory)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let inv = fanout_inventory::load_with(&args.inventory, &args.read.options(), &env)?;
     crate::run_cmd::print_warnings(&inv.warnings);
     println!(
-        "{}: ok, {} host{} in {} group{}",
+        "{} ({}): ok, {} host{} in {} group{}",
         args.inventory.display(),
+        inv.format,
         inv.targets.len(),
         if inv.targets.len() == 1 { "" } else { "s" },
         inv.groups.len(),
@@ -27,6 +29,7 @@ pub(crate) fn list(args: &InventoryListArgs) -> Result<ExitCode> {
         inventory: Some(args.inventory.clone()),
         synthetic: None,
         filters: args.filters.clone(),
+        read: args.read.clone(),
     };
     let (targets, _) = crate::run_cmd::load_targets(&source)?;
     match args.format {
@@ -38,6 +41,29 @@ pub(crate) fn list(args: &InventoryListArgs) -> Result<ExitCode> {
             );
         }
         ListFormat::Table => print_table(&targets),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn convert(args: &InventoryConvertArgs) -> Result<ExitCode> {
+    let done =
+        fanout_inventory::convert(&args.inventory, &args.read.options(), args.to, &args.output)?;
+    println!(
+        "{} ({}): {} host{} in {} group{} -> {} ({})",
+        args.inventory.display(),
+        done.from,
+        done.hosts,
+        if done.hosts == 1 { "" } else { "s" },
+        done.groups,
+        if done.groups == 1 { "" } else { "s" },
+        args.output.display(),
+        args.to,
+    );
+    for file in &done.written {
+        println!("  wrote {}", file.display());
+    }
+    for note in &done.notes {
+        println!("  note: {note}");
     }
     Ok(ExitCode::SUCCESS)
 }

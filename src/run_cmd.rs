@@ -88,7 +88,8 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
 pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<PathBuf>)> {
     let (all, known_hosts, origin) = match (&source.inventory, source.synthetic) {
         (Some(path), _) => {
-            let inv = fanout_inventory::load(path)?;
+            let env = |name: &str| std::env::var(name).ok();
+            let inv = fanout_inventory::load_with(path, &source.read.options(), &env)?;
             print_warnings(&inv.warnings);
             let origin = path.display().to_string();
             (inv.targets, inv.known_hosts, origin)

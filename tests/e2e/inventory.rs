@@ -220,3 +220,110 @@ fn list_shows_the_transport() {
     assert_eq!(hosts[1]["transport"], "ssh");
     assert_eq!(hosts[1]["port"], 22);
 }
+
+fn fixture(path: &str) -> std::path::PathBuf {
+    crate::support::repo()
+        .join("crates/inventory/tests/fixtures")
+        .join(path)
+}
+
+/// Every format loads through the CLI, detected or named.
+#[test]
+fn other_formats_check_and_list() {
+    for (path, format, hosts) in [
+        ("formats/nornir", "nornir", 3),
+        ("formats/ansible.yaml", "ansible", 5),
+        ("formats/hosts.ini", "ansible", 4),
+        ("formats/netbox.json", "netbox", 2),
+    ] {
+        let p = fixture(path);
+        let p = p.to_str().unwrap();
+        let r = run_with_secrets(&["inventory", "check", "-i", p], "x", "y");
+        assert_eq!(r.code, 0, "{path}: {}", r.stderr);
+        assert!(
+            r.stdout.contains(&format!("({format}): ok, {hosts} host")),
+            "{path}: {}",
+            r.stdout
+        );
+        let r = run_with_secrets(
+            &[
+                "inventory",
+                "list",
+                "-i",
+                p,
+                "--inventory-format",
+                format,
+                "--format",
+                "json",
+            ],
+            "x",
+            "y",
+        );
+        assert_eq!(r.code, 0, "{path}: {}", r.stderr);
+        let list: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), hosts, "{path}");
+    }
+    let wrong = run(&[
+        "inventory",
+        "check",
+        "-i",
+        fixture("formats/hosts.ini").to_str().unwrap(),
+        "--inventory-format",
+        "netbox",
+    ]);
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .contains("hosts.ini:1:1: not a NetBox device export"),
+        "{}",
+        wrong.stderr
+    );
+    let unknown = run(&["inventory", "check", "-i", "x", "--inventory-format", "csv"]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown
+            .stderr
+            .contains("use fanout, nornir, ansible or netbox"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn convert_writes_references_not_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("nornir");
+    let r = run_with_secrets(
+        &[
+            "inventory",
+            "convert",
+            "-i",
+            fixture("formats/hosts.ini").to_str().unwrap(),
+            "--to",
+            "nornir",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        "resolved-pw",
+        "resolved-en",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("(ansible): 4 hosts in 3 groups ->"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("note: secrets:"), "{}", r.stdout);
+    let hosts = std::fs::read_to_string(out.join("hosts.yaml")).unwrap();
+    let defaults = std::fs::read_to_string(out.join("defaults.yaml")).unwrap();
+    assert!(!hosts.contains("resolved") && !defaults.contains("resolved"));
+    assert!(defaults.contains("password_env: LAB_PW"), "{defaults}");
+    let r = run_with_secrets(
+        &["inventory", "check", "-i", out.to_str().unwrap()],
+        "x",
+        "y",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("(nornir): ok, 4 hosts"), "{}", r.stdout);
+}

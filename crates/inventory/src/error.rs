@@ -168,6 +168,26 @@ impl fmt::Display for Listing<'_> {
     }
 }
 
+/// Why `inventory convert` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    /// The source inventory is not valid (or cannot be read).
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    /// The output could not be written.
+    #[error("{}: cannot write the converted inventory: {source}; check the path and its permissions", path.display())]
+    Write {
+        /// The output file or directory.
+        path: PathBuf,
+        /// Why writing failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The target format cannot be written.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
 /// A `-l FILTER` expression that cannot be parsed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {

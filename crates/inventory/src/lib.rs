@@ -18,6 +18,8 @@
 
 mod ansible;
 mod ansible_ini;
+mod convert;
+mod emit;
 mod error;
 mod fields;
 mod filter;
@@ -37,7 +39,8 @@ use std::path::{Path, PathBuf};
 
 use fanout_core::Target;
 
-pub use error::{FilterError, InventoryError, Problem, Warning};
+pub use convert::{Converted, convert};
+pub use error::{ConvertError, FilterError, InventoryError, Problem, Warning};
 pub use filter::{Filter, select};
 pub use format::{Format, LoadOptions};
 pub use values::parse_platform;

@@ -113,14 +113,7 @@ pub(crate) fn resolve(model: &Model, cx: &Context<'_>, p: &mut Problems) -> Buil
             }
             GroupOrder::Nornir | GroupOrder::Ansible => {
                 undefined_groups(model, host, &index, p);
-                let mut order = expand(&host.level.groups, groups, &index);
-                if model.order == GroupOrder::Ansible {
-                    order.sort_by_key(|&i| {
-                        let g = &groups[i];
-                        let priority = g.level.priority.as_ref().map_or(1, |p| p.value);
-                        std::cmp::Reverse((depth[i], priority, g.name.as_str()))
-                    });
-                }
+                let order = ordered(model, host, &index, &depth);
                 let names = order.iter().map(|&i| groups[i].name.clone()).collect();
                 (order, names)
             }
@@ -159,6 +152,47 @@ pub(crate) fn resolve(model: &Model, cx: &Context<'_>, p: &mut Problems) -> Buil
     }
     report_unset(missing, p);
     built
+}
+
+/// The groups `host` takes settings from, first one first (Nornir or
+/// Ansible order; `depth` is needed for Ansible's).
+fn ordered(
+    model: &Model,
+    host: &Named,
+    index: &HashMap<&str, usize>,
+    depth: &[usize],
+) -> Vec<usize> {
+    let groups = &model.groups;
+    let mut order = expand(&host.level.groups, groups, index);
+    if model.order == GroupOrder::Ansible {
+        order.sort_by_key(|&i| {
+            let g = &groups[i];
+            let priority = g.level.priority.as_ref().map_or(1, |p| p.value);
+            std::cmp::Reverse((depth[i], priority, g.name.as_str()))
+        });
+    }
+    order
+}
+
+/// Every host's groups in the order it takes settings from them (for
+/// writing a model whose group order another format cannot express).
+pub(crate) fn host_orders(model: &Model) -> Vec<Vec<usize>> {
+    let index: HashMap<&str, usize> = model
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.name.as_str(), i))
+        .collect();
+    let depth = if model.order == GroupOrder::Ansible {
+        depths(&model.groups, &index)
+    } else {
+        Vec::new()
+    };
+    model
+        .hosts
+        .iter()
+        .map(|h| ordered(model, h, &index, &depth))
+        .collect()
 }
 
 /// A host's groups must be defined.

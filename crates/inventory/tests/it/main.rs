@@ -1,6 +1,7 @@
 //! Tests of fanout-inventory through its public API: both shapes,
 //! inheritance, secrets, every error case (with line and column) and filters.
 
+mod convert;
 mod errors;
 mod filters;
 mod formats;
