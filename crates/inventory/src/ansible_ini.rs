@@ -7,7 +7,7 @@
 //! any section are ungrouped (in `all`).
 
 use crate::error::Problems;
-use crate::yaml::{Entry, Kind, Node, Pos};
+use crate::yaml::{Entry, Kind, Node, Pos, small};
 
 /// What the lines of the current section are.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -82,8 +82,8 @@ pub(crate) fn parse(text: &str, file: u32, p: &mut Problems) -> Node {
         }
         let pos = Pos {
             file,
-            line: line_no,
-            col: indent + 1,
+            line: small(line_no),
+            col: small(indent + 1),
         };
         if let Some(inner) = line.strip_prefix('[') {
             let Some(inner) = inner.strip_suffix(']') else {
@@ -134,9 +134,11 @@ pub(crate) fn parse(text: &str, file: u32, p: &mut Problems) -> Node {
                 Some((key, value)) if !key.trim().is_empty() => {
                     let key_text = key.trim();
                     let value_col = pos.col
-                        + line.find('=').unwrap_or(0)
-                        + 1
-                        + (value.len() - value.trim_start().len());
+                        + small(
+                            line.find('=').unwrap_or(0)
+                                + 1
+                                + (value.len() - value.trim_start().len()),
+                        );
                     let (value, plain) = unquote(value.trim());
                     bodies[current].vars.push(Entry {
                         key: key_text.to_string(),
@@ -204,7 +206,7 @@ fn host_line(line: &str, pos: Pos, body: &mut Body, p: &mut Problems) {
         Err(col) => {
             p.push(
                 Pos {
-                    col: pos.col + col,
+                    col: pos.col + small(col),
                     ..pos
                 },
                 "this quote is not closed; close it",
@@ -219,7 +221,7 @@ fn host_line(line: &str, pos: Pos, body: &mut Body, p: &mut Problems) {
     let mut vars = Vec::new();
     for (token, col, quoted_from) in tokens {
         let at = Pos {
-            col: pos.col + col,
+            col: pos.col + small(col),
             ..pos
         };
         let Some(eq) = token
@@ -236,7 +238,7 @@ fn host_line(line: &str, pos: Pos, body: &mut Body, p: &mut Problems) {
             key_pos: at,
             value: scalar(
                 Pos {
-                    col: at.col + eq + 1,
+                    col: at.col + small(eq + 1),
                     ..at
                 },
                 value,

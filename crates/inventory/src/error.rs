@@ -328,8 +328,8 @@ impl Problems {
         list.into_iter()
             .map(|(pos, message)| Problem {
                 path: self.file(pos.file).to_path_buf(),
-                line: pos.line,
-                col: pos.col,
+                line: pos.line as usize,
+                col: pos.col as usize,
                 message,
             })
             .collect()
@@ -343,8 +343,8 @@ impl Problems {
         list.into_iter()
             .map(|(pos, message, more)| Warning {
                 path: self.file(pos.file).to_path_buf(),
-                line: pos.line,
-                col: pos.col,
+                line: pos.line as usize,
+                col: pos.col as usize,
                 message,
                 more,
             })

@@ -96,8 +96,8 @@ fn read_text(path: &Path) -> Result<String, InventoryError> {
 fn syntax(p: &Problems, e: yaml::SyntaxError) -> InventoryError {
     InventoryError::Syntax {
         path: p.file(e.pos.file).to_path_buf(),
-        line: e.pos.line,
-        col: e.pos.col,
+        line: e.pos.line as usize,
+        col: e.pos.col as usize,
         message: e.message,
     }
 }
@@ -166,16 +166,18 @@ pub(crate) fn read(
         }
         (Format::Ansible | Format::Fanout, Some(t)) => {
             let root = yaml::parse(t, 0, p).map_err(|e| syntax(p, e))?;
-            match root {
+            let model = match &root {
                 Some(root)
                     if format == Format::Ansible
-                        || (opts.format.is_none() && ansible::looks_like(&root)) =>
+                        || (opts.format.is_none() && ansible::looks_like(root)) =>
                 {
                     format = Format::Ansible;
-                    Some(ansible::model(&root, p))
+                    Some(ansible::model(root, p))
                 }
                 root => resolve::model(root.as_ref(), p),
-            }
+            };
+            drop_aside(root, t.len());
+            model
         }
     };
     let extra = extra_defaults(format, &dir, opts, p)?;
@@ -185,6 +187,14 @@ pub(crate) fn read(
         extra,
         dir,
     })
+}
+
+/// Drops a large parsed document on another thread: freeing millions of
+/// nodes takes a tenth of a second that loading need not wait for.
+fn drop_aside(root: Option<yaml::Node>, text_len: usize) {
+    if text_len >= 1 << 20 {
+        std::thread::spawn(move || drop(root));
+    }
 }
 
 /// Ansible INI rather than YAML: by the extension, else by the first line.

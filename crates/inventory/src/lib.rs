@@ -1,26 +1,32 @@
-//! fanout's YAML inventories: which hosts a job runs on.
+//! fanout's inventories: which hosts a job runs on.
 //!
-//! This crate owns reading inventory files — a plain device list (the
-//! netmiko/scrapli `devices.yaml` shape) or Nornir-style
-//! `defaults`/`groups`/`hosts` sections — into [`fanout_core::Target`]s:
-//! group inheritance, secrets from the environment, `-l` host filters
-//! ([`Filter`], [`select`]), and errors that point at `FILE:LINE:COL` with
-//! what to do. It walks the YAML events of `granit-parser` (re-exported by
-//! `serde-saphyr`) instead of deserializing with serde, because only the event
-//! stream gives a position for every key as well as every value, the scalar
-//! text exactly as written, and every duplicate key with both positions, so
-//! all problems of a file can be reported at once.
+//! This crate owns reading inventories into [`fanout_core::Target`]s:
+//! fanout's YAML (a plain device list in the netmiko/scrapli/asyncssh
+//! `devices.yaml` shapes, or Nornir-style `defaults`/`groups`/`hosts`
+//! sections), a Nornir SimpleInventory directory, an Ansible inventory (YAML
+//! or INI) and a NetBox device export ([`Format`], detected or given in
+//! [`LoadOptions`]); group inheritance, secrets from the environment, `-l`
+//! host filters ([`Filter`], [`select`]), [`convert`]ing between formats,
+//! and problems that point at `FILE:LINE:COL` with what to do ([`Warning`]s
+//! for what loads but is not used). YAML is read from the events of
+//! `granit-parser` (re-exported by `serde-saphyr`) instead of deserializing
+//! with serde, because only the event stream gives a position for every key
+//! as well as every value, the scalar text exactly as written, and every
+//! duplicate key with both positions, so all problems of a file can be
+//! reported at once; JSON positions come from serde_json's raw values.
 //!
 //! Secrets are written `password: "${LAB_PW}"` (also inside text:
 //! `pre${X}post`; `$${` is a literal `${`) or `password_env: LAB_PW`, and the
 //! same for `secret` and `key_passphrase`; they are read when the inventory is
-//! loaded and never appear in errors or `Debug` output.
+//! loaded and never appear in errors, warnings or `Debug` output. This crate
+//! never connects to anything: it reads files and the environment only.
 
 mod ansible;
 mod ansible_ini;
 mod convert;
 mod emit;
 mod error;
+mod events;
 mod fields;
 mod filter;
 mod format;

@@ -21,7 +21,7 @@ use crate::error::Problems;
 use crate::fields::{At, Level};
 use crate::model::{GroupOrder, Model, Named};
 use crate::values::parse_platform;
-use crate::yaml::Pos;
+use crate::yaml::{Pos, small};
 
 /// Byte offsets -> line and column.
 pub(crate) struct Lines<'t> {
@@ -49,8 +49,8 @@ impl<'t> Lines<'t> {
             + 1;
         Pos {
             file: self.file,
-            line,
-            col,
+            line: small(line),
+            col: small(col),
         }
     }
 

@@ -82,8 +82,8 @@ fn document(
     };
     let root = yaml::parse(text, file, p).map_err(|e| InventoryError::Syntax {
         path: path.to_path_buf(),
-        line: e.pos.line,
-        col: e.pos.col,
+        line: e.pos.line as usize,
+        col: e.pos.col as usize,
         message: e.message,
     })?;
     Ok((file, root))

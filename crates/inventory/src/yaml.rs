@@ -7,10 +7,11 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_saphyr::granit_parser::{
-    ErrorKind, Event, Options, Parser, ScalarStyle, ScanError, Span, StrInput, StructureStyle,
+    ErrorKind, Event, Options, Parser, ScalarStyle, ScanError, Span, StructureStyle,
 };
 
 use crate::error::Problems;
+use crate::events::{Events, PIPE_FROM, Step, produce};
 
 /// How many values one document may hold: as written (`plain`, keys
 /// included), and added by aliases (`alias`: each `*name` adds a copy of
@@ -41,8 +42,13 @@ impl Limits {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Pos {
     pub(crate) file: u32,
-    pub(crate) line: usize,
-    pub(crate) col: usize,
+    pub(crate) line: u32,
+    pub(crate) col: u32,
+}
+
+/// `n` as a line or column (files of 4 billion lines are refused long before).
+pub(crate) fn small(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Pos {
@@ -58,8 +64,8 @@ impl Pos {
     fn of(file: u32, span: &Span) -> Pos {
         Pos {
             file,
-            line: span.start.line().max(1),
-            col: span.start.col() + 1,
+            line: small(span.start.line().max(1)),
+            col: small(span.start.col() + 1),
         }
     }
 }
@@ -153,8 +159,32 @@ pub(crate) fn parse_with_limits(
 ) -> Result<Option<Node>, SyntaxError> {
     let mut options = Options::default();
     options.emit_comments = false;
+    let parser = Parser::new_from_str_with_options(text, options);
+    if text.len() < PIPE_FROM {
+        return build(Events::Direct(Box::new(parser)), file, problems, limits);
+    }
+    // A large file: the parser runs on its own thread, handing over batches
+    // of events, while this one builds the tree.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Step<'_>>>(4);
+        scope.spawn(move || produce(parser, &tx));
+        build(
+            Events::Piped(rx, Vec::new().into_iter()),
+            file,
+            problems,
+            limits,
+        )
+    })
+}
+
+pub(crate) fn build(
+    events: Events<'_>,
+    file: u32,
+    problems: &mut Problems,
+    limits: Limits,
+) -> Result<Option<Node>, SyntaxError> {
     let mut b = Builder {
-        parser: Parser::new_from_str_with_options(text, options),
+        parser: events,
         file,
         anchors: HashMap::new(),
         limits,
@@ -197,7 +227,7 @@ pub(crate) fn parse_with_limits(
 }
 
 struct Builder<'a, 'p> {
-    parser: Parser<'a, StrInput<'a>>,
+    parser: Events<'a>,
     file: u32,
     /// Anchor id -> (node, number of values in it).
     anchors: HashMap<usize, (Node, usize)>,
@@ -357,7 +387,7 @@ impl<'a> Builder<'a, '_> {
 
     fn mapping(&mut self, pos: Pos) -> Result<Node, SyntaxError> {
         let mut entries: Vec<Entry> = Vec::new();
-        let mut seen: HashMap<String, Pos> = HashMap::new();
+        let mut seen = Seen::default();
         let mut merged: Vec<Entry> = Vec::new();
         let mut merged_keys: HashSet<String> = HashSet::new();
         loop {
@@ -382,8 +412,8 @@ impl<'a> Builder<'a, '_> {
                 self.merge(value, &mut merged, &mut merged_keys);
                 continue;
             }
-            if let Some(first) = seen.get(&text) {
-                let first = self.problems.at(*first);
+            if let Some(first) = seen.get(&entries, &text) {
+                let first = self.problems.at(first);
                 self.problems.push(
                     key.pos,
                     format!(
@@ -393,7 +423,7 @@ impl<'a> Builder<'a, '_> {
                 );
                 continue;
             }
-            seen.insert(text.clone(), key.pos);
+            seen.add(&entries, &text);
             entries.push(Entry {
                 key: text,
                 key_pos: key.pos,
@@ -401,8 +431,8 @@ impl<'a> Builder<'a, '_> {
             });
         }
         for entry in merged {
-            if !seen.contains_key(&entry.key) {
-                seen.insert(entry.key.clone(), entry.key_pos);
+            if seen.get(&entries, &entry.key).is_none() {
+                seen.add(&entries, &entry.key);
                 entries.push(entry);
             }
         }
@@ -443,6 +473,46 @@ impl<'a> Builder<'a, '_> {
     }
 }
 
+/// The keys of one mapping so far, to find duplicates: a scan of the
+/// entries while the map is small (most are: one host's settings), an index
+/// once it is large (`hosts:`).
+#[derive(Default)]
+struct Seen {
+    index: Option<HashMap<String, usize>>,
+}
+
+impl Seen {
+    /// Scanned up to this many entries; indexed beyond.
+    const SCAN: usize = 16;
+
+    /// Where `key` was first written, if it was.
+    fn get(&self, entries: &[Entry], key: &str) -> Option<Pos> {
+        match &self.index {
+            Some(index) => index.get(key).map(|&i| entries[i].key_pos),
+            None => entries.iter().find(|e| e.key == key).map(|e| e.key_pos),
+        }
+    }
+
+    /// Records that `key` is about to be pushed as entry `entries.len()`.
+    fn add(&mut self, entries: &[Entry], key: &str) {
+        match &mut self.index {
+            Some(index) => {
+                index.insert(key.to_string(), entries.len());
+            }
+            None if entries.len() + 1 >= Self::SCAN => {
+                let mut index: HashMap<String, usize> = entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.key.clone(), i))
+                    .collect();
+                index.insert(key.to_string(), entries.len());
+                self.index = Some(index);
+            }
+            None => {}
+        }
+    }
+}
+
 fn key_description(kind: &Kind) -> &'static str {
     match kind {
         Kind::Seq(_) => "a list",
@@ -465,8 +535,8 @@ fn syntax_error(file: u32, e: &ScanError, open_flow: Option<(char, Pos)>) -> Syn
     let m = e.marker();
     let at = Pos {
         file,
-        line: m.line().max(1),
-        col: m.col() + 1,
+        line: small(m.line().max(1)),
+        col: small(m.col() + 1),
     };
     if let (
         ErrorKind::ExpectedFlowMappingSeparator | ErrorKind::ExpectedFlowSequenceSeparator,
@@ -514,5 +584,95 @@ fn syntax_error(file: u32, e: &ScanError, open_flow: Option<(char, Pos)>) -> Syn
     SyntaxError {
         pos: at,
         message: format!("{}; {hint}", e.kind()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_limited(text: &str, plain: usize, alias: usize) -> Result<Option<Node>, SyntaxError> {
+        let mut p = Problems::new(std::path::Path::new("t.yaml"));
+        parse_with_limits(text, 0, &mut p, Limits { plain, alias })
+    }
+
+    #[test]
+    fn plain_values_have_their_own_limit() {
+        // 1 map + 3 x (key + value) = 7 values.
+        let text = "{a: 1, b: 2, c: 3}";
+        assert!(parse_limited(text, 7, 0).is_ok());
+        let e = parse_limited(text, 6, 1_000).unwrap_err();
+        assert!(
+            e.message
+                .contains("holds more than 6 values (keys included)"),
+            "{}",
+            e.message
+        );
+        assert_eq!((e.pos.line, e.pos.col), (1, 17));
+    }
+
+    #[test]
+    fn alias_expansion_has_its_own_limit() {
+        // The anchor's copy (3 values) and two aliases (3 each): 9 added.
+        let text = "{a: &x [1, 2], b: *x, c: *x}";
+        assert!(parse_limited(text, 100, 9).is_ok());
+        let e = parse_limited(text, 100, 8).unwrap_err();
+        assert!(
+            e.message
+                .contains("anchors and aliases add more than 8 values"),
+            "{}",
+            e.message
+        );
+        assert_eq!((e.pos.line, e.pos.col), (1, 26));
+        // Written values do not count against the alias limit.
+        assert!(parse_limited("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", 100, 0).is_ok());
+    }
+
+    #[test]
+    fn large_files_parse_the_same_on_two_threads() {
+        let mut text = String::from("hosts:\n");
+        for i in 0..40_000 {
+            text.push_str(&format!(
+                "  r{i}: {{hostname: 127.0.0.1, port: {}}}\n",
+                1 + i % 60_000
+            ));
+        }
+        assert!(text.len() > PIPE_FROM);
+        let mut p = Problems::new(std::path::Path::new("t.yaml"));
+        let Some(Node {
+            kind: Kind::Map(root),
+            ..
+        }) = parse(&text, 0, &mut p).unwrap()
+        else {
+            panic!("not a map");
+        };
+        let Kind::Map(hosts) = &root[0].value.kind else {
+            panic!("hosts is not a map");
+        };
+        assert_eq!(hosts.len(), 40_000);
+        assert_eq!(
+            (hosts[39_999].key_pos.line, hosts[39_999].key_pos.col),
+            (40_001, 3)
+        );
+        // A syntax error far into a large file is the same error on one
+        // thread and on two.
+        let broken = text.replace(
+            "  r30000: {hostname: 127.0.0.1,",
+            "  r30000: {hostname: 127.0.0.1,,",
+        );
+        let piped = parse(&broken, 0, &mut p).unwrap_err();
+        let direct = build(
+            Events::Direct(Box::new(Parser::new_from_str(&broken))),
+            0,
+            &mut p,
+            Limits::DEFAULT,
+        )
+        .unwrap_err();
+        assert_eq!((piped.pos, &piped.message), (direct.pos, &direct.message));
+        assert!(
+            (30_001..=30_002).contains(&piped.pos.line),
+            "{}",
+            piped.message
+        );
     }
 }
