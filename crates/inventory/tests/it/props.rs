@@ -17,30 +17,48 @@ fn parse(text: &str, name: &str, format: Option<Format>) -> Result<usize, Invent
     fanout_inventory::parse_with(text, Path::new(name), &opts, &env).map(|inv| inv.targets.len())
 }
 
+/// The widths of the lines of `text`, split at `\n` (JSON, INI) or at
+/// every YAML line break (`\r\n`, `\r`, `\n`).
+fn widths(text: &str, yaml: bool) -> Vec<usize> {
+    let text = if yaml {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text.to_string()
+    };
+    text.split('\n').map(|l| l.chars().count()).collect()
+}
+
 /// Every problem is located inside `text`: a line of the file (or the one
 /// after its last newline) and a column of that line (or just past it).
 fn assert_located(text: &str, e: &InventoryError) {
-    let lines: Vec<&str> = text.split('\n').collect();
     let problems = e.problems();
     assert!(
         !problems.is_empty() || matches!(e, InventoryError::Format { .. }),
         "{e}"
     );
+    let splits = [widths(text, false), widths(text, true)];
     for p in problems {
+        let inside = splits.iter().any(|lines| {
+            p.line >= 1 && p.line <= lines.len() && p.col >= 1 && p.col <= lines[p.line - 1] + 2
+        });
         assert!(
-            p.line >= 1 && p.line <= lines.len(),
-            "line {} of {}: {e}",
+            inside,
+            "{}:{} is outside the file ({:?} lines): {e}",
             p.line,
-            lines.len()
-        );
-        let width = lines[p.line - 1].chars().count();
-        assert!(
-            p.col >= 1 && p.col <= width + 2,
-            "col {} of a {width}-character line: {e}",
-            p.col
+            p.col,
+            splits[1].len()
         );
         assert!(!p.message.is_empty());
     }
+}
+
+/// Found by the 100,000-case run: a lone `\r` is a line break to YAML, so
+/// the error after it is on line 2 (of a file without `\n`).
+#[test]
+fn a_lone_carriage_return_is_a_yaml_line_break() {
+    let e = parse("\r\0", "lab/inv.yaml", None).unwrap_err();
+    assert_eq!(e.locations(), [(2, 1)], "{e}");
+    assert_located("\r\0", &e);
 }
 
 fn check_all_formats(text: &str) {
