@@ -91,6 +91,9 @@ pub(crate) struct SimServeArgs {
     #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
+
     /// Platform of generated devices: ios, iosxe, nxos, eos, junos, iosxr, linux.
     #[arg(long, value_name = "PLATFORM", default_value = "ios", value_parser = parse_platform)]
     pub(crate) profile: fanout_core::Platform,
@@ -179,6 +182,83 @@ pub(crate) enum InventoryCommand {
     Check(InventoryArgs),
     /// List the hosts of an inventory (after filters), without secrets.
     List(InventoryListArgs),
+    /// Write an inventory in another format (fanout, nornir, ansible).
+    ///
+    /// Secrets are not resolved: `${VAR}` and `*_env` references stay
+    /// references (`{{ lookup('env', 'VAR') }}` for Ansible); only secrets
+    /// written as plain text in the source are plain text in the output.
+    /// Example: `fanout inventory convert -i hosts.ini --to nornir -o inv/`.
+    Convert(InventoryConvertArgs),
+}
+
+/// How an inventory is read (shared by every command taking `-i`).
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct InventoryFormatArgs {
+    /// The inventory's format: fanout, nornir (a directory with
+    /// hosts.yaml), ansible (YAML or INI) or netbox (JSON export of
+    /// /api/dcim/devices/) [default: detected].
+    #[arg(
+        id = "inventory_format",
+        long = "inventory-format",
+        value_name = "FORMAT",
+        value_parser = parse_format,
+        requires = "inventory"
+    )]
+    pub(crate) format: Option<fanout_inventory::Format>,
+
+    /// Settings every host of the inventory takes last (a YAML map with the
+    /// keys of fanout's `defaults:`), e.g. credentials for a NetBox export
+    /// [default for netbox: defaults.yaml beside the export, if any].
+    #[arg(
+        long = "inventory-defaults",
+        value_name = "FILE",
+        requires = "inventory"
+    )]
+    pub(crate) defaults: Option<PathBuf>,
+}
+
+impl InventoryFormatArgs {
+    pub(crate) fn options(&self) -> fanout_inventory::LoadOptions {
+        fanout_inventory::LoadOptions {
+            format: self.format,
+            defaults: self.defaults.clone(),
+        }
+    }
+
+    /// The same options for a `fanout run` child.
+    pub(crate) fn run_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(format) = self.format {
+            out.extend(["--inventory-format".to_string(), format.to_string()]);
+        }
+        if let Some(path) = &self.defaults {
+            out.extend([
+                "--inventory-defaults".to_string(),
+                path.display().to_string(),
+            ]);
+        }
+        out
+    }
+}
+
+fn parse_format(s: &str) -> Result<fanout_inventory::Format, String> {
+    s.parse()
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InventoryConvertArgs {
+    /// The inventory to convert (a file, or a Nornir directory).
+    #[arg(short = 'i', long, value_name = "PATH")]
+    pub(crate) inventory: PathBuf,
+    /// The format to write: fanout (a YAML file), nornir (a directory:
+    /// hosts.yaml, groups.yaml, defaults.yaml) or ansible (a YAML file).
+    #[arg(long = "to", value_name = "FORMAT", value_parser = parse_format)]
+    pub(crate) to: fanout_inventory::Format,
+    /// Where to write it.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub(crate) output: PathBuf,
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
 }
 
 /// Where the hosts come from: exactly one of `-i` and `--synthetic` (a
@@ -191,9 +271,14 @@ pub(crate) enum InventoryCommand {
         .required(true)
 ))]
 pub(crate) struct HostSource {
-    /// Inventory file (YAML): a device list or defaults/groups/hosts sections.
+    /// Inventory: fanout YAML (a device list or defaults/groups/hosts
+    /// sections), a Nornir directory, an Ansible YAML/INI file or a NetBox
+    /// JSON export (see --inventory-format).
     #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
 
     /// Use N generated hosts (host0001... on 127.0.0.1, in group
     /// `synthetic`) instead of an inventory: for sleep, cpu and local tasks.
@@ -209,16 +294,20 @@ pub(crate) struct HostSource {
 
 #[derive(Debug, Args)]
 pub(crate) struct InventoryArgs {
-    /// Inventory file (YAML).
+    /// Inventory (a file, or a Nornir directory).
     #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: PathBuf,
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct InventoryListArgs {
-    /// Inventory file (YAML).
+    /// Inventory (a file, or a Nornir directory).
     #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: PathBuf,
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
     /// Select hosts (same syntax as `fanout run -l`).
     #[arg(short = 'l', long = "limit", value_name = "FILTER")]
     pub(crate) filters: Vec<String>,

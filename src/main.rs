@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Inventory { command } => match command {
             InventoryCommand::Check(args) => inventory_cmd::check(&args),
             InventoryCommand::List(args) => inventory_cmd::list(&args),
+            InventoryCommand::Convert(args) => inventory_cmd::convert(&args),
         },
         Command::Sim { command } => match command {
             SimCommand::Serve(args) => sim_cmd::serve(&args),

@@ -159,7 +159,9 @@ pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<P
 pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
     let (all, known_hosts, mut groups, origin) = match (&source.inventory, source.synthetic) {
         (Some(path), _) => {
-            let inv = fanout_inventory::load(path)?;
+            let env = |name: &str| std::env::var(name).ok();
+            let inv = fanout_inventory::load_with(path, &source.read.options(), &env)?;
+            print_warnings(&inv.warnings);
             let origin = path.display().to_string();
             (inv.targets, inv.known_hosts, inv.groups, origin)
         }
@@ -221,6 +223,13 @@ fn check_group_caps(caps: &[(String, usize)], hosts: &Hosts) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// An inventory's warnings, once each, on stderr (stdout stays the results).
+pub(crate) fn print_warnings(warnings: &[fanout_inventory::Warning]) {
+    for w in warnings {
+        eprintln!("{w}");
+    }
 }
 
 fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<Job> {

@@ -26,7 +26,8 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
         .credentials(&args.username, &args.password, Some(args.secret.as_str()));
     builder = match &args.inventory {
         Some(path) => {
-            let inv = fanout_inventory::load(path)?;
+            let env = |name: &str| std::env::var(name).ok();
+            let inv = fanout_inventory::load_with(path, &args.read.options(), &env)?;
             let specs = inv
                 .targets
                 .iter()

@@ -39,6 +39,6 @@ pub use outcome::{
 };
 pub use rate::{AttemptGate, ConnectRateLimiter, Rate};
 pub use sink::{CollectSink, Flow, Sink};
-pub use target::{Credentials, Platform, Secret, Target, TimeoutOverrides};
+pub use target::{Credentials, Platform, Secret, Target, TimeoutOverrides, Transport};
 pub use task::{CliMode, Task, TaskKind};
 pub use work::{cpu_burn, render_template};
