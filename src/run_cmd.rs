@@ -236,8 +236,7 @@ fn install_ctrl_c(cancel: &CancelToken) -> Result<()> {
             let _ = writeln!(io::stderr(), "fanout: interrupted again, exiting now");
             // Local commands run in their own process groups: they would
             // not get the terminal's SIGINT, so take them down with us.
-            fanout_exec_threads::kill_all_local_commands();
-            fanout_exec_async::kill_all_local_commands();
+            fanout_engine::kill_all_local_commands();
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
         let _ = writeln!(

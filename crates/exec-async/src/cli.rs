@@ -11,6 +11,8 @@ use fanout_netcli::{Dialog, DialogError, DialogSpec, Progress};
 use russh::ChannelMsg;
 use russh::client::{Handle, Msg};
 
+use fanout_engine::Expired;
+
 use crate::host::{AttemptError, Deadline};
 use crate::ssh::{Client, endpoint};
 
@@ -100,7 +102,7 @@ pub(crate) async fn run(
         host_deadline,
     );
     let setup = exchange.run(open_shell(handle, &at)).await;
-    let mut channel = setup.map_err(|()| {
+    let mut channel = setup.map_err(|Expired| {
         let mut err = exchange.timeout_error(Vec::new());
         err.message = format!(
             "{} while {at} opened the shell channel (the device never confirmed the channel, PTY or shell); check that it allows interactive SSH sessions (or use an exec task)",
@@ -132,7 +134,7 @@ pub(crate) async fn run(
                             dialog.outputs(),
                         ));
                     }
-                    Err(()) => {
+                    Err(Expired) => {
                         let mut err = exchange.timeout_error(dialog.outputs().to_vec());
                         err.message = format!(
                             "{} while sending to {at}: the device stopped accepting input (its SSH window stayed closed); check the device's load and session limits",
@@ -153,14 +155,14 @@ pub(crate) async fn run(
                         dialog.outputs(),
                     ));
                 }
-                Err(()) if exchange.phase == Phase::Host => {
+                Err(Expired) if exchange.phase == Phase::Host => {
                     // The whole-host limit, not the command timeout, ran out.
                     let last = dialog_error(dialog.timed_out(exchange.after));
                     let mut err = exchange.timeout_error(last.outputs);
                     err.message = format!("{}; {}", err.message, last.message);
                     return Err(err);
                 }
-                Err(()) => return Err(dialog_error(dialog.timed_out(exchange.after))),
+                Err(Expired) => return Err(dialog_error(dialog.timed_out(exchange.after))),
             },
             Progress::Done => break,
         }

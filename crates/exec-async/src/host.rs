@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CommandOutput, ErrorKind, HostDeadline, HostOutcome, Phase, PhaseTimings, Retries, RetryStep,
-    Task, Worker, cpu_burn, host_deadline,
+    CommandOutput, ErrorKind, HostOutcome, Phase, PhaseTimings, Task, Worker, cpu_burn,
 };
+use fanout_engine::nonblocking::Stop;
+use fanout_engine::{HostDeadline, Retries, RetryStep, host_deadline};
 use futures_util::FutureExt;
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::stream::{Ctx, Outcomes};
 
@@ -22,74 +23,7 @@ use crate::stream::{Ctx, Outcomes};
 /// other host is dropped at once and reported `cancelled` as it stands.
 const CANCEL_GRACE: Duration = Duration::from_millis(50);
 
-/// The run's stop signal as the hosts see it: set once, when the caller's
-/// token is cancelled (or the stream is dropped). Waiting on it is an
-/// intrusive list entry of a tokio `Notify` — no allocation per host.
-#[derive(Debug, Default)]
-pub(crate) struct Stop {
-    set: AtomicBool,
-    notify: Notify,
-}
-
-impl Stop {
-    pub(crate) fn fire(&self) {
-        self.set.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
-    }
-
-    pub(crate) fn is_set(&self) -> bool {
-        self.set.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once [`fire`](Self::fire) was called.
-    pub(crate) async fn wait(&self) {
-        let notified = self.notify.notified();
-        tokio::pin!(notified);
-        // Registered before the check: a fire() in between still wakes us.
-        notified.as_mut().enable();
-        if self.is_set() {
-            return;
-        }
-        notified.await;
-    }
-}
-
-pub(crate) use fanout_core::AttemptError;
-
-/// The deadline of one phase ([`fanout_core::Deadline`]), which also
-/// bounds a future.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Deadline(fanout_core::Deadline);
-
-impl std::ops::Deref for Deadline {
-    type Target = fanout_core::Deadline;
-
-    fn deref(&self) -> &fanout_core::Deadline {
-        &self.0
-    }
-}
-
-impl Deadline {
-    /// See [`fanout_core::Deadline::new`].
-    pub(crate) fn new(
-        start: Instant,
-        phase: Phase,
-        own: Option<Duration>,
-        host: HostDeadline,
-    ) -> Self {
-        Self(fanout_core::Deadline::new(start, phase, own, host))
-    }
-
-    /// Runs `fut` until this deadline; `Err(())` if the deadline came first.
-    pub(crate) async fn run<F: Future>(&self, fut: F) -> Result<F::Output, ()> {
-        match self.at {
-            Some(at) => tokio::time::timeout_at(at.into(), fut)
-                .await
-                .map_err(|_| ()),
-            None => Ok(fut.await),
-        }
-    }
-}
+pub(crate) use fanout_engine::{AttemptError, Deadline};
 
 /// What a host did so far; kept outside its future so that a host whose
 /// future is dropped (cancelled) still reports its attempts and timings.
@@ -228,13 +162,7 @@ async fn attempt(
     let job = &*ctx.job;
     let target = &ctx.targets[idx];
     let started = Instant::now();
-    let deadline = Deadline(fanout_core::Deadline::for_phase(
-        job,
-        target,
-        Phase::Command,
-        started,
-        host_deadline,
-    ));
+    let deadline = Deadline::for_phase(job, target, Phase::Command, started, host_deadline);
     if deadline.at.is_some_and(|at| at <= started) {
         return Err(deadline.timeout_error(Vec::new()));
     }
@@ -254,7 +182,10 @@ async fn attempt(
         }
         Task::Local { argv } => {
             progress.phase = Some(Phase::Command);
-            Box::pin(crate::local::run(argv, target, deadline, &ctx.stop)).await
+            Box::pin(fanout_engine::local::nonblocking::run(
+                argv, target, deadline, &ctx.stop,
+            ))
+            .await
         }
     };
     progress.timings.command += started.elapsed();

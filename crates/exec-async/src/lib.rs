@@ -15,10 +15,8 @@
 mod cli;
 mod executor;
 mod host;
-mod local;
 mod ssh;
 mod stream;
 
 pub use executor::{AsyncExecutor, AsyncExecutorBuilder};
-pub use local::kill_all_local_commands;
 pub use stream::{HostStream, run_stream};

@@ -14,10 +14,16 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CapturedStreams, CommandOutput, ErrorKind, ExecError, HostKeyPolicy, Job, Phase, Secret,
-    Target, Task,
+    CommandOutput, ErrorKind, ExecError, HostKeyPolicy, Job, Phase, Secret, Target, Task,
 };
+use fanout_engine::Expired;
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
+use fanout_transport::CapturedStreams;
+pub(crate) use fanout_transport::ssh::endpoint;
+use fanout_transport::ssh::{
+    CLOSE_WAIT_ASYNC as CLOSE_WAIT, LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS_ASYNC,
+    TAIL_ASYNC as TAIL,
+};
 use russh::client::{self, AuthResult, Handle, KeyboardInteractiveAuthResponse};
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
@@ -29,12 +35,6 @@ use tokio::sync::{OnceCell, oneshot};
 
 use crate::host::{AttemptError, Deadline, Progress};
 use crate::stream::Ctx;
-
-/// How long closing a session may take before it is simply dropped.
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
-
-/// Longest tail of the output quoted in a timeout message.
-const TAIL: usize = 120;
 
 /// SSH client state shared by every host of a run.
 pub(crate) struct Shared {
@@ -99,17 +99,25 @@ impl Shared {
 fn client_config() -> client::Config {
     use russh::{cipher, kex, mac};
     let defaults = Preferred::DEFAULT;
+    // russh knows every name of the policy's lists (a test checks it).
     let mut kex_list = defaults.kex.to_vec();
-    kex_list.extend([kex::DH_G14_SHA1, kex::DH_GEX_SHA1, kex::DH_G1_SHA1]);
+    kex_list.extend(
+        LEGACY_KEX
+            .iter()
+            .filter_map(|n| kex::Name::try_from(*n).ok()),
+    );
     let mut ciphers = defaults.cipher.to_vec();
-    ciphers.extend([
-        cipher::AES_256_CBC,
-        cipher::AES_192_CBC,
-        cipher::AES_128_CBC,
-        cipher::TRIPLE_DES_CBC,
-    ]);
+    ciphers.extend(
+        LEGACY_CIPHERS
+            .iter()
+            .filter_map(|n| cipher::Name::try_from(*n).ok()),
+    );
     let mut macs = defaults.mac.to_vec();
-    macs.extend([mac::HMAC_SHA1_ETM, mac::HMAC_SHA1]);
+    macs.extend(
+        LEGACY_MACS_ASYNC
+            .iter()
+            .filter_map(|n| mac::Name::try_from(*n).ok()),
+    );
     client::Config {
         client_id: russh::SshId::Standard(Cow::Borrowed(concat!(
             "SSH-2.0-fanout_",
@@ -170,16 +178,7 @@ pub(crate) async fn attempt(
     };
     let target = &ctx.targets[idx];
     let timeouts = &ctx.job.timeouts;
-    let user = target.username.as_deref().ok_or_else(|| {
-        AttemptError::new(
-            ErrorKind::InvalidTarget,
-            None,
-            format!(
-                "{} has no username; set `username` for it (or in defaults) in the inventory",
-                target.name
-            ),
-        )
-    })?;
+    let user = fanout_transport::ssh::require_username(target)?;
 
     progress.phase = Some(Phase::Connect);
     let started = Instant::now();
@@ -196,7 +195,7 @@ pub(crate) async fn attempt(
     let connected = deadline.run(connect(shared, ctx, idx, killed)).await;
     progress.timings.connect += started.elapsed();
     let (mut handle, socket_back) =
-        connected.map_err(|()| deadline.timeout_error(Vec::new()))??;
+        connected.map_err(|Expired| deadline.timeout_error(Vec::new()))??;
 
     progress.phase = Some(Phase::Auth);
     let started = Instant::now();
@@ -210,7 +209,7 @@ pub(crate) async fn attempt(
         .run(authenticate(&mut handle, shared, target, user))
         .await;
     progress.timings.auth += started.elapsed();
-    authed.map_err(|()| deadline.timeout_error(Vec::new()))??;
+    authed.map_err(|Expired| deadline.timeout_error(Vec::new()))??;
 
     progress.phase = Some(Phase::Command);
     let started = Instant::now();
@@ -231,14 +230,7 @@ pub(crate) async fn attempt(
             )
             .await
         }
-        other => Err(AttemptError::new(
-            ErrorKind::InvalidTarget,
-            None,
-            format!(
-                "internal error: the {} task does not use SSH; please report it",
-                other.kind()
-            ),
-        )),
+        other => Err(fanout_transport::ssh::not_an_ssh_task(other)),
     };
     progress.timings.command += started.elapsed();
     if !matches!(&result, Err(e) if e.kind == ErrorKind::Timeout) {
@@ -366,15 +358,6 @@ impl AsyncWrite for Returning {
             Ok(s) => s.poll_shutdown(cx),
             Err(e) => Poll::Ready(Err(e)),
         }
-    }
-}
-
-/// `addr:port`, with brackets for IPv6 addresses.
-pub(crate) fn endpoint(target: &Target) -> String {
-    if target.address.contains(':') {
-        format!("[{}]:{}", target.address, target.port)
-    } else {
-        format!("{}:{}", target.address, target.port)
     }
 }
 
@@ -605,7 +588,7 @@ async fn authenticate(
     target: &Target,
     user: &str,
 ) -> Result<(), AttemptError> {
-    fanout_core::require_credentials(target)?;
+    fanout_transport::ssh::require_credentials(target)?;
     let creds = &target.credentials;
     let mut tried: Vec<String> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
@@ -764,7 +747,7 @@ async fn keyboard_interactive(
 
 /// The last line of `text` worth quoting, shortened to [`TAIL`] chars.
 pub(crate) fn last_output(text: &str) -> Option<String> {
-    fanout_core::last_line(text, TAIL)
+    fanout_transport::last_line(text, TAIL)
 }
 
 /// What came back on an exec channel.
@@ -799,7 +782,7 @@ async fn exec(
     let ran = deadline.run(exec_channel(h, &at, command, &mut got)).await;
     let output = got.output(command);
     match ran {
-        Err(()) => {
+        Err(Expired) => {
             let mut err = deadline.timeout_error(Vec::new());
             err.message
                 .push_str(&format!("; `{command}` had not finished"));
@@ -909,6 +892,24 @@ mod tests {
         assert!(order.contains(&Algorithm::Ed25519));
         let order = known_first(&defaults, &["ecdsa-sha2-nistp256".to_string()]);
         assert_eq!(order[0].as_str(), "ecdsa-sha2-nistp256", "{order:?}");
+    }
+
+    #[test]
+    fn every_legacy_algorithm_of_the_policy_is_offered_last() {
+        let config = client_config();
+        let names = |list: Vec<&str>, legacy: &[&str]| {
+            assert_eq!(&list[list.len() - legacy.len()..], legacy, "{list:?}");
+        };
+        let p = &config.preferred;
+        names(p.kex.iter().map(|n| n.as_ref()).collect(), LEGACY_KEX);
+        names(
+            p.cipher.iter().map(|n| n.as_ref()).collect(),
+            LEGACY_CIPHERS,
+        );
+        names(
+            p.mac.iter().map(|n| n.as_ref()).collect(),
+            LEGACY_MACS_ASYNC,
+        );
     }
 
     #[test]

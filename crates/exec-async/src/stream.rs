@@ -18,12 +18,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use fanout_core::{CancelToken, ConnectRateLimiter, ExecError, HostOutcome, Job, Target, Worker};
+use fanout_core::{CancelToken, ExecError, HostOutcome, Job, Target, Worker};
+use fanout_engine::ConnectRateLimiter;
+use fanout_engine::nonblocking::Stop;
 use futures_util::Stream;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
-use crate::host::{self, Stop};
+use crate::host;
 
 /// Everything the hosts of one run share.
 pub(crate) struct Ctx {

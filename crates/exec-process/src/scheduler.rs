@@ -10,10 +10,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CancelToken, ConnectRateLimiter, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary,
-    Sink, Tally, Target, Worker,
+    CancelToken, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary, Sink, Tally, Target,
+    Worker,
 };
 
+use fanout_engine::ConnectRateLimiter;
 use fanout_exec_threads::{Admission, max_host_duration};
 
 use crate::child::{Lines, WorkerProcess, describe_exit};

@@ -9,8 +9,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use fanout_core::{AttemptGate, CancelToken, Job, Target, Worker};
-use fanout_exec_threads::{HostRun, SshShared, panicked, run_host};
+use fanout_core::{CancelToken, Job, Target, Worker};
+use fanout_engine::{AttemptGate, panicked};
+use fanout_exec_threads::{HostRun, SshShared, run_host};
 
 use crate::ProcessError;
 use crate::faults::{FaultKind, Faults, strike};
@@ -294,7 +295,7 @@ fn cancel_on_sigterm(cancel: &CancelToken) -> Result<(), ProcessError> {
             while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
             cancel.cancel();
             std::thread::sleep(TERM_GRACE);
-            fanout_exec_threads::kill_all_local_commands();
+            fanout_engine::kill_all_local_commands();
             // SAFETY: ends the process at once, as SIGTERM would have.
             unsafe { libc::_exit(128 + libc::SIGTERM) }
         })

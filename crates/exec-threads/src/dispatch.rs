@@ -5,7 +5,6 @@
 //! complete, and on cancellation take back every host no worker has picked
 //! up yet so each host is reported exactly once.
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use fanout_core::{
     CancelToken, ErrorKind, HostOutcome, Job, RunSummary, Sink, Tally, Target, Worker,
 };
+use fanout_engine::panicked;
 
 use crate::admission::Admission;
 use crate::{HostRun, run_host};
@@ -148,47 +148,4 @@ pub(crate) fn run_one(
         .unwrap_or_else(|panic| panicked(&target.name, run.worker, panic.as_ref()));
     outcome.timings.queued = queued;
     outcome
-}
-
-/// The outcome of a host whose code panicked (`panic` is what
-/// `catch_unwind` returned): a bug, reported on that host as
-/// `worker_crashed` with the panic message. Used by every executor that
-/// runs [`run_host`](crate::run_host), threads and worker processes alike.
-pub fn panicked(host: &str, worker: Worker, panic: &(dyn Any + Send)) -> HostOutcome {
-    let detail = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string());
-    HostOutcome::failed(
-        host,
-        ErrorKind::WorkerCrashed,
-        format!("internal error (panic) while running this host: {detail}; please report it"),
-        worker,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_panic_becomes_the_hosts_outcome_with_its_message() {
-        for payload in [
-            Box::new("static str") as Box<dyn Any + Send>,
-            Box::new(String::from("formatted 42")),
-        ] {
-            let o = panicked("r1", Worker::Pid(7), payload.as_ref());
-            assert_eq!(o.error_kind, Some(ErrorKind::WorkerCrashed));
-            assert_eq!(o.worker, Worker::Pid(7));
-            let message = o.message.unwrap();
-            assert!(message.contains("please report it"), "{message}");
-            assert!(
-                message.contains("static str") || message.contains("formatted 42"),
-                "{message}"
-            );
-        }
-        let o = panicked("r1", Worker::Thread(0), &17u8);
-        assert!(o.message.unwrap().contains("unknown panic"));
-    }
 }

@@ -10,23 +10,17 @@
 
 mod admission;
 mod dispatch;
-mod limits;
-mod local;
 mod rayon_pool;
 mod run_host;
 mod sequential;
+mod settings;
 mod ssh;
 mod thread_pool;
 
 pub use admission::Admission;
-pub use dispatch::panicked;
-pub use limits::{
-    BuildError, DEFAULT_STACK_SIZE, Demand, MIN_STACK_SIZE, check_limits, fds_per_host,
-    helper_tasks_per_host,
-};
-pub use local::kill_all_local_commands;
 pub use rayon_pool::{Rayon, RayonBuilder};
 pub use run_host::{HostRun, max_host_duration, run_host};
 pub use sequential::Sequential;
+pub use settings::{BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 pub use ssh::SshShared;
 pub use thread_pool::{MAX_THREADS, ThreadPool, ThreadPoolBuilder};

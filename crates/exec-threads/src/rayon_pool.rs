@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 use fanout_core::{
-    AttemptGate, CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job,
-    RunSummary, Sink, Target, TaskKind, Worker,
+    CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Target, TaskKind, Worker,
 };
+use fanout_engine::{AttemptGate, ConnectRateLimiter};
 
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
-use crate::limits::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+use crate::settings::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 use crate::thread_pool::MAX_THREADS;
 use crate::{HostRun, SshShared};
 
@@ -110,7 +110,7 @@ impl Executor for Rayon {
         }
         let concurrency = self.concurrency(job);
         // Every pool thread counts against the process limit, busy or not.
-        limits::check_threads(threads, job.task.kind()).map_err(setup)?;
+        settings::check_threads(threads, job.task.kind()).map_err(setup)?;
         let ssh = crate::ssh::shared_for(job).map_err(setup)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

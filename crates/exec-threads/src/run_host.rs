@@ -2,12 +2,13 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    AttemptGate, CancelToken, CommandOutput, ErrorKind, HostDeadline, HostOutcome, Job, Phase,
-    PhaseTimings, Retries, RetryStep, Target, Task, TaskKind, Worker, cpu_burn, host_deadline,
+    CancelToken, CommandOutput, ErrorKind, HostOutcome, Job, Phase, PhaseTimings, Target, Task,
+    TaskKind, Worker, cpu_burn,
 };
+use fanout_engine::local::{self, PIPE_GRACE};
+use fanout_engine::{AttemptGate, HostDeadline, Retries, RetryStep, host_deadline};
 use fanout_netcli::DialogSpec;
 
-use crate::local;
 use crate::ssh::SshShared;
 
 /// Whether [`run_host`] can run tasks of `kind`: all of them (`exec` and
@@ -25,7 +26,7 @@ pub struct HostRun<'a> {
     pub cancel: &'a CancelToken,
     /// Where every attempt (first and retries) waits for its connect-rate
     /// slot, if `--connect-rate`: the executor's one
-    /// [`ConnectRateLimiter`](fanout_core::ConnectRateLimiter) shared by
+    /// [`ConnectRateLimiter`](fanout_engine::ConnectRateLimiter) shared by
     /// all its threads, or a worker process's line to its parent's.
     pub connect_rate: Option<&'a dyn AttemptGate>,
     /// The run's SSH state (host-key verifier, key files), for `exec` and
@@ -45,7 +46,7 @@ impl fmt::Debug for HostRun<'_> {
     }
 }
 
-pub(crate) use fanout_core::{AttemptError, Deadline};
+pub(crate) use fanout_engine::{AttemptError, Deadline};
 
 /// The longest [`run_host`] can take for `target`, retries and backoff
 /// included, or `None` when nothing bounds it (a phase it needs has no
@@ -67,7 +68,7 @@ pub fn max_host_duration(job: &Job, target: &Target) -> Option<Duration> {
     // What may run past a deadline: a killed local command's pipes, an SSH
     // session's goodbye (bounded by the host deadline itself).
     let (tail, close) = match job.task.kind() {
-        TaskKind::Local => (local::PIPE_GRACE, local::PIPE_GRACE),
+        TaskKind::Local => (PIPE_GRACE, PIPE_GRACE),
         TaskKind::Exec | TaskKind::Cli => (Duration::ZERO, crate::ssh::CLOSE_WAIT),
         TaskKind::Sleep | TaskKind::Cpu => (Duration::ZERO, Duration::ZERO),
     };
@@ -200,7 +201,7 @@ fn run_attempt(
     let result = match &job.task {
         Task::Sleep { duration } => sleep_task(*duration, deadline, cancel),
         Task::Cpu { iterations } => cpu_task(*iterations, deadline, cancel),
-        Task::Local { argv } => local::run(argv, target, deadline, cancel),
+        Task::Local { argv } => local::blocking::run(argv, target, deadline, cancel),
         Task::Exec { .. } | Task::Cli { .. } => Err(AttemptError::new(
             ErrorKind::InvalidTarget,
             None,
@@ -297,7 +298,7 @@ mod tests {
         local.timeouts.host = Some(secs(2));
         assert_eq!(
             max_host_duration(&local, &target),
-            Some(secs(2) + local::PIPE_GRACE)
+            Some(secs(2) + PIPE_GRACE)
         );
     }
 

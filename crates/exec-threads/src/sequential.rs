@@ -1,9 +1,10 @@
 use std::time::Instant;
 
 use fanout_core::{
-    AttemptGate, CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job,
-    RunSummary, Sink, Tally, Target, TaskKind, Worker,
+    CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Tally, Target, TaskKind,
+    Worker,
 };
+use fanout_engine::{AttemptGate, ConnectRateLimiter};
 
 use crate::HostRun;
 use crate::dispatch::run_one;

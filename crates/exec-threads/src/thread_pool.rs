@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use fanout_core::{
-    AttemptGate, CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job,
-    RunSummary, Sink, Target, TaskKind, Worker,
+    CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Target, TaskKind, Worker,
 };
+use fanout_engine::{AttemptGate, ConnectRateLimiter};
 
 use crate::HostRun;
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
-use crate::limits::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+use crate::settings::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 
 /// Most threads one pool may have: past this, an OS-thread-per-host model
 /// costs more than it brings; use `-e async` for more hosts in flight.
@@ -114,7 +114,7 @@ impl Executor for ThreadPool {
             )));
         }
         let threads = concurrency.min(targets.len());
-        limits::check_threads(threads, job.task.kind()).map_err(setup)?;
+        settings::check_threads(threads, job.task.kind()).map_err(setup)?;
         let ssh = crate::ssh::shared_for(job).map_err(setup)?;
         let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
         let run_cancel = cancel.child();

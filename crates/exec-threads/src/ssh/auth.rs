@@ -38,7 +38,7 @@ pub(super) fn authenticate(
     shared: &SshShared,
     deadline: &Deadline,
 ) -> Result<(), AttemptError> {
-    fanout_core::require_credentials(target)?;
+    fanout_transport::ssh::require_credentials(target)?;
     let creds = &target.credentials;
     let session = &conn.session;
     let halted = |halt| conn.halted(halt, deadline, Vec::new());

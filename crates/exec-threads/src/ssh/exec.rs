@@ -3,7 +3,8 @@
 
 use std::io::{self, Read};
 
-use fanout_core::{CapturedStreams, CommandOutput, ErrorKind};
+use fanout_core::{CommandOutput, ErrorKind};
+use fanout_transport::CapturedStreams;
 
 use super::{Conn, last_output};
 use crate::run_host::{AttemptError, Deadline};

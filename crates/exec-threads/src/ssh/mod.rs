@@ -39,7 +39,8 @@ pub(crate) const TICK: Duration = Duration::from_millis(100);
 
 /// How long a finished session may take to say goodbye (disconnect sent,
 /// the device's close awaited) before the socket is simply closed.
-pub(crate) const CLOSE_WAIT: Duration = Duration::from_millis(200);
+pub(crate) use fanout_transport::ssh::CLOSE_WAIT_BLOCKING as CLOSE_WAIT;
+pub(crate) use fanout_transport::ssh::endpoint;
 
 /// libssh2's "would block".
 const EAGAIN: ErrorCode = ErrorCode::Session(-37);
@@ -116,15 +117,6 @@ pub(crate) fn shared_for(job: &Job) -> Result<Option<SshShared>, String> {
     SshShared::for_job(job).map(Some).map_err(|e| e.to_string())
 }
 
-/// `host:port` as users write it.
-pub(crate) fn endpoint(target: &Target) -> String {
-    if target.address.contains(':') {
-        format!("[{}]:{}", target.address, target.port)
-    } else {
-        format!("{}:{}", target.address, target.port)
-    }
-}
-
 /// One attempt of an `exec` or `cli` task on `target`.
 pub(crate) fn attempt(
     job: &Job,
@@ -134,16 +126,7 @@ pub(crate) fn attempt(
     host_deadline: Option<(Instant, Duration)>,
     timings: &mut PhaseTimings,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
-    let user = target.username.as_deref().ok_or_else(|| {
-        AttemptError::new(
-            ErrorKind::InvalidTarget,
-            None,
-            format!(
-                "{} has no username; set `username` for it (or in defaults) in the inventory",
-                target.name
-            ),
-        )
-    })?;
+    let user = fanout_transport::ssh::require_username(target)?;
     let phase_deadline = |phase: Phase| {
         Deadline::new(
             Instant::now(),
@@ -169,14 +152,7 @@ pub(crate) fn attempt(
         Task::Cli { commands, mode } => shell::run(&conn, target, commands, *mode, || {
             phase_deadline(Phase::Command)
         }),
-        other => Err(AttemptError::new(
-            ErrorKind::InvalidTarget,
-            None,
-            format!(
-                "internal error: the {} task does not use SSH; please report it",
-                other.kind()
-            ),
-        )),
+        other => Err(fanout_transport::ssh::not_an_ssh_task(other)),
     };
     timings.command += started.elapsed();
     if !matches!(&result, Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Cancelled)) {
@@ -301,13 +277,9 @@ fn prefer_methods(session: &Session, verifier: &HostKeyVerifier, target: &Target
 }
 
 /// What old devices (IOS 12.x and alike) still speak.
-pub(crate) const LEGACY_KEX: &[&str] = &[
-    "diffie-hellman-group14-sha1",
-    "diffie-hellman-group-exchange-sha1",
-    "diffie-hellman-group1-sha1",
-];
-const LEGACY_CIPHERS: &[&str] = &["aes256-cbc", "aes192-cbc", "aes128-cbc", "3des-cbc"];
-const LEGACY_MACS: &[&str] = &["hmac-sha1", "hmac-sha1-96"];
+pub(crate) use fanout_transport::ssh::{
+    LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS_BLOCKING as LEGACY_MACS,
+};
 
 /// Method preference lists, computed once per process.
 struct Prefs {
@@ -491,10 +463,11 @@ pub(crate) fn poll(fd: RawFd, events: libc::c_short, wait: Duration) -> bool {
     rc > 0
 }
 
-/// The last non-empty line of `text`, shortened to its last 80 characters,
-/// for "last output seen" in timeout messages.
+/// The last non-empty line of `text`, shortened to its last
+/// [`TAIL_BLOCKING`](fanout_transport::ssh::TAIL_BLOCKING) characters, for
+/// "last output seen" in timeout messages.
 pub(crate) fn last_output(text: &str) -> Option<String> {
-    fanout_core::last_line(text, 80)
+    fanout_transport::last_line(text, fanout_transport::ssh::TAIL_BLOCKING)
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
-//! What a remote command printed, kept the same way by every SSH transport.
+//! What a remote command printed, kept the same way by every transport.
 
-use crate::{AttemptError, CommandOutput, ErrorKind, OUTPUT_CAP, Target, output_cut_marker};
+use fanout_core::{CommandOutput, OUTPUT_CAP, output_cut_marker};
 
 /// stdout and stderr of a remote command as they arrive, each kept up to
 /// [`OUTPUT_CAP`] bytes (the rest is dropped and the cut marked), turned
-/// into a [`CommandOutput`] the same way by the russh and ssh2 transports.
+/// into a [`CommandOutput`] the same way by the blocking (ssh2) and async
+/// (russh) transports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CapturedStreams {
     stdout: Vec<u8>,
@@ -68,23 +69,6 @@ fn push_capped(buf: &mut Vec<u8>, cut: &mut bool, data: &[u8]) {
     *cut |= data.len() > room;
 }
 
-/// A target with no way to log in fails before any connection is opened,
-/// with what to set (the same message on every transport).
-pub fn require_credentials(target: &Target) -> Result<(), AttemptError> {
-    let creds = &target.credentials;
-    if creds.key_file.is_none() && !creds.agent && creds.password.is_none() {
-        return Err(AttemptError::new(
-            ErrorKind::InvalidTarget,
-            None,
-            format!(
-                "{} has no credentials; set password (or password_env), key_file or agent: true in the inventory",
-                target.name
-            ),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,13 +93,5 @@ mod tests {
     fn last_line_quotes_the_end_of_the_last_non_blank_line() {
         assert_eq!(last_line("a\n  bcdef  \n\n", 3).as_deref(), Some("def"));
         assert_eq!(last_line(" \n", 3), None);
-    }
-
-    #[test]
-    fn a_target_without_credentials_is_invalid() {
-        let target = Target::new("r1", "127.0.0.1");
-        let err = require_credentials(&target).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::InvalidTarget);
-        assert!(err.message.contains("set password"), "{}", err.message);
     }
 }

@@ -1,32 +1,29 @@
-//! The `local` task: one subprocess per host, no shell, killed (with its
-//! whole process group) on timeout or cancellation, and when it exits, so
-//! nothing it started in the background outlives the host.
+//! The `local` task on a blocking thread: one subprocess per host, no
+//! shell, killed (with its whole process group) on timeout or
+//! cancellation, and when it exits, so nothing it started in the background
+//! outlives the host. Its output is read by two helper threads.
 
 use std::io::Read;
 use std::process::Child;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use fanout_core::local_cmd::{
-    CappedOutput, LiveGroups, LocalCommand, MAX_POLL, Waited, has_exited, kill_group,
-};
 use fanout_core::{CancelToken, CommandOutput, ErrorKind, Target};
 
-use crate::run_host::{AttemptError, Deadline};
+use super::{
+    CappedOutput, LiveGroups, LocalCommand, MAX_POLL, PIPE_GRACE, Waited, has_exited, kill_group,
+};
+use crate::{AttemptError, Deadline};
 
-pub(crate) use fanout_core::local_cmd::PIPE_GRACE;
+/// Process groups of this runner's local commands still running, so an
+/// impatient second Ctrl-C can kill them before fanout exits
+/// ([`kill_all_local_commands`](super::kill_all_local_commands)).
+pub(super) static LIVE_GROUPS: LiveGroups = LiveGroups::new();
 
-/// Process groups of local commands still running, so an impatient second
-/// Ctrl-C can kill them before fanout exits.
-static LIVE_GROUPS: LiveGroups = LiveGroups::new();
-
-/// Kills the process group of every local command still running (used when
-/// fanout must exit at once).
-pub fn kill_all_local_commands() {
-    LIVE_GROUPS.kill_all();
-}
-
-pub(crate) fn run(
+/// Runs `argv` for `target` until it exits, `deadline` passes or `cancel`
+/// fires; its outputs, or the error of a command that failed, timed out,
+/// was cancelled or could not start.
+pub fn run(
     argv: &[String],
     target: &Target,
     deadline: Deadline,
@@ -158,7 +155,9 @@ mod tests {
 
     use super::*;
 
-    /// Children of this process still in the process table, zombies included.
+    /// `sleep` children of this process still in the process table, zombies
+    /// included. (Only `sleep`: other tests of this binary run local
+    /// commands of their own, under `sh`, at the same time.)
     fn children() -> Vec<i32> {
         let me = std::process::id().to_string();
         std::fs::read_dir("/proc")
@@ -166,10 +165,12 @@ mod tests {
             .flatten()
             .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
             .filter(|stat| {
-                stat.rsplit(')')
+                let comm = stat.split_once(" (").and_then(|(_, r)| r.rsplit_once(')'));
+                let ppid = stat
+                    .rsplit(')')
                     .next()
-                    .and_then(|rest| rest.split_whitespace().nth(1))
-                    == Some(me.as_str())
+                    .and_then(|rest| rest.split_whitespace().nth(1));
+                comm.map(|(c, _)| c) == Some("sleep") && ppid == Some(me.as_str())
             })
             .filter_map(|stat| stat.split(' ').next()?.parse().ok())
             .collect()

@@ -1,9 +1,9 @@
-//! Per-phase deadlines and the retry decision every engine shares, so that
-//! blocking and async engines time out and retry a host alike.
+//! Per-phase deadlines and the retry decision every driver shares, so that
+//! blocking and async runs time out and retry a host alike.
 
 use std::time::{Duration, Instant};
 
-use crate::{CommandOutput, ErrorKind, Job, Phase, Target};
+use fanout_core::{CommandOutput, ErrorKind, Job, Phase, Target};
 
 /// How one attempt at a host ended when it did not succeed: what becomes
 /// the host's outcome unless the attempt is retried.
@@ -126,7 +126,24 @@ impl Deadline {
         AttemptError::new(ErrorKind::Timeout, Some(self.phase), self.message())
             .with_outputs(outputs)
     }
+
+    /// Runs `fut` until this deadline, on tokio's clock (call it within a
+    /// tokio runtime); `Err(Expired)` if the deadline came first (`fut` is
+    /// then dropped).
+    pub async fn run<F: Future>(&self, fut: F) -> Result<F::Output, Expired> {
+        match self.at {
+            Some(at) => tokio::time::timeout_at(at.into(), fut)
+                .await
+                .map_err(|_| Expired),
+            None => Ok(fut.await),
+        }
+    }
 }
+
+/// A [`Deadline`] came before the future it bounded finished
+/// ([`Deadline::run`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expired;
 
 /// What to do after an attempt failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,7 +158,7 @@ pub enum RetryStep {
 }
 
 /// Decides, for one host, whether a failed attempt is retried and after
-/// which backoff ([`RetryPolicy`](crate::RetryPolicy)), within the host
+/// which backoff ([`RetryPolicy`](fanout_core::RetryPolicy)), within the host
 /// deadline.
 #[derive(Clone, Copy, Debug)]
 pub struct Retries<'a> {
@@ -184,7 +201,7 @@ impl<'a> Retries<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Task;
+    use fanout_core::Task;
 
     #[test]
     fn the_earlier_deadline_wins_and_a_huge_one_is_none() {

@@ -2,29 +2,26 @@
 //! process group, killed with the whole group on timeout, cancellation, or
 //! when the host's future is dropped, and when it exits, so nothing it
 //! started in the background outlives the host. Output cap and messages
-//! are those of the blocking engine (`fanout-exec-threads`).
+//! are those of the blocking runner ([`super::blocking`]): both build on
+//! [`LocalCommand`].
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use fanout_core::local_cmd::{
-    CappedOutput, LiveGroups, LocalCommand, MAX_POLL, PIPE_GRACE, Waited, has_exited, kill_group,
-};
 use fanout_core::{CommandOutput, Target};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinHandle;
 
-use crate::host::{AttemptError, Deadline, Stop};
+use super::{
+    CappedOutput, LiveGroups, LocalCommand, MAX_POLL, PIPE_GRACE, Waited, has_exited, kill_group,
+};
+use crate::nonblocking::Stop;
+use crate::{AttemptError, Deadline};
 
-/// Process groups of local commands still running, so an impatient second
-/// Ctrl-C can kill them before fanout exits.
-static LIVE_GROUPS: LiveGroups = LiveGroups::new();
-
-/// Kills the process group of every local command the async engine still
-/// runs (for a process that must exit at once, e.g. on a second Ctrl-C).
-pub fn kill_all_local_commands() {
-    LIVE_GROUPS.kill_all();
-}
+/// Process groups of this runner's local commands still running, so an
+/// impatient second Ctrl-C can kill them before fanout exits
+/// ([`kill_all_local_commands`](super::kill_all_local_commands)).
+pub(super) static LIVE_GROUPS: LiveGroups = LiveGroups::new();
 
 /// Owns a running command's process group: SIGKILLs it when dropped, so a
 /// host future dropped mid-command (cancelled run, dropped stream) leaves
@@ -45,7 +42,11 @@ impl Drop for Group {
     }
 }
 
-pub(crate) async fn run(
+/// Runs `argv` for `target` until it exits, `deadline` passes or `stop`
+/// fires; its outputs, or the error of a command that failed, timed out,
+/// was cancelled or could not start. Dropping the future kills the command
+/// and its group.
+pub async fn run(
     argv: &[String],
     target: &Target,
     deadline: Deadline,

@@ -2,7 +2,9 @@
 //! async engines start, cap, judge and kill local commands alike: argv
 //! templating, the child's setup (own process group, no stdin, piped
 //! output), the output cap, exit status to outcome, and killing a
-//! command's whole process group. Waiting for the child is the engine's.
+//! command's whole process group. Waiting for the child is the runner's:
+//! [`blocking::run`] polls it from the host's thread, [`nonblocking::run`]
+//! awaits it on tokio.
 
 use std::collections::BTreeSet;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -10,10 +12,21 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::{
-    AttemptError, CommandOutput, Deadline, ErrorKind, OUTPUT_CAP, Target, output_cut_marker,
-    render_template,
+use fanout_core::{
+    CommandOutput, ErrorKind, OUTPUT_CAP, Target, output_cut_marker, render_template,
 };
+
+use crate::{AttemptError, Deadline};
+
+pub mod blocking;
+pub mod nonblocking;
+
+/// Kills the process group of every local command still running, on either
+/// runner (for a process that must exit at once, e.g. on a second Ctrl-C).
+pub fn kill_all_local_commands() {
+    blocking::LIVE_GROUPS.kill_all();
+    nonblocking::LIVE_GROUPS.kill_all();
+}
 
 /// How long to wait for the output pipes after the command ended and its
 /// process group was killed (a process that escaped the group with setsid
@@ -263,7 +276,7 @@ mod tests {
 
     #[test]
     fn how_it_ended_to_outcome() {
-        use crate::Phase;
+        use fanout_core::Phase;
         let t = Target::new("r1", "127.0.0.9");
         let c = LocalCommand::new(&["sh".into()], &t).unwrap();
         let deadline = Deadline::new(

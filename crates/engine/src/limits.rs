@@ -1,39 +1,15 @@
-//! Pool settings, and the OS limits a run must fit in — open files
-//! (RLIMIT_NOFILE) and processes plus threads of this user (RLIMIT_NPROC) —
-//! checked before any host starts so a too-large `-c` is a clear error up
-//! front instead of hosts failing one by one with "too many open files".
-//! Shared by the thread executors and the process executor
-//! ([`check_limits`]).
+//! The OS limits a run must fit in — open files (RLIMIT_NOFILE) and
+//! processes plus threads of this user (RLIMIT_NPROC) — checked before any
+//! host starts, so a too-large `-c` is a clear error up front instead of
+//! hosts failing one by one with "too many open files". Each executor
+//! describes its [`Demand`] (pool threads, worker processes); the check and
+//! its advice are the same for all ([`check_limits`]).
 
 use fanout_core::TaskKind;
-
-/// Default stack of a pool thread: 256 KiB. ssh2 (libssh2 + OpenSSL) needs
-/// well under that; only the pages a thread touches cost memory, so 1,000
-/// threads cost far less than 256 MiB.
-pub const DEFAULT_STACK_SIZE: usize = 256 << 10;
-
-/// Smallest stack a pool thread may have.
-pub const MIN_STACK_SIZE: usize = 64 << 10;
 
 /// Descriptors kept free besides those already open and those the units
 /// hold (spawning, output files, known_hosts, the runtime).
 const FD_SPARE: u64 = 32;
-
-/// Why an executor could not be built.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum BuildError {
-    /// The thread stack is below [`MIN_STACK_SIZE`].
-    #[error(
-        "a thread stack of {bytes} bytes is too small; use --stack-size 64k or more (default 256k)"
-    )]
-    StackTooSmall {
-        /// The stack size asked for.
-        bytes: usize,
-    },
-    /// A pool of zero threads.
-    #[error("a pool needs at least one thread; pass -c N with N >= 1")]
-    ZeroThreads,
-}
 
 /// What a run asks of this process's limits: `units` of its concurrency
 /// (pool threads running a host each, or worker processes), each holding
@@ -78,19 +54,6 @@ pub fn helper_tasks_per_host(kind: TaskKind) -> u64 {
         TaskKind::Exec | TaskKind::Cli => 1,
         TaskKind::Sleep | TaskKind::Cpu => 0,
     }
-}
-
-/// Checks that a pool of `threads` threads, each running a host of `kind`
-/// at a time, fits this process's limits.
-pub(crate) fn check_threads(threads: usize, kind: TaskKind) -> Result<(), String> {
-    check_limits(&Demand {
-        units: u64::try_from(threads).unwrap_or(u64::MAX),
-        units_are: format!("pool threads running a {kind} task"),
-        fds_per_unit: fds_per_host(kind),
-        fds_are: "open files per host".into(),
-        tasks_per_unit: 1 + helper_tasks_per_host(kind),
-        tasks_fixed: 0,
-    })
 }
 
 /// Checks that `demand` fits RLIMIT_NOFILE and RLIMIT_NPROC, counting the
