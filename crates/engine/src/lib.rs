@@ -1,7 +1,8 @@
 //! The run mechanics every fanout executor shares, so that a scheduler
 //! only decides *who* runs a host and *when*, never *how*.
 //!
-//! This crate owns: the per-phase deadlines and the retry decision
+//! This crate owns: the one admission rule (global `-c` and per-group
+//! caps, [`Admission`]), the per-phase deadlines and the retry decision
 //! ([`Deadline`], [`Retries`]), the connect-rate limiter
 //! ([`ConnectRateLimiter`], [`AttemptGate`]), OS limits ([`limits`]),
 //! local commands on both runners ([`local`]), the panic-to-outcome rule
@@ -11,6 +12,7 @@
 //! never print: what it decides reaches the user through outcomes and
 //! errors.
 
+mod admission;
 pub mod deadline;
 pub mod limits;
 pub mod local;
@@ -18,6 +20,7 @@ pub mod nonblocking;
 mod panic;
 mod rate;
 
+pub use admission::Admission;
 pub use deadline::{
     AttemptError, Deadline, Expired, HostDeadline, Retries, RetryStep, host_deadline,
 };

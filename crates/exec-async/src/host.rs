@@ -1,4 +1,4 @@
-//! One host's task: per-group permits, attempts with retries and backoff,
+//! One host's task: its admission slot, attempts with retries and backoff,
 //! per-phase deadlines, cancellation, and the outcome with its timings.
 //! Mirrors `fanout_exec_threads::run_host` so both engines report the same
 //! outcome for the same host.
@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 use fanout_core::{
     CommandOutput, ErrorKind, HostOutcome, Phase, PhaseTimings, Task, Worker, cpu_burn,
 };
-use fanout_engine::nonblocking::Stop;
+use fanout_engine::nonblocking::{Admitted, Stop};
 use fanout_engine::{HostDeadline, Retries, RetryStep, host_deadline};
 use futures_util::FutureExt;
-use tokio::sync::OwnedSemaphorePermit;
 
 use crate::stream::{Ctx, Outcomes};
 
@@ -36,15 +35,10 @@ pub(crate) struct Progress {
     pub(crate) phase: Option<Phase>,
 }
 
-/// One host, from its start to its outcome on `tx`. Holds the global and
-/// group permits until the outcome is sent.
-pub(crate) async fn host_task(
-    ctx: Arc<Ctx>,
-    idx: usize,
-    _global: OwnedSemaphorePermit,
-    group_permits: Vec<OwnedSemaphorePermit>,
-    tx: Outcomes,
-) {
+/// One host, from its start to its outcome on `tx`. Holds its admission
+/// slot until the outcome is sent.
+pub(crate) async fn host_task(ctx: Arc<Ctx>, admitted: Admitted, tx: Outcomes) {
+    let idx = admitted.index();
     let target = &ctx.targets[idx];
     let worker = Worker::Task(idx);
     let start = Instant::now();
@@ -99,10 +93,7 @@ pub(crate) async fn host_task(
     };
     outcome.timings.queued = queued;
     let _ = tx.send((idx, outcome));
-    if !group_permits.is_empty() {
-        drop(group_permits);
-        ctx.group_freed.notify_one();
-    }
+    drop(admitted);
 }
 
 /// Runs the job on one host with retries, timeouts and cancellation.

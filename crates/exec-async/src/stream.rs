@@ -1,28 +1,28 @@
 //! The native async API: [`run_stream`] schedules every host on the
 //! caller's tokio runtime and yields outcomes as hosts complete.
 //!
-//! One driver task walks the targets in order. For each it waits for a
-//! global concurrency permit and takes the host's per-group permits, then
-//! spawns the host's task, so at most `-c` host tasks exist at once (10,000
-//! hosts at `-c 100` never allocate 10,000 futures); a host whose group is
-//! full waits, without a global permit, while later hosts of other groups
-//! start. The host task runs and sends its outcome through an unbounded
-//! channel; the [`HostStream`] reads that
+//! One driver task asks the run's admission
+//! ([`AsyncAdmission`], the engine's one admission rule) for the next host
+//! that may start — the earliest in target order whose capped groups have
+//! room, while fewer than `-c` run — and spawns its task, so at most `-c`
+//! host tasks exist at once (10,000 hosts at `-c 100` never allocate 10,000
+//! futures); a host whose group is full waits, without a global slot,
+//! while later hosts of other groups start. The host task runs and sends
+//! its outcome through an unbounded channel; the [`HostStream`] reads that
 //! channel and, once every sender is gone, reports any host that never
 //! produced an outcome as `cancelled`, so every target is reported exactly
 //! once whatever happened to its task.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use fanout_core::{CancelToken, ExecError, HostOutcome, Job, Target, Worker};
-use fanout_engine::ConnectRateLimiter;
-use fanout_engine::nonblocking::Stop;
+use fanout_engine::nonblocking::{Admit, AsyncAdmission, Stop};
+use fanout_engine::{Admission, ConnectRateLimiter};
 use futures_util::Stream;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::host;
@@ -36,12 +36,8 @@ pub(crate) struct Ctx {
     /// What the hosts wait on.
     pub(crate) stop: Arc<Stop>,
     pub(crate) rate: Option<ConnectRateLimiter>,
-    /// At most `-c` hosts in flight.
-    pub(crate) global: Arc<Semaphore>,
-    /// Per-group caps, by group name (sorted: the order permits are taken in).
-    pub(crate) groups: BTreeMap<String, Arc<Semaphore>>,
-    /// Signalled when a host gives its group permits back.
-    pub(crate) group_freed: Notify,
+    /// `-c` and the per-group caps: which host starts next.
+    pub(crate) admission: Arc<AsyncAdmission>,
     /// SSH client state, for exec and cli tasks.
     pub(crate) ssh: Option<crate::ssh::Shared>,
     /// When the run started (`queued` times count from here).
@@ -185,12 +181,11 @@ pub fn run_stream(
     } else {
         None
     };
-    let groups = job
-        .limits
-        .per_group
-        .iter()
-        .map(|(name, cap)| (name.clone(), Arc::new(Semaphore::new(group_permits(*cap)))))
-        .collect();
+    let admission = AsyncAdmission::new(Admission::new(
+        &targets,
+        &job.limits.per_group,
+        job.limits.concurrency,
+    ));
     let warnings = ssh
         .as_ref()
         .map(crate::ssh::Shared::warnings)
@@ -198,9 +193,7 @@ pub fn run_stream(
     let stop = Arc::new(Stop::default());
     let ctx = Arc::new(Ctx {
         rate: job.limits.connect_rate.map(ConnectRateLimiter::new),
-        global: Arc::new(Semaphore::new(permits(&job))),
-        groups,
-        group_freed: Notify::new(),
+        admission,
         ssh,
         cancel,
         stop: stop.clone(),
@@ -223,157 +216,42 @@ pub fn run_stream(
 
 pub(crate) type Outcomes = mpsc::UnboundedSender<(usize, HostOutcome)>;
 
-/// Which host starts next: the first in target order whose capped groups
-/// all have room. A host whose group is full waits (without holding a
-/// global permit) while hosts of other groups overtake it.
-struct Admission {
-    /// Next target never considered.
-    next: usize,
-    /// Hosts that found a group full, by that group (ordered by index).
-    waiting: BTreeMap<String, BTreeSet<usize>>,
-}
-
-impl Admission {
-    fn new() -> Self {
-        Self {
-            next: 0,
-            waiting: BTreeMap::new(),
-        }
-    }
-
-    /// Whether every host has been started.
-    fn exhausted(&self, ctx: &Ctx) -> bool {
-        self.next >= ctx.targets.len() && self.waiting.values().all(BTreeSet::is_empty)
-    }
-
-    /// Takes every group permit of host `idx`, in group-name order (the
-    /// same for every host, so no two hosts can each hold a permit the
-    /// other waits for); the name of the first full group otherwise.
-    fn try_admit(ctx: &Ctx, idx: usize) -> Result<Vec<OwnedSemaphorePermit>, String> {
-        let target = &ctx.targets[idx];
-        let mut permits = Vec::new();
-        for (name, cap) in &ctx.groups {
-            if target.groups.iter().any(|g| g == name) {
-                match cap.clone().try_acquire_owned() {
-                    Ok(permit) => permits.push(permit),
-                    // Dropping `permits` gives back the ones already taken.
-                    Err(_) => return Err(name.clone()),
-                }
-            }
-        }
-        Ok(permits)
-    }
-
-    /// The next host that can start now, with its group permits.
-    fn pick(&mut self, ctx: &Ctx) -> Option<(usize, Vec<OwnedSemaphorePermit>)> {
-        // Waiting hosts come first: they are earlier in target order.
-        loop {
-            let candidate = self
-                .waiting
-                .iter()
-                .filter(|(group, _)| {
-                    ctx.groups
-                        .get(*group)
-                        .is_some_and(|cap| cap.available_permits() > 0)
-                })
-                .filter_map(|(group, hosts)| Some((*hosts.first()?, group.clone())))
-                .min();
-            let Some((idx, group)) = candidate else { break };
-            if let Some(hosts) = self.waiting.get_mut(&group) {
-                hosts.remove(&idx);
-            }
-            match Self::try_admit(ctx, idx) {
-                Ok(permits) => return Some((idx, permits)),
-                Err(full) => {
-                    self.waiting.entry(full).or_default().insert(idx);
-                }
-            }
-        }
-        while self.next < ctx.targets.len() {
-            let idx = self.next;
-            self.next += 1;
-            match Self::try_admit(ctx, idx) {
-                Ok(permits) => return Some((idx, permits)),
-                Err(full) => {
-                    self.waiting.entry(full).or_default().insert(idx);
-                }
-            }
-        }
-        None
-    }
-}
-
-/// Permits of a per-group cap: at most what a semaphore can hold
-/// (`--per-group g=99999999999999999999` means "no cap" in practice).
-fn group_permits(cap: usize) -> usize {
-    cap.clamp(1, Semaphore::MAX_PERMITS)
-}
-
-/// Global permits of a run: `-c` (at most what `acquire_many` can count).
-fn permits(job: &Job) -> usize {
-    job.limits.concurrency.clamp(1, u32::MAX as usize)
-}
-
-/// Starts hosts as global (and group) permits free up, then waits until
-/// every host task has given its permit back, turning the caller's
-/// cancellation into the hosts' stop signal all the while. Hosts never
-/// started are reported by the stream.
+/// Starts hosts as the admission lets them (a slot of `-c` and of each
+/// capped group), then waits until every host task has given its slot
+/// back, turning the caller's cancellation into the hosts' stop signal all
+/// the while. Hosts never started are reported by the stream.
 async fn drive(ctx: Arc<Ctx>, tx: Outcomes) {
-    let mut admission = Admission::new();
-    while !admission.exhausted(&ctx) {
-        // Fast path while permits are free (10,000 hosts at -c 10000): no
+    loop {
+        // Fast path while slots are free (10,000 hosts at -c 10000): no
         // cancel-waker registration and no coop yield per host, so the last
         // host starts a few ms after the first rather than tens.
-        let free = match ctx.global.clone().try_acquire_owned() {
-            Ok(permit) if !ctx.cancel.is_cancelled() => Some(permit),
-            _ => None,
-        };
-        let permit: OwnedSemaphorePermit = match free {
-            Some(permit) => permit,
-            None => tokio::select! {
+        if ctx.cancel.is_cancelled() {
+            ctx.stop.fire();
+            return;
+        }
+        match ctx.admission.try_admit() {
+            Admit::Host(admitted) => {
+                tokio::spawn(Box::pin(host::host_task(ctx.clone(), admitted, tx.clone())));
+            }
+            Admit::Done => break,
+            // Every host left waits for a slot: wait for a host to give
+            // its slot back.
+            Admit::Full => tokio::select! {
                 biased;
                 () = ctx.cancel.cancelled() => {
                     ctx.stop.fire();
                     return;
                 }
-                permit = ctx.global.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => return,
-                },
+                () = ctx.admission.freed() => {}
             },
-        };
-        match admission.pick(&ctx) {
-            Some((idx, groups)) => {
-                tokio::spawn(Box::pin(host::host_task(
-                    ctx.clone(),
-                    idx,
-                    permit,
-                    groups,
-                    tx.clone(),
-                )));
-            }
-            None => {
-                // Every host left waits for a full group: wait for a host
-                // to give its group permits back.
-                drop(permit);
-                tokio::select! {
-                    biased;
-                    () = ctx.cancel.cancelled() => {
-                        ctx.stop.fire();
-                        return;
-                    }
-                    () = ctx.group_freed.notified() => {}
-                }
-            }
         }
     }
     drop(tx);
-    // Every host task holds a global permit until its outcome is sent.
-    let all = u32::try_from(permits(&ctx.job)).unwrap_or(u32::MAX);
+    // Every host task holds its slot until its outcome is sent.
     tokio::select! {
         biased;
         () = ctx.cancel.cancelled() => ctx.stop.fire(),
-        _ = ctx.global.acquire_many(all) => {}
+        () = ctx.admission.drained() => {}
     }
 }
 

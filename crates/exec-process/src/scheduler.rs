@@ -14,8 +14,8 @@ use fanout_core::{
     Worker,
 };
 
-use fanout_engine::ConnectRateLimiter;
-use fanout_exec_threads::{Admission, max_host_duration};
+use fanout_engine::{Admission, ConnectRateLimiter};
+use fanout_exec_threads::max_host_duration;
 
 use crate::child::{Lines, WorkerProcess, describe_exit};
 use crate::executor::{ProcessExecutor, ProcessMode};
@@ -99,7 +99,7 @@ pub(crate) fn run(
         cancel,
         tally: Tally::new(),
         job_line,
-        admission: Admission::new(&job.limits.per_group, targets),
+        admission: Admission::new(targets, &job.limits.per_group, exec.concurrency(job).max(1)),
         slots: Vec::new(),
         limiter: job.limits.connect_rate.map(ConnectRateLimiter::new),
         remaining: targets.len(),
@@ -122,7 +122,7 @@ struct Scheduler<'a> {
     tally: Tally,
     job_line: String,
     /// Hosts waiting, and the running count of each capped group.
-    admission: Admission<'a>,
+    admission: Admission,
     /// Live workers (dropping one kills it and its session).
     slots: Vec<Slot>,
     /// The run's one connect-rate limiter: every attempt's slot.
@@ -167,7 +167,7 @@ impl Scheduler<'_> {
             if idle.is_none() && self.slots.len() >= self.capacity {
                 break;
             }
-            let Some(index) = self.admission.admit() else {
+            let Some(index) = self.admission.next_admissible() else {
                 break;
             };
             let slot = match idle {
@@ -182,7 +182,7 @@ impl Scheduler<'_> {
                             self.admission.put_back(index);
                             break;
                         }
-                        self.admission.finished(&self.targets[index]);
+                        self.admission.release(index);
                         let queued = self.tally.host_started();
                         let mut o = HostOutcome::failed(
                             &self.targets[index].name,
@@ -542,7 +542,7 @@ impl Scheduler<'_> {
     }
 
     fn finish(&mut self, busy: Busy, mut outcome: HostOutcome) {
-        self.admission.finished(&self.targets[busy.index]);
+        self.admission.release(busy.index);
         outcome.timings.queued = busy.queued;
         outcome.timings.total = outcome.timings.total.max(busy.started.elapsed());
         self.deliver(outcome);

@@ -12,9 +12,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use fanout_core::{
     CancelToken, ErrorKind, HostOutcome, Job, RunSummary, Sink, Tally, Target, Worker,
 };
-use fanout_engine::panicked;
+use fanout_engine::{Admission, panicked};
 
-use crate::admission::Admission;
 use crate::{HostRun, run_host};
 
 /// How often the calling thread looks at the cancel token while no outcome
@@ -55,10 +54,17 @@ pub(crate) fn drive(
     results: &Receiver<(usize, HostOutcome)>,
 ) -> RunSummary {
     let mut tally = Tally::new();
-    let mut admission = Admission::new(&job.limits.per_group, targets);
+    // Metered: at most `concurrency` hosts handed out, each as a slot
+    // frees up. Otherwise every host is queued at once and the pool's
+    // threads bound the concurrency.
+    let global = if shape.metered {
+        shape.concurrency
+    } else {
+        usize::MAX
+    };
+    let mut admission = Admission::new(targets, &job.limits.per_group, global);
     let mut delivered = vec![false; targets.len()];
     let mut remaining = targets.len();
-    let mut in_flight = 0usize;
     let mut stopped = false;
     if remaining > 0 {
         tally.host_started();
@@ -66,7 +72,6 @@ pub(crate) fn drive(
     if !shape.metered {
         for index in admission.take_all() {
             launcher.launch(index);
-            in_flight += 1;
         }
     }
     // Delivers a host's outcome unless it already had one.
@@ -83,7 +88,6 @@ pub(crate) fn drive(
             stopped = true;
             run_cancel.cancel();
             let withdrawn = launcher.withdraw();
-            in_flight -= withdrawn.len();
             for index in admission.take_all().into_iter().chain(withdrawn) {
                 let outcome = HostOutcome::cancelled(&targets[index].name, Worker::Thread(0));
                 if deliver(&mut tally, index, outcome) {
@@ -93,24 +97,18 @@ pub(crate) fn drive(
             continue;
         }
         if !stopped {
-            while in_flight < shape.concurrency {
-                let Some(index) = admission.admit() else {
-                    break;
-                };
+            while let Some(index) = admission.next_admissible() {
                 launcher.launch(index);
-                in_flight += 1;
             }
         }
         match results.recv_timeout(CANCEL_POLL) {
             Ok((index, outcome)) => {
-                in_flight = in_flight.saturating_sub(1);
-                admission.finished(&targets[index]);
+                admission.release(index);
                 if !stopped {
                     // Refill the freed slot before the sink's work, so the
                     // pool never waits on the reporter.
-                    if let Some(next) = admission.admit() {
+                    if let Some(next) = admission.next_admissible() {
                         launcher.launch(next);
-                        in_flight += 1;
                     }
                 }
                 if deliver(&mut tally, index, outcome) {

@@ -8,7 +8,6 @@
 //! on a rayon pool: the CPU-bound counterexample) and the process
 //! executor's children.
 
-mod admission;
 mod dispatch;
 mod rayon_pool;
 mod run_host;
@@ -17,7 +16,6 @@ mod settings;
 mod ssh;
 mod thread_pool;
 
-pub use admission::Admission;
 pub use rayon_pool::{Rayon, RayonBuilder};
 pub use run_host::{HostRun, max_host_duration, run_host};
 pub use sequential::Sequential;

@@ -1,9 +1,13 @@
 //! The async (tokio) side of the engine: the run's stop signal as host
-//! futures see it.
+//! futures see it, and the admission waiter.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
+
+mod admission;
+
+pub use admission::{Admit, Admitted, AsyncAdmission};
 
 /// The run's stop signal as the hosts see it: set once, when the caller's
 /// token is cancelled (or the stream is dropped). Waiting on it is an
