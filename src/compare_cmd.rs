@@ -528,7 +528,7 @@ fn compare_point(setup: &Setup, source: &Source, concurrency: usize) -> Result<C
                         step + 1,
                         round + 1,
                         render::fmt_time(m.wall),
-                        m.log.ok,
+                        m.log.counts.ok,
                         m.log.hosts(),
                         render::fmt_time(m.cpu.total())
                     );

@@ -7,9 +7,9 @@
 //! It also holds the few value-level rules every executor must share so
 //! that their results are comparable: the CPU work loop ([`cpu_burn`]), the
 //! `{host}` templating of local commands, retry decisions and backoff
-//! ([`RetryPolicy`]) and the outcome tally that produces a [`RunSummary`]
-//! ([`Tally`]). How runs are driven (deadlines, admission, drivers) is
-//! `fanout-engine`'s.
+//! ([`RetryPolicy`]) and the per-status counters of a [`RunSummary`]
+//! ([`StatusCounts`]). How runs are driven (deadlines, admission, the
+//! every-host-once ledger, drivers) is `fanout-engine`'s.
 
 mod cancel;
 mod duration;
@@ -18,13 +18,14 @@ mod job;
 mod outcome;
 mod rate;
 mod sink;
+mod summary;
 mod target;
 mod task;
 mod work;
 
 pub use cancel::{CancelToken, Cancelled};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
-pub use executor::{ExecError, Executor, RunSummary, Tally};
+pub use executor::{ExecError, Executor};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
 pub use outcome::{
     CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,
@@ -32,6 +33,7 @@ pub use outcome::{
 };
 pub use rate::Rate;
 pub use sink::{CollectSink, Flow, Sink};
+pub use summary::{RunSummary, StatusCounts};
 pub use target::{Credentials, Platform, Secret, Target, TimeoutOverrides};
 pub use task::{CliMode, Task, TaskKind};
 pub use work::{cpu_burn, render_template};

@@ -2,7 +2,8 @@
 //! only decides *who* runs a host and *when*, never *how*.
 //!
 //! This crate owns: the one admission rule (global `-c` and per-group
-//! caps, [`Admission`]), the per-phase deadlines and the retry decision
+//! caps, [`Admission`]), the every-host-exactly-once tally of outcomes
+//! ([`Ledger`]), the per-phase deadlines and the retry decision
 //! ([`Deadline`], [`Retries`]), the connect-rate limiter
 //! ([`ConnectRateLimiter`], [`AttemptGate`]), OS limits ([`limits`]),
 //! local commands on both runners ([`local`]), the panic-to-outcome rule
@@ -14,6 +15,7 @@
 
 mod admission;
 pub mod deadline;
+mod ledger;
 pub mod limits;
 pub mod local;
 pub mod nonblocking;
@@ -24,6 +26,7 @@ pub use admission::Admission;
 pub use deadline::{
     AttemptError, Deadline, Expired, HostDeadline, Retries, RetryStep, host_deadline,
 };
+pub use ledger::Ledger;
 pub use local::kill_all_local_commands;
 pub use panic::panicked;
 pub use rate::{AttemptGate, ConnectRateLimiter};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fanout_core::{
-    CancelToken, ExecError, Executor, Flow, Job, RunSummary, Sink, Tally, Target, TaskKind,
+    CancelToken, ExecError, Executor, Flow, Job, RunSummary, Sink, Target, TaskKind,
 };
 use futures_util::StreamExt;
 
@@ -121,24 +121,21 @@ impl Executor for AsyncExecutor {
         })?;
         // The sink's Flow::Stop cancels this run without cancelling the caller's token.
         let stop = cancel.child();
-        let mut tally = Tally::new();
         let result = runtime.block_on(async {
             // A library never prints: `--host-keys off` is the caller's to
             // announce (the CLI does); HostStream::warnings is for
             // run_stream users.
             let mut outcomes =
                 crate::run_stream(Arc::new(job.clone()), targets.to_vec(), stop.clone())?;
-            tally.host_started();
             while let Some(outcome) = outcomes.next().await {
-                if tally.deliver(sink, outcome) == Flow::Stop {
+                if sink.accept(outcome) == Flow::Stop {
                     stop.cancel();
                 }
             }
-            Ok::<(), ExecError>(())
+            Ok::<RunSummary, ExecError>(outcomes.summary())
         });
         runtime.shutdown_timeout(SHUTDOWN_WAIT);
-        result?;
-        Ok(tally.finish(self.name(), self.concurrency(job)))
+        result
     }
 }
 

@@ -9,18 +9,18 @@
 //! futures); a host whose group is full waits, without a global slot,
 //! while later hosts of other groups start. The host task runs and sends
 //! its outcome through an unbounded channel; the [`HostStream`] reads that
-//! channel and, once every sender is gone, reports any host that never
-//! produced an outcome as `cancelled`, so every target is reported exactly
-//! once whatever happened to its task.
+//! channel into the run's [`Ledger`] and, once every sender is gone,
+//! reports any host that never produced an outcome as `cancelled`, so every
+//! target is reported exactly once whatever happened to its task.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use fanout_core::{CancelToken, ExecError, HostOutcome, Job, Target, Worker};
+use fanout_core::{CancelToken, ExecError, HostOutcome, Job, RunSummary, Target, Worker};
 use fanout_engine::nonblocking::{Admit, AsyncAdmission, Stop};
-use fanout_engine::{Admission, ConnectRateLimiter};
+use fanout_engine::{Admission, ConnectRateLimiter, Ledger};
 use futures_util::Stream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -58,9 +58,11 @@ pub(crate) struct Ctx {
 pub struct HostStream {
     rx: mpsc::UnboundedReceiver<(usize, HostOutcome)>,
     targets: Arc<[Target]>,
-    reported: Vec<bool>,
-    /// Next index to check once the channel is closed.
-    tail: Option<usize>,
+    /// Which hosts were yielded, and how they ended.
+    ledger: Ledger,
+    concurrency: usize,
+    /// Every sender is gone: only never-reported hosts are left.
+    closed: bool,
     driver: JoinHandle<()>,
     stop: Arc<Stop>,
     warnings: Vec<String>,
@@ -70,7 +72,7 @@ impl std::fmt::Debug for HostStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostStream")
             .field("hosts", &self.targets.len())
-            .field("reported", &self.reported.iter().filter(|r| **r).count())
+            .field("left", &self.ledger.remaining())
             .finish_non_exhaustive()
     }
 }
@@ -80,46 +82,29 @@ impl Stream for HostStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<HostOutcome>> {
         let this = &mut *self;
-        if this.tail.is_none() {
-            loop {
-                match this.rx.poll_recv(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Some((idx, outcome))) => {
-                        if let Some(seen) = this.reported.get_mut(idx)
-                            && !std::mem::replace(seen, true)
-                        {
-                            return Poll::Ready(Some(outcome));
-                        }
-                    }
-                    Poll::Ready(None) => {
-                        this.tail = Some(0);
-                        break;
+        while !this.closed {
+            match this.rx.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some((idx, outcome))) => {
+                    if this.ledger.record(idx, &outcome) {
+                        return Poll::Ready(Some(outcome));
                     }
                 }
+                Poll::Ready(None) => this.closed = true,
             }
         }
         // Every sender is gone: whatever was never reported was never run
         // to completion (not started, or its task was aborted).
-        let start = this.tail.unwrap_or(0);
-        match this.reported[start..].iter().position(|r| !r) {
-            Some(offset) => {
-                let idx = start + offset;
-                this.reported[idx] = true;
-                this.tail = Some(idx + 1);
-                Poll::Ready(Some(HostOutcome::cancelled(
-                    &this.targets[idx].name,
-                    Worker::Task(idx),
-                )))
-            }
-            None => {
-                this.tail = Some(this.reported.len());
-                Poll::Ready(None)
-            }
-        }
+        let targets = &this.targets;
+        Poll::Ready(
+            this.ledger.next_unreported(|idx| {
+                HostOutcome::cancelled(&targets[idx].name, Worker::Task(idx))
+            }),
+        )
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.reported.iter().filter(|r| !**r).count();
+        let left = self.ledger.remaining();
         (left, Some(left))
     }
 }
@@ -130,6 +115,13 @@ impl HostStream {
     /// `~/.ssh/known_hosts` that were skipped.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// What the run did so far: the outcomes yielded, per status, and the
+    /// wall time from the run's start to the last of them. Once the stream
+    /// has ended, the summary of the whole run (as `-e async` reports it).
+    pub fn summary(&self) -> RunSummary {
+        self.ledger.finish("async", self.concurrency)
     }
 }
 
@@ -191,6 +183,7 @@ pub fn run_stream(
         .map(crate::ssh::Shared::warnings)
         .unwrap_or_default();
     let stop = Arc::new(Stop::default());
+    let concurrency = job.limits.concurrency;
     let ctx = Arc::new(Ctx {
         rate: job.limits.connect_rate.map(ConnectRateLimiter::new),
         admission,
@@ -202,12 +195,15 @@ pub fn run_stream(
         started: Instant::now(),
     });
     let (tx, rx) = mpsc::unbounded_channel();
+    let mut ledger = Ledger::new(targets.len());
+    ledger.host_started();
     let driver = runtime.spawn(drive(ctx, tx));
     Ok(HostStream {
         rx,
-        reported: vec![false; targets.len()],
+        ledger,
+        concurrency,
         targets,
-        tail: None,
+        closed: false,
         driver,
         stop,
         warnings,

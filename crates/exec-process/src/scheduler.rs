@@ -10,11 +10,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CancelToken, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary, Sink, Tally, Target,
-    Worker,
+    CancelToken, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary, Sink, Target, Worker,
 };
 
-use fanout_engine::{Admission, ConnectRateLimiter};
+use fanout_engine::{Admission, ConnectRateLimiter, Ledger};
 use fanout_exec_threads::max_host_duration;
 
 use crate::child::{Lines, WorkerProcess, describe_exit};
@@ -97,19 +96,18 @@ pub(crate) fn run(
         targets,
         sink,
         cancel,
-        tally: Tally::new(),
+        ledger: Ledger::new(targets.len()),
         job_line,
         admission: Admission::new(targets, &job.limits.per_group, exec.concurrency(job).max(1)),
         slots: Vec::new(),
         limiter: job.limits.connect_rate.map(ConnectRateLimiter::new),
-        remaining: targets.len(),
         capacity: exec.concurrency(job).max(1),
         stop_deadline: None,
         parent: Worker::Pid(std::process::id()),
     };
     s.run_loop();
     s.shutdown();
-    s.tally.finish(exec.name(), exec.concurrency(job))
+    s.ledger.finish(exec.name(), exec.concurrency(job))
 }
 
 struct Scheduler<'a> {
@@ -119,7 +117,8 @@ struct Scheduler<'a> {
     targets: &'a [Target],
     sink: &'a mut dyn Sink,
     cancel: &'a CancelToken,
-    tally: Tally,
+    /// Every host exactly once, and the run's summary.
+    ledger: Ledger,
     job_line: String,
     /// Hosts waiting, and the running count of each capped group.
     admission: Admission,
@@ -127,7 +126,6 @@ struct Scheduler<'a> {
     slots: Vec<Slot>,
     /// The run's one connect-rate limiter: every attempt's slot.
     limiter: Option<ConnectRateLimiter>,
-    remaining: usize,
     /// Live workers allowed (`-c`, lowered if the system refuses more).
     capacity: usize,
     stop_deadline: Option<Instant>,
@@ -136,14 +134,14 @@ struct Scheduler<'a> {
 
 impl Scheduler<'_> {
     fn run_loop(&mut self) {
-        while self.remaining > 0 {
-            if self.stop_deadline.is_none() && self.tally.should_stop(self.cancel) {
+        while self.ledger.remaining() > 0 {
+            if self.stop_deadline.is_none() && self.ledger.should_stop(self.cancel) {
                 self.begin_stop();
             }
             if self.stop_deadline.is_none() {
                 self.dispatch();
             }
-            if self.remaining == 0 {
+            if self.ledger.remaining() == 0 {
                 break;
             }
             let wake = self.next_wakeup();
@@ -183,7 +181,7 @@ impl Scheduler<'_> {
                             break;
                         }
                         self.admission.release(index);
-                        let queued = self.tally.host_started();
+                        let queued = self.ledger.host_started();
                         let mut o = HostOutcome::failed(
                             &self.targets[index].name,
                             ErrorKind::WorkerCrashed,
@@ -194,7 +192,7 @@ impl Scheduler<'_> {
                             self.parent,
                         );
                         o.timings.queued = queued;
-                        self.deliver(o);
+                        self.deliver(index, o);
                         continue;
                     }
                 },
@@ -228,7 +226,7 @@ impl Scheduler<'_> {
 
     fn start_host(&mut self, slot: usize, index: usize) {
         let target = &self.targets[index];
-        let queued = self.tally.host_started();
+        let queued = self.ledger.host_started();
         let now = Instant::now();
         let budget = max_host_duration(self.job, target);
         let kill_at = budget.and_then(|b| now.checked_add(b.saturating_add(kill_grace(b))));
@@ -253,7 +251,7 @@ impl Scheduler<'_> {
         self.stop_deadline = Some(Instant::now() + CANCEL_GRACE);
         for index in self.admission.take_all() {
             let o = HostOutcome::cancelled(&self.targets[index].name, self.parent);
-            self.deliver(o);
+            self.deliver(index, o);
         }
         let cancel_line = wire::encode(&ToWorker::Cancel);
         for slot in &mut self.slots {
@@ -545,12 +543,11 @@ impl Scheduler<'_> {
         self.admission.release(busy.index);
         outcome.timings.queued = busy.queued;
         outcome.timings.total = outcome.timings.total.max(busy.started.elapsed());
-        self.deliver(outcome);
+        self.deliver(busy.index, outcome);
     }
 
-    fn deliver(&mut self, outcome: HostOutcome) {
-        self.remaining -= 1;
-        self.tally.deliver(self.sink, outcome);
+    fn deliver(&mut self, index: usize, outcome: HostOutcome) {
+        self.ledger.deliver(self.sink, index, outcome);
     }
 
     /// Lets every worker finish and reaps it; kills those that do not

@@ -3,16 +3,14 @@
 //! slot when per-group caps or a smaller `-c` must be metered), receive
 //! outcomes on the result channel and deliver them to the sink as they
 //! complete, and on cancellation take back every host no worker has picked
-//! up yet so each host is reported exactly once.
+//! up yet so each host is reported exactly once (the engine's [`Ledger`]).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use fanout_core::{
-    CancelToken, ErrorKind, HostOutcome, Job, RunSummary, Sink, Tally, Target, Worker,
-};
-use fanout_engine::{Admission, panicked};
+use fanout_core::{CancelToken, ErrorKind, HostOutcome, Job, RunSummary, Sink, Target, Worker};
+use fanout_engine::{Admission, Ledger, panicked};
 
 use crate::{HostRun, run_host};
 
@@ -53,7 +51,7 @@ pub(crate) fn drive(
     launcher: &mut dyn Launcher,
     results: &Receiver<(usize, HostOutcome)>,
 ) -> RunSummary {
-    let mut tally = Tally::new();
+    let mut ledger = Ledger::new(targets.len());
     // Metered: at most `concurrency` hosts handed out, each as a slot
     // frees up. Otherwise every host is queued at once and the pool's
     // threads bound the concurrency.
@@ -63,36 +61,24 @@ pub(crate) fn drive(
         usize::MAX
     };
     let mut admission = Admission::new(targets, &job.limits.per_group, global);
-    let mut delivered = vec![false; targets.len()];
-    let mut remaining = targets.len();
     let mut stopped = false;
-    if remaining > 0 {
-        tally.host_started();
+    if !targets.is_empty() {
+        ledger.host_started();
     }
     if !shape.metered {
         for index in admission.take_all() {
             launcher.launch(index);
         }
     }
-    // Delivers a host's outcome unless it already had one.
-    let mut deliver = |tally: &mut Tally, index: usize, outcome: HostOutcome| {
-        if std::mem::replace(&mut delivered[index], true) {
-            return false;
-        }
-        tally.deliver(sink, outcome);
-        true
-    };
-    while remaining > 0 {
-        if !stopped && tally.should_stop(run_cancel) {
+    while ledger.remaining() > 0 {
+        if !stopped && ledger.should_stop(run_cancel) {
             // Stop dequeuing at once: nothing waiting starts any more.
             stopped = true;
             run_cancel.cancel();
             let withdrawn = launcher.withdraw();
             for index in admission.take_all().into_iter().chain(withdrawn) {
                 let outcome = HostOutcome::cancelled(&targets[index].name, Worker::Thread(0));
-                if deliver(&mut tally, index, outcome) {
-                    remaining -= 1;
-                }
+                ledger.deliver(sink, index, outcome);
             }
             continue;
         }
@@ -111,9 +97,7 @@ pub(crate) fn drive(
                         launcher.launch(next);
                     }
                 }
-                if deliver(&mut tally, index, outcome) {
-                    remaining -= 1;
-                }
+                ledger.deliver(sink, index, outcome);
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
@@ -121,16 +105,15 @@ pub(crate) fn drive(
     }
     // Only reachable with hosts left if every worker is gone: report them
     // rather than lose them (contract rule 2).
-    for (index, target) in targets.iter().enumerate().filter(|_| remaining > 0) {
-        let outcome = HostOutcome::failed(
-            &target.name,
+    ledger.report_unreported(sink, |index| {
+        HostOutcome::failed(
+            &targets[index].name,
             ErrorKind::WorkerCrashed,
             "the worker thread running this host disappeared; please report it",
             Worker::Thread(0),
-        );
-        deliver(&mut tally, index, outcome);
-    }
-    tally.finish(shape.name, shape.concurrency)
+        )
+    });
+    ledger.finish(shape.name, shape.concurrency)
 }
 
 /// Runs one host on a pool worker: `run_host` with a panic turned into the

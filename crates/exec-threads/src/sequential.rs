@@ -1,10 +1,9 @@
 use std::time::Instant;
 
 use fanout_core::{
-    CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Tally, Target, TaskKind,
-    Worker,
+    CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target, TaskKind, Worker,
 };
-use fanout_engine::{AttemptGate, ConnectRateLimiter};
+use fanout_engine::{AttemptGate, ConnectRateLimiter, Ledger};
 
 use crate::HostRun;
 use crate::dispatch::run_one;
@@ -50,14 +49,13 @@ impl Executor for Sequential {
         })?;
         let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
         let worker = Worker::Thread(0);
-        let mut tally = Tally::new();
+        let mut ledger = Ledger::new(targets.len());
         let started = Instant::now();
-        for target in targets {
-            if tally.should_stop(cancel) {
-                tally.deliver(sink, HostOutcome::cancelled(&target.name, worker));
-                continue;
+        for (index, target) in targets.iter().enumerate() {
+            if ledger.should_stop(cancel) {
+                break;
             }
-            tally.host_started();
+            ledger.host_started();
             let run = HostRun {
                 worker,
                 cancel,
@@ -65,8 +63,9 @@ impl Executor for Sequential {
                 ssh: ssh.as_ref(),
             };
             let outcome = run_one(job, target, run, started);
-            tally.deliver(sink, outcome);
+            ledger.deliver(sink, index, outcome);
         }
-        Ok(tally.finish(self.name(), 1))
+        ledger.cancel_unreported(sink, targets, |_| worker);
+        Ok(ledger.finish(self.name(), 1))
     }
 }

@@ -99,12 +99,12 @@ impl Executor for Broken {
                     }
                 });
                 drop(tx);
-                let mut tally = fanout_core::Tally::new();
-                tally.host_started();
-                for o in rx.into_iter().flatten() {
-                    tally.deliver(sink, o);
+                let mut ledger = fanout_engine::Ledger::new(targets.len());
+                ledger.host_started();
+                for (index, o) in rx.into_iter().flatten().enumerate() {
+                    ledger.deliver(sink, index, o);
                 }
-                return Ok(tally.finish("broken", job.limits.concurrency));
+                return Ok(ledger.finish("broken", job.limits.concurrency));
             }
             Defect::IgnoresCancel => {
                 return seq.run(

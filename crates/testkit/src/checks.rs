@@ -175,7 +175,12 @@ fn assert_all_reported(d: &Delivered, targets: &[Target]) {
         "summary.hosts must count every outcome (rule 9)"
     );
     assert_eq!(
-        (s.ok, s.failed, s.timeout, s.cancelled),
+        (
+            s.counts.ok,
+            s.counts.failed,
+            s.counts.timeout,
+            s.counts.cancelled
+        ),
         (
             d.count(Status::Ok),
             d.count(Status::Failed),
