@@ -177,6 +177,11 @@ impl<'a> Retries<'a> {
         Self { job, seed, host }
     }
 
+    /// The host deadline these retries stay within.
+    pub fn host(&self) -> HostDeadline {
+        self.host
+    }
+
     /// What follows failed attempt number `attempt` (1-based) that ended
     /// with `kind` in `phase`.
     pub fn after(&self, attempt: u32, kind: ErrorKind, phase: Option<Phase>) -> RetryStep {

@@ -5,15 +5,24 @@
 //! caps, [`Admission`]), the every-host-exactly-once tally of outcomes
 //! ([`Ledger`]), the per-phase deadlines and the retry decision
 //! ([`Deadline`], [`Retries`]), the connect-rate limiter
-//! ([`ConnectRateLimiter`], [`AttemptGate`]), OS limits ([`limits`]),
-//! local commands on both runners ([`local`]), the panic-to-outcome rule
-//! ([`panicked`]) and the async stop signal ([`nonblocking::Stop`]).
+//! ([`ConnectRateLimiter`], [`AttemptGate`]), the host-attempt state
+//! machine ([`HostAttempts`]: attempts, retries, backoff, the [`Progress`]
+//! a cancelled host reports) and its two drivers — [`blocking::run_host`]
+//! on the calling thread, [`nonblocking::run_host`] on tokio — which run
+//! `sleep`, `cpu` and `local` tasks themselves and network tasks through
+//! the transport seam ([`BlockingTransport`], [`AsyncTransport`]); the
+//! panic-to-outcome rule ([`panicked`]), local commands on both runners
+//! ([`local`]), OS limits ([`limits`]) and the longest a host may take
+//! ([`max_host_duration`]).
 //!
-//! It must never depend on a transport crate or an executor crate, and
-//! never print: what it decides reaches the user through outcomes and
-//! errors.
+//! It must never depend on a transport crate or an executor crate, never
+//! know a protocol, and never print: what it decides reaches the user
+//! through outcomes and errors.
 
 mod admission;
+mod attempts;
+pub mod blocking;
+mod budget;
 pub mod deadline;
 mod ledger;
 pub mod limits;
@@ -21,8 +30,11 @@ pub mod local;
 pub mod nonblocking;
 mod panic;
 mod rate;
+mod transport;
 
 pub use admission::Admission;
+pub use attempts::{HostAttempts, Progress, Step};
+pub use budget::max_host_duration;
 pub use deadline::{
     AttemptError, Deadline, Expired, HostDeadline, Retries, RetryStep, host_deadline,
 };
@@ -30,3 +42,4 @@ pub use ledger::Ledger;
 pub use local::kill_all_local_commands;
 pub use panic::panicked;
 pub use rate::{AttemptGate, ConnectRateLimiter};
+pub use transport::{AsyncTransport, AttemptResult, BlockingTransport, BoxFuture};

@@ -13,8 +13,8 @@ use russh::client::{Handle, Msg};
 
 use fanout_engine::Expired;
 
-use crate::host::{AttemptError, Deadline};
 use crate::ssh::{Client, endpoint};
+use fanout_engine::{AttemptError, Deadline};
 
 /// PTY width: wide, so devices never wrap a long line of output.
 const PTY_WIDTH: u32 = 511;

@@ -141,9 +141,36 @@ impl Executor for AsyncExecutor {
 
 #[cfg(test)]
 mod tests {
-    use fanout_core::{CollectSink, Task};
+    use std::time::Instant;
+
+    use fanout_core::{CollectSink, Status, Task};
 
     use super::*;
+
+    #[test]
+    fn a_sleep_past_the_clock_waits_until_cancelled() {
+        // No timeout and a sleep too long for the clock: waits (no
+        // overflow panic) until the run is cancelled.
+        let job = Job::new(Task::Sleep {
+            duration: Duration::MAX,
+        });
+        let cancel = CancelToken::new();
+        let canceller = {
+            let cancel = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                cancel.cancel();
+            })
+        };
+        let mut sink = CollectSink::default();
+        let started = Instant::now();
+        let _ =
+            AsyncExecutor::new().run(&job, &[Target::new("h1", "127.0.0.1")], &mut sink, &cancel);
+        canceller.join().unwrap();
+        let o = &sink.outcomes[0];
+        assert_eq!(o.status, Status::Cancelled, "{o:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 
     #[tokio::test]
     async fn run_inside_a_runtime_is_a_setup_error_not_a_panic() {

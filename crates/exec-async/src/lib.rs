@@ -14,7 +14,6 @@
 
 mod cli;
 mod executor;
-mod host;
 mod ssh;
 mod stream;
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fanout_core::{
     CommandOutput, ErrorKind, ExecError, HostKeyPolicy, Job, Phase, Secret, Target, Task,
@@ -33,8 +33,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OnceCell, oneshot};
 
-use crate::host::{AttemptError, Deadline, Progress};
-use crate::stream::Ctx;
+use fanout_engine::{
+    AsyncTransport, AttemptError, AttemptResult, BoxFuture, Deadline, HostDeadline, Progress,
+};
 
 /// SSH client state shared by every host of a run.
 pub(crate) struct Shared {
@@ -161,23 +162,28 @@ fn known_first(
     order
 }
 
+impl AsyncTransport for Shared {
+    fn attempt<'a>(
+        &'a self,
+        job: &'a Job,
+        target: &'a Target,
+        host: HostDeadline,
+        progress: &'a mut Progress,
+    ) -> BoxFuture<'a, AttemptResult> {
+        Box::pin(attempt(self, job, target, host, progress))
+    }
+}
+
 /// One attempt on one host: connect, authenticate, run the task, close.
-pub(crate) async fn attempt(
-    ctx: &Ctx,
-    idx: usize,
-    host_deadline: Option<(Instant, Duration)>,
+async fn attempt(
+    shared: &Shared,
+    job: &Job,
+    target: &Target,
+    host_deadline: HostDeadline,
     progress: &mut Progress,
-) -> Result<Vec<CommandOutput>, AttemptError> {
+) -> AttemptResult {
     // Cancellation drops this future: the session is closed with it.
-    let Some(shared) = &ctx.ssh else {
-        return Err(AttemptError::new(
-            ErrorKind::InvalidTarget,
-            None,
-            "internal error: SSH task without SSH state; please report it",
-        ));
-    };
-    let target = &ctx.targets[idx];
-    let timeouts = &ctx.job.timeouts;
+    let timeouts = &job.timeouts;
     let user = fanout_transport::ssh::require_username(target)?;
 
     progress.phase = Some(Phase::Connect);
@@ -192,7 +198,7 @@ pub(crate) async fn attempt(
     // cancellation): the session task's socket then fails, so the task
     // ends even in a key exchange the device stalled.
     let (_kill, killed) = oneshot::channel::<()>();
-    let connected = deadline.run(connect(shared, ctx, idx, killed)).await;
+    let connected = deadline.run(connect(shared, target, killed)).await;
     progress.timings.connect += started.elapsed();
     let (mut handle, socket_back) =
         connected.map_err(|Expired| deadline.timeout_error(Vec::new()))??;
@@ -214,7 +220,7 @@ pub(crate) async fn attempt(
     progress.phase = Some(Phase::Command);
     let started = Instant::now();
     let command_timeout = timeouts.for_target(target, Phase::Command);
-    let result = match &ctx.job.task {
+    let result = match &job.task {
         Task::Exec { command } => {
             let deadline = Deadline::new(started, Phase::Command, command_timeout, host_deadline);
             exec(&handle, target, command, deadline).await
@@ -362,11 +368,20 @@ impl AsyncWrite for Returning {
 }
 
 /// The russh client handler: checks the host key through the run's
-/// verifier.
+/// verifier. Holds what the check needs of its target (name, address,
+/// port, host-key policy), nothing of the run.
 pub(crate) struct Client {
     verifier: Arc<HostKeyVerifier>,
-    targets: Arc<[Target]>,
-    idx: usize,
+    target: Arc<Target>,
+}
+
+/// What the host-key check needs of `target`: its name, endpoint and
+/// host-key policy (not its credentials or variables).
+fn key_check_target(target: &Target) -> Target {
+    let mut t = Target::new(target.name.clone(), target.address.clone());
+    t.port = target.port;
+    t.host_keys = target.host_keys;
+    t
 }
 
 /// Why the handshake ended: russh's error, or the host key was refused.
@@ -397,7 +412,7 @@ impl client::Handler for Client {
             .to_bytes()
             .map_err(|e| ClientError::Ssh(russh::Error::SshKey(e)))?;
         let key_type = key.algorithm().as_str().to_string();
-        let target = &self.targets[self.idx];
+        let target = &*self.target;
         let policy = target.host_keys.unwrap_or(self.verifier.policy());
         let may_append = policy == HostKeyPolicy::AcceptNew
             && !self.verifier.known_key_types(target).contains(&key_type);
@@ -405,8 +420,8 @@ impl client::Handler for Client {
             // accept-new with a key not known yet appends to known_hosts
             // under a file lock another process may hold: never on a
             // worker thread, where it would stall every host it runs.
-            let (verifier, targets, idx) = (self.verifier.clone(), self.targets.clone(), self.idx);
-            tokio::task::spawn_blocking(move || verifier.verify(&targets[idx], &key_type, &blob))
+            let (verifier, target) = (self.verifier.clone(), self.target.clone());
+            tokio::task::spawn_blocking(move || verifier.verify(&target, &key_type, &blob))
                 .await
                 .map_err(|e| {
                     ClientError::Ssh(russh::Error::IO(std::io::Error::other(format!(
@@ -425,11 +440,9 @@ type Connected = (Handle<Client>, oneshot::Receiver<TcpStream>);
 
 async fn connect(
     shared: &Shared,
-    ctx: &Ctx,
-    idx: usize,
+    target: &Target,
     killed: oneshot::Receiver<()>,
 ) -> Result<Connected, AttemptError> {
-    let target = &ctx.targets[idx];
     let tcp = TcpStream::connect((target.address.as_str(), target.port))
         .await
         .map_err(|e| {
@@ -445,8 +458,7 @@ async fn connect(
     let _ = tcp.set_nodelay(true);
     let handler = Client {
         verifier: shared.verifier.clone(),
-        targets: ctx.targets.clone(),
-        idx,
+        target: Arc::new(key_check_target(target)),
     };
     let (back, socket_back) = oneshot::channel();
     let stream = Returning {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target, TaskKind};
+use fanout_engine::BlockingTransport;
 use fanout_exec_threads::{Sequential, SshShared};
 
 use crate::{limits, scheduler};
@@ -187,14 +188,19 @@ impl Executor for ProcessExecutor {
                 )));
             }
         }
-        if job.task.kind().needs_network() {
-            // A garbled known_hosts file fails the run before any host,
-            // as with the other executors (each worker reads it again).
-            SshShared::for_job(job).map_err(|e| setup(e.to_string()))?;
-        }
+        // A garbled known_hosts file fails the run before any host, as
+        // with the other executors (each worker reads it again).
+        let transport = if job.task.kind().needs_network() {
+            Some(SshShared::for_job(job).map_err(|e| setup(e.to_string()))?)
+        } else {
+            None
+        };
         let workers = self.concurrency(job).min(targets.len());
         limits::check(workers, job.task.kind()).map_err(setup)?;
-        Ok(scheduler::run(self, &program, job, targets, sink, cancel))
+        let transport = transport.as_ref().map(|t| t as &dyn BlockingTransport);
+        Ok(scheduler::run(
+            self, &program, job, targets, sink, cancel, transport,
+        ))
     }
 }
 

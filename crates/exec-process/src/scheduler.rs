@@ -13,8 +13,7 @@ use fanout_core::{
     CancelToken, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary, Sink, Target, Worker,
 };
 
-use fanout_engine::{Admission, ConnectRateLimiter, Ledger};
-use fanout_exec_threads::max_host_duration;
+use fanout_engine::{Admission, BlockingTransport, ConnectRateLimiter, Ledger, max_host_duration};
 
 use crate::child::{Lines, WorkerProcess, describe_exit};
 use crate::executor::{ProcessExecutor, ProcessMode};
@@ -84,6 +83,7 @@ pub(crate) fn run(
     targets: &[Target],
     sink: &mut dyn Sink,
     cancel: &CancelToken,
+    transport: Option<&dyn BlockingTransport>,
 ) -> RunSummary {
     let job_line = wire::encode(&ToWorker::Job {
         protocol: PROTOCOL,
@@ -96,6 +96,7 @@ pub(crate) fn run(
         targets,
         sink,
         cancel,
+        transport,
         ledger: Ledger::new(targets.len()),
         job_line,
         admission: Admission::new(targets, &job.limits.per_group, exec.concurrency(job).max(1)),
@@ -117,6 +118,9 @@ struct Scheduler<'a> {
     targets: &'a [Target],
     sink: &'a mut dyn Sink,
     cancel: &'a CancelToken,
+    /// The run's transports (what the workers run network tasks with):
+    /// how long an attempt may take.
+    transport: Option<&'a dyn BlockingTransport>,
     /// Every host exactly once, and the run's summary.
     ledger: Ledger,
     job_line: String,
@@ -228,7 +232,7 @@ impl Scheduler<'_> {
         let target = &self.targets[index];
         let queued = self.ledger.host_started();
         let now = Instant::now();
-        let budget = max_host_duration(self.job, target);
+        let budget = max_host_duration(self.job, target, self.transport);
         let kill_at = budget.and_then(|b| now.checked_add(b.saturating_add(kill_grace(b))));
         let slot = &mut self.slots[slot];
         slot.busy = Some(Busy {

@@ -1,17 +1,17 @@
 //! The child side: `fanout worker` reads the job and hosts from stdin, runs
-//! each host with [`fanout_exec_threads::run_host`] and writes its outcome
-//! to stdout.
+//! each host with the engine's blocking driver
+//! ([`fanout_engine::blocking::run_host`]) and writes its outcome to stdout.
 
 use std::io::{BufRead, Write};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use fanout_core::{CancelToken, Job, Target, Worker};
-use fanout_engine::{AttemptGate, panicked};
-use fanout_exec_threads::{HostRun, SshShared, run_host};
+use fanout_engine::blocking::{HostRun, run_host};
+use fanout_engine::{AttemptGate, BlockingTransport};
+use fanout_exec_threads::SshShared;
 
 use crate::ProcessError;
 use crate::faults::{FaultKind, Faults, strike};
@@ -134,10 +134,9 @@ where
             worker,
             cancel: &options.cancel,
             connect_rate: gate,
-            ssh: ssh.as_ref(),
+            transport: ssh.as_ref().map(|s| s as &dyn BlockingTransport),
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| run_host(&job, &target, run)))
-            .unwrap_or_else(|panic| panicked(&target.name, worker, panic.as_ref()));
+        let outcome = run_host(&job, &target, run);
         let line = match fault.map(|f| f.kind) {
             Some(FaultKind::Garbage) => "this is not protocol JSON\n".to_string(),
             Some(FaultKind::Hang) => {

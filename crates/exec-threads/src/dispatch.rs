@@ -5,14 +5,12 @@
 //! complete, and on cancellation take back every host no worker has picked
 //! up yet so each host is reported exactly once (the engine's [`Ledger`]).
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use fanout_core::{CancelToken, ErrorKind, HostOutcome, Job, RunSummary, Sink, Target, Worker};
-use fanout_engine::{Admission, Ledger, panicked};
-
-use crate::{HostRun, run_host};
+use fanout_engine::blocking::{HostRun, run_host};
+use fanout_engine::{Admission, Ledger};
 
 /// How often the calling thread looks at the cancel token while no outcome
 /// arrives (workers notice it on their own; this only bounds how late the
@@ -116,8 +114,8 @@ pub(crate) fn drive(
     ledger.finish(shape.name, shape.concurrency)
 }
 
-/// Runs one host on a pool worker: `run_host` with a panic turned into the
-/// host's outcome, and the time it waited in the queue.
+/// Runs one host on a pool worker: the engine's blocking driver (a panic
+/// becomes the host's outcome), and the time it waited in the queue.
 pub(crate) fn run_one(
     job: &Job,
     target: &Target,
@@ -125,8 +123,7 @@ pub(crate) fn run_one(
     queued_since: Instant,
 ) -> HostOutcome {
     let queued = queued_since.elapsed();
-    let mut outcome = catch_unwind(AssertUnwindSafe(|| run_host(job, target, run)))
-        .unwrap_or_else(|panic| panicked(&target.name, run.worker, panic.as_ref()));
+    let mut outcome = run_host(job, target, run);
     outcome.timings.queued = queued;
     outcome
 }

@@ -15,7 +15,10 @@ use fanout_engine::{AttemptGate, ConnectRateLimiter};
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
 use crate::settings::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 use crate::thread_pool::MAX_THREADS;
-use crate::{HostRun, SshShared};
+use fanout_engine::BlockingTransport;
+use fanout_engine::blocking::HostRun;
+
+use crate::SshShared;
 
 /// Runs hosts as tasks on a rayon `ThreadPool` (`-e rayon`), by default one
 /// thread per core. Great for CPU-bound tasks; for blocking I/O (SSH, sleep)
@@ -87,7 +90,7 @@ impl Executor for Rayon {
     }
 
     fn supports(&self, kind: TaskKind) -> bool {
-        crate::run_host::supports(kind)
+        crate::supports(kind)
     }
 
     fn concurrency(&self, job: &Job) -> usize {
@@ -195,7 +198,7 @@ impl Launcher for Spawner<'_, '_> {
                 worker: Worker::Thread(rayon::current_thread_index().unwrap_or(0)),
                 cancel,
                 connect_rate: limiter.map(|l| l as &dyn AttemptGate),
-                ssh,
+                transport: ssh.map(|s| s as &dyn BlockingTransport),
             };
             let outcome = run_one(job, &targets[index], run, started);
             let _ = results.send((index, outcome));

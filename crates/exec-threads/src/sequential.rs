@@ -5,8 +5,9 @@ use fanout_core::{
 };
 use fanout_engine::{AttemptGate, ConnectRateLimiter, Ledger};
 
-use crate::HostRun;
 use crate::dispatch::run_one;
+use fanout_engine::BlockingTransport;
+use fanout_engine::blocking::HostRun;
 
 /// Runs hosts one after another on the calling thread: the baseline every
 /// concurrency model is measured against (`-e seq`). Ignores `-c` (always 1).
@@ -28,7 +29,7 @@ impl Executor for Sequential {
     }
 
     fn supports(&self, kind: TaskKind) -> bool {
-        crate::run_host::supports(kind)
+        crate::supports(kind)
     }
 
     fn concurrency(&self, _job: &Job) -> usize {
@@ -60,7 +61,7 @@ impl Executor for Sequential {
                 worker,
                 cancel,
                 connect_rate: limiter.as_ref().map(|l| l as &dyn AttemptGate),
-                ssh: ssh.as_ref(),
+                transport: ssh.as_ref().map(|s| s as &dyn BlockingTransport),
             };
             let outcome = run_one(job, target, run, started);
             ledger.deliver(sink, index, outcome);

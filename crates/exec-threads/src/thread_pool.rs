@@ -11,9 +11,10 @@ use fanout_core::{
 };
 use fanout_engine::{AttemptGate, ConnectRateLimiter};
 
-use crate::HostRun;
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
 use crate::settings::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+use fanout_engine::BlockingTransport;
+use fanout_engine::blocking::HostRun;
 
 /// Most threads one pool may have: past this, an OS-thread-per-host model
 /// costs more than it brings; use `-e async` for more hosts in flight.
@@ -92,7 +93,7 @@ impl Executor for ThreadPool {
     }
 
     fn supports(&self, kind: TaskKind) -> bool {
-        crate::run_host::supports(kind)
+        crate::supports(kind)
     }
 
     fn concurrency(&self, job: &Job) -> usize {
@@ -128,7 +129,7 @@ impl Executor for ThreadPool {
                     worker: Worker::Thread(n),
                     cancel: &run_cancel,
                     connect_rate: limiter.as_ref().map(|l| l as &dyn AttemptGate),
-                    ssh: ssh.as_ref(),
+                    transport: ssh.as_ref().map(|s| s as &dyn BlockingTransport),
                 };
                 let spawned = std::thread::Builder::new()
                     .name(format!("fanout-{n}"))

@@ -7,7 +7,7 @@ use fanout_core::{ErrorKind, Secret, Target};
 use ssh2::{ErrorCode, KeyboardInteractivePrompt, Prompt};
 
 use super::{Conn, SshShared, endpoint};
-use crate::run_host::{AttemptError, Deadline};
+use fanout_engine::{AttemptError, Deadline};
 
 /// libssh2 error codes that mean "the device said no" rather than "the
 /// connection broke": authentication failed, public key unverified, and

@@ -7,7 +7,7 @@ use fanout_core::{CommandOutput, ErrorKind};
 use fanout_transport::CapturedStreams;
 
 use super::{Conn, last_output};
-use crate::run_host::{AttemptError, Deadline};
+use fanout_engine::{AttemptError, Deadline};
 
 /// Bytes read per call.
 const CHUNK: usize = 32 << 10;

@@ -10,7 +10,7 @@ use fanout_core::{CancelToken, ErrorKind, Target};
 use ssh2::{MethodType, Session};
 
 use super::{LEGACY_KEX, TICK, endpoint, tcp};
-use crate::run_host::{AttemptError, Deadline};
+use fanout_engine::{AttemptError, Deadline};
 
 /// Longest wait for the device's offer.
 const PROBE_WAIT: Duration = Duration::from_secs(2);

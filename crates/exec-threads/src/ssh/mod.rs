@@ -25,13 +25,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use fanout_core::{
-    CancelToken, CommandOutput, ErrorKind, Job, Phase, PhaseTimings, Secret, Target, Task,
-};
+use fanout_core::{CancelToken, CommandOutput, ErrorKind, Job, Phase, Secret, Target, Task};
+use fanout_engine::{AttemptResult, BlockingTransport, HostDeadline, Progress};
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
 use ssh2::{BlockDirections, ErrorCode, MethodType, Session};
 
-use crate::run_host::{AttemptError, Deadline};
+use fanout_engine::{AttemptError, Deadline};
 
 /// Longest single wait on the socket: bounds how late a deadline or a
 /// cancellation is noticed.
@@ -47,7 +46,7 @@ const EAGAIN: ErrorCode = ErrorCode::Session(-37);
 
 /// What every SSH host of a run shares: the host-key verifier (known_hosts
 /// read once, `accept-new` appends serialised) and the private keys read
-/// from disk. Build one per run and pass it in [`HostRun::ssh`](crate::HostRun::ssh).
+/// from disk. Build one per run; it is the run's [`BlockingTransport`].
 #[derive(Debug)]
 pub struct SshShared {
     verifier: HostKeyVerifier,
@@ -117,15 +116,35 @@ pub(crate) fn shared_for(job: &Job) -> Result<Option<SshShared>, String> {
     SshShared::for_job(job).map(Some).map_err(|e| e.to_string())
 }
 
-/// One attempt of an `exec` or `cli` task on `target`.
-pub(crate) fn attempt(
+impl BlockingTransport for SshShared {
+    /// One attempt of an `exec` or `cli` task on `target`.
+    fn attempt(
+        &self,
+        job: &Job,
+        target: &Target,
+        host_deadline: HostDeadline,
+        cancel: &CancelToken,
+        progress: &mut Progress,
+    ) -> AttemptResult {
+        attempt(job, target, cancel, self, host_deadline, progress)
+    }
+
+    /// Connect, auth and the command's exchanges by their timeouts
+    /// ([`max_attempt`](fanout_transport::ssh::max_attempt)), plus the
+    /// goodbye ([`CLOSE_WAIT`]).
+    fn attempt_budget(&self, job: &Job, target: &Target) -> Option<Duration> {
+        fanout_transport::ssh::max_attempt(job, target).map(|a| a.saturating_add(CLOSE_WAIT))
+    }
+}
+
+fn attempt(
     job: &Job,
     target: &Target,
     cancel: &CancelToken,
     shared: &SshShared,
-    host_deadline: Option<(Instant, Duration)>,
-    timings: &mut PhaseTimings,
-) -> Result<Vec<CommandOutput>, AttemptError> {
+    host_deadline: HostDeadline,
+    progress: &mut Progress,
+) -> AttemptResult {
     let user = fanout_transport::ssh::require_username(target)?;
     let phase_deadline = |phase: Phase| {
         Deadline::new(
@@ -136,16 +155,19 @@ pub(crate) fn attempt(
         )
     };
 
+    progress.phase = Some(Phase::Connect);
     let started = Instant::now();
     let connected = connect(target, shared, cancel, &phase_deadline(Phase::Connect));
-    timings.connect += started.elapsed();
+    progress.timings.connect += started.elapsed();
     let conn = connected?;
 
+    progress.phase = Some(Phase::Auth);
     let started = Instant::now();
     let authed = auth::authenticate(&conn, target, user, shared, &phase_deadline(Phase::Auth));
-    timings.auth += started.elapsed();
+    progress.timings.auth += started.elapsed();
     authed?;
 
+    progress.phase = Some(Phase::Command);
     let started = Instant::now();
     let result = match &job.task {
         Task::Exec { command } => exec::run(&conn, command, &phase_deadline(Phase::Command)),
@@ -154,7 +176,7 @@ pub(crate) fn attempt(
         }),
         other => Err(fanout_transport::ssh::not_an_ssh_task(other)),
     };
-    timings.command += started.elapsed();
+    progress.timings.command += started.elapsed();
     if !matches!(&result, Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Cancelled)) {
         conn.close(host_deadline);
     }
@@ -473,8 +495,45 @@ pub(crate) fn last_output(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::HostRun;
     use fanout_core::{HostKeyPolicy, Worker};
+    use fanout_engine::blocking::HostRun;
+
+    #[test]
+    fn a_cli_hosts_budget_counts_every_exchange_every_attempt_and_the_goodbye() {
+        use fanout_core::{CliMode, Platform};
+        use fanout_engine::max_host_duration;
+        let target = Target::new("r1", "127.0.0.1");
+        let secs = Duration::from_secs;
+        let shared = SshShared::new(HostKeyVerifier::new(HostKeyPolicy::Off, &[]).unwrap());
+        let transport = Some(&shared as &dyn BlockingTransport);
+        // A cli task in config mode on IOS: first prompt, Enter, terminal
+        // length 0, enable, secret, configure terminal, 2 commands, end,
+        // exit: 10 exchanges of the command timeout, plus connect and auth.
+        let mut cli = Job::new(Task::Cli {
+            commands: vec!["interface lo1".into(), "description x".into()],
+            mode: CliMode::Config,
+        });
+        cli.timeouts.connect = Some(secs(10));
+        cli.timeouts.auth = Some(secs(10));
+        cli.timeouts.command = Some(secs(1));
+        let close = CLOSE_WAIT;
+        assert_eq!(
+            max_host_duration(&cli, &target, transport),
+            Some(secs(30) + close)
+        );
+        let mut linux = target.clone();
+        linux.platform = Some(Platform::Linux);
+        // No paging, enable or configuration mode on Linux.
+        assert_eq!(
+            max_host_duration(&cli, &linux, transport),
+            Some(secs(25) + close)
+        );
+        cli.retry.retries = u32::MAX;
+        assert!(
+            max_host_duration(&cli, &target, transport).is_some(),
+            "saturates, no overflow"
+        );
+    }
 
     #[test]
     fn debug_output_never_shows_a_loaded_private_key() {
@@ -490,7 +549,7 @@ mod tests {
             worker: Worker::Thread(0),
             cancel: &cancel,
             connect_rate: None,
-            ssh: Some(&shared),
+            transport: Some(&shared),
         };
         for debug in [
             format!("{shared:?}"),

@@ -12,7 +12,7 @@ use fanout_netcli::{Dialog, DialogError, DialogSpec, Progress};
 use ssh2::{Channel, ExtendedData};
 
 use super::{Conn, Halt};
-use crate::run_host::{AttemptError, Deadline};
+use fanout_engine::{AttemptError, Deadline};
 
 /// Bytes read per call.
 const CHUNK: usize = 16 << 10;

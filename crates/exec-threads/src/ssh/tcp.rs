@@ -12,7 +12,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use fanout_core::{CancelToken, ErrorKind, Target};
 
 use super::{TICK, endpoint, poll};
-use crate::run_host::{AttemptError, Deadline};
+use fanout_engine::{AttemptError, Deadline};
 
 /// A connected, non-blocking TCP stream to the target, with `TCP_NODELAY`.
 pub(super) fn connect(
