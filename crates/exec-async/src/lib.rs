@@ -12,9 +12,7 @@
 //! Cancelling the token stops in-flight hosts within about 100 ms and
 //! reports every host exactly once.
 
-mod cli;
 mod executor;
-mod ssh;
 mod stream;
 
 pub use executor::{AsyncExecutor, AsyncExecutorBuilder};

@@ -21,6 +21,7 @@ use std::time::Instant;
 use fanout_core::{CancelToken, ExecError, HostOutcome, Job, RunSummary, Target, Worker};
 use fanout_engine::nonblocking::{self, Admit, Admitted, AsyncAdmission, AsyncRun, Stop};
 use fanout_engine::{Admission, AsyncTransport, ConnectRateLimiter, Ledger};
+use fanout_transport_async::Transports;
 use futures_util::Stream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -165,27 +166,23 @@ pub fn run_stream(
         message: "run_stream must be called from within a tokio runtime (e.g. inside #[tokio::main]); use AsyncExecutor for blocking code".into(),
     })?;
     let targets: Arc<[Target]> = targets.into();
-    let ssh = if job.task.kind().needs_network() {
-        Some(crate::ssh::Shared::new(&job)?)
-    } else {
-        None
-    };
+    let transports = Transports::for_job(&job).map_err(|e| ExecError::Setup {
+        executor: "async".into(),
+        message: e.to_string(),
+    })?;
     let admission = AsyncAdmission::new(Admission::new(
         &targets,
         &job.limits.per_group,
         job.limits.concurrency,
     ));
-    let warnings = ssh
-        .as_ref()
-        .map(crate::ssh::Shared::warnings)
-        .unwrap_or_default();
+    let warnings = transports.warnings();
     let stop = Arc::new(Stop::default());
     let concurrency = job.limits.concurrency;
     let ctx = Arc::new(Ctx {
         run: AsyncRun {
             stop: stop.clone(),
             connect_rate: job.limits.connect_rate.map(ConnectRateLimiter::new),
-            transport: ssh.map(|s| Box::new(s) as Box<dyn AsyncTransport>),
+            transport: Some(Box::new(transports) as Box<dyn AsyncTransport>),
         },
         admission,
         cancel,

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target, TaskKind};
 use fanout_engine::BlockingTransport;
-use fanout_exec_threads::{Sequential, SshShared};
+use fanout_transport_blocking::Transports;
 
 use crate::{limits, scheduler};
 
@@ -141,9 +141,10 @@ impl Executor for ProcessExecutor {
         "process"
     }
 
-    /// Whatever `run_host` (which the workers call) can run.
-    fn supports(&self, kind: TaskKind) -> bool {
-        Sequential::new().supports(kind)
+    /// Whatever the engine's blocking driver (which the workers call) can
+    /// run: every task.
+    fn supports(&self, _kind: TaskKind) -> bool {
+        true
     }
 
     /// Worker processes alive at most: `-c`, capped by
@@ -190,14 +191,10 @@ impl Executor for ProcessExecutor {
         }
         // A garbled known_hosts file fails the run before any host, as
         // with the other executors (each worker reads it again).
-        let transport = if job.task.kind().needs_network() {
-            Some(SshShared::for_job(job).map_err(|e| setup(e.to_string()))?)
-        } else {
-            None
-        };
+        let transports = Transports::for_job(job).map_err(|e| setup(e.to_string()))?;
         let workers = self.concurrency(job).min(targets.len());
         limits::check(workers, job.task.kind()).map_err(setup)?;
-        let transport = transport.as_ref().map(|t| t as &dyn BlockingTransport);
+        let transport = Some(&transports as &dyn BlockingTransport);
         Ok(scheduler::run(
             self, &program, job, targets, sink, cancel, transport,
         ))

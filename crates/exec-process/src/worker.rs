@@ -9,9 +9,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use fanout_core::{CancelToken, Job, Target, Worker};
+use fanout_engine::AttemptGate;
 use fanout_engine::blocking::{HostRun, run_host};
-use fanout_engine::{AttemptGate, BlockingTransport};
-use fanout_exec_threads::SshShared;
+use fanout_transport_blocking::Transports;
 
 use crate::ProcessError;
 use crate::faults::{FaultKind, Faults, strike};
@@ -94,13 +94,9 @@ where
     let gate = job.limits.connect_rate.map(|_| &gate as &dyn AttemptGate);
     // known_hosts read once per worker (the parent checked it up front;
     // accept-new appends are serialised across processes by file locks).
-    let ssh = if job.task.kind().needs_network() {
-        Some(SshShared::for_job(&job).map_err(|e| ProcessError::Setup {
-            what: e.to_string(),
-        })?)
-    } else {
-        None
-    };
+    let transports = Transports::for_job(&job).map_err(|e| ProcessError::Setup {
+        what: e.to_string(),
+    })?;
     let worker = Worker::Pid(std::process::id());
     let mut served = 0;
     for message in rx {
@@ -134,7 +130,7 @@ where
             worker,
             cancel: &options.cancel,
             connect_rate: gate,
-            transport: ssh.as_ref().map(|s| s as &dyn BlockingTransport),
+            transport: Some(&transports),
         };
         let outcome = run_host(&job, &target, run);
         let line = match fault.map(|f| f.kind) {

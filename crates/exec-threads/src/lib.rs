@@ -9,13 +9,11 @@ mod dispatch;
 mod rayon_pool;
 mod sequential;
 mod settings;
-mod ssh;
 mod thread_pool;
 
 pub use rayon_pool::{Rayon, RayonBuilder};
 pub use sequential::Sequential;
 pub use settings::{BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
-pub use ssh::SshShared;
 pub use thread_pool::{MAX_THREADS, ThreadPool, ThreadPoolBuilder};
 
 /// Whether these executors run tasks of `kind`: all of them (`exec` and

@@ -15,10 +15,8 @@ use fanout_engine::{AttemptGate, ConnectRateLimiter};
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
 use crate::settings::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 use crate::thread_pool::MAX_THREADS;
-use fanout_engine::BlockingTransport;
 use fanout_engine::blocking::HostRun;
-
-use crate::SshShared;
+use fanout_transport_blocking::Transports;
 
 /// Runs hosts as tasks on a rayon `ThreadPool` (`-e rayon`), by default one
 /// thread per core. Great for CPU-bound tasks; for blocking I/O (SSH, sleep)
@@ -114,7 +112,7 @@ impl Executor for Rayon {
         let concurrency = self.concurrency(job);
         // Every pool thread counts against the process limit, busy or not.
         settings::check_threads(threads, job.task.kind()).map_err(setup)?;
-        let ssh = crate::ssh::shared_for(job).map_err(setup)?;
+        let transports = Transports::for_job(job).map_err(|e| setup(e.to_string()))?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .stack_size(self.stack_size.unwrap_or(DEFAULT_STACK_SIZE))
@@ -144,7 +142,7 @@ impl Executor for Rayon {
                 targets,
                 cancel: &run_cancel,
                 limiter: limiter.as_ref(),
-                ssh: ssh.as_ref(),
+                transports: &transports,
                 claimed: &claimed,
                 results: result_tx,
                 started,
@@ -171,7 +169,7 @@ struct Spawner<'scope, 'env> {
     targets: &'env [Target],
     cancel: &'env CancelToken,
     limiter: Option<&'env ConnectRateLimiter>,
-    ssh: Option<&'env SshShared>,
+    transports: &'env Transports,
     claimed: &'env [AtomicBool],
     results: Sender<(usize, HostOutcome)>,
     started: Instant,
@@ -181,12 +179,12 @@ struct Spawner<'scope, 'env> {
 impl Launcher for Spawner<'_, '_> {
     fn launch(&mut self, index: usize) {
         self.launched.push(index);
-        let (job, targets, cancel, limiter, ssh, claimed) = (
+        let (job, targets, cancel, limiter, transports, claimed) = (
             self.job,
             self.targets,
             self.cancel,
             self.limiter,
-            self.ssh,
+            self.transports,
             self.claimed,
         );
         let (results, started) = (self.results.clone(), self.started);
@@ -198,7 +196,7 @@ impl Launcher for Spawner<'_, '_> {
                 worker: Worker::Thread(rayon::current_thread_index().unwrap_or(0)),
                 cancel,
                 connect_rate: limiter.map(|l| l as &dyn AttemptGate),
-                transport: ssh.map(|s| s as &dyn BlockingTransport),
+                transport: Some(transports),
             };
             let outcome = run_one(job, &targets[index], run, started);
             let _ = results.send((index, outcome));

@@ -6,8 +6,8 @@ use fanout_core::{
 use fanout_engine::{AttemptGate, ConnectRateLimiter, Ledger};
 
 use crate::dispatch::run_one;
-use fanout_engine::BlockingTransport;
 use fanout_engine::blocking::HostRun;
+use fanout_transport_blocking::Transports;
 
 /// Runs hosts one after another on the calling thread: the baseline every
 /// concurrency model is measured against (`-e seq`). Ignores `-c` (always 1).
@@ -44,9 +44,9 @@ impl Executor for Sequential {
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
         self.check(job)?;
-        let ssh = crate::ssh::shared_for(job).map_err(|message| ExecError::Setup {
+        let transports = Transports::for_job(job).map_err(|e| ExecError::Setup {
             executor: self.name().into(),
-            message,
+            message: e.to_string(),
         })?;
         let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
         let worker = Worker::Thread(0);
@@ -61,7 +61,7 @@ impl Executor for Sequential {
                 worker,
                 cancel,
                 connect_rate: limiter.as_ref().map(|l| l as &dyn AttemptGate),
-                transport: ssh.as_ref().map(|s| s as &dyn BlockingTransport),
+                transport: Some(&transports),
             };
             let outcome = run_one(job, target, run, started);
             ledger.deliver(sink, index, outcome);

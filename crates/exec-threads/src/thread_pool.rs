@@ -13,8 +13,8 @@ use fanout_engine::{AttemptGate, ConnectRateLimiter};
 
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
 use crate::settings::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
-use fanout_engine::BlockingTransport;
 use fanout_engine::blocking::HostRun;
+use fanout_transport_blocking::Transports;
 
 /// Most threads one pool may have: past this, an OS-thread-per-host model
 /// costs more than it brings; use `-e async` for more hosts in flight.
@@ -116,7 +116,7 @@ impl Executor for ThreadPool {
         }
         let threads = concurrency.min(targets.len());
         settings::check_threads(threads, job.task.kind()).map_err(setup)?;
-        let ssh = crate::ssh::shared_for(job).map_err(setup)?;
+        let transports = Transports::for_job(job).map_err(|e| setup(e.to_string()))?;
         let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
         let run_cancel = cancel.child();
         let (work_tx, work_rx) = crossbeam_channel::unbounded::<usize>();
@@ -129,7 +129,7 @@ impl Executor for ThreadPool {
                     worker: Worker::Thread(n),
                     cancel: &run_cancel,
                     connect_rate: limiter.as_ref().map(|l| l as &dyn AttemptGate),
-                    transport: ssh.as_ref().map(|s| s as &dyn BlockingTransport),
+                    transport: Some(&transports),
                 };
                 let spawned = std::thread::Builder::new()
                     .name(format!("fanout-{n}"))

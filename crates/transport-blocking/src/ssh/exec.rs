@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use fanout_core::{CommandOutput, ErrorKind};
 use fanout_transport::CapturedStreams;
 
-use super::{Conn, last_output};
+use super::conn::Conn;
 use fanout_engine::{AttemptError, Deadline};
 
 /// Bytes read per call.
@@ -126,4 +126,11 @@ pub(super) fn run(
         }
         _ => Ok(vec![output]),
     }
+}
+
+/// The last non-empty line of `text`, shortened to its last
+/// [`TAIL_BLOCKING`](fanout_transport::ssh::TAIL_BLOCKING) characters, for
+/// "last output seen" in timeout messages.
+fn last_output(text: &str) -> Option<String> {
+    fanout_transport::last_line(text, fanout_transport::ssh::TAIL_BLOCKING)
 }

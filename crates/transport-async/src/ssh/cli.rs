@@ -13,7 +13,9 @@ use russh::client::{Handle, Msg};
 
 use fanout_engine::Expired;
 
-use crate::ssh::{Client, endpoint};
+use fanout_transport::ssh::endpoint;
+
+use super::session::Client;
 use fanout_engine::{AttemptError, Deadline};
 
 /// PTY width: wide, so devices never wrap a long line of output.
@@ -77,7 +79,7 @@ async fn open_shell(
 }
 
 /// Runs `commands` in `mode` in an interactive shell of the session.
-pub(crate) async fn run(
+pub(super) async fn run(
     handle: &Handle<Client>,
     target: &Target,
     commands: &[String],

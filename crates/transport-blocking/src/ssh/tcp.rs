@@ -11,7 +11,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 
 use fanout_core::{CancelToken, ErrorKind, Target};
 
-use super::{TICK, endpoint, poll};
+use fanout_transport::ssh::endpoint;
+
+use super::conn::{TICK, poll};
 use fanout_engine::{AttemptError, Deadline};
 
 /// A connected, non-blocking TCP stream to the target, with `TCP_NODELAY`.

@@ -11,7 +11,7 @@ use fanout_core::{CliMode, CommandOutput, ErrorKind, Phase, Target};
 use fanout_netcli::{Dialog, DialogError, DialogSpec, Progress};
 use ssh2::{Channel, ExtendedData};
 
-use super::{Conn, Halt};
+use super::conn::{Conn, Halt};
 use fanout_engine::{AttemptError, Deadline};
 
 /// Bytes read per call.

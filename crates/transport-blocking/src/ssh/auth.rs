@@ -6,7 +6,10 @@
 use fanout_core::{ErrorKind, Secret, Target};
 use ssh2::{ErrorCode, KeyboardInteractivePrompt, Prompt};
 
-use super::{Conn, SshShared, endpoint};
+use fanout_transport::ssh::endpoint;
+
+use super::conn::{Conn, Halt};
+use super::shared::Shared;
 use fanout_engine::{AttemptError, Deadline};
 
 /// libssh2 error codes that mean "the device said no" rather than "the
@@ -35,7 +38,7 @@ pub(super) fn authenticate(
     conn: &Conn<'_>,
     target: &Target,
     user: &str,
-    shared: &SshShared,
+    shared: &Shared,
     deadline: &Deadline,
 ) -> Result<(), AttemptError> {
     fanout_transport::ssh::require_credentials(target)?;
@@ -61,7 +64,7 @@ pub(super) fn authenticate(
     // Refusals that need more than "check the credentials".
     let refusals = std::cell::RefCell::new(Vec::<String>::new());
     // Ok(true): logged in; Ok(false): refused; Err: connection problem.
-    let outcome = |result: Result<Result<(), ssh2::Error>, super::Halt>| match result {
+    let outcome = |result: Result<Result<(), ssh2::Error>, Halt>| match result {
         Err(halt) => Err(halted(halt)),
         Ok(Ok(())) => Ok(session.authenticated()),
         Ok(Err(e)) if rejected(&e) => {
@@ -155,7 +158,7 @@ pub(super) fn authenticate(
 }
 
 enum AgentFail {
-    Halt(super::Halt),
+    Halt(Halt),
     Lost(ssh2::Error),
 }
 

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use fanout_core::{CancelToken, ErrorKind, Target};
 use ssh2::{MethodType, Session};
 
-use super::{LEGACY_KEX, TICK, endpoint, tcp};
+use fanout_transport::ssh::{LEGACY_KEX, endpoint};
+
+use super::conn::TICK;
+use super::tcp;
 use fanout_engine::{AttemptError, Deadline};
 
 /// Longest wait for the device's offer.
