@@ -25,7 +25,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let (targets, inventory_known_hosts) = load_targets(&args.hosts)?;
     let job = build_job(&args, inventory_known_hosts)?;
     let executor = make_executor(&args)?;
-    executor.check(&job)?;
+    job.validate()?;
     warn_if_host_keys_off(&job, &targets);
     let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
 

@@ -5,9 +5,10 @@
 //! Every executor (`seq`, `process`, `threads`, `rayon`, `async`) keeps these
 //! rules; `fanout-testkit`'s `executor_conformance!` checks each of them.
 //!
-//! 1. **Validate first.** [`Executor::run`] calls [`Job::validate`] and checks
-//!    [`Executor::supports`] before starting any host; a job it cannot run is
-//!    an `Err` with no outcome delivered.
+//! 1. **Validate first.** [`Executor::run`] calls [`Job::validate`] and sets
+//!    itself up (threads, runtime, worker program, known_hosts) before
+//!    starting any host; a job it cannot run is an `Err` with no outcome
+//!    delivered. Every executor runs every task kind.
 //! 2. **Every host exactly once.** Each target yields exactly one
 //!    [`HostOutcome`] (named by [`Target::name`]) through the sink, whether it
 //!    succeeded, failed, timed out or was cancelled. Nothing is lost, nothing
@@ -45,16 +46,13 @@
 //! [`CancelToken`]: crate::CancelToken
 //! [`Flow::Stop`]: crate::Flow::Stop
 
-use crate::{CancelToken, Job, JobError, RunSummary, Sink, Target, TaskKind};
+use crate::{CancelToken, Job, JobError, RunSummary, Sink, Target};
 
 /// Runs a [`Job`] on many [`Target`]s. Object-safe; see the module's
 /// [contract](self#contract).
 pub trait Executor: Send + Sync {
     /// CLI name (`seq`, `threads`, ...).
     fn name(&self) -> &str;
-
-    /// Whether this executor can run tasks of `kind`.
-    fn supports(&self, kind: TaskKind) -> bool;
 
     /// Hosts this executor will have in flight for `job` (e.g. `seq`: 1).
     fn concurrency(&self, job: &Job) -> usize;
@@ -67,20 +65,6 @@ pub trait Executor: Send + Sync {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError>;
-
-    /// Contract rule 1 in one call: [`Job::validate`] and [`supports`](Self::supports).
-    fn check(&self, job: &Job) -> Result<(), ExecError> {
-        job.validate()?;
-        let kind = job.task.kind();
-        if self.supports(kind) {
-            Ok(())
-        } else {
-            Err(ExecError::Unsupported {
-                executor: self.name().to_string(),
-                task: kind,
-            })
-        }
-    }
 }
 
 /// Why a whole run could not happen (per-host problems are outcomes instead).
@@ -89,16 +73,6 @@ pub enum ExecError {
     /// The job's values cannot work.
     #[error(transparent)]
     Job(#[from] JobError),
-    /// The executor cannot run this kind of task.
-    #[error(
-        "the `{task}` task is not supported by the `{executor}` executor yet; use a sleep, cpu or local task, or another executor (-e)"
-    )]
-    Unsupported {
-        /// Executor name.
-        executor: String,
-        /// Task kind.
-        task: TaskKind,
-    },
     /// The executor could not set itself up (threads, runtime, processes).
     #[error("{executor} executor could not start: {message}")]
     Setup {
@@ -107,4 +81,15 @@ pub enum ExecError {
         /// What went wrong and what to do.
         message: String,
     },
+}
+
+impl ExecError {
+    /// `executor` (its CLI name) could not set itself up: `message` says
+    /// what went wrong and what to do.
+    pub fn setup(executor: &str, message: impl Into<String>) -> Self {
+        ExecError::Setup {
+            executor: executor.to_string(),
+            message: message.into(),
+        }
+    }
 }

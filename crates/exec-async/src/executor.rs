@@ -5,9 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fanout_core::{
-    CancelToken, ExecError, Executor, Flow, Job, RunSummary, Sink, Target, TaskKind,
-};
+use fanout_core::{CancelToken, ExecError, Executor, Flow, Job, RunSummary, Sink, Target};
 use futures_util::StreamExt;
 
 /// How long `run` waits, after the last outcome, for background work of
@@ -88,11 +86,6 @@ impl Executor for AsyncExecutor {
         "async"
     }
 
-    fn supports(&self, _kind: TaskKind) -> bool {
-        // Every task kind: sleep, cpu, local, exec and cli.
-        true
-    }
-
     fn concurrency(&self, job: &Job) -> usize {
         job.limits.concurrency
     }
@@ -104,20 +97,22 @@ impl Executor for AsyncExecutor {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
-        self.check(job)?;
+        job.validate()?;
         if tokio::runtime::Handle::try_current().is_ok() {
             // block_on inside a runtime would panic ("Cannot start a runtime
             // from within a runtime").
-            return Err(ExecError::Setup {
-                executor: self.name().to_string(),
-                message: "AsyncExecutor::run blocks the calling thread, so it cannot be called from within a tokio runtime; in async code use fanout_exec_async::run_stream, or call run from a plain thread (e.g. tokio::task::spawn_blocking)".into(),
-            });
+            return Err(ExecError::setup(
+                self.name(),
+                "AsyncExecutor::run blocks the calling thread, so it cannot be called from within a tokio runtime; in async code use fanout_exec_async::run_stream, or call run from a plain thread (e.g. tokio::task::spawn_blocking)",
+            ));
         }
-        let runtime = self.runtime().map_err(|e| ExecError::Setup {
-            executor: self.name().to_string(),
-            message: format!(
-                "could not start the tokio runtime: {e}; lower the worker threads or free resources"
-            ),
+        let runtime = self.runtime().map_err(|e| {
+            ExecError::setup(
+                self.name(),
+                format!(
+                    "could not start the tokio runtime: {e}; lower the worker threads or free resources"
+                ),
+            )
         })?;
         // The sink's Flow::Stop cancels this run without cancelling the caller's token.
         let stop = cancel.child();

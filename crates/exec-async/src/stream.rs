@@ -161,15 +161,15 @@ pub fn run_stream(
     cancel: CancelToken,
 ) -> Result<HostStream, ExecError> {
     job.validate()?;
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| ExecError::Setup {
-        executor: "async".into(),
-        message: "run_stream must be called from within a tokio runtime (e.g. inside #[tokio::main]); use AsyncExecutor for blocking code".into(),
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+        ExecError::setup(
+            "async",
+            "run_stream must be called from within a tokio runtime (e.g. inside #[tokio::main]); use AsyncExecutor for blocking code",
+        )
     })?;
     let targets: Arc<[Target]> = targets.into();
-    let transports = Transports::for_job(&job).map_err(|e| ExecError::Setup {
-        executor: "async".into(),
-        message: e.to_string(),
-    })?;
+    let transports =
+        Transports::for_job(&job).map_err(|e| ExecError::setup("async", e.to_string()))?;
     let admission = AsyncAdmission::new(Admission::new(
         &targets,
         &job.limits.per_group,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target, TaskKind};
+use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target};
 use fanout_engine::BlockingTransport;
 use fanout_transport_blocking::Transports;
 
@@ -141,12 +141,6 @@ impl Executor for ProcessExecutor {
         "process"
     }
 
-    /// Whatever the engine's blocking driver (which the workers call) can
-    /// run: every task.
-    fn supports(&self, _kind: TaskKind) -> bool {
-        true
-    }
-
     /// Worker processes alive at most: `-c`, capped by
     /// [`workers`](ProcessExecutorBuilder::workers).
     fn concurrency(&self, job: &Job) -> usize {
@@ -161,11 +155,8 @@ impl Executor for ProcessExecutor {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
-        self.check(job)?;
-        let setup = |message: String| ExecError::Setup {
-            executor: self.name().to_string(),
-            message,
-        };
+        job.validate()?;
+        let setup = |message: String| ExecError::setup(self.name(), message);
         let program = match &self.program {
             Some(program) => program.clone(),
             None => std::env::current_exe().map_err(|e| {

@@ -15,9 +15,3 @@ pub use rayon_pool::{Rayon, RayonBuilder};
 pub use sequential::Sequential;
 pub use settings::{BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 pub use thread_pool::{MAX_THREADS, ThreadPool, ThreadPoolBuilder};
-
-/// Whether these executors run tasks of `kind`: all of them (`exec` and
-/// `cli` over ssh2).
-pub(crate) fn supports(_kind: fanout_core::TaskKind) -> bool {
-    true
-}

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 use fanout_core::{
-    CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Target, TaskKind, Worker,
+    CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Target, Worker,
 };
 use fanout_engine::{AttemptGate, ConnectRateLimiter};
 
@@ -87,10 +87,6 @@ impl Executor for Rayon {
         "rayon"
     }
 
-    fn supports(&self, kind: TaskKind) -> bool {
-        crate::supports(kind)
-    }
-
     fn concurrency(&self, job: &Job) -> usize {
         self.threads().min(job.limits.concurrency)
     }
@@ -102,7 +98,7 @@ impl Executor for Rayon {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
-        self.check(job)?;
+        job.validate()?;
         let threads = self.threads();
         if threads > MAX_THREADS {
             return Err(setup(format!(
@@ -212,8 +208,5 @@ impl Launcher for Spawner<'_, '_> {
 }
 
 fn setup(message: String) -> ExecError {
-    ExecError::Setup {
-        executor: "rayon".into(),
-        message,
-    }
+    ExecError::setup("rayon", message)
 }

@@ -1,8 +1,6 @@
 use std::time::Instant;
 
-use fanout_core::{
-    CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target, TaskKind, Worker,
-};
+use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target, Worker};
 use fanout_engine::{AttemptGate, ConnectRateLimiter, Ledger};
 
 use crate::dispatch::run_one;
@@ -28,10 +26,6 @@ impl Executor for Sequential {
         "seq"
     }
 
-    fn supports(&self, kind: TaskKind) -> bool {
-        crate::supports(kind)
-    }
-
     fn concurrency(&self, _job: &Job) -> usize {
         1
     }
@@ -43,11 +37,9 @@ impl Executor for Sequential {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
-        self.check(job)?;
-        let transports = Transports::for_job(job).map_err(|e| ExecError::Setup {
-            executor: self.name().into(),
-            message: e.to_string(),
-        })?;
+        job.validate()?;
+        let transports =
+            Transports::for_job(job).map_err(|e| ExecError::setup(self.name(), e.to_string()))?;
         let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
         let worker = Worker::Thread(0);
         let mut ledger = Ledger::new(targets.len());

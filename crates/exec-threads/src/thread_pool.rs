@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use fanout_core::{
-    CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Target, TaskKind, Worker,
+    CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Target, Worker,
 };
 use fanout_engine::{AttemptGate, ConnectRateLimiter};
 
@@ -92,10 +92,6 @@ impl Executor for ThreadPool {
         "threads"
     }
 
-    fn supports(&self, kind: TaskKind) -> bool {
-        crate::supports(kind)
-    }
-
     fn concurrency(&self, job: &Job) -> usize {
         job.limits.concurrency
     }
@@ -107,7 +103,7 @@ impl Executor for ThreadPool {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
-        self.check(job)?;
+        job.validate()?;
         let concurrency = job.limits.concurrency;
         if concurrency > MAX_THREADS {
             return Err(setup(format!(
@@ -208,8 +204,5 @@ impl Launcher for Queue {
 }
 
 fn setup(message: String) -> ExecError {
-    ExecError::Setup {
-        executor: "threads".into(),
-        message,
-    }
+    ExecError::setup("threads", message)
 }
