@@ -45,6 +45,9 @@
 //! [`RetryPolicy::backoff_for`]: crate::RetryPolicy::backoff_for
 //! [`CancelToken`]: crate::CancelToken
 //! [`Flow::Stop`]: crate::Flow::Stop
+//! [`HostOutcome`]: crate::HostOutcome
+//! [`HostOutcome::attempts`]: crate::HostOutcome::attempts
+//! [`Status::Timeout`]: crate::Status::Timeout
 
 use crate::{CancelToken, Job, JobError, RunSummary, Sink, Target};
 

@@ -1,5 +1,5 @@
-//! The parts of a `local` task every engine shares, so that blocking and
-//! async engines start, cap, judge and kill local commands alike: argv
+//! The parts of a `local` task both runners share, so that blocking and
+//! async runs start, cap, judge and kill local commands alike: argv
 //! templating, the child's setup (own process group, no stdin, piped
 //! output), the output cap, exit status to outcome, and killing a
 //! command's whole process group. Waiting for the child is the runner's:

@@ -248,7 +248,7 @@ impl KeyboardInteractivePrompt for Answer<'_> {
 
 /// The device closed the connection while we were authenticating. Reported
 /// as `auth` (never retried with the same credentials: a device counting
-/// failed logins would lock the account), as on the async engine.
+/// failed logins would lock the account), as on the async transport.
 fn lost(target: &Target, e: &ssh2::Error) -> AttemptError {
     AttemptError::new(
         ErrorKind::Auth,
