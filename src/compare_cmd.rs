@@ -1,6 +1,6 @@
 //! `fanout compare`: the same task on every executor, each as a fresh
 //! `fanout run` child process of this same binary, measured by
-//! `fanout-measure` and shown side by side with a recommendation.
+//! `fanout-compare` and shown side by side with a recommendation.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -530,7 +530,7 @@ fn compare_point(
                         step + 1,
                         round + 1,
                         render::fmt_time(m.wall),
-                        m.log.ok,
+                        m.log.counts.ok,
                         m.log.hosts(),
                         render::fmt_time(m.cpu.total())
                     );

@@ -38,7 +38,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
             "fanout: warning: -e seq runs one host at a time, so -c {c} has no effect; use -e threads or -e async to run {c} hosts at once"
         );
     }
-    executor.check(&job)?;
+    job.validate()?;
     warn_if_host_keys_off(&job, &targets);
     let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
     let live = crate::live::RunLive::start(
@@ -356,8 +356,7 @@ fn install_ctrl_c(cancel: &CancelToken) -> Result<()> {
             let _ = writeln!(io::stderr(), "fanout: interrupted again, exiting now");
             // Local commands run in their own process groups: they would
             // not get the terminal's SIGINT, so take them down with us.
-            fanout_exec_threads::kill_all_local_commands();
-            fanout_exec_async::kill_all_local_commands();
+            fanout_engine::kill_all_local_commands();
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
         let _ = writeln!(

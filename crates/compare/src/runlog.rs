@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fanout_core::{ErrorKind, RunSummary, Status};
+use fanout_core::{ErrorKind, RunSummary, Status, StatusCounts};
 use serde::Deserialize;
 
 /// The parts of one JSON line that measuring needs (hosts' outputs are
@@ -30,13 +30,7 @@ pub struct RunLog {
     /// Each host's total time (start to outcome, retries included).
     pub latencies: Vec<Duration>,
     /// Host lines per status.
-    pub ok: usize,
-    /// `failed` hosts.
-    pub failed: usize,
-    /// `timeout` hosts.
-    pub timeout: usize,
-    /// `cancelled` hosts.
-    pub cancelled: usize,
+    pub counts: StatusCounts,
     /// Not-ok hosts per error kind (`timeout`, `auth`, ...).
     pub errors: BTreeMap<String, usize>,
     /// The first not-ok host and its message, to show what went wrong.
@@ -75,12 +69,7 @@ impl RunLog {
             };
             log.latencies
                 .push(Duration::try_from_secs_f64(timings.total / 1e3).unwrap_or_default());
-            match status {
-                Status::Ok => log.ok += 1,
-                Status::Failed => log.failed += 1,
-                Status::Timeout => log.timeout += 1,
-                Status::Cancelled => log.cancelled += 1,
-            }
+            log.counts.add(status);
             if status != Status::Ok {
                 let kind = line
                     .error_kind
@@ -97,7 +86,7 @@ impl RunLog {
 
     /// Hosts reported.
     pub fn hosts(&self) -> usize {
-        self.ok + self.failed + self.timeout + self.cancelled
+        self.counts.total()
     }
 }
 
@@ -115,7 +104,12 @@ mod tests {
         let log = RunLog::parse(text).unwrap();
         assert_eq!(log.hosts(), 3);
         assert_eq!(
-            (log.ok, log.failed, log.timeout, log.cancelled),
+            (
+                log.counts.ok,
+                log.counts.failed,
+                log.counts.timeout,
+                log.counts.cancelled
+            ),
             (1, 1, 1, 0)
         );
         assert_eq!(log.latencies[0], Duration::from_micros(53_500));

@@ -92,7 +92,7 @@ impl Reporter for JsonReporter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fanout_core::Tally;
+    use fanout_core::RunSummary;
 
     /// A pipe whose reader has gone away.
     struct Closed;
@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn a_closed_pipe_stays_a_broken_pipe() {
-        let summary = Tally::new().finish("seq", 1);
+        let summary = RunSummary::empty("seq", 1);
         let outcome = crate::sample_outcome("r1", "x\n");
         let mut lines = JsonLinesReporter::new(Box::new(Closed));
         let err = lines.host(&outcome).unwrap_err();

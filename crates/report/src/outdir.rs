@@ -247,13 +247,19 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::sample_outcome as outcome;
-    use fanout_core::Tally;
+    use fanout_core::{RunSummary, StatusCounts};
 
     #[test]
     fn writes_then_replaces_a_previous_output_whole() {
         let tmp = tempfile::tempdir().unwrap();
         let dest = tmp.path().join("out");
-        let summary = Tally::new().finish("seq", 1);
+        let summary = RunSummary {
+            executor: "seq".into(),
+            concurrency: 1,
+            hosts: 0,
+            counts: StatusCounts::default(),
+            wall: std::time::Duration::ZERO,
+        };
         let mut dir = OutDir::create(&dest).unwrap();
         dir.host(&outcome("r1", "one\n")).unwrap();
         dir.host(&outcome("r/2", "two\n")).unwrap();
