@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fanout_core::Platform;
-use russh::keys::{PrivateKey, PublicKey};
+use russh::keys::{Algorithm, PublicKey};
 use russh::{MethodKind, MethodSet, Preferred, SshId};
 
 use crate::console::{DeviceConfig, SharedConfig};
 use crate::faults::{Fault, SplitMix};
+use crate::keys::HostKeys;
 use crate::stats::Stats;
 
 /// Everything that defines one simulated device.
@@ -50,9 +51,9 @@ pub struct DeviceSpec {
 pub(crate) struct Device {
     pub(crate) spec: DeviceSpec,
     pub(crate) config: Arc<russh::server::Config>,
-    /// The key written to known_hosts (differs from the presented one for
-    /// `wrong_host_key`).
-    pub(crate) known_key: PublicKey,
+    /// The keys written to known_hosts (ed25519, and RSA for legacy
+    /// devices; other than the presented ones for `wrong_host_key`).
+    pub(crate) known_keys: Vec<PublicKey>,
     pub(crate) client_key: PublicKey,
     pub(crate) running: SharedConfig,
     pub(crate) stats: Arc<Stats>,
@@ -67,14 +68,8 @@ impl Device {
         seed: u64,
         client_key: PublicKey,
         stats: Arc<Stats>,
+        keys: HostKeys,
     ) -> Self {
-        let own = crate::keys::host_key(seed, index);
-        let known_key = own.public_key().clone();
-        let presented: PrivateKey = if spec.faults.contains(&Fault::WrongHostKey) {
-            crate::keys::wrong_host_key(seed, index)
-        } else {
-            own
-        };
         let preferred = if spec.faults.contains(&Fault::LegacyAlgorithms) {
             legacy_algorithms()
         } else {
@@ -92,7 +87,7 @@ impl Device {
             auth_rejection_time: Duration::from_millis(20),
             // OpenSSH probes with "none" first; never make that cost time.
             auth_rejection_time_initial: Some(Duration::ZERO),
-            keys: vec![presented],
+            keys: keys.presented,
             inactivity_timeout: Some(Duration::from_secs(1800)),
             nodelay: true,
             preferred,
@@ -102,7 +97,7 @@ impl Device {
         Self {
             spec,
             config: Arc::new(config),
-            known_key,
+            known_keys: keys.known,
             client_key,
             running,
             stats,
@@ -157,11 +152,18 @@ fn server_id(platform: Platform) -> &'static str {
     }
 }
 
-/// What an old IOS 12.x box offers: SHA-1 Diffie-Hellman, CBC ciphers, hmac-sha1.
+/// What an old IOS 12.x / 15.x box offers: SHA-1 Diffie-Hellman (group
+/// exchange, group14, group1), CBC ciphers, hmac-sha1, and `ssh-rsa` (RSA
+/// with SHA-1 signatures) besides ed25519 as host-key algorithms.
 fn legacy_algorithms() -> Preferred {
     use std::borrow::Cow;
     Preferred {
-        kex: Cow::Borrowed(&[russh::kex::DH_G14_SHA1, russh::kex::DH_G1_SHA1]),
+        kex: Cow::Borrowed(&[
+            russh::kex::DH_GEX_SHA1,
+            russh::kex::DH_G14_SHA1,
+            russh::kex::DH_G1_SHA1,
+        ]),
+        key: Cow::Borrowed(&[Algorithm::Ed25519, Algorithm::Rsa { hash: None }]),
         cipher: Cow::Borrowed(&[russh::cipher::AES_128_CBC, russh::cipher::TRIPLE_DES_CBC]),
         mac: Cow::Borrowed(&[russh::mac::HMAC_SHA1]),
         ..Preferred::default()

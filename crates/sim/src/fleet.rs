@@ -16,6 +16,7 @@ use tokio::runtime::Runtime;
 use crate::SimError;
 use crate::device::{Device, DeviceSpec};
 use crate::faults::{Fault, FaultSpec};
+use crate::keys::HostKeys;
 use crate::stats::{Stats, StatsSnapshot};
 
 /// Builds a [`Fleet`] (by-value builder; every setting has a default).
@@ -221,15 +222,17 @@ impl FleetBuilder {
         let client_key = crate::keys::client_key(self.seed);
         let client_public = client_key.public_key().clone();
         let seed = self.seed;
+        let host_keys = all_host_keys(&specs, seed)?;
         let devices = runtime.block_on(async {
             let mut bound = Vec::with_capacity(specs.len());
-            for (i, spec) in specs.into_iter().enumerate() {
+            for (i, (spec, keys)) in specs.into_iter().zip(host_keys).enumerate() {
                 let device = Arc::new(Device::new(
                     spec,
                     i,
                     seed,
                     client_public.clone(),
                     stats.clone(),
+                    keys,
                 ));
                 let addr = SocketAddr::new(device.spec.address, device.spec.port);
                 let could_not = |e| {
@@ -296,11 +299,13 @@ impl FleetBuilder {
             .collect();
         let mut known_hosts = String::new();
         for (d, port) in &devices {
-            known_hosts.push_str(&crate::keys::known_hosts_line(
-                &d.spec.address.to_string(),
-                *port,
-                &d.known_key,
-            ));
+            for key in &d.known_keys {
+                known_hosts.push_str(&crate::keys::known_hosts_line(
+                    &d.spec.address.to_string(),
+                    *port,
+                    key,
+                ));
+            }
         }
         write_atomic(&files.known_hosts, known_hosts.as_bytes(), 0o644)?;
         let inventory = inventory_yaml(&devices, &files, client_key_path.as_deref());
@@ -322,6 +327,42 @@ impl FleetBuilder {
             fd_limit,
         })
     }
+}
+
+/// Every device's host keys, generated on all cores: an RSA key (legacy
+/// devices) costs milliseconds, and a big fleet may have hundreds.
+fn all_host_keys(specs: &[DeviceSpec], seed: u64) -> Result<Vec<HostKeys>, SimError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = specs.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = specs
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                scope.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(k, spec)| {
+                            crate::keys::device_keys(
+                                seed,
+                                c * chunk + k,
+                                spec.faults.contains(&Fault::LegacyAlgorithms),
+                                spec.faults.contains(&Fault::WrongHostKey),
+                            )
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(specs.len());
+        for w in workers {
+            let part = w
+                .join()
+                .map_err(|_| SimError::Config("generating host keys panicked".into()))??;
+            all.extend(part);
+        }
+        Ok(all)
+    })
 }
 
 fn is_loopback(addr: IpAddr) -> bool {

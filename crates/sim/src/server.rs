@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use russh::client::GexParams;
+use russh::kex::dh::groups::{DH_GROUP14, DH_GROUP16, DH_GROUP18, DhGroup};
 use russh::server::{
     Auth, ChannelOpenHandle, Handle, Msg, PublicKeyOffer, Response, Session, VerifiedPublicKey,
 };
@@ -149,6 +151,21 @@ impl russh::server::Handler for Connection {
             )),
             partial_success: false,
         })
+    }
+
+    /// Group exchange (legacy devices): the smallest standard safe-prime
+    /// group the client accepts — 2048 bits for OpenSSH — as an old box with
+    /// one fixed group answers, so that the exchange costs what group14 does
+    /// (russh's default would pick 4096 bits for a 3072-bit preference).
+    async fn lookup_dh_gex_group(
+        &mut self,
+        gex: &GexParams,
+    ) -> Result<Option<DhGroup>, Self::Error> {
+        let accepted = gex.min_group_size()..=gex.max_group_size();
+        Ok([&DH_GROUP14, &DH_GROUP16, &DH_GROUP18]
+            .into_iter()
+            .find(|g| accepted.contains(&g.bit_size()))
+            .cloned())
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {

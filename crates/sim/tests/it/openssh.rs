@@ -457,3 +457,91 @@ fn endless_output_never_ends() {
         "the device ends the stream once the client is gone"
     );
 }
+
+/// The `~/.ssh/config` of the source material (`+ssh-rsa`,
+/// `+diffie-hellman-group-exchange-sha1`) against a legacy device: group
+/// exchange with SHA-1, an RSA host key checked against known_hosts.
+#[test]
+fn legacy_device_group_exchange_sha1_and_rsa_host_key() {
+    if !have_ssh() {
+        return;
+    }
+    let lab = lab(Fleet::builder()
+        .devices(2)
+        .seed(11)
+        .faults("legacy_algorithms=r2".parse().unwrap()));
+    let kh = std::fs::read_to_string(lab.fleet.known_hosts_path()).unwrap();
+    let port = |n: &str| lab.port(n);
+    let lines_of = |n: &str| -> Vec<&str> {
+        kh.lines()
+            .filter(|l| l.starts_with(&format!("[127.0.0.1]:{} ", port(n))))
+            .collect()
+    };
+    assert_eq!(lines_of("r1").len(), 1, "{kh}");
+    let r2 = lines_of("r2");
+    assert_eq!(r2.len(), 2, "ed25519 and rsa: {kh}");
+    assert!(
+        r2[0].contains(" ssh-ed25519 ") && r2[1].contains(" ssh-rsa "),
+        "{kh}"
+    );
+
+    let legacy = |lab: &Lab| {
+        let mut cmd = lab.with_key("r2");
+        cmd.args([
+            "-v",
+            "-o",
+            "KexAlgorithms=diffie-hellman-group-exchange-sha1",
+            "-o",
+            "HostKeyAlgorithms=ssh-rsa",
+            "-o",
+            "Ciphers=aes128-cbc",
+            "-o",
+            "MACs=hmac-sha1",
+        ])
+        .args(["cisco@127.0.0.1", "show version"]);
+        cmd
+    };
+    let out = legacy(&lab).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "legacy login failed: {stderr}");
+    assert!(stdout.contains("Cisco IOS"), "{stdout}");
+    assert!(
+        stderr.contains("kex: algorithm: diffie-hellman-group-exchange-sha1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Server host key: ssh-rsa SHA256:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("matches the RSA host key"), "{stderr}");
+
+    // The RSA line is what verified it: without it strict checking fails.
+    let only_ed25519: String = kh
+        .lines()
+        .filter(|l| !l.contains(" ssh-rsa "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(lab.fleet.known_hosts_path(), only_ed25519).unwrap();
+    let out = legacy(&lab).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("Host key verification failed"),
+        "{}",
+        text(&out).1
+    );
+
+    // The same seed gives the same keys (ports aside).
+    let again = lab_in(
+        Fleet::builder()
+            .devices(2)
+            .seed(11)
+            .faults("legacy_algorithms=r2".parse().unwrap()),
+    );
+    let keys = |s: &str| {
+        s.lines()
+            .map(|l| l.split_once(' ').unwrap().1.to_string())
+            .collect::<Vec<_>>()
+    };
+    let kh2 = std::fs::read_to_string(again.0.known_hosts_path()).unwrap();
+    assert_eq!(keys(&kh), keys(&kh2));
+}
