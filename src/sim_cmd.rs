@@ -18,12 +18,19 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
         .banner_delay(args.banner_delay)
         .slow_banner_delay(args.slow_banner_delay)
         .extra_lines(args.extra_lines)
+        .auth_delay(args.auth_delay)
         .faults(args.faults.clone().unwrap_or_default())
         .seed(args.seed)
         .worker_threads(args.threads)
         .address(args.address)
         .base_port(args.base_port)
         .credentials(&args.username, &args.password, Some(args.secret.as_str()));
+    if let Some(max) = args.max_sessions {
+        builder = builder.max_sessions(max as usize, args.max_sessions_mode);
+    }
+    if let Some(n) = args.cables {
+        builder = builder.cables(n);
+    }
     builder = match &args.inventory {
         Some(path) => {
             let inv = fanout_inventory::load(path)?;
@@ -62,8 +69,14 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     let stats = fleet.stats();
     drop(fleet);
     eprintln!(
-        "fanout sim: stopped; {} connections, {} logins, {} auth failures, {} commands, {} accept errors survived",
-        stats.connections, stats.logins, stats.auth_failures, stats.commands, stats.accept_errors
+        "fanout sim: stopped; {} connections, {} logins, {} auth failures, {} commands, {} accept errors survived, {} sessions refused and {} queued (max-sessions)",
+        stats.connections,
+        stats.logins,
+        stats.auth_failures,
+        stats.commands,
+        stats.accept_errors,
+        stats.sessions_refused,
+        stats.sessions_queued
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -121,7 +134,8 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
 
 /// A device for one inventory host: its address and port, credentials,
 /// platform, and `sim_*` vars (latency, jitter, faults, banner delay,
-/// extra_lines) overriding the command-line knobs.
+/// extra_lines, auth_delay, max_sessions[_mode]) overriding the
+/// command-line knobs.
 fn device_spec(t: &Target, args: &SimServeArgs) -> Result<DeviceSpec> {
     let address: IpAddr = match t.address.parse() {
         Ok(a) => a,
@@ -163,6 +177,27 @@ fn device_spec(t: &Target, args: &SimServeArgs) -> Result<DeviceSpec> {
         })?,
         None => args.extra_lines,
     };
+    let max_sessions = match t.vars.get("sim_max_sessions") {
+        Some(v) => {
+            let max: usize = v.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!(
+                    "host {}: vars.sim_max_sessions must be a whole number of 1 or more",
+                    t.name
+                )
+            })?;
+            let mode = match t.vars.get("sim_max_sessions_mode") {
+                Some(m) => m.parse().map_err(|e| {
+                    anyhow::anyhow!("host {}: vars.sim_max_sessions_mode: {e}", t.name)
+                })?,
+                None => args.max_sessions_mode,
+            };
+            Some(fanout_sim::SessionLimit { max, mode })
+        }
+        None => args.max_sessions.map(|max| fanout_sim::SessionLimit {
+            max: max as usize,
+            mode: args.max_sessions_mode,
+        }),
+    };
     Ok(DeviceSpec {
         name: t.name.clone(),
         address,
@@ -187,5 +222,7 @@ fn device_spec(t: &Target, args: &SimServeArgs) -> Result<DeviceSpec> {
         banner_delay: duration("sim_banner_delay", args.banner_delay)?,
         slow_banner_delay: args.slow_banner_delay,
         extra_lines,
+        max_sessions,
+        auth_delay: duration("sim_auth_delay", args.auth_delay)?,
     })
 }

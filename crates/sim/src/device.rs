@@ -3,18 +3,22 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fanout_core::Platform;
 use russh::keys::{Algorithm, PublicKey};
 use russh::{MethodKind, MethodSet, Preferred, SshId};
 
-use crate::console::{DeviceConfig, SharedConfig};
+use tokio::sync::Semaphore;
+
+use crate::console::{Console, ConsoleOptions, SharedConfig};
 use crate::faults::{Fault, SplitMix};
 use crate::keys::HostKeys;
+use crate::limits::{SessionLimit, SessionLimitMode};
 use crate::stats::Stats;
+use crate::topology::Site;
 
 /// Everything that defines one simulated device.
 #[derive(Clone, Debug)]
@@ -45,6 +49,43 @@ pub struct DeviceSpec {
     pub slow_banner_delay: Duration,
     /// Extra lines in long outputs (`show running-config`).
     pub extra_lines: usize,
+    /// Most SSH connections open at once, and what an extra one gets
+    /// (`None`: no limit).
+    pub max_sessions: Option<SessionLimit>,
+    /// Time the device takes to accept (or reject) a login, as an AAA
+    /// lookup does on real boxes (0.5-1 s); not spent on `none` probes.
+    pub auth_delay: Duration,
+}
+
+impl DeviceSpec {
+    /// A device with the fleet defaults: 127.0.0.1, any free port, IOS,
+    /// `cisco`/`cisco`, enable secret `cisco`, no faults, no delays, no
+    /// session limit.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            address: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            port: 0,
+            platform: Platform::Ios,
+            username: "cisco".into(),
+            password: "cisco".into(),
+            secret: Some("cisco".into()),
+            faults: BTreeSet::new(),
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            banner_delay: Duration::ZERO,
+            slow_banner_delay: Duration::from_secs(5),
+            extra_lines: 0,
+            max_sessions: None,
+            auth_delay: Duration::ZERO,
+        }
+    }
+}
+
+impl Default for DeviceSpec {
+    fn default() -> Self {
+        Self::new("r1")
+    }
 }
 
 /// A device ready to serve: its spec plus keys, server config and state.
@@ -56,6 +97,10 @@ pub(crate) struct Device {
     pub(crate) known_keys: Vec<PublicKey>,
     pub(crate) client_key: PublicKey,
     pub(crate) running: SharedConfig,
+    /// Its place in the fleet's cabling.
+    pub(crate) site: Site,
+    /// The session limit and its slots.
+    pub(crate) limit: Option<(SessionLimitMode, Semaphore)>,
     pub(crate) stats: Arc<Stats>,
     seed: u64,
     sessions: AtomicU64,
@@ -69,6 +114,7 @@ impl Device {
         client_key: PublicKey,
         stats: Arc<Stats>,
         keys: HostKeys,
+        site: Site,
     ) -> Self {
         let preferred = if spec.faults.contains(&Fault::LegacyAlgorithms) {
             legacy_algorithms()
@@ -93,13 +139,18 @@ impl Device {
             preferred,
             ..Default::default()
         };
-        let running = Arc::new(Mutex::new(DeviceConfig::new(&spec.name)));
+        let running = site.topology.nodes[site.index as usize].0.clone();
+        let limit = spec
+            .max_sessions
+            .map(|l| (l.mode, Semaphore::new(l.max.max(1))));
         Self {
             spec,
             config: Arc::new(config),
             known_keys: keys.known,
             client_key,
             running,
+            site,
+            limit,
             stats,
             seed: seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407),
             sessions: AtomicU64::new(0),
@@ -108,6 +159,22 @@ impl Device {
 
     pub(crate) fn has(&self, fault: Fault) -> bool {
         self.spec.faults.contains(&fault)
+    }
+
+    /// A console session on this device.
+    pub(crate) fn console(&self) -> Console {
+        let spec = &self.spec;
+        Console::new(
+            spec.platform,
+            self.running.clone(),
+            &spec.username,
+            spec.secret.as_deref(),
+            ConsoleOptions {
+                extra_lines: spec.extra_lines,
+                ..ConsoleOptions::default()
+            },
+        )
+        .with_site(Some(self.site.clone()))
     }
 
     /// A latency generator for one session (repeatable per device).

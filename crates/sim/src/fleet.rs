@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fanout_core::{Platform, Secret, Target};
@@ -14,10 +14,13 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
 use crate::SimError;
+use crate::console::{Console, DeviceConfig};
 use crate::device::{Device, DeviceSpec};
 use crate::faults::{Fault, FaultSpec};
 use crate::keys::HostKeys;
+use crate::limits::{SessionLimit, SessionLimitMode};
 use crate::stats::{Stats, StatsSnapshot};
+use crate::topology::{Cabling, Site, Topology};
 
 /// Builds a [`Fleet`] (by-value builder; every setting has a default).
 #[derive(Clone, Debug)]
@@ -35,6 +38,9 @@ pub struct FleetBuilder {
     banner_delay: Duration,
     slow_banner_delay: Duration,
     extra_lines: usize,
+    max_sessions: Option<SessionLimit>,
+    auth_delay: Duration,
+    cables: Option<usize>,
     faults: FaultSpec,
     seed: u64,
     worker_threads: usize,
@@ -59,6 +65,9 @@ impl Default for FleetBuilder {
             banner_delay: Duration::ZERO,
             slow_banner_delay: Duration::from_secs(5),
             extra_lines: 0,
+            max_sessions: None,
+            auth_delay: Duration::ZERO,
+            cables: None,
             faults: FaultSpec::default(),
             seed: 1,
             worker_threads: 2,
@@ -123,6 +132,26 @@ impl FleetBuilder {
         self.extra_lines = n;
         self
     }
+    /// A limit on SSH connections open at once per generated device, and
+    /// what an extra one gets (see [`SessionLimitMode`]).
+    pub fn max_sessions(mut self, max: usize, mode: SessionLimitMode) -> Self {
+        self.max_sessions = Some(SessionLimit {
+            max: max.max(1),
+            mode,
+        });
+        self
+    }
+    /// Time a generated device takes to accept (or reject) a login.
+    pub fn auth_delay(mut self, delay: Duration) -> Self {
+        self.auth_delay = delay;
+        self
+    }
+    /// Cables between the devices (default: a ring), for `show cdp
+    /// neighbors` and the like; see [`Fleet::cabling`].
+    pub fn cables(mut self, n: usize) -> Self {
+        self.cables = Some(n);
+        self
+    }
     /// Faults to inject (added to per-device faults of `specs`).
     pub fn faults(mut self, faults: FaultSpec) -> Self {
         self.faults = faults;
@@ -180,6 +209,8 @@ impl FleetBuilder {
                 banner_delay: self.banner_delay,
                 slow_banner_delay: self.slow_banner_delay,
                 extra_lines: self.extra_lines,
+                max_sessions: self.max_sessions,
+                auth_delay: self.auth_delay,
             })
             .collect()
     }
@@ -223,9 +254,14 @@ impl FleetBuilder {
         let client_public = client_key.public_key().clone();
         let seed = self.seed;
         let host_keys = all_host_keys(&specs, seed)?;
+        let topology = topology(&specs, self.cables, seed)?;
         let devices = runtime.block_on(async {
             let mut bound = Vec::with_capacity(specs.len());
             for (i, (spec, keys)) in specs.into_iter().zip(host_keys).enumerate() {
+                let site = Site {
+                    topology: topology.clone(),
+                    index: i as u32,
+                };
                 let device = Arc::new(Device::new(
                     spec,
                     i,
@@ -233,6 +269,7 @@ impl FleetBuilder {
                     client_public.clone(),
                     stats.clone(),
                     keys,
+                    site,
                 ));
                 let addr = SocketAddr::new(device.spec.address, device.spec.port);
                 let could_not = |e| {
@@ -315,8 +352,11 @@ impl FleetBuilder {
             .iter()
             .map(|(d, port)| target(d, *port, client_key_path.as_deref()))
             .collect();
+        let served = devices.iter().map(|(d, _)| d.clone()).collect();
         Ok(Fleet {
             runtime: Some(runtime),
+            topology,
+            served,
             devices: infos,
             targets,
             files,
@@ -363,6 +403,35 @@ fn all_host_keys(specs: &[DeviceSpec], seed: u64) -> Result<Vec<HostKeys>, SimEr
         }
         Ok(all)
     })
+}
+
+/// The cabling and every device's (not yet seeded) running state.
+fn topology(
+    specs: &[DeviceSpec],
+    cables: Option<usize>,
+    seed: u64,
+) -> Result<Arc<Topology>, SimError> {
+    let platforms: Vec<Platform> = specs.iter().map(|s| s.platform).collect();
+    let cabling = Cabling::generate(&platforms, cables, seed).map_err(SimError::Config)?;
+    let nodes = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut config = DeviceConfig::new(&s.name);
+            config.ports = cabling.ports_needed(i);
+            (Arc::new(Mutex::new(config)), s.platform)
+        })
+        .collect();
+    Ok(Arc::new(Topology { cabling, nodes }))
+}
+
+/// One cable: `(device, interface)` at each end.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cable {
+    /// One end.
+    pub a: (String, String),
+    /// The other end.
+    pub b: (String, String),
 }
 
 fn is_loopback(addr: IpAddr) -> bool {
@@ -426,6 +495,8 @@ impl FleetFiles {
 /// A running simulated fleet. Dropping it stops every device.
 pub struct Fleet {
     runtime: Option<Runtime>,
+    topology: Arc<Topology>,
+    served: Vec<Arc<Device>>,
     devices: Vec<DeviceInfo>,
     targets: Vec<Target>,
     files: FleetFiles,
@@ -496,6 +567,39 @@ impl Fleet {
     /// out of file descriptors (one per listener, one per session).
     pub fn session_capacity(&self) -> u64 {
         self.fd_limit.saturating_sub(self.devices.len() as u64 + 32)
+    }
+
+    /// A console session on device `name`, as an SSH shell or exec channel
+    /// gets it (its running state, neighbours and figures), without the
+    /// network: for checks over many devices at once.
+    pub fn console(&self, name: &str) -> Option<Console> {
+        let d = self.served.iter().find(|d| d.spec.name == name)?;
+        Some(d.console())
+    }
+
+    /// Every cable of the fleet, each once, with the interface names the
+    /// devices had at start: what a cabling check over `show cdp
+    /// neighbors` must find on both ends.
+    pub fn cabling(&self) -> Vec<Cable> {
+        let c = &self.topology.cabling;
+        let port = |d: u32, k: u16| {
+            let name = self.devices[d as usize].name.clone();
+            let platform = self.devices[d as usize].platform;
+            (name, crate::profile::physical_port(platform, k as usize))
+        };
+        let mut out = Vec::with_capacity(c.cables());
+        for i in 0..self.devices.len() {
+            for e in c.ends(i) {
+                let (a, b) = ((i as u32, e.local), (e.remote, e.remote_port));
+                if a < b {
+                    out.push(Cable {
+                        a: port(a.0, a.1),
+                        b: port(b.0, b.1),
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// How long [`FleetBuilder::start`] took.

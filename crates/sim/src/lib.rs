@@ -16,14 +16,17 @@ mod faults;
 mod fdlimit;
 mod fleet;
 mod keys;
+mod limits;
 pub mod profile;
 mod server;
 mod stats;
+mod topology;
 
 pub use device::DeviceSpec;
 pub use faults::{Fault, FaultSpec, FaultTargets};
 pub use fdlimit::{raise_fd_limit, set_fd_limit};
-pub use fleet::{DeviceInfo, Fleet, FleetBuilder};
+pub use fleet::{Cable, DeviceInfo, Fleet, FleetBuilder};
+pub use limits::{SessionLimit, SessionLimitMode};
 pub use stats::StatsSnapshot;
 
 /// Why a fleet could not start.

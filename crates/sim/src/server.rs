@@ -14,14 +14,15 @@ use russh::kex::dh::groups::{DH_GROUP14, DH_GROUP16, DH_GROUP18, DhGroup};
 use russh::server::{
     Auth, ChannelOpenHandle, Handle, Msg, PublicKeyOffer, Response, Session, VerifiedPublicKey,
 };
-use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use russh::{Channel, ChannelId, Disconnect, MethodKind, MethodSet};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::console::{Console, ConsoleOptions, Step};
+use crate::console::{Console, Step};
 use crate::device::{Device, LatencySource};
 use crate::faults::Fault;
+use crate::limits::SessionLimitMode;
 
 /// Accepts connections forever. Unlike russh's own `run_on_socket`, an
 /// accept() error (e.g. EMFILE when out of descriptors) neither stops the
@@ -50,6 +51,26 @@ pub(crate) async fn serve(listener: TcpListener, device: Arc<Device>) {
 
 async fn connection(socket: TcpStream, device: &Arc<Device>) {
     let _ = socket.set_nodelay(true);
+    // A session slot (a vty line) is taken at accept time, for the whole
+    // connection.
+    let _slot = match &device.limit {
+        None => None,
+        Some((mode, slots)) => match (slots.try_acquire(), mode) {
+            (Ok(slot), _) => Some(slot),
+            (Err(_), SessionLimitMode::Queue) => {
+                device.stats.session_queued();
+                match slots.acquire().await {
+                    Ok(slot) => Some(slot),
+                    Err(_) => return,
+                }
+            }
+            (Err(_), SessionLimitMode::Refuse) => {
+                device.stats.session_refused();
+                refuse_busy(socket, device).await;
+                return;
+            }
+        },
+    };
     if device.has(Fault::HangOnConnect) {
         // Accept the TCP connection, never say a word: read until the client gives up.
         let mut socket = socket;
@@ -79,9 +100,42 @@ async fn connection(socket: TcpStream, device: &Arc<Device>) {
         kill,
         shells: HashMap::new(),
         closed: HashMap::new(),
+        refusing: false,
     };
     if let Ok(running) = russh::server::run_stream(device.config.clone(), stream, handler).await {
         let _ = running.await;
+    }
+}
+
+/// A connection beyond the session limit: the SSH version exchange, then a
+/// disconnect saying why (OpenSSH prints `Received disconnect from ...:
+/// too many sessions`), no login.
+async fn refuse_busy(socket: TcpStream, device: &Arc<Device>) {
+    let handler = Connection {
+        device: device.clone(),
+        kill: Arc::new(KillSwitch::default()),
+        shells: HashMap::new(),
+        closed: HashMap::new(),
+        refusing: true,
+    };
+    let stream = KillableStream {
+        inner: socket,
+        kill: handler.kill.clone(),
+    };
+    let limit = device.spec.max_sessions.map_or(0, |l| l.max);
+    if let Ok(running) = russh::server::run_stream(device.config.clone(), stream, handler).await {
+        let _ = running
+            .handle()
+            .disconnect(
+                Disconnect::TooManyConnections,
+                format!(
+                    "too many sessions: all {limit} of {} are in use, try again later",
+                    device.spec.name
+                ),
+                String::new(),
+            )
+            .await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), running).await;
     }
 }
 
@@ -95,6 +149,8 @@ struct Connection {
     /// Set when the client closes the channel (an EOF from the client does
     /// not close it): tells endless output to stop.
     closed: HashMap<ChannelId, Arc<AtomicBool>>,
+    /// A connection beyond the session limit: no login succeeds.
+    refusing: bool,
 }
 
 impl Connection {
@@ -114,7 +170,15 @@ impl Connection {
     }
 
     fn check_user(&self, user: &str) -> bool {
-        !self.device.has(Fault::AuthFail) && user == self.device.spec.username
+        !self.refusing && !self.device.has(Fault::AuthFail) && user == self.device.spec.username
+    }
+
+    /// The time a login takes on this device (AAA lookup).
+    async fn auth_delay(&self) {
+        let delay = self.device.spec.auth_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
     }
 
     fn verdict(&self, ok: bool) -> Auth {
@@ -169,6 +233,7 @@ impl russh::server::Handler for Connection {
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        self.auth_delay().await;
         let ok = self.check_user(user) && password == self.device.spec.password;
         Ok(self.verdict(ok))
     }
@@ -187,6 +252,7 @@ impl russh::server::Handler for Connection {
                 prompts: vec![("Password: ".into(), false)].into(),
             }),
             Some(mut answers) => {
+                self.auth_delay().await;
                 let given = answers.next();
                 let ok = self.check_user(user)
                     && given.as_deref() == Some(self.device.spec.password.as_bytes());
@@ -217,6 +283,7 @@ impl russh::server::Handler for Connection {
         user: &str,
         key: VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
+        self.auth_delay().await;
         let ok =
             self.check_user(user) && key.public_key.key_data() == self.device.client_key.key_data();
         Ok(self.verdict(ok))
@@ -339,17 +406,7 @@ impl ShellTask {
         input: mpsc::UnboundedReceiver<Vec<u8>>,
         closed: Arc<AtomicBool>,
     ) -> Self {
-        let spec = &device.spec;
-        let console = Console::new(
-            spec.platform,
-            device.running.clone(),
-            &spec.username,
-            spec.secret.as_deref(),
-            ConsoleOptions {
-                extra_lines: spec.extra_lines,
-                ..ConsoleOptions::default()
-            },
-        );
+        let console = device.console();
         Self {
             latency: device.latency_source(),
             device: device.clone(),

@@ -14,6 +14,8 @@ pub(crate) struct Stats {
     auth_failures: AtomicUsize,
     commands: AtomicUsize,
     accept_errors: AtomicUsize,
+    sessions_refused: AtomicUsize,
+    sessions_queued: AtomicUsize,
 }
 
 /// A copy of the counters at one instant.
@@ -33,6 +35,11 @@ pub struct StatsSnapshot {
     pub commands: usize,
     /// accept() errors survived (e.g. out of file descriptors).
     pub accept_errors: usize,
+    /// Connections refused because the device's sessions were all in use
+    /// (`max_sessions`, mode refuse).
+    pub sessions_refused: usize,
+    /// Connections that had to wait for a free session (mode queue).
+    pub sessions_queued: usize,
 }
 
 impl Stats {
@@ -62,6 +69,14 @@ impl Stats {
         self.accept_errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn session_refused(&self) {
+        self.sessions_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn session_queued(&self) {
+        self.sessions_queued.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counters now.
     pub(crate) fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
@@ -72,6 +87,8 @@ impl Stats {
             auth_failures: self.auth_failures.load(Ordering::Relaxed),
             commands: self.commands.load(Ordering::Relaxed),
             accept_errors: self.accept_errors.load(Ordering::Relaxed),
+            sessions_refused: self.sessions_refused.load(Ordering::Relaxed),
+            sessions_queued: self.sessions_queued.load(Ordering::Relaxed),
         }
     }
 

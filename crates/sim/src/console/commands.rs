@@ -14,6 +14,7 @@ use crate::profile::{
     self, Act, CX_BLOCK, CX_CONF, CX_FILTER, CX_IF, CX_JCONF, CX_JOP, CX_PRIV, CX_USER, Filter,
     Parsed, RenderCtx,
 };
+use crate::topology::Site;
 
 impl Console {
     fn ctx(&self) -> u8 {
@@ -184,6 +185,21 @@ impl Console {
             Act::ShowPrivilege => {
                 out([format!("Current privilege level is {}", if self.mode == Mode::User { 1 } else { 15 })])
             }
+            Act::ShowArp => {
+                let (n, i) = (self.neighbors(), self.site_index());
+                out(self.render(|c, _| profile::arp(p, c, i, &n)))
+            }
+            Act::ShowCdp => out(profile::cdp(p, &self.neighbors())),
+            Act::ShowCdpDetail => out(profile::cdp_detail(p, &self.neighbors())),
+            Act::ShowLldp => out(profile::lldp(p, &self.neighbors())),
+            Act::ShowMemStats => {
+                let i = self.site_index();
+                out(self.render(|c, _| profile::memory_statistics(p, c, i)))
+            }
+            Act::ShowProcMem => {
+                let i = self.site_index();
+                out(self.render(|c, _| profile::processes_memory(p, c, i)))
+            }
             Act::ShowRun => out(self.render(|c, r| profile::running_config(p, c, r))),
             Act::JShowConfig => out(self.render(|c, r| profile::junos_config(c, r, arg(0), set_form, "Last commit"))),
             Act::JShow => {
@@ -329,6 +345,16 @@ impl Console {
                 out(["load complete"])
             }
         }
+    }
+
+    /// The device's neighbours now (none outside a fleet).
+    fn neighbors(&self) -> Vec<profile::Neighbor> {
+        self.site.as_ref().map_or_else(Vec::new, Site::neighbors)
+    }
+
+    /// The device's place in the fleet (0 outside one).
+    fn site_index(&self) -> u32 {
+        self.site.as_ref().map_or(0, |s| s.index)
     }
 
     fn render(&self, f: impl FnOnce(&DeviceConfig, &RenderCtx<'_>) -> Vec<String>) -> Vec<String> {

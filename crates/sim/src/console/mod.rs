@@ -27,6 +27,7 @@ use std::sync::{MutexGuard, PoisonError};
 use fanout_core::Platform;
 
 use crate::profile::{self, Level, Profile};
+use crate::topology::Site;
 
 pub use state::{Block, DeviceConfig, Interface, SharedConfig};
 
@@ -154,6 +155,7 @@ pub struct Console {
     exec_only: bool,
     no_more: bool,
     xr_stamp: bool,
+    site: Option<Site>,
 }
 
 impl Console {
@@ -167,15 +169,10 @@ impl Console {
         enable_secret: Option<&str>,
         options: ConsoleOptions,
     ) -> Self {
-        {
-            let mut c = config.lock().unwrap_or_else(PoisonError::into_inner);
-            if !c.seeded {
-                c.seeded = true;
-                if c.interfaces.is_empty() {
-                    profile::seed(platform, &mut c);
-                }
-            }
-        }
+        config
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ensure_seeded(platform);
         let starts = Profile::get(platform).starts_privileged;
         Self {
             platform,
@@ -198,7 +195,15 @@ impl Console {
             exec_only: false,
             no_more: false,
             xr_stamp: true,
+            site: None,
         }
+    }
+
+    /// Places the session's device in the fleet's topology (neighbours for
+    /// CDP / LLDP / ARP, per-device figures).
+    pub(crate) fn with_site(mut self, site: Option<Site>) -> Self {
+        self.site = site;
+        self
     }
 
     /// What the device prints when the interactive shell opens (optional

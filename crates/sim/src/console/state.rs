@@ -5,6 +5,8 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use fanout_core::Platform;
+
 /// One interface of a device's running configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Interface {
@@ -51,6 +53,8 @@ pub struct DeviceConfig {
     /// Simulated boot time, for uptimes (a little over nine days ago).
     pub booted: SystemTime,
     pub(super) seeded: bool,
+    /// Physical ports the fleet's cabling needs (0: the factory ones).
+    pub(crate) ports: usize,
 }
 
 impl DeviceConfig {
@@ -65,6 +69,18 @@ impl DeviceConfig {
             last_change: None,
             booted: SystemTime::now().checked_sub(uptime).unwrap_or(UNIX_EPOCH),
             seeded: false,
+            ports: 0,
+        }
+    }
+
+    /// Fills the factory configuration in, once (on a device's first
+    /// session, or when a neighbour looks at its ports).
+    pub(crate) fn ensure_seeded(&mut self, platform: Platform) {
+        if !self.seeded {
+            self.seeded = true;
+            if self.interfaces.is_empty() {
+                crate::profile::seed(platform, self);
+            }
         }
     }
 }

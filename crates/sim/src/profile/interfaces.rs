@@ -139,43 +139,59 @@ fn iface(
     }
 }
 
+/// How many physical ports a fresh device of the platform has.
+pub(crate) fn factory_ports(p: Platform) -> usize {
+    match p {
+        Platform::Ios | Platform::Nxos | Platform::Eos => 4,
+        Platform::Iosxe | Platform::Iosxr | Platform::Junos => 3,
+        Platform::Linux => 1,
+    }
+}
+
+/// The name of physical port `k` (0-based), continuing the factory naming:
+/// IOS `Ethernet0/0`..`Ethernet0/3`, `Ethernet1/0`..; IOS-XE
+/// `GigabitEthernet1`..; NX-OS `Ethernet1/1`..; EOS `Ethernet1`..; IOS-XR
+/// `GigabitEthernet0/0/0/0`..; JunOS `ge-0/0/0`..; Linux `eth0`...
+pub(crate) fn physical_port(p: Platform, k: usize) -> String {
+    match p {
+        Platform::Ios => format!("Ethernet{}/{}", k / 4, k % 4),
+        Platform::Iosxe => format!("GigabitEthernet{}", k + 1),
+        Platform::Nxos => format!("Ethernet1/{}", k + 1),
+        Platform::Eos => format!("Ethernet{}", k + 1),
+        Platform::Iosxr => format!("GigabitEthernet0/0/0/{k}"),
+        Platform::Junos => format!("ge-0/0/{k}"),
+        Platform::Linux => format!("eth{k}"),
+    }
+}
+
+/// The physical port the `n`-th cable of a device plugs into: the factory
+/// ports that are up (the third one is shut), then new ones.
+pub(crate) fn cable_port(p: Platform, n: usize) -> usize {
+    if p == Platform::Linux || n < 2 {
+        n
+    } else {
+        n + 1
+    }
+}
+
+/// The physical port number of interface `name`, if it is one (searched
+/// among the first `max` ports).
+pub(crate) fn port_number(p: Platform, name: &str, max: usize) -> Option<usize> {
+    (0..max).find(|&k| physical_port(p, k) == name)
+}
+
 /// Fills a fresh configuration with the platform's factory interfaces and
-/// blocks (documentation addresses only).
+/// blocks (documentation addresses only), plus the physical ports the
+/// fleet's cabling needs (`cfg.ports`).
 pub(crate) fn seed(p: Platform, cfg: &mut DeviceConfig) {
-    let (physical, lo, mgmt): (Vec<String>, &str, Option<&str>) = match p {
-        Platform::Ios => (
-            (0..4).map(|i| format!("Ethernet0/{i}")).collect(),
-            "Loopback0",
-            None,
-        ),
-        Platform::Iosxe => (
-            (1..4).map(|i| format!("GigabitEthernet{i}")).collect(),
-            "Loopback0",
-            None,
-        ),
-        Platform::Nxos => (
-            (1..5).map(|i| format!("Ethernet1/{i}")).collect(),
-            "loopback0",
-            Some("mgmt0"),
-        ),
-        Platform::Eos => (
-            (1..5).map(|i| format!("Ethernet{i}")).collect(),
-            "Loopback0",
-            Some("Management1"),
-        ),
-        Platform::Iosxr => (
-            (0..3)
-                .map(|i| format!("GigabitEthernet0/0/0/{i}"))
-                .collect(),
-            "Loopback0",
-            Some("MgmtEth0/RP0/CPU0/0"),
-        ),
-        Platform::Junos => (
-            (0..3).map(|i| format!("ge-0/0/{i}")).collect(),
-            "lo0",
-            Some("fxp0"),
-        ),
-        Platform::Linux => (vec!["eth0".to_string()], "lo", None),
+    let physical: Vec<String> = (0..factory_ports(p)).map(|k| physical_port(p, k)).collect();
+    let (lo, mgmt): (&str, Option<&str>) = match p {
+        Platform::Ios | Platform::Iosxe => ("Loopback0", None),
+        Platform::Nxos => ("loopback0", Some("mgmt0")),
+        Platform::Eos => ("Loopback0", Some("Management1")),
+        Platform::Iosxr => ("Loopback0", Some("MgmtEth0/RP0/CPU0/0")),
+        Platform::Junos => ("lo0", Some("fxp0")),
+        Platform::Linux => ("lo", None),
     };
     let mut ifs = Vec::new();
     if p == Platform::Linux {
@@ -214,6 +230,17 @@ pub(crate) fn seed(p: Platform, cfg: &mut DeviceConfig) {
             }
             ifs.push(f);
         }
+    }
+    // Ports the fleet's cabling needs beyond the factory ones: up, unnumbered.
+    for k in factory_ports(p)..cfg.ports {
+        let mut f = iface(&physical_port(p, k), None, 0, None, false);
+        if p == Platform::Iosxe {
+            f.lines.push("negotiation auto".to_string());
+        }
+        if matches!(p, Platform::Nxos | Platform::Eos) {
+            f.lines.push("no switchport".to_string());
+        }
+        ifs.push(f);
     }
     cfg.interfaces = ifs;
     let block = |h: &str, ls: &[&str]| Block {
@@ -288,5 +315,34 @@ mod tests {
             Err("Bad mask 0xFF19FFFF for address 10.99.9.9".into())
         );
         assert_eq!(shell_words("set a \"b c\" d"), vec!["set", "a", "b c", "d"]);
+    }
+
+    #[test]
+    fn physical_ports_continue_the_factory_names() {
+        for p in Platform::ALL {
+            let mut cfg = DeviceConfig::new("r1");
+            seed(p, &mut cfg);
+            for k in 0..factory_ports(p) {
+                let name = physical_port(p, k);
+                assert!(
+                    cfg.interfaces.iter().any(|i| i.name == name),
+                    "{p}: factory port {name}"
+                );
+                assert_eq!(port_number(p, &name, 10), Some(k));
+            }
+            let mut big = DeviceConfig::new("r1");
+            big.ports = 20;
+            seed(p, &mut big);
+            assert_eq!(
+                big.interfaces.len(),
+                cfg.interfaces.len() + 20 - factory_ports(p),
+                "{p}"
+            );
+            let last = big.interfaces.last().unwrap();
+            assert_eq!(last.name, physical_port(p, 19));
+            assert!(!last.shutdown && last.address.is_none());
+        }
+        assert_eq!(physical_port(Platform::Ios, 5), "Ethernet1/1");
+        assert_eq!(cable_port(Platform::Ios, 2), 3, "the shut port stays free");
     }
 }

@@ -12,7 +12,8 @@
 //! against it, error texts); `prompt`; `interfaces` (names, addresses, the
 //! factory configuration); `clock` (dates and uptimes); `show` (show
 //! commands), `running` (`show running-config`), `junos` (JunOS
-//! configuration), `filters` (`| include` ...), `linux` (the Linux shell).
+//! configuration), `filters` (`| include` ...), `linux` (the Linux shell),
+//! `neighbors` (CDP, LLDP, ARP), `memory` (memory statistics).
 
 mod clock;
 mod filters;
@@ -20,6 +21,8 @@ mod grammar;
 mod interfaces;
 mod junos;
 mod linux;
+mod memory;
+mod neighbors;
 mod prompt;
 mod rules;
 mod running;
@@ -34,9 +37,11 @@ use crate::console::DeviceConfig;
 pub(crate) use clock::utc;
 pub(crate) use filters::apply_filters;
 pub(crate) use grammar::{Parsed, error_lines, parse};
-pub(crate) use interfaces::{normalize_iface, parse_address, seed};
+pub(crate) use interfaces::{cable_port, normalize_iface, parse_address, physical_port, seed};
 pub(crate) use junos::{JUNOS_TOP, jquote, junos_config, shell_words};
 pub(crate) use linux::linux;
+pub(crate) use memory::{memory_statistics, processes_memory};
+pub(crate) use neighbors::{Mac, Neighbor, arp, cdp, cdp_detail, lldp};
 pub(crate) use prompt::{Level, block_label, if_label, prompt, valid_hostname};
 pub(crate) use rules::{
     Act, CX_BLOCK, CX_CONF, CX_FILTER, CX_IF, CX_JCONF, CX_JOP, CX_PRIV, CX_USER, Filter,

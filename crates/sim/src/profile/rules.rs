@@ -20,6 +20,12 @@ pub(crate) enum Act {
     ShowIntDesc,
     ShowPrivilege,
     ShowRun,
+    ShowArp,
+    ShowCdp,
+    ShowCdpDetail,
+    ShowLldp,
+    ShowMemStats,
+    ShowProcMem,
     ConfigTerminal,
     ConfigAsk,
     CopyRunStart,
@@ -74,6 +80,12 @@ impl Act {
                 | ShowIntDesc
                 | ShowPrivilege
                 | ShowRun
+                | ShowArp
+                | ShowCdp
+                | ShowCdpDetail
+                | ShowLldp
+                | ShowMemStats
+                | ShowProcMem
                 | JShowConfig
                 | JShow
         )
@@ -153,6 +165,18 @@ pub(super) static RULES: &[(&str, Act, u8, u8)] = &[
     ("show interface description", Act::ShowIntDesc, NX, X),
     ("show privilege", Act::ShowPrivilege, CIS | EOS, X),
     ("show running-config", Act::ShowRun, CLI, P),
+    ("show ip arp", Act::ShowArp, CIS | NX | EOS, X),
+    ("show arp", Act::ShowArp, CIS | EOS | XR, X),
+    ("show cdp neighbors", Act::ShowCdp, CIS | NX | XR, X),
+    (
+        "show cdp neighbors detail",
+        Act::ShowCdpDetail,
+        CIS | NX | XR,
+        X,
+    ),
+    ("show lldp neighbors", Act::ShowLldp, EOS, X),
+    ("show memory statistics", Act::ShowMemStats, CIS, X),
+    ("show processes memory", Act::ShowProcMem, CIS | NX, X),
     ("configure terminal", Act::ConfigTerminal, CLI, P),
     ("configure", Act::ConfigAsk, CIS, P),
     ("configure", Act::ConfigTerminal, NX | EOS | XR, P),
@@ -305,6 +329,9 @@ pub(super) static RULES: &[(&str, Act, u8, u8)] = &[
     ("show configuration <line?>", Act::JShowConfig, JUN, CX_JOP),
     ("show interfaces terse", Act::ShowIpIntBrief, JUN, CX_JOP),
     ("show system uptime", Act::ShowClock, JUN, CX_JOP),
+    ("show arp", Act::ShowArp, JUN, CX_JOP),
+    ("show arp no-resolve", Act::ShowArp, JUN, CX_JOP),
+    ("show lldp neighbors", Act::ShowLldp, JUN, CX_JOP),
     (
         "set cli screen-length <0-100000>",
         Act::CliLength,

@@ -5,3 +5,5 @@
 mod clients;
 mod console;
 mod openssh;
+mod support;
+mod teaching;

@@ -3,133 +3,13 @@
 //! what a client sees of every fault knob.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fanout_sim::{Fleet, FleetBuilder};
+use fanout_sim::Fleet;
 
-struct Lab {
-    fleet: Fleet,
-    dir: tempfile::TempDir,
-    key: PathBuf,
-}
-
-fn lab(builder: FleetBuilder) -> Lab {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("id_ed25519");
-    let fleet = builder
-        .inventory_out(dir.path().join("fleet.yaml"))
-        .client_key_out(&key)
-        .start()
-        .expect("fleet starts");
-    Lab { fleet, dir, key }
-}
-
-impl Lab {
-    fn port(&self, name: &str) -> u16 {
-        self.fleet
-            .devices()
-            .iter()
-            .find(|d| d.name == name)
-            .expect("device")
-            .port
-    }
-
-    /// `ssh` with strict host-key checking against the fleet's known_hosts
-    /// and no user config.
-    fn ssh(&self, name: &str) -> Command {
-        let mut cmd = Command::new("ssh");
-        cmd.args(["-F", "/dev/null", "-p", &self.port(name).to_string()])
-            .arg("-o")
-            .arg(format!(
-                "UserKnownHostsFile={}",
-                self.fleet.known_hosts_path().display()
-            ))
-            .args([
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                "GlobalKnownHostsFile=/dev/null",
-            ])
-            .args(["-o", "ConnectTimeout=5"])
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn with_key(&self, name: &str) -> Command {
-        let mut cmd = self.ssh(name);
-        cmd.arg("-i")
-            .arg(&self.key)
-            .args(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]);
-        cmd
-    }
-
-    fn with_password(&self, name: &str, password: &str, method: &str) -> Command {
-        let askpass = self.dir.path().join(format!("askpass-{method}.sh"));
-        std::fs::write(&askpass, format!("#!/bin/sh\necho '{password}'\n")).unwrap();
-        std::os::unix::fs::PermissionsExt::set_mode(
-            &mut std::fs::metadata(&askpass).unwrap().permissions(),
-            0o755,
-        );
-        std::fs::set_permissions(
-            &askpass,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
-        let mut cmd = self.ssh(name);
-        cmd.env("SSH_ASKPASS", &askpass)
-            .env("SSH_ASKPASS_REQUIRE", "force")
-            .env("DISPLAY", ":0")
-            .args([
-                "-o",
-                &format!("PreferredAuthentications={method}"),
-                "-o",
-                "PubkeyAuthentication=no",
-            ])
-            .args(["-o", "NumberOfPasswordPrompts=1"]);
-        cmd
-    }
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn have_ssh() -> bool {
-    let ok = Command::new("ssh")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok || std::env::var_os("CI").is_none(),
-        "ssh (openssh-client) must be installed in CI"
-    );
-    ok
-}
-
-/// Runs `cmd`, killing it after `limit`; returns its output and whether it was killed.
-fn run_with_limit(mut cmd: Command, limit: Duration) -> (Output, bool) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let mut killed = false;
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            killed = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child.wait_with_output().unwrap(), killed)
-}
+use crate::support::{Lab, have_ssh, lab, lab_in, run_with_limit, text};
 
 #[test]
 fn openssh_exec_with_key_and_with_password() {
@@ -401,15 +281,6 @@ fn inventory_and_known_hosts_are_written() {
             .collect::<Vec<_>>()
     };
     assert_eq!(keys(&kh), keys(&kh2));
-}
-
-fn lab_in(builder: FleetBuilder) -> (Fleet, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let fleet = builder
-        .inventory_out(dir.path().join("f.yaml"))
-        .start()
-        .unwrap();
-    (fleet, dir)
 }
 
 /// Hosts in an inventory file, counted without depending on fanout-inventory.
