@@ -10,10 +10,12 @@
 //! machine that echoes, pages and prompts the way real devices do, so that
 //! scrapli, netmiko and OpenSSH work against it unchanged.
 
+mod builder;
 pub mod console;
 mod device;
 mod faults;
 mod fdlimit;
+mod files;
 mod fleet;
 mod keys;
 mod limits;
@@ -22,10 +24,11 @@ mod server;
 mod stats;
 mod topology;
 
+pub use builder::FleetBuilder;
 pub use device::DeviceSpec;
 pub use faults::{Fault, FaultSpec, FaultTargets};
 pub use fdlimit::{raise_fd_limit, set_fd_limit};
-pub use fleet::{Cable, DeviceInfo, Fleet, FleetBuilder};
+pub use fleet::{Cable, DeviceInfo, Fleet};
 pub use limits::{SessionLimit, SessionLimitMode};
 pub use stats::StatsSnapshot;
 
