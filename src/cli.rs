@@ -81,7 +81,7 @@ pub(crate) struct SimServeArgs {
     /// Serve the hosts of this inventory instead (their 127.x address,
     /// port, credentials, platform; vars sim_latency, sim_jitter,
     /// sim_faults, sim_banner_delay, sim_extra_lines, sim_auth_delay,
-    /// sim_max_sessions, sim_max_sessions_mode per host).
+    /// sim_max_sessions, sim_max_sessions_mode, sim_max_startups per host).
     #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: Option<PathBuf>,
 
@@ -128,6 +128,12 @@ pub(crate) struct SimServeArgs {
     /// Time a device takes to accept a login (real boxes: 0.5-1 s).
     #[arg(long, value_name = "DUR", default_value = "0ms", value_parser = parse_duration)]
     pub(crate) auth_delay: Duration,
+
+    /// sshd's MaxStartups per device: beyond START unauthenticated
+    /// connections, drop new ones with probability RATE% rising to 100% at
+    /// FULL (seeded). Example: 10:30:100 (sshd's default), or N.
+    #[arg(long, value_name = "START:RATE:FULL")]
+    pub(crate) max_startups: Option<fanout_sim::MaxStartups>,
 
     /// Cables between the devices for show cdp/lldp neighbors and show ip
     /// arp (seeded; default: a ring). Example: -n 100 --cables 700.

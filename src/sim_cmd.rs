@@ -28,6 +28,9 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     if let Some(max) = args.max_sessions {
         builder = builder.max_sessions(max as usize, args.max_sessions_mode);
     }
+    if let Some(m) = args.max_startups {
+        builder = builder.max_startups(m);
+    }
     if let Some(n) = args.cables {
         builder = builder.cables(n);
     }
@@ -76,8 +79,14 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
         stats.commands,
         stats.accept_errors,
         stats.sessions_refused,
-        stats.sessions_queued
+        stats.sessions_queued,
     );
+    if stats.startups_dropped > 0 || args.max_startups.is_some() {
+        eprintln!(
+            "fanout sim: {} connections dropped by max-startups",
+            stats.startups_dropped
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -134,7 +143,7 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
 
 /// A device for one inventory host: its address and port, credentials,
 /// platform, and `sim_*` vars (latency, jitter, faults, banner delay,
-/// extra_lines, auth_delay, max_sessions[_mode]) overriding the
+/// extra_lines, auth_delay, max_sessions[_mode], max_startups) overriding the
 /// command-line knobs.
 fn device_spec(t: &Target, args: &SimServeArgs) -> Result<DeviceSpec> {
     let address: IpAddr = match t.address.parse() {
@@ -198,6 +207,13 @@ fn device_spec(t: &Target, args: &SimServeArgs) -> Result<DeviceSpec> {
             mode: args.max_sessions_mode,
         }),
     };
+    let max_startups = match t.vars.get("sim_max_startups") {
+        Some(v) => Some(
+            v.parse()
+                .map_err(|e| anyhow::anyhow!("host {}: vars.sim_max_startups: {e}", t.name))?,
+        ),
+        None => args.max_startups,
+    };
     Ok(DeviceSpec {
         name: t.name.clone(),
         address,
@@ -224,5 +240,6 @@ fn device_spec(t: &Target, args: &SimServeArgs) -> Result<DeviceSpec> {
         extra_lines,
         max_sessions,
         auth_delay: duration("sim_auth_delay", args.auth_delay)?,
+        max_startups,
     })
 }

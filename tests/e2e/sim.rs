@@ -483,3 +483,48 @@ fn serve_teaching_flags_cabling_session_limit_login_cost() {
     let r = stop(child);
     assert!(r.stderr.contains("1 sessions refused"), "{}", r.stderr);
 }
+
+#[test]
+fn serve_max_startups_drops_and_counts() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let (child, text) = serve(&["-n", "1", "--max-startups", "1"], &inv);
+    let port: u16 = text
+        .split("port: ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // One unauthenticated connection is all MaxStartups 1 allows: the next
+    // is closed before the banner.
+    let held = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut banner = [0u8; 8];
+    (&held).read_exact(&mut banner).unwrap();
+    assert_eq!(&banner, b"SSH-2.0-");
+    let mut dropped = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    dropped
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = dropped.read_to_end(&mut buf);
+    assert!(buf.is_empty(), "no banner: {buf:?}");
+    drop(held);
+    let r = stop(child);
+    assert!(
+        r.stderr.contains("1 connections dropped by max-startups"),
+        "{}",
+        r.stderr
+    );
+    let r = finish(
+        fanout()
+            .args(["sim", "serve", "--max-startups", "10:130:100"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("START:RATE:FULL"), "{}", r.stderr);
+}

@@ -17,7 +17,7 @@ use crate::faults::{Fault, FaultSpec};
 use crate::files::{FleetFiles, inventory_yaml, write_atomic};
 use crate::fleet::{DeviceInfo, Fleet, target};
 use crate::keys::HostKeys;
-use crate::limits::{SessionLimit, SessionLimitMode};
+use crate::limits::{MaxStartups, SessionLimit, SessionLimitMode};
 use crate::stats::Stats;
 use crate::topology::{Cabling, Site, Topology};
 
@@ -39,6 +39,7 @@ pub struct FleetBuilder {
     extra_lines: usize,
     max_sessions: Option<SessionLimit>,
     auth_delay: Duration,
+    max_startups: Option<MaxStartups>,
     cables: Option<usize>,
     faults: FaultSpec,
     seed: u64,
@@ -66,6 +67,7 @@ impl Default for FleetBuilder {
             extra_lines: 0,
             max_sessions: None,
             auth_delay: Duration::ZERO,
+            max_startups: None,
             cables: None,
             faults: FaultSpec::default(),
             seed: 1,
@@ -145,6 +147,12 @@ impl FleetBuilder {
         self.auth_delay = delay;
         self
     }
+    /// sshd's `MaxStartups` on every generated device: random early drop
+    /// of new connections while many are unauthenticated.
+    pub fn max_startups(mut self, limit: MaxStartups) -> Self {
+        self.max_startups = Some(limit);
+        self
+    }
     /// Cables between the devices (default: a ring), for `show cdp
     /// neighbors` and the like; see [`Fleet::cabling`].
     pub fn cables(mut self, n: usize) -> Self {
@@ -210,6 +218,7 @@ impl FleetBuilder {
                 extra_lines: self.extra_lines,
                 max_sessions: self.max_sessions,
                 auth_delay: self.auth_delay,
+                max_startups: self.max_startups,
             })
             .collect()
     }

@@ -29,7 +29,7 @@ pub use device::DeviceSpec;
 pub use faults::{Fault, FaultSpec, FaultTargets};
 pub use fdlimit::{raise_fd_limit, set_fd_limit};
 pub use fleet::{Cable, DeviceInfo, Fleet};
-pub use limits::{SessionLimit, SessionLimitMode};
+pub use limits::{MaxStartups, SessionLimit, SessionLimitMode};
 pub use stats::StatsSnapshot;
 
 /// Why a fleet could not start.

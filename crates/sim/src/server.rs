@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use crate::console::{Console, Step};
-use crate::device::{Device, LatencySource};
+use crate::device::{Device, LatencySource, Startup};
 use crate::faults::Fault;
 use crate::limits::SessionLimitMode;
 
@@ -71,6 +71,10 @@ async fn connection(socket: TcpStream, device: &Arc<Device>) {
             }
         },
     };
+    // sshd's MaxStartups: closed at once, before the banner.
+    let Some(startup) = device.startup() else {
+        return;
+    };
     if device.has(Fault::HangOnConnect) {
         // Accept the TCP connection, never say a word: read until the client gives up.
         let mut socket = socket;
@@ -101,6 +105,7 @@ async fn connection(socket: TcpStream, device: &Arc<Device>) {
         shells: HashMap::new(),
         closed: HashMap::new(),
         refusing: false,
+        startup: Some(startup),
     };
     if let Ok(running) = russh::server::run_stream(device.config.clone(), stream, handler).await {
         let _ = running.await;
@@ -117,6 +122,7 @@ async fn refuse_busy(socket: TcpStream, device: &Arc<Device>) {
         shells: HashMap::new(),
         closed: HashMap::new(),
         refusing: true,
+        startup: None,
     };
     let stream = KillableStream {
         inner: socket,
@@ -151,6 +157,8 @@ struct Connection {
     closed: HashMap<ChannelId, Arc<AtomicBool>>,
     /// A connection beyond the session limit: no login succeeds.
     refusing: bool,
+    /// Counted as unauthenticated (`max_startups`) until it logs in.
+    startup: Option<Startup>,
 }
 
 impl Connection {
@@ -181,8 +189,9 @@ impl Connection {
         }
     }
 
-    fn verdict(&self, ok: bool) -> Auth {
+    fn verdict(&mut self, ok: bool) -> Auth {
         if ok {
+            self.startup = None;
             self.device.stats.login();
             Auth::Accept
         } else {

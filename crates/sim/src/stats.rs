@@ -16,6 +16,7 @@ pub(crate) struct Stats {
     accept_errors: AtomicUsize,
     sessions_refused: AtomicUsize,
     sessions_queued: AtomicUsize,
+    startups_dropped: AtomicUsize,
 }
 
 /// A copy of the counters at one instant.
@@ -40,6 +41,9 @@ pub struct StatsSnapshot {
     pub sessions_refused: usize,
     /// Connections that had to wait for a free session (mode queue).
     pub sessions_queued: usize,
+    /// New connections dropped by `max_startups` (random early drop while
+    /// many are unauthenticated).
+    pub startups_dropped: usize,
 }
 
 impl Stats {
@@ -77,6 +81,10 @@ impl Stats {
         self.sessions_queued.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn startup_dropped(&self) {
+        self.startups_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counters now.
     pub(crate) fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
@@ -89,6 +97,7 @@ impl Stats {
             accept_errors: self.accept_errors.load(Ordering::Relaxed),
             sessions_refused: self.sessions_refused.load(Ordering::Relaxed),
             sessions_queued: self.sessions_queued.load(Ordering::Relaxed),
+            startups_dropped: self.startups_dropped.load(Ordering::Relaxed),
         }
     }
 

@@ -5,5 +5,6 @@
 mod clients;
 mod console;
 mod openssh;
+mod storms;
 mod support;
 mod teaching;
