@@ -135,6 +135,12 @@ pub(crate) struct SimServeArgs {
     #[arg(long, value_name = "START:RATE:FULL")]
     pub(crate) max_startups: Option<fanout_sim::MaxStartups>,
 
+    /// Serve the fleet over telnet instead of SSH: the platform's login
+    /// dialog (Username:/Password: on Cisco), then the same console; the
+    /// inventory says transport: telnet.
+    #[arg(long)]
+    pub(crate) telnet: bool,
+
     /// Cables between the devices for show cdp/lldp neighbors and show ip
     /// arp (seeded; default: a ring). Example: -n 100 --cables 700.
     #[arg(long, value_name = "N")]

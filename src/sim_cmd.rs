@@ -31,6 +31,9 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     if let Some(m) = args.max_startups {
         builder = builder.max_startups(m);
     }
+    if args.telnet {
+        builder = builder.telnet(true);
+    }
     if let Some(n) = args.cables {
         builder = builder.cables(n);
     }
@@ -97,10 +100,11 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
     let ports = devices.iter().map(|d| d.port);
     let (lo, hi) = (ports.clone().min().unwrap_or(0), ports.max().unwrap_or(0));
     println!(
-        "fanout sim: {} {} device{} listening on {} ports {lo}-{hi} (started in {:.2} s, seed {})",
+        "fanout sim: {} {} device{} listening{} on {} ports {lo}-{hi} (started in {:.2} s, seed {})",
         devices.len(),
         platforms.into_iter().collect::<Vec<_>>().join("/"),
         if devices.len() == 1 { "" } else { "s" },
+        if fleet.telnet() { " (telnet)" } else { "" },
         addresses.into_iter().collect::<Vec<_>>().join(","),
         fleet.start_time().as_secs_f64(),
         args.seed
@@ -128,7 +132,9 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
         }
     }
     println!("  inventory:   {}", fleet.inventory_path().display());
-    println!("  known_hosts: {}", fleet.known_hosts_path().display());
+    if !fleet.telnet() {
+        println!("  known_hosts: {}", fleet.known_hosts_path().display());
+    }
     if let Some(key) = fleet.client_key_path() {
         println!("  client key:  {}", key.display());
     }

@@ -528,3 +528,64 @@ fn serve_max_startups_drops_and_counts() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("START:RATE:FULL"), "{}", r.stderr);
 }
+
+#[test]
+fn serve_telnet_writes_transport_telnet_and_logs_in() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let (child, text) = serve(&["-n", "2", "--telnet"], &inv);
+    assert_eq!(text.matches("transport: telnet").count(), 2, "{text}");
+    assert!(!text.contains("known_hosts:"), "{text}");
+    let port: u16 = text
+        .split("port: ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Plain text is enough for the dialog: the device's option offers
+    // (IAC WILL ECHO, IAC WILL SGA) need no answer.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    let mut read_until = |s: &mut std::net::TcpStream, needle: &str| {
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&got).contains(needle) {
+            let n = s.read(&mut buf).unwrap_or_else(|e| {
+                panic!(
+                    "{e} waiting for {needle:?}: {:?}",
+                    String::from_utf8_lossy(&got)
+                )
+            });
+            assert!(
+                n > 0,
+                "closed before {needle:?}: {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&got).into_owned();
+        got.clear();
+        text
+    };
+    read_until(&mut s, "Username: ");
+    s.write_all(b"cisco\r\ncisco\r\n").unwrap();
+    read_until(&mut s, "r1>");
+    s.write_all(b"terminal length 0\r\n").unwrap();
+    read_until(&mut s, "r1>");
+    s.write_all(b"show version\r\n").unwrap();
+    let out = read_until(&mut s, "r1>");
+    assert!(out.contains("Cisco IOS Software"), "{out}");
+    drop(s);
+    let r = stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("listening (telnet) on 127.0.0.1"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("1 logins"), "{}", r.stderr);
+}

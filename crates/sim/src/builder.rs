@@ -41,6 +41,7 @@ pub struct FleetBuilder {
     auth_delay: Duration,
     max_startups: Option<MaxStartups>,
     cables: Option<usize>,
+    telnet: bool,
     faults: FaultSpec,
     seed: u64,
     worker_threads: usize,
@@ -69,6 +70,7 @@ impl Default for FleetBuilder {
             auth_delay: Duration::ZERO,
             max_startups: None,
             cables: None,
+            telnet: false,
             faults: FaultSpec::default(),
             seed: 1,
             worker_threads: 2,
@@ -157,6 +159,12 @@ impl FleetBuilder {
     /// neighbors` and the like; see [`Fleet::cabling`].
     pub fn cables(mut self, n: usize) -> Self {
         self.cables = Some(n);
+        self
+    }
+    /// Serve every device over telnet instead of SSH (login dialog, then
+    /// the same console); the inventory says `transport: telnet`.
+    pub fn telnet(mut self, on: bool) -> Self {
+        self.telnet = on;
         self
     }
     /// Faults to inject (added to per-device faults of `specs`).
@@ -278,6 +286,7 @@ impl FleetBuilder {
                     stats.clone(),
                     keys,
                     site,
+                    self.telnet,
                 ));
                 let addr = SocketAddr::new(device.spec.address, device.spec.port);
                 let could_not = |e| {
@@ -313,7 +322,7 @@ impl FleetBuilder {
                         .local_addr()
                         .map(|a| a.port())
                         .unwrap_or(device.spec.port);
-                    tokio::spawn(crate::server::serve(listener, device.clone()));
+                    tokio::spawn(crate::accept::serve(listener, device.clone()));
                     port
                 };
                 bound.push((device, port));
@@ -343,7 +352,10 @@ impl FleetBuilder {
             })
             .collect();
         let mut known_hosts = String::new();
-        for (d, port) in &devices {
+        if self.telnet {
+            known_hosts.push_str("# fanout-sim: a telnet fleet has no host keys\n");
+        }
+        for (d, port) in devices.iter().filter(|_| !self.telnet) {
             for key in &d.known_keys {
                 known_hosts.push_str(&crate::keys::known_hosts_line(
                     &d.spec.address.to_string(),
@@ -353,7 +365,7 @@ impl FleetBuilder {
             }
         }
         write_atomic(&files.known_hosts, known_hosts.as_bytes(), 0o644)?;
-        let inventory = inventory_yaml(&devices, &files, client_key_path.as_deref());
+        let inventory = inventory_yaml(&devices, &files, client_key_path.as_deref(), self.telnet);
         write_atomic(&files.inventory, inventory.as_bytes(), 0o600)?;
 
         let targets = devices
@@ -372,6 +384,7 @@ impl FleetBuilder {
             client_key_path,
             stats,
             start_time: started.elapsed(),
+            telnet: self.telnet,
             fd_limit,
         })
     }

@@ -103,6 +103,8 @@ pub(crate) struct Device {
     pub(crate) running: SharedConfig,
     /// Its place in the fleet's cabling.
     pub(crate) site: Site,
+    /// Served over telnet instead of SSH.
+    pub(crate) telnet: bool,
     /// The session limit and its slots.
     pub(crate) limit: Option<(SessionLimitMode, Semaphore)>,
     pub(crate) stats: Arc<Stats>,
@@ -123,6 +125,7 @@ impl Device {
         stats: Arc<Stats>,
         keys: HostKeys,
         site: Site,
+        telnet: bool,
     ) -> Self {
         let preferred = if spec.faults.contains(&Fault::LegacyAlgorithms) {
             legacy_algorithms()
@@ -158,6 +161,7 @@ impl Device {
             client_key,
             running,
             site,
+            telnet,
             limit,
             stats,
             seed: seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407),

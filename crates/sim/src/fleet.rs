@@ -55,6 +55,7 @@ pub struct Fleet {
     pub(crate) client_key_path: Option<PathBuf>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) start_time: Duration,
+    pub(crate) telnet: bool,
     pub(crate) fd_limit: u64,
 }
 
@@ -151,6 +152,12 @@ impl Fleet {
             }
         }
         out
+    }
+
+    /// Whether the devices speak telnet (`FleetBuilder::telnet`) rather
+    /// than SSH.
+    pub fn telnet(&self) -> bool {
+        self.telnet
     }
 
     /// How long [`FleetBuilder::start`] took.

@@ -10,6 +10,7 @@
 //! machine that echoes, pages and prompts the way real devices do, so that
 //! scrapli, netmiko and OpenSSH work against it unchanged.
 
+mod accept;
 mod builder;
 pub mod console;
 mod device;
@@ -20,9 +21,12 @@ mod fleet;
 mod keys;
 mod limits;
 pub mod profile;
-mod server;
+mod session;
+mod ssh;
 mod stats;
+mod telnet;
 mod topology;
+mod wire;
 
 pub use builder::FleetBuilder;
 pub use device::DeviceSpec;

@@ -206,6 +206,12 @@ impl Console {
         self
     }
 
+    /// The last byte before the next input was a CR (so that a LF or NUL
+    /// starting it completes that Enter rather than making another).
+    pub(crate) fn after_cr(&mut self) {
+        self.last_cr = true;
+    }
+
     /// What the device prints when the interactive shell opens (optional
     /// MOTD line(s), then `"\r\n"` + prompt).
     pub fn open(&mut self) -> Vec<u8> {

@@ -8,3 +8,4 @@ mod openssh;
 mod storms;
 mod support;
 mod teaching;
+mod telnet;
