@@ -278,7 +278,7 @@ impl FleetBuilder {
                     topology: topology.clone(),
                     index: i as u32,
                 };
-                let device = Arc::new(Device::new(
+                let mut device = Device::new(
                     spec,
                     i,
                     seed,
@@ -286,8 +286,9 @@ impl FleetBuilder {
                     stats.clone(),
                     keys,
                     site,
-                    self.telnet,
-                ));
+                );
+                device.telnet = self.telnet;
+                let device = Arc::new(device);
                 let addr = SocketAddr::new(device.spec.address, device.spec.port);
                 let could_not = |e| {
                     SimError::Io(

@@ -125,7 +125,6 @@ impl Device {
         stats: Arc<Stats>,
         keys: HostKeys,
         site: Site,
-        telnet: bool,
     ) -> Self {
         let preferred = if spec.faults.contains(&Fault::LegacyAlgorithms) {
             legacy_algorithms()
@@ -161,7 +160,7 @@ impl Device {
             client_key,
             running,
             site,
-            telnet,
+            telnet: false,
             limit,
             stats,
             seed: seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407),

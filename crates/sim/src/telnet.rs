@@ -192,7 +192,8 @@ impl LineReader<'_> {
                     return Some(String::from_utf8_lossy(&line).into_owned());
                 }
                 0x08 | 0x7f => {
-                    if line.pop().is_some() && echo {
+                    let erased = line.pop().is_some();
+                    if erased && echo {
                         out.extend_from_slice(b"\x08 \x08");
                     }
                 }
