@@ -87,7 +87,8 @@ pub(crate) struct SimServeArgs {
 
     /// Serve the hosts of this inventory instead (their 127.x address,
     /// port, credentials, platform; vars sim_latency, sim_jitter,
-    /// sim_faults, sim_banner_delay, sim_extra_lines per host).
+    /// sim_faults, sim_banner_delay, sim_extra_lines, sim_auth_delay,
+    /// sim_max_sessions, sim_max_sessions_mode, sim_max_startups per host).
     #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: Option<PathBuf>,
 
@@ -117,6 +118,43 @@ pub(crate) struct SimServeArgs {
     /// Extra lines in long outputs such as show running-config (output size).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub(crate) extra_lines: usize,
+
+    /// Most SSH sessions open at once per device (IOS: its vty lines, 5 by
+    /// default); see --max-sessions-mode for what an extra one gets.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_sessions: Option<u32>,
+
+    /// What a connection beyond --max-sessions gets: refuse (closed during
+    /// the handshake with "too many sessions", as IOS, NX-OS, EOS and JunOS
+    /// do) or queue (waits, no banner, until a session ends).
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "refuse",
+        requires = "max_sessions"
+    )]
+    pub(crate) max_sessions_mode: fanout_sim::SessionLimitMode,
+
+    /// Time a device takes to accept a login (real boxes: 0.5-1 s).
+    #[arg(long, value_name = "DUR", default_value = "0ms", value_parser = parse_duration)]
+    pub(crate) auth_delay: Duration,
+
+    /// sshd's MaxStartups per device: beyond START unauthenticated
+    /// connections, drop new ones with probability RATE% rising to 100% at
+    /// FULL (seeded). Example: 10:30:100 (sshd's default), or N.
+    #[arg(long, value_name = "START:RATE:FULL")]
+    pub(crate) max_startups: Option<fanout_sim::MaxStartups>,
+
+    /// Serve the fleet over telnet instead of SSH: the platform's login
+    /// dialog (Username:/Password: on Cisco), then the same console; the
+    /// inventory says transport: telnet.
+    #[arg(long)]
+    pub(crate) telnet: bool,
+
+    /// Cables between the devices for show cdp/lldp neighbors and show ip
+    /// arp (seeded; default: a ring). Example: -n 100 --cables 700.
+    #[arg(long, value_name = "N")]
+    pub(crate) cables: Option<usize>,
 
     /// Faults: KIND=N% or KIND=name+name, comma-separated. Kinds: refuse,
     /// auth_fail, hang_on_connect, hang_on_command, drop_mid_output,

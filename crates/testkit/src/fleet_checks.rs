@@ -47,6 +47,7 @@ fn device(name: &str, platform: Platform) -> DeviceSpec {
         banner_delay: Duration::ZERO,
         slow_banner_delay: Duration::from_millis(400),
         extra_lines: 0,
+        ..DeviceSpec::default()
     }
 }
 

@@ -3,133 +3,13 @@
 //! what a client sees of every fault knob.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fanout_sim::{Fleet, FleetBuilder};
+use fanout_sim::Fleet;
 
-struct Lab {
-    fleet: Fleet,
-    dir: tempfile::TempDir,
-    key: PathBuf,
-}
-
-fn lab(builder: FleetBuilder) -> Lab {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("id_ed25519");
-    let fleet = builder
-        .inventory_out(dir.path().join("fleet.yaml"))
-        .client_key_out(&key)
-        .start()
-        .expect("fleet starts");
-    Lab { fleet, dir, key }
-}
-
-impl Lab {
-    fn port(&self, name: &str) -> u16 {
-        self.fleet
-            .devices()
-            .iter()
-            .find(|d| d.name == name)
-            .expect("device")
-            .port
-    }
-
-    /// `ssh` with strict host-key checking against the fleet's known_hosts
-    /// and no user config.
-    fn ssh(&self, name: &str) -> Command {
-        let mut cmd = Command::new("ssh");
-        cmd.args(["-F", "/dev/null", "-p", &self.port(name).to_string()])
-            .arg("-o")
-            .arg(format!(
-                "UserKnownHostsFile={}",
-                self.fleet.known_hosts_path().display()
-            ))
-            .args([
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                "GlobalKnownHostsFile=/dev/null",
-            ])
-            .args(["-o", "ConnectTimeout=5"])
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn with_key(&self, name: &str) -> Command {
-        let mut cmd = self.ssh(name);
-        cmd.arg("-i")
-            .arg(&self.key)
-            .args(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]);
-        cmd
-    }
-
-    fn with_password(&self, name: &str, password: &str, method: &str) -> Command {
-        let askpass = self.dir.path().join(format!("askpass-{method}.sh"));
-        std::fs::write(&askpass, format!("#!/bin/sh\necho '{password}'\n")).unwrap();
-        std::os::unix::fs::PermissionsExt::set_mode(
-            &mut std::fs::metadata(&askpass).unwrap().permissions(),
-            0o755,
-        );
-        std::fs::set_permissions(
-            &askpass,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
-        let mut cmd = self.ssh(name);
-        cmd.env("SSH_ASKPASS", &askpass)
-            .env("SSH_ASKPASS_REQUIRE", "force")
-            .env("DISPLAY", ":0")
-            .args([
-                "-o",
-                &format!("PreferredAuthentications={method}"),
-                "-o",
-                "PubkeyAuthentication=no",
-            ])
-            .args(["-o", "NumberOfPasswordPrompts=1"]);
-        cmd
-    }
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn have_ssh() -> bool {
-    let ok = Command::new("ssh")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok || std::env::var_os("CI").is_none(),
-        "ssh (openssh-client) must be installed in CI"
-    );
-    ok
-}
-
-/// Runs `cmd`, killing it after `limit`; returns its output and whether it was killed.
-fn run_with_limit(mut cmd: Command, limit: Duration) -> (Output, bool) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let mut killed = false;
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            killed = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child.wait_with_output().unwrap(), killed)
-}
+use crate::support::{Lab, have_ssh, lab, lab_in, run_with_limit, text};
 
 #[test]
 fn openssh_exec_with_key_and_with_password() {
@@ -403,15 +283,6 @@ fn inventory_and_known_hosts_are_written() {
     assert_eq!(keys(&kh), keys(&kh2));
 }
 
-fn lab_in(builder: FleetBuilder) -> (Fleet, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let fleet = builder
-        .inventory_out(dir.path().join("f.yaml"))
-        .start()
-        .unwrap();
-    (fleet, dir)
-}
-
 /// Hosts in an inventory file, counted without depending on fanout-inventory.
 fn fanout_inventory_check(path: &Path) -> usize {
     std::fs::read_to_string(path)
@@ -456,4 +327,92 @@ fn endless_output_never_ends() {
         0,
         "the device ends the stream once the client is gone"
     );
+}
+
+/// The `~/.ssh/config` of the source material (`+ssh-rsa`,
+/// `+diffie-hellman-group-exchange-sha1`) against a legacy device: group
+/// exchange with SHA-1, an RSA host key checked against known_hosts.
+#[test]
+fn legacy_device_group_exchange_sha1_and_rsa_host_key() {
+    if !have_ssh() {
+        return;
+    }
+    let lab = lab(Fleet::builder()
+        .devices(2)
+        .seed(11)
+        .faults("legacy_algorithms=r2".parse().unwrap()));
+    let kh = std::fs::read_to_string(lab.fleet.known_hosts_path()).unwrap();
+    let port = |n: &str| lab.port(n);
+    let lines_of = |n: &str| -> Vec<&str> {
+        kh.lines()
+            .filter(|l| l.starts_with(&format!("[127.0.0.1]:{} ", port(n))))
+            .collect()
+    };
+    assert_eq!(lines_of("r1").len(), 1, "{kh}");
+    let r2 = lines_of("r2");
+    assert_eq!(r2.len(), 2, "ed25519 and rsa: {kh}");
+    assert!(
+        r2[0].contains(" ssh-ed25519 ") && r2[1].contains(" ssh-rsa "),
+        "{kh}"
+    );
+
+    let legacy = |lab: &Lab| {
+        let mut cmd = lab.with_key("r2");
+        cmd.args([
+            "-v",
+            "-o",
+            "KexAlgorithms=diffie-hellman-group-exchange-sha1",
+            "-o",
+            "HostKeyAlgorithms=ssh-rsa",
+            "-o",
+            "Ciphers=aes128-cbc",
+            "-o",
+            "MACs=hmac-sha1",
+        ])
+        .args(["cisco@127.0.0.1", "show version"]);
+        cmd
+    };
+    let out = legacy(&lab).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "legacy login failed: {stderr}");
+    assert!(stdout.contains("Cisco IOS"), "{stdout}");
+    assert!(
+        stderr.contains("kex: algorithm: diffie-hellman-group-exchange-sha1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Server host key: ssh-rsa SHA256:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("matches the RSA host key"), "{stderr}");
+
+    // The RSA line is what verified it: without it strict checking fails.
+    let only_ed25519: String = kh
+        .lines()
+        .filter(|l| !l.contains(" ssh-rsa "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(lab.fleet.known_hosts_path(), only_ed25519).unwrap();
+    let out = legacy(&lab).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("Host key verification failed"),
+        "{}",
+        text(&out).1
+    );
+
+    // The same seed gives the same keys (ports aside).
+    let again = lab_in(
+        Fleet::builder()
+            .devices(2)
+            .seed(11)
+            .faults("legacy_algorithms=r2".parse().unwrap()),
+    );
+    let keys = |s: &str| {
+        s.lines()
+            .map(|l| l.split_once(' ').unwrap().1.to_string())
+            .collect::<Vec<_>>()
+    };
+    let kh2 = std::fs::read_to_string(again.0.known_hosts_path()).unwrap();
+    assert_eq!(keys(&kh), keys(&kh2));
 }
