@@ -5,6 +5,7 @@
 //! and uses the parts it needs.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fanout_core::{Platform, Target};
@@ -104,6 +105,43 @@ pub fn lab(n: usize, platform: Platform) -> FleetBuilder {
         .platform(platform)
         .banner_delay(secs(0.4))
         .latency(secs(0.15), Duration::ZERO)
+}
+
+/// What `lab()` devices cost, in seconds at scale 1: the login (banner
+/// delay) and each command line (paging off counts as one).
+pub const LOGIN: f64 = 0.4;
+/// See [`LOGIN`].
+pub const COMMAND: f64 = 0.15;
+
+/// The seed's four lab devices of 001's `devices.yaml`: r1 and r2 answer,
+/// r3 will be given a wrong password, and r4 is "unreachable": it accepts
+/// TCP but never sends the SSH banner, so the connection times out as it
+/// does behind a dead route.
+pub fn seed_lab() -> Fleet {
+    lab(4, Platform::Ios)
+        .faults("hang_on_connect=r4".parse().expect("fault spec"))
+        .start()
+        .expect("simulated fleet")
+}
+
+/// Writes the seed's `devices.yaml` (scrapli keys, one entry per device)
+/// for the fleet of [`seed_lab`]: r3's password is wrong (`ciscoe`, as in
+/// the seed). The timeouts are the seed's 5 s / 10 s, scaled (so a scale
+/// below 0.1 may time out a working login on a busy machine).
+pub fn write_devices_yaml(fleet: &Fleet, path: &Path) -> std::io::Result<()> {
+    let mut yaml = String::new();
+    for d in fleet.devices() {
+        let password = if d.name == "r3" { "ciscoe" } else { "cisco" };
+        yaml.push_str(&format!(
+            "- host: {}\n  name: {}\n  port: {}\n  auth_username: cisco\n  auth_password: {password}\n  auth_secondary: cisco\n  timeout_socket: {:.2}\n  timeout_transport: {:.2}\n  platform: cisco_iosxe\n  transport: asyncssh\n",
+            d.address,
+            d.name,
+            d.port,
+            5.0 * scale(),
+            10.0 * scale(),
+        ));
+    }
+    std::fs::write(path, yaml)
 }
 
 /// `host:port` of a target, as the seed's messages name a device.
