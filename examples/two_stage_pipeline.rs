@@ -24,7 +24,7 @@ mod common;
 #[path = "common/queue.rs"]
 mod queue;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,18 +32,20 @@ use fanout_core::{CancelToken, Job, Platform, Target, Task};
 use futures_util::StreamExt;
 use queue::Queue;
 
-/// `conn.run(command, check=True)` on one device: its stdout.
-async fn ssh_run(target: &Target, known_hosts: &PathBuf, command: &str) -> String {
+/// `conn.run(command, check=True)` on one device: its stdout, or why not.
+async fn ssh_run(target: &Target, known_hosts: &Path, command: &str) -> Result<String, String> {
     let mut job = Job::new(Task::Exec {
         command: command.into(),
     });
-    job.known_hosts = vec![known_hosts.clone()];
-    let mut outcomes =
-        fanout_exec_async::run_stream(Arc::new(job), vec![target.clone()], CancelToken::new())
-            .expect("a valid job");
-    let outcome = outcomes.next().await.expect("one outcome per host");
-    assert!(outcome.is_ok(), "{}: {:?}", target.name, outcome.message);
-    outcome.outputs.into_iter().map(|o| o.stdout).collect()
+    job.known_hosts = vec![known_hosts.to_path_buf()];
+    let one = vec![target.clone()];
+    let mut outcomes = fanout_exec_async::run_stream(Arc::new(job), one, CancelToken::new())
+        .map_err(|e| e.to_string())?;
+    let outcome = outcomes.next().await.ok_or("no outcome")?;
+    match outcome.is_ok() {
+        true => Ok(outcome.outputs.into_iter().map(|o| o.stdout).collect()),
+        false => Err(outcome.message.unwrap_or_default()),
+    }
 }
 
 async fn mimas_worker(
@@ -58,7 +60,13 @@ async fn mimas_worker(
             .iter()
             .find(|(r, _)| *r == role)
             .expect("a device per role");
-        let output = ssh_run(device, &known, "show ip interface brief").await;
+        let output = match ssh_run(device, &known, "show ip interface brief").await {
+            Ok(output) => output,
+            Err(e) => {
+                println!("{role}: {e}");
+                String::new()
+            }
+        };
         // The seed keeps lines starting with "- "; we keep interfaces that are down.
         let machine_list: Vec<String> = output
             .lines()
@@ -112,16 +120,22 @@ async fn pipeline(devices: Vec<(String, Target)>, known: PathBuf) {
     for (role, _) in &devices {
         q1.put(role.clone());
     }
-    let mimas_task = tokio::spawn(mimas_worker(
+    let mut mimas_task = tokio::spawn(mimas_worker(
         devices,
         known,
         Arc::clone(&q1),
         Arc::clone(&q2),
     ));
-    let heist_task = tokio::spawn(heist_worker(Arc::clone(&q2)));
+    let mut heist_task = tokio::spawn(heist_worker(Arc::clone(&q2)));
 
-    q1.join().await;
-    q2.join().await;
+    // Join queue 1, then queue 2. A worker that died (a panic) would leave
+    // its items unfinished and `join()` waiting forever — in Python too —
+    // so watch the workers while joining.
+    tokio::select! {
+        () = async { q1.join().await; q2.join().await } => {}
+        end = &mut mimas_task => panic!("stage 1 worker ended early: {end:?}"),
+        end = &mut heist_task => panic!("stage 2 worker ended early: {end:?}"),
+    }
 
     // Cancelling drops each worker at the `get().await` it is parked on:
     // there is no CancelledError to catch, the loop just ends there.
