@@ -22,7 +22,7 @@ mod common;
 #[path = "common/session.rs"]
 mod session;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fanout_core::Target;
@@ -30,7 +30,7 @@ use futures_util::{Stream, StreamExt, stream};
 use session::Session;
 
 /// `_scan_device`: log in, go to enable mode, and return the prompt.
-async fn scan_device(t: &Target, known_hosts: &PathBuf) -> (bool, String) {
+async fn scan_device(t: &Target, known_hosts: &Path) -> (bool, String) {
     let attempt = async {
         let mut ssh = Session::connect(t, known_hosts).await?;
         ssh.read_until(&[">"]).await?;

@@ -29,10 +29,9 @@ impl<T> Queue<T> {
     /// `put_nowait(item)` (an unbounded queue is never full).
     pub fn put(&self, item: T) {
         self.unfinished.send_modify(|n| *n += 1);
-        self.tx
-            .send(item)
-            .ok()
-            .expect("the queue owns its receiver");
+        if self.tx.send(item).is_err() {
+            unreachable!("the queue owns its receiver");
+        }
     }
 
     /// `await get()`: the next item, waiting until there is one.
