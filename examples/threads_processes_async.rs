@@ -1,5 +1,5 @@
-//! Seed 003 (slides "Make Python applications faster with asyncio",
-//! slides 9-11 and 20): threads vs processes vs async on the same job.
+//! Seed 003 (slides "Make Python applications faster with asyncio", lines
+//! 44-53 and 80): threads vs processes vs async on the same job.
 //!
 //! The slides' claims: threads have low overhead but shared state;
 //! processes have a higher overhead and memory footprint and pay off for
