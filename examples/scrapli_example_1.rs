@@ -47,6 +47,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
         }
     }
-    common::completed(s.elapsed(), None, None);
+    // Ideal: the login, paging off and `show version`.
+    common::completed(
+        s.elapsed(),
+        None,
+        Some(common::LOGIN + 2.0 * common::COMMAND),
+    );
     Ok(())
 }

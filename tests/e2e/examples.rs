@@ -213,7 +213,11 @@ fn scrapli_examples_print_show_version_in_device_order() {
         "gather's order r1, r2:\n{}",
         two.stdout
     );
-    assert!(two.stdout.contains("(seed: 1.37 s)"), "{}", two.stdout);
+    assert!(
+        two.stdout.contains("(seed: 1.37 s; ideal: "),
+        "{}",
+        two.stdout
+    );
     // Two devices at once take about one device's time (one alone: 0.14 s
     // of waits at this scale; one after another would be 0.28 s).
     assert!(
