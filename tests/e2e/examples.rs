@@ -265,19 +265,27 @@ fn a_blocking_sleep_stalls_the_loop_and_spawn_blocking_fixes_it() {
     let r = run("blocking_in_async", 0.1);
     let blocks: Vec<&str> = r.stdout.split("Completed in ").collect();
     assert_eq!(blocks.len(), 4, "{}", r.stdout);
-    let interleaved =
-        |b: &str| b.find("hello").expect("hello") < b.find("<<< End   task1").expect("end");
+    let interleaved = |b: &str| {
+        let lines: Vec<&str> = b.lines().collect();
+        let first_hello = lines.iter().position(|l| *l == "hello").expect("hello");
+        first_hello
+            < lines
+                .iter()
+                .position(|l| *l == "<<< End   task1")
+                .expect("end")
+    };
     assert!(
         interleaved(blocks[0]),
         "asyncio.sleep interleaves:\n{}",
         blocks[0]
     );
-    let stalled = blocks[1];
-    let last_42 = stalled.rfind("42").expect("42");
-    assert!(
-        last_42 < stalled.find(">>> Start task2").expect("task2"),
-        "time.sleep stalls task2:\n{stalled}"
-    );
+    let stalled: Vec<&str> = blocks[1].lines().collect();
+    let last_42 = stalled.iter().rposition(|l| *l == "42").expect("42");
+    let task2 = stalled
+        .iter()
+        .position(|l| *l == ">>> Start task2")
+        .expect("task2");
+    assert!(last_42 < task2, "time.sleep stalls task2:\n{}", blocks[1]);
     assert!(
         interleaved(blocks[2]),
         "spawn_blocking interleaves again:\n{}",
