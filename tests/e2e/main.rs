@@ -1,6 +1,7 @@
 //! End-to-end tests of the `fanout` binary (one test binary, modules inside).
 
 mod compare;
+mod examples;
 mod inventory;
 mod live;
 mod live_browser;
