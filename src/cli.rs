@@ -53,6 +53,18 @@ pub(crate) enum Command {
     /// RSS, host latency percentiles and failures, with a recommendation.
     /// Options go before the task: `fanout compare --synthetic 1000 sleep 1s`.
     Compare(Box<CompareArgs>),
+    /// Compare two `fanout run --out-dir` folders: per host what changed
+    /// (status, unified diff of the output), hosts only in one, and a count.
+    ///
+    /// Exit status as diff(1): 0 no differences, 1 differences, 2 error.
+    /// Example: `fanout diff yesterday/ today/`.
+    Diff(crate::diff_cmd::DiffArgs),
+    /// Print a shell completion script: `fanout completions bash >
+    /// ~/.local/share/bash-completion/completions/fanout`.
+    Completions(crate::completions_cmd::CompletionsArgs),
+    /// Print the man page (roff): `fanout man | man -l -`; `--dir DIR`
+    /// writes one page per subcommand.
+    Man(crate::completions_cmd::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -366,6 +378,9 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub(crate) live: crate::live::RunLiveArgs,
+
+    #[command(flatten)]
+    pub(crate) results: crate::results::RunResultsArgs,
 
     #[command(subcommand)]
     pub(crate) task: TaskCmd,

@@ -47,16 +47,21 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Json => Format::Json,
     };
+    let mut results = crate::results::Results::new(&args.results, &targets, format)?;
     let stdout = io::stdout();
-    let mut reporter = fanout_report::reporter(format, Box::new(stdout.lock()));
+    let mut reporter =
+        crate::results::Results::reporter(&args.results, format, Box::new(stdout.lock()));
     let mut out_dir = out_dir;
     let mut write_error: Option<anyhow::Error> = None;
     let mut sink = |outcome: HostOutcome| {
+        let extras = results.host(&outcome);
         let result = reporter
-            .host(&outcome)
+            .host_with(&outcome, &extras)
             .context("writing to standard output")
             .and_then(|()| match out_dir.as_mut() {
-                Some(dir) => dir.host(&outcome).map_err(anyhow::Error::from),
+                Some(dir) => dir
+                    .host_with(&outcome, &extras)
+                    .map_err(anyhow::Error::from),
                 None => Ok(()),
             });
         if let Some(live) = &live {
@@ -79,6 +84,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         .finish(&summary)
         .context("writing to standard output")?;
     drop(reporter);
+    results.finish(format)?;
     if let Some(dir) = out_dir {
         let path = dir.finish(&summary)?;
         eprintln!(

@@ -1,10 +1,14 @@
 //! End-to-end tests of the `fanout` binary (one test binary, modules inside).
 
 mod compare;
+mod completions;
+mod diff;
 mod inventory;
 mod live;
 mod live_browser;
+mod parse;
 mod process;
 mod run;
 mod sim;
+mod similar;
 mod support;
