@@ -27,9 +27,14 @@ pub(crate) struct ManArgs {
 
 pub(crate) fn completions(args: &CompletionsArgs) -> Result<ExitCode> {
     let mut cmd = crate::version::command();
+    // Rendered in memory first: clap_complete panics on a failed write, and
+    // stdout may be a pipe its reader closed.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "fanout", &mut script);
     let mut out = io::stdout().lock();
-    clap_complete::generate(args.shell, &mut cmd, "fanout", &mut out);
-    out.flush().context("writing to standard output")?;
+    out.write_all(&script)
+        .and_then(|()| out.flush())
+        .context("writing to standard output")?;
     Ok(ExitCode::SUCCESS)
 }
 
