@@ -60,6 +60,18 @@ pub(crate) enum Command {
     /// Options go before the task: `fanout compare --synthetic 1000 sleep 1s`
     /// (about 30 s: seq, 1,000 s, and rayon, 500 s, are skipped).
     Compare(Box<CompareArgs>),
+    /// Compare two `fanout run --out-dir` folders: per host what changed
+    /// (status, unified diff of the output), hosts only in one, and a count.
+    ///
+    /// Exit status as diff(1): 0 no differences, 1 differences, 2 error.
+    /// Example: `fanout diff yesterday/ today/`.
+    Diff(crate::diff_cmd::DiffArgs),
+    /// Print a shell completion script: `fanout completions bash >
+    /// ~/.local/share/bash-completion/completions/fanout`.
+    Completions(crate::completions_cmd::CompletionsArgs),
+    /// Print the man page (roff): `fanout man | man -l -`; `--dir DIR`
+    /// writes one page per subcommand.
+    Man(crate::completions_cmd::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -510,6 +522,9 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub(crate) live: crate::live::RunLiveArgs,
+
+    #[command(flatten)]
+    pub(crate) results: crate::results::RunResultsArgs,
 
     #[command(subcommand)]
     pub(crate) task: TaskCmd,

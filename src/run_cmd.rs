@@ -60,11 +60,13 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Json => Format::Json,
     };
+    let mut results = crate::results::Results::new(&args.results, &targets, format)?;
     let stdout = io::stdout();
     let table = TableOptions {
         max_lines: (args.table_lines > 0).then_some(args.table_lines),
     };
-    let mut reporter = fanout_report::reporter_with(format, table, Box::new(stdout.lock()));
+    let mut reporter =
+        crate::results::Results::reporter(&args.results, format, table, Box::new(stdout.lock()));
     let mut out_dir = out_dir;
     // A closed stdout (`| head`) stops the run quietly; any other write
     // error (a full disk) stops it with an error. Either way, no new host
@@ -72,9 +74,10 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let mut stdout_closed = false;
     let mut write_error: Option<anyhow::Error> = None;
     let mut sink = |outcome: HostOutcome| {
+        let extras = results.host(&outcome);
         if !stdout_closed
             && write_error.is_none()
-            && let Err(e) = reporter.host(&outcome)
+            && let Err(e) = reporter.host_with(&outcome, &extras)
         {
             let e = out::stdout_error(e);
             if out::is_stdout_closed(&e) {
@@ -85,7 +88,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         }
         if write_error.is_none()
             && let Some(dir) = out_dir.as_mut()
-            && let Err(e) = dir.host(&outcome)
+            && let Err(e) = dir.host_with(&outcome, &extras)
         {
             write_error = Some(e.into());
         }
@@ -110,6 +113,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         stdout_closed = true;
     }
     drop(reporter);
+    results.finish(format)?;
     if let Some(dir) = out_dir {
         let path = dir.finish(&summary)?;
         crate::note!(
