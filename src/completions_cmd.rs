@@ -45,7 +45,7 @@ pub(crate) fn man(args: &ManArgs) -> Result<ExitCode> {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             clap_mangen::generate_to(cmd, dir)
                 .with_context(|| format!("writing man pages into {}", dir.display()))?;
-            eprintln!("fanout: wrote man pages into {}", dir.display());
+            crate::note!("fanout: wrote man pages into {}", dir.display());
         }
         None => {
             let mut out = io::stdout().lock();

@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use fanout_report::{RunDiff, Snapshot};
 
@@ -61,7 +61,7 @@ pub(crate) fn run(args: &DiffArgs) -> Result<ExitCode> {
     let mut out = io::stdout().lock();
     diff.write(&mut out, args.color.on_stdout())
         .and_then(|()| out.flush())
-        .context("writing to standard output")?;
+        .map_err(crate::out::stdout_error)?;
     Ok(if diff.has_differences() {
         ExitCode::from(1)
     } else {

@@ -187,7 +187,7 @@ impl Results {
     /// line on stderr for the JSON formats (whose stdout is JSON).
     pub(crate) fn finish(self, format: Format) -> Result<()> {
         if self.parse_errors > 0 {
-            eprintln!(
+            crate::note!(
                 "fanout: {} output{} not parsed",
                 self.parse_errors,
                 if self.parse_errors == 1 {
@@ -209,7 +209,7 @@ impl Results {
                 .and_then(|()| out.flush())
                 .context("writing to standard output")?;
         } else {
-            eprintln!("fanout: against {label}: {}", diff.count_line());
+            crate::note!("fanout: against {label}: {}", diff.count_line());
         }
         Ok(())
     }
@@ -219,9 +219,9 @@ impl Results {
 fn note_parse_error(count: &mut usize, host: &str, command: &str, e: &fanout_parse::ParseError) {
     *count += 1;
     if *count <= PARSE_ERRORS_SHOWN {
-        eprintln!("fanout: {host}: `{command}` not parsed: {e}");
+        crate::note!("fanout: {host}: `{command}` not parsed: {e}");
     } else if *count == PARSE_ERRORS_SHOWN + 1 {
-        eprintln!(
+        crate::note!(
             "fanout: more outputs were not parsed; each host's `parse_error` is in --format json/jsonl and --out-dir's summary.json"
         );
     }
