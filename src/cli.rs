@@ -60,6 +60,18 @@ pub(crate) enum Command {
     /// Options go before the task: `fanout compare --synthetic 1000 sleep 1s`
     /// (about 30 s: seq, 1,000 s, and rayon, 500 s, are skipped).
     Compare(Box<CompareArgs>),
+    /// Compare two `fanout run --out-dir` folders: per host what changed
+    /// (status, unified diff of the output), hosts only in one, and a count.
+    ///
+    /// Exit status as diff(1): 0 no differences, 1 differences, 2 error.
+    /// Example: `fanout diff yesterday/ today/`.
+    Diff(crate::diff_cmd::DiffArgs),
+    /// Print a shell completion script: `fanout completions bash >
+    /// ~/.local/share/bash-completion/completions/fanout`.
+    Completions(crate::completions_cmd::CompletionsArgs),
+    /// Print the man page (roff): `fanout man | man -l -`; `--dir DIR`
+    /// writes one page per subcommand.
+    Man(crate::completions_cmd::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,9 +99,13 @@ pub(crate) struct SimServeArgs {
 
     /// Serve the hosts of this inventory instead (their 127.x address,
     /// port, credentials, platform; vars sim_latency, sim_jitter,
-    /// sim_faults, sim_banner_delay, sim_extra_lines per host).
+    /// sim_faults, sim_banner_delay, sim_extra_lines, sim_auth_delay,
+    /// sim_max_sessions, sim_max_sessions_mode, sim_max_startups per host).
     #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
 
     /// Platform of generated devices: ios, iosxe, nxos, eos, junos, iosxr, linux.
     #[arg(long, value_name = "PLATFORM", default_value = "ios", value_parser = parse_platform)]
@@ -114,6 +130,43 @@ pub(crate) struct SimServeArgs {
     /// Extra lines in long outputs such as show running-config (output size).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub(crate) extra_lines: usize,
+
+    /// Most SSH sessions open at once per device (IOS: its vty lines, 5 by
+    /// default); see --max-sessions-mode for what an extra one gets.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_sessions: Option<u32>,
+
+    /// What a connection beyond --max-sessions gets: refuse (closed during
+    /// the handshake with "too many sessions", as IOS, NX-OS, EOS and JunOS
+    /// do) or queue (waits, no banner, until a session ends).
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "refuse",
+        requires = "max_sessions"
+    )]
+    pub(crate) max_sessions_mode: fanout_sim::SessionLimitMode,
+
+    /// Time a device takes to accept a login (real boxes: 0.5-1 s).
+    #[arg(long, value_name = "DUR", default_value = "0ms", value_parser = parse_duration)]
+    pub(crate) auth_delay: Duration,
+
+    /// sshd's MaxStartups per device: beyond START unauthenticated
+    /// connections, drop new ones with probability RATE% rising to 100% at
+    /// FULL (seeded). Example: 10:30:100 (sshd's default), or N.
+    #[arg(long, value_name = "START:RATE:FULL")]
+    pub(crate) max_startups: Option<fanout_sim::MaxStartups>,
+
+    /// Serve the fleet over telnet instead of SSH: the platform's login
+    /// dialog (Username:/Password: on Cisco), then the same console; the
+    /// inventory says transport: telnet.
+    #[arg(long)]
+    pub(crate) telnet: bool,
+
+    /// Cables between the devices for show cdp/lldp neighbors and show ip
+    /// arp (seeded; default: a ring). Example: -n 100 --cables 700.
+    #[arg(long, value_name = "N")]
+    pub(crate) cables: Option<usize>,
 
     /// Faults: KIND=N% or KIND=name+name, comma-separated. Kinds: refuse,
     /// auth_fail, hang_on_connect, hang_on_command, drop_mid_output,
@@ -179,6 +232,83 @@ pub(crate) enum InventoryCommand {
     Check(InventoryArgs),
     /// List the hosts of an inventory (after filters), without secrets.
     List(InventoryListArgs),
+    /// Write an inventory in another format (fanout, nornir, ansible).
+    ///
+    /// Secrets are not resolved: `${VAR}` and `*_env` references stay
+    /// references (`{{ lookup('env', 'VAR') }}` for Ansible); only secrets
+    /// written as plain text in the source are plain text in the output.
+    /// Example: `fanout inventory convert -i hosts.ini --to nornir -o inv/`.
+    Convert(InventoryConvertArgs),
+}
+
+/// How an inventory is read (shared by every command taking `-i`).
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct InventoryFormatArgs {
+    /// The inventory's format: fanout, nornir (a directory with
+    /// hosts.yaml), ansible (YAML or INI) or netbox (JSON export of
+    /// /api/dcim/devices/) [default: detected].
+    #[arg(
+        id = "inventory_format",
+        long = "inventory-format",
+        value_name = "FORMAT",
+        value_parser = parse_format,
+        requires = "inventory"
+    )]
+    pub(crate) format: Option<fanout_inventory::Format>,
+
+    /// Settings every host of the inventory takes last (a YAML map with the
+    /// keys of fanout's `defaults:`), e.g. credentials for a NetBox export
+    /// [default for netbox: defaults.yaml beside the export, if any].
+    #[arg(
+        long = "inventory-defaults",
+        value_name = "FILE",
+        requires = "inventory"
+    )]
+    pub(crate) defaults: Option<PathBuf>,
+}
+
+impl InventoryFormatArgs {
+    pub(crate) fn options(&self) -> fanout_inventory::LoadOptions {
+        fanout_inventory::LoadOptions {
+            format: self.format,
+            defaults: self.defaults.clone(),
+        }
+    }
+
+    /// The same options for a `fanout run` child.
+    pub(crate) fn run_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(format) = self.format {
+            out.extend(["--inventory-format".to_string(), format.to_string()]);
+        }
+        if let Some(path) = &self.defaults {
+            out.extend([
+                "--inventory-defaults".to_string(),
+                path.display().to_string(),
+            ]);
+        }
+        out
+    }
+}
+
+fn parse_format(s: &str) -> Result<fanout_inventory::Format, String> {
+    s.parse()
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InventoryConvertArgs {
+    /// The inventory to convert (a file, or a Nornir directory).
+    #[arg(short = 'i', long, value_name = "PATH")]
+    pub(crate) inventory: PathBuf,
+    /// The format to write: fanout (a YAML file), nornir (a directory:
+    /// hosts.yaml, groups.yaml, defaults.yaml) or ansible (a YAML file).
+    #[arg(long = "to", value_name = "FORMAT", value_parser = parse_format)]
+    pub(crate) to: fanout_inventory::Format,
+    /// Where to write it.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub(crate) output: PathBuf,
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
 }
 
 /// Where the hosts come from: exactly one of `-i` and `--synthetic` (a
@@ -191,9 +321,14 @@ pub(crate) enum InventoryCommand {
         .required(true)
 ))]
 pub(crate) struct HostSource {
-    /// Inventory file (YAML): a device list or defaults/groups/hosts sections.
+    /// Inventory: fanout YAML (a device list or defaults/groups/hosts
+    /// sections), a Nornir directory, an Ansible YAML/INI file or a NetBox
+    /// JSON export (see --inventory-format).
     #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
 
     /// Use N generated hosts (host0001... on 127.0.0.1, in group
     /// `synthetic`) instead of an inventory: for sleep, cpu and local tasks.
@@ -209,16 +344,20 @@ pub(crate) struct HostSource {
 
 #[derive(Debug, Args)]
 pub(crate) struct InventoryArgs {
-    /// Inventory file (YAML).
+    /// Inventory (a file, or a Nornir directory).
     #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: PathBuf,
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct InventoryListArgs {
-    /// Inventory file (YAML).
+    /// Inventory (a file, or a Nornir directory).
     #[arg(short = 'i', long, value_name = "FILE")]
     pub(crate) inventory: PathBuf,
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
     /// Select hosts (same syntax as `fanout run -l`).
     #[arg(short = 'l', long = "limit", value_name = "FILTER")]
     pub(crate) filters: Vec<String>,
@@ -383,6 +522,9 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub(crate) live: crate::live::RunLiveArgs,
+
+    #[command(flatten)]
+    pub(crate) results: crate::results::RunResultsArgs,
 
     #[command(subcommand)]
     pub(crate) task: TaskCmd,

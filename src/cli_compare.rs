@@ -12,9 +12,12 @@ use crate::cli::{HostKeysArg, TaskCmd, parse_duration, parse_platform, parse_tim
 /// `fanout compare` options (owned by compare_cmd.rs).
 #[derive(Debug, Args)]
 pub(crate) struct CompareArgs {
-    /// Hosts from this inventory (YAML) instead of a simulated fleet.
+    /// Hosts from this inventory (any format of `fanout run -i`) instead of a simulated fleet.
     #[arg(short = 'i', long, value_name = "FILE", conflicts_with_all = ["sim", "synthetic"])]
     pub(crate) inventory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) read: crate::cli::InventoryFormatArgs,
 
     /// Start a simulated fleet of N devices as a child process [default: 100].
     #[arg(long, value_name = "N", conflicts_with = "synthetic")]

@@ -148,6 +148,8 @@ pub(crate) struct Setup {
     pub(crate) skipped: Vec<Skipped>,
     pub(crate) repeat: usize,
     pub(crate) filters: Vec<String>,
+    /// How to read `-i` (the probe host loads it too).
+    pub(crate) read: crate::cli::InventoryFormatArgs,
     pub(crate) pass_through: Vec<String>,
     pub(crate) latency: Duration,
     pub(crate) profile: String,
@@ -223,7 +225,12 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
             .collect::<Result<_>>()?,
     };
 
-    let mut pass_through = Vec::new();
+    // How to read `-i` (a simulated fleet's inventory is fanout's own).
+    let mut pass_through = if args.inventory.is_some() {
+        args.read.run_args()
+    } else {
+        Vec::new()
+    };
     for (phase, value) in &args.timeouts {
         let value = value.map_or_else(|| "none".to_string(), format_duration);
         pass_through.extend(["--timeout".to_string(), format!("{phase}={value}")]);
@@ -266,6 +273,7 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         skipped,
         repeat: args.repeat,
         filters: args.filters.clone(),
+        read: args.read.clone(),
         pass_through,
         latency: args.latency,
         profile: args.profile.clone(),

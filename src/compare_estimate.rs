@@ -56,8 +56,9 @@ pub(crate) fn first_host(
     source: &Source,
     inventory: Option<&Path>,
     filters: &[String],
+    read: &crate::cli::InventoryFormatArgs,
 ) -> Result<Option<ProbeHost>> {
-    let (path, filters) = match (source, inventory) {
+    let (path, filters, read) = match (source, inventory) {
         (Source::Synthetic(n), _) => {
             return Ok(Some(ProbeHost {
                 args: vec!["--synthetic".into(), "1".into()],
@@ -65,14 +66,16 @@ pub(crate) fn first_host(
                 selected: *n,
             }));
         }
-        (_, Some(fleet)) => (fleet.to_path_buf(), Vec::new()),
-        (Source::Inventory(path), None) => (path.clone(), filters.to_vec()),
+        // A simulated fleet's inventory is fanout's own format.
+        (_, Some(fleet)) => (fleet.to_path_buf(), Vec::new(), Default::default()),
+        (Source::Inventory(path), None) => (path.clone(), filters.to_vec(), read.clone()),
         (Source::Sim(_), None) => return Ok(None),
     };
     let hosts = crate::run_cmd::load_hosts(&HostSource {
         inventory: Some(path.clone()),
         synthetic: None,
         filters,
+        read,
     })?;
     let Some(first) = hosts.targets.first() else {
         return Ok(None);

@@ -103,7 +103,7 @@ fn hosts_note(m: &RunMeasurement) -> String {
     if m.external.is_some() && m.log.hosts() == 0 {
         "no host lines".to_string()
     } else {
-        format!("{}/{} ok", m.log.ok, m.log.hosts())
+        format!("{}/{} ok", m.log.counts.ok, m.log.hosts())
     }
 }
 
@@ -149,7 +149,7 @@ pub(crate) fn compare_point(
     let mut skipped = setup.skipped.clone();
     let mut dropped = vec![false; rows];
 
-    let probe = compare_estimate::first_host(source, fleet_inventory, &setup.filters)?;
+    let probe = compare_estimate::first_host(source, fleet_inventory, &setup.filters, &setup.read)?;
     let planned_hosts = match source {
         Source::Synthetic(n) | Source::Sim(n) => *n,
         Source::Inventory(_) => probe.as_ref().map_or(0, |p| p.selected),

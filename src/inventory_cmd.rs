@@ -1,4 +1,4 @@
-//! `fanout inventory check|list`.
+//! `fanout inventory check|list|convert`.
 
 use std::process::ExitCode;
 
@@ -6,13 +6,16 @@ use anyhow::{Context, Result};
 use fanout_core::Target;
 use serde_json::json;
 
-use crate::cli::{HostSource, InventoryArgs, InventoryListArgs, ListFormat};
+use crate::cli::{HostSource, InventoryArgs, InventoryConvertArgs, InventoryListArgs, ListFormat};
 
 pub(crate) fn check(args: &InventoryArgs) -> Result<ExitCode> {
-    let inv = fanout_inventory::load(&args.inventory)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let inv = fanout_inventory::load_with(&args.inventory, &args.read.options(), &env)?;
+    crate::run_cmd::print_warnings(&inv.warnings);
     crate::outln!(
-        "{}: ok, {} host{} in {} group{}",
+        "{} ({}): ok, {} host{} in {} group{}",
         args.inventory.display(),
+        inv.format,
         inv.targets.len(),
         if inv.targets.len() == 1 { "" } else { "s" },
         inv.groups.len(),
@@ -26,6 +29,7 @@ pub(crate) fn list(args: &InventoryListArgs) -> Result<ExitCode> {
         inventory: Some(args.inventory.clone()),
         synthetic: None,
         filters: args.filters.clone(),
+        read: args.read.clone(),
     };
     let (targets, _) = crate::run_cmd::load_targets(&source)?;
     match args.format {
@@ -37,6 +41,29 @@ pub(crate) fn list(args: &InventoryListArgs) -> Result<ExitCode> {
             )?;
         }
         ListFormat::Table => print_table(&targets)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn convert(args: &InventoryConvertArgs) -> Result<ExitCode> {
+    let done =
+        fanout_inventory::convert(&args.inventory, &args.read.options(), args.to, &args.output)?;
+    crate::outln!(
+        "{} ({}): {} host{} in {} group{} -> {} ({})",
+        args.inventory.display(),
+        done.from,
+        done.hosts,
+        if done.hosts == 1 { "" } else { "s" },
+        done.groups,
+        if done.groups == 1 { "" } else { "s" },
+        args.output.display(),
+        args.to,
+    )?;
+    for file in &done.written {
+        crate::outln!("  wrote {}", file.display())?;
+    }
+    for note in &done.notes {
+        crate::outln!("  note: {note}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -68,6 +95,8 @@ fn host_json(t: &Target) -> serde_json::Value {
         "vars": t.vars,
         "auth": auth_methods(t),
         "key_file": t.credentials.key_file,
+        "transport": t.transport.as_str(),
+        "ssh_config_file": t.ssh_config_file,
         "enable_secret": t.secret.is_some(),
     })
 }

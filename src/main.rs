@@ -7,37 +7,47 @@
 mod cli;
 mod cli_compare;
 mod compare_cmd;
+
 mod compare_estimate;
 mod compare_external;
 mod compare_point;
 mod compare_task;
+mod completions_cmd;
+mod diff_cmd;
 mod inventory_cmd;
 mod live;
 mod out;
 mod out_path;
+mod results;
 mod run_cmd;
 mod sim_cmd;
+mod version;
 mod worker_cmd;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use crate::cli::{Cli, Command, InventoryCommand, SimCommand};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The clap command with the libraries' versions for --version.
+    let cli = Cli::from_arg_matches(&version::command().get_matches()).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(*args),
         Command::Inventory { command } => match command {
             InventoryCommand::Check(args) => inventory_cmd::check(&args),
             InventoryCommand::List(args) => inventory_cmd::list(&args),
+            InventoryCommand::Convert(args) => inventory_cmd::convert(&args),
         },
         Command::Sim { command } => match command {
             SimCommand::Serve(args) => sim_cmd::serve(&args),
         },
         Command::Compare(args) => compare_cmd::run(*args),
         Command::Worker => Ok(worker_cmd::run()),
+        Command::Diff(args) => diff_cmd::run(&args),
+        Command::Completions(args) => completions_cmd::completions(&args),
+        Command::Man(args) => completions_cmd::man(&args),
     };
     match result {
         Ok(code) => code,

@@ -38,7 +38,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
             "fanout: warning: -e seq runs one host at a time, so -c {c} has no effect; use -e threads or -e async to run {c} hosts at once"
         );
     }
-    executor.check(&job)?;
+    job.validate()?;
     warn_if_host_keys_off(&job, &targets);
     let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
     let live = crate::live::RunLive::start(
@@ -60,11 +60,13 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Json => Format::Json,
     };
+    let mut results = crate::results::Results::new(&args.results, &targets, format)?;
     let stdout = io::stdout();
     let table = TableOptions {
         max_lines: (args.table_lines > 0).then_some(args.table_lines),
     };
-    let mut reporter = fanout_report::reporter_with(format, table, Box::new(stdout.lock()));
+    let mut reporter =
+        crate::results::Results::reporter(&args.results, format, table, Box::new(stdout.lock()));
     let mut out_dir = out_dir;
     // A closed stdout (`| head`) stops the run quietly; any other write
     // error (a full disk) stops it with an error. Either way, no new host
@@ -72,9 +74,10 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let mut stdout_closed = false;
     let mut write_error: Option<anyhow::Error> = None;
     let mut sink = |outcome: HostOutcome| {
+        let extras = results.host(&outcome);
         if !stdout_closed
             && write_error.is_none()
-            && let Err(e) = reporter.host(&outcome)
+            && let Err(e) = reporter.host_with(&outcome, &extras)
         {
             let e = out::stdout_error(e);
             if out::is_stdout_closed(&e) {
@@ -85,7 +88,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         }
         if write_error.is_none()
             && let Some(dir) = out_dir.as_mut()
-            && let Err(e) = dir.host(&outcome)
+            && let Err(e) = dir.host_with(&outcome, &extras)
         {
             write_error = Some(e.into());
         }
@@ -110,6 +113,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         stdout_closed = true;
     }
     drop(reporter);
+    results.finish(format)?;
     if let Some(dir) = out_dir {
         let path = dir.finish(&summary)?;
         crate::note!(
@@ -159,7 +163,9 @@ pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<P
 pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
     let (all, known_hosts, mut groups, origin) = match (&source.inventory, source.synthetic) {
         (Some(path), _) => {
-            let inv = fanout_inventory::load(path)?;
+            let env = |name: &str| std::env::var(name).ok();
+            let inv = fanout_inventory::load_with(path, &source.read.options(), &env)?;
+            print_warnings(&inv.warnings);
             let origin = path.display().to_string();
             (inv.targets, inv.known_hosts, inv.groups, origin)
         }
@@ -221,6 +227,13 @@ fn check_group_caps(caps: &[(String, usize)], hosts: &Hosts) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// An inventory's warnings, once each, on stderr (stdout stays the results).
+pub(crate) fn print_warnings(warnings: &[fanout_inventory::Warning]) {
+    for w in warnings {
+        eprintln!("{w}");
+    }
 }
 
 fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<Job> {
@@ -347,8 +360,7 @@ fn install_ctrl_c(cancel: &CancelToken) -> Result<()> {
             let _ = writeln!(io::stderr(), "fanout: interrupted again, exiting now");
             // Local commands run in their own process groups: they would
             // not get the terminal's SIGINT, so take them down with us.
-            fanout_exec_threads::kill_all_local_commands();
-            fanout_exec_async::kill_all_local_commands();
+            fanout_engine::kill_all_local_commands();
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
         let _ = writeln!(

@@ -18,15 +18,29 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
         .banner_delay(args.banner_delay)
         .slow_banner_delay(args.slow_banner_delay)
         .extra_lines(args.extra_lines)
+        .auth_delay(args.auth_delay)
         .faults(args.faults.clone().unwrap_or_default())
         .seed(args.seed)
         .worker_threads(args.threads)
         .address(args.address)
         .base_port(args.base_port)
         .credentials(&args.username, &args.password, Some(args.secret.as_str()));
+    if let Some(max) = args.max_sessions {
+        builder = builder.max_sessions(max as usize, args.max_sessions_mode);
+    }
+    if let Some(m) = args.max_startups {
+        builder = builder.max_startups(m);
+    }
+    if args.telnet {
+        builder = builder.telnet(true);
+    }
+    if let Some(n) = args.cables {
+        builder = builder.cables(n);
+    }
     builder = match &args.inventory {
         Some(path) => {
-            let inv = fanout_inventory::load(path)?;
+            let env = |name: &str| std::env::var(name).ok();
+            let inv = fanout_inventory::load_with(path, &args.read.options(), &env)?;
             let specs = inv
                 .targets
                 .iter()
@@ -62,9 +76,21 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     let stats = fleet.stats();
     drop(fleet);
     eprintln!(
-        "fanout sim: stopped; {} connections, {} logins, {} auth failures, {} commands, {} accept errors survived",
-        stats.connections, stats.logins, stats.auth_failures, stats.commands, stats.accept_errors
+        "fanout sim: stopped; {} connections, {} logins, {} auth failures, {} commands, {} accept errors survived, {} sessions refused and {} queued (max-sessions)",
+        stats.connections,
+        stats.logins,
+        stats.auth_failures,
+        stats.commands,
+        stats.accept_errors,
+        stats.sessions_refused,
+        stats.sessions_queued,
     );
+    if stats.startups_dropped > 0 || args.max_startups.is_some() {
+        eprintln!(
+            "fanout sim: {} connections dropped by max-startups",
+            stats.startups_dropped
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -75,10 +101,11 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
     let ports = devices.iter().map(|d| d.port);
     let (lo, hi) = (ports.clone().min().unwrap_or(0), ports.max().unwrap_or(0));
     println!(
-        "fanout sim: {} {} device{} listening on {} ports {lo}-{hi} (started in {:.2} s, seed {})",
+        "fanout sim: {} {} device{} listening{} on {} ports {lo}-{hi} (started in {:.2} s, seed {})",
         devices.len(),
         platforms.into_iter().collect::<Vec<_>>().join("/"),
         if devices.len() == 1 { "" } else { "s" },
+        if fleet.telnet() { " (telnet)" } else { "" },
         addresses.into_iter().collect::<Vec<_>>().join(","),
         fleet.start_time().as_secs_f64(),
         args.seed
@@ -106,7 +133,9 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
         }
     }
     println!("  inventory:   {}", fleet.inventory_path().display());
-    println!("  known_hosts: {}", fleet.known_hosts_path().display());
+    if !fleet.telnet() {
+        println!("  known_hosts: {}", fleet.known_hosts_path().display());
+    }
     if let Some(key) = fleet.client_key_path() {
         println!("  client key:  {}", key.display());
     }
@@ -121,7 +150,8 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
 
 /// A device for one inventory host: its address and port, credentials,
 /// platform, and `sim_*` vars (latency, jitter, faults, banner delay,
-/// extra_lines) overriding the command-line knobs.
+/// extra_lines, auth_delay, max_sessions[_mode], max_startups) overriding the
+/// command-line knobs.
 fn device_spec(t: &Target, args: &SimServeArgs) -> Result<DeviceSpec> {
     let address: IpAddr = match t.address.parse() {
         Ok(a) => a,
@@ -163,6 +193,34 @@ fn device_spec(t: &Target, args: &SimServeArgs) -> Result<DeviceSpec> {
         })?,
         None => args.extra_lines,
     };
+    let max_sessions = match t.vars.get("sim_max_sessions") {
+        Some(v) => {
+            let max: usize = v.parse().ok().filter(|n| *n >= 1).with_context(|| {
+                format!(
+                    "host {}: vars.sim_max_sessions must be a whole number of 1 or more",
+                    t.name
+                )
+            })?;
+            let mode = match t.vars.get("sim_max_sessions_mode") {
+                Some(m) => m.parse().map_err(|e| {
+                    anyhow::anyhow!("host {}: vars.sim_max_sessions_mode: {e}", t.name)
+                })?,
+                None => args.max_sessions_mode,
+            };
+            Some(fanout_sim::SessionLimit { max, mode })
+        }
+        None => args.max_sessions.map(|max| fanout_sim::SessionLimit {
+            max: max as usize,
+            mode: args.max_sessions_mode,
+        }),
+    };
+    let max_startups = match t.vars.get("sim_max_startups") {
+        Some(v) => Some(
+            v.parse()
+                .map_err(|e| anyhow::anyhow!("host {}: vars.sim_max_startups: {e}", t.name))?,
+        ),
+        None => args.max_startups,
+    };
     Ok(DeviceSpec {
         name: t.name.clone(),
         address,
@@ -187,5 +245,8 @@ fn device_spec(t: &Target, args: &SimServeArgs) -> Result<DeviceSpec> {
         banner_delay: duration("sim_banner_delay", args.banner_delay)?,
         slow_banner_delay: args.slow_banner_delay,
         extra_lines,
+        max_sessions,
+        auth_delay: duration("sim_auth_delay", args.auth_delay)?,
+        max_startups,
     })
 }

@@ -1,11 +1,17 @@
 //! End-to-end tests of the `fanout` binary (one test binary, modules inside).
 
 mod compare;
+
+mod completions;
+mod diff;
+mod examples;
 mod inventory;
 mod live;
 mod live_browser;
+mod parse;
 mod process;
 mod readme;
 mod run;
 mod sim;
+mod similar;
 mod support;

@@ -405,7 +405,7 @@ fn cancel_and_a_panicking_sink_leave_no_process_behind() {
             .unwrap();
         canceller.join().unwrap();
         assert_eq!(summary.hosts, 12);
-        assert_eq!(summary.cancelled, 12, "{outcomes:?}");
+        assert_eq!(summary.counts.cancelled, 12, "{outcomes:?}");
         assert!(started.elapsed() < Duration::from_secs(25));
         let workers: BTreeSet<i32> = outcomes
             .iter()

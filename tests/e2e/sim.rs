@@ -357,3 +357,235 @@ fn host_keys_off_is_warned_once_and_known_hosts_files_are_searched_in_order() {
     let r = stop(child);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn serve_teaching_flags_cabling_session_limit_login_cost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let (child, _) = serve(
+        &[
+            "-n",
+            "3",
+            "--cables",
+            "3",
+            "--max-sessions",
+            "1",
+            "--max-sessions-mode",
+            "queue",
+            "--auth-delay",
+            "50ms",
+        ],
+        &inv,
+    );
+    let r = crate::support::run(&[
+        "run",
+        "-i",
+        inv.to_str().unwrap(),
+        "-e",
+        "async",
+        "--format",
+        "jsonl",
+        "exec",
+        "show",
+        "cdp",
+        "neighbors",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let lines = crate::support::json_lines(&r.stdout);
+    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    for host in &lines[..3] {
+        let text = host.to_string();
+        assert!(
+            text.contains("Total cdp entries displayed : 2"),
+            "a ring of 3: two neighbours each: {host}"
+        );
+    }
+    let r = stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("0 sessions refused"), "{}", r.stderr);
+
+    // A mode without a limit, and a bad mode, are usage errors.
+    for args in [
+        &["--max-sessions-mode", "queue"][..],
+        &["--max-sessions", "2", "--max-sessions-mode", "drop"],
+    ] {
+        let r = finish(fanout().args(["sim", "serve"]).args(args).output().unwrap());
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+    }
+    let r = finish(
+        fanout()
+            .args([
+                "sim",
+                "serve",
+                "--max-sessions",
+                "2",
+                "--max-sessions-mode",
+                "drop",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert!(r.stderr.contains("refuse or queue"), "{}", r.stderr);
+
+    // Per host from an inventory: one session, refused beyond it. A bare
+    // TCP connection takes the slot (a vty line is taken at accept time).
+    // (An inventory names its ports: take a free one on 127.0.0.51.)
+    let port = std::net::TcpListener::bind("127.0.0.51:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let spec = tmp.path().join("lab.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "hosts:\n  r1: {{hostname: 127.0.0.51, port: {port}, vars: {{sim_max_sessions: \"1\", sim_max_sessions_mode: refuse}}}}\n"
+        ),
+    )
+    .unwrap();
+    let served = tmp.path().join("served.yaml");
+    let key = tmp.path().join("key");
+    let (child, _) = serve(
+        &[
+            "-i",
+            spec.to_str().unwrap(),
+            "--client-key-out",
+            key.to_str().unwrap(),
+        ],
+        &served,
+    );
+    let hog = std::net::TcpStream::connect(("127.0.0.51", port)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let out = std::process::Command::new("ssh")
+        .args([
+            "-F",
+            "/dev/null",
+            "-p",
+            &port.to_string(),
+            "-i",
+            key.to_str().unwrap(),
+        ])
+        .args(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args(["cisco@127.0.0.51", "show clock"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("too many sessions"), "{stderr}");
+    drop(hog);
+    let r = stop(child);
+    assert!(r.stderr.contains("1 sessions refused"), "{}", r.stderr);
+}
+
+#[test]
+fn serve_max_startups_drops_and_counts() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let (child, text) = serve(&["-n", "1", "--max-startups", "1"], &inv);
+    let port: u16 = text
+        .split("port: ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // One unauthenticated connection is all MaxStartups 1 allows: the next
+    // is closed before the banner.
+    let held = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut banner = [0u8; 8];
+    (&held).read_exact(&mut banner).unwrap();
+    assert_eq!(&banner, b"SSH-2.0-");
+    let mut dropped = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    dropped
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = dropped.read_to_end(&mut buf);
+    assert!(buf.is_empty(), "no banner: {buf:?}");
+    drop(held);
+    let r = stop(child);
+    assert!(
+        r.stderr.contains("1 connections dropped by max-startups"),
+        "{}",
+        r.stderr
+    );
+    let r = finish(
+        fanout()
+            .args(["sim", "serve", "--max-startups", "10:130:100"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("START:RATE:FULL"), "{}", r.stderr);
+}
+
+#[test]
+fn serve_telnet_writes_transport_telnet_and_logs_in() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let (child, text) = serve(&["-n", "2", "--telnet"], &inv);
+    assert_eq!(text.matches("transport: telnet").count(), 2, "{text}");
+    assert!(!text.contains("known_hosts:"), "{text}");
+    let port: u16 = text
+        .split("port: ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Plain text is enough for the dialog: the device's option offers
+    // (IAC WILL ECHO, IAC WILL SGA) need no answer.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    let mut read_until = |s: &mut std::net::TcpStream, needle: &str| {
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&got).contains(needle) {
+            let n = s.read(&mut buf).unwrap_or_else(|e| {
+                panic!(
+                    "{e} waiting for {needle:?}: {:?}",
+                    String::from_utf8_lossy(&got)
+                )
+            });
+            assert!(
+                n > 0,
+                "closed before {needle:?}: {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&got).into_owned();
+        got.clear();
+        text
+    };
+    read_until(&mut s, "Username: ");
+    s.write_all(b"cisco\r\ncisco\r\n").unwrap();
+    read_until(&mut s, "r1>");
+    s.write_all(b"terminal length 0\r\n").unwrap();
+    read_until(&mut s, "r1>");
+    s.write_all(b"show version\r\n").unwrap();
+    let out = read_until(&mut s, "r1>");
+    assert!(out.contains("Cisco IOS Software"), "{out}");
+    drop(s);
+    let r = stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("listening (telnet) on 127.0.0.1"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("1 logins"), "{}", r.stderr);
+}

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use fanout_core::StatusCounts;
+
 use crate::child::ChildMeasurement;
 use crate::estimate::Estimate;
 use crate::external::{External, external};
@@ -115,7 +117,7 @@ impl RunMeasurement {
 
     /// Hosts not ok in this run.
     pub fn failures(&self) -> usize {
-        self.log.hosts() - self.log.ok
+        self.log.hosts() - self.log.counts.ok
     }
 }
 
@@ -150,14 +152,8 @@ pub struct ExecutorResult {
     pub peak_processes: usize,
     /// Host latencies over all runs.
     pub latency: Percentiles,
-    /// `ok` hosts of the worst run.
-    pub ok: usize,
-    /// `failed` hosts of the worst run.
-    pub failed: usize,
-    /// `timeout` hosts of the worst run.
-    pub timeout: usize,
-    /// `cancelled` hosts of the worst run.
-    pub cancelled: usize,
+    /// Hosts of the worst run per status.
+    pub counts: StatusCounts,
     /// Not-ok hosts per error kind, summed over runs.
     pub errors: BTreeMap<String, usize>,
     /// One failing host's message, if any failed.
@@ -221,10 +217,7 @@ impl ExecutorResult {
             peak_private_bytes: runs.iter().map(|r| r.peak_private_bytes).max().unwrap_or(0),
             peak_processes: runs.iter().map(|r| r.peak_processes).max().unwrap_or(0),
             latency: Percentiles::of(&latencies),
-            ok: worst.log.ok,
-            failed: worst.log.failed,
-            timeout: worst.log.timeout,
-            cancelled: worst.log.cancelled,
+            counts: worst.log.counts,
             errors,
             first_error: runs.iter().find_map(|r| r.log.first_error.clone()),
             fleet_cpu: (!fleet.is_empty()).then(|| median(fleet)),
@@ -245,7 +238,7 @@ impl ExecutorResult {
 
     /// Hosts not ok (worst run).
     pub fn failures(&self) -> usize {
-        self.hosts - self.ok
+        self.hosts - self.counts.ok
     }
 
     /// Hosts that were really in flight at most: the run's concurrency,
@@ -372,10 +365,11 @@ pub(crate) mod tests {
             peak_private_bytes: 9 << 20,
             peak_processes: 1,
             latency: Percentiles::of(&[Duration::from_millis(wall_ms / hosts.max(1) as u64)]),
-            ok: hosts - failures,
-            failed: failures,
-            timeout: 0,
-            cancelled: 0,
+            counts: StatusCounts {
+                ok: hosts - failures,
+                failed: failures,
+                ..StatusCounts::default()
+            },
             errors: if failures > 0 {
                 BTreeMap::from([("auth".to_string(), failures)])
             } else {
@@ -407,8 +401,11 @@ pub(crate) mod tests {
             sampler_cpu: Duration::from_millis(1),
             log: RunLog {
                 latencies: vec![Duration::from_millis(wall_ms); ok + failed],
-                ok,
-                failed,
+                counts: StatusCounts {
+                    ok,
+                    failed,
+                    ..StatusCounts::default()
+                },
                 errors: if failed > 0 {
                     BTreeMap::from([("auth".into(), failed)])
                 } else {
@@ -433,7 +430,10 @@ pub(crate) mod tests {
         assert_eq!(r.cpu.user, Duration::from_millis(20));
         assert_eq!(r.peak_rss_bytes, 7);
         assert_eq!(r.peak_pss_bytes, 6);
-        assert_eq!((r.hosts, r.ok, r.failed, r.failures()), (10, 9, 1, 1));
+        assert_eq!(
+            (r.hosts, r.counts.ok, r.counts.failed, r.failures()),
+            (10, 9, 1, 1)
+        );
         assert_eq!(r.latency.count, 30);
         assert_eq!(r.latency.max, Duration::from_millis(300));
         assert_eq!(r.fleet_cpu, Some(Duration::from_millis(20)));

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fanout_core::{ErrorKind, RunSummary, Status};
+use fanout_core::{ErrorKind, RunSummary, Status, StatusCounts};
 use serde::Deserialize;
 
 /// The parts of one JSON line that measuring needs (hosts' outputs are
@@ -30,13 +30,7 @@ pub struct RunLog {
     /// Each host's total time (start to outcome, retries included).
     pub latencies: Vec<Duration>,
     /// Host lines per status.
-    pub ok: usize,
-    /// `failed` hosts.
-    pub failed: usize,
-    /// `timeout` hosts.
-    pub timeout: usize,
-    /// `cancelled` hosts.
-    pub cancelled: usize,
+    pub counts: StatusCounts,
     /// Not-ok hosts per error kind (`timeout`, `auth`, ...).
     pub errors: BTreeMap<String, usize>,
     /// The first not-ok host and its message, to show what went wrong.
@@ -99,12 +93,7 @@ impl RunLog {
             };
             log.latencies
                 .push(Duration::try_from_secs_f64(timings.total / 1e3).unwrap_or_default());
-            match status {
-                Status::Ok => log.ok += 1,
-                Status::Failed => log.failed += 1,
-                Status::Timeout => log.timeout += 1,
-                Status::Cancelled => log.cancelled += 1,
-            }
+            log.counts.add(status);
             if status != Status::Ok {
                 let kind = line
                     .error_kind
@@ -121,7 +110,7 @@ impl RunLog {
 
     /// Hosts reported.
     pub fn hosts(&self) -> usize {
-        self.ok + self.failed + self.timeout + self.cancelled
+        self.counts.total()
     }
 }
 
@@ -139,7 +128,12 @@ mod tests {
         let log = RunLog::parse(text).unwrap();
         assert_eq!(log.hosts(), 3);
         assert_eq!(
-            (log.ok, log.failed, log.timeout, log.cancelled),
+            (
+                log.counts.ok,
+                log.counts.failed,
+                log.counts.timeout,
+                log.counts.cancelled
+            ),
             (1, 1, 1, 0)
         );
         assert_eq!(log.latencies[0], Duration::from_micros(53_500));
@@ -174,7 +168,7 @@ mod tests {
         let text = "starting 2 hosts\n{\"host\":\"r1\",\"status\":\"ok\",\"timings_ms\":{\"total\":12.5}}\n{\"x\":1}\n{\"host\":\"r2\",\"status\":\"failed\",\"error_kind\":\"auth\",\"message\":\"denied\",\"timings_ms\":{\"total\":3.0}}\n{\"summary\":{\"executor\":\"asyncssh\",\"concurrency\":2,\"hosts\":2,\"ok\":1,\"failed\":1,\"timeout\":0,\"cancelled\":0,\"wall_s\":0.02}}\ndone\n";
         let (log, other) = RunLog::parse_lenient(text);
         assert_eq!(other, 3, "the banner, the foreign object and `done`");
-        assert_eq!((log.hosts(), log.ok, log.failed), (2, 1, 1));
+        assert_eq!((log.hosts(), log.counts.ok, log.counts.failed), (2, 1, 1));
         assert_eq!(log.latencies[0], Duration::from_micros(12_500));
         assert_eq!(log.first_error.as_deref(), Some("r2: auth: denied"));
         assert_eq!(log.summary.unwrap().concurrency, 2);

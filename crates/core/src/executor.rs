@@ -1,14 +1,14 @@
-//! The [`Executor`] trait, its contract, and the [`Tally`] that builds a
-//! [`RunSummary`] from the outcomes an executor reports.
+//! The [`Executor`] trait and its contract.
 //!
 //! # Contract
 //!
 //! Every executor (`seq`, `process`, `threads`, `rayon`, `async`) keeps these
 //! rules; `fanout-testkit`'s `executor_conformance!` checks each of them.
 //!
-//! 1. **Validate first.** [`Executor::run`] calls [`Job::validate`] and checks
-//!    [`Executor::supports`] before starting any host; a job it cannot run is
-//!    an `Err` with no outcome delivered.
+//! 1. **Validate first.** [`Executor::run`] calls [`Job::validate`] and sets
+//!    itself up (threads, runtime, worker program, known_hosts) before
+//!    starting any host; a job it cannot run is an `Err` with no outcome
+//!    delivered. Every executor runs every task kind.
 //! 2. **Every host exactly once.** Each target yields exactly one
 //!    [`HostOutcome`] (named by [`Target::name`]) through the sink, whether it
 //!    succeeded, failed, timed out or was cancelled. Nothing is lost, nothing
@@ -45,21 +45,17 @@
 //! [`RetryPolicy::backoff_for`]: crate::RetryPolicy::backoff_for
 //! [`CancelToken`]: crate::CancelToken
 //! [`Flow::Stop`]: crate::Flow::Stop
+//! [`HostOutcome`]: crate::HostOutcome
+//! [`HostOutcome::attempts`]: crate::HostOutcome::attempts
+//! [`Status::Timeout`]: crate::Status::Timeout
 
-use std::time::{Duration, Instant};
-
-use serde::{Deserialize, Serialize};
-
-use crate::{CancelToken, Flow, HostOutcome, Job, JobError, Sink, Status, Target, TaskKind};
+use crate::{CancelToken, Job, JobError, RunSummary, Sink, Target};
 
 /// Runs a [`Job`] on many [`Target`]s. Object-safe; see the module's
 /// [contract](self#contract).
 pub trait Executor: Send + Sync {
     /// CLI name (`seq`, `threads`, ...).
     fn name(&self) -> &str;
-
-    /// Whether this executor can run tasks of `kind`.
-    fn supports(&self, kind: TaskKind) -> bool;
 
     /// Hosts this executor will have in flight for `job` (e.g. `seq`: 1).
     fn concurrency(&self, job: &Job) -> usize;
@@ -72,20 +68,6 @@ pub trait Executor: Send + Sync {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError>;
-
-    /// Contract rule 1 in one call: [`Job::validate`] and [`supports`](Self::supports).
-    fn check(&self, job: &Job) -> Result<(), ExecError> {
-        job.validate()?;
-        let kind = job.task.kind();
-        if self.supports(kind) {
-            Ok(())
-        } else {
-            Err(ExecError::Unsupported {
-                executor: self.name().to_string(),
-                task: kind,
-            })
-        }
-    }
 }
 
 /// Why a whole run could not happen (per-host problems are outcomes instead).
@@ -94,16 +76,6 @@ pub enum ExecError {
     /// The job's values cannot work.
     #[error(transparent)]
     Job(#[from] JobError),
-    /// The executor cannot run this kind of task.
-    #[error(
-        "the `{task}` task is not supported by the `{executor}` executor yet; use a sleep, cpu or local task, or another executor (-e)"
-    )]
-    Unsupported {
-        /// Executor name.
-        executor: String,
-        /// Task kind.
-        task: TaskKind,
-    },
     /// The executor could not set itself up (threads, runtime, processes).
     #[error("{executor} executor could not start: {message}")]
     Setup {
@@ -114,156 +86,13 @@ pub enum ExecError {
     },
 }
 
-/// What a run did, counted from the outcomes delivered.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunSummary {
-    /// Executor name.
-    pub executor: String,
-    /// Hosts in flight at most (the executor's effective `-c`).
-    pub concurrency: usize,
-    /// Outcomes delivered.
-    pub hosts: usize,
-    /// `ok` outcomes.
-    pub ok: usize,
-    /// `failed` outcomes.
-    pub failed: usize,
-    /// `timeout` outcomes.
-    pub timeout: usize,
-    /// `cancelled` outcomes.
-    pub cancelled: usize,
-    /// From the first host starting to the last outcome.
-    #[serde(rename = "wall_s", with = "seconds")]
-    pub wall: Duration,
-}
-
-impl RunSummary {
-    /// Whether every host ended `ok`.
-    pub fn all_ok(&self) -> bool {
-        self.ok == self.hosts
-    }
-}
-
-/// Counts outcomes on their way to a sink and times the run. Executors
-/// create one per run, call [`host_started`](Self::host_started) when a
-/// host begins and [`deliver`](Self::deliver) for each outcome.
-#[derive(Debug)]
-pub struct Tally {
-    run_start: Instant,
-    first_start: Option<Instant>,
-    last_outcome: Option<Instant>,
-    counts: [usize; 4],
-    stopped: bool,
-}
-
-impl Default for Tally {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Tally {
-    /// Starts timing the run now.
-    pub fn new() -> Self {
-        Self {
-            run_start: Instant::now(),
-            first_start: None,
-            last_outcome: None,
-            counts: [0; 4],
-            stopped: false,
-        }
-    }
-
-    /// Marks a host start; returns its `queued` time (since the run began).
-    pub fn host_started(&mut self) -> Duration {
-        let now = Instant::now();
-        self.first_start.get_or_insert(now);
-        now - self.run_start
-    }
-
-    /// Counts `outcome` and passes it to `sink`. Remembers a
-    /// [`Flow::Stop`]; see [`stopped`](Self::stopped).
-    pub fn deliver(&mut self, sink: &mut dyn Sink, outcome: HostOutcome) -> Flow {
-        let slot = match outcome.status {
-            Status::Ok => 0,
-            Status::Failed => 1,
-            Status::Timeout => 2,
-            Status::Cancelled => 3,
-        };
-        self.counts[slot] += 1;
-        self.last_outcome = Some(Instant::now());
-        let flow = sink.accept(outcome);
-        if flow == Flow::Stop {
-            self.stopped = true;
-        }
-        flow
-    }
-
-    /// Whether the sink asked to stop.
-    pub fn stopped(&self) -> bool {
-        self.stopped
-    }
-
-    /// Whether the run should start no more hosts (cancelled or sink stop).
-    pub fn should_stop(&self, cancel: &CancelToken) -> bool {
-        self.stopped || cancel.is_cancelled()
-    }
-
-    /// The summary of everything delivered so far.
-    pub fn finish(&self, executor: &str, concurrency: usize) -> RunSummary {
-        let wall = match (self.first_start, self.last_outcome) {
-            (Some(a), Some(b)) if b > a => b - a,
-            _ => Duration::ZERO,
-        };
-        let [ok, failed, timeout, cancelled] = self.counts;
-        RunSummary {
+impl ExecError {
+    /// `executor` (its CLI name) could not set itself up: `message` says
+    /// what went wrong and what to do.
+    pub fn setup(executor: &str, message: impl Into<String>) -> Self {
+        ExecError::Setup {
             executor: executor.to_string(),
-            concurrency,
-            hosts: ok + failed + timeout + cancelled,
-            ok,
-            failed,
-            timeout,
-            cancelled,
-            wall,
+            message: message.into(),
         }
-    }
-}
-
-mod seconds {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e6)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Duration::try_from_secs_f64(f64::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{CollectSink, ErrorKind, Worker};
-
-    #[test]
-    fn tally_counts_and_times() {
-        let mut tally = Tally::new();
-        let mut sink = CollectSink::default();
-        tally.host_started();
-        std::thread::sleep(Duration::from_millis(5));
-        tally.deliver(&mut sink, HostOutcome::ok("a", vec![], Worker::Thread(0)));
-        tally.deliver(
-            &mut sink,
-            HostOutcome::failed("b", ErrorKind::Auth, "no", Worker::Thread(0)),
-        );
-        tally.deliver(&mut sink, HostOutcome::cancelled("c", Worker::Thread(0)));
-        let s = tally.finish("seq", 1);
-        assert_eq!((s.hosts, s.ok, s.failed, s.cancelled), (3, 1, 1, 1));
-        assert!(s.wall >= Duration::from_millis(5));
-        let v = serde_json::to_value(&s).unwrap();
-        assert!(v["wall_s"].as_f64().unwrap() > 0.0);
-        assert_eq!(sink.outcomes.len(), 3);
     }
 }

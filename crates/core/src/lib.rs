@@ -4,41 +4,36 @@
 //! This crate owns the vocabulary every other fanout crate speaks and the
 //! [`Executor`] trait with its [contract](executor#contract). It has no network
 //! dependencies: executors (`fanout-exec-*`) depend on it, never the reverse.
-//! It also holds the small pieces of behaviour every executor must share so
+//! It also holds the few value-level rules every executor must share so
 //! that their results are comparable: the CPU work loop ([`cpu_burn`]), the
 //! `{host}` templating of local commands, retry decisions and backoff
-//! ([`RetryPolicy`]), the connection-open rate limiter ([`ConnectRateLimiter`]),
-//! the outcome tally that produces a [`RunSummary`] ([`Tally`]), per-phase
-//! deadlines and the retry decision within them ([`Deadline`], [`Retries`]),
-//! and how local commands are started, capped, judged and killed
-//! ([`local_cmd`]).
+//! ([`RetryPolicy`]) and the per-status counters of a [`RunSummary`]
+//! ([`StatusCounts`]). How runs are driven (deadlines, admission, the
+//! every-host-once ledger, drivers) is `fanout-engine`'s.
 
 mod cancel;
-mod capture;
-pub mod deadline;
 mod duration;
 pub mod executor;
 mod job;
-pub mod local_cmd;
 mod outcome;
 mod rate;
 mod sink;
+mod summary;
 mod target;
 mod task;
 mod work;
 
 pub use cancel::{CancelToken, Cancelled};
-pub use capture::{CapturedStreams, last_line, require_credentials};
-pub use deadline::{AttemptError, Deadline, HostDeadline, Retries, RetryStep, host_deadline};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
-pub use executor::{ExecError, Executor, RunSummary, Tally};
+pub use executor::{ExecError, Executor};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
 pub use outcome::{
     CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,
     output_cut_marker,
 };
-pub use rate::{AttemptGate, ConnectRateLimiter, Rate};
+pub use rate::Rate;
 pub use sink::{CollectSink, Flow, Sink};
-pub use target::{Credentials, Platform, Secret, Target, TimeoutOverrides};
+pub use summary::{RunSummary, StatusCounts};
+pub use target::{Credentials, Platform, Secret, Target, TimeoutOverrides, Transport};
 pub use task::{CliMode, Task, TaskKind};
 pub use work::{cpu_burn, render_template};

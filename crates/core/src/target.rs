@@ -150,6 +150,44 @@ impl FromStr for Platform {
     }
 }
 
+/// How fanout reaches a device's CLI. The SSH library is the executor's
+/// choice; this only selects the protocol.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// SSH (the default).
+    #[default]
+    Ssh,
+    /// Telnet.
+    Telnet,
+}
+
+impl Transport {
+    /// `ssh` or `telnet`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Ssh => "ssh",
+            Transport::Telnet => "telnet",
+        }
+    }
+
+    /// The port used when the inventory gives none: 22 for SSH, 23 for telnet.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Transport::Ssh => 22,
+            Transport::Telnet => 23,
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Per-host timeout overrides (from the inventory); unset fields fall back
 /// to the job's [`Timeouts`](crate::Timeouts).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -171,8 +209,10 @@ pub struct Target {
     pub name: String,
     /// Address to connect to (IP or DNS name).
     pub address: String,
-    /// SSH port.
+    /// TCP port (22 for SSH, 23 for telnet unless the inventory says otherwise).
     pub port: u16,
+    /// SSH or telnet.
+    pub transport: Transport,
     /// Login user.
     pub username: Option<String>,
     /// How to authenticate.
@@ -190,6 +230,9 @@ pub struct Target {
     /// Per-host host-key policy (`host_keys:` or scrapli's
     /// `auth_strict_key: false`), overriding the job's.
     pub host_keys: Option<HostKeyPolicy>,
+    /// An OpenSSH client config file for this host (scrapli's
+    /// `ssh_config_file`), resolved relative to the inventory.
+    pub ssh_config_file: Option<PathBuf>,
 }
 
 impl Target {
@@ -199,6 +242,7 @@ impl Target {
             name: name.into(),
             address: address.into(),
             port: 22,
+            transport: Transport::Ssh,
             username: None,
             credentials: Credentials::default(),
             secret: None,
@@ -207,6 +251,7 @@ impl Target {
             vars: BTreeMap::new(),
             timeouts: TimeoutOverrides::default(),
             host_keys: None,
+            ssh_config_file: None,
         }
     }
 

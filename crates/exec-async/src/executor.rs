@@ -5,9 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fanout_core::{
-    CancelToken, ExecError, Executor, Flow, Job, RunSummary, Sink, Tally, Target, TaskKind,
-};
+use fanout_core::{CancelToken, ExecError, Executor, Flow, Job, RunSummary, Sink, Target};
 use futures_util::StreamExt;
 
 /// How long `run` waits, after the last outcome, for background work of
@@ -88,11 +86,6 @@ impl Executor for AsyncExecutor {
         "async"
     }
 
-    fn supports(&self, _kind: TaskKind) -> bool {
-        // Every task kind: sleep, cpu, local, exec and cli.
-        true
-    }
-
     fn concurrency(&self, job: &Job) -> usize {
         job.limits.concurrency
     }
@@ -104,49 +97,75 @@ impl Executor for AsyncExecutor {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
-        self.check(job)?;
+        job.validate()?;
         if tokio::runtime::Handle::try_current().is_ok() {
             // block_on inside a runtime would panic ("Cannot start a runtime
             // from within a runtime").
-            return Err(ExecError::Setup {
-                executor: self.name().to_string(),
-                message: "AsyncExecutor::run blocks the calling thread, so it cannot be called from within a tokio runtime; in async code use fanout_exec_async::run_stream, or call run from a plain thread (e.g. tokio::task::spawn_blocking)".into(),
-            });
+            return Err(ExecError::setup(
+                self.name(),
+                "AsyncExecutor::run blocks the calling thread, so it cannot be called from within a tokio runtime; in async code use fanout_exec_async::run_stream, or call run from a plain thread (e.g. tokio::task::spawn_blocking)",
+            ));
         }
-        let runtime = self.runtime().map_err(|e| ExecError::Setup {
-            executor: self.name().to_string(),
-            message: format!(
-                "could not start the tokio runtime: {e}; lower the worker threads or free resources"
-            ),
+        let runtime = self.runtime().map_err(|e| {
+            ExecError::setup(
+                self.name(),
+                format!(
+                    "could not start the tokio runtime: {e}; lower the worker threads or free resources"
+                ),
+            )
         })?;
         // The sink's Flow::Stop cancels this run without cancelling the caller's token.
         let stop = cancel.child();
-        let mut tally = Tally::new();
         let result = runtime.block_on(async {
             // A library never prints: `--host-keys off` is the caller's to
             // announce (the CLI does); HostStream::warnings is for
             // run_stream users.
             let mut outcomes =
                 crate::run_stream(Arc::new(job.clone()), targets.to_vec(), stop.clone())?;
-            tally.host_started();
             while let Some(outcome) = outcomes.next().await {
-                if tally.deliver(sink, outcome) == Flow::Stop {
+                if sink.accept(outcome) == Flow::Stop {
                     stop.cancel();
                 }
             }
-            Ok::<(), ExecError>(())
+            Ok::<RunSummary, ExecError>(outcomes.summary())
         });
         runtime.shutdown_timeout(SHUTDOWN_WAIT);
-        result?;
-        Ok(tally.finish(self.name(), self.concurrency(job)))
+        result
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use fanout_core::{CollectSink, Task};
+    use std::time::Instant;
+
+    use fanout_core::{CollectSink, Status, Task};
 
     use super::*;
+
+    #[test]
+    fn a_sleep_past_the_clock_waits_until_cancelled() {
+        // No timeout and a sleep too long for the clock: waits (no
+        // overflow panic) until the run is cancelled.
+        let job = Job::new(Task::Sleep {
+            duration: Duration::MAX,
+        });
+        let cancel = CancelToken::new();
+        let canceller = {
+            let cancel = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                cancel.cancel();
+            })
+        };
+        let mut sink = CollectSink::default();
+        let started = Instant::now();
+        let _ =
+            AsyncExecutor::new().run(&job, &[Target::new("h1", "127.0.0.1")], &mut sink, &cancel);
+        canceller.join().unwrap();
+        let o = &sink.outcomes[0];
+        assert_eq!(o.status, Status::Cancelled, "{o:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 
     #[tokio::test]
     async fn run_inside_a_runtime_is_a_setup_error_not_a_panic() {

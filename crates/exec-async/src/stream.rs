@@ -1,49 +1,45 @@
 //! The native async API: [`run_stream`] schedules every host on the
 //! caller's tokio runtime and yields outcomes as hosts complete.
 //!
-//! One driver task walks the targets in order. For each it waits for a
-//! global concurrency permit and takes the host's per-group permits, then
-//! spawns the host's task, so at most `-c` host tasks exist at once (10,000
-//! hosts at `-c 100` never allocate 10,000 futures); a host whose group is
-//! full waits, without a global permit, while later hosts of other groups
-//! start. The host task runs and sends its outcome through an unbounded
-//! channel; the [`HostStream`] reads that
-//! channel and, once every sender is gone, reports any host that never
-//! produced an outcome as `cancelled`, so every target is reported exactly
-//! once whatever happened to its task.
+//! One driver task asks the run's admission
+//! ([`AsyncAdmission`], the engine's one admission rule) for the next host
+//! that may start — the earliest in target order whose capped groups have
+//! room, while fewer than `-c` run — and spawns its task, so at most `-c`
+//! host tasks exist at once (10,000 hosts at `-c 100` never allocate 10,000
+//! futures); a host whose group is full waits, without a global slot,
+//! while later hosts of other groups start. The host task runs and sends
+//! its outcome through an unbounded channel; the [`HostStream`] reads that
+//! channel into the run's [`Ledger`] and, once every sender is gone,
+//! reports any host that never produced an outcome as `cancelled`, so every
+//! target is reported exactly once whatever happened to its task.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use fanout_core::{CancelToken, ConnectRateLimiter, ExecError, HostOutcome, Job, Target, Worker};
+use fanout_core::{CancelToken, ExecError, HostOutcome, Job, RunSummary, Target, Worker};
+use fanout_engine::nonblocking::{self, Admit, Admitted, AsyncAdmission, AsyncRun, Stop};
+use fanout_engine::{Admission, AsyncTransport, ConnectRateLimiter, Ledger};
+use fanout_transport_async::Transports;
 use futures_util::Stream;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::host::{self, Stop};
-
 /// Everything the hosts of one run share.
-pub(crate) struct Ctx {
-    pub(crate) job: Arc<Job>,
-    pub(crate) targets: Arc<[Target]>,
-    /// The caller's token: only the driver waits on it, and fires `stop`.
-    pub(crate) cancel: CancelToken,
-    /// What the hosts wait on.
-    pub(crate) stop: Arc<Stop>,
-    pub(crate) rate: Option<ConnectRateLimiter>,
-    /// At most `-c` hosts in flight.
-    pub(crate) global: Arc<Semaphore>,
-    /// Per-group caps, by group name (sorted: the order permits are taken in).
-    pub(crate) groups: BTreeMap<String, Arc<Semaphore>>,
-    /// Signalled when a host gives its group permits back.
-    pub(crate) group_freed: Notify,
-    /// SSH client state, for exec and cli tasks.
-    pub(crate) ssh: Option<crate::ssh::Shared>,
+struct Ctx {
+    job: Arc<Job>,
+    targets: Arc<[Target]>,
+    /// The caller's token: only the driver waits on it, and fires the
+    /// run's stop signal.
+    cancel: CancelToken,
+    /// What every host shares: the stop signal, the connect-rate limiter
+    /// and the transports.
+    run: AsyncRun,
+    /// `-c` and the per-group caps: which host starts next.
+    admission: Arc<AsyncAdmission>,
     /// When the run started (`queued` times count from here).
-    pub(crate) started: Instant,
+    started: Instant,
 }
 
 /// Outcomes of a run in completion order; see [`run_stream`].
@@ -60,9 +56,11 @@ pub(crate) struct Ctx {
 pub struct HostStream {
     rx: mpsc::UnboundedReceiver<(usize, HostOutcome)>,
     targets: Arc<[Target]>,
-    reported: Vec<bool>,
-    /// Next index to check once the channel is closed.
-    tail: Option<usize>,
+    /// Which hosts were yielded, and how they ended.
+    ledger: Ledger,
+    concurrency: usize,
+    /// Every sender is gone: only never-reported hosts are left.
+    closed: bool,
     driver: JoinHandle<()>,
     stop: Arc<Stop>,
     warnings: Vec<String>,
@@ -72,7 +70,7 @@ impl std::fmt::Debug for HostStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostStream")
             .field("hosts", &self.targets.len())
-            .field("reported", &self.reported.iter().filter(|r| **r).count())
+            .field("left", &self.ledger.remaining())
             .finish_non_exhaustive()
     }
 }
@@ -82,46 +80,29 @@ impl Stream for HostStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<HostOutcome>> {
         let this = &mut *self;
-        if this.tail.is_none() {
-            loop {
-                match this.rx.poll_recv(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Some((idx, outcome))) => {
-                        if let Some(seen) = this.reported.get_mut(idx)
-                            && !std::mem::replace(seen, true)
-                        {
-                            return Poll::Ready(Some(outcome));
-                        }
-                    }
-                    Poll::Ready(None) => {
-                        this.tail = Some(0);
-                        break;
+        while !this.closed {
+            match this.rx.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some((idx, outcome))) => {
+                    if this.ledger.record(idx, &outcome) {
+                        return Poll::Ready(Some(outcome));
                     }
                 }
+                Poll::Ready(None) => this.closed = true,
             }
         }
         // Every sender is gone: whatever was never reported was never run
         // to completion (not started, or its task was aborted).
-        let start = this.tail.unwrap_or(0);
-        match this.reported[start..].iter().position(|r| !r) {
-            Some(offset) => {
-                let idx = start + offset;
-                this.reported[idx] = true;
-                this.tail = Some(idx + 1);
-                Poll::Ready(Some(HostOutcome::cancelled(
-                    &this.targets[idx].name,
-                    Worker::Task(idx),
-                )))
-            }
-            None => {
-                this.tail = Some(this.reported.len());
-                Poll::Ready(None)
-            }
-        }
+        let targets = &this.targets;
+        Poll::Ready(
+            this.ledger.next_unreported(|idx| {
+                HostOutcome::cancelled(&targets[idx].name, Worker::Task(idx))
+            }),
+        )
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.reported.iter().filter(|r| !**r).count();
+        let left = self.ledger.remaining();
         (left, Some(left))
     }
 }
@@ -132,6 +113,13 @@ impl HostStream {
     /// `~/.ssh/known_hosts` that were skipped.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// What the run did so far: the outcomes yielded, per status, and the
+    /// wall time from the run's start to the last of them. Once the stream
+    /// has ended, the summary of the whole run (as `-e async` reports it).
+    pub fn summary(&self) -> RunSummary {
+        self.ledger.finish("async", self.concurrency)
     }
 }
 
@@ -173,206 +161,104 @@ pub fn run_stream(
     cancel: CancelToken,
 ) -> Result<HostStream, ExecError> {
     job.validate()?;
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| ExecError::Setup {
-        executor: "async".into(),
-        message: "run_stream must be called from within a tokio runtime (e.g. inside #[tokio::main]); use AsyncExecutor for blocking code".into(),
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+        ExecError::setup(
+            "async",
+            "run_stream must be called from within a tokio runtime (e.g. inside #[tokio::main]); use AsyncExecutor for blocking code",
+        )
     })?;
     let targets: Arc<[Target]> = targets.into();
-    let ssh = if job.task.kind().needs_network() {
-        Some(crate::ssh::Shared::new(&job)?)
-    } else {
-        None
-    };
-    let groups = job
-        .limits
-        .per_group
-        .iter()
-        .map(|(name, cap)| (name.clone(), Arc::new(Semaphore::new(group_permits(*cap)))))
-        .collect();
-    let warnings = ssh
-        .as_ref()
-        .map(crate::ssh::Shared::warnings)
-        .unwrap_or_default();
+    let transports =
+        Transports::for_job(&job).map_err(|e| ExecError::setup("async", e.to_string()))?;
+    let admission = AsyncAdmission::new(Admission::new(
+        &targets,
+        &job.limits.per_group,
+        job.limits.concurrency,
+    ));
+    let warnings = transports.warnings();
     let stop = Arc::new(Stop::default());
+    let concurrency = job.limits.concurrency;
     let ctx = Arc::new(Ctx {
-        rate: job.limits.connect_rate.map(ConnectRateLimiter::new),
-        global: Arc::new(Semaphore::new(permits(&job))),
-        groups,
-        group_freed: Notify::new(),
-        ssh,
+        run: AsyncRun {
+            stop: stop.clone(),
+            connect_rate: job.limits.connect_rate.map(ConnectRateLimiter::new),
+            transport: Some(Box::new(transports) as Box<dyn AsyncTransport>),
+        },
+        admission,
         cancel,
-        stop: stop.clone(),
         targets: targets.clone(),
         job,
         started: Instant::now(),
     });
     let (tx, rx) = mpsc::unbounded_channel();
+    let mut ledger = Ledger::new(targets.len());
+    ledger.host_started();
     let driver = runtime.spawn(drive(ctx, tx));
     Ok(HostStream {
         rx,
-        reported: vec![false; targets.len()],
+        ledger,
+        concurrency,
         targets,
-        tail: None,
+        closed: false,
         driver,
         stop,
         warnings,
     })
 }
 
-pub(crate) type Outcomes = mpsc::UnboundedSender<(usize, HostOutcome)>;
+type Outcomes = mpsc::UnboundedSender<(usize, HostOutcome)>;
 
-/// Which host starts next: the first in target order whose capped groups
-/// all have room. A host whose group is full waits (without holding a
-/// global permit) while hosts of other groups overtake it.
-struct Admission {
-    /// Next target never considered.
-    next: usize,
-    /// Hosts that found a group full, by that group (ordered by index).
-    waiting: BTreeMap<String, BTreeSet<usize>>,
-}
-
-impl Admission {
-    fn new() -> Self {
-        Self {
-            next: 0,
-            waiting: BTreeMap::new(),
-        }
-    }
-
-    /// Whether every host has been started.
-    fn exhausted(&self, ctx: &Ctx) -> bool {
-        self.next >= ctx.targets.len() && self.waiting.values().all(BTreeSet::is_empty)
-    }
-
-    /// Takes every group permit of host `idx`, in group-name order (the
-    /// same for every host, so no two hosts can each hold a permit the
-    /// other waits for); the name of the first full group otherwise.
-    fn try_admit(ctx: &Ctx, idx: usize) -> Result<Vec<OwnedSemaphorePermit>, String> {
-        let target = &ctx.targets[idx];
-        let mut permits = Vec::new();
-        for (name, cap) in &ctx.groups {
-            if target.groups.iter().any(|g| g == name) {
-                match cap.clone().try_acquire_owned() {
-                    Ok(permit) => permits.push(permit),
-                    // Dropping `permits` gives back the ones already taken.
-                    Err(_) => return Err(name.clone()),
-                }
-            }
-        }
-        Ok(permits)
-    }
-
-    /// The next host that can start now, with its group permits.
-    fn pick(&mut self, ctx: &Ctx) -> Option<(usize, Vec<OwnedSemaphorePermit>)> {
-        // Waiting hosts come first: they are earlier in target order.
-        loop {
-            let candidate = self
-                .waiting
-                .iter()
-                .filter(|(group, _)| {
-                    ctx.groups
-                        .get(*group)
-                        .is_some_and(|cap| cap.available_permits() > 0)
-                })
-                .filter_map(|(group, hosts)| Some((*hosts.first()?, group.clone())))
-                .min();
-            let Some((idx, group)) = candidate else { break };
-            if let Some(hosts) = self.waiting.get_mut(&group) {
-                hosts.remove(&idx);
-            }
-            match Self::try_admit(ctx, idx) {
-                Ok(permits) => return Some((idx, permits)),
-                Err(full) => {
-                    self.waiting.entry(full).or_default().insert(idx);
-                }
-            }
-        }
-        while self.next < ctx.targets.len() {
-            let idx = self.next;
-            self.next += 1;
-            match Self::try_admit(ctx, idx) {
-                Ok(permits) => return Some((idx, permits)),
-                Err(full) => {
-                    self.waiting.entry(full).or_default().insert(idx);
-                }
-            }
-        }
-        None
-    }
-}
-
-/// Permits of a per-group cap: at most what a semaphore can hold
-/// (`--per-group g=99999999999999999999` means "no cap" in practice).
-fn group_permits(cap: usize) -> usize {
-    cap.clamp(1, Semaphore::MAX_PERMITS)
-}
-
-/// Global permits of a run: `-c` (at most what `acquire_many` can count).
-fn permits(job: &Job) -> usize {
-    job.limits.concurrency.clamp(1, u32::MAX as usize)
-}
-
-/// Starts hosts as global (and group) permits free up, then waits until
-/// every host task has given its permit back, turning the caller's
-/// cancellation into the hosts' stop signal all the while. Hosts never
-/// started are reported by the stream.
+/// Starts hosts as the admission lets them (a slot of `-c` and of each
+/// capped group), then waits until every host task has given its slot
+/// back, turning the caller's cancellation into the hosts' stop signal all
+/// the while. Hosts never started are reported by the stream.
 async fn drive(ctx: Arc<Ctx>, tx: Outcomes) {
-    let mut admission = Admission::new();
-    while !admission.exhausted(&ctx) {
-        // Fast path while permits are free (10,000 hosts at -c 10000): no
+    loop {
+        // Fast path while slots are free (10,000 hosts at -c 10000): no
         // cancel-waker registration and no coop yield per host, so the last
         // host starts a few ms after the first rather than tens.
-        let free = match ctx.global.clone().try_acquire_owned() {
-            Ok(permit) if !ctx.cancel.is_cancelled() => Some(permit),
-            _ => None,
-        };
-        let permit: OwnedSemaphorePermit = match free {
-            Some(permit) => permit,
-            None => tokio::select! {
+        if ctx.cancel.is_cancelled() {
+            ctx.run.stop.fire();
+            return;
+        }
+        match ctx.admission.try_admit() {
+            Admit::Host(admitted) => {
+                tokio::spawn(Box::pin(host_task(ctx.clone(), admitted, tx.clone())));
+            }
+            Admit::Done => break,
+            // Every host left waits for a slot: wait for a host to give
+            // its slot back.
+            Admit::Full => tokio::select! {
                 biased;
                 () = ctx.cancel.cancelled() => {
-                    ctx.stop.fire();
+                    ctx.run.stop.fire();
                     return;
                 }
-                permit = ctx.global.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => return,
-                },
+                () = ctx.admission.freed() => {}
             },
-        };
-        match admission.pick(&ctx) {
-            Some((idx, groups)) => {
-                tokio::spawn(Box::pin(host::host_task(
-                    ctx.clone(),
-                    idx,
-                    permit,
-                    groups,
-                    tx.clone(),
-                )));
-            }
-            None => {
-                // Every host left waits for a full group: wait for a host
-                // to give its group permits back.
-                drop(permit);
-                tokio::select! {
-                    biased;
-                    () = ctx.cancel.cancelled() => {
-                        ctx.stop.fire();
-                        return;
-                    }
-                    () = ctx.group_freed.notified() => {}
-                }
-            }
         }
     }
     drop(tx);
-    // Every host task holds a global permit until its outcome is sent.
-    let all = u32::try_from(permits(&ctx.job)).unwrap_or(u32::MAX);
+    // Every host task holds its slot until its outcome is sent.
     tokio::select! {
         biased;
-        () = ctx.cancel.cancelled() => ctx.stop.fire(),
-        _ = ctx.global.acquire_many(all) => {}
+        () = ctx.cancel.cancelled() => ctx.run.stop.fire(),
+        () = ctx.admission.drained() => {}
     }
+}
+
+/// One host, from its start to its outcome on `tx` (the engine's async
+/// driver). Holds its admission slot until the outcome is sent.
+async fn host_task(ctx: Arc<Ctx>, admitted: Admitted, tx: Outcomes) {
+    // (Nothing but the call is kept across the await: the index is read
+    // from the slot, so the future stays as small as it can.)
+    let queued = Instant::now().saturating_duration_since(ctx.started);
+    let idx = admitted.index();
+    let host = nonblocking::run_host(&ctx.job, &ctx.targets[idx], Worker::Task(idx), &ctx.run);
+    let mut outcome = host.await;
+    outcome.timings.queued = queued;
+    let _ = tx.send((admitted.index(), outcome));
+    drop(admitted);
 }
 
 #[cfg(test)]
@@ -497,6 +383,35 @@ mod tests {
             outcomes.iter().all(|o| o.status == Status::Ok),
             "{outcomes:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_host_tasks_future_stays_small() {
+        // Spawned once per host (10,000 at once at -c 10000): the SSH
+        // attempt is boxed behind the transport seam, so a host of a sleep
+        // run holds no SSH state machine (several KiB).
+        let job = sleep_job(1, 1, &[]);
+        let targets: Arc<[Target]> = Target::synthetic(1).into();
+        let admission = AsyncAdmission::new(Admission::new(&targets, &job.limits.per_group, 1));
+        let ctx = Arc::new(Ctx {
+            job,
+            targets,
+            cancel: CancelToken::new(),
+            run: AsyncRun {
+                stop: Arc::default(),
+                connect_rate: None,
+                transport: None,
+            },
+            admission: admission.clone(),
+            started: Instant::now(),
+        });
+        let Admit::Host(admitted) = admission.try_admit() else {
+            panic!("one host, one slot")
+        };
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let task = host_task(ctx, admitted, tx);
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 1536, "a host task's future takes {size} bytes");
     }
 
     #[test]

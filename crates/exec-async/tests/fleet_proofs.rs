@@ -4,7 +4,7 @@
 
 use fanout_core::{
     CancelToken, ErrorKind, ExecError, Executor, HostKeyPolicy, HostOutcome, Job, RunSummary, Sink,
-    Target, TaskKind,
+    Target,
 };
 use fanout_exec_async::AsyncExecutor;
 use fanout_testkit::fleet_checks;
@@ -34,9 +34,6 @@ struct Broken(Defect);
 impl Executor for Broken {
     fn name(&self) -> &str {
         "broken-async"
-    }
-    fn supports(&self, kind: TaskKind) -> bool {
-        AsyncExecutor::new().supports(kind)
     }
     fn concurrency(&self, job: &Job) -> usize {
         job.limits.concurrency

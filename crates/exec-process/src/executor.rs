@@ -5,8 +5,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target, TaskKind};
-use fanout_exec_threads::{Sequential, SshShared};
+use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target};
+use fanout_engine::BlockingTransport;
+use fanout_transport_blocking::Transports;
 
 use crate::{limits, scheduler};
 
@@ -140,11 +141,6 @@ impl Executor for ProcessExecutor {
         "process"
     }
 
-    /// Whatever `run_host` (which the workers call) can run.
-    fn supports(&self, kind: TaskKind) -> bool {
-        Sequential::new().supports(kind)
-    }
-
     /// Worker processes alive at most: `-c`, capped by
     /// [`workers`](ProcessExecutorBuilder::workers).
     fn concurrency(&self, job: &Job) -> usize {
@@ -159,11 +155,8 @@ impl Executor for ProcessExecutor {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
-        self.check(job)?;
-        let setup = |message: String| ExecError::Setup {
-            executor: self.name().to_string(),
-            message,
-        };
+        job.validate()?;
+        let setup = |message: String| ExecError::setup(self.name(), message);
         let program = match &self.program {
             Some(program) => program.clone(),
             None => std::env::current_exe().map_err(|e| {
@@ -187,14 +180,15 @@ impl Executor for ProcessExecutor {
                 )));
             }
         }
-        if job.task.kind().needs_network() {
-            // A garbled known_hosts file fails the run before any host,
-            // as with the other executors (each worker reads it again).
-            SshShared::for_job(job).map_err(|e| setup(e.to_string()))?;
-        }
+        // A garbled known_hosts file fails the run before any host, as
+        // with the other executors (each worker reads it again).
+        let transports = Transports::for_job(job).map_err(|e| setup(e.to_string()))?;
         let workers = self.concurrency(job).min(targets.len());
         limits::check(workers, job.task.kind()).map_err(setup)?;
-        Ok(scheduler::run(self, &program, job, targets, sink, cancel))
+        let transport = Some(&transports as &dyn BlockingTransport);
+        Ok(scheduler::run(
+            self, &program, job, targets, sink, cancel, transport,
+        ))
     }
 }
 

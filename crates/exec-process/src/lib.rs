@@ -12,10 +12,10 @@
 //!   sink, and isolates and cleans up after workers that crash, hang or
 //!   must be cancelled;
 //! - the child, [`serve_worker`] / [`worker_main`]: reads the job and hosts
-//!   as newline-delimited JSON on stdin, runs each host with
-//!   `fanout_exec_threads::run_host` (the same blocking code path as `seq`
-//!   and `threads`, so the same outcomes), and writes each outcome as one
-//!   JSON line on stdout.
+//!   as newline-delimited JSON on stdin, runs each host with the engine's
+//!   blocking driver (`fanout_engine::blocking::run_host`, the same code
+//!   path as `seq` and `threads`, so the same outcomes), and writes each
+//!   outcome as one JSON line on stdout.
 //!
 //! The protocol (see `wire.rs`) carries the targets' secrets to the worker
 //! through the pipe; they are never printed, logged or put in errors.

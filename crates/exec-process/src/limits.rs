@@ -1,10 +1,10 @@
 //! Up-front checks that `-c` worker processes fit this process's limits:
 //! open files (three pipe ends per worker in the parent) and processes of
 //! this user (a worker and its threads). The check itself is
-//! [`fanout_exec_threads::check_limits`], shared with the thread executors.
+//! [`fanout_engine::limits::check_limits`], shared with the thread executors.
 
 use fanout_core::TaskKind;
-use fanout_exec_threads::{Demand, check_limits, helper_tasks_per_host};
+use fanout_engine::limits::{Demand, check_limits, helper_tasks_per_host};
 
 /// Pipe ends the parent holds per live worker (stdin, stdout, stderr).
 const FDS_PER_WORKER: u64 = 3;

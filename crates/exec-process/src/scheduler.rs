@@ -10,11 +10,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CancelToken, ConnectRateLimiter, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary,
-    Sink, Tally, Target, Worker,
+    CancelToken, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary, Sink, Target, Worker,
 };
 
-use fanout_exec_threads::{Admission, max_host_duration};
+use fanout_engine::{Admission, BlockingTransport, ConnectRateLimiter, Ledger, max_host_duration};
 
 use crate::child::{Lines, WorkerProcess, describe_exit};
 use crate::executor::{ProcessExecutor, ProcessMode};
@@ -84,6 +83,7 @@ pub(crate) fn run(
     targets: &[Target],
     sink: &mut dyn Sink,
     cancel: &CancelToken,
+    transport: Option<&dyn BlockingTransport>,
 ) -> RunSummary {
     let job_line = wire::encode(&ToWorker::Job {
         protocol: PROTOCOL,
@@ -96,19 +96,19 @@ pub(crate) fn run(
         targets,
         sink,
         cancel,
-        tally: Tally::new(),
+        transport,
+        ledger: Ledger::new(targets.len()),
         job_line,
-        admission: Admission::new(&job.limits.per_group, targets),
+        admission: Admission::new(targets, &job.limits.per_group, exec.concurrency(job).max(1)),
         slots: Vec::new(),
         limiter: job.limits.connect_rate.map(ConnectRateLimiter::new),
-        remaining: targets.len(),
         capacity: exec.concurrency(job).max(1),
         stop_deadline: None,
         parent: Worker::Pid(std::process::id()),
     };
     s.run_loop();
     s.shutdown();
-    s.tally.finish(exec.name(), exec.concurrency(job))
+    s.ledger.finish(exec.name(), exec.concurrency(job))
 }
 
 struct Scheduler<'a> {
@@ -118,15 +118,18 @@ struct Scheduler<'a> {
     targets: &'a [Target],
     sink: &'a mut dyn Sink,
     cancel: &'a CancelToken,
-    tally: Tally,
+    /// The run's transports (what the workers run network tasks with):
+    /// how long an attempt may take.
+    transport: Option<&'a dyn BlockingTransport>,
+    /// Every host exactly once, and the run's summary.
+    ledger: Ledger,
     job_line: String,
     /// Hosts waiting, and the running count of each capped group.
-    admission: Admission<'a>,
+    admission: Admission,
     /// Live workers (dropping one kills it and its session).
     slots: Vec<Slot>,
     /// The run's one connect-rate limiter: every attempt's slot.
     limiter: Option<ConnectRateLimiter>,
-    remaining: usize,
     /// Live workers allowed (`-c`, lowered if the system refuses more).
     capacity: usize,
     stop_deadline: Option<Instant>,
@@ -135,14 +138,14 @@ struct Scheduler<'a> {
 
 impl Scheduler<'_> {
     fn run_loop(&mut self) {
-        while self.remaining > 0 {
-            if self.stop_deadline.is_none() && self.tally.should_stop(self.cancel) {
+        while self.ledger.remaining() > 0 {
+            if self.stop_deadline.is_none() && self.ledger.should_stop(self.cancel) {
                 self.begin_stop();
             }
             if self.stop_deadline.is_none() {
                 self.dispatch();
             }
-            if self.remaining == 0 {
+            if self.ledger.remaining() == 0 {
                 break;
             }
             let wake = self.next_wakeup();
@@ -166,7 +169,7 @@ impl Scheduler<'_> {
             if idle.is_none() && self.slots.len() >= self.capacity {
                 break;
             }
-            let Some(index) = self.admission.admit() else {
+            let Some(index) = self.admission.next_admissible() else {
                 break;
             };
             let slot = match idle {
@@ -181,8 +184,8 @@ impl Scheduler<'_> {
                             self.admission.put_back(index);
                             break;
                         }
-                        self.admission.finished(&self.targets[index]);
-                        let queued = self.tally.host_started();
+                        self.admission.release(index);
+                        let queued = self.ledger.host_started();
                         let mut o = HostOutcome::failed(
                             &self.targets[index].name,
                             ErrorKind::WorkerCrashed,
@@ -193,7 +196,7 @@ impl Scheduler<'_> {
                             self.parent,
                         );
                         o.timings.queued = queued;
-                        self.deliver(o);
+                        self.deliver(index, o);
                         continue;
                     }
                 },
@@ -227,9 +230,9 @@ impl Scheduler<'_> {
 
     fn start_host(&mut self, slot: usize, index: usize) {
         let target = &self.targets[index];
-        let queued = self.tally.host_started();
+        let queued = self.ledger.host_started();
         let now = Instant::now();
-        let budget = max_host_duration(self.job, target);
+        let budget = max_host_duration(self.job, target, self.transport);
         let kill_at = budget.and_then(|b| now.checked_add(b.saturating_add(kill_grace(b))));
         let slot = &mut self.slots[slot];
         slot.busy = Some(Busy {
@@ -252,7 +255,7 @@ impl Scheduler<'_> {
         self.stop_deadline = Some(Instant::now() + CANCEL_GRACE);
         for index in self.admission.take_all() {
             let o = HostOutcome::cancelled(&self.targets[index].name, self.parent);
-            self.deliver(o);
+            self.deliver(index, o);
         }
         let cancel_line = wire::encode(&ToWorker::Cancel);
         for slot in &mut self.slots {
@@ -541,15 +544,14 @@ impl Scheduler<'_> {
     }
 
     fn finish(&mut self, busy: Busy, mut outcome: HostOutcome) {
-        self.admission.finished(&self.targets[busy.index]);
+        self.admission.release(busy.index);
         outcome.timings.queued = busy.queued;
         outcome.timings.total = outcome.timings.total.max(busy.started.elapsed());
-        self.deliver(outcome);
+        self.deliver(busy.index, outcome);
     }
 
-    fn deliver(&mut self, outcome: HostOutcome) {
-        self.remaining -= 1;
-        self.tally.deliver(self.sink, outcome);
+    fn deliver(&mut self, index: usize, outcome: HostOutcome) {
+        self.ledger.deliver(self.sink, index, outcome);
     }
 
     /// Lets every worker finish and reaps it; kills those that do not

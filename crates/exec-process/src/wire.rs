@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use fanout_core::{
     CliMode, Credentials, HostKeyPolicy, HostOutcome, Job, Limits, Platform, Rate, RetryPolicy,
-    Secret, Target, Task, TimeoutOverrides, Timeouts,
+    Secret, Target, Task, TimeoutOverrides, Timeouts, Transport,
 };
 use serde::{Deserialize, Serialize};
 
@@ -288,6 +288,10 @@ pub(crate) struct WireTarget {
     vars: BTreeMap<String, String>,
     timeouts: WireTimeouts,
     host_keys: Option<HostKeyPolicy>,
+    #[serde(default)]
+    transport: Transport,
+    #[serde(default)]
+    ssh_config_file: Option<PathBuf>,
 }
 
 impl From<&Target> for WireTarget {
@@ -313,6 +317,8 @@ impl From<&Target> for WireTarget {
                 host: o.host,
             },
             host_keys: t.host_keys,
+            transport: t.transport,
+            ssh_config_file: t.ssh_config_file.clone(),
         }
     }
 }
@@ -350,6 +356,8 @@ impl TryFrom<WireTarget> for Target {
                 host: w.timeouts.host,
             },
             host_keys: w.host_keys,
+            transport: w.transport,
+            ssh_config_file: w.ssh_config_file,
         })
     }
 }
@@ -391,6 +399,8 @@ mod tests {
         t.vars.insert("site".into(), "lon".into());
         t.timeouts.command = Some(Duration::from_millis(1500));
         t.host_keys = Some(HostKeyPolicy::AcceptNew);
+        t.transport = Transport::Telnet;
+        t.ssh_config_file = Some("/lab/ssh_config".into());
         t
     }
 

@@ -1,16 +1,17 @@
 //! The child side: `fanout worker` reads the job and hosts from stdin, runs
-//! each host with [`fanout_exec_threads::run_host`] and writes its outcome
-//! to stdout.
+//! each host with the engine's blocking driver
+//! ([`fanout_engine::blocking::run_host`]) and writes its outcome to stdout.
 
 use std::io::{BufRead, Write};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use fanout_core::{AttemptGate, CancelToken, Job, Target, Worker};
-use fanout_exec_threads::{HostRun, SshShared, panicked, run_host};
+use fanout_core::{CancelToken, Job, Target, Worker};
+use fanout_engine::AttemptGate;
+use fanout_engine::blocking::{HostRun, run_host};
+use fanout_transport_blocking::Transports;
 
 use crate::ProcessError;
 use crate::faults::{FaultKind, Faults, strike};
@@ -93,13 +94,9 @@ where
     let gate = job.limits.connect_rate.map(|_| &gate as &dyn AttemptGate);
     // known_hosts read once per worker (the parent checked it up front;
     // accept-new appends are serialised across processes by file locks).
-    let ssh = if job.task.kind().needs_network() {
-        Some(SshShared::for_job(&job).map_err(|e| ProcessError::Setup {
-            what: e.to_string(),
-        })?)
-    } else {
-        None
-    };
+    let transports = Transports::for_job(&job).map_err(|e| ProcessError::Setup {
+        what: e.to_string(),
+    })?;
     let worker = Worker::Pid(std::process::id());
     let mut served = 0;
     for message in rx {
@@ -133,10 +130,9 @@ where
             worker,
             cancel: &options.cancel,
             connect_rate: gate,
-            ssh: ssh.as_ref(),
+            transport: Some(&transports),
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| run_host(&job, &target, run)))
-            .unwrap_or_else(|panic| panicked(&target.name, worker, panic.as_ref()));
+        let outcome = run_host(&job, &target, run);
         let line = match fault.map(|f| f.kind) {
             Some(FaultKind::Garbage) => "this is not protocol JSON\n".to_string(),
             Some(FaultKind::Hang) => {
@@ -294,7 +290,7 @@ fn cancel_on_sigterm(cancel: &CancelToken) -> Result<(), ProcessError> {
             while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
             cancel.cancel();
             std::thread::sleep(TERM_GRACE);
-            fanout_exec_threads::kill_all_local_commands();
+            fanout_engine::kill_all_local_commands();
             // SAFETY: ends the process at once, as SIGTERM would have.
             unsafe { libc::_exit(128 + libc::SIGTERM) }
         })

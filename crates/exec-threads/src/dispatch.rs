@@ -3,19 +3,14 @@
 //! slot when per-group caps or a smaller `-c` must be metered), receive
 //! outcomes on the result channel and deliver them to the sink as they
 //! complete, and on cancellation take back every host no worker has picked
-//! up yet so each host is reported exactly once.
+//! up yet so each host is reported exactly once (the engine's [`Ledger`]).
 
-use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use fanout_core::{
-    CancelToken, ErrorKind, HostOutcome, Job, RunSummary, Sink, Tally, Target, Worker,
-};
-
-use crate::admission::Admission;
-use crate::{HostRun, run_host};
+use fanout_core::{CancelToken, ErrorKind, HostOutcome, Job, RunSummary, Sink, Target, Worker};
+use fanout_engine::blocking::{HostRun, run_host};
+use fanout_engine::{Admission, Ledger};
 
 /// How often the calling thread looks at the cancel token while no outcome
 /// arrives (workers notice it on their own; this only bounds how late the
@@ -54,68 +49,53 @@ pub(crate) fn drive(
     launcher: &mut dyn Launcher,
     results: &Receiver<(usize, HostOutcome)>,
 ) -> RunSummary {
-    let mut tally = Tally::new();
-    let mut admission = Admission::new(&job.limits.per_group, targets);
-    let mut delivered = vec![false; targets.len()];
-    let mut remaining = targets.len();
-    let mut in_flight = 0usize;
+    let mut ledger = Ledger::new(targets.len());
+    // Metered: at most `concurrency` hosts handed out, each as a slot
+    // frees up. Otherwise every host is queued at once and the pool's
+    // threads bound the concurrency.
+    let global = if shape.metered {
+        shape.concurrency
+    } else {
+        usize::MAX
+    };
+    let mut admission = Admission::new(targets, &job.limits.per_group, global);
     let mut stopped = false;
-    if remaining > 0 {
-        tally.host_started();
+    if !targets.is_empty() {
+        ledger.host_started();
     }
     if !shape.metered {
         for index in admission.take_all() {
             launcher.launch(index);
-            in_flight += 1;
         }
     }
-    // Delivers a host's outcome unless it already had one.
-    let mut deliver = |tally: &mut Tally, index: usize, outcome: HostOutcome| {
-        if std::mem::replace(&mut delivered[index], true) {
-            return false;
-        }
-        tally.deliver(sink, outcome);
-        true
-    };
-    while remaining > 0 {
-        if !stopped && tally.should_stop(run_cancel) {
+    while ledger.remaining() > 0 {
+        if !stopped && ledger.should_stop(run_cancel) {
             // Stop dequeuing at once: nothing waiting starts any more.
             stopped = true;
             run_cancel.cancel();
             let withdrawn = launcher.withdraw();
-            in_flight -= withdrawn.len();
             for index in admission.take_all().into_iter().chain(withdrawn) {
                 let outcome = HostOutcome::cancelled(&targets[index].name, Worker::Thread(0));
-                if deliver(&mut tally, index, outcome) {
-                    remaining -= 1;
-                }
+                ledger.deliver(sink, index, outcome);
             }
             continue;
         }
         if !stopped {
-            while in_flight < shape.concurrency {
-                let Some(index) = admission.admit() else {
-                    break;
-                };
+            while let Some(index) = admission.next_admissible() {
                 launcher.launch(index);
-                in_flight += 1;
             }
         }
         match results.recv_timeout(CANCEL_POLL) {
             Ok((index, outcome)) => {
-                in_flight = in_flight.saturating_sub(1);
-                admission.finished(&targets[index]);
+                admission.release(index);
                 if !stopped {
                     // Refill the freed slot before the sink's work, so the
                     // pool never waits on the reporter.
-                    if let Some(next) = admission.admit() {
+                    if let Some(next) = admission.next_admissible() {
                         launcher.launch(next);
-                        in_flight += 1;
                     }
                 }
-                if deliver(&mut tally, index, outcome) {
-                    remaining -= 1;
-                }
+                ledger.deliver(sink, index, outcome);
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
@@ -123,20 +103,19 @@ pub(crate) fn drive(
     }
     // Only reachable with hosts left if every worker is gone: report them
     // rather than lose them (contract rule 2).
-    for (index, target) in targets.iter().enumerate().filter(|_| remaining > 0) {
-        let outcome = HostOutcome::failed(
-            &target.name,
+    ledger.report_unreported(sink, |index| {
+        HostOutcome::failed(
+            &targets[index].name,
             ErrorKind::WorkerCrashed,
             "the worker thread running this host disappeared; please report it",
             Worker::Thread(0),
-        );
-        deliver(&mut tally, index, outcome);
-    }
-    tally.finish(shape.name, shape.concurrency)
+        )
+    });
+    ledger.finish(shape.name, shape.concurrency)
 }
 
-/// Runs one host on a pool worker: `run_host` with a panic turned into the
-/// host's outcome, and the time it waited in the queue.
+/// Runs one host on a pool worker: the engine's blocking driver (a panic
+/// becomes the host's outcome), and the time it waited in the queue.
 pub(crate) fn run_one(
     job: &Job,
     target: &Target,
@@ -144,51 +123,7 @@ pub(crate) fn run_one(
     queued_since: Instant,
 ) -> HostOutcome {
     let queued = queued_since.elapsed();
-    let mut outcome = catch_unwind(AssertUnwindSafe(|| run_host(job, target, run)))
-        .unwrap_or_else(|panic| panicked(&target.name, run.worker, panic.as_ref()));
+    let mut outcome = run_host(job, target, run);
     outcome.timings.queued = queued;
     outcome
-}
-
-/// The outcome of a host whose code panicked (`panic` is what
-/// `catch_unwind` returned): a bug, reported on that host as
-/// `worker_crashed` with the panic message. Used by every executor that
-/// runs [`run_host`](crate::run_host), threads and worker processes alike.
-pub fn panicked(host: &str, worker: Worker, panic: &(dyn Any + Send)) -> HostOutcome {
-    let detail = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string());
-    HostOutcome::failed(
-        host,
-        ErrorKind::WorkerCrashed,
-        format!("internal error (panic) while running this host: {detail}; please report it"),
-        worker,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_panic_becomes_the_hosts_outcome_with_its_message() {
-        for payload in [
-            Box::new("static str") as Box<dyn Any + Send>,
-            Box::new(String::from("formatted 42")),
-        ] {
-            let o = panicked("r1", Worker::Pid(7), payload.as_ref());
-            assert_eq!(o.error_kind, Some(ErrorKind::WorkerCrashed));
-            assert_eq!(o.worker, Worker::Pid(7));
-            let message = o.message.unwrap();
-            assert!(message.contains("please report it"), "{message}");
-            assert!(
-                message.contains("static str") || message.contains("formatted 42"),
-                "{message}"
-            );
-        }
-        let o = panicked("r1", Worker::Thread(0), &17u8);
-        assert!(o.message.unwrap().contains("unknown panic"));
-    }
 }

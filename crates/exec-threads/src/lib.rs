@@ -1,32 +1,17 @@
-//! fanout's blocking executors and the one blocking code path they share.
-//!
-//! [`run_host`] runs a job on one target, blocking: attempts, retries with
-//! backoff, per-phase deadlines, cancellation, and the phase timings of the
-//! outcome. Every blocking executor calls it: [`Sequential`] (`-e seq`, one
-//! host after another), [`ThreadPool`] (`-e threads`, a fixed pool of OS
-//! threads fed by a crossbeam-channel queue), [`Rayon`] (`-e rayon`, tasks
-//! on a rayon pool: the CPU-bound counterexample) and the process
-//! executor's children.
+//! fanout's blocking executors: [`Sequential`] (`-e seq`, one host after
+//! another), [`ThreadPool`] (`-e threads`, a fixed pool of OS threads fed by
+//! a crossbeam-channel queue) and [`Rayon`] (`-e rayon`, tasks on a rayon
+//! pool: the CPU-bound counterexample). Each host runs through the engine's
+//! blocking driver (`fanout_engine::blocking::run_host`), the same code path
+//! as the process executor's children.
 
-mod admission;
 mod dispatch;
-mod limits;
-mod local;
 mod rayon_pool;
-mod run_host;
 mod sequential;
-mod ssh;
+mod settings;
 mod thread_pool;
 
-pub use admission::Admission;
-pub use dispatch::panicked;
-pub use limits::{
-    BuildError, DEFAULT_STACK_SIZE, Demand, MIN_STACK_SIZE, check_limits, fds_per_host,
-    helper_tasks_per_host,
-};
-pub use local::kill_all_local_commands;
 pub use rayon_pool::{Rayon, RayonBuilder};
-pub use run_host::{HostRun, max_host_duration, run_host};
 pub use sequential::Sequential;
-pub use ssh::SshShared;
+pub use settings::{BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 pub use thread_pool::{MAX_THREADS, ThreadPool, ThreadPoolBuilder};

@@ -8,14 +8,15 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 use fanout_core::{
-    AttemptGate, CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job,
-    RunSummary, Sink, Target, TaskKind, Worker,
+    CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Target, Worker,
 };
+use fanout_engine::{AttemptGate, ConnectRateLimiter};
 
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
-use crate::limits::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+use crate::settings::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 use crate::thread_pool::MAX_THREADS;
-use crate::{HostRun, SshShared};
+use fanout_engine::blocking::HostRun;
+use fanout_transport_blocking::Transports;
 
 /// Runs hosts as tasks on a rayon `ThreadPool` (`-e rayon`), by default one
 /// thread per core. Great for CPU-bound tasks; for blocking I/O (SSH, sleep)
@@ -86,10 +87,6 @@ impl Executor for Rayon {
         "rayon"
     }
 
-    fn supports(&self, kind: TaskKind) -> bool {
-        crate::run_host::supports(kind)
-    }
-
     fn concurrency(&self, job: &Job) -> usize {
         self.threads().min(job.limits.concurrency)
     }
@@ -101,7 +98,7 @@ impl Executor for Rayon {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
-        self.check(job)?;
+        job.validate()?;
         let threads = self.threads();
         if threads > MAX_THREADS {
             return Err(setup(format!(
@@ -110,8 +107,8 @@ impl Executor for Rayon {
         }
         let concurrency = self.concurrency(job);
         // Every pool thread counts against the process limit, busy or not.
-        limits::check_threads(threads, job.task.kind()).map_err(setup)?;
-        let ssh = crate::ssh::shared_for(job).map_err(setup)?;
+        settings::check_threads(threads, job.task.kind()).map_err(setup)?;
+        let transports = Transports::for_job(job).map_err(|e| setup(e.to_string()))?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .stack_size(self.stack_size.unwrap_or(DEFAULT_STACK_SIZE))
@@ -141,7 +138,7 @@ impl Executor for Rayon {
                 targets,
                 cancel: &run_cancel,
                 limiter: limiter.as_ref(),
-                ssh: ssh.as_ref(),
+                transports: &transports,
                 claimed: &claimed,
                 results: result_tx,
                 started,
@@ -168,7 +165,7 @@ struct Spawner<'scope, 'env> {
     targets: &'env [Target],
     cancel: &'env CancelToken,
     limiter: Option<&'env ConnectRateLimiter>,
-    ssh: Option<&'env SshShared>,
+    transports: &'env Transports,
     claimed: &'env [AtomicBool],
     results: Sender<(usize, HostOutcome)>,
     started: Instant,
@@ -178,12 +175,12 @@ struct Spawner<'scope, 'env> {
 impl Launcher for Spawner<'_, '_> {
     fn launch(&mut self, index: usize) {
         self.launched.push(index);
-        let (job, targets, cancel, limiter, ssh, claimed) = (
+        let (job, targets, cancel, limiter, transports, claimed) = (
             self.job,
             self.targets,
             self.cancel,
             self.limiter,
-            self.ssh,
+            self.transports,
             self.claimed,
         );
         let (results, started) = (self.results.clone(), self.started);
@@ -195,7 +192,7 @@ impl Launcher for Spawner<'_, '_> {
                 worker: Worker::Thread(rayon::current_thread_index().unwrap_or(0)),
                 cancel,
                 connect_rate: limiter.map(|l| l as &dyn AttemptGate),
-                ssh,
+                transport: Some(transports),
             };
             let outcome = run_one(job, &targets[index], run, started);
             let _ = results.send((index, outcome));
@@ -211,8 +208,5 @@ impl Launcher for Spawner<'_, '_> {
 }
 
 fn setup(message: String) -> ExecError {
-    ExecError::Setup {
-        executor: "rayon".into(),
-        message,
-    }
+    ExecError::setup("rayon", message)
 }

@@ -1,12 +1,11 @@
 use std::time::Instant;
 
-use fanout_core::{
-    AttemptGate, CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job,
-    RunSummary, Sink, Tally, Target, TaskKind, Worker,
-};
+use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target, Worker};
+use fanout_engine::{AttemptGate, ConnectRateLimiter, Ledger};
 
-use crate::HostRun;
 use crate::dispatch::run_one;
+use fanout_engine::blocking::HostRun;
+use fanout_transport_blocking::Transports;
 
 /// Runs hosts one after another on the calling thread: the baseline every
 /// concurrency model is measured against (`-e seq`). Ignores `-c` (always 1).
@@ -27,10 +26,6 @@ impl Executor for Sequential {
         "seq"
     }
 
-    fn supports(&self, kind: TaskKind) -> bool {
-        crate::run_host::supports(kind)
-    }
-
     fn concurrency(&self, _job: &Job) -> usize {
         1
     }
@@ -42,30 +37,28 @@ impl Executor for Sequential {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
-        self.check(job)?;
-        let ssh = crate::ssh::shared_for(job).map_err(|message| ExecError::Setup {
-            executor: self.name().into(),
-            message,
-        })?;
+        job.validate()?;
+        let transports =
+            Transports::for_job(job).map_err(|e| ExecError::setup(self.name(), e.to_string()))?;
         let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
         let worker = Worker::Thread(0);
-        let mut tally = Tally::new();
+        let mut ledger = Ledger::new(targets.len());
         let started = Instant::now();
-        for target in targets {
-            if tally.should_stop(cancel) {
-                tally.deliver(sink, HostOutcome::cancelled(&target.name, worker));
-                continue;
+        for (index, target) in targets.iter().enumerate() {
+            if ledger.should_stop(cancel) {
+                break;
             }
-            tally.host_started();
+            ledger.host_started();
             let run = HostRun {
                 worker,
                 cancel,
                 connect_rate: limiter.as_ref().map(|l| l as &dyn AttemptGate),
-                ssh: ssh.as_ref(),
+                transport: Some(&transports),
             };
             let outcome = run_one(job, target, run, started);
-            tally.deliver(sink, outcome);
+            ledger.deliver(sink, index, outcome);
         }
-        Ok(tally.finish(self.name(), 1))
+        ledger.cancel_unreported(sink, targets, |_| worker);
+        Ok(ledger.finish(self.name(), 1))
     }
 }

@@ -7,13 +7,14 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use fanout_core::{
-    AttemptGate, CancelToken, ConnectRateLimiter, ExecError, Executor, HostOutcome, Job,
-    RunSummary, Sink, Target, TaskKind, Worker,
+    CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Target, Worker,
 };
+use fanout_engine::{AttemptGate, ConnectRateLimiter};
 
-use crate::HostRun;
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
-use crate::limits::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+use crate::settings::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+use fanout_engine::blocking::HostRun;
+use fanout_transport_blocking::Transports;
 
 /// Most threads one pool may have: past this, an OS-thread-per-host model
 /// costs more than it brings; use `-e async` for more hosts in flight.
@@ -91,10 +92,6 @@ impl Executor for ThreadPool {
         "threads"
     }
 
-    fn supports(&self, kind: TaskKind) -> bool {
-        crate::run_host::supports(kind)
-    }
-
     fn concurrency(&self, job: &Job) -> usize {
         job.limits.concurrency
     }
@@ -106,7 +103,7 @@ impl Executor for ThreadPool {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
-        self.check(job)?;
+        job.validate()?;
         let concurrency = job.limits.concurrency;
         if concurrency > MAX_THREADS {
             return Err(setup(format!(
@@ -114,8 +111,8 @@ impl Executor for ThreadPool {
             )));
         }
         let threads = concurrency.min(targets.len());
-        limits::check_threads(threads, job.task.kind()).map_err(setup)?;
-        let ssh = crate::ssh::shared_for(job).map_err(setup)?;
+        settings::check_threads(threads, job.task.kind()).map_err(setup)?;
+        let transports = Transports::for_job(job).map_err(|e| setup(e.to_string()))?;
         let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
         let run_cancel = cancel.child();
         let (work_tx, work_rx) = crossbeam_channel::unbounded::<usize>();
@@ -128,7 +125,7 @@ impl Executor for ThreadPool {
                     worker: Worker::Thread(n),
                     cancel: &run_cancel,
                     connect_rate: limiter.as_ref().map(|l| l as &dyn AttemptGate),
-                    ssh: ssh.as_ref(),
+                    transport: Some(&transports),
                 };
                 let spawned = std::thread::Builder::new()
                     .name(format!("fanout-{n}"))
@@ -207,8 +204,5 @@ impl Launcher for Queue {
 }
 
 fn setup(message: String) -> ExecError {
-    ExecError::Setup {
-        executor: "threads".into(),
-        message,
-    }
+    ExecError::setup("threads", message)
 }

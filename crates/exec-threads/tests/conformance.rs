@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fanout_core::{
-    CancelToken, ExecError, Executor, Flow, HostOutcome, Job, RunSummary, Sink, Target, TaskKind,
+    CancelToken, ExecError, Executor, Flow, HostOutcome, Job, RunSummary, Sink, Target,
 };
 use fanout_exec_threads::Sequential;
 use fanout_testkit::checks;
@@ -46,9 +46,6 @@ impl Executor for Broken {
     fn name(&self) -> &str {
         "broken"
     }
-    fn supports(&self, kind: TaskKind) -> bool {
-        Sequential::new().supports(kind)
-    }
     fn concurrency(&self, job: &Job) -> usize {
         match self.0 {
             Defect::IgnoresConcurrency | Defect::IgnoresGroupCaps => job.limits.concurrency,
@@ -81,7 +78,7 @@ impl Executor for Broken {
             }
             Defect::IgnoresConcurrency | Defect::IgnoresGroupCaps => {
                 // Every host on its own thread at once.
-                seq.check(&job)?;
+                job.validate()?;
                 let (tx, rx) = std::sync::mpsc::channel();
                 std::thread::scope(|s| {
                     for t in targets {
@@ -99,12 +96,12 @@ impl Executor for Broken {
                     }
                 });
                 drop(tx);
-                let mut tally = fanout_core::Tally::new();
-                tally.host_started();
-                for o in rx.into_iter().flatten() {
-                    tally.deliver(sink, o);
+                let mut ledger = fanout_engine::Ledger::new(targets.len());
+                ledger.host_started();
+                for (index, o) in rx.into_iter().flatten().enumerate() {
+                    ledger.deliver(sink, index, o);
                 }
-                return Ok(tally.finish("broken", job.limits.concurrency));
+                return Ok(ledger.finish("broken", job.limits.concurrency));
             }
             Defect::IgnoresCancel => {
                 return seq.run(
@@ -155,14 +152,14 @@ impl Executor for Broken {
             }
             Defect::ValidatesLate => {
                 // Reports every host cancelled, then refuses the job.
-                if let Err(e) = seq.check(&job) {
+                if let Err(e) = job.validate() {
                     for t in targets {
                         sink.accept(HostOutcome::cancelled(
                             &t.name,
                             fanout_core::Worker::Thread(0),
                         ));
                     }
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
             Defect::BatchesOutcomes => {
@@ -203,9 +200,6 @@ fn exceeded_concurrency_is_caught() {
         impl Executor for Liar {
             fn name(&self) -> &str {
                 "liar"
-            }
-            fn supports(&self, k: TaskKind) -> bool {
-                self.0.supports(k)
             }
             fn concurrency(&self, job: &Job) -> usize {
                 job.limits.concurrency.min(3)

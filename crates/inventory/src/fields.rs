@@ -3,13 +3,16 @@
 
 use std::time::Duration;
 
-use fanout_core::{HostKeyPolicy, Phase, Platform};
+use fanout_core::{HostKeyPolicy, Phase, Platform, Transport};
 
+use crate::ansible::{self, AnsibleField};
 use crate::error::Problems;
+use crate::options::{connection_options, transport_options};
 use crate::secret::{SecretSource, env_name, template};
 use crate::suggest::did_you_mean;
 use crate::values::{
-    at, boolean, duration, groups, host_keys, platform, port, text, transport, vars,
+    at, boolean, duration, groups, host_keys, platform, port, ssh_config_file, text, transport,
+    vars,
 };
 use crate::yaml::{Entry, Kind, Node, Pos};
 
@@ -65,12 +68,75 @@ pub(crate) struct Level {
     /// Timeouts per phase, each phase at most once.
     pub(crate) timeouts: Vec<(Phase, At<Duration>)>,
     pub(crate) host_keys: Option<At<HostKeyPolicy>>,
+    /// `transport:` (scrapli) or `ansible_connection`.
+    pub(crate) transport: Option<At<Transport>>,
+    /// The transport a netmiko `device_type` ends in (`cisco_ios_telnet`).
+    pub(crate) platform_transport: Option<At<Transport>>,
+    /// `ssh_config_file:` as written; `None` inside for `false`.
+    pub(crate) ssh_config_file: Option<At<Option<String>>>,
+    /// Nornir's `connection_options` (netmiko, then scrapli, then napalm):
+    /// they win over the plain fields of every level.
+    pub(crate) conn: Option<Box<Level>>,
+    /// Ansible's `ansible_group_priority` (groups only).
+    pub(crate) priority: Option<At<i64>>,
     /// An address was written, maybe wrongly (or the map itself is wrong):
     /// "no address" would only repeat a problem already reported.
     pub(crate) address_reported: bool,
 }
 
 impl Level {
+    /// Takes every setting `self` lacks from `other` (vars and timeouts key
+    /// by key).
+    pub(crate) fn fill_from(&mut self, other: Level) {
+        fn fill<T>(slot: &mut Option<T>, other: Option<T>) {
+            if slot.is_none() {
+                *slot = other;
+            }
+        }
+        fill(&mut self.name, other.name);
+        fill(&mut self.host, other.host);
+        fill(&mut self.ip, other.ip);
+        fill(&mut self.hostname, other.hostname);
+        fill(&mut self.port, other.port);
+        fill(&mut self.username, other.username);
+        fill(&mut self.password, other.password);
+        fill(&mut self.secret, other.secret);
+        fill(&mut self.key_passphrase, other.key_passphrase);
+        fill(&mut self.key_file, other.key_file);
+        fill(&mut self.agent, other.agent);
+        fill(&mut self.platform, other.platform);
+        fill(&mut self.host_keys, other.host_keys);
+        fill(&mut self.transport, other.transport);
+        fill(&mut self.platform_transport, other.platform_transport);
+        fill(&mut self.ssh_config_file, other.ssh_config_file);
+        fill(&mut self.priority, other.priority);
+        match (&mut self.conn, other.conn) {
+            (Some(mine), Some(theirs)) => mine.fill_from(*theirs),
+            (slot @ None, theirs) => *slot = theirs,
+            (Some(_), None) => {}
+        }
+        if self.groups.is_empty() {
+            self.groups = other.groups;
+        }
+        for (key, value) in other.vars {
+            if !self.vars.iter().any(|(k, _)| *k == key) {
+                self.vars.push((key, value));
+            }
+        }
+        for (phase, value) in other.timeouts {
+            if !self.timeouts.iter().any(|(p, _)| *p == phase) {
+                self.timeouts.push((phase, value));
+            }
+        }
+        self.address_reported |= other.address_reported;
+    }
+
+    /// The transport this level selects: `transport:`, else the one its
+    /// platform name ends in.
+    pub(crate) fn selected_transport(&self) -> Option<&At<Transport>> {
+        self.transport.as_ref().or(self.platform_transport.as_ref())
+    }
+
     /// Sets (or replaces) the timeout of `phase`.
     fn set_timeout(&mut self, phase: Phase, value: At<Duration>) {
         self.timeouts.retain(|(p, _)| *p != phase);
@@ -80,7 +146,7 @@ impl Level {
 
 /// What a key sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
+pub(crate) enum Field {
     Name,
     Host,
     Ip,
@@ -103,10 +169,15 @@ enum Field {
     HostKeys,
     StrictKey,
     Transport,
+    TransportOptions,
+    SshConfigFile,
+    ConnectionOptions,
+    /// An Ansible variable with its own meaning.
+    Ansible(AnsibleField),
 }
 
 /// Every accepted key: Nornir names first, then netmiko/scrapli spellings.
-const KEYS: &[(&str, Field)] = &[
+pub(crate) const KEYS: &[(&str, Field)] = &[
     ("hostname", Field::Hostname),
     ("port", Field::Port),
     ("username", Field::Username),
@@ -121,6 +192,7 @@ const KEYS: &[(&str, Field)] = &[
     ("platform", Field::Platform),
     ("groups", Field::Groups),
     ("vars", Field::Vars),
+    ("connection_options", Field::ConnectionOptions),
     ("timeouts", Field::Timeouts),
     ("host_keys", Field::HostKeys),
     ("name", Field::Name),
@@ -136,6 +208,9 @@ const KEYS: &[(&str, Field)] = &[
     ("allow_agent", Field::Agent),
     ("device_type", Field::Platform),
     ("transport", Field::Transport),
+    ("transport_options", Field::TransportOptions),
+    ("ssh_config_file", Field::SshConfigFile),
+    ("enable_password", Field::Secret),
     ("timeout", Field::Timeout(Phase::Connect)),
     ("conn_timeout", Field::Timeout(Phase::Connect)),
     ("timeout_socket", Field::Timeout(Phase::Connect)),
@@ -167,12 +242,16 @@ impl Field {
             Field::Timeout(Phase::Host) => "the host timeout",
             Field::HostKeys | Field::StrictKey => "the host-key policy",
             Field::Transport => "the transport",
+            Field::TransportOptions => "the transport options",
+            Field::SshConfigFile => "the ssh_config file",
+            Field::ConnectionOptions => "the connection options",
+            Field::Ansible(f) => f.slot(),
         }
     }
 }
 
 impl Scope {
-    fn allows(self, field: Field) -> bool {
+    pub(crate) fn allows(self, field: Field) -> bool {
         match field {
             Field::Name | Field::Host | Field::Ip => self == Scope::Device,
             Field::Groups => self != Scope::Defaults,
@@ -196,8 +275,33 @@ impl Scope {
     }
 }
 
+/// How lenient a map is read.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Mode {
+    /// Unknown keys are warnings naming them as `{prefix}{key}` (plugin
+    /// arguments fanout has no use for) instead of errors.
+    pub(crate) warn_unknown: Option<String>,
+    /// Lists and maps in `vars`/`data` are left out with a warning (Nornir
+    /// data is free-form) instead of being errors.
+    pub(crate) warn_nested_vars: bool,
+    /// Ansible variables: `ansible_*` keys and `fanout_<key>` are settings,
+    /// any other key is a var.
+    pub(crate) ansible: bool,
+}
+
 /// Reads one settings map. `what` names it in messages ("host `r1`").
 pub(crate) fn parse_level(node: &Node, scope: Scope, what: &str, p: &mut Problems) -> Level {
+    parse_level_with(node, scope, what, &Mode::default(), p)
+}
+
+/// [`parse_level`], as lenient as `mode` says.
+pub(crate) fn parse_level_with(
+    node: &Node,
+    scope: Scope,
+    what: &str,
+    mode: &Mode,
+    p: &mut Problems,
+) -> Level {
     let mut level = Level::default();
     let entries = match &node.kind {
         _ if node.is_null() => return level,
@@ -215,15 +319,32 @@ pub(crate) fn parse_level(node: &Node, scope: Scope, what: &str, p: &mut Problem
         }
     };
     let mut seen: Vec<(&'static str, &str, Pos)> = Vec::new();
+    let mut extra = Level::default();
     for entry in entries {
         let key = entry.key.as_str();
         level.address_reported |= matches!(key, "hostname" | "host" | "ip");
-        let Some(&(_, field)) = KEYS
-            .iter()
-            .find(|(k, _)| *k == key)
-            .filter(|(_, f)| scope.allows(*f))
-        else {
-            unknown_key(entry, scope, what, p);
+        let found = if mode.ansible {
+            match ansible::field(key, scope) {
+                Some(field) => Some(field),
+                None => {
+                    ansible::var(&mut level, entry, p);
+                    continue;
+                }
+            }
+        } else {
+            KEYS.iter()
+                .find(|(k, _)| *k == key)
+                .filter(|(_, f)| scope.allows(*f))
+                .map(|(_, f)| *f)
+        };
+        let Some(field) = found else {
+            match &mode.warn_unknown {
+                Some(prefix) => p.warn(
+                    entry.key_pos,
+                    format!("`{prefix}{key}` is not used by fanout and is ignored"),
+                ),
+                None => unknown_key(entry, scope, what, p),
+            }
             continue;
         };
         if let Some((_, other, at)) = seen.iter().find(|(slot, _, _)| *slot == field.slot()) {
@@ -238,8 +359,35 @@ pub(crate) fn parse_level(node: &Node, scope: Scope, what: &str, p: &mut Problem
             continue;
         }
         seen.push((field.slot(), key, entry.key_pos));
-        apply(&mut level, field, entry, what, p);
+        if mode.ansible
+            && !matches!(field, Field::Password | Field::Secret)
+            && entry.value.text().is_some_and(|t| t.contains("{{"))
+        {
+            p.push(
+                entry.value.pos,
+                format!(
+                    "`{key}` is a Jinja template, which fanout does not evaluate; write the value itself"
+                ),
+            );
+            continue;
+        }
+        apply(&mut level, &mut extra, field, entry, what, mode, p);
     }
+    if let (Some(t), Some(pt)) = (&level.transport, &level.platform_transport)
+        && t.value != pt.value
+    {
+        let at = p.at(pt.pos);
+        p.push(
+            t.pos,
+            format!(
+                "{what}: the transport says {} but the platform name (at {at}) says {}; \
+                 keep only one of them (e.g. drop the `_{}` from the platform)",
+                t.value, pt.value, pt.value
+            ),
+        );
+    }
+    // What `transport_options` sets counts only where no key of this map does.
+    level.fill_from(extra);
     level
 }
 
@@ -259,7 +407,15 @@ fn unknown_key(entry: &Entry, scope: Scope, what: &str, p: &mut Problems) {
     );
 }
 
-fn apply(level: &mut Level, field: Field, entry: &Entry, what: &str, p: &mut Problems) {
+fn apply(
+    level: &mut Level,
+    extra: &mut Level,
+    field: Field,
+    entry: &Entry,
+    what: &str,
+    mode: &Mode,
+    p: &mut Problems,
+) {
     let key = entry.key.as_str();
     let v = &entry.value;
     match field {
@@ -270,6 +426,8 @@ fn apply(level: &mut Level, field: Field, entry: &Entry, what: &str, p: &mut Pro
         Field::Username => level.username = text(key, v, p).map(at(v)),
         Field::KeyFile => level.key_file = text(key, v, p).map(at(v)),
         Field::Port => level.port = port(v, p).map(at(v)),
+        Field::Password if mode.ansible => level.password = ansible::secret(key, v, p).map(at(v)),
+        Field::Secret if mode.ansible => level.secret = ansible::secret(key, v, p).map(at(v)),
         Field::Password => level.password = template(key, v, p).map(at(v)),
         Field::Secret => level.secret = template(key, v, p).map(at(v)),
         Field::KeyPassphrase => level.key_passphrase = template(key, v, p).map(at(v)),
@@ -277,9 +435,18 @@ fn apply(level: &mut Level, field: Field, entry: &Entry, what: &str, p: &mut Pro
         Field::SecretEnv => level.secret = env_name(key, v, p).map(at(v)),
         Field::KeyPassphraseEnv => level.key_passphrase = env_name(key, v, p).map(at(v)),
         Field::Agent => level.agent = boolean(key, v, p).map(at(v)),
-        Field::Platform => level.platform = platform(key, v, p).map(at(v)),
+        Field::Platform => {
+            if let Some((platform, transport)) = platform(key, v, p) {
+                level.platform = Some(at(v)(platform));
+                level.platform_transport = transport.map(at(v));
+            }
+        }
         Field::Groups => level.groups = groups(key, v, p),
-        Field::Vars => level.vars = vars(key, v, p),
+        Field::Vars => level.vars = vars(key, v, mode.warn_nested_vars, p),
+        Field::ConnectionOptions => {
+            level.conn = connection_options(v, what, p).map(Box::new);
+        }
+        Field::Ansible(f) => ansible::apply(level, f, entry, p),
         Field::Timeouts => timeouts(level, v, what, p),
         Field::Timeout(phase) => {
             if let Some(d) = duration(key, v, p) {
@@ -298,7 +465,9 @@ fn apply(level: &mut Level, field: Field, entry: &Entry, what: &str, p: &mut Pro
                 })
                 .map(at(v));
         }
-        Field::Transport => transport(key, v, p),
+        Field::Transport => level.transport = transport(key, v, p).map(at(v)),
+        Field::TransportOptions => transport_options(extra, v, what, p),
+        Field::SshConfigFile => level.ssh_config_file = ssh_config_file(key, v, p).map(at(v)),
     }
 }
 

@@ -148,12 +148,14 @@ fn parse_term(filter: &str, raw: &str) -> Result<Term, FilterError> {
             }
             match field_lower.as_str() {
                 "group" => Test::Group(glob(value)?),
-                "platform" => Test::Platform(Platform::from_str(value).map_err(|message| {
-                    FilterError::UnknownPlatform {
-                        filter: filter.to_string(),
-                        message,
-                    }
-                })?),
+                "platform" => Test::Platform(
+                    crate::values::parse_platform(value)
+                        .map(|(platform, _)| platform)
+                        .map_err(|message| FilterError::UnknownPlatform {
+                            filter: filter.to_string(),
+                            message,
+                        })?,
+                ),
                 _ => Test::Name(glob(value)?),
             }
         }

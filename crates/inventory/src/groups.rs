@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use crate::error::Problems;
 use crate::fields::At;
-use crate::resolve::Named;
+use crate::model::Named;
 use crate::suggest::did_you_mean;
 
 /// A cycle longer than this is shown by its first groups only.

@@ -1,4 +1,5 @@
-//! Both inventory shapes -> targets: group inheritance, validation, secrets.
+//! fanout's two YAML shapes -> a [`Model`]; a host's levels -> a target
+//! (validation, secrets).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -7,7 +8,7 @@ use fanout_core::{Phase, Secret, Target};
 
 use crate::error::Problems;
 use crate::fields::{At, Level, Scope, parse_level};
-use crate::groups::{check_cycles, check_refs, expand};
+use crate::model::{GroupOrder, Model, Named};
 use crate::secret::{SecretSource, is_printable_name};
 use crate::suggest::did_you_mean;
 use crate::yaml::{Entry, Kind, Node, Pos};
@@ -23,15 +24,17 @@ pub(crate) struct Built {
     pub(crate) groups: Vec<String>,
 }
 
-/// Where relative paths start and where secrets come from.
+/// Where relative paths start, where secrets come from, and the
+/// `--inventory-defaults` level every host ends with.
 pub(crate) struct Context<'a> {
     pub(crate) dir: &'a Path,
     pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
+    pub(crate) extra: &'a Level,
 }
 
 impl Context<'_> {
     /// `~/x` under `$HOME`, absolute as is, else relative to the inventory.
-    fn path(&self, raw: &str) -> PathBuf {
+    pub(crate) fn path(&self, raw: &str) -> PathBuf {
         if let (Some(rest), Some(home)) = (raw.strip_prefix("~/"), (self.env)("HOME")) {
             return PathBuf::from(home).join(rest);
         }
@@ -39,8 +42,13 @@ impl Context<'_> {
     }
 }
 
-/// Variables that were not set -> the hosts using them.
-type Missing = BTreeMap<Unset, Vec<String>>;
+/// What assembling the hosts collects: variables that were not set -> the
+/// hosts using them, and the key files already checked for existence.
+#[derive(Default)]
+pub(crate) struct Missing {
+    unset: BTreeMap<Unset, Vec<String>>,
+    checked_keys: HashSet<Pos>,
+}
 
 /// An unset variable: where it is named, its name, the field it is for
 /// ("password", ...) and that field's key for a literal value.
@@ -55,29 +63,32 @@ struct Unset {
     env: bool,
 }
 
-/// Resolves the document; every problem goes to `p`.
-pub(crate) fn build(root: Option<&Node>, cx: &Context<'_>, p: &mut Problems) -> Built {
+/// Reads a fanout document into a model; every problem goes to `p`.
+pub(crate) fn model(root: Option<&Node>, p: &mut Problems) -> Option<Model> {
     let Some(root) = root else {
         p.push(
-            Pos { line: 1, col: 1 },
+            Pos::start(0),
             "the inventory is empty; list devices (`- host: 127.0.0.1`) or add a `hosts:` section",
         );
-        return Built::default();
+        return None;
     };
-    let mut missing = Missing::new();
-    let built = match &root.kind {
-        Kind::Seq(items) => devices(root.pos, items, cx, p, &mut missing),
-        Kind::Map(entries) => sections(root.pos, entries, cx, p, &mut missing),
+    match &root.kind {
+        Kind::Seq(items) => Some(devices(root.pos, items, p)),
+        Kind::Map(entries) => Some(sections(root.pos, entries, p)),
         Kind::Scalar { .. } => {
             p.push(
                 root.pos,
                 "expected a list of devices (`- host: 127.0.0.1`) or a map with a `hosts:` section, \
                  found a single value",
             );
-            Built::default()
+            None
         }
-    };
-    for (unset, hosts) in missing {
+    }
+}
+
+/// One problem per unset variable, naming the hosts that need it.
+pub(crate) fn report_unset(missing: Missing, p: &mut Problems) {
+    for (unset, hosts) in missing.unset {
         let Unset {
             pos,
             var,
@@ -113,27 +124,19 @@ pub(crate) fn build(root: Option<&Node>, cx: &Context<'_>, p: &mut Problems) -> 
         };
         p.push(pos, message);
     }
-    built
 }
 
-/// Shape 1: a plain list of devices.
-fn devices(
-    pos: Pos,
-    items: &[Node],
-    cx: &Context<'_>,
-    p: &mut Problems,
-    missing: &mut Missing,
-) -> Built {
-    let mut built = Built::default();
+/// Shape 1: a plain list of devices (their groups are tags).
+fn devices(pos: Pos, items: &[Node], p: &mut Problems) -> Model {
+    let mut model = Model::new(GroupOrder::Tags);
     if items.is_empty() {
         p.push(
             pos,
             "the device list is empty; add at least one device, e.g. `- host: 127.0.0.1`",
         );
-        return built;
+        return model;
     }
     let mut names: HashMap<String, Pos> = HashMap::new();
-    let mut all_groups: HashSet<String> = HashSet::new();
     for (i, item) in items.iter().enumerate() {
         let Kind::Map(entries) = &item.kind else {
             p.push(
@@ -147,18 +150,20 @@ fn devices(
             continue;
         };
         let label = device_label(entries, i);
-        let level = parse_level(item, Scope::Device, &label, p);
+        let mut level = parse_level(item, Scope::Device, &label, p);
         let name = level
             .name
             .as_ref()
             .or(level.host.as_ref())
             .or(level.ip.as_ref())
-            .or(level.hostname.as_ref());
+            .or(level.hostname.as_ref())
+            .cloned();
         let address = level
             .hostname
             .as_ref()
             .or(level.ip.as_ref())
-            .or(level.host.as_ref());
+            .or(level.host.as_ref())
+            .cloned();
         let (Some(name), Some(address)) = (name, address) else {
             if level.address_reported {
                 continue;
@@ -181,26 +186,14 @@ fn devices(
             continue;
         }
         names.insert(name.value.clone(), name.pos);
-        let mut groups: Vec<String> = Vec::new();
-        let mut own: HashSet<&str> = HashSet::new();
-        for g in &level.groups {
-            if own.insert(&g.value) {
-                groups.push(g.value.clone());
-            }
-            if all_groups.insert(g.value.clone()) {
-                built.groups.push(g.value.clone());
-            }
-        }
-        built.targets.push(assemble(
-            &name.value,
-            &address.value,
-            &[&level],
-            groups,
-            cx,
-            missing,
-        ));
+        level.hostname = Some(address);
+        model.hosts.push(Named {
+            name: name.value,
+            pos: name.pos,
+            level,
+        });
     }
-    built
+    model
 }
 
 /// `device `r1``, from its name/host/ip if it has one, else `device #N`.
@@ -217,24 +210,9 @@ fn device_label(entries: &[Entry], i: usize) -> String {
         .unwrap_or_else(|| format!("device #{}", i + 1))
 }
 
-/// A group or a host of shape 2.
-pub(crate) struct Named {
-    pub(crate) name: String,
-    pub(crate) pos: Pos,
-    pub(crate) level: Level,
-}
-
 /// Shape 2: Nornir-style `defaults` / `groups` / `hosts`.
-fn sections(
-    pos: Pos,
-    entries: &[Entry],
-    cx: &Context<'_>,
-    p: &mut Problems,
-    missing: &mut Missing,
-) -> Built {
-    let mut built = Built::default();
-    let mut defaults = Level::default();
-    let mut groups: Vec<Named> = Vec::new();
+fn sections(pos: Pos, entries: &[Entry], p: &mut Problems) -> Model {
+    let mut model = Model::new(GroupOrder::Nornir);
     let mut hosts: Option<(Pos, Option<Vec<Named>>)> = None;
     let mut unknown_sections = false;
     for entry in entries {
@@ -242,7 +220,10 @@ fn sections(
         match entry.key.as_str() {
             "known_hosts" => match v.text() {
                 Some(path) if matches!(v.kind, Kind::Scalar { .. }) => {
-                    built.known_hosts = Some(cx.path(path))
+                    model.known_hosts = Some(At {
+                        value: path.to_string(),
+                        pos: v.pos,
+                    })
                 }
                 _ if v.is_null() => {}
                 _ => p.push(
@@ -250,9 +231,9 @@ fn sections(
                     format!("`known_hosts` must be a file path, not {}", v.describe()),
                 ),
             },
-            "defaults" => defaults = parse_level(v, Scope::Defaults, "defaults", p),
+            "defaults" => model.defaults = parse_level(v, Scope::Defaults, "defaults", p),
             "groups" => {
-                groups = named(v, "groups", p, |name, node, p| {
+                model.groups = named(v, "groups", p, |name, node, p| {
                     parse_level(node, Scope::Group, &format!("group `{name}`"), p)
                 })
                 .unwrap_or_default()
@@ -276,77 +257,22 @@ fn sections(
             }
         }
     }
-    built.groups = groups.iter().map(|g| g.name.clone()).collect();
-    let index: HashMap<&str, usize> = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.name.as_str(), i))
-        .collect();
-    check_refs(&groups, &index, p);
-    check_cycles(&groups, &index, p);
     // An unknown section (`host:`, a host outside `hosts:`) or a `hosts:`
     // that is not a map is already reported: "no hosts" would repeat it.
-    let hosts = match hosts {
-        None if unknown_sections => return built,
-        None => {
-            p.push(
-                pos,
-                "no `hosts:` section; add one, e.g. `hosts: {r1: {hostname: 127.0.0.1}}`",
-            );
-            return built;
-        }
-        Some((_, None)) => return built,
-        Some((at, Some(list))) if list.is_empty() => {
-            p.push(
-                at,
-                "`hosts:` is empty; add at least one host, e.g. `r1: {hostname: 127.0.0.1}`",
-            );
-            return built;
-        }
-        Some((_, Some(list))) => list,
-    };
-    for host in &hosts {
-        for g in &host.level.groups {
-            if !index.contains_key(g.value.as_str()) {
-                let hint = did_you_mean(&g.value, groups.iter().map(|g| g.name.as_str()))
-                    .unwrap_or_else(|| format!("define it under `groups:` (`{}: {{}}`)", g.value));
-                p.push(
-                    g.pos,
-                    format!(
-                        "host `{}` is in group `{}`, which is not defined under `groups:`; {hint}",
-                        host.name, g.value
-                    ),
-                );
-            }
-        }
-        let order = expand(&host.level.groups, &groups, &index);
-        let mut levels: Vec<&Level> = vec![&host.level];
-        levels.extend(order.iter().map(|&i| &groups[i].level));
-        levels.push(&defaults);
-        let Some(address) = levels.iter().find_map(|l| l.hostname.as_ref()) else {
-            if host.level.address_reported {
-                continue;
-            }
-            p.push(
-                host.pos,
-                format!(
-                    "host `{}` has no address; add `hostname: ADDRESS` to it, to one of its groups or to defaults",
-                    host.name
-                ),
-            );
-            continue;
-        };
-        let names = order.iter().map(|&i| groups[i].name.clone()).collect();
-        built.targets.push(assemble(
-            &host.name,
-            &address.value,
-            &levels,
-            names,
-            cx,
-            missing,
-        ));
+    match hosts {
+        None if unknown_sections => {}
+        None => p.push(
+            pos,
+            "no `hosts:` section; add one, e.g. `hosts: {r1: {hostname: 127.0.0.1}}`",
+        ),
+        Some((_, None)) => {}
+        Some((at, Some(list))) if list.is_empty() => p.push(
+            at,
+            "`hosts:` is empty; add at least one host, e.g. `r1: {hostname: 127.0.0.1}`",
+        ),
+        Some((_, Some(list))) => model.hosts = list,
     }
-    built
+    model
 }
 
 /// The entries of a `groups:` or `hosts:` map, each parsed with `parse`;
@@ -383,12 +309,13 @@ fn named(
 }
 
 /// One target from its levels, most specific first.
-fn assemble(
+pub(crate) fn assemble(
     name: &str,
     address: &str,
     levels: &[&Level],
     groups: Vec<String>,
     cx: &Context<'_>,
+    p: &mut Problems,
     missing: &mut Missing,
 ) -> Target {
     let mut t = Target::new(name, address);
@@ -405,7 +332,11 @@ fn assemble(
                         key,
                         env: src.value.is_env(),
                     };
-                    missing.entry(unset).or_default().push(name.to_string());
+                    missing
+                        .unset
+                        .entry(unset)
+                        .or_default()
+                        .push(name.to_string());
                 }
                 None
             }
@@ -426,17 +357,34 @@ fn assemble(
         "key passphrase",
         "key_passphrase",
     );
-    if let Some(port) = levels.iter().find_map(|l| l.port.as_ref()) {
-        t.port = port.value;
-    }
+
     t.username = levels
         .iter()
         .find_map(|l| l.username.as_ref())
         .map(|u| u.value.clone());
-    t.credentials.key_file = levels
+    if let Some(k) = levels.iter().find_map(|l| l.key_file.as_ref()) {
+        let path = cx.path(&k.value);
+        if missing.checked_keys.insert(k.pos) && !path.exists() {
+            p.warn(
+                k.pos,
+                format!(
+                    "key file `{}` does not exist (looked for {}); create it or fix the path \
+                     (a relative path starts at the inventory's directory)",
+                    k.value,
+                    path.display()
+                ),
+            );
+        }
+        t.credentials.key_file = Some(path);
+    }
+    if let Some(transport) = levels.iter().find_map(|l| l.selected_transport()) {
+        t.transport = transport.value;
+    }
+    t.ssh_config_file = levels
         .iter()
-        .find_map(|l| l.key_file.as_ref())
-        .map(|k| cx.path(&k.value));
+        .find_map(|l| l.ssh_config_file.as_ref())
+        .and_then(|c| c.value.as_deref())
+        .map(|raw| cx.path(raw));
     t.credentials.agent = levels
         .iter()
         .find_map(|l| l.agent.as_ref())
@@ -463,6 +411,10 @@ fn assemble(
             t.vars.insert(key.clone(), value.value.clone());
         }
     }
+    t.port = levels
+        .iter()
+        .find_map(|l| l.port.as_ref())
+        .map_or(t.transport.default_port(), |port| port.value);
     t.groups = groups;
     t
 }

@@ -56,7 +56,49 @@ pub(crate) fn is_printable_name(var: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// A secret as `inventory convert` writes it: never resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// `*_env: VAR`.
+    Env(String),
+    /// Text with `${VAR}` references (`$${` for a literal `${`).
+    Text(String),
+}
+
 impl SecretSource {
+    /// This source as it is written back: the same references, the same
+    /// literal text (plain secrets stay plain), no value resolved.
+    pub(crate) fn written(&self) -> Written {
+        match self {
+            SecretSource::Env(var) => Written::Env(var.clone()),
+            SecretSource::Template(pieces) => {
+                let mut out = String::new();
+                for piece in pieces {
+                    match piece {
+                        Piece::Text(t) => out.push_str(&t.replace("${", "$${")),
+                        Piece::Var(v) => {
+                            out.push_str("${");
+                            out.push_str(v);
+                            out.push('}');
+                        }
+                    }
+                }
+                Written::Text(out)
+            }
+        }
+    }
+
+    /// The variable, when the secret is exactly one variable.
+    pub(crate) fn single_var(&self) -> Option<&str> {
+        match self {
+            SecretSource::Env(var) => Some(var),
+            SecretSource::Template(pieces) => match pieces.as_slice() {
+                [Piece::Var(var)] => Some(var),
+                _ => None,
+            },
+        }
+    }
+
     /// How this source is written, to advise on a literal value.
     pub(crate) fn is_env(&self) -> bool {
         matches!(self, SecretSource::Env(_))

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use fanout_core::{HostKeyPolicy, MAX_DURATION, Platform};
+use fanout_core::{HostKeyPolicy, MAX_DURATION, Platform, Transport};
 
 use crate::error::Problems;
 use crate::fields::At;
@@ -72,16 +72,41 @@ pub(crate) fn boolean(key: &str, v: &Node, p: &mut Problems) -> Option<bool> {
     }
 }
 
-/// A platform name or alias, with a did-you-mean.
-pub(crate) fn platform(key: &str, v: &Node, p: &mut Problems) -> Option<Platform> {
+/// A platform name or alias, with a did-you-mean; a netmiko name ending in
+/// `_ssh` or `_telnet` (`cisco_ios_telnet`) also selects the transport.
+pub(crate) fn platform(
+    key: &str,
+    v: &Node,
+    p: &mut Problems,
+) -> Option<(Platform, Option<Transport>)> {
     let t = text(key, v, p)?;
-    Platform::from_str(&t)
+    parse_platform(&t)
         .map_err(|message| {
             let hint = did_you_mean(&t, Platform::accepted_names().iter().copied())
                 .unwrap_or_else(|| "use one of them".to_string());
             p.push(v.pos, format!("{message}; {hint}"));
         })
         .ok()
+}
+
+/// `ios`, `cisco_ios`, `cisco_ios_ssh`, `cisco_ios_telnet`: the platform,
+/// and the transport a netmiko suffix names.
+pub fn parse_platform(name: &str) -> Result<(Platform, Option<Transport>), String> {
+    let err = match Platform::from_str(name) {
+        Ok(platform) => return Ok((platform, None)),
+        Err(message) => message,
+    };
+    let lower = name.to_ascii_lowercase();
+    for (suffix, transport) in [("_ssh", Transport::Ssh), ("_telnet", Transport::Telnet)] {
+        if let Some(base) = lower.strip_suffix(suffix)
+            && let Ok(platform) = Platform::from_str(base)
+        {
+            return Ok((platform, Some(transport)));
+        }
+    }
+    Err(format!(
+        "{err} (netmiko's `_ssh` and `_telnet` endings are accepted too, e.g. cisco_ios_telnet)"
+    ))
 }
 
 /// strict | accept-new | off.
@@ -101,20 +126,44 @@ pub(crate) fn host_keys(key: &str, v: &Node, p: &mut Problems) -> Option<HostKey
     }
 }
 
-/// SSH spellings are accepted and ignored; telnet is refused.
-pub(crate) fn transport(key: &str, v: &Node, p: &mut Problems) {
-    let Some(t) = text(key, v, p) else { return };
-    match t.to_ascii_lowercase().as_str() {
-        "ssh" | "asyncssh" | "ssh2" | "paramiko" | "system" => {}
-        "telnet" | "asynctelnet" => p.push(
+/// The protocol: scrapli's transports name the SSH library (system,
+/// asyncssh, ssh2, paramiko), which fanout leaves to the executor, so they
+/// all mean SSH; telnet and asynctelnet mean telnet.
+pub(crate) fn transport(key: &str, v: &Node, p: &mut Problems) -> Option<Transport> {
+    let t = text(key, v, p)?;
+    transport_name(&t).or_else(|| {
+        p.push(
             v.pos,
-            format!("telnet is not supported, fanout speaks SSH only; remove `{key}: {t}` and enable SSH on the device"),
-        ),
-        _ => p.push(
-            v.pos,
-            format!("unknown {key} `{t}`; fanout speaks SSH only: remove `{key}:` (ssh, asyncssh, ssh2, paramiko and system are accepted and ignored)"),
-        ),
+            format!(
+                "unknown {key} `{t}`; use ssh or telnet (scrapli's system, asyncssh, ssh2 and paramiko mean ssh, \
+                 asynctelnet means telnet)"
+            ),
+        );
+        None
+    })
+}
+
+/// A transport name, any spelling fanout accepts.
+pub(crate) fn transport_name(name: &str) -> Option<Transport> {
+    match name.to_ascii_lowercase().as_str() {
+        "ssh" | "asyncssh" | "ssh2" | "paramiko" | "system" => Some(Transport::Ssh),
+        "telnet" | "asynctelnet" => Some(Transport::Telnet),
+        _ => None,
     }
+}
+
+/// scrapli's `ssh_config_file`: a path, `true` for `~/.ssh/config`, or
+/// `false` for none.
+pub(crate) fn ssh_config_file(key: &str, v: &Node, p: &mut Problems) -> Option<Option<String>> {
+    let t = text(key, v, p)?;
+    if v.plain_text().is_some() {
+        match t.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" => return Some(Some("~/.ssh/config".to_string())),
+            "false" | "no" | "off" => return Some(None),
+            _ => {}
+        }
+    }
+    Some(Some(t))
 }
 
 /// Seconds as a number, or a human duration (`5s`, `1m30s`), more than 0
@@ -244,7 +293,13 @@ pub(crate) fn groups(key: &str, v: &Node, p: &mut Problems) -> Vec<At<String>> {
 }
 
 /// A map of names to single values, kept as written (empty for null).
-pub(crate) fn vars(key: &str, v: &Node, p: &mut Problems) -> Vec<(String, At<String>)> {
+/// Lists and maps are errors, or with `warn_nested` left out with a warning.
+pub(crate) fn vars(
+    key: &str,
+    v: &Node,
+    warn_nested: bool,
+    p: &mut Problems,
+) -> Vec<(String, At<String>)> {
     let entries = match &v.kind {
         _ if v.is_null() => return Vec::new(),
         Kind::Map(entries) => entries,
@@ -263,6 +318,15 @@ pub(crate) fn vars(key: &str, v: &Node, p: &mut Problems) -> Vec<(String, At<Str
                 let value = if entry.value.is_null() { String::new() } else { text.clone() };
                 out.push((entry.key.clone(), At { value, pos: entry.value.pos }));
             }
+            _ if warn_nested => p.warn(
+                entry.value.pos,
+                format!(
+                    "`{key}.{}` is {}: fanout vars hold single values, so it is left out \
+                     (filters and templates cannot use it)",
+                    entry.key,
+                    entry.value.describe()
+                ),
+            ),
             _ => p.push(
                 entry.value.pos,
                 format!(

@@ -7,26 +7,65 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_saphyr::granit_parser::{
-    ErrorKind, Event, Options, Parser, ScalarStyle, ScanError, Span, StrInput, StructureStyle,
+    ErrorKind, Event, Options, Parser, ScalarStyle, ScanError, Span, StructureStyle,
 };
 
 use crate::error::Problems;
+use crate::events::{Events, PIPE_FROM, Step, produce};
 
-/// Aliases may not expand the document to more values than this.
-const NODE_BUDGET: usize = 1_000_000;
+/// How many values one document may hold: as written (`plain`, keys
+/// included), and added by aliases (`alias`: each `*name` adds a copy of
+/// what `&name` holds, and each anchor keeps one copy). Counted apart so
+/// that a million hosts written out load while an alias bomb (a
+/// "billion laughs" document: a few lines that expand to billions of
+/// values) is refused early.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) plain: usize,
+    pub(crate) alias: usize,
+}
 
-/// A 1-based line and column (in characters).
+impl Limits {
+    /// 50 million written values (two million hosts of 25 values);
+    /// aliases may add 2 million (a 20-value `<<: *common` merged into each
+    /// of 100,000 hosts: beyond that `defaults:` and groups say the same
+    /// without copies), so that a bomb is refused before it takes much memory.
+    pub(crate) const DEFAULT: Limits = Limits {
+        plain: 50_000_000,
+        alias: 2_000_000,
+    };
+}
+
+/// A place in an inventory: its file (an index into
+/// [`Problems`]' files; 0 is the inventory itself), 1-based line and column
+/// (in characters).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Pos {
-    pub(crate) line: usize,
-    pub(crate) col: usize,
+    pub(crate) file: u32,
+    pub(crate) line: u32,
+    pub(crate) col: u32,
+}
+
+/// `n` as a line or column (files of 4 billion lines are refused long before).
+pub(crate) fn small(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Pos {
-    fn of(span: &Span) -> Pos {
+    /// Line 1, column 1 of `file`.
+    pub(crate) fn start(file: u32) -> Pos {
         Pos {
-            line: span.start.line().max(1),
-            col: span.start.col() + 1,
+            file,
+            line: 1,
+            col: 1,
+        }
+    }
+
+    fn of(file: u32, span: &Span) -> Pos {
+        Pos {
+            file,
+            line: small(span.start.line().max(1)),
+            col: small(span.start.col() + 1),
         }
     }
 }
@@ -100,17 +139,59 @@ pub(crate) struct SyntaxError {
     pub(crate) message: String,
 }
 
-/// Parses the first document; `None` when the file holds no value at all.
-/// Duplicate keys, non-text keys and extra documents go to `problems`.
-pub(crate) fn parse(text: &str, problems: &mut Problems) -> Result<Option<Node>, SyntaxError> {
+/// Parses the first document of file number `file`; `None` when the file
+/// holds no value at all. Duplicate keys, non-text keys and extra documents
+/// go to `problems`.
+pub(crate) fn parse(
+    text: &str,
+    file: u32,
+    problems: &mut Problems,
+) -> Result<Option<Node>, SyntaxError> {
+    parse_with_limits(text, file, problems, Limits::DEFAULT)
+}
+
+/// [`parse`] with other [`Limits`].
+pub(crate) fn parse_with_limits(
+    text: &str,
+    file: u32,
+    problems: &mut Problems,
+    limits: Limits,
+) -> Result<Option<Node>, SyntaxError> {
     let mut options = Options::default();
     options.emit_comments = false;
+    let parser = Parser::new_from_str_with_options(text, options);
+    if text.len() < PIPE_FROM {
+        return build(Events::Direct(Box::new(parser)), file, problems, limits);
+    }
+    // A large file: the parser runs on its own thread, handing over batches
+    // of events, while this one builds the tree.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Step<'_>>>(4);
+        scope.spawn(move || produce(parser, &tx));
+        build(
+            Events::Piped(rx, Vec::new().into_iter()),
+            file,
+            problems,
+            limits,
+        )
+    })
+}
+
+pub(crate) fn build(
+    events: Events<'_>,
+    file: u32,
+    problems: &mut Problems,
+    limits: Limits,
+) -> Result<Option<Node>, SyntaxError> {
     let mut b = Builder {
-        parser: Parser::new_from_str_with_options(text, options),
+        parser: events,
+        file,
         anchors: HashMap::new(),
-        budget: NODE_BUDGET,
+        limits,
+        plain_left: limits.plain,
+        alias_left: limits.alias,
         problems,
-        last: Pos { line: 1, col: 1 },
+        last: Pos::start(file),
         open_flow: Vec::new(),
     };
     loop {
@@ -132,7 +213,7 @@ pub(crate) fn parse(text: &str, problems: &mut Problems) -> Result<Option<Node>,
                 let extra = b.node(ev, first)?;
                 if !extra.is_null() {
                     b.problems.push(
-                        Pos::of(&span),
+                        Pos::of(b.file, &span),
                         "a second YAML document starts here; an inventory is one document: \
                          remove this `---` and merge the two, or split them into two files",
                     );
@@ -146,10 +227,15 @@ pub(crate) fn parse(text: &str, problems: &mut Problems) -> Result<Option<Node>,
 }
 
 struct Builder<'a, 'p> {
-    parser: Parser<'a, StrInput<'a>>,
+    parser: Events<'a>,
+    file: u32,
     /// Anchor id -> (node, number of values in it).
     anchors: HashMap<usize, (Node, usize)>,
-    budget: usize,
+    limits: Limits,
+    /// Values the document may still hold as written.
+    plain_left: usize,
+    /// Values aliases may still add.
+    alias_left: usize,
     problems: &'p mut Problems,
     last: Pos,
     /// The `[` / `{` collections being read, to name an unclosed one.
@@ -169,9 +255,11 @@ impl<'a> Builder<'a, '_> {
                             .into(),
                     });
                 }
-                Some(Err(e)) => return Err(syntax_error(&e, self.open_flow.last().copied())),
+                Some(Err(e)) => {
+                    return Err(syntax_error(self.file, &e, self.open_flow.last().copied()));
+                }
                 Some(Ok((ev, span))) => {
-                    self.last = Pos::of(&span);
+                    self.last = Pos::of(self.file, &span);
                     match ev {
                         Event::StreamStart
                         | Event::StreamEnd
@@ -190,27 +278,48 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
-    fn charge(&mut self, pos: Pos, n: usize) -> Result<(), SyntaxError> {
-        self.budget = self.budget.checked_sub(n).ok_or_else(|| over_budget(pos))?;
+    /// One more value as written.
+    fn charge_plain(&mut self, pos: Pos) -> Result<(), SyntaxError> {
+        self.plain_left = self.plain_left.checked_sub(1).ok_or_else(|| SyntaxError {
+            pos,
+            message: format!(
+                "this document holds more than {} values (keys included), the limit for one inventory; \
+                 split it into several files",
+                self.limits.plain
+            ),
+        })?;
         Ok(())
     }
 
-    /// Keeps a copy of an anchored node; the copy counts against the budget
-    /// too, or nested anchors could copy the document hundreds of times.
+    /// `n` values added by an alias (or an anchor's copy).
+    fn charge_alias(&mut self, pos: Pos, n: usize) -> Result<(), SyntaxError> {
+        self.alias_left = self.alias_left.checked_sub(n).ok_or_else(|| SyntaxError {
+            pos,
+            message: format!(
+                "anchors and aliases add more than {} values to this document (the limit for what aliases expand to, \
+                 apart from the values written out); use fewer (or less nested) anchors and aliases",
+                self.limits.alias
+            ),
+        })?;
+        Ok(())
+    }
+
+    /// Keeps a copy of an anchored node; the copy counts as expansion too,
+    /// or nested anchors could copy the document hundreds of times.
     fn remember(&mut self, anchor: usize, node: &Node) -> Result<(), SyntaxError> {
         if anchor != 0 {
             let n = size(node);
-            self.charge(node.pos, n)?;
+            self.charge_alias(node.pos, n)?;
             self.anchors.insert(anchor, (node.clone(), n));
         }
         Ok(())
     }
 
     fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node, SyntaxError> {
-        let pos = Pos::of(&span);
-        self.charge(pos, 1)?;
+        let pos = Pos::of(self.file, &span);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                self.charge_plain(pos)?;
                 let tagged_str = tag.as_ref().is_some_and(|t| t.is_yaml_core_schema_tag("str"));
                 let node = Node {
                     pos,
@@ -223,6 +332,7 @@ impl<'a> Builder<'a, '_> {
                 Ok(node)
             }
             Event::SequenceStart(style, anchor, _) => {
+                self.charge_plain(pos)?;
                 if style == StructureStyle::Flow {
                     self.open_flow.push(('[', pos));
                 }
@@ -245,6 +355,7 @@ impl<'a> Builder<'a, '_> {
                 Ok(node)
             }
             Event::MappingStart(style, anchor, _) => {
+                self.charge_plain(pos)?;
                 if style == StructureStyle::Flow {
                     self.open_flow.push(('{', pos));
                 }
@@ -256,10 +367,10 @@ impl<'a> Builder<'a, '_> {
                 Ok(node)
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some((node, n)) => {
+                Some(&(_, n)) => {
                     // Charged before copying: the copy may be what is too big.
-                    self.budget = self.budget.checked_sub(*n).ok_or_else(|| over_budget(pos))?;
-                    Ok(node.clone())
+                    self.charge_alias(pos, n)?;
+                    Ok(self.anchors[&id].0.clone())
                 }
                 None => Err(SyntaxError {
                     pos,
@@ -276,7 +387,7 @@ impl<'a> Builder<'a, '_> {
 
     fn mapping(&mut self, pos: Pos) -> Result<Node, SyntaxError> {
         let mut entries: Vec<Entry> = Vec::new();
-        let mut seen: HashMap<String, Pos> = HashMap::new();
+        let mut seen = Seen::default();
         let mut merged: Vec<Entry> = Vec::new();
         let mut merged_keys: HashSet<String> = HashSet::new();
         loop {
@@ -301,8 +412,8 @@ impl<'a> Builder<'a, '_> {
                 self.merge(value, &mut merged, &mut merged_keys);
                 continue;
             }
-            if let Some(first) = seen.get(&text) {
-                let first = self.problems.at(*first);
+            if let Some(first) = seen.get(&entries, &text) {
+                let first = self.problems.at(first);
                 self.problems.push(
                     key.pos,
                     format!(
@@ -312,7 +423,7 @@ impl<'a> Builder<'a, '_> {
                 );
                 continue;
             }
-            seen.insert(text.clone(), key.pos);
+            seen.add(&entries, &text);
             entries.push(Entry {
                 key: text,
                 key_pos: key.pos,
@@ -320,8 +431,8 @@ impl<'a> Builder<'a, '_> {
             });
         }
         for entry in merged {
-            if !seen.contains_key(&entry.key) {
-                seen.insert(entry.key.clone(), entry.key_pos);
+            if seen.get(&entries, &entry.key).is_none() {
+                seen.add(&entries, &entry.key);
                 entries.push(entry);
             }
         }
@@ -362,13 +473,43 @@ impl<'a> Builder<'a, '_> {
     }
 }
 
-fn over_budget(pos: Pos) -> SyntaxError {
-    SyntaxError {
-        pos,
-        message: format!(
-            "anchors and aliases expand this document to more than {NODE_BUDGET} values; \
-             use fewer (or less nested) anchors and aliases"
-        ),
+/// The keys of one mapping so far, to find duplicates: a scan of the
+/// entries while the map is small (most are: one host's settings), an index
+/// once it is large (`hosts:`).
+#[derive(Default)]
+struct Seen {
+    index: Option<HashMap<String, usize>>,
+}
+
+impl Seen {
+    /// Scanned up to this many entries; indexed beyond.
+    const SCAN: usize = 16;
+
+    /// Where `key` was first written, if it was.
+    fn get(&self, entries: &[Entry], key: &str) -> Option<Pos> {
+        match &self.index {
+            Some(index) => index.get(key).map(|&i| entries[i].key_pos),
+            None => entries.iter().find(|e| e.key == key).map(|e| e.key_pos),
+        }
+    }
+
+    /// Records that `key` is about to be pushed as entry `entries.len()`.
+    fn add(&mut self, entries: &[Entry], key: &str) {
+        match &mut self.index {
+            Some(index) => {
+                index.insert(key.to_string(), entries.len());
+            }
+            None if entries.len() + 1 >= Self::SCAN => {
+                let mut index: HashMap<String, usize> = entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.key.clone(), i))
+                    .collect();
+                index.insert(key.to_string(), entries.len());
+                self.index = Some(index);
+            }
+            None => {}
+        }
     }
 }
 
@@ -390,11 +531,12 @@ fn size(node: &Node) -> usize {
 
 /// The parser's message with a hint; an unclosed `[`/`{` is reported where
 /// it opens (`open_flow`: the innermost one being read).
-fn syntax_error(e: &ScanError, open_flow: Option<(char, Pos)>) -> SyntaxError {
+fn syntax_error(file: u32, e: &ScanError, open_flow: Option<(char, Pos)>) -> SyntaxError {
     let m = e.marker();
     let at = Pos {
-        line: m.line().max(1),
-        col: m.col() + 1,
+        file,
+        line: small(m.line().max(1)),
+        col: small(m.col() + 1),
     };
     if let (
         ErrorKind::ExpectedFlowMappingSeparator | ErrorKind::ExpectedFlowSequenceSeparator,
@@ -442,5 +584,95 @@ fn syntax_error(e: &ScanError, open_flow: Option<(char, Pos)>) -> SyntaxError {
     SyntaxError {
         pos: at,
         message: format!("{}; {hint}", e.kind()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_limited(text: &str, plain: usize, alias: usize) -> Result<Option<Node>, SyntaxError> {
+        let mut p = Problems::new(std::path::Path::new("t.yaml"));
+        parse_with_limits(text, 0, &mut p, Limits { plain, alias })
+    }
+
+    #[test]
+    fn plain_values_have_their_own_limit() {
+        // 1 map + 3 x (key + value) = 7 values.
+        let text = "{a: 1, b: 2, c: 3}";
+        assert!(parse_limited(text, 7, 0).is_ok());
+        let e = parse_limited(text, 6, 1_000).unwrap_err();
+        assert!(
+            e.message
+                .contains("holds more than 6 values (keys included)"),
+            "{}",
+            e.message
+        );
+        assert_eq!((e.pos.line, e.pos.col), (1, 17));
+    }
+
+    #[test]
+    fn alias_expansion_has_its_own_limit() {
+        // The anchor's copy (3 values) and two aliases (3 each): 9 added.
+        let text = "{a: &x [1, 2], b: *x, c: *x}";
+        assert!(parse_limited(text, 100, 9).is_ok());
+        let e = parse_limited(text, 100, 8).unwrap_err();
+        assert!(
+            e.message
+                .contains("anchors and aliases add more than 8 values"),
+            "{}",
+            e.message
+        );
+        assert_eq!((e.pos.line, e.pos.col), (1, 26));
+        // Written values do not count against the alias limit.
+        assert!(parse_limited("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", 100, 0).is_ok());
+    }
+
+    #[test]
+    fn large_files_parse_the_same_on_two_threads() {
+        let mut text = String::from("hosts:\n");
+        for i in 0..40_000 {
+            text.push_str(&format!(
+                "  r{i}: {{hostname: 127.0.0.1, port: {}}}\n",
+                1 + i % 60_000
+            ));
+        }
+        assert!(text.len() > PIPE_FROM);
+        let mut p = Problems::new(std::path::Path::new("t.yaml"));
+        let Some(Node {
+            kind: Kind::Map(root),
+            ..
+        }) = parse(&text, 0, &mut p).unwrap()
+        else {
+            panic!("not a map");
+        };
+        let Kind::Map(hosts) = &root[0].value.kind else {
+            panic!("hosts is not a map");
+        };
+        assert_eq!(hosts.len(), 40_000);
+        assert_eq!(
+            (hosts[39_999].key_pos.line, hosts[39_999].key_pos.col),
+            (40_001, 3)
+        );
+        // A syntax error far into a large file is the same error on one
+        // thread and on two.
+        let broken = text.replace(
+            "  r30000: {hostname: 127.0.0.1,",
+            "  r30000: {hostname: 127.0.0.1,,",
+        );
+        let piped = parse(&broken, 0, &mut p).unwrap_err();
+        let direct = build(
+            Events::Direct(Box::new(Parser::new_from_str(&broken))),
+            0,
+            &mut p,
+            Limits::DEFAULT,
+        )
+        .unwrap_err();
+        assert_eq!((piped.pos, &piped.message), (direct.pos, &direct.message));
+        assert!(
+            (30_001..=30_002).contains(&piped.pos.line),
+            "{}",
+            piped.message
+        );
     }
 }

@@ -4,6 +4,7 @@ use fanout_core::{HostOutcome, RunSummary};
 use serde::Serialize;
 
 use crate::Reporter;
+use crate::extras::{HostExtras, HostJson, HostsJson};
 
 /// `--format jsonl`: one object per host, flushed as it completes, then
 /// `{"summary": {...}}`.
@@ -29,7 +30,15 @@ fn to_io(e: serde_json::Error) -> io::Error {
 
 impl Reporter for JsonLinesReporter<'_> {
     fn host(&mut self, outcome: &HostOutcome) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, outcome).map_err(to_io)?;
+        self.host_with(outcome, &HostExtras::default())
+    }
+
+    fn host_with(&mut self, outcome: &HostOutcome, extras: &HostExtras) -> io::Result<()> {
+        let host = HostJson {
+            outcome,
+            extras: Some(extras),
+        };
+        serde_json::to_writer(&mut self.out, &host).map_err(to_io)?;
         self.out.write_all(b"\n")?;
         self.out.flush()
     }
@@ -49,6 +58,8 @@ impl Reporter for JsonLinesReporter<'_> {
 pub struct JsonReporter<'a> {
     out: Box<dyn Write + 'a>,
     hosts: Vec<HostOutcome>,
+    /// `extras[i]` belongs to `hosts[i]`.
+    extras: Vec<HostExtras>,
 }
 
 impl<'a> JsonReporter<'a> {
@@ -57,6 +68,7 @@ impl<'a> JsonReporter<'a> {
         Self {
             out,
             hosts: Vec::new(),
+            extras: Vec::new(),
         }
     }
 }
@@ -64,7 +76,7 @@ impl<'a> JsonReporter<'a> {
 /// The `--format json` document (also `summary.json` of an output folder).
 #[derive(Serialize)]
 pub(crate) struct Document<'d> {
-    pub(crate) hosts: &'d [HostOutcome],
+    pub(crate) hosts: HostsJson<'d>,
     pub(crate) summary: &'d RunSummary,
     /// Output folders only: host name -> its file.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,13 +85,21 @@ pub(crate) struct Document<'d> {
 
 impl Reporter for JsonReporter<'_> {
     fn host(&mut self, outcome: &HostOutcome) -> io::Result<()> {
+        self.host_with(outcome, &HostExtras::default())
+    }
+
+    fn host_with(&mut self, outcome: &HostOutcome, extras: &HostExtras) -> io::Result<()> {
         self.hosts.push(outcome.clone());
+        self.extras.push(extras.clone());
         Ok(())
     }
 
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {
         let doc = Document {
-            hosts: &self.hosts,
+            hosts: HostsJson {
+                outcomes: &self.hosts,
+                extras: &self.extras,
+            },
             summary,
             files: None,
         };
@@ -92,7 +112,7 @@ impl Reporter for JsonReporter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fanout_core::Tally;
+    use fanout_core::RunSummary;
 
     /// A pipe whose reader has gone away.
     struct Closed;
@@ -108,7 +128,7 @@ mod tests {
 
     #[test]
     fn a_closed_pipe_stays_a_broken_pipe() {
-        let summary = Tally::new().finish("seq", 1);
+        let summary = RunSummary::empty("seq", 1);
         let outcome = crate::sample_outcome("r1", "x\n");
         let mut lines = JsonLinesReporter::new(Box::new(Closed));
         let err = lines.host(&outcome).unwrap_err();

@@ -8,25 +8,45 @@
 //! [`JsonReporter`] (one document at the end). [`OutDir`] writes one file
 //! per host plus `summary.json` into a directory that is swapped in
 //! atomically, so an existing directory is never half-overwritten.
+//!
+//! Around them: [`HostExtras`] (parsed records and diffs added to a host's
+//! JSON object), [`SimilarTableReporter`] (`--group similar`: outputs that
+//! differ only in names, addresses, numbers and times folded together, the
+//! varying fields marked) and [`RunDiff`] (`fanout diff`, `--diff-against`:
+//! what changed per host between two runs). This crate only renders and
+//! compares results; it never runs hosts.
 
+mod diff;
+mod extras;
 mod fold;
 mod json;
 mod outdir;
+mod similar_outputs;
 mod table;
 
 use std::io;
 
 use fanout_core::{HostOutcome, RunSummary};
 
+pub use diff::{Change, DiffCounts, DiffError, HostChange, RunDiff, Snapshot, SnapshotHost};
+pub use extras::{HostDiffJson, HostExtras, OutputExtras};
 pub use fold::{FoldedOutput, fold_names, fold_outputs, output_text};
 pub use json::{JsonLinesReporter, JsonReporter};
 pub use outdir::{OutDir, OutDirError};
+pub use similar_outputs::{SimilarGroup, SimilarTableReporter, group_similar};
 pub use table::{DEFAULT_MAX_LINES, TableOptions, TableReporter, summary_line};
 
 /// Receives outcomes as they complete and the summary at the end.
 pub trait Reporter {
     /// One host finished.
     fn host(&mut self, outcome: &HostOutcome) -> io::Result<()>;
+    /// One host finished, with what fanout added to its outcome (parsed
+    /// records, its diff against an earlier run). The JSON reporters put
+    /// `extras` into the host's object; the others ignore them.
+    fn host_with(&mut self, outcome: &HostOutcome, extras: &HostExtras) -> io::Result<()> {
+        let _ = extras;
+        self.host(outcome)
+    }
     /// The run ended (completed, failed or interrupted).
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()>;
 }

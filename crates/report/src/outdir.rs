@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use fanout_core::{HostOutcome, RunSummary};
 
+use crate::extras::{HostExtras, HostsJson};
 use crate::fold::output_text;
 use crate::json::Document;
 
@@ -91,6 +92,8 @@ pub struct OutDir {
     staging: PathBuf,
     used: BTreeSet<String>,
     hosts: Vec<HostOutcome>,
+    /// `extras[i]` belongs to `hosts[i]` (parsed records, diff).
+    extras: Vec<HostExtras>,
     /// Host name → its file, recorded in summary.json.
     files: BTreeMap<String, String>,
     finished: bool,
@@ -120,17 +123,29 @@ impl OutDir {
             used: BTreeSet::new(),
             files: BTreeMap::new(),
             hosts: Vec::new(),
+            extras: Vec::new(),
             finished: false,
         })
     }
 
     /// Writes `HOST.txt` with the host's output (see the README).
     pub fn host(&mut self, outcome: &HostOutcome) -> Result<(), OutDirError> {
+        self.host_with(outcome, &HostExtras::default())
+    }
+
+    /// [`host`](Self::host), with what summary.json adds to the host's
+    /// object (parsed records, diff).
+    pub fn host_with(
+        &mut self,
+        outcome: &HostOutcome,
+        extras: &HostExtras,
+    ) -> Result<(), OutDirError> {
         let file = self.file_name(&outcome.host);
         self.files.insert(outcome.host.clone(), file.clone());
         let path = self.staging.join(file);
         fs::write(&path, output_text(outcome)).map_err(io_err(&path, "writing"))?;
         self.hosts.push(outcome.clone());
+        self.extras.push(extras.clone());
         Ok(())
     }
 
@@ -150,7 +165,10 @@ impl OutDir {
     fn swap_in(&self, summary: &RunSummary) -> Result<PathBuf, OutDirError> {
         let path = self.staging.join("summary.json");
         let doc = Document {
-            hosts: &self.hosts,
+            hosts: HostsJson {
+                outcomes: &self.hosts,
+                extras: &self.extras,
+            },
             summary,
             files: Some(&self.files),
         };
@@ -247,13 +265,19 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::sample_outcome as outcome;
-    use fanout_core::Tally;
+    use fanout_core::{RunSummary, StatusCounts};
 
     #[test]
     fn writes_then_replaces_a_previous_output_whole() {
         let tmp = tempfile::tempdir().unwrap();
         let dest = tmp.path().join("out");
-        let summary = Tally::new().finish("seq", 1);
+        let summary = RunSummary {
+            executor: "seq".into(),
+            concurrency: 1,
+            hosts: 0,
+            counts: StatusCounts::default(),
+            wall: std::time::Duration::ZERO,
+        };
         let mut dir = OutDir::create(&dest).unwrap();
         dir.host(&outcome("r1", "one\n")).unwrap();
         dir.host(&outcome("r/2", "two\n")).unwrap();

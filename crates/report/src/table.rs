@@ -111,10 +111,10 @@ pub fn summary_line(s: &RunSummary) -> String {
         "{} host{}: {} ok, {} failed, {} timeout, {} cancelled in {:.2} s ({}, concurrency {})",
         s.hosts,
         if s.hosts == 1 { "" } else { "s" },
-        s.ok,
-        s.failed,
-        s.timeout,
-        s.cancelled,
+        s.counts.ok,
+        s.counts.failed,
+        s.counts.timeout,
+        s.counts.cancelled,
         s.wall.as_secs_f64(),
         s.executor,
         s.concurrency
@@ -171,7 +171,7 @@ impl Reporter for TableReporter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fanout_core::{ErrorKind, Tally, Worker};
+    use fanout_core::{ErrorKind, RunSummary, Worker};
 
     /// The table of `outcomes` with `options`, as text.
     fn table(outcomes: &[HostOutcome], options: TableOptions) -> String {
@@ -181,7 +181,7 @@ mod tests {
             for o in outcomes {
                 t.host(o).unwrap();
             }
-            t.finish(&Tally::new().finish("seq", 1)).unwrap();
+            t.finish(&RunSummary::empty("seq", 1)).unwrap();
         }
         String::from_utf8(buf).unwrap()
     }

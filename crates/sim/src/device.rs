@@ -3,17 +3,22 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use fanout_core::Platform;
-use russh::keys::{PrivateKey, PublicKey};
+use russh::keys::{Algorithm, PublicKey};
 use russh::{MethodKind, MethodSet, Preferred, SshId};
 
-use crate::console::{DeviceConfig, SharedConfig};
+use tokio::sync::Semaphore;
+
+use crate::console::{Console, ConsoleOptions, SharedConfig};
 use crate::faults::{Fault, SplitMix};
+use crate::keys::HostKeys;
+use crate::limits::{MaxStartups, SessionLimit, SessionLimitMode};
 use crate::stats::Stats;
+use crate::topology::Site;
 
 /// Everything that defines one simulated device.
 #[derive(Clone, Debug)]
@@ -44,18 +49,69 @@ pub struct DeviceSpec {
     pub slow_banner_delay: Duration,
     /// Extra lines in long outputs (`show running-config`).
     pub extra_lines: usize,
+    /// Most SSH connections open at once, and what an extra one gets
+    /// (`None`: no limit).
+    pub max_sessions: Option<SessionLimit>,
+    /// Time the device takes to accept (or reject) a login, as an AAA
+    /// lookup does on real boxes (0.5-1 s); not spent on `none` probes.
+    pub auth_delay: Duration,
+    /// sshd's `MaxStartups`: random early drop of new connections while
+    /// many are unauthenticated (`None`: never).
+    pub max_startups: Option<MaxStartups>,
+}
+
+impl DeviceSpec {
+    /// A device with the fleet defaults: 127.0.0.1, any free port, IOS,
+    /// `cisco`/`cisco`, enable secret `cisco`, no faults, no delays, no
+    /// session limit.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            address: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            port: 0,
+            platform: Platform::Ios,
+            username: "cisco".into(),
+            password: "cisco".into(),
+            secret: Some("cisco".into()),
+            faults: BTreeSet::new(),
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            banner_delay: Duration::ZERO,
+            slow_banner_delay: Duration::from_secs(5),
+            extra_lines: 0,
+            max_sessions: None,
+            auth_delay: Duration::ZERO,
+            max_startups: None,
+        }
+    }
+}
+
+impl Default for DeviceSpec {
+    fn default() -> Self {
+        Self::new("r1")
+    }
 }
 
 /// A device ready to serve: its spec plus keys, server config and state.
 pub(crate) struct Device {
     pub(crate) spec: DeviceSpec,
     pub(crate) config: Arc<russh::server::Config>,
-    /// The key written to known_hosts (differs from the presented one for
-    /// `wrong_host_key`).
-    pub(crate) known_key: PublicKey,
+    /// The keys written to known_hosts (ed25519, and RSA for legacy
+    /// devices; other than the presented ones for `wrong_host_key`).
+    pub(crate) known_keys: Vec<PublicKey>,
     pub(crate) client_key: PublicKey,
     pub(crate) running: SharedConfig,
+    /// Its place in the fleet's cabling.
+    pub(crate) site: Site,
+    /// Served over telnet instead of SSH.
+    pub(crate) telnet: bool,
+    /// The session limit and its slots.
+    pub(crate) limit: Option<(SessionLimitMode, Semaphore)>,
     pub(crate) stats: Arc<Stats>,
+    /// Connections accepted and not yet authenticated (for `max_startups`).
+    unauthenticated: AtomicUsize,
+    /// Draws of the `max_startups` coin so far.
+    startup_draws: AtomicU64,
     seed: u64,
     sessions: AtomicU64,
 }
@@ -67,14 +123,9 @@ impl Device {
         seed: u64,
         client_key: PublicKey,
         stats: Arc<Stats>,
+        keys: HostKeys,
+        site: Site,
     ) -> Self {
-        let own = crate::keys::host_key(seed, index);
-        let known_key = own.public_key().clone();
-        let presented: PrivateKey = if spec.faults.contains(&Fault::WrongHostKey) {
-            crate::keys::wrong_host_key(seed, index)
-        } else {
-            own
-        };
         let preferred = if spec.faults.contains(&Fault::LegacyAlgorithms) {
             legacy_algorithms()
         } else {
@@ -92,22 +143,30 @@ impl Device {
             auth_rejection_time: Duration::from_millis(20),
             // OpenSSH probes with "none" first; never make that cost time.
             auth_rejection_time_initial: Some(Duration::ZERO),
-            keys: vec![presented],
+            keys: keys.presented,
             inactivity_timeout: Some(Duration::from_secs(1800)),
             nodelay: true,
             preferred,
             ..Default::default()
         };
-        let running = Arc::new(Mutex::new(DeviceConfig::new(&spec.name)));
+        let running = site.topology.nodes[site.index as usize].0.clone();
+        let limit = spec
+            .max_sessions
+            .map(|l| (l.mode, Semaphore::new(l.max.max(1))));
         Self {
             spec,
             config: Arc::new(config),
-            known_key,
+            known_keys: keys.known,
             client_key,
             running,
+            site,
+            telnet: false,
+            limit,
             stats,
             seed: seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407),
             sessions: AtomicU64::new(0),
+            unauthenticated: AtomicUsize::new(0),
+            startup_draws: AtomicU64::new(0),
         }
     }
 
@@ -115,15 +174,63 @@ impl Device {
         self.spec.faults.contains(&fault)
     }
 
+    /// A console session on this device.
+    pub(crate) fn console(&self) -> Console {
+        let spec = &self.spec;
+        Console::new(
+            spec.platform,
+            self.running.clone(),
+            &spec.username,
+            spec.secret.as_deref(),
+            ConsoleOptions {
+                extra_lines: spec.extra_lines,
+                ..ConsoleOptions::default()
+            },
+        )
+        .with_site(Some(self.site.clone()))
+    }
+
+    /// A new connection under `max_startups`: `None` when it is dropped,
+    /// else its place among the unauthenticated ones (given back when it
+    /// logs in or closes). The coin is seeded per device: the same seed and
+    /// the same sequence of connections drop the same ones.
+    pub(crate) fn startup(self: &Arc<Self>) -> Option<Startup> {
+        let Some(limit) = self.spec.max_startups else {
+            return Some(Startup(None));
+        };
+        let now = self.unauthenticated.load(Ordering::SeqCst);
+        let percent = limit.drop_percent(now);
+        if percent > 0.0 {
+            let n = self.startup_draws.fetch_add(1, Ordering::Relaxed);
+            let mut coin =
+                SplitMix(self.seed ^ 0x0073_7461_7274_7570 ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            if coin.unit() * 100.0 < percent {
+                self.stats.startup_dropped();
+                return None;
+            }
+        }
+        self.unauthenticated.fetch_add(1, Ordering::SeqCst);
+        Some(Startup(Some(self.clone())))
+    }
+
     /// A latency generator for one session (repeatable per device).
     pub(crate) fn latency_source(&self) -> LatencySource {
-        let n = self
-            .sessions
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.sessions.fetch_add(1, Ordering::Relaxed);
         LatencySource {
             base: self.spec.latency,
             jitter: self.spec.jitter,
             rng: SplitMix(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        }
+    }
+}
+
+/// A connection counted as unauthenticated until dropped (login or close).
+pub(crate) struct Startup(Option<Arc<Device>>);
+
+impl Drop for Startup {
+    fn drop(&mut self) {
+        if let Some(d) = self.0.take() {
+            d.unauthenticated.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
@@ -157,11 +264,18 @@ fn server_id(platform: Platform) -> &'static str {
     }
 }
 
-/// What an old IOS 12.x box offers: SHA-1 Diffie-Hellman, CBC ciphers, hmac-sha1.
+/// What an old IOS 12.x / 15.x box offers: SHA-1 Diffie-Hellman (group
+/// exchange, group14, group1), CBC ciphers, hmac-sha1, and `ssh-rsa` (RSA
+/// with SHA-1 signatures) besides ed25519 as host-key algorithms.
 fn legacy_algorithms() -> Preferred {
     use std::borrow::Cow;
     Preferred {
-        kex: Cow::Borrowed(&[russh::kex::DH_G14_SHA1, russh::kex::DH_G1_SHA1]),
+        kex: Cow::Borrowed(&[
+            russh::kex::DH_GEX_SHA1,
+            russh::kex::DH_G14_SHA1,
+            russh::kex::DH_G1_SHA1,
+        ]),
+        key: Cow::Borrowed(&[Algorithm::Ed25519, Algorithm::Rsa { hash: None }]),
         cipher: Cow::Borrowed(&[russh::cipher::AES_128_CBC, russh::cipher::TRIPLE_DES_CBC]),
         mac: Cow::Borrowed(&[russh::mac::HMAC_SHA1]),
         ..Preferred::default()

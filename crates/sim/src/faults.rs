@@ -23,8 +23,10 @@ pub enum Fault {
     SlowBanner,
     /// The device presents a host key other than the one in known_hosts.
     WrongHostKey,
-    /// Only old key exchanges, ciphers and MACs (diffie-hellman-group14-sha1,
-    /// group1-sha1; aes128-cbc, 3des-cbc; hmac-sha1), like an old IOS box.
+    /// Only old key exchanges, ciphers and MACs
+    /// (diffie-hellman-group-exchange-sha1, group14-sha1, group1-sha1;
+    /// aes128-cbc, 3des-cbc; hmac-sha1), and an RSA host key (`ssh-rsa`,
+    /// SHA-1 signatures) besides the ed25519 one, like an old IOS box.
     LegacyAlgorithms,
     /// Logins work, but the device never stops talking: an exec command's
     /// output, and a shell from the moment it opens, are

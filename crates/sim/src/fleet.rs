@@ -2,330 +2,30 @@
 //! known_hosts and targets, drop it to stop every device.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fanout_core::{Platform, Secret, Target};
 use russh::keys::PrivateKey;
-use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
-use crate::SimError;
-use crate::device::{Device, DeviceSpec};
-use crate::faults::{Fault, FaultSpec};
+use crate::builder::FleetBuilder;
+use crate::console::Console;
+use crate::device::Device;
+use crate::faults::Fault;
+use crate::files::FleetFiles;
 use crate::stats::{Stats, StatsSnapshot};
+use crate::topology::Topology;
 
-/// Builds a [`Fleet`] (by-value builder; every setting has a default).
-#[derive(Clone, Debug)]
-pub struct FleetBuilder {
-    devices: usize,
-    platform: Platform,
-    specs: Option<Vec<DeviceSpec>>,
-    address: IpAddr,
-    base_port: u16,
-    username: String,
-    password: String,
-    secret: Option<String>,
-    latency: Duration,
-    jitter: Duration,
-    banner_delay: Duration,
-    slow_banner_delay: Duration,
-    extra_lines: usize,
-    faults: FaultSpec,
-    seed: u64,
-    worker_threads: usize,
-    inventory_out: Option<PathBuf>,
-    known_hosts_out: Option<PathBuf>,
-    client_key_out: Option<PathBuf>,
-}
-
-impl Default for FleetBuilder {
-    fn default() -> Self {
-        Self {
-            devices: 1,
-            platform: Platform::Ios,
-            specs: None,
-            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            base_port: 0,
-            username: "cisco".into(),
-            password: "cisco".into(),
-            secret: Some("cisco".into()),
-            latency: Duration::ZERO,
-            jitter: Duration::ZERO,
-            banner_delay: Duration::ZERO,
-            slow_banner_delay: Duration::from_secs(5),
-            extra_lines: 0,
-            faults: FaultSpec::default(),
-            seed: 1,
-            worker_threads: 2,
-            inventory_out: None,
-            known_hosts_out: None,
-            client_key_out: None,
-        }
-    }
-}
-
-impl FleetBuilder {
-    /// Number of generated devices, named `r1`.. (`r0001`.. for larger fleets).
-    pub fn devices(mut self, n: usize) -> Self {
-        self.devices = n;
-        self
-    }
-    /// Platform of generated devices.
-    pub fn platform(mut self, platform: Platform) -> Self {
-        self.platform = platform;
-        self
-    }
-    /// Serve exactly these devices instead of generated ones (`sim serve -i`).
-    pub fn specs(mut self, specs: Vec<DeviceSpec>) -> Self {
-        self.specs = Some(specs);
-        self
-    }
-    /// Loopback address of generated devices (default 127.0.0.1).
-    pub fn address(mut self, address: IpAddr) -> Self {
-        self.address = address;
-        self
-    }
-    /// First port of generated devices (device i on base+i); 0 = any free port.
-    pub fn base_port(mut self, port: u16) -> Self {
-        self.base_port = port;
-        self
-    }
-    /// Login credentials of generated devices (default cisco/cisco, secret cisco).
-    pub fn credentials(mut self, username: &str, password: &str, secret: Option<&str>) -> Self {
-        self.username = username.into();
-        self.password = password.into();
-        self.secret = secret.map(String::from);
-        self
-    }
-    /// Command latency and its ± jitter.
-    pub fn latency(mut self, latency: Duration, jitter: Duration) -> Self {
-        self.latency = latency;
-        self.jitter = jitter;
-        self
-    }
-    /// Delay before every device's SSH banner.
-    pub fn banner_delay(mut self, delay: Duration) -> Self {
-        self.banner_delay = delay;
-        self
-    }
-    /// Banner delay of `slow_banner` devices (default 5 s).
-    pub fn slow_banner_delay(mut self, delay: Duration) -> Self {
-        self.slow_banner_delay = delay;
-        self
-    }
-    /// Extra lines in long outputs (output-size knob).
-    pub fn extra_lines(mut self, n: usize) -> Self {
-        self.extra_lines = n;
-        self
-    }
-    /// Faults to inject (added to per-device faults of `specs`).
-    pub fn faults(mut self, faults: FaultSpec) -> Self {
-        self.faults = faults;
-        self
-    }
-    /// Seed of host keys, fault placement and jitter (default 1).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-    /// Tokio worker threads of the fleet's own runtime (default 2).
-    pub fn worker_threads(mut self, n: usize) -> Self {
-        self.worker_threads = n.max(1);
-        self
-    }
-    /// Where to write the generated inventory (default: a temporary folder owned by the fleet).
-    pub fn inventory_out(mut self, path: impl Into<PathBuf>) -> Self {
-        self.inventory_out = Some(path.into());
-        self
-    }
-    /// Where to write known_hosts (default: beside the inventory).
-    pub fn known_hosts_out(mut self, path: impl Into<PathBuf>) -> Self {
-        self.known_hosts_out = Some(path.into());
-        self
-    }
-    /// Also write the client private key every device authorizes, and name
-    /// it as `key_file` in the inventory.
-    pub fn client_key_out(mut self, path: impl Into<PathBuf>) -> Self {
-        self.client_key_out = Some(path.into());
-        self
-    }
-
-    fn generated_specs(&self) -> Vec<DeviceSpec> {
-        let width = if self.devices < 1000 {
-            1
-        } else {
-            self.devices.to_string().len()
-        };
-        (0..self.devices)
-            .map(|i| DeviceSpec {
-                name: format!("r{:0width$}", i + 1),
-                address: self.address,
-                port: if self.base_port == 0 {
-                    0
-                } else {
-                    self.base_port.saturating_add(i as u16)
-                },
-                platform: self.platform,
-                username: self.username.clone(),
-                password: self.password.clone(),
-                secret: self.secret.clone(),
-                faults: BTreeSet::new(),
-                latency: self.latency,
-                jitter: self.jitter,
-                banner_delay: self.banner_delay,
-                slow_banner_delay: self.slow_banner_delay,
-                extra_lines: self.extra_lines,
-            })
-            .collect()
-    }
-
-    /// Binds every device, starts serving, writes the inventory and
-    /// known_hosts (atomically, once every device accepts connections).
-    pub fn start(self) -> Result<Fleet, SimError> {
-        let started = Instant::now();
-        let mut specs = self.specs.clone().unwrap_or_else(|| self.generated_specs());
-        if specs.is_empty() {
-            return Err(SimError::Config(
-                "a fleet needs at least one device (-n N with N >= 1)".into(),
-            ));
-        }
-        let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
-        let assigned = self
-            .faults
-            .assign(&names, self.seed)
-            .map_err(SimError::Config)?;
-        for (spec, faults) in specs.iter_mut().zip(assigned) {
-            spec.faults.extend(faults);
-            if !is_loopback(spec.address) {
-                return Err(SimError::Config(format!(
-                    "device {} would listen on {}: the simulator serves loopback addresses (127.0.0.0/8, ::1) only",
-                    spec.name, spec.address
-                )));
-            }
-        }
-        // One descriptor per listener and per session, on both ends when the
-        // client runs in this process too.
-        let fd_limit = crate::raise_fd_limit((specs.len() as u64) * 4 + 4096);
-
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(self.worker_threads)
-            .thread_name("fanout-sim")
-            .enable_all()
-            .build()
-            .map_err(|e| SimError::Io("starting the fleet's tokio runtime".into(), e))?;
-        let stats = Arc::new(Stats::default());
-        let client_key = crate::keys::client_key(self.seed);
-        let client_public = client_key.public_key().clone();
-        let seed = self.seed;
-        let devices = runtime.block_on(async {
-            let mut bound = Vec::with_capacity(specs.len());
-            for (i, spec) in specs.into_iter().enumerate() {
-                let device = Arc::new(Device::new(
-                    spec,
-                    i,
-                    seed,
-                    client_public.clone(),
-                    stats.clone(),
-                ));
-                let addr = SocketAddr::new(device.spec.address, device.spec.port);
-                let could_not = |e| {
-                    SimError::Io(
-                        format!("device {} could not listen on {addr}", device.spec.name),
-                        e,
-                    )
-                };
-                let port = if device.has(Fault::Refuse) {
-                    // Bound but never listening: connections get a RST
-                    // (refused), and the port stays ours, so a fleet started
-                    // meanwhile (tests run in parallel) cannot take it over
-                    // and answer in the dead device's place. No SO_REUSEADDR,
-                    // so no later bind can share it.
-                    let socket = match addr {
-                        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
-                        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
-                    }
-                    .map_err(could_not)?;
-                    socket.bind(addr).map_err(could_not)?;
-                    let port = socket
-                        .local_addr()
-                        .map(|a| a.port())
-                        .unwrap_or(device.spec.port);
-                    tokio::spawn(async move {
-                        let _held_until_the_fleet_stops = socket;
-                        std::future::pending::<()>().await
-                    });
-                    port
-                } else {
-                    let listener = TcpListener::bind(addr).await.map_err(could_not)?;
-                    let port = listener
-                        .local_addr()
-                        .map(|a| a.port())
-                        .unwrap_or(device.spec.port);
-                    tokio::spawn(crate::server::serve(listener, device.clone()));
-                    port
-                };
-                bound.push((device, port));
-            }
-            Ok::<_, SimError>(bound)
-        })?;
-
-        let files = match &self.inventory_out {
-            Some(path) => FleetFiles::at(path.clone(), self.known_hosts_out.clone()),
-            None => FleetFiles::temporary(self.known_hosts_out.clone())?,
-        };
-        let client_key_path = self.client_key_out.clone();
-        if let Some(path) = &client_key_path {
-            let pem = client_key
-                .to_openssh(russh::keys::ssh_key::LineEnding::LF)
-                .map_err(|e| SimError::Config(format!("encoding the client key: {e}")))?;
-            write_atomic(path, pem.as_bytes(), 0o600)?;
-        }
-        let infos: Vec<DeviceInfo> = devices
-            .iter()
-            .map(|(d, port)| DeviceInfo {
-                name: d.spec.name.clone(),
-                address: d.spec.address,
-                port: *port,
-                platform: d.spec.platform,
-                faults: d.spec.faults.clone(),
-            })
-            .collect();
-        let mut known_hosts = String::new();
-        for (d, port) in &devices {
-            known_hosts.push_str(&crate::keys::known_hosts_line(
-                &d.spec.address.to_string(),
-                *port,
-                &d.known_key,
-            ));
-        }
-        write_atomic(&files.known_hosts, known_hosts.as_bytes(), 0o644)?;
-        let inventory = inventory_yaml(&devices, &files, client_key_path.as_deref());
-        write_atomic(&files.inventory, inventory.as_bytes(), 0o600)?;
-
-        let targets = devices
-            .iter()
-            .map(|(d, port)| target(d, *port, client_key_path.as_deref()))
-            .collect();
-        Ok(Fleet {
-            runtime: Some(runtime),
-            devices: infos,
-            targets,
-            files,
-            client_key,
-            client_key_path,
-            stats,
-            start_time: started.elapsed(),
-            fd_limit,
-        })
-    }
-}
-
-fn is_loopback(addr: IpAddr) -> bool {
-    addr.is_loopback()
+/// One cable: `(device, interface)` at each end.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cable {
+    /// One end.
+    pub a: (String, String),
+    /// The other end.
+    pub b: (String, String),
 }
 
 /// Where a device listens and what it is.
@@ -343,56 +43,20 @@ pub struct DeviceInfo {
     pub faults: BTreeSet<Fault>,
 }
 
-#[derive(Debug)]
-struct FleetFiles {
-    inventory: PathBuf,
-    known_hosts: PathBuf,
-    _temp: Option<tempfile::TempDir>,
-}
-
-impl FleetFiles {
-    fn at(inventory: PathBuf, known_hosts: Option<PathBuf>) -> Self {
-        let known_hosts = known_hosts.unwrap_or_else(|| {
-            let name = inventory
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            inventory.with_file_name(format!("{name}_known_hosts"))
-        });
-        Self {
-            inventory,
-            known_hosts,
-            _temp: None,
-        }
-    }
-
-    fn temporary(known_hosts: Option<PathBuf>) -> Result<Self, SimError> {
-        let dir = tempfile::Builder::new()
-            .prefix("fanout-sim-")
-            .tempdir()
-            .map_err(|e| {
-                SimError::Io(
-                    "creating a temporary folder for the fleet's files".into(),
-                    e,
-                )
-            })?;
-        let mut files = Self::at(dir.path().join("fleet.yaml"), known_hosts);
-        files._temp = Some(dir);
-        Ok(files)
-    }
-}
-
 /// A running simulated fleet. Dropping it stops every device.
 pub struct Fleet {
-    runtime: Option<Runtime>,
-    devices: Vec<DeviceInfo>,
-    targets: Vec<Target>,
-    files: FleetFiles,
-    client_key: PrivateKey,
-    client_key_path: Option<PathBuf>,
-    stats: Arc<Stats>,
-    start_time: Duration,
-    fd_limit: u64,
+    pub(crate) runtime: Option<Runtime>,
+    pub(crate) topology: Arc<Topology>,
+    pub(crate) served: Vec<Arc<Device>>,
+    pub(crate) devices: Vec<DeviceInfo>,
+    pub(crate) targets: Vec<Target>,
+    pub(crate) files: FleetFiles,
+    pub(crate) client_key: PrivateKey,
+    pub(crate) client_key_path: Option<PathBuf>,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) start_time: Duration,
+    pub(crate) telnet: bool,
+    pub(crate) fd_limit: u64,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -457,6 +121,45 @@ impl Fleet {
         self.fd_limit.saturating_sub(self.devices.len() as u64 + 32)
     }
 
+    /// A console session on device `name`, as an SSH shell or exec channel
+    /// gets it (its running state, neighbours and figures), without the
+    /// network: for checks over many devices at once.
+    pub fn console(&self, name: &str) -> Option<Console> {
+        let d = self.served.iter().find(|d| d.spec.name == name)?;
+        Some(d.console())
+    }
+
+    /// Every cable of the fleet, each once, with the interface names the
+    /// devices had at start: what a cabling check over `show cdp
+    /// neighbors` must find on both ends.
+    pub fn cabling(&self) -> Vec<Cable> {
+        let c = &self.topology.cabling;
+        let port = |d: u32, k: u16| {
+            let name = self.devices[d as usize].name.clone();
+            let platform = self.devices[d as usize].platform;
+            (name, crate::profile::physical_port(platform, k as usize))
+        };
+        let mut out = Vec::with_capacity(c.cables());
+        for i in 0..self.devices.len() {
+            for e in c.ends(i) {
+                let (a, b) = ((i as u32, e.local), (e.remote, e.remote_port));
+                if a < b {
+                    out.push(Cable {
+                        a: port(a.0, a.1),
+                        b: port(b.0, b.1),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the devices speak telnet (`FleetBuilder::telnet`) rather
+    /// than SSH.
+    pub fn telnet(&self) -> bool {
+        self.telnet
+    }
+
     /// How long [`FleetBuilder::start`] took.
     pub fn start_time(&self) -> Duration {
         self.start_time
@@ -480,7 +183,7 @@ impl Drop for Fleet {
     }
 }
 
-fn target(d: &Device, port: u16, key: Option<&Path>) -> Target {
+pub(crate) fn target(d: &Device, port: u16, key: Option<&Path>) -> Target {
     let mut t = Target::new(d.spec.name.clone(), d.spec.address.to_string());
     t.port = port;
     t.username = Some(d.spec.username.clone());
@@ -489,110 +192,4 @@ fn target(d: &Device, port: u16, key: Option<&Path>) -> Target {
     t.secret = d.spec.secret.clone().map(Secret::new);
     t.platform = Some(d.spec.platform);
     t
-}
-
-/// YAML double-quoted string.
-fn q(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn relative_to(file: &Path, base_file: &Path) -> String {
-    match (file.parent(), base_file.parent()) {
-        (Some(a), Some(b)) if a == b => file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        _ => std::path::absolute(file)
-            .unwrap_or_else(|_| file.to_path_buf())
-            .display()
-            .to_string(),
-    }
-}
-
-fn inventory_yaml(
-    devices: &[(Arc<Device>, u16)],
-    files: &FleetFiles,
-    key: Option<&Path>,
-) -> String {
-    let mut y = String::new();
-    let _ = writeln!(
-        y,
-        "# Generated by fanout-sim: {} simulated devices on loopback.",
-        devices.len()
-    );
-    let _ = writeln!(
-        y,
-        "known_hosts: {}",
-        q(&relative_to(&files.known_hosts, &files.inventory))
-    );
-    y.push_str("hosts:\n");
-    for (d, port) in devices {
-        let s = &d.spec;
-        let _ = write!(
-            y,
-            "  {}: {{hostname: {}, port: {port}, platform: {}, username: {}, password: {}",
-            q(&s.name),
-            q(&s.address.to_string()),
-            s.platform,
-            q(&s.username),
-            q(&s.password)
-        );
-        if let Some(secret) = &s.secret {
-            let _ = write!(y, ", secret: {}", q(secret));
-        }
-        if let Some(key) = key {
-            let _ = write!(y, ", key_file: {}", q(&relative_to(key, &files.inventory)));
-        }
-        if !s.faults.is_empty() {
-            let faults: Vec<&str> = s.faults.iter().map(|f| f.as_str()).collect();
-            let _ = write!(y, ", vars: {{sim_faults: {}}}", q(&faults.join(",")));
-        }
-        y.push_str("}\n");
-    }
-    y
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), SimError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let err = |what: &str| {
-        let what = format!("{what} {}", path.display());
-        move |e| SimError::Io(what, e)
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err("creating the folder of"))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(err("writing"))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(err("writing"))?;
-    std::fs::rename(&tmp, path).map_err(err("renaming into place"))
 }

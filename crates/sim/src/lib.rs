@@ -10,20 +10,30 @@
 //! machine that echoes, pages and prompts the way real devices do, so that
 //! scrapli, netmiko and OpenSSH work against it unchanged.
 
+mod accept;
+mod builder;
 pub mod console;
 mod device;
 mod faults;
 mod fdlimit;
+mod files;
 mod fleet;
 mod keys;
+mod limits;
 pub mod profile;
-mod server;
+mod session;
+mod ssh;
 mod stats;
+mod telnet;
+mod topology;
+mod wire;
 
+pub use builder::FleetBuilder;
 pub use device::DeviceSpec;
 pub use faults::{Fault, FaultSpec, FaultTargets};
 pub use fdlimit::{raise_fd_limit, set_fd_limit};
-pub use fleet::{DeviceInfo, Fleet, FleetBuilder};
+pub use fleet::{Cable, DeviceInfo, Fleet};
+pub use limits::{MaxStartups, SessionLimit, SessionLimitMode};
 pub use stats::StatsSnapshot;
 
 /// Why a fleet could not start.

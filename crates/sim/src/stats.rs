@@ -14,6 +14,9 @@ pub(crate) struct Stats {
     auth_failures: AtomicUsize,
     commands: AtomicUsize,
     accept_errors: AtomicUsize,
+    sessions_refused: AtomicUsize,
+    sessions_queued: AtomicUsize,
+    startups_dropped: AtomicUsize,
 }
 
 /// A copy of the counters at one instant.
@@ -33,6 +36,14 @@ pub struct StatsSnapshot {
     pub commands: usize,
     /// accept() errors survived (e.g. out of file descriptors).
     pub accept_errors: usize,
+    /// Connections refused because the device's sessions were all in use
+    /// (`max_sessions`, mode refuse).
+    pub sessions_refused: usize,
+    /// Connections that had to wait for a free session (mode queue).
+    pub sessions_queued: usize,
+    /// New connections dropped by `max_startups` (random early drop while
+    /// many are unauthenticated).
+    pub startups_dropped: usize,
 }
 
 impl Stats {
@@ -62,6 +73,18 @@ impl Stats {
         self.accept_errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn session_refused(&self) {
+        self.sessions_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn session_queued(&self) {
+        self.sessions_queued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn startup_dropped(&self) {
+        self.startups_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counters now.
     pub(crate) fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
@@ -72,6 +95,9 @@ impl Stats {
             auth_failures: self.auth_failures.load(Ordering::Relaxed),
             commands: self.commands.load(Ordering::Relaxed),
             accept_errors: self.accept_errors.load(Ordering::Relaxed),
+            sessions_refused: self.sessions_refused.load(Ordering::Relaxed),
+            sessions_queued: self.sessions_queued.load(Ordering::Relaxed),
+            startups_dropped: self.startups_dropped.load(Ordering::Relaxed),
         }
     }
 

@@ -3,10 +3,9 @@
 //! fault knob, host-key policies, limits and cancellation, measured from
 //! the devices' side where it matters.
 //!
-//! Every SSH executor must produce the outcomes of the error-kind table in
-//! `plan/HELPERS.md` for the same faults. A check whose task kind the
-//! executor does not support (yet) returns early and says so on stderr.
-//! Each check starts its own small fleet with short timeouts and stays
+//! Every executor must produce the outcomes of the error-kind table in
+//! `plan/HELPERS.md` for the same faults (every executor runs every task
+//! kind: none is skipped). Each check starts its own small fleet with short timeouts and stays
 //! within a few seconds.
 
 use std::collections::BTreeMap;
@@ -15,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CancelToken, CliMode, ErrorKind, Executor, Flow, HostKeyPolicy, HostOutcome, Job, Phase,
-    Platform, Secret, Status, Target, Task, TaskKind,
+    CancelToken, CliMode, ErrorKind, Flow, HostKeyPolicy, HostOutcome, Job, Phase, Platform,
+    Secret, Status, Target, Task,
 };
 use fanout_sim::console::{Console, ConsoleOptions, DeviceConfig};
 use fanout_sim::{DeviceSpec, Fault, FaultSpec, Fleet};
@@ -31,23 +30,6 @@ const SHORT: Duration = Duration::from_secs(5);
 /// Credentials that must never appear in an outcome.
 const PASSWORD: &str = "pw-Xq7-never-printed";
 const SECRET: &str = "en-Zr4-never-printed";
-
-/// Whether the executor runs `kind` tasks; if not, says which check is
-/// skipped (`what`: "SSH-fleet", "endless-output").
-pub(crate) fn supports_or_skip(exec: &dyn Executor, kind: TaskKind, what: &str) -> bool {
-    let yes = exec.supports(kind);
-    if !yes {
-        eprintln!(
-            "{} does not support {kind} tasks: {what} check skipped",
-            exec.name()
-        );
-    }
-    yes
-}
-
-fn supports(exec: &dyn Executor, kind: TaskKind) -> bool {
-    supports_or_skip(exec, kind, "SSH-fleet")
-}
 
 /// A device spec with the fleet defaults (cisco/cisco, enable secret cisco).
 fn device(name: &str, platform: Platform) -> DeviceSpec {
@@ -65,6 +47,7 @@ fn device(name: &str, platform: Platform) -> DeviceSpec {
         banner_delay: Duration::ZERO,
         slow_banner_delay: Duration::from_millis(400),
         extra_lines: 0,
+        ..DeviceSpec::default()
     }
 }
 
@@ -175,9 +158,6 @@ fn first_stdout(o: &HostOutcome) -> &str {
 /// fails `command_failed` with exit status 127 and the output kept.
 pub fn exec_every_platform(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Exec) {
-        return;
-    }
     let specs: Vec<DeviceSpec> = Platform::ALL
         .iter()
         .map(|p| device(&format!("{p}-1"), *p))
@@ -243,9 +223,6 @@ pub fn exec_every_platform(make: MakeExecutor<'_>) {
 /// (`% Invalid input`) ending the host `command_failed`.
 pub fn cli_user_enable_config(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Cli) {
-        return;
-    }
     let platforms = [
         Platform::Ios,
         Platform::Iosxe,
@@ -411,9 +388,6 @@ fn expected_for(faults: &std::collections::BTreeSet<Fault>) -> (Status, Option<E
 /// fine within the connect timeout and a connect timeout beyond it.
 pub fn faults_map_to_error_kinds(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Exec) {
-        return;
-    }
     let with = |name: &str, fault: Option<Fault>| {
         let mut d = device(name, Platform::Ios);
         d.password = PASSWORD.into();
@@ -548,9 +522,6 @@ pub fn faults_map_to_error_kinds(make: MakeExecutor<'_>) {
 /// drops the connection mid-output (channel, what it sent kept).
 pub fn cli_faults(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Cli) {
-        return;
-    }
     let mut hang = device("hang-1", Platform::Ios);
     hang.faults.insert(Fault::HangOnCommand);
     let mut drop = device("drop-1", Platform::Ios);
@@ -641,9 +612,6 @@ fn last_output_seen(o: &HostOutcome) -> String {
 /// keys; a later strict run with that file succeeds.
 pub fn host_keys_strict_and_accept_new(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Exec) {
-        return;
-    }
     let fleet = start(vec![
         device("k1", Platform::Ios),
         device("k2", Platform::Eos),
@@ -714,9 +682,6 @@ pub fn host_keys_strict_and_accept_new(make: MakeExecutor<'_>) {
 /// Authentication with the fleet's client key file only (no password).
 pub fn key_file_auth(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Exec) {
-        return;
-    }
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let key = dir.path().join("client_key");
     let fleet = Fleet::builder()
@@ -798,9 +763,6 @@ pub fn key_file_auth(make: MakeExecutor<'_>) {
 /// a correct executor. What must never happen is time spent above `-c`.
 pub fn ssh_concurrency_never_exceeded(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Exec) {
-        return;
-    }
     let specs: Vec<DeviceSpec> = (1..=9)
         .map(|i| {
             let mut d = device(&format!("c{i}"), Platform::Ios);
@@ -855,9 +817,6 @@ pub fn ssh_concurrency_never_exceeded(make: MakeExecutor<'_>) {
 /// the devices see every session closed.
 pub fn ssh_cancellation_mid_run(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Exec) {
-        return;
-    }
     let specs: Vec<DeviceSpec> = (1..=10)
         .map(|i| {
             let mut d = device(&format!("x{i:02}"), Platform::Ios);
@@ -944,9 +903,6 @@ pub fn ssh_cancellation_mid_run(make: MakeExecutor<'_>) {
 /// refused connections retried (`--retries 1`), nothing else retried.
 pub fn mixed_faults_every_host_once(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Exec) {
-        return;
-    }
     let faults: FaultSpec =
         "auth_fail=15%,refuse=10%,drop_mid_output=10%,hang_on_command=10%,wrong_host_key=10%"
             .parse()

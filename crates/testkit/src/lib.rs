@@ -43,7 +43,7 @@ macro_rules! executor_conformance {
             }
 
             #[test]
-            fn unsupported_tasks_and_bad_jobs_fail_before_any_outcome() {
+            fn bad_jobs_fail_before_any_outcome() {
                 checks::rejects_before_any_outcome(&make);
             }
             #[test]

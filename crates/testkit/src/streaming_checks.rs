@@ -5,8 +5,7 @@
 //!
 //! Each check runs the executor on a thread of its own, so that an executor
 //! that never stops fails the check (after a generous limit) instead of
-//! hanging the test run. A check whose task kind the executor does not
-//! support returns early and says so on stderr.
+//! hanging the test run.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -27,11 +26,6 @@ const STUCK: Duration = Duration::from_secs(20);
 /// What an endless device prints, without its line end.
 fn endless_text() -> &'static str {
     Fault::ENDLESS_LINE.trim_end()
-}
-
-/// Whether the executor runs `kind` tasks; if not, says the check is skipped.
-fn supports(exec: &dyn Executor, kind: TaskKind) -> bool {
-    crate::fleet_checks::supports_or_skip(exec, kind, "endless-output")
 }
 
 /// One device whose commands never stop printing.
@@ -107,9 +101,6 @@ fn run_alone(
 /// in the message.
 pub fn endless_exec_output_times_out(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Exec) {
-        return;
-    }
     let fleet = endless_fleet();
     let job = job(exec_task(), &fleet, COMMAND_TIMEOUT);
     let (o, elapsed) = run_alone(exec, job, &fleet, None);
@@ -145,9 +136,6 @@ pub fn endless_exec_output_times_out(make: MakeExecutor<'_>) {
 /// long it waited and what it saw instead.
 pub fn endless_cli_output_times_out(make: MakeExecutor<'_>) {
     let exec = make();
-    if !supports(exec.as_ref(), TaskKind::Cli) {
-        return;
-    }
     let fleet = endless_fleet();
     let job = job(cli_task(), &fleet, COMMAND_TIMEOUT);
     let (o, elapsed) = run_alone(exec, job, &fleet, None);
@@ -173,9 +161,6 @@ pub fn cancel_stops_endless_output(make: MakeExecutor<'_>) {
     let cancel_at = Duration::from_millis(800);
     for (kind, task) in [(TaskKind::Exec, exec_task()), (TaskKind::Cli, cli_task())] {
         let exec = make();
-        if !supports(exec.as_ref(), kind) {
-            continue;
-        }
         let fleet = endless_fleet();
         let job = job(task, &fleet, Duration::from_secs(120));
         let (o, elapsed) = run_alone(exec, job, &fleet, Some(cancel_at));

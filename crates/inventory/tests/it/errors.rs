@@ -510,30 +510,33 @@ fn unknown_platform_lists_the_accepted_names() {
     );
 }
 
+/// Telnet is a transport now (issue 14): only unknown names are errors,
+/// and a transport that contradicts the platform's netmiko suffix.
 #[test]
-fn telnet_is_refused() {
-    assert_error(
-        &y("
-            - host: 127.0.0.1
-              transport: telnet
-            - host: 127.0.0.2
-              transport: ssh2
-        "),
-        2,
-        14,
-        &["telnet is not supported, fanout speaks SSH only"],
-    );
-    assert_error(
-        "- {host: 127.0.0.1, transport: asynctelnet}\n",
-        1,
-        32,
-        &["fanout speaks SSH only"],
-    );
+fn unknown_or_contradicting_transports_are_errors() {
     assert_error(
         "- {host: 127.0.0.1, transport: carrier-pigeon}\n",
         1,
         32,
-        &["unknown transport"],
+        &["unknown transport `carrier-pigeon`; use ssh or telnet"],
+    );
+    assert_error(
+        "- {host: 127.0.0.1, device_type: cisco_ios_telnet, transport: ssh}\n",
+        1,
+        63,
+        &[
+            "the transport says ssh but the platform name (at lab/inv.yaml:1:34) says telnet",
+            "keep only one",
+        ],
+    );
+    assert_error(
+        "- {host: 127.0.0.1, device_type: cisco_ios_rlogin}\n",
+        1,
+        34,
+        &[
+            "unknown platform `cisco_ios_rlogin`",
+            "`_ssh` and `_telnet` endings",
+        ],
     );
 }
 

@@ -186,16 +186,20 @@ fn deep_nesting_is_a_syntax_error_not_a_crash() {
 
 #[test]
 fn nested_anchors_count_against_the_budget() {
-    // Each of 200 nested anchors would keep its own copy of 10,000 values.
+    // Each of 200 nested anchors would keep its own copy of 20,000 values:
+    // 4 million, twice what aliases may add.
     let mut yaml = String::from("hosts: {r1: {hostname: 127.0.0.1}}\nx: ");
     for i in 0..200 {
         write!(yaml, "&a{i} [").unwrap();
     }
-    yaml.push_str(&["1"; 10_000].join(", "));
+    yaml.push_str(&["1"; 20_000].join(", "));
     yaml.push_str(&"]".repeat(200));
     yaml.push('\n');
     let (text, _) = error(&yaml);
-    assert!(text.contains("more than 1000000 values"), "{text}");
+    assert!(
+        text.contains("anchors and aliases add more than 2000000 values"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -207,4 +211,51 @@ fn huge_names_get_no_suggestion_and_no_slowdown() {
     let (text, locations) = error(&yaml);
     assert_eq!(locations.len(), 1);
     assert!(!text.contains("did you mean"));
+}
+
+/// A "billion laughs": nine levels of ten aliases each would expand to a
+/// billion values; it is refused by the alias limit, quickly.
+#[test]
+fn alias_bombs_are_refused() {
+    let mut yaml = String::from(
+        "hosts: {r1: {hostname: 127.0.0.1}}\nx0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for i in 1..10 {
+        let p = i - 1;
+        writeln!(
+            yaml,
+            "x{i}: &x{i} [*x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}, *x{p}]"
+        )
+        .unwrap();
+    }
+    let start = std::time::Instant::now();
+    let (text, locations) = error(&yaml);
+    assert_eq!(locations.len(), 1, "{text}");
+    assert!(
+        text.contains("anchors and aliases add more than 2000000 values"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(the limit for what aliases expand to, apart from the values written out)"),
+        "{text}"
+    );
+    // Generous: the refusal comes after 2 million copied values, not a billion.
+    assert!(start.elapsed() < Duration::from_secs(60));
+}
+
+/// 1,100,000 values written out (100,000 hosts) were over the old single
+/// limit of 1,000,000; written values no longer count against aliases.
+#[test]
+fn a_million_written_values_are_not_an_alias_bomb() {
+    let mut yaml = String::from("defaults: &d {username: admin}\nhosts:\n");
+    for i in 0..100_000 {
+        writeln!(
+            yaml,
+            "  r{i}: {{hostname: 127.0.0.1, port: {}, vars: {{site: lon}}}}",
+            1 + i % 60_000
+        )
+        .unwrap();
+    }
+    let inv = parse(&yaml);
+    assert_eq!(inv.targets.len(), 100_000);
 }

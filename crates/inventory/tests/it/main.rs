@@ -1,11 +1,18 @@
 //! Tests of fanout-inventory through its public API: both shapes,
 //! inheritance, secrets, every error case (with line and column) and filters.
 
+mod convert;
 mod errors;
 mod filters;
+mod formats;
+mod generate;
 mod limits;
+mod props;
+mod scale;
 mod secrets;
+mod seeds;
 mod shapes;
+mod transports;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fanout_core::Tally;
+use fanout_core::RunSummary;
 use fanout_live::{FeedListener, FeedWriter, RunInfo};
 
 use crate::support::{connect, of_type, outcome, read_until, runtime, server};
@@ -31,9 +31,9 @@ fn each_child_run_becomes_a_section_and_a_dead_child_ends_its_own() {
         let child = FeedWriter::connect(feed.path(), info("[1/2] seq run 1", "seq")).unwrap();
         child.host(outcome("h1", "a\n"));
         child.host(outcome("h2", "b\n"));
-        let mut summary = Tally::new().finish("seq", 1);
+        let mut summary = RunSummary::empty("seq", 1);
         summary.hosts = 2;
-        summary.ok = 2;
+        summary.counts.ok = 2;
         child.finish(&summary);
         let (mut events, _) = read_until(&mut ws, Duration::from_secs(10), |e| {
             of_type(e, "run_end").len() == 1

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use fanout_core::{RunSummary, Tally};
+use fanout_core::RunSummary;
 use fanout_live::{PREVIEW_BYTES, RunInfo};
 
 use crate::support::{connect, get, host_header, of_type, outcome, read_until, runtime, server};
@@ -18,9 +18,9 @@ fn info(hosts: usize) -> RunInfo {
 }
 
 fn summary(hosts: usize) -> RunSummary {
-    let mut s = Tally::new().finish("async", 10);
+    let mut s = RunSummary::empty("async", 10);
     s.hosts = hosts;
-    s.ok = hosts;
+    s.counts.ok = hosts;
     s
 }
 

@@ -1,0 +1,296 @@
+//! Which waiting host may start next: the one admission rule of every
+//! executor, sans I/O.
+//!
+//! Hosts (by index in the target list) wait in inventory order. The next
+//! host is the earliest one whose capped groups (`--per-group`) all have
+//! room, as long as fewer than the global cap (`-c`) run: a host whose
+//! group is full waits without taking a global slot, and later hosts of
+//! other groups overtake it. Hosts wait in buckets keyed by the set of
+//! capped groups they belong to (hosts in no capped group share one
+//! bucket, always admissible), so a step costs one look per distinct
+//! bucket, not per waiting host. Counting a host in all its groups at once
+//! means hosts in several capped groups can never deadlock.
+//!
+//! [`Admission`] only counts; who waits for a slot and how is the
+//! scheduler's: the thread pools and the process executor drive it from
+//! their event loops, the async executor through
+//! [`AsyncAdmission`](crate::nonblocking::AsyncAdmission).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use fanout_core::Target;
+
+/// Which waiting host may start next under the global and per-group caps.
+#[derive(Clone, Debug)]
+pub struct Admission {
+    /// Hosts allowed to run at once.
+    global: usize,
+    /// Hosts admitted and not released.
+    running: usize,
+    /// Hosts not admitted yet.
+    waiting: usize,
+    /// Each capped group's cap, by group id.
+    caps: Vec<usize>,
+    /// Hosts of each capped group running now, by group id.
+    running_in: Vec<usize>,
+    buckets: Vec<Bucket>,
+    /// The bucket of each host.
+    bucket_of: Vec<usize>,
+}
+
+/// Hosts waiting that belong to the same capped groups.
+#[derive(Clone, Debug)]
+struct Bucket {
+    /// The capped groups (ids), sorted, without duplicates.
+    groups: Vec<usize>,
+    /// Waiting hosts, in inventory order.
+    queue: VecDeque<usize>,
+}
+
+impl Admission {
+    /// Every target waiting, none running: at most `global` hosts at once,
+    /// and at most `caps[group]` of a group's hosts (`job.limits.per_group`).
+    pub fn new(targets: &[Target], caps: &BTreeMap<String, usize>, global: usize) -> Self {
+        let ids: BTreeMap<&str, usize> = caps
+            .keys()
+            .enumerate()
+            .map(|(i, g)| (g.as_str(), i))
+            .collect();
+        let mut buckets = Vec::new();
+        let mut bucket_of = Vec::with_capacity(targets.len());
+        if caps.is_empty() {
+            buckets.push(Bucket {
+                groups: Vec::new(),
+                queue: (0..targets.len()).collect(),
+            });
+            bucket_of.resize(targets.len(), 0);
+        } else {
+            let mut by_key: HashMap<Vec<usize>, usize> = HashMap::new();
+            for (index, target) in targets.iter().enumerate() {
+                let mut key: Vec<usize> = target
+                    .groups
+                    .iter()
+                    .filter_map(|g| ids.get(g.as_str()).copied())
+                    .collect();
+                key.sort_unstable();
+                key.dedup();
+                let bucket = *by_key.entry(key).or_insert_with_key(|key| {
+                    buckets.push(Bucket {
+                        groups: key.clone(),
+                        queue: VecDeque::new(),
+                    });
+                    buckets.len() - 1
+                });
+                buckets[bucket].queue.push_back(index);
+                bucket_of.push(bucket);
+            }
+        }
+        Self {
+            global,
+            running: 0,
+            waiting: targets.len(),
+            caps: caps.values().copied().collect(),
+            running_in: vec![0; caps.len()],
+            buckets,
+            bucket_of,
+        }
+    }
+
+    /// Hosts still waiting.
+    pub fn waiting(&self) -> usize {
+        self.waiting
+    }
+
+    /// Hosts admitted and not released yet.
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    fn has_room(&self, bucket: &Bucket) -> bool {
+        bucket
+            .groups
+            .iter()
+            .all(|g| self.running_in[*g] < self.caps[*g])
+    }
+
+    /// The earliest waiting host allowed to start now, counted as running
+    /// (in the global count and in each of its capped groups); `None` when
+    /// the global cap is reached, nothing waits, or every waiting host
+    /// belongs to a full group.
+    pub fn next_admissible(&mut self) -> Option<usize> {
+        if self.running >= self.global {
+            return None;
+        }
+        let bucket = self
+            .buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| self.has_room(b))
+            .filter_map(|(i, b)| Some((*b.queue.front()?, i)))
+            .min()?
+            .1;
+        let index = self.buckets[bucket].queue.pop_front()?;
+        for g in &self.buckets[bucket].groups {
+            self.running_in[*g] += 1;
+        }
+        self.running += 1;
+        self.waiting -= 1;
+        Some(index)
+    }
+
+    /// Host `index` stopped running: the global count and its groups get
+    /// their slot back.
+    pub fn release(&mut self, index: usize) {
+        let bucket = &self.buckets[self.bucket_of[index]];
+        for g in &bucket.groups {
+            self.running_in[*g] = self.running_in[*g].saturating_sub(1);
+        }
+        self.running = self.running.saturating_sub(1);
+    }
+
+    /// Undoes [`next_admissible`](Self::next_admissible) for host `index`,
+    /// which could not start after all: it waits again, first in line.
+    pub fn put_back(&mut self, index: usize) {
+        self.release(index);
+        self.buckets[self.bucket_of[index]].queue.push_front(index);
+        self.waiting += 1;
+    }
+
+    /// Takes every waiting host, in inventory order (none is counted as
+    /// running): on cancellation, or to hand every host out at once when
+    /// the scheduler bounds concurrency by itself.
+    pub fn take_all(&mut self) -> Vec<usize> {
+        let mut all: Vec<usize> = self
+            .buckets
+            .iter_mut()
+            .flat_map(|b| std::mem::take(&mut b.queue))
+            .collect();
+        all.sort_unstable();
+        self.waiting = 0;
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(name: &str, groups: &[&str]) -> Target {
+        let mut t = Target::new(name, "127.0.0.1");
+        t.groups = groups.iter().map(|g| g.to_string()).collect();
+        t
+    }
+
+    #[test]
+    fn caps_hold_and_other_groups_overtake() {
+        let targets = vec![
+            target("a", &["core"]),
+            target("b", &["core"]),
+            target("c", &["edge"]),
+            target("d", &["core", "lon"]),
+            target("e", &[]),
+        ];
+        let caps = BTreeMap::from([("core".to_string(), 1), ("lon".to_string(), 5)]);
+        let mut adm = Admission::new(&targets, &caps, usize::MAX);
+        assert_eq!(adm.next_admissible(), Some(0));
+        // b and d wait for core; c and e overtake them.
+        assert_eq!(adm.next_admissible(), Some(2));
+        assert_eq!(adm.next_admissible(), Some(4));
+        assert_eq!(adm.next_admissible(), None);
+        adm.release(0);
+        assert_eq!(adm.next_admissible(), Some(1));
+        assert_eq!(adm.next_admissible(), None);
+        adm.release(1);
+        assert_eq!(adm.next_admissible(), Some(3));
+        assert_eq!(adm.next_admissible(), None);
+        assert_eq!(adm.waiting(), 0);
+    }
+
+    #[test]
+    fn a_host_put_back_is_next_again_and_frees_its_group() {
+        let targets = vec![
+            target("a", &["core"]),
+            target("b", &["core"]),
+            target("c", &[]),
+        ];
+        let caps = BTreeMap::from([("core".to_string(), 1)]);
+        let mut adm = Admission::new(&targets, &caps, usize::MAX);
+        assert_eq!(adm.waiting(), 3);
+        assert_eq!(adm.next_admissible(), Some(0));
+        assert_eq!(adm.waiting(), 2);
+        adm.put_back(0);
+        assert_eq!(adm.waiting(), 3);
+        assert_eq!(
+            adm.next_admissible(),
+            Some(0),
+            "first in line again, and core has room"
+        );
+        assert_eq!(adm.next_admissible(), Some(2));
+        assert_eq!(adm.take_all(), vec![1]);
+        assert_eq!(adm.waiting(), 0);
+    }
+
+    #[test]
+    fn no_caps_keeps_order_and_take_all_empties() {
+        let targets: Vec<Target> = (0..5).map(|i| target(&format!("h{i}"), &["x"])).collect();
+        let caps = BTreeMap::new();
+        let mut adm = Admission::new(&targets, &caps, usize::MAX);
+        assert_eq!(adm.next_admissible(), Some(0));
+        assert_eq!(adm.next_admissible(), Some(1));
+        assert_eq!(adm.take_all(), vec![2, 3, 4]);
+        assert_eq!(adm.next_admissible(), None);
+    }
+
+    #[test]
+    fn the_global_cap_holds_and_a_blocked_host_takes_no_global_slot() {
+        let targets = vec![
+            target("a", &["core"]),
+            target("b", &["core"]),
+            target("c", &["edge"]),
+            target("d", &["edge"]),
+        ];
+        let caps = BTreeMap::from([("core".to_string(), 1)]);
+        let mut adm = Admission::new(&targets, &caps, 2);
+        assert_eq!(adm.next_admissible(), Some(0));
+        // b waits for core without holding a global slot: c gets it.
+        assert_eq!(adm.next_admissible(), Some(2));
+        assert_eq!(adm.running(), 2);
+        assert_eq!(adm.next_admissible(), None, "-c 2 reached");
+        adm.release(2);
+        assert_eq!(adm.next_admissible(), Some(3), "core is still full");
+        adm.release(0);
+        assert_eq!(adm.next_admissible(), Some(1));
+        assert_eq!((adm.running(), adm.waiting()), (2, 0));
+    }
+
+    #[test]
+    fn hosts_in_several_capped_groups_count_in_each_once() {
+        let targets = vec![
+            target("ab1", &["a", "b"]),
+            target("ba1", &["b", "a"]),
+            target("a1", &["a"]),
+            target("b1", &["b"]),
+            target("ab2", &["b", "a", "b"]),
+            target("free", &[]),
+        ];
+        let caps = BTreeMap::from([("a".to_string(), 1), ("b".to_string(), 2)]);
+        let mut adm = Admission::new(&targets, &caps, usize::MAX);
+        assert_eq!(adm.next_admissible(), Some(0), "a=1, b=1");
+        assert_eq!(adm.next_admissible(), Some(3), "b1 fits b's second slot");
+        assert_eq!(adm.next_admissible(), Some(5), "then the free host");
+        assert_eq!(adm.next_admissible(), None);
+        adm.release(0);
+        assert_eq!(adm.next_admissible(), Some(1), "ba1: same groups as ab1");
+        adm.release(1);
+        adm.release(3);
+        assert_eq!(adm.next_admissible(), Some(2));
+        assert_eq!(adm.next_admissible(), None, "a is full: ab2 waits");
+        adm.release(2);
+        assert_eq!(
+            adm.next_admissible(),
+            Some(4),
+            "ab2's duplicate b counts once"
+        );
+        assert_eq!(adm.waiting(), 0);
+    }
+}

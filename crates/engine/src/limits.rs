@@ -1,0 +1,282 @@
+//! The OS limits a run must fit in — open files (RLIMIT_NOFILE) and
+//! processes plus threads of this user (RLIMIT_NPROC) — checked before any
+//! host starts, so a too-large `-c` is a clear error up front instead of
+//! hosts failing one by one with "too many open files". Each executor
+//! describes its [`Demand`] (pool threads, worker processes); the check and
+//! its advice are the same for all ([`check_limits`]).
+
+use fanout_core::TaskKind;
+
+/// Descriptors kept free besides those already open and those the units
+/// hold (spawning, output files, known_hosts, the runtime).
+const FD_SPARE: u64 = 32;
+
+/// What a run asks of this process's limits: `units` of its concurrency
+/// (pool threads running a host each, or worker processes), each holding
+/// some open files here and using some threads and processes of this user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Demand {
+    /// How many units run at once (what `-c` sets).
+    pub units: u64,
+    /// What the units are, plural, for messages (`worker processes`,
+    /// `hosts of a local task at once`).
+    pub units_are: String,
+    /// Open files this process holds per unit.
+    pub fds_per_unit: u64,
+    /// What those files are, for messages (`pipe ends per worker`).
+    pub fds_are: String,
+    /// Threads and processes of this user per unit (the unit itself
+    /// included).
+    pub tasks_per_unit: u64,
+    /// Threads started whatever the number of units (a pool larger than
+    /// `-c`).
+    pub tasks_fixed: u64,
+}
+
+/// Open files a host of `kind` holds while it runs in this process.
+pub fn fds_per_host(kind: TaskKind) -> u64 {
+    match kind {
+        // The TCP socket, and the probe's second one after a failed
+        // key exchange.
+        TaskKind::Exec | TaskKind::Cli => 2,
+        // stdout and stderr pipes, and the pipe ends while spawning.
+        TaskKind::Local => 4,
+        TaskKind::Sleep | TaskKind::Cpu => 0,
+    }
+}
+
+/// Threads and processes a host of `kind` starts besides the thread it
+/// runs on: a local command (a process) and the two threads reading its
+/// output; the thread resolving an SSH host name.
+pub fn helper_tasks_per_host(kind: TaskKind) -> u64 {
+    match kind {
+        TaskKind::Local => 3,
+        TaskKind::Exec | TaskKind::Cli => 1,
+        TaskKind::Sleep | TaskKind::Cpu => 0,
+    }
+}
+
+/// Checks that `demand` fits RLIMIT_NOFILE and RLIMIT_NPROC, counting the
+/// files already open and the processes and threads this user already
+/// runs. A too-low soft open-files limit is first raised toward the hard
+/// limit. The error says what to change.
+pub fn check_limits(demand: &Demand) -> Result<(), String> {
+    if demand.fds_per_unit > 0 {
+        let open = open_fds();
+        let need = fds_needed(demand, open);
+        let (mut soft, hard) = rlimit(libc::RLIMIT_NOFILE);
+        if soft < need {
+            set_soft(libc::RLIMIT_NOFILE, need.min(hard), hard);
+            soft = rlimit(libc::RLIMIT_NOFILE).0;
+        }
+        check_fds(demand, open, soft, hard)?;
+    }
+    // RLIMIT_NPROC is not enforced for root.
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let (soft, _) = rlimit(libc::RLIMIT_NPROC);
+    if !root && soft != u64::MAX {
+        check_tasks(demand, user_tasks(), soft)?;
+    }
+    Ok(())
+}
+
+fn fds_needed(demand: &Demand, open: u64) -> u64 {
+    open.saturating_add(demand.units.saturating_mul(demand.fds_per_unit))
+        .saturating_add(FD_SPARE)
+}
+
+fn check_fds(demand: &Demand, open: u64, soft: u64, hard: u64) -> Result<(), String> {
+    let need = fds_needed(demand, open);
+    if need <= soft {
+        return Ok(());
+    }
+    let fit = soft.saturating_sub(open.saturating_add(FD_SPARE)) / demand.fds_per_unit.max(1);
+    let raise = if need <= hard {
+        format!(" or raise the limit with `ulimit -n {need}`")
+    } else {
+        format!(" (its hard limit is {hard}: only an administrator can raise it)")
+    };
+    Err(format!(
+        "-c {} {} need about {need} open files in fanout ({} {}, {open} already open), but the \
+         open-file limit (ulimit -n) is {soft}; lower -c to {fit}{raise}",
+        demand.units, demand.units_are, demand.fds_per_unit, demand.fds_are
+    ))
+}
+
+fn check_tasks(demand: &Demand, running: u64, soft: u64) -> Result<(), String> {
+    let need = running
+        .saturating_add(demand.tasks_fixed)
+        .saturating_add(demand.units.saturating_mul(demand.tasks_per_unit));
+    if need <= soft {
+        return Ok(());
+    }
+    let fit = soft.saturating_sub(running.saturating_add(demand.tasks_fixed))
+        / demand.tasks_per_unit.max(1);
+    Err(format!(
+        "-c {} {} need about {need} processes and threads for this user ({} each, {running} \
+         already running), but the limit (ulimit -u) is {soft}; lower -c to {fit} or raise the \
+         limit with `ulimit -u {need}`",
+        demand.units, demand.units_are, demand.tasks_per_unit
+    ))
+}
+
+#[cfg(target_os = "linux")]
+type Resource = libc::__rlimit_resource_t;
+#[cfg(not(target_os = "linux"))]
+type Resource = libc::c_int;
+
+/// Soft and hard limit (`u64::MAX` for unlimited or unreadable).
+fn rlimit(resource: Resource) -> (u64, u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    if unsafe { libc::getrlimit(resource, &mut lim) } != 0 {
+        return (u64::MAX, u64::MAX);
+    }
+    let value = |v: libc::rlim_t| {
+        if v == libc::RLIM_INFINITY {
+            u64::MAX
+        } else {
+            v
+        }
+    };
+    (value(lim.rlim_cur), value(lim.rlim_max))
+}
+
+fn set_soft(resource: Resource, soft: u64, hard: u64) {
+    let raw = |v: u64| {
+        if v == u64::MAX {
+            libc::RLIM_INFINITY
+        } else {
+            v
+        }
+    };
+    let lim = libc::rlimit {
+        rlim_cur: raw(soft),
+        rlim_max: raw(hard),
+    };
+    // SAFETY: setrlimit reads the struct we pass; failure leaves the limit as it was.
+    unsafe {
+        libc::setrlimit(resource, &lim);
+    }
+}
+
+/// Descriptors this process has open now.
+fn open_fds() -> u64 {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count() as u64)
+        .unwrap_or(FD_SPARE)
+}
+
+/// Threads of every process of this user (what RLIMIT_NPROC counts).
+fn user_tasks() -> u64 {
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() }.to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().next())
+                == Some(uid.as_str())
+        })
+        .map(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demand(units: u64, fds: u64, tasks: u64) -> Demand {
+        Demand {
+            units,
+            units_are: "worker processes".into(),
+            fds_per_unit: fds,
+            fds_are: "pipe ends per worker".into(),
+            tasks_per_unit: tasks,
+            tasks_fixed: 0,
+        }
+    }
+
+    #[test]
+    fn fd_limit_error_says_what_to_do() {
+        assert!(check_fds(&demand(100, 3, 1), 10, 1024, 1024).is_ok());
+        let err = check_fds(&demand(1000, 3, 1), 10, 1024, 4096).unwrap_err();
+        assert!(
+            err.contains("-c 1000 worker processes need about 3042"),
+            "{err}"
+        );
+        assert!(
+            err.contains("3 pipe ends per worker, 10 already open"),
+            "{err}"
+        );
+        // (1024 - 10 - 32) / 3
+        assert!(err.contains("lower -c to 327"), "{err}");
+        assert!(err.contains("ulimit -n 3042"), "{err}");
+        let err = check_fds(&demand(5000, 3, 1), 10, 1024, 1024).unwrap_err();
+        assert!(err.contains("administrator"), "{err}");
+    }
+
+    #[test]
+    fn process_limit_error_says_what_to_do() {
+        assert!(check_tasks(&demand(10, 3, 2), 100, 1000).is_ok());
+        let err = check_tasks(&demand(1000, 3, 5), 100, 1000).unwrap_err();
+        assert!(err.contains("lower -c to 180"), "{err}");
+        assert!(err.contains("ulimit -u 5100"), "{err}");
+        let mut pool = demand(10, 0, 3);
+        pool.tasks_fixed = 500;
+        let err = check_tasks(&pool, 100, 600).unwrap_err();
+        assert!(
+            err.contains("need about 630"),
+            "a pool's idle threads count: {err}"
+        );
+        assert!(err.contains("lower -c to 0"), "{err}");
+    }
+
+    #[test]
+    fn a_low_soft_fd_limit_is_raised_toward_the_hard_one() {
+        let (soft, hard) = rlimit(libc::RLIMIT_NOFILE);
+        let want = open_fds() + FD_SPARE + 2 * 40;
+        if hard < want || soft == u64::MAX {
+            return;
+        }
+        // Lower the soft limit just below what 40 units need, then ask.
+        set_soft(libc::RLIMIT_NOFILE, want - 1, hard);
+        let result = check_limits(&demand(40, 2, 0));
+        let raised = rlimit(libc::RLIMIT_NOFILE).0;
+        set_soft(libc::RLIMIT_NOFILE, soft, hard);
+        result.unwrap();
+        assert!(
+            raised >= want - 2,
+            "soft limit {raised}, needed about {want}"
+        );
+    }
+
+    #[test]
+    fn small_demands_fit_and_huge_ones_are_refused_with_a_fix() {
+        check_limits(&demand(2, 3, 3)).unwrap();
+        let (_, hard) = rlimit(libc::RLIMIT_NOFILE);
+        if hard < 1 << 40 {
+            let err = check_limits(&demand(hard, 1, 0)).unwrap_err();
+            assert!(
+                err.contains("ulimit -n") && err.contains("lower -c"),
+                "{err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Pool settings of the thread executors (stack size, thread count) and
+//! the check that a pool fits this process's limits.
+
+use fanout_core::TaskKind;
+use fanout_engine::limits::{Demand, check_limits, fds_per_host, helper_tasks_per_host};
+
+/// Default stack of a pool thread: 256 KiB. ssh2 (libssh2 + OpenSSL) needs
+/// well under that; only the pages a thread touches cost memory, so 1,000
+/// threads cost far less than 256 MiB.
+pub const DEFAULT_STACK_SIZE: usize = 256 << 10;
+
+/// Smallest stack a pool thread may have.
+pub const MIN_STACK_SIZE: usize = 64 << 10;
+
+/// Why an executor could not be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BuildError {
+    /// The thread stack is below [`MIN_STACK_SIZE`].
+    #[error(
+        "a thread stack of {bytes} bytes is too small; use --stack-size 64k or more (default 256k)"
+    )]
+    StackTooSmall {
+        /// The stack size asked for.
+        bytes: usize,
+    },
+    /// A pool of zero threads.
+    #[error("a pool needs at least one thread; pass -c N with N >= 1")]
+    ZeroThreads,
+}
+
+/// Checks that a pool of `threads` threads, each running a host of `kind`
+/// at a time, fits this process's limits.
+pub(crate) fn check_threads(threads: usize, kind: TaskKind) -> Result<(), String> {
+    check_limits(&Demand {
+        units: u64::try_from(threads).unwrap_or(u64::MAX),
+        units_are: format!("pool threads running a {kind} task"),
+        fds_per_unit: fds_per_host(kind),
+        fds_are: "open files per host".into(),
+        tasks_per_unit: 1 + helper_tasks_per_host(kind),
+        tasks_fixed: 0,
+    })
+}

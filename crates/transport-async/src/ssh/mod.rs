@@ -1,0 +1,163 @@
+//! SSH on russh, async: the transport of `exec` and `cli` tasks on the
+//! async executor. One attempt is: TCP connect and handshake with the host
+//! key checked by `fanout-hostkeys` ([`session`]), authentication (key
+//! file, ssh-agent, password, keyboard-interactive, [`auth`]), the task on
+//! one channel ([`exec`], or [`cli`] driven by `fanout-netcli`'s dialog),
+//! and a polite disconnect. Every failure becomes an
+//! [`AttemptError`](fanout_engine::AttemptError) with
+//! the [`ErrorKind`] the conformance suite expects for the matching
+//! simulator fault. What both SSH transports obey is in
+//! [`fanout_transport::ssh`].
+
+mod auth;
+mod cli;
+mod config;
+mod exec;
+mod session;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use fanout_core::{ErrorKind, HostKeyPolicy, Job, Phase, Target, Task};
+use fanout_engine::{AttemptResult, Deadline, Expired, HostDeadline, Progress};
+use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
+use fanout_transport::ssh::CLOSE_WAIT_ASYNC as CLOSE_WAIT;
+use russh::client;
+use tokio::sync::oneshot;
+
+use auth::{KeyCache, authenticate};
+use config::{client_config, known_first};
+
+/// SSH client state shared by every host of a run.
+pub(crate) struct Shared {
+    config: Arc<client::Config>,
+    /// Configs whose host-key algorithms put the types known_hosts has for
+    /// a target first (as OpenSSH does), one per distinct list of types.
+    configs: Mutex<HashMap<Vec<String>, Arc<client::Config>>>,
+    verifier: Arc<HostKeyVerifier>,
+    keys: KeyCache,
+}
+
+impl Shared {
+    /// The state of `job`'s run: its host-key verifier (known_hosts read
+    /// now), the client configs and the key cache.
+    pub(crate) fn new(job: &Job) -> Result<Self, HostKeyError> {
+        let verifier = HostKeyVerifier::for_job(job)?;
+        Ok(Self {
+            config: Arc::new(client_config()),
+            configs: Mutex::new(HashMap::new()),
+            verifier: Arc::new(verifier),
+            keys: KeyCache::default(),
+        })
+    }
+
+    /// The client config for `target`: host-key algorithms of the types
+    /// known_hosts lists for it first, so that a device with several host
+    /// keys presents the one we know (not an unknown one we would refuse).
+    fn config_for(&self, target: &Target) -> Arc<client::Config> {
+        let known = self.verifier.known_key_types(target);
+        if known.is_empty() {
+            return self.config.clone();
+        }
+        let mut configs = self.configs.lock().unwrap_or_else(|e| e.into_inner());
+        configs
+            .entry(known)
+            .or_insert_with_key(|known| {
+                let mut config = client_config();
+                config.preferred.key = Cow::Owned(known_first(&config.preferred.key, known));
+                Arc::new(config)
+            })
+            .clone()
+    }
+
+    /// What the user should hear once per run: `--host-keys off`, and
+    /// lines skipped in `~/.ssh/known_hosts`.
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.verifier.policy() == HostKeyPolicy::Off {
+            out.push(
+                "host keys are not verified (--host-keys off): anyone on the path can impersonate these devices; use strict or accept-new outside a lab".to_string(),
+            );
+        }
+        out.extend(self.verifier.warnings());
+        out
+    }
+}
+
+/// One attempt on one host: connect, authenticate, run the task, close.
+pub(crate) async fn attempt(
+    shared: &Shared,
+    job: &Job,
+    target: &Target,
+    host_deadline: HostDeadline,
+    progress: &mut Progress,
+) -> AttemptResult {
+    // Cancellation drops this future: the session is closed with it.
+    let timeouts = &job.timeouts;
+    let user = fanout_transport::ssh::require_username(target)?;
+
+    progress.phase = Some(Phase::Connect);
+    let started = Instant::now();
+    let deadline = Deadline::new(
+        started,
+        Phase::Connect,
+        timeouts.for_target(target, Phase::Connect),
+        host_deadline,
+    );
+    // Dropped when this attempt ends (or is dropped: timeout,
+    // cancellation): the session task's socket then fails, so the task
+    // ends even in a key exchange the device stalled.
+    let (_kill, killed) = oneshot::channel::<()>();
+    let connected = deadline.run(session::connect(shared, target, killed)).await;
+    progress.timings.connect += started.elapsed();
+    let (mut handle, socket_back) =
+        connected.map_err(|Expired| deadline.timeout_error(Vec::new()))??;
+
+    progress.phase = Some(Phase::Auth);
+    let started = Instant::now();
+    let deadline = Deadline::new(
+        started,
+        Phase::Auth,
+        timeouts.for_target(target, Phase::Auth),
+        host_deadline,
+    );
+    let authed = deadline
+        .run(authenticate(&mut handle, shared, target, user))
+        .await;
+    progress.timings.auth += started.elapsed();
+    authed.map_err(|Expired| deadline.timeout_error(Vec::new()))??;
+
+    progress.phase = Some(Phase::Command);
+    let started = Instant::now();
+    let command_timeout = timeouts.for_target(target, Phase::Command);
+    let result = match &job.task {
+        Task::Exec { command } => {
+            let deadline = Deadline::new(started, Phase::Command, command_timeout, host_deadline);
+            exec::exec(&handle, target, command, deadline).await
+        }
+        Task::Cli { commands, mode } => {
+            cli::run(
+                &handle,
+                target,
+                commands,
+                *mode,
+                command_timeout,
+                host_deadline,
+            )
+            .await
+        }
+        other => Err(fanout_transport::ssh::not_an_ssh_task(other)),
+    };
+    progress.timings.command += started.elapsed();
+    if !matches!(&result, Err(e) if e.kind == ErrorKind::Timeout) {
+        // A device that timed out may never answer: just drop it.
+        // Never past the host's own deadline.
+        let wait = host_deadline.map_or(CLOSE_WAIT, |(at, _)| {
+            at.saturating_duration_since(Instant::now()).min(CLOSE_WAIT)
+        });
+        let _ = tokio::time::timeout(wait, session::close(handle, socket_back)).await;
+    }
+    result
+}

@@ -1,0 +1,288 @@
+//! One SSH session on russh: TCP connect and handshake with the host key
+//! checked by the run's verifier, and a polite disconnect. The socket russh
+//! drives comes back to the attempt when russh lets go of it, so the
+//! attempt can wait for the device to close its end; and it fails once the
+//! attempt is gone, so russh's session task never outlives it.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use fanout_core::{ErrorKind, HostKeyPolicy, Target};
+use fanout_engine::AttemptError;
+use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
+use fanout_transport::ssh::endpoint;
+use russh::Disconnect;
+use russh::client::{self, Handle};
+use russh::keys::{PublicKey, PublicKeyOrCertificate};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use super::Shared;
+
+/// Says goodbye and waits until the device has closed its end, so that
+/// the connection is over on both sides before this host's permit goes to
+/// the next host: a device (or sshd's MaxSessions) never sees more than
+/// `-c` connections from us, not even for a moment.
+pub(super) async fn close(handle: Handle<Client>, socket_back: oneshot::Receiver<TcpStream>) {
+    if handle
+        .disconnect(Disconnect::ByApplication, "", "en")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    // The session task ends after sending the disconnect; it hands the
+    // socket back when it lets go of it.
+    let _ = handle.await;
+    if let Ok(mut socket) = socket_back.await {
+        let mut sink = [0u8; 512];
+        while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+    }
+}
+
+/// The TCP stream russh drives; when russh drops it, the socket goes back
+/// to the host (through `back`) instead of being closed, so the host can
+/// wait for the device to close its end.
+///
+/// Once `killed` resolves (its attempt is gone), every read and write
+/// fails and the socket is closed: russh's session task, which owns this
+/// stream, then ends instead of waiting on the device forever.
+struct Returning {
+    socket: Option<TcpStream>,
+    back: Option<oneshot::Sender<TcpStream>>,
+    killed: Option<oneshot::Receiver<()>>,
+}
+
+impl Returning {
+    fn socket(&mut self, cx: &mut Context<'_>) -> std::io::Result<Pin<&mut TcpStream>> {
+        if let Some(killed) = &mut self.killed
+            && Pin::new(killed).poll(cx).is_ready()
+        {
+            // The attempt is gone: nobody waits for the socket either.
+            self.killed = None;
+            self.back = None;
+            self.socket = None;
+        }
+        if self.killed.is_none() {
+            return Err(std::io::ErrorKind::ConnectionAborted.into());
+        }
+        self.socket
+            .as_mut()
+            .map(Pin::new)
+            .ok_or_else(|| std::io::ErrorKind::NotConnected.into())
+    }
+}
+
+impl Drop for Returning {
+    fn drop(&mut self) {
+        if let (Some(socket), Some(back)) = (self.socket.take(), self.back.take()) {
+            let _ = back.send(socket);
+        }
+    }
+}
+
+impl AsyncRead for Returning {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.socket(cx) {
+            Ok(s) => s.poll_read(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl AsyncWrite for Returning {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.socket(cx) {
+            Ok(s) => s.poll_write(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.socket(cx) {
+            Ok(s) => s.poll_write_vectored(cx, bufs),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.socket.as_ref().is_some_and(|s| s.is_write_vectored())
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.socket(cx) {
+            Ok(s) => s.poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.socket(cx) {
+            Ok(s) => s.poll_shutdown(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+/// The russh client handler: checks the host key through the run's
+/// verifier. Holds what the check needs of its target (name, address,
+/// port, host-key policy), nothing of the run.
+pub(super) struct Client {
+    verifier: Arc<HostKeyVerifier>,
+    target: Arc<Target>,
+}
+
+/// What the host-key check needs of `target`: its name, endpoint and
+/// host-key policy (not its credentials or variables).
+fn key_check_target(target: &Target) -> Target {
+    let mut t = Target::new(target.name.clone(), target.address.clone());
+    t.port = target.port;
+    t.host_keys = target.host_keys;
+    t
+}
+
+/// Why the handshake ended: russh's error, or the host key was refused.
+#[derive(Debug)]
+pub(super) enum ClientError {
+    Ssh(russh::Error),
+    HostKey(HostKeyError),
+}
+
+impl From<russh::Error> for ClientError {
+    fn from(e: russh::Error) -> Self {
+        ClientError::Ssh(e)
+    }
+}
+
+impl client::Handler for Client {
+    type Error = ClientError;
+
+    async fn check_server_key(
+        &mut self,
+        offered: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let key = match offered {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            PublicKeyOrCertificate::Certificate(cert) => PublicKey::from(cert.public_key().clone()),
+        };
+        let blob = key
+            .to_bytes()
+            .map_err(|e| ClientError::Ssh(russh::Error::SshKey(e)))?;
+        let key_type = key.algorithm().as_str().to_string();
+        let target = &*self.target;
+        let policy = target.host_keys.unwrap_or(self.verifier.policy());
+        let may_append = policy == HostKeyPolicy::AcceptNew
+            && !self.verifier.known_key_types(target).contains(&key_type);
+        let verified = if may_append {
+            // accept-new with a key not known yet appends to known_hosts
+            // under a file lock another process may hold: never on a
+            // worker thread, where it would stall every host it runs.
+            let (verifier, target) = (self.verifier.clone(), self.target.clone());
+            tokio::task::spawn_blocking(move || verifier.verify(&target, &key_type, &blob))
+                .await
+                .map_err(|e| {
+                    ClientError::Ssh(russh::Error::IO(std::io::Error::other(format!(
+                        "the host-key check failed: {e}"
+                    ))))
+                })?
+        } else {
+            // An in-memory lookup.
+            self.verifier.verify(target, &key_type, &blob)
+        };
+        verified.map(|_| true).map_err(ClientError::HostKey)
+    }
+}
+
+pub(super) type Connected = (Handle<Client>, oneshot::Receiver<TcpStream>);
+
+pub(super) async fn connect(
+    shared: &Shared,
+    target: &Target,
+    killed: oneshot::Receiver<()>,
+) -> Result<Connected, AttemptError> {
+    let tcp = TcpStream::connect((target.address.as_str(), target.port))
+        .await
+        .map_err(|e| {
+            AttemptError::new(
+                ErrorKind::Connect,
+                None,
+                format!(
+                    "could not connect to {}: {e}; check the address and port, and that SSH listens there",
+                    endpoint(target)
+                ),
+            )
+        })?;
+    let _ = tcp.set_nodelay(true);
+    let handler = Client {
+        verifier: shared.verifier.clone(),
+        target: Arc::new(key_check_target(target)),
+    };
+    let (back, socket_back) = oneshot::channel();
+    let stream = Returning {
+        socket: Some(tcp),
+        back: Some(back),
+        killed: Some(killed),
+    };
+    let handle = client::connect_stream(shared.config_for(target), stream, handler)
+        .await
+        .map_err(|e| handshake_error(e, target))?;
+    Ok((handle, socket_back))
+}
+
+fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
+    match err {
+        ClientError::HostKey(e) => AttemptError::new(e.kind(), None, e.to_string()),
+        ClientError::Ssh(russh::Error::NoCommonAlgo { kind, ours, theirs }) => {
+            let kind = match kind {
+                russh::AlgorithmKind::Kex => "key-exchange",
+                russh::AlgorithmKind::Key => "host-key",
+                russh::AlgorithmKind::Cipher => "cipher",
+                russh::AlgorithmKind::Compression => "compression",
+                russh::AlgorithmKind::Mac => "MAC",
+            };
+            let pseudo = |n: &String| n.starts_with("ext-info-") || n.starts_with("kex-strict-");
+            let ours: Vec<&str> = ours
+                .iter()
+                .filter(|n| !pseudo(n))
+                .map(String::as_str)
+                .collect();
+            let theirs: Vec<&str> = theirs
+                .iter()
+                .filter(|n| !pseudo(n))
+                .map(String::as_str)
+                .collect();
+            AttemptError::new(
+                ErrorKind::Protocol,
+                None,
+                format!(
+                    "no common {kind} algorithm with {}: the device offered {}; fanout supports {}. Enable a supported algorithm on the device",
+                    endpoint(target),
+                    theirs.join(", "),
+                    ours.join(", ")
+                ),
+            )
+        }
+        ClientError::Ssh(e) => AttemptError::new(
+            ErrorKind::Connect,
+            None,
+            format!(
+                "SSH handshake with {} failed: {e}; check that an SSH server listens there and that the device accepts more sessions",
+                endpoint(target)
+            ),
+        ),
+    }
+}

@@ -1,0 +1,138 @@
+//! The async transports on their own, against the simulated fleet: an
+//! attempt is a future of a job, a target, a host deadline and the host's
+//! progress — nothing of a scheduler — and dropping it closes the session.
+
+use std::time::{Duration, Instant};
+
+use fanout_core::{ErrorKind, HostKeyPolicy, Job, Phase, Target, Task, Worker};
+use fanout_engine::{AsyncTransport, AttemptResult, HostAttempts, Progress};
+use fanout_sim::Fleet;
+use fanout_transport_async::Transports;
+
+const PASSWORD: &str = "Pw-4sync-7zq";
+
+fn fleet(faults: &str) -> Fleet {
+    let mut builder = Fleet::builder()
+        .devices(2)
+        .credentials("admin", PASSWORD, Some("en"));
+    if !faults.is_empty() {
+        builder = builder.faults(faults.parse().unwrap());
+    }
+    builder.start().expect("the simulated fleet starts")
+}
+
+fn job(fleet: &Fleet) -> Job {
+    let mut job = Job::new(Task::Exec {
+        command: "show version".into(),
+    });
+    job.known_hosts = vec![fleet.known_hosts_path().to_path_buf()];
+    job.timeouts.connect = Some(Duration::from_secs(5));
+    job.timeouts.auth = Some(Duration::from_secs(5));
+    job.timeouts.command = Some(Duration::from_secs(5));
+    job
+}
+
+/// One attempt on a runtime of its own (the fleet runs on another), with a
+/// fresh host's progress; `stop_after` drops the attempt's future then.
+fn attempt(
+    transports: &Transports,
+    job: &Job,
+    target: &Target,
+    stop_after: Option<Duration>,
+) -> (Option<AttemptResult>, Progress) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut host = HostAttempts::begin(job, target, Worker::Task(0));
+    let deadline = host.start_attempt().expect("time left");
+    let result = runtime.block_on(async {
+        let attempt = transports.attempt(job, target, deadline, host.progress_mut());
+        match stop_after {
+            Some(after) => tokio::time::timeout(after, attempt).await.ok(),
+            None => Some(attempt.await),
+        }
+    });
+    (result, host.progress().clone())
+}
+
+#[test]
+fn an_exec_attempt_returns_the_output_and_records_each_phase() {
+    let fleet = fleet("");
+    let job = job(&fleet);
+    let transports = Transports::for_job(&job).unwrap();
+    assert!(
+        transports.warnings().is_empty(),
+        "strict host keys, no warning"
+    );
+    let (result, progress) = attempt(&transports, &job, &fleet.targets()[0], None);
+    let outputs = result.unwrap().expect("the device answers");
+    assert_eq!(outputs[0].command, "show version");
+    assert!(
+        outputs[0].stdout.contains("Cisco IOS Software"),
+        "{outputs:?}"
+    );
+    assert_eq!(outputs[0].exit_status, Some(0));
+    let t = progress.timings;
+    assert!(t.connect > Duration::ZERO && t.auth > Duration::ZERO && t.command > Duration::ZERO);
+    assert_eq!(progress.phase, Some(Phase::Command));
+}
+
+#[test]
+fn a_rejected_login_is_auth_and_never_shows_the_password() {
+    let fleet = fleet("auth_fail=r2");
+    let job = job(&fleet);
+    let transports = Transports::for_job(&job).unwrap();
+    let (result, progress) = attempt(&transports, &job, &fleet.targets()[1], None);
+    let err = result.unwrap().expect_err("r2 rejects every login");
+    assert_eq!(err.kind, ErrorKind::Auth, "{err:?}");
+    assert!(err.message.contains("tried password"), "{}", err.message);
+    assert!(!err.message.contains(PASSWORD), "{}", err.message);
+    assert_eq!(progress.phase, Some(Phase::Auth));
+}
+
+#[test]
+fn a_dropped_attempt_leaves_its_progress_and_closes_its_session() {
+    let fleet = fleet("hang_on_command=r1");
+    let job = job(&fleet);
+    let transports = Transports::for_job(&job).unwrap();
+    let started = Instant::now();
+    let (result, progress) = attempt(
+        &transports,
+        &job,
+        &fleet.targets()[0],
+        Some(Duration::from_millis(800)),
+    );
+    assert!(result.is_none(), "the command never finishes");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(progress.phase, Some(Phase::Command), "it got that far");
+    assert!(progress.timings.connect > Duration::ZERO);
+    // The device sees the session end once the future is gone.
+    let closed = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        fleet.stats().active == 0
+    });
+    assert!(
+        closed,
+        "the session outlived its attempt: {:?}",
+        fleet.stats()
+    );
+}
+
+#[test]
+fn host_keys_off_is_a_warning_and_other_tasks_need_no_ssh() {
+    let mut job = Job::new(Task::Exec {
+        command: "show clock".into(),
+    });
+    job.host_keys = HostKeyPolicy::Off;
+    let warnings = Transports::for_job(&job).unwrap().warnings();
+    assert!(
+        warnings.iter().any(|w| w.contains("--host-keys off")),
+        "{warnings:?}"
+    );
+    job.task = Task::Cpu { iterations: 1 };
+    job.known_hosts = vec!["/nonexistent/dir/known_hosts".into()];
+    let transports = Transports::for_job(&job).expect("a cpu run reads no known_hosts");
+    let (result, _) = attempt(&transports, &job, &Target::new("h1", "127.0.0.1"), None);
+    let err = result
+        .unwrap()
+        .expect_err("a cpu task is not the transport's");
+    assert!(err.message.contains("does not use SSH"), "{}", err.message);
+}

@@ -1,0 +1,150 @@
+//! fanout's blocking transports: one attempt of a network task on the
+//! calling thread, for every blocking executor (`seq`, `threads`, `rayon`
+//! and the process executor's workers).
+//!
+//! This crate owns the I/O of each protocol on blocking sockets — SSH on
+//! ssh2 (libssh2) now; telnet and HTTP next — behind the engine's
+//! [`BlockingTransport`] seam: [`Transports`] is built once per run (the
+//! host-key verifier reads known_hosts once, key files are read once) and
+//! dispatches each attempt to the protocol of its task. What a protocol
+//! must do and say is `fanout-transport`'s policy, which the async
+//! implementations (`fanout-transport-async`) obey too.
+//!
+//! It must never schedule: it gets a job, a target, the host's deadline, a
+//! cancel token and the host's progress, nothing of a scheduler, and never
+//! depends on an executor crate.
+
+mod ssh;
+
+use std::time::Duration;
+
+use fanout_core::{CancelToken, Job, Target, TaskKind};
+use fanout_engine::{AttemptResult, BlockingTransport, HostDeadline, Progress};
+use fanout_hostkeys::HostKeyError;
+
+/// Why a run's transports could not be set up (a setup error of the whole
+/// run, before any host starts).
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// A known_hosts file is unreadable or garbled (the message names it).
+    #[error(transparent)]
+    HostKeys(#[from] HostKeyError),
+}
+
+/// The transports of one run: what every host's network attempts share.
+/// Built once per run with [`for_job`](Self::for_job); the run's
+/// [`BlockingTransport`].
+#[derive(Debug)]
+pub struct Transports {
+    /// SSH state, for `exec` and `cli` tasks.
+    ssh: Option<ssh::Shared>,
+}
+
+impl Transports {
+    /// The transports `job`'s task needs (none for `sleep`, `cpu` and
+    /// `local`): for SSH, the host-key verifier of the job's policy and
+    /// known_hosts files (then `~/.ssh/known_hosts`), read now.
+    pub fn for_job(job: &Job) -> Result<Self, TransportError> {
+        let ssh = match job.task.kind() {
+            TaskKind::Exec | TaskKind::Cli => Some(ssh::Shared::for_job(job)?),
+            TaskKind::Sleep | TaskKind::Cpu | TaskKind::Local => None,
+        };
+        Ok(Self { ssh })
+    }
+}
+
+impl BlockingTransport for Transports {
+    fn attempt(
+        &self,
+        job: &Job,
+        target: &Target,
+        host: HostDeadline,
+        cancel: &CancelToken,
+        progress: &mut Progress,
+    ) -> AttemptResult {
+        match &self.ssh {
+            Some(shared) => ssh::attempt(shared, job, target, host, cancel, progress),
+            None => Err(fanout_transport::ssh::not_an_ssh_task(&job.task)),
+        }
+    }
+
+    fn attempt_budget(&self, job: &Job, target: &Target) -> Option<Duration> {
+        ssh::attempt_budget(job, target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fanout_core::{CliMode, HostKeyPolicy, Platform, Secret, Task, Worker};
+    use fanout_engine::blocking::HostRun;
+    use fanout_engine::max_host_duration;
+    use fanout_hostkeys::HostKeyVerifier;
+
+    use super::*;
+
+    fn transports(shared: ssh::Shared) -> Transports {
+        Transports { ssh: Some(shared) }
+    }
+
+    #[test]
+    fn a_cli_hosts_budget_counts_every_exchange_every_attempt_and_the_goodbye() {
+        let target = Target::new("r1", "127.0.0.1");
+        let secs = Duration::from_secs;
+        let t = transports(ssh::Shared::new(
+            HostKeyVerifier::new(HostKeyPolicy::Off, &[]).unwrap(),
+        ));
+        let transport = Some(&t as &dyn BlockingTransport);
+        // A cli task in config mode on IOS: first prompt, Enter, terminal
+        // length 0, enable, secret, configure terminal, 2 commands, end,
+        // exit: 10 exchanges of the command timeout, plus connect and auth.
+        let mut cli = Job::new(Task::Cli {
+            commands: vec!["interface lo1".into(), "description x".into()],
+            mode: CliMode::Config,
+        });
+        cli.timeouts.connect = Some(secs(10));
+        cli.timeouts.auth = Some(secs(10));
+        cli.timeouts.command = Some(secs(1));
+        let close = fanout_transport::ssh::CLOSE_WAIT_BLOCKING;
+        assert_eq!(
+            max_host_duration(&cli, &target, transport),
+            Some(secs(30) + close)
+        );
+        let mut linux = target.clone();
+        linux.platform = Some(Platform::Linux);
+        // No paging, enable or configuration mode on Linux.
+        assert_eq!(
+            max_host_duration(&cli, &linux, transport),
+            Some(secs(25) + close)
+        );
+        cli.retry.retries = u32::MAX;
+        assert!(
+            max_host_duration(&cli, &target, transport).is_some(),
+            "saturates, no overflow"
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_loaded_private_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("id_test");
+        let pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAc2VjcmV0LWtleS1tYXRlcmlhbA\n-----END OPENSSH PRIVATE KEY-----\n";
+        std::fs::write(&path, pem).unwrap();
+        let shared = ssh::Shared::new(HostKeyVerifier::new(HostKeyPolicy::Off, &[]).unwrap());
+        let loaded = shared.keys.get(&path);
+        assert_eq!(loaded.as_ref().as_ref().map(Secret::expose), Ok(pem));
+        let t = transports(shared);
+        let cancel = CancelToken::new();
+        let run = HostRun {
+            worker: Worker::Thread(0),
+            cancel: &cancel,
+            connect_rate: None,
+            transport: Some(&t),
+        };
+        for debug in [format!("{t:?}"), format!("{run:?}"), format!("{run:#?}")] {
+            assert!(debug.contains("id_test"), "names the key file: {debug}");
+            for material in ["BEGIN OPENSSH", "b3BlbnNzaC1rZXkt", "c2VjcmV0"] {
+                assert!(!debug.contains(material), "key material in Debug: {debug}");
+            }
+        }
+    }
+}

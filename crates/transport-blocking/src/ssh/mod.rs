@@ -1,0 +1,238 @@
+//! SSH on ssh2 (libssh2), blocking: the transport of `exec` and `cli`
+//! tasks on every blocking executor.
+//!
+//! One attempt is: TCP connect (non-blocking, so the connect timeout and
+//! Ctrl-C both apply, [`tcp`]), SSH handshake, host-key check against
+//! known_hosts ([`fanout_hostkeys::HostKeyVerifier`]), authentication (key
+//! file, ssh-agent, password, keyboard-interactive, [`auth`]), then an exec
+//! channel ([`exec`]) or an interactive shell driven by
+//! [`fanout_netcli::Dialog`] ([`shell`]), all in libssh2's non-blocking
+//! mode ([`conn`]). What both SSH transports obey is in
+//! [`fanout_transport::ssh`].
+
+mod auth;
+mod conn;
+mod exec;
+mod legacy;
+mod shared;
+mod shell;
+mod tcp;
+
+use std::os::fd::AsRawFd;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use fanout_core::{CancelToken, ErrorKind, Job, Phase, Target, Task};
+use fanout_engine::{AttemptError, AttemptResult, Deadline, HostDeadline, Progress};
+use fanout_hostkeys::HostKeyVerifier;
+use fanout_transport::ssh::{
+    CLOSE_WAIT_BLOCKING as CLOSE_WAIT, LEGACY_CIPHERS, LEGACY_KEX,
+    LEGACY_MACS_BLOCKING as LEGACY_MACS, endpoint,
+};
+use ssh2::{ErrorCode, MethodType, Session};
+
+use conn::Conn;
+pub(crate) use shared::Shared;
+
+/// The longest one attempt of `job` on `target` takes: connect, auth and
+/// the command's exchanges by their timeouts
+/// ([`max_attempt`](fanout_transport::ssh::max_attempt)), plus the goodbye
+/// ([`CLOSE_WAIT_BLOCKING`](fanout_transport::ssh::CLOSE_WAIT_BLOCKING)).
+pub(crate) fn attempt_budget(job: &Job, target: &Target) -> Option<Duration> {
+    fanout_transport::ssh::max_attempt(job, target).map(|a| a.saturating_add(CLOSE_WAIT))
+}
+
+/// One attempt of an `exec` or `cli` task on `target`.
+pub(crate) fn attempt(
+    shared: &Shared,
+    job: &Job,
+    target: &Target,
+    host_deadline: HostDeadline,
+    cancel: &CancelToken,
+    progress: &mut Progress,
+) -> AttemptResult {
+    let user = fanout_transport::ssh::require_username(target)?;
+    let phase_deadline = |phase: Phase| {
+        Deadline::new(
+            Instant::now(),
+            phase,
+            job.timeouts.for_target(target, phase),
+            host_deadline,
+        )
+    };
+
+    progress.phase = Some(Phase::Connect);
+    let started = Instant::now();
+    let connected = connect(target, shared, cancel, &phase_deadline(Phase::Connect));
+    progress.timings.connect += started.elapsed();
+    let conn = connected?;
+
+    progress.phase = Some(Phase::Auth);
+    let started = Instant::now();
+    let authed = auth::authenticate(&conn, target, user, shared, &phase_deadline(Phase::Auth));
+    progress.timings.auth += started.elapsed();
+    authed?;
+
+    progress.phase = Some(Phase::Command);
+    let started = Instant::now();
+    let result = match &job.task {
+        Task::Exec { command } => exec::run(&conn, command, &phase_deadline(Phase::Command)),
+        Task::Cli { commands, mode } => shell::run(&conn, target, commands, *mode, || {
+            phase_deadline(Phase::Command)
+        }),
+        other => Err(fanout_transport::ssh::not_an_ssh_task(other)),
+    };
+    progress.timings.command += started.elapsed();
+    if !matches!(&result, Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Cancelled)) {
+        conn.close(host_deadline);
+    }
+    result
+}
+
+/// TCP connect, handshake and host-key check.
+fn connect<'a>(
+    target: &Target,
+    shared: &Shared,
+    cancel: &'a CancelToken,
+    deadline: &Deadline,
+) -> Result<Conn<'a>, AttemptError> {
+    let stream = tcp::connect(target, cancel, deadline)?;
+    let fd = stream.as_raw_fd();
+    let mut session = Session::new().map_err(|e| {
+        AttemptError::new(
+            ErrorKind::Protocol,
+            None,
+            format!("libssh2 could not create a session: {e}"),
+        )
+    })?;
+    session.set_blocking(false);
+    prefer_methods(&session, &shared.verifier, target);
+    session.set_tcp_stream(stream);
+    let conn = Conn {
+        session,
+        fd,
+        cancel,
+    };
+    let mut handshaking = conn.session.clone();
+    match conn.drive(deadline, || handshaking.handshake()) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(handshake_error(&conn, &e, target, cancel, deadline)),
+        Err(halt) => return Err(conn.halted(halt, deadline, Vec::new())),
+    }
+    let (blob, _) = conn.session.host_key().ok_or_else(|| {
+        AttemptError::new(
+            ErrorKind::Protocol,
+            None,
+            format!(
+                "{} completed the handshake without a host key",
+                endpoint(target)
+            ),
+        )
+    })?;
+    let key_type = fanout_hostkeys::key_type_of(blob).unwrap_or("unknown");
+    shared
+        .verifier
+        .verify(target, key_type, blob)
+        .map_err(|e| AttemptError::new(e.kind(), None, e.to_string()))?;
+    Ok(conn)
+}
+
+fn handshake_error(
+    conn: &Conn<'_>,
+    e: &ssh2::Error,
+    target: &Target,
+    cancel: &CancelToken,
+    deadline: &Deadline,
+) -> AttemptError {
+    match e.code() {
+        // -5 kex failure, -8 key exchange failure, -33 method not supported.
+        ErrorCode::Session(-5 | -8 | -33) => {
+            legacy::explain(target, e, &conn.session, cancel, deadline)
+        }
+        _ => AttemptError::new(
+            ErrorKind::Connect,
+            None,
+            format!(
+                "SSH handshake with {} failed: {}; check that an SSH server listens there",
+                endpoint(target),
+                e.message()
+            ),
+        ),
+    }
+}
+
+/// Algorithm preferences: libssh2's own order, then the legacy algorithms
+/// old devices offer (libssh2 drops the ones it was built without), and the
+/// host-key types known_hosts has for the target first, as OpenSSH does.
+fn prefer_methods(session: &Session, verifier: &HostKeyVerifier, target: &Target) {
+    let prefs = Prefs::get(session);
+    for (kind, list) in [
+        (MethodType::Kex, &prefs.kex),
+        (MethodType::CryptCs, &prefs.crypt),
+        (MethodType::CryptSc, &prefs.crypt),
+        (MethodType::MacCs, &prefs.mac),
+        (MethodType::MacSc, &prefs.mac),
+    ] {
+        if !list.is_empty() {
+            let _ = session.method_pref(kind, list);
+        }
+    }
+    let known = verifier.known_key_types(target);
+    if !known.is_empty() {
+        let mut order: Vec<&str> = Vec::new();
+        for key_type in &known {
+            let names: &[&str] = match key_type.as_str() {
+                "ssh-rsa" => &["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+                other => &[other][..],
+            };
+            for name in names {
+                if prefs.host_key.contains(name) && !order.contains(name) {
+                    order.push(name);
+                }
+            }
+        }
+        if !order.is_empty() {
+            order.extend(
+                prefs
+                    .host_key
+                    .iter()
+                    .filter(|n| !order.contains(n))
+                    .collect::<Vec<_>>(),
+            );
+            let _ = session.method_pref(MethodType::HostKey, &order.join(","));
+        }
+    }
+}
+
+/// Method preference lists, computed once per process.
+struct Prefs {
+    kex: String,
+    crypt: String,
+    mac: String,
+    host_key: Vec<&'static str>,
+}
+
+impl Prefs {
+    fn get(session: &Session) -> &'static Prefs {
+        static PREFS: OnceLock<Prefs> = OnceLock::new();
+        PREFS.get_or_init(|| {
+            let list = |kind: MethodType, legacy: &[&'static str]| {
+                let mut names = session.supported_algs(kind).unwrap_or_default();
+                for name in legacy {
+                    if !names.contains(name) {
+                        names.push(name);
+                    }
+                }
+                names.join(",")
+            };
+            Prefs {
+                kex: list(MethodType::Kex, LEGACY_KEX),
+                crypt: list(MethodType::CryptCs, LEGACY_CIPHERS),
+                mac: list(MethodType::MacCs, LEGACY_MACS),
+                host_key: session
+                    .supported_algs(MethodType::HostKey)
+                    .unwrap_or_default(),
+            }
+        })
+    }
+}

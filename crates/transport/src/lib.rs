@@ -1,0 +1,19 @@
+//! What every fanout transport obeys, per protocol, so that the blocking
+//! and the async implementation of a protocol behave and report alike.
+//!
+//! This crate owns the policy, not the I/O: how a remote command's output
+//! is captured and capped ([`CapturedStreams`]), what is checked before a
+//! connection is opened (credentials, username), which legacy algorithms
+//! are offered, how an endpoint is named in messages, how long an attempt
+//! may take, and the constants both implementations use ([`ssh`]). Each
+//! protocol (SSH now; telnet and HTTP next) has one module here, one
+//! blocking implementation in `fanout-transport-blocking` and one async
+//! implementation in `fanout-transport-async`.
+//!
+//! It must never open a connection, depend on an SSH library, a transport
+//! implementation or an executor, or know about scheduling.
+
+mod capture;
+pub mod ssh;
+
+pub use capture::{CapturedStreams, last_line};

@@ -1,0 +1,188 @@
+//! SSH: what both SSH transports obey — the blocking one on ssh2
+//! (`fanout-transport-blocking`) and the async one on russh
+//! (`fanout-transport-async`) — so that the same device gives the same
+//! outcome whichever executor met it.
+//!
+//! Where the two implementations still differ, both values stand here side
+//! by side (`*_BLOCKING`, `*_ASYNC`), so the difference is visible in one
+//! place until it is settled.
+
+use std::time::Duration;
+
+use fanout_core::{ErrorKind, Job, Phase, Target, Task};
+use fanout_engine::AttemptError;
+use fanout_netcli::DialogSpec;
+
+/// Key exchanges old devices (IOS 12.x and alike) still speak, offered
+/// after every modern one so that any modern algorithm the device has wins.
+pub const LEGACY_KEX: &[&str] = &[
+    "diffie-hellman-group14-sha1",
+    "diffie-hellman-group-exchange-sha1",
+    "diffie-hellman-group1-sha1",
+];
+
+/// Ciphers old devices still speak (offered last).
+pub const LEGACY_CIPHERS: &[&str] = &["aes256-cbc", "aes192-cbc", "aes128-cbc", "3des-cbc"];
+
+/// MACs old devices still speak, as the blocking (ssh2) transport offers
+/// them (offered last).
+pub const LEGACY_MACS_BLOCKING: &[&str] = &["hmac-sha1", "hmac-sha1-96"];
+
+/// MACs old devices still speak, as the async (russh) transport offers them
+/// (offered last).
+pub const LEGACY_MACS_ASYNC: &[&str] = &["hmac-sha1-etm@openssh.com", "hmac-sha1"];
+
+/// How long the blocking transport lets a finished session say goodbye
+/// (disconnect sent, the device's close awaited) before it closes the
+/// socket.
+pub const CLOSE_WAIT_BLOCKING: Duration = Duration::from_millis(200);
+
+/// How long the async transport lets a finished session say goodbye before
+/// it drops it.
+pub const CLOSE_WAIT_ASYNC: Duration = Duration::from_secs(1);
+
+/// Longest tail of the output (in characters) the blocking transport
+/// quotes as "last output seen" in a timeout message.
+pub const TAIL_BLOCKING: usize = 80;
+
+/// Longest tail of the output (in characters) the async transport quotes
+/// as "last output seen" in a timeout message.
+pub const TAIL_ASYNC: usize = 120;
+
+/// `host:port` as users write it (brackets around an IPv6 address).
+pub fn endpoint(target: &Target) -> String {
+    if target.address.contains(':') {
+        format!("[{}]:{}", target.address, target.port)
+    } else {
+        format!("{}:{}", target.address, target.port)
+    }
+}
+
+/// The user to log in as; a target without one fails before any
+/// connection is opened, saying where to set it.
+pub fn require_username(target: &Target) -> Result<&str, AttemptError> {
+    target.username.as_deref().ok_or_else(|| {
+        AttemptError::new(
+            ErrorKind::InvalidTarget,
+            None,
+            format!(
+                "{} has no username; set `username` for it (or in defaults) in the inventory",
+                target.name
+            ),
+        )
+    })
+}
+
+/// A target with no way to log in fails before any connection is opened,
+/// with what to set (the same message on every transport).
+pub fn require_credentials(target: &Target) -> Result<(), AttemptError> {
+    let creds = &target.credentials;
+    if creds.key_file.is_none() && !creds.agent && creds.password.is_none() {
+        return Err(AttemptError::new(
+            ErrorKind::InvalidTarget,
+            None,
+            format!(
+                "{} has no credentials; set password (or password_env), key_file or agent: true in the inventory",
+                target.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The error of a task that reached an SSH transport although it does not
+/// use SSH (a bug of the caller).
+pub fn not_an_ssh_task(task: &Task) -> AttemptError {
+    AttemptError::new(
+        ErrorKind::InvalidTarget,
+        None,
+        format!(
+            "internal error: the {} task does not use SSH; please report it",
+            task.kind()
+        ),
+    )
+}
+
+/// The longest one SSH attempt of `job` on `target` can take by its phase
+/// timeouts — connect, auth, then the command; for a `cli` task the
+/// command timeout once per exchange of its dialog (first prompt, paging,
+/// enable and secret, configuration mode, each command, commit, logout:
+/// [`DialogSpec::max_exchanges`]), since each exchange gets it afresh —
+/// not counting the goodbye. `None` if a phase it needs has no timeout, or
+/// the task does not use SSH.
+pub fn max_attempt(job: &Job, target: &Target) -> Option<Duration> {
+    let t = |phase| job.timeouts.for_target(target, phase);
+    let command = t(Phase::Command)?;
+    let exchanges = match &job.task {
+        Task::Exec { .. } => 1,
+        Task::Cli { commands, mode } => DialogSpec::for_target(target, commands, *mode)
+            .max_exchanges()
+            .try_into()
+            .unwrap_or(u32::MAX),
+        Task::Sleep { .. } | Task::Cpu { .. } | Task::Local { .. } => return None,
+    };
+    Some(
+        t(Phase::Connect)?
+            .saturating_add(t(Phase::Auth)?)
+            .saturating_add(command.saturating_mul(exchanges)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use fanout_core::{CliMode, Platform};
+
+    use super::*;
+
+    #[test]
+    fn a_target_without_credentials_is_invalid() {
+        let target = Target::new("r1", "127.0.0.1");
+        let err = require_credentials(&target).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidTarget);
+        assert!(err.message.contains("set password"), "{}", err.message);
+    }
+
+    #[test]
+    fn endpoints_bracket_ipv6_and_a_missing_user_says_where_to_set_it() {
+        let mut target = Target::new("r1", "::1");
+        target.port = 2201;
+        assert_eq!(endpoint(&target), "[::1]:2201");
+        target.address = "10.0.0.1".into();
+        assert_eq!(endpoint(&target), "10.0.0.1:2201");
+        let err = require_username(&target).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidTarget);
+        assert!(err.message.contains("set `username`"), "{}", err.message);
+        target.username = Some("admin".into());
+        assert_eq!(require_username(&target).unwrap(), "admin");
+    }
+
+    #[test]
+    fn an_attempt_counts_connect_auth_and_every_exchange() {
+        let target = Target::new("r1", "127.0.0.1");
+        let secs = Duration::from_secs;
+        // A cli task in config mode on IOS: first prompt, Enter, terminal
+        // length 0, enable, secret, configure terminal, 2 commands, end,
+        // exit: 10 exchanges of the command timeout, plus connect and auth.
+        let mut cli = Job::new(Task::Cli {
+            commands: vec!["interface lo1".into(), "description x".into()],
+            mode: CliMode::Config,
+        });
+        cli.timeouts.connect = Some(secs(10));
+        cli.timeouts.auth = Some(secs(10));
+        cli.timeouts.command = Some(secs(1));
+        assert_eq!(max_attempt(&cli, &target), Some(secs(30)));
+        let mut linux = target.clone();
+        linux.platform = Some(Platform::Linux);
+        // No paging, enable or configuration mode on Linux.
+        assert_eq!(max_attempt(&cli, &linux), Some(secs(25)));
+        let mut exec = cli.clone();
+        exec.task = Task::Exec {
+            command: "show clock".into(),
+        };
+        assert_eq!(max_attempt(&exec, &target), Some(secs(21)));
+        exec.timeouts.auth = None;
+        assert_eq!(max_attempt(&exec, &target), None, "auth has no limit");
+        exec.task = Task::Cpu { iterations: 1 };
+        assert_eq!(max_attempt(&exec, &target), None, "not an SSH task");
+    }
+}
