@@ -127,7 +127,10 @@ mod tests {
         assert_eq!((m.executor.as_str(), m.concurrency), ("py", 2));
         assert_eq!(m.wall, Duration::from_millis(50), "from its summary");
         assert_eq!(m.process_wall, Duration::from_millis(80));
-        assert_eq!((m.log.counts.ok, m.log.counts.timeout, m.failures()), (1, 1, 1));
+        assert_eq!(
+            (m.log.counts.ok, m.log.counts.timeout, m.failures()),
+            (1, 1, 1)
+        );
         let x = m.external.clone().unwrap();
         assert_eq!(x.exit_status, 1);
         assert_eq!(
