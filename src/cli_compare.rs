@@ -97,6 +97,23 @@ pub(crate) struct CompareArgs {
     #[arg(long, value_enum)]
     pub(crate) host_keys: Option<HostKeysArg>,
 
+    /// Another program as a further row, NAME=CMD (repeatable): CMD runs
+    /// under `sh -c` against the same fleet, after {inventory} and
+    /// {known_hosts} are replaced by the fleet's files (absolute paths,
+    /// shell-quoted where needed: do not quote them) and {concurrency} by
+    /// -c; measured like an executor's run. The fanout JSON Lines host
+    /// objects and summary it prints count (the summary's wall_s is its
+    /// wall time, else its whole process's); a non-zero exit keeps the row
+    /// and makes compare exit 1. Not estimated: --max-run does not apply.
+    #[arg(long = "external", value_name = "NAME=CMD", value_parser = crate::compare_external::parse_external)]
+    pub(crate) externals: Vec<(String, String)>,
+
+    /// After the recommendation, its reasoning in plain words with the
+    /// measured ratios: what dominated (waiting, CPU, process start) and
+    /// what would change the answer.
+    #[arg(long)]
+    pub(crate) explain: bool,
+
     /// No progress lines on stderr.
     #[arg(short = 'q', long)]
     pub(crate) quiet: bool,

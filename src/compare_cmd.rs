@@ -1,11 +1,11 @@
 //! `fanout compare`: the same task on every executor, each as a fresh
-//! `fanout run` child process of this same binary, measured by
-//! `fanout-compare` and shown side by side with a recommendation.
+//! `fanout run` child process of this same binary (and any `--external`
+//! program on the same fleet), measured by `fanout-compare` and shown side
+//! by side with a recommendation. One point of it is `compare_point.rs`.
 
-use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,26 +14,21 @@ use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use fanout_compare::plot::{self, Metric};
 use fanout_compare::render;
-use fanout_compare::{
-    Comparison, ExecutorResult, FleetProcess, HostCost, MeasuredChild, Rules, RunMeasurement,
-    RunProblem, Skipped, Workload, conclude, interleaved,
-};
+use fanout_compare::{Comparison, Skipped};
 
 use crate::cli::{
     CompareArgs, CompareFormat, ExecutorName, HostKeysArg, PlotMetricArg, SweepParam, TaskCmd,
 };
-use crate::compare_estimate;
-use crate::compare_task::{format_duration, hint, task_argv, task_title};
+use crate::compare_external::{self, ExternalSpec};
+use crate::compare_point::compare_point;
+use crate::compare_task::{format_duration, task_title};
 
 /// Every executor of the design (docs/ARCHITECTURE.md), in table order. Those this build does not
 /// have (not in `ExecutorName`) are reported as skipped.
-const ALL_EXECUTORS: [&str; 5] = ["seq", "process", "threads", "rayon", "async"];
+pub(crate) const ALL_EXECUTORS: [&str; 5] = ["seq", "process", "threads", "rayon", "async"];
 
 /// Devices of the default simulated fleet.
 pub(crate) const DEFAULT_SIM_DEVICES: usize = 100;
-
-/// How long a fleet may take to write its inventory.
-const FLEET_START_TIMEOUT: Duration = Duration::from_secs(60);
 
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -45,36 +40,55 @@ pub(crate) enum Source {
     Sim(usize),
 }
 
-/// Children to interrupt on Ctrl-C, and whether it happened.
+/// Children to interrupt on Ctrl-C (a pid, and whether it leads a process
+/// group to interrupt whole), and whether it happened.
 #[derive(Default)]
 pub(crate) struct Interrupt {
-    pids: Mutex<Vec<u32>>,
+    pids: Mutex<Vec<(u32, bool)>>,
     fired: AtomicBool,
+}
+
+fn interrupt(pid: u32, group: bool) {
+    if group {
+        fanout_compare::interrupt_group(pid);
+    } else {
+        fanout_compare::interrupt_process(pid);
+    }
 }
 
 impl Interrupt {
     /// Adds a child to interrupt; one registered after Ctrl-C (it was
     /// being started when the signal came) is interrupted at once.
     pub(crate) fn register(&self, pid: u32) {
+        self.add(pid, false);
+    }
+
+    /// Adds a child that leads its own process group (an `--external`
+    /// program): Ctrl-C interrupts the whole group.
+    pub(crate) fn register_group(&self, pid: u32) {
+        self.add(pid, true);
+    }
+
+    fn add(&self, pid: u32, group: bool) {
         if let Ok(mut pids) = self.pids.lock() {
-            pids.push(pid);
+            pids.push((pid, group));
             if self.fired() {
-                fanout_compare::interrupt_process(pid);
+                interrupt(pid, group);
             }
         }
     }
 
     pub(crate) fn unregister(&self, pid: u32) {
         if let Ok(mut pids) = self.pids.lock() {
-            pids.retain(|p| *p != pid);
+            pids.retain(|p| p.0 != pid);
         }
     }
 
     fn fire(&self) {
         self.fired.store(true, Ordering::SeqCst);
         if let Ok(pids) = self.pids.lock() {
-            for pid in pids.iter() {
-                fanout_compare::interrupt_process(*pid);
+            for (pid, group) in pids.iter() {
+                interrupt(*pid, *group);
             }
         }
     }
@@ -129,23 +143,27 @@ pub(crate) struct Setup {
     pub(crate) exe: PathBuf,
     pub(crate) task: TaskCmd,
     pub(crate) executors: Vec<String>,
-    skipped: Vec<Skipped>,
+    /// `--external` programs, rows after the executors.
+    pub(crate) externals: Vec<ExternalSpec>,
+    pub(crate) skipped: Vec<Skipped>,
     pub(crate) repeat: usize,
     pub(crate) filters: Vec<String>,
     /// How to read `-i` (the probe host loads it too).
     pub(crate) read: crate::cli::InventoryFormatArgs,
     pub(crate) pass_through: Vec<String>,
-    latency: Duration,
-    profile: String,
+    pub(crate) latency: Duration,
+    pub(crate) profile: String,
     pub(crate) quiet: bool,
     pub(crate) interrupt: Arc<Interrupt>,
     /// `--max-run` (`Duration::MAX`: none).
     pub(crate) max_run: Duration,
-    recommend_anyway: bool,
+    pub(crate) recommend_anyway: bool,
     /// Each point is a concurrency of `--sweep concurrency=...`.
-    concurrency_sweep: bool,
+    pub(crate) concurrency_sweep: bool,
+    /// `--explain`: each comparison gets its reasoning in words.
+    pub(crate) explain: bool,
     /// `--serve`: each child run becomes a section of the live view.
-    live: Option<crate::live::CompareLive>,
+    pub(crate) live: Option<crate::live::CompareLive>,
 }
 
 pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
@@ -183,6 +201,7 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
     if matches!(base, Source::Synthetic(0) | Source::Sim(0)) {
         bail!("need at least 1 host");
     }
+    let externals = compare_external::check(&args.externals, &base, &args.filters)?;
 
     // Sweep points: (value, source, concurrency).
     let points: Vec<(Option<u64>, Source, usize)> = match &args.sweep {
@@ -250,6 +269,7 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         exe: std::env::current_exe().context("finding this program to start its children")?,
         task,
         executors,
+        externals,
         skipped,
         repeat: args.repeat,
         filters: args.filters.clone(),
@@ -263,6 +283,7 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         max_run: args.max_run,
         recommend_anyway: args.recommend_anyway,
         concurrency_sweep: matches!(args.sweep, Some((SweepParam::Concurrency, _))),
+        explain: args.explain,
     };
     let sweep_name = args.sweep.as_ref().map(|(p, _)| match p {
         SweepParam::Hosts => "hosts",
@@ -364,247 +385,6 @@ fn print_results(args: &CompareArgs, sweep: Option<&str>, points: &[Comparison])
         .lock()
         .write_all(out.as_bytes())
         .map_err(crate::out::stdout_error)
-}
-
-/// The `fanout run` arguments that pick the hosts.
-fn source_args(source: &Source, inventory: Option<&Path>, filters: &[String]) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = Vec::new();
-    match (source, inventory) {
-        (Source::Synthetic(n), _) => {
-            argv.push("--synthetic".into());
-            argv.push(n.to_string().into());
-        }
-        (_, Some(path)) => {
-            argv.push("-i".into());
-            argv.push(path.into());
-        }
-        (Source::Inventory(path), None) => {
-            argv.push("-i".into());
-            argv.push(path.into());
-        }
-        (Source::Sim(_), None) => unreachable!("a simulated fleet always has an inventory"),
-    }
-    for f in filters {
-        argv.push("-l".into());
-        argv.push(f.into());
-    }
-    argv
-}
-
-/// Runs every executor `repeat` times (round-robin) on one host source,
-/// except those whose estimated runs exceed `--max-run`. `cost` is one
-/// host's cost, probed at the first point (`Some(None)`: not available).
-fn compare_point(
-    setup: &Setup,
-    source: &Source,
-    concurrency: usize,
-    cost: &mut Option<Option<HostCost>>,
-) -> Result<Comparison> {
-    let fleet = match source {
-        Source::Sim(n) => {
-            let serve: Vec<OsString> = [
-                "sim",
-                "serve",
-                "-n",
-                &n.to_string(),
-                "--profile",
-                &setup.profile,
-                "--latency",
-                &format_duration(setup.latency),
-            ]
-            .iter()
-            .map(OsString::from)
-            .collect();
-            let fleet = FleetProcess::start(&setup.exe, &serve, FLEET_START_TIMEOUT)
-                .context("starting the simulated fleet (`fanout sim serve`)")?;
-            if let Some(pid) = fleet.pid() {
-                setup.interrupt.register(pid);
-            }
-            if !setup.quiet {
-                crate::note!(
-                    "fanout compare: simulated fleet of {n} {} devices ({} command latency) up in {:.2} s, pid {}, inventory {}",
-                    setup.profile,
-                    fanout_core::format_duration(setup.latency),
-                    fleet.start_time().as_secs_f64(),
-                    fleet.pid().unwrap_or(0),
-                    fleet.inventory_path().display()
-                );
-            }
-            Some(fleet)
-        }
-        _ => None,
-    };
-    let source_desc = match source {
-        Source::Sim(n) => format!(
-            "simulated fleet: {n} {} devices, {} command latency",
-            setup.profile,
-            fanout_core::format_duration(setup.latency)
-        ),
-        Source::Synthetic(n) => format!("--synthetic {n}"),
-        Source::Inventory(path) => path.display().to_string(),
-    };
-    let src_args = source_args(
-        source,
-        fleet.as_ref().map(FleetProcess::inventory_path),
-        &setup.filters,
-    );
-    let task = task_argv(&setup.task);
-    // seq runs 1 whatever -c says; rayon is one thread per core.
-    let run_concurrency = |name: &str| match name {
-        "seq" => 1,
-        "rayon" => cores(),
-        _ => concurrency,
-    };
-
-    let mut runs: Vec<Vec<RunMeasurement>> = vec![Vec::new(); setup.executors.len()];
-    let mut skipped = setup.skipped.clone();
-    let mut dropped = vec![false; setup.executors.len()];
-
-    let probe = compare_estimate::first_host(
-        source,
-        fleet.as_ref().map(FleetProcess::inventory_path),
-        &setup.filters,
-        &setup.read,
-    )?;
-    let planned_hosts = match source {
-        Source::Synthetic(n) | Source::Sim(n) => *n,
-        Source::Inventory(_) => probe.as_ref().map_or(0, |p| p.selected),
-    };
-    if cost.is_none() {
-        *cost = Some(compare_estimate::host_cost(setup, probe.as_ref())?);
-    }
-    let mut estimates = Vec::new();
-    if let Some(Some(host)) = *cost {
-        let (all, over) = compare_estimate::plan(setup, planned_hosts, run_concurrency, host);
-        estimates = all;
-        for s in over {
-            if let Some(e) = setup.executors.iter().position(|n| *n == s.executor) {
-                dropped[e] = true;
-            }
-            skipped.push(s);
-        }
-    }
-    let order = interleaved(setup.executors.len(), setup.repeat);
-    let total = order.len();
-    for (step, (round, e)) in order.into_iter().enumerate() {
-        if setup.interrupt.fired() {
-            break;
-        }
-        if dropped[e] {
-            continue;
-        }
-        let name = &setup.executors[e];
-        let mut cmd = Command::new(&setup.exe);
-        cmd.arg("run").args(&src_args).args(["-e", name]);
-        if name != "seq" {
-            cmd.args(["-c", &run_concurrency(name).to_string()]);
-        }
-        cmd.args(["--format", "jsonl"])
-            .args(&setup.pass_through)
-            .args(setup.live.as_ref().map_or_else(Vec::new, |live| {
-                live.child_args(&format!("[{}/{total}] {name} run {}", step + 1, round + 1))
-            }))
-            .args(&task);
-        let fleet_before = fleet.as_ref().and_then(FleetProcess::cpu_time);
-        let child = MeasuredChild::spawn(&mut cmd)?;
-        setup.interrupt.register(child.pid());
-        let pid = child.pid();
-        let measured = child.wait();
-        setup.interrupt.unregister(pid);
-        let measured = measured?;
-        let fleet_cpu = match (
-            fleet_before,
-            fleet.as_ref().and_then(FleetProcess::cpu_time),
-        ) {
-            (Some(a), Some(b)) => Some(b.total().saturating_sub(a.total())),
-            _ => None,
-        };
-        if setup.interrupt.fired() {
-            break;
-        }
-        match RunMeasurement::from_child(name, measured, fleet_cpu) {
-            Ok(m) => {
-                if !setup.quiet {
-                    crate::note!(
-                        "fanout compare: [{}/{total}] {name} run {}: {} wall, {}/{} ok, {} client CPU",
-                        step + 1,
-                        round + 1,
-                        render::fmt_time(m.wall),
-                        m.log.counts.ok,
-                        m.log.hosts(),
-                        render::fmt_time(m.cpu.total())
-                    );
-                }
-                runs[e].push(m);
-            }
-            Err(problem) => {
-                let reason = match problem {
-                    RunProblem::Refused(why) => why,
-                    RunProblem::Broken(why) => format!("run {} broke: {why}", round + 1),
-                };
-                if !setup.quiet {
-                    crate::note!(
-                        "fanout compare: [{}/{total}] {name} skipped: {reason}",
-                        step + 1
-                    );
-                }
-                skipped.push(Skipped {
-                    executor: name.clone(),
-                    reason,
-                });
-                // Its earlier runs (if any) are kept out of the table too:
-                // a result must rest on every run asked for.
-                runs[e].clear();
-                dropped[e] = true;
-            }
-        }
-    }
-    let fleet_cpu = runs
-        .iter()
-        .flatten()
-        .filter_map(|r| r.fleet_cpu)
-        .reduce(|a, b| a + b);
-    if let Some(mut fleet) = fleet {
-        if let Some(pid) = fleet.pid() {
-            setup.interrupt.unregister(pid);
-        }
-        fleet.stop();
-    }
-    let results: Vec<ExecutorResult> = runs
-        .iter()
-        .filter_map(|r| ExecutorResult::aggregate(r))
-        .collect();
-    let hosts = match source {
-        Source::Inventory(_) if planned_hosts == 0 => {
-            results.iter().map(|r| r.hosts).max().unwrap_or(0)
-        }
-        _ => planned_hosts,
-    };
-    let verdict = conclude(
-        &results,
-        &Workload {
-            hosts,
-            cores: cores(),
-            hint: hint(&setup.task),
-        },
-        Rules {
-            at_concurrency: setup.concurrency_sweep.then_some(concurrency),
-            recommend_anyway: setup.recommend_anyway,
-        },
-    );
-    Ok(Comparison {
-        task: task_title(&setup.task),
-        hosts,
-        source: source_desc,
-        cores: cores(),
-        repeat: setup.repeat,
-        sweep: None,
-        results,
-        skipped,
-        fleet_cpu,
-        estimates,
-        verdict,
-    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use fanout_compare::WorkloadClass;
 use crate::cli::TaskCmd;
 
 /// Quotes a word for display the way a shell would need it.
-fn shell_word(w: &str) -> String {
+pub(crate) fn shell_word(w: &str) -> String {
     if !w.is_empty()
         && w.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%{}".contains(c))

@@ -9,6 +9,8 @@ mod cli_compare;
 mod compare_cmd;
 
 mod compare_estimate;
+mod compare_external;
+mod compare_point;
 mod compare_task;
 mod completions_cmd;
 mod diff_cmd;

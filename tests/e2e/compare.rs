@@ -49,6 +49,11 @@ fn check_results(doc: &serde_json::Value, hosts: u64) -> Vec<String> {
             r["peak_rss_bytes"].as_u64().unwrap() > 1 << 20,
             "a fanout process is > 1 MiB: {r}"
         );
+        let pss = r["peak_pss_bytes"].as_u64().unwrap();
+        assert!(
+            pss > 1 << 20 && pss <= r["peak_rss_bytes"].as_u64().unwrap(),
+            "PSS is > 1 MiB and at most the summed RSS: {r}"
+        );
         names.push(r["executor"].as_str().unwrap().to_string());
     }
     names
@@ -71,7 +76,7 @@ fn synthetic_sleep_table_names_every_executor_and_recommends_one() {
         "vs fastest",
         "hosts/s",
         "client CPU",
-        "peak RSS",
+        "peak PSS",
         "p50",
         "p99",
         "failures",
@@ -664,4 +669,321 @@ fn a_concurrency_sweep_recommends_among_executors_at_that_concurrency() {
             "{doc}"
         );
     }
+}
+
+/// `compare --external`: a further row per program, its figures measured
+/// like an executor's, its fanout JSON lines counted, its exit kept.
+#[test]
+fn external_programs_are_rows_measured_like_executors() {
+    let out = run(&[
+        "compare",
+        "-q",
+        "--sim",
+        "6",
+        "--latency",
+        "5ms",
+        "-e",
+        "threads",
+        "--format",
+        "json",
+        // The standard-library peer: asyncio.gather + Semaphore, asyncio.sleep per host.
+        "--external",
+        "asyncio=python3 scripts/peers/asyncio_sleep.py {inventory} -c {concurrency} 50ms",
+        // The placeholders are absolute paths of files that exist.
+        "--external",
+        "files=case {inventory} in /*) test -f {inventory} && test -f {known_hosts} && test \"$FANOUT_INVENTORY\" = {inventory};; *) exit 9;; esac",
+        "--external",
+        "bad=echo oops; echo it broke >&2; exit 3",
+        "sleep",
+        "50ms",
+    ]);
+    assert_eq!(out.code, 1, "bad exited 3: {}\n{}", out.stdout, out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let results = doc["results"].as_array().unwrap();
+    let row = |name: &str| {
+        results
+            .iter()
+            .find(|r| r["executor"] == name)
+            .unwrap_or_else(|| panic!("no {name} row: {doc}"))
+    };
+    let py = row("asyncio");
+    for key in RESULT_FIELDS {
+        assert!(
+            py.get(key).is_some_and(|v| !v.is_null()),
+            "missing {key}: {py}"
+        );
+    }
+    assert_eq!(
+        (py["exit_status"].as_i64(), py["ok"].as_u64()),
+        (Some(0), Some(6)),
+        "{py}"
+    );
+    assert_eq!(py["concurrency"], 6, "from its summary line: {py}");
+    assert_eq!(py["external"]["wall_from"], "summary", "{py}");
+    let wall = py["wall_s"].as_f64().unwrap();
+    assert!(
+        (0.05..5.0).contains(&wall),
+        "one round of 50 ms sleeps: {py}"
+    );
+    assert!(
+        py["process_wall_s"].as_f64().unwrap() > wall,
+        "the interpreter's start is outside its run: {py}"
+    );
+    assert!(py["p50_ms"].as_f64().unwrap() >= 50.0, "{py}");
+    assert!(
+        py["cpu_s"].as_f64().unwrap() > 0.0,
+        "python's CPU, reaped by sh: {py}"
+    );
+    assert!(py["peak_pss_bytes"].as_u64().unwrap() > 1 << 20, "{py}");
+    assert!(py["fleet_cpu_s"].as_f64().is_some(), "{py}");
+
+    let files = row("files");
+    assert_eq!(files["exit_status"], 0, "placeholders: {files}");
+    assert!(
+        files["p50_ms"].is_null() && files["hosts_per_s"].is_null(),
+        "{files}"
+    );
+    assert_eq!(files["external"]["wall_from"], "process", "{files}");
+
+    let bad = row("bad");
+    assert_eq!(bad["exit_status"], 3, "{bad}");
+    assert_eq!(
+        bad["external"]["exit_problem"], "exit code 3: it broke",
+        "{bad}"
+    );
+    assert_eq!(bad["external"]["other_lines"], 1, "`oops`: {bad}");
+    // Externals are compared against, never recommended, and do not
+    // withhold the recommendation.
+    assert_eq!(doc["recommended"], "threads", "{doc}");
+    assert!(doc["recommendation_withheld"].is_null(), "{doc}");
+
+    // The table: a row per program with the same columns, a line saying what it was.
+    let out = run(&[
+        "compare",
+        "-q",
+        "--sim",
+        "3",
+        "--latency",
+        "5ms",
+        "-e",
+        "threads",
+        "--external",
+        "asyncio=python3 scripts/peers/asyncio_sleep.py {inventory} 20ms",
+        "sleep",
+        "20ms",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let header = out.stdout.lines().nth(1).unwrap();
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("asyncio "))
+        .unwrap();
+    assert_eq!(
+        row.split_whitespace().count(),
+        header.split_whitespace().count() - 1 + 4,
+        "every column (`vs fastest` is two words; times have units): {row}"
+    );
+    assert!(row.ends_with(" 0"), "{row}");
+    assert!(
+        out.stdout.contains(
+            "asyncio: external `python3 scripts/peers/asyncio_sleep.py {inventory} 20ms` (sh -c), exit 0; wall from its own summary line"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn an_external_program_leaving_processes_behind_does_not_hang_compare() {
+    let started = Instant::now();
+    let out = run(&[
+        "compare",
+        "-q",
+        "--synthetic",
+        "2",
+        "-e",
+        "seq",
+        "--format",
+        "json",
+        "--external",
+        "bg=sleep 60 & echo started",
+        "sleep",
+        "1ms",
+    ]);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let bg = &doc["results"][1];
+    assert_eq!(bg["executor"], "bg", "{doc}");
+    assert_eq!(bg["external"]["left_running"], true, "{bg}");
+}
+
+#[test]
+fn external_usage_errors_say_what_to_do() {
+    for (args, says) in [
+        (
+            vec!["--synthetic", "2", "--external", "p=cat {inventory}"],
+            "--synthetic hosts have no inventory file for {inventory}",
+        ),
+        (
+            vec!["--sim", "2", "--external", "async=true"],
+            "is one of fanout's executors",
+        ),
+        (
+            vec!["--sim", "2", "--external", "python3 peer.py"],
+            "expected NAME=CMD",
+        ),
+        (
+            vec![
+                "--sim",
+                "2",
+                "--external",
+                "a=true",
+                "--external",
+                "a=false",
+            ],
+            "--external a is given twice",
+        ),
+        (
+            vec![
+                "-i",
+                "inventories/seed-devices.yaml",
+                "-l",
+                "r1",
+                "--external",
+                "a=true",
+            ],
+            "-l cannot select hosts for --external a",
+        ),
+    ] {
+        let started = Instant::now();
+        let mut argv = vec!["compare"];
+        argv.extend(args);
+        argv.extend(["sleep", "1ms"]);
+        let out = run(&argv);
+        assert_eq!(out.code, 2, "{argv:?}: {}\n{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(says), "{argv:?}: {}", out.stderr);
+        assert!(started.elapsed() < Duration::from_secs(10), "nothing ran");
+    }
+}
+
+#[test]
+fn explain_gives_the_reasoning_with_measured_ratios() {
+    let out = run(&[
+        "compare",
+        "-q",
+        "--synthetic",
+        "6",
+        "-e",
+        "seq,threads",
+        "--explain",
+        "sleep",
+        "20ms",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let why = out
+        .stdout
+        .split("why (--explain):\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no explanation: {}", out.stdout));
+    for says in [
+        "- The work is I/O-bound: seq, one host at a time, took ",
+        "- seq: ",
+        "- threads: ",
+        "waiting dominated",
+        "- threads is recommended because it was fastest by more than 10 %",
+        "- If the hosts computed at least as long as they wait",
+        "- Every host was in flight at once (6)",
+    ] {
+        assert!(why.contains(says), "{says:?} missing:\n{why}");
+    }
+    let doc = json(&[
+        "compare",
+        "-q",
+        "--synthetic",
+        "4",
+        "-e",
+        "seq,threads",
+        "--explain",
+        "--format",
+        "json",
+        "sleep",
+        "10ms",
+    ]);
+    let lines = doc["explanation"].as_array().expect("explanation lines");
+    assert!(
+        lines[0]
+            .as_str()
+            .unwrap()
+            .starts_with("The work is I/O-bound"),
+        "{doc}"
+    );
+    let plain = json(&[
+        "compare",
+        "-q",
+        "--synthetic",
+        "2",
+        "-e",
+        "threads",
+        "--format",
+        "json",
+        "sleep",
+        "1ms",
+    ]);
+    assert!(
+        plain["explanation"].is_null(),
+        "only with --explain: {plain}"
+    );
+}
+
+/// The real asyncssh peer against the simulated fleet, next to fanout's
+/// async executor (needs FANOUT_PYTHON with the packages of
+/// crates/sim/tests/clients/requirements.txt; CI sets it).
+#[test]
+fn the_asyncssh_peer_runs_against_the_sim_fleet() {
+    let python = std::env::var("FANOUT_PYTHON").ok();
+    assert!(
+        python.is_some() || std::env::var_os("CI").is_none(),
+        "CI must set FANOUT_PYTHON (see .ci/run) so the Python peers are tested"
+    );
+    let Some(python) = python else {
+        eprintln!("FANOUT_PYTHON not set: asyncssh peer test skipped");
+        return;
+    };
+    let asyncssh = format!(
+        "asyncssh={python} scripts/peers/asyncssh_exec.py {{inventory}} --known-hosts {{known_hosts}} -c {{concurrency}} show version"
+    );
+    let out = run(&[
+        "compare",
+        "-q",
+        "--sim",
+        "5",
+        "--latency",
+        "5ms",
+        "-e",
+        "async",
+        "--format",
+        "json",
+        "--external",
+        &asyncssh,
+        "exec",
+        "show version",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let peer = &doc["results"][1];
+    assert_eq!(peer["executor"], "asyncssh", "{doc}");
+    assert_eq!(
+        (peer["ok"].as_u64(), peer["failed"].as_u64()),
+        (Some(5), Some(0)),
+        "{peer}"
+    );
+    assert_eq!(peer["exit_status"], 0, "{peer}");
+    assert_eq!(peer["external"]["wall_from"], "summary", "{peer}");
+    assert!(peer["cpu_s"].as_f64().unwrap() > 0.0, "{peer}");
 }

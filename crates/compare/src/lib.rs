@@ -3,21 +3,25 @@
 //!
 //! This crate owns the measuring of one `fanout run` child process
 //! ([`MeasuredChild`]: wall time, CPU of the child and the children it
-//! reaped from `wait4`, peak resident memory of its whole process tree
-//! sampled from `/proc`), the simulated fleet as its own child process
+//! reaped from `wait4`, peak proportional (PSS) and resident (RSS) memory
+//! of its whole process tree sampled from `/proc`), the simulated fleet as its own child process
 //! ([`FleetProcess`], whose CPU is read from `/proc/PID/stat` and reported
 //! separately), per-host latency percentiles ([`Percentiles`]) read from the
 //! run's JSON lines ([`RunLog`]), the aggregation of interleaved repeats
 //! ([`ExecutorResult`], [`Comparison`]), the estimate of a run before it
 //! starts ([`estimate`]), the recommendation ([`recommend`]) and when a
-//! comparison may give one ([`conclude`]), and the output: table, Markdown and JSON
+//! comparison may give one ([`conclude`]), its reasoning in words
+//! ([`explain`]), and the output: table, Markdown and JSON
 //! ([`render`]) and SVG charts ([`plot`]). Which executors exist and how a
 //! child is started is the binary's business (`src/compare_cmd.rs`).
 
 mod child;
 mod estimate;
+mod explain;
+mod external;
 mod fleet;
 mod histogram;
+mod json;
 pub mod plot;
 pub mod procfs;
 mod recommend;
@@ -27,9 +31,12 @@ mod runlog;
 mod verdict;
 
 pub use child::{
-    ChildMeasurement, MeasuredChild, SAMPLE_INTERVAL, interrupt_process, signal_process,
+    ChildMeasurement, MeasuredChild, SAMPLE_INTERVAL, interrupt_group, interrupt_process,
+    signal_process,
 };
 pub use estimate::{Estimate, HostCost, PROCESS_START_CPU, estimate, max_run_hint};
+pub use explain::explain;
+pub use external::External;
 pub use fleet::FleetProcess;
 pub use histogram::Percentiles;
 pub use recommend::{

@@ -250,6 +250,7 @@ mod tests {
             fleet_cpu: None,
             estimates: Vec::new(),
             verdict: crate::verdict::Verdict::default(),
+            explanation: None,
         }
     }
 

@@ -1,5 +1,7 @@
 //! Linux `/proc` readings: a process's CPU time, its descendants, and the
-//! resident memory of a whole process tree.
+//! memory of a whole process tree: resident (RSS, shared pages counted once
+//! per process) and proportional (PSS, each shared page divided among the
+//! processes that map it, from `/proc/PID/smaps_rollup`).
 //!
 //! This kernel has no `/proc/PID/task/TID/children`, so descendants are
 //! found by scanning every `/proc/PID/stat` for its parent pid: a few
@@ -8,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// User and system CPU time of one process.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,10 +65,10 @@ pub fn cpu_time(pid: u32) -> Option<CpuTime> {
 /// Resident memory of one process (`/proc/PID/statm`, equal to VmRSS);
 /// `None` once it is gone or a zombie.
 pub fn rss_bytes(pid: u32) -> Option<u64> {
-    memory(pid).map(|m| m.rss)
+    statm(pid).map(|m| m.rss)
 }
 
-/// One process's resident memory split as `statm` does.
+/// One process's memory.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Memory {
     /// All resident pages (VmRSS).
@@ -75,9 +77,41 @@ struct Memory {
     /// RssShmem): the executable and libraries, shared between processes
     /// running the same binary.
     shared: u64,
+    /// Proportional set size: private pages plus each shared page divided
+    /// by the number of processes mapping it (any process, in the tree or
+    /// not). The RSS when `smaps_rollup` cannot be read (kernels before
+    /// 4.14), an upper bound then.
+    pss: u64,
 }
 
-fn memory(pid: u32) -> Option<Memory> {
+/// `Rss`, `Pss` and `Anonymous` of `/proc/PID/smaps_rollup`, in bytes;
+/// `None` once the process is gone or a zombie (the read fails).
+fn smaps_rollup(pid: u32) -> Option<Memory> {
+    let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let (mut rss, mut pss, mut anon) = (None, None, None);
+    for line in text.lines() {
+        let Some((key, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let slot = match key {
+            "Rss" => &mut rss,
+            "Pss" => &mut pss,
+            "Anonymous" => &mut anon,
+            _ => continue,
+        };
+        let kib = rest.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()?;
+        *slot = Some(kib * 1024);
+    }
+    let (rss, pss, anon) = (rss?, pss?, anon.unwrap_or(0));
+    (rss > 0).then(|| Memory {
+        rss,
+        shared: rss.saturating_sub(anon),
+        pss: pss.min(rss),
+    })
+}
+
+/// `/proc/PID/statm` (cheap, no PSS: it is set to the RSS).
+fn statm(pid: u32) -> Option<Memory> {
     let text = fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
     let mut fields = text.split_whitespace().skip(1);
     let resident: u64 = fields.next()?.parse().ok()?;
@@ -86,14 +120,30 @@ fn memory(pid: u32) -> Option<Memory> {
     (resident > 0).then(|| Memory {
         rss: resident * page_size(),
         shared: shared.min(resident) * page_size(),
+        pss: resident * page_size(),
     })
 }
 
-/// The resident memory of a process tree at one moment.
+/// One process's memory with its PSS, falling back to `statm` when
+/// `smaps_rollup` cannot be read.
+fn memory(pid: u32) -> Option<Memory> {
+    smaps_rollup(pid).or_else(|| statm(pid))
+}
+
+/// Proportional set size of one process (`Pss` of
+/// `/proc/PID/smaps_rollup`); `None` once it is gone or a zombie.
+pub fn pss_bytes(pid: u32) -> Option<u64> {
+    memory(pid).map(|m| m.pss)
+}
+
+/// The memory of a process tree at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TreeMemory {
     /// Sum of every process's VmRSS (shared pages counted once per process).
     pub rss_sum: u64,
+    /// Sum of every process's PSS: what the tree occupies, each page shared
+    /// with other processes charged in proportion.
+    pub pss_sum: u64,
     /// Sum of every process's private (anonymous) resident memory plus the
     /// largest process's file-backed resident memory: an estimate of what
     /// the tree really occupies when its processes run the same binary.
@@ -139,42 +189,51 @@ pub fn tree_rss_bytes(root: u32) -> u64 {
     process_tree(root).into_iter().filter_map(rss_bytes).sum()
 }
 
-/// Samples the resident memory of a process tree cheaply: reading one
-/// `/proc` file costs 10-30 µs on this kind of VM, so the full ppid scan
-/// that finds new descendants (a few ms for a hundred processes) runs only
-/// every [`TreeSampler::REDISCOVER_EVERY`] samples; in between only the
-/// known members' `statm` is read.
+/// Samples the memory of a process tree: reading one `/proc` file costs
+/// 10-30 µs on this kind of VM, so the full ppid scan that finds new
+/// descendants (a few ms for a hundred processes) runs on the first sample
+/// and then only once [`TreeSampler::REDISCOVER_AFTER`] has passed since
+/// the last (every 6th sample at the fastest pace); in between only the
+/// known members' `smaps_rollup` is read. That read costs 100-500 µs per
+/// process (the kernel walks its mappings: a forked Python worker with
+/// netmiko loaded is ~480 µs), which is why the caller paces samples by
+/// their cost — and why the scan goes by time, not by count: when samples
+/// are slow, every sample finds the processes started since the last.
 #[derive(Debug)]
 pub struct TreeSampler {
     root: u32,
     members: Vec<u32>,
-    samples: usize,
+    last_scan: Option<Instant>,
 }
 
 impl TreeSampler {
-    /// Full scans happen on the first sample and every this many after it.
-    pub const REDISCOVER_EVERY: usize = 6;
+    /// A full scan happens once this long has passed since the last one.
+    pub const REDISCOVER_AFTER: Duration = Duration::from_millis(90);
 
     /// A sampler of `root`'s tree.
     pub fn new(root: u32) -> Self {
         Self {
             root,
             members: vec![root],
-            samples: 0,
+            last_scan: None,
         }
     }
 
-    /// The resident memory of the tree now.
+    /// The memory of the tree now.
     pub fn sample(&mut self) -> TreeMemory {
-        if self.samples.is_multiple_of(Self::REDISCOVER_EVERY) {
+        if self
+            .last_scan
+            .is_none_or(|t| t.elapsed() >= Self::REDISCOVER_AFTER)
+        {
             self.members = process_tree(self.root);
+            self.last_scan = Some(Instant::now());
         }
-        self.samples += 1;
         let mut total = TreeMemory::default();
         let mut largest_shared = 0;
         self.members.retain(|pid| match memory(*pid) {
             Some(m) => {
                 total.rss_sum += m.rss;
+                total.pss_sum += m.pss;
                 total.private_estimate += m.rss - m.shared;
                 largest_shared = largest_shared.max(m.shared);
                 total.processes += 1;
@@ -206,7 +265,49 @@ mod tests {
         );
         let cpu = cpu_time(me).unwrap();
         assert!(cpu.total() < Duration::from_secs(3600));
+        // PSS charges this process only its share of the pages it shares
+        // (libc with every other process): more than nothing, at most RSS.
+        let rollup = smaps_rollup(me).expect("smaps_rollup is readable (Linux >= 4.14)");
+        assert!(rollup.pss > 0 && rollup.pss <= rollup.rss, "{rollup:?}");
+        assert!(rollup.shared < rollup.rss, "{rollup:?}");
+        assert!(pss_bytes(me).unwrap() <= rss_bytes(me).unwrap() + (1 << 20));
         assert_eq!(process_tree(me)[0], me);
+    }
+
+    #[test]
+    fn processes_started_later_are_found_by_the_next_scan() {
+        // The shell's first child ends, a second starts 300 ms in: a
+        // sample after that finds it (REDISCOVER_AFTER has passed).
+        let mut sh = Command::new("sh")
+            .args(["-c", "sleep 0.3; sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        let pid = sh.id();
+        std::thread::sleep(Duration::from_millis(100));
+        let mut sampler = TreeSampler::new(pid);
+        let early = sampler.sample();
+        let early_members = sampler.members().to_vec();
+        std::thread::sleep(Duration::from_millis(600));
+        let late = sampler.sample();
+        let late_members = sampler.members().to_vec();
+        let mut now = process_tree(pid);
+        for p in now.iter().rev() {
+            // SAFETY: our own shell and the sleep it started.
+            unsafe {
+                libc::kill(*p as i32, libc::SIGKILL);
+            }
+        }
+        let _ = sh.wait();
+        assert_eq!(
+            (early.processes, late.processes),
+            (2, 2),
+            "{early_members:?} {late_members:?}"
+        );
+        let mut late_sorted = late_members.clone();
+        late_sorted.sort_unstable();
+        now.sort_unstable();
+        assert_eq!(late_sorted, now, "the second sleep was found");
+        assert_ne!(early_members, late_members, "a different sleep");
     }
 
     #[test]
@@ -237,6 +338,10 @@ mod tests {
             sampled.private_estimate < sampled.rss_sum,
             "three processes share their libraries: {sampled:?}"
         );
+        assert!(
+            sampled.pss_sum > 0 && sampled.pss_sum < sampled.rss_sum,
+            "PSS divides the shared pages: {sampled:?}"
+        );
         let sampled = sampled.rss_sum;
         for p in tree.iter().rev() {
             // SAFETY: our own shell and the sleeps it started.
@@ -258,6 +363,7 @@ mod tests {
         assert_eq!(sampler.sample(), TreeMemory::default(), "all gone");
         assert!(sampler.members().is_empty());
         assert_eq!(rss_bytes(u32::MAX), None);
+        assert_eq!(pss_bytes(u32::MAX), None);
         assert_eq!(cpu_time(u32::MAX), None);
     }
 }

@@ -38,7 +38,7 @@ impl WorkloadClass {
     }
 
     /// Executors in order of how well their model suits this class.
-    fn preference(self) -> [&'static str; 5] {
+    pub(crate) fn preference(self) -> [&'static str; 5] {
         match self {
             WorkloadClass::CpuBound => ["rayon", "process", "threads", "async", "seq"],
             WorkloadClass::IoBound => ["async", "threads", "process", "rayon", "seq"],
@@ -86,7 +86,7 @@ fn seq_utilisation(results: &[ExecutorResult]) -> Option<f64> {
 /// The class and the evidence for it: measured from the `seq` run when
 /// there is one (one host at a time keeps a core ≥ 50 % busy only if the
 /// hosts compute), else the task's hint, else the best executor's CPU use.
-fn classify(results: &[ExecutorResult], workload: &Workload) -> (WorkloadClass, String) {
+pub(crate) fn classify(results: &[ExecutorResult], workload: &Workload) -> (WorkloadClass, String) {
     if let Some(u) = seq_utilisation(results) {
         let class = if u >= 0.5 {
             WorkloadClass::CpuBound

@@ -1,96 +1,15 @@
 //! `fanout compare` output: an aligned table, a Markdown table, and the
 //! JSON document (`{"task", "hosts", "results": [...], "fleet_cpu_s",
-//! "recommendation"}` and more, listed in the README's compare section),
-//! for one comparison or a sweep.
+//! "recommendation"}` and more, listed in the README's compare section;
+//! written by `json.rs`), for one comparison or a sweep.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
+use crate::external::External;
 use crate::result::{Comparison, ExecutorResult};
 
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
-
-fn s(d: Duration) -> f64 {
-    round(d.as_secs_f64(), 6)
-}
-
-fn ms(d: Duration) -> f64 {
-    round(d.as_secs_f64() * 1e3, 3)
-}
-
-/// One result as the original design's object, plus extra fields.
-fn result_json(r: &ExecutorResult, fastest: Duration) -> Value {
-    json!({
-        "executor": r.executor,
-        "concurrency": r.in_flight(),
-        "requested_concurrency": r.concurrency,
-        "wall_s": s(r.wall),
-        "hosts_per_s": round(r.hosts_per_s(), 3),
-        "cpu_user_s": s(r.cpu.user),
-        "cpu_sys_s": s(r.cpu.system),
-        "peak_rss_bytes": r.peak_rss_bytes,
-        "p50_ms": ms(r.latency.p50),
-        "p95_ms": ms(r.latency.p95),
-        "p99_ms": ms(r.latency.p99),
-        "ok": r.counts.ok,
-        "failed": r.counts.failed,
-        "timeout": r.counts.timeout,
-        "cancelled": r.counts.cancelled,
-        "max_ms": ms(r.latency.max),
-        "cpu_s": s(r.cpu.total()),
-        "kernel_maxrss_bytes": r.kernel_maxrss_bytes,
-        "peak_private_bytes": r.peak_private_bytes,
-        "peak_processes": r.peak_processes,
-        "process_wall_s": s(r.process_wall),
-        "wall_s_runs": r.wall_runs.iter().map(|d| s(*d)).collect::<Vec<_>>(),
-        "relative_wall": round(r.relative_to(fastest), 3),
-        "fleet_cpu_s": r.fleet_cpu.map(s),
-        "sampler_cpu_s": s(r.sampler_cpu),
-        "errors": r.errors,
-        "first_error": r.first_error,
-    })
-}
-
-/// The `--format json` document of one comparison.
-pub fn comparison_json(c: &Comparison) -> Value {
-    let fastest = c.fastest_wall();
-    let mut doc = json!({
-        "task": c.task,
-        "hosts": c.hosts,
-        "results": c.results.iter().map(|r| result_json(r, fastest)).collect::<Vec<_>>(),
-        "fleet_cpu_s": c.fleet_cpu.map(s),
-        "recommendation": c.verdict.recommendation.as_ref().map(ToString::to_string),
-        "recommended": c.verdict.recommendation.as_ref().map(|r| r.executor.clone()),
-        "workload": c.verdict.recommendation.as_ref().map(|r| r.class),
-        "recommendation_withheld": c.verdict.withheld,
-        "not_compared": c.verdict.left_out,
-        "estimates": c.estimates,
-        "source": c.source,
-        "cores": c.cores,
-        "repeat": c.repeat,
-        "skipped": c.skipped.iter().map(|k| json!({"executor": k.executor, "reason": k.reason})).collect::<Vec<_>>(),
-    });
-    if let (Some((param, value)), Some(map)) = (&c.sweep, doc.as_object_mut()) {
-        map.insert("sweep".into(), json!({"param": param, "value": value}));
-    }
-    doc
-}
-
-/// The `--format json` document of a sweep: `{"task", "sweep", "values",
-/// "points": [one comparison document per value]}`.
-pub fn sweep_json(param: &str, points: &[Comparison]) -> Value {
-    json!({
-        "task": points.first().map(|c| c.task.clone()),
-        "sweep": param,
-        "values": points.iter().filter_map(|c| c.sweep.as_ref().map(|s| s.1)).collect::<Vec<_>>(),
-        "points": points.iter().map(comparison_json).collect::<Vec<_>>(),
-    })
-}
+pub use crate::json::{comparison_json, sweep_json};
 
 /// A time with three significant digits: `1.23 ms`, `45.3 ms`, `123 ms`,
 /// `1.20 s`, `11.2 s`, `123 s`.
@@ -129,11 +48,18 @@ fn fmt_rate(r: f64) -> String {
 }
 
 fn failures_cell(r: &ExecutorResult) -> String {
-    if r.failures() == 0 {
-        return "0".to_string();
+    let hosts = if r.is_external() && r.hosts == 0 {
+        "-".to_string()
+    } else if r.failures() == 0 {
+        "0".to_string()
+    } else {
+        let kinds: Vec<String> = r.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        format!("{} ({})", r.failures(), kinds.join(", "))
+    };
+    match &r.external {
+        Some(x) if x.exit_status != 0 => format!("{hosts}; exit {}", x.exit_status),
+        _ => hosts,
     }
-    let kinds: Vec<String> = r.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    format!("{} ({})", r.failures(), kinds.join(", "))
 }
 
 const HEADER: [&str; 11] = [
@@ -143,7 +69,7 @@ const HEADER: [&str; 11] = [
     "vs fastest",
     "hosts/s",
     "client CPU",
-    "peak RSS",
+    "peak PSS",
     "p50",
     "p95",
     "p99",
@@ -155,17 +81,21 @@ fn rows(c: &Comparison) -> Vec<[String; 11]> {
     c.results
         .iter()
         .map(|r| {
+            // What an external program did not report is shown as `-`.
+            let unknown = |known: bool, text: String| if known { text } else { "-".into() };
+            let hosts = !r.is_external() || r.hosts > 0;
+            let conc = !r.is_external() || r.concurrency > 0;
             [
                 r.executor.clone(),
-                r.in_flight().to_string(),
+                unknown(conc, r.in_flight().to_string()),
                 fmt_time(r.wall),
                 format!("{:.2}x", r.relative_to(fastest)),
-                fmt_rate(r.hosts_per_s()),
+                unknown(hosts, fmt_rate(r.hosts_per_s())),
                 fmt_time(r.cpu.total()),
-                fmt_bytes(r.peak_rss_bytes),
-                fmt_time(r.latency.p50),
-                fmt_time(r.latency.p95),
-                fmt_time(r.latency.p99),
+                fmt_bytes(r.peak_pss_bytes),
+                unknown(hosts, fmt_time(r.latency.p50)),
+                unknown(hosts, fmt_time(r.latency.p95)),
+                unknown(hosts, fmt_time(r.latency.p99)),
                 failures_cell(r),
             ]
         })
@@ -201,11 +131,16 @@ fn footer(c: &Comparison, out: &mut String) {
     for r in c.results.iter().filter(|r| r.peak_processes > 1) {
         let _ = writeln!(
             out,
-            "{}: peak RSS sums {} processes, counting their shared code once each; private memory + one shared copy: {}",
+            "{}: peak PSS of {} processes, each shared page divided among the processes mapping it; their summed RSS was {} (shared code counted once per process)",
             r.executor,
             r.peak_processes,
-            fmt_bytes(r.peak_private_bytes)
+            fmt_bytes(r.peak_rss_bytes)
         );
+    }
+    for r in &c.results {
+        if let Some(x) = &r.external {
+            let _ = writeln!(out, "{}", external_note(r, x));
+        }
     }
     for k in &c.skipped {
         let _ = writeln!(out, "skipped {}: {}", k.executor, k.reason);
@@ -229,6 +164,36 @@ fn footer(c: &Comparison, out: &mut String) {
     if let Some(line) = &c.verdict.left_out {
         let _ = writeln!(out, "{line}");
     }
+    if let Some(lines) = &c.explanation {
+        let _ = writeln!(out, "why (--explain):");
+        for line in lines {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
+}
+
+/// `py: external `python3 x.py {inventory}` (sh -c), exit 0; wall from its summary line`.
+fn external_note(r: &ExecutorResult, x: &External) -> String {
+    let mut line = format!("{}: external `{}` (sh -c), ", r.executor, x.command);
+    match &x.exit_problem {
+        Some(why) => line.push_str(why),
+        None => line.push_str("exit 0"),
+    }
+    line.push_str(if x.wall_from_summary {
+        "; wall from its own summary line (first host to last outcome)"
+    } else {
+        "; wall is its whole process (it printed no fanout summary line)"
+    });
+    if r.hosts == 0 {
+        line.push_str("; no fanout host lines, so no hosts/s, latencies or failures");
+    }
+    if x.other_lines > 0 {
+        let _ = write!(line, "; {} other output lines passed over", x.other_lines);
+    }
+    if x.left_running {
+        line.push_str("; it left processes running (killed when it exited)");
+    }
+    line
 }
 
 /// The aligned text table with its title and footer lines.
@@ -367,14 +332,15 @@ pub fn sweep_matrix(param: &str, points: &[Comparison], markdown: bool) -> Strin
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::recommend::{Workload, WorkloadClass};
     use crate::result::Skipped;
     use crate::result::tests::result;
     use crate::verdict::{Rules, Verdict, conclude};
+    use serde_json::json;
 
-    fn sample() -> Comparison {
+    pub(crate) fn sample() -> Comparison {
         let results = vec![
             result("seq", 1, 100, 5200, 60, 0),
             result("async", 100, 100, 70, 40, 2),
@@ -415,67 +381,8 @@ mod tests {
                 },
             )],
             verdict,
+            explanation: None,
         }
-    }
-
-    /// Every field of the original design's `compare --format json`.
-    const DESIGN_FIELDS: [&str; 12] = [
-        "executor",
-        "concurrency",
-        "wall_s",
-        "hosts_per_s",
-        "cpu_user_s",
-        "cpu_sys_s",
-        "peak_rss_bytes",
-        "p50_ms",
-        "p95_ms",
-        "p99_ms",
-        "ok",
-        "failed",
-    ];
-
-    #[test]
-    fn json_has_the_design_shape() {
-        let doc = comparison_json(&sample());
-        for key in ["task", "hosts", "results", "fleet_cpu_s", "recommendation"] {
-            assert!(doc.get(key).is_some(), "missing {key}: {doc}");
-        }
-        assert_eq!(doc["task"], "cli show version");
-        assert_eq!(doc["hosts"], 100);
-        assert_eq!(doc["fleet_cpu_s"], 1.234);
-        let results = doc["results"].as_array().unwrap();
-        assert_eq!(results.len(), 2);
-        for r in results {
-            for key in DESIGN_FIELDS {
-                assert!(
-                    r.get(key).is_some_and(|v| !v.is_null()),
-                    "missing {key}: {r}"
-                );
-            }
-        }
-        let seq = &results[0];
-        assert_eq!(seq["wall_s"], 5.2);
-        assert_eq!(seq["cpu_user_s"], 0.048);
-        assert_eq!(seq["cpu_sys_s"], 0.012);
-        assert_eq!(seq["relative_wall"], 74.286);
-        assert_eq!(results[1]["failed"], 2);
-        assert_eq!(results[1]["ok"], 98);
-        assert_eq!(doc["recommended"], "seq", "async failed hosts");
-        assert!(
-            doc["recommendation"]
-                .as_str()
-                .unwrap()
-                .starts_with("seq: I/O-bound")
-        );
-        assert_eq!(doc["skipped"][0]["executor"], "process");
-        assert!(doc.get("sweep").is_none());
-        assert_eq!(doc["estimates"][0]["executor"], "seq");
-        assert_eq!(doc["estimates"][0]["run_s"], 5.2);
-        assert_eq!(
-            doc["estimates"][0]["basis"],
-            "100 hosts x 52.0 ms, 1 at a time"
-        );
-        assert!(doc["recommendation_withheld"].is_null());
     }
 
     #[test]
@@ -542,15 +449,16 @@ mod tests {
             table.contains("fleet CPU (simulated devices, not billed to any executor): 1.23 s")
         );
         assert!(table.contains("skipped process: not available in this build"));
+        assert!(!table.contains("summed RSS"), "one process each: no note");
         assert!(
-            !table.contains("peak RSS sums"),
-            "one process each: no note"
+            lines[2].contains(" 7.0 MiB "),
+            "PSS is the memory column: {table}"
         );
         let mut many = c.clone();
         many.results[1].peak_processes = 101;
-        many.results[1].peak_private_bytes = 130 << 20;
+        many.results[1].peak_rss_bytes = 1100 << 20;
         assert!(comparison_table(&many).contains(
-            "async: peak RSS sums 101 processes, counting their shared code once each; private memory + one shared copy: 130.0 MiB"
+            "async: peak PSS of 101 processes, each shared page divided among the processes mapping it; their summed RSS was 1.07 GiB (shared code counted once per process)"
         ));
         assert!(table.contains("async failures, e.g. r1: auth: rejected"));
         assert!(table.contains("recommendation: seq: "));
@@ -562,6 +470,60 @@ mod tests {
         assert!(md.contains("| executor | conc | wall |"), "{md}");
         assert!(md.contains("|---|---:|"), "{md}");
         assert_eq!(md.matches("\n| ").count(), 3, "header + 2 rows: {md}");
+    }
+
+    /// An external program's row: `py` printed host lines and a summary,
+    /// `bare` printed nothing of ours and exited 3.
+    pub(crate) fn with_externals() -> Comparison {
+        let mut c = sample();
+        let mut py = result("py", 100, 100, 8500, 890, 0);
+        py.external = Some(External {
+            command: "python3 peer.py {inventory}".into(),
+            exit_status: 0,
+            exit_problem: None,
+            wall_from_summary: true,
+            other_lines: 0,
+            left_running: false,
+        });
+        let mut bare = result("bare", 0, 0, 300, 5, 0);
+        bare.latency = crate::Percentiles::default();
+        bare.external = Some(External {
+            command: "sleep 0.3; exit 3".into(),
+            exit_status: 3,
+            exit_problem: Some("exit code 3".into()),
+            wall_from_summary: false,
+            other_lines: 2,
+            left_running: true,
+        });
+        c.results.extend([py, bare]);
+        c
+    }
+
+    #[test]
+    fn external_rows_show_what_they_reported() {
+        let c = with_externals();
+        let table = comparison_table(&c);
+        let row = |name: &str| {
+            let line = table.lines().find(|l| l.starts_with(name)).unwrap();
+            line.split("  ")
+                .filter(|c| !c.is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+        };
+        let py = row("py ");
+        assert_eq!((py[1], py[2], py[4]), ("100", "8.50 s", "11.8"), "{table}");
+        assert_eq!(py.last(), Some(&"0"), "{table}");
+        let bare = row("bare ");
+        assert_eq!(bare[1], "-", "no summary, no concurrency: {table}");
+        assert_eq!((bare[4], bare[7], bare[9]), ("-", "-", "-"), "{table}");
+        assert_eq!(bare.last(), Some(&"-; exit 3"), "{table}");
+        assert!(table.contains(
+            "\npy: external `python3 peer.py {inventory}` (sh -c), exit 0; wall from its own summary line (first host to last outcome)\n"
+        ), "{table}");
+        assert!(table.contains(
+            "\nbare: external `sleep 0.3; exit 3` (sh -c), exit code 3; wall is its whole process (it printed no fanout summary line); no fanout host lines, so no hosts/s, latencies or failures; 2 other output lines passed over; it left processes running (killed when it exited)\n"
+        ), "{table}");
+        assert!(c.any_failures());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use fanout_core::StatusCounts;
 
 use crate::child::ChildMeasurement;
 use crate::estimate::Estimate;
+use crate::external::{External, external};
 use crate::histogram::Percentiles;
 use crate::procfs::CpuTime;
 use crate::runlog::RunLog;
@@ -27,6 +28,8 @@ pub struct RunMeasurement {
     pub process_wall: Duration,
     /// Client CPU: the child and every process it reaped.
     pub cpu: CpuTime,
+    /// Peak proportional memory (PSS) of the child's process tree (sampled).
+    pub peak_pss_bytes: u64,
     /// Peak resident memory of the child's process tree (sampled).
     pub peak_rss_bytes: u64,
     /// The kernel's max RSS of the child (largest single process).
@@ -41,6 +44,8 @@ pub struct RunMeasurement {
     pub sampler_cpu: Duration,
     /// Hosts' results.
     pub log: RunLog,
+    /// Set when this was an `--external` program, not a fanout executor.
+    pub external: Option<External>,
 }
 
 /// Why a run produced no measurement.
@@ -53,7 +58,7 @@ pub enum RunProblem {
     Broken(String),
 }
 
-fn first_line(bytes: &[u8]) -> String {
+pub(crate) fn first_line(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let line = text
         .lines()
@@ -98,6 +103,7 @@ impl RunMeasurement {
             wall: summary.wall,
             process_wall: child.wall,
             cpu: child.cpu,
+            peak_pss_bytes: child.peak_tree_pss_bytes,
             peak_rss_bytes: child.peak_tree_rss_bytes.max(child.kernel_maxrss_bytes),
             kernel_maxrss_bytes: child.kernel_maxrss_bytes,
             peak_private_bytes: child.peak_private_estimate_bytes,
@@ -105,6 +111,7 @@ impl RunMeasurement {
             fleet_cpu,
             sampler_cpu: child.sampler_cpu,
             log,
+            external: None,
         })
     }
 
@@ -133,6 +140,8 @@ pub struct ExecutorResult {
     pub process_wall: Duration,
     /// Median user and system CPU.
     pub cpu: CpuTime,
+    /// Largest sampled peak PSS of the process tree.
+    pub peak_pss_bytes: u64,
     /// Largest sampled peak RSS of the process tree.
     pub peak_rss_bytes: u64,
     /// Largest kernel max RSS.
@@ -153,6 +162,9 @@ pub struct ExecutorResult {
     pub fleet_cpu: Option<Duration>,
     /// Median CPU spent sampling memory per run (by the measuring process).
     pub sampler_cpu: Duration,
+    /// Set for an `--external` program: its first run that did not exit 0,
+    /// else its first run (with `left_running` and `other_lines` over all runs).
+    pub external: Option<External>,
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {
@@ -195,6 +207,7 @@ impl ExecutorResult {
                 user: median(runs.iter().map(|r| r.cpu.user).collect()),
                 system: median(runs.iter().map(|r| r.cpu.system).collect()),
             },
+            peak_pss_bytes: runs.iter().map(|r| r.peak_pss_bytes).max().unwrap_or(0),
             peak_rss_bytes: runs.iter().map(|r| r.peak_rss_bytes).max().unwrap_or(0),
             kernel_maxrss_bytes: runs
                 .iter()
@@ -209,7 +222,18 @@ impl ExecutorResult {
             first_error: runs.iter().find_map(|r| r.log.first_error.clone()),
             fleet_cpu: (!fleet.is_empty()).then(|| median(fleet)),
             sampler_cpu: median(runs.iter().map(|r| r.sampler_cpu).collect()),
+            external: external(runs),
         })
+    }
+
+    /// Whether this is an `--external` program's row.
+    pub fn is_external(&self) -> bool {
+        self.external.is_some()
+    }
+
+    /// An external program that did not exit 0 (in some run).
+    pub fn exit_failed(&self) -> bool {
+        self.external.as_ref().is_some_and(|x| x.exit_status != 0)
     }
 
     /// Hosts not ok (worst run).
@@ -278,6 +302,8 @@ pub struct Comparison {
     pub estimates: Vec<Estimate>,
     /// The best executor for this workload and why, or why there is none.
     pub verdict: Verdict,
+    /// `--explain`: the verdict's reasoning, one sentence a line.
+    pub explanation: Option<Vec<String>>,
 }
 
 impl Comparison {
@@ -290,9 +316,12 @@ impl Comparison {
             .unwrap_or_default()
     }
 
-    /// Whether any executor had a host that was not ok.
+    /// Whether any executor had a host that was not ok, or an external
+    /// program did not exit 0.
     pub fn any_failures(&self) -> bool {
-        self.results.iter().any(|r| r.failures() > 0)
+        self.results
+            .iter()
+            .any(|r| r.failures() > 0 || r.exit_failed())
     }
 }
 
@@ -330,6 +359,7 @@ pub(crate) mod tests {
                 user: Duration::from_millis(cpu_ms * 4 / 5),
                 system: Duration::from_millis(cpu_ms / 5),
             },
+            peak_pss_bytes: 7 << 20,
             peak_rss_bytes: 10 << 20,
             kernel_maxrss_bytes: 8 << 20,
             peak_private_bytes: 9 << 20,
@@ -348,6 +378,7 @@ pub(crate) mod tests {
             first_error: (failures > 0).then(|| "r1: auth: rejected".to_string()),
             fleet_cpu: None,
             sampler_cpu: Duration::from_millis(2),
+            external: None,
         }
     }
 
@@ -361,6 +392,7 @@ pub(crate) mod tests {
                 user: Duration::from_millis(cpu_ms),
                 system: Duration::ZERO,
             },
+            peak_pss_bytes: rss - 1,
             peak_rss_bytes: rss,
             kernel_maxrss_bytes: rss / 2,
             peak_private_bytes: rss,
@@ -381,6 +413,7 @@ pub(crate) mod tests {
                 },
                 ..RunLog::default()
             },
+            external: None,
         }
     }
 
@@ -396,6 +429,7 @@ pub(crate) mod tests {
         assert_eq!(r.wall_runs.len(), 3);
         assert_eq!(r.cpu.user, Duration::from_millis(20));
         assert_eq!(r.peak_rss_bytes, 7);
+        assert_eq!(r.peak_pss_bytes, 6);
         assert_eq!(
             (r.hosts, r.counts.ok, r.counts.failed, r.failures()),
             (10, 9, 1, 1)
@@ -427,7 +461,7 @@ pub(crate) mod tests {
         assert!(interleaved(4, 0).is_empty());
     }
 
-    fn child(code: Option<i32>, stdout: &str, stderr: &str) -> ChildMeasurement {
+    pub(crate) fn child(code: Option<i32>, stdout: &str, stderr: &str) -> ChildMeasurement {
         ChildMeasurement {
             code,
             signal: if code.is_none() { Some(9) } else { None },
@@ -435,9 +469,11 @@ pub(crate) mod tests {
             cpu: CpuTime::default(),
             kernel_maxrss_bytes: 4096,
             peak_tree_rss_bytes: 8192,
+            peak_tree_pss_bytes: 5000,
             peak_private_estimate_bytes: 6000,
             peak_processes: 2,
             samples: 3,
+            left_running: false,
             sampler_cpu: Duration::from_millis(1),
             stdout: stdout.as_bytes().to_vec(),
             stderr: stderr.as_bytes().to_vec(),
@@ -449,8 +485,8 @@ pub(crate) mod tests {
         let out = "{\"host\":\"h1\",\"status\":\"ok\",\"timings_ms\":{\"total\":10.0}}\n{\"summary\":{\"executor\":\"seq\",\"concurrency\":1,\"hosts\":1,\"ok\":1,\"failed\":0,\"timeout\":0,\"cancelled\":0,\"wall_s\":0.01}}\n";
         let m = RunMeasurement::from_child("seq", child(Some(0), out, ""), None).unwrap();
         assert_eq!(
-            (m.concurrency, m.wall, m.peak_rss_bytes),
-            (1, Duration::from_millis(10), 8192)
+            (m.concurrency, m.wall, m.peak_rss_bytes, m.peak_pss_bytes),
+            (1, Duration::from_millis(10), 8192, 5000)
         );
         let refused = RunMeasurement::from_child(
             "seq",

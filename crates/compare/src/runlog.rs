@@ -43,18 +43,38 @@ impl RunLog {
     /// Parses the child's stdout. A line that is not one of ours is an
     /// error naming its line number (the child printed something else).
     pub fn parse(stdout: &str) -> Result<Self, String> {
+        Self::read(stdout, true).map(|(log, _)| log)
+    }
+
+    /// Parses the stdout of another program (`compare --external`): its
+    /// lines that are fanout JSON host objects or a summary count, any
+    /// other line is passed over; returns the log and how many lines were
+    /// passed over.
+    pub fn parse_lenient(stdout: &str) -> (Self, usize) {
+        Self::read(stdout, false).unwrap_or_default()
+    }
+
+    fn read(stdout: &str, strict: bool) -> Result<(Self, usize), String> {
         let mut log = RunLog::default();
+        let mut other = 0;
         for (i, text) in stdout.lines().enumerate() {
             if text.trim().is_empty() {
                 continue;
             }
-            let line: Line = serde_json::from_str(text).map_err(|e| {
-                let shown: String = text.chars().take(120).collect();
-                format!(
-                    "line {} of the run's output is not fanout JSON ({e}): {shown}",
-                    i + 1
-                )
-            })?;
+            let line: Line = match serde_json::from_str(text) {
+                Ok(line) => line,
+                Err(_) if !strict => {
+                    other += 1;
+                    continue;
+                }
+                Err(e) => {
+                    let shown: String = text.chars().take(120).collect();
+                    return Err(format!(
+                        "line {} of the run's output is not fanout JSON ({e}): {shown}",
+                        i + 1
+                    ));
+                }
+            };
             if let Some(summary) = line.summary {
                 log.summary = Some(summary);
                 continue;
@@ -62,6 +82,10 @@ impl RunLog {
             let (Some(host), Some(status), Some(timings)) =
                 (line.host, line.status, line.timings_ms)
             else {
+                if !strict {
+                    other += 1;
+                    continue;
+                }
                 return Err(format!(
                     "line {} of the run's output has neither a host result nor a summary",
                     i + 1
@@ -81,7 +105,7 @@ impl RunLog {
                 }
             }
         }
-        Ok(log)
+        Ok((log, other))
     }
 
     /// Hosts reported.
@@ -137,5 +161,22 @@ mod tests {
         let err = RunLog::parse("{\"x\":1}\n").unwrap_err();
         assert!(err.contains("neither a host result nor a summary"), "{err}");
         assert_eq!(RunLog::parse("").unwrap(), RunLog::default());
+    }
+
+    #[test]
+    fn another_programs_output_counts_only_our_lines() {
+        let text = "starting 2 hosts\n{\"host\":\"r1\",\"status\":\"ok\",\"timings_ms\":{\"total\":12.5}}\n{\"x\":1}\n{\"host\":\"r2\",\"status\":\"failed\",\"error_kind\":\"auth\",\"message\":\"denied\",\"timings_ms\":{\"total\":3.0}}\n{\"summary\":{\"executor\":\"asyncssh\",\"concurrency\":2,\"hosts\":2,\"ok\":1,\"failed\":1,\"timeout\":0,\"cancelled\":0,\"wall_s\":0.02}}\ndone\n";
+        let (log, other) = RunLog::parse_lenient(text);
+        assert_eq!(other, 3, "the banner, the foreign object and `done`");
+        assert_eq!((log.hosts(), log.counts.ok, log.counts.failed), (2, 1, 1));
+        assert_eq!(log.latencies[0], Duration::from_micros(12_500));
+        assert_eq!(log.first_error.as_deref(), Some("r2: auth: denied"));
+        assert_eq!(log.summary.unwrap().concurrency, 2);
+        assert!(
+            RunLog::parse(text).is_err(),
+            "a fanout child may not do that"
+        );
+        let (nothing, other) = RunLog::parse_lenient("hello\nworld\n");
+        assert_eq!((nothing, other), (RunLog::default(), 2));
     }
 }

@@ -52,8 +52,17 @@ fn failures_summary(results: &[ExecutorResult]) -> String {
 }
 
 /// Concludes a comparison: the recommendation under `rules`, or why none.
+/// Only fanout's executors are recommended and their failures judged:
+/// `--external` programs' rows are figures to compare against, not
+/// candidates (nor evidence of the workload).
 pub fn conclude(results: &[ExecutorResult], workload: &Workload, rules: Rules) -> Verdict {
     let mut verdict = Verdict::default();
+    let executors: Vec<ExecutorResult> = results
+        .iter()
+        .filter(|r| !r.is_external())
+        .cloned()
+        .collect();
+    let results = executors.as_slice();
     if results.is_empty() {
         return verdict;
     }
@@ -142,6 +151,22 @@ mod tests {
         assert_eq!(v.recommendation.unwrap().executor, "async");
         assert_eq!((v.withheld, v.left_out), (None, None));
         assert_eq!(conclude(&[], &two, Rules::default()), Verdict::default());
+        // An external program is never recommended, and its failures
+        // withhold nothing: it is not a fanout executor.
+        let mut py = result("py", 2, 2, 5, 1, 2);
+        py.external = Some(crate::External {
+            command: "python3 x.py".into(),
+            exit_status: 1,
+            exit_problem: Some("exit code 1".into()),
+            wall_from_summary: false,
+            other_lines: 0,
+            left_running: false,
+        });
+        let with_py = [clean.clone(), vec![py.clone()]].concat();
+        let v = conclude(&with_py, &two, Rules::default());
+        assert_eq!(v.recommendation.unwrap().executor, "async");
+        assert_eq!(v.withheld, None);
+        assert_eq!(conclude(&[py], &two, Rules::default()), Verdict::default());
     }
 
     #[test]
