@@ -16,15 +16,20 @@ use crate::support::repo;
 
 const HINT: &str = "run `cargo build --examples` (a plain `cargo test` builds them too, `cargo test FILTER` does not)";
 
-/// The compiled example, refusing a missing or stale one (e.g. after
-/// `cargo test --test e2e`, which does not build examples).
-fn binary(name: &str) -> PathBuf {
+/// Where `cargo test` puts the examples it builds: target/PROFILE/examples.
+pub(crate) fn examples_dir() -> PathBuf {
     let test_exe = std::env::current_exe().expect("test binary path");
     let profile_dir = test_exe
         .parent()
         .and_then(Path::parent)
         .expect("target/PROFILE");
-    let bin = profile_dir.join("examples").join(name);
+    profile_dir.join("examples")
+}
+
+/// The compiled example, refusing a missing or stale one (e.g. after
+/// `cargo test --test e2e`, which does not build examples).
+pub(crate) fn binary(name: &str) -> PathBuf {
+    let bin = examples_dir().join(name);
     let built = std::fs::metadata(&bin)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| panic!("{} is missing: {HINT}", bin.display()));

@@ -1,4 +1,4 @@
-//! The README is the source of this test: every command of its `sh` and
+//! The README (and the guide, docs/guide/) is the source of this test: every command of its `sh` and
 //! `console` blocks runs, in order, against the binary under test and a
 //! fleet the README itself starts (`fanout sim serve ... --inventory-out
 //! fleet.yaml`, in the background), and must exit 0 (or what a marker says)
@@ -65,9 +65,27 @@ impl Workdir {
         std::os::unix::fs::symlink(repo().join("inventories"), dir.path().join("inventories"))
             .unwrap();
         std::fs::create_dir(dir.path().join("docs")).unwrap();
+        std::os::unix::fs::symlink(repo().join("scripts"), dir.path().join("scripts")).unwrap();
         std::fs::create_dir(dir.path().join("bin")).unwrap();
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_fanout"), dir.path().join("bin/fanout"))
             .unwrap();
+        // `cargo run --release --example NAME` (the guide's) runs as
+        // `fanout-example NAME`: the debug example at a tenth of its scale.
+        let examples = crate::examples::examples_dir();
+        let wrapper = dir.path().join("bin/fanout-example");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nname=\"$1\"; shift\nFANOUT_EXAMPLE_SCALE=${{FANOUT_EXAMPLE_SCALE:-0.1}} exec '{}'/\"$name\" \"$@\"\n",
+                examples.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            &wrapper,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         let path = format!(
             "{}:{}",
             dir.path().join("bin").display(),
@@ -164,8 +182,46 @@ impl Workdir {
 
 #[test]
 fn every_readme_command_does_what_the_readme_says() {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let actions = plan(&readme).unwrap_or_else(|errors| panic!("{}", errors.join("\n")));
+    let failures = run_markdown("README.md");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The guide (docs/guide/*.md) is tested the same way, chapter by chapter,
+/// each in its own scratch folder; its `cargo run --release --example NAME`
+/// commands run the example built by `cargo test` (debug) at a tenth of its
+/// time scale (`FANOUT_EXAMPLE_SCALE=0.1`), so their lines are checked but
+/// their figures only by shape. scripts/guide.py reruns the same commands
+/// on the release build and rewrites the figures.
+#[test]
+fn every_guide_command_does_what_the_guide_says() {
+    let dir = repo().join("docs/guide");
+    let mut chapters: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.ends_with(".md").then(|| format!("docs/guide/{name}"))
+        })
+        .collect();
+    chapters.sort();
+    assert!(
+        chapters.len() >= 7,
+        "the guide has a chapter per concept: {chapters:?}"
+    );
+    let failures: Vec<String> = chapters.iter().flat_map(|c| run_markdown(c)).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Runs every command of the Markdown file `file` (relative to the repo)
+/// and returns what did not do what the file says.
+fn run_markdown(file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join(file)).unwrap();
+    let actions = plan(&text).unwrap_or_else(|errors| {
+        let errors: Vec<String> = errors
+            .iter()
+            .map(|e| e.replacen("README.md:", &format!("{file}:"), 1))
+            .collect();
+        panic!("{}", errors.join("\n"))
+    });
     let mut work = Workdir::new();
     let mut servers: Vec<Server> = Vec::new();
     let mut failures = Vec::new();
@@ -181,30 +237,43 @@ fn every_readme_command_does_what_the_readme_says() {
                 match work.serve(&step.command, &inventory) {
                     Ok(server) => servers.push(server),
                     Err(why) => {
-                        failures.push(format!("README.md:{}: `{}` {why}", step.line, step.command))
+                        failures.push(format!("{file}:{}: `{}` {why}", step.line, step.command))
                     }
                 }
             }
-            Action::Run { step, exit, loose } => {
+            Action::Run {
+                step,
+                exit,
+                loose,
+                any_order,
+            } => {
+                if let Some(name) = example_name(&step.command) {
+                    // Refuses a missing or stale example with what to do.
+                    crate::examples::binary(name);
+                }
                 let t = Instant::now();
                 let (code, stdout, stderr) = work.run(&step.command);
                 eprintln!(
-                    "README.md:{} ({:.1} s, exit {code}): {}",
+                    "{file}:{} ({:.1} s, exit {code}): {}",
                     step.line,
                     t.elapsed().as_secs_f64(),
                     step.command
                 );
-                let output = format!("{stdout}{stderr}");
-                let missing = missing_lines(&step.expected, &output, &loose);
+                let mut output = format!("{stdout}{stderr}");
+                if example_name(&step.command).is_some() {
+                    // The guide shows the examples at their own scale.
+                    output = output.replace(" at scale 0.1)", ")");
+                }
+                let missing = missing_lines(&step.expected, &output, &loose, any_order);
                 if code != exit || !missing.is_empty() {
                     failures.push(format!(
-                        "README.md:{}: `{}` exited {code} (the README expects {exit}){}\n--- stdout:\n{}\n--- stderr:\n{}",
+                        "{file}:{}: `{}` exited {code} (the file expects {exit}){}\n--- stdout:\n{}\n--- stderr:\n{}",
                         step.line,
                         step.command,
                         if missing.is_empty() {
                             String::new()
                         } else {
-                            format!("; lines the README shows but it did not print:\n  {}", missing.join("\n  "))
+                            format!("; lines the file shows but it did not print:\n  {}", missing.join("\n  "))
                         },
                         tail(&stdout),
                         tail(&stderr)
@@ -214,8 +283,16 @@ fn every_readme_command_does_what_the_readme_says() {
         }
     }
     drop(servers);
-    eprintln!("README commands: {:.1} s", started.elapsed().as_secs_f64());
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    eprintln!("{file} commands: {:.1} s", started.elapsed().as_secs_f64());
+    failures
+}
+
+/// `NAME` of a `fanout-example NAME ...` command.
+fn example_name(command: &str) -> Option<&str> {
+    command
+        .strip_prefix("fanout-example ")?
+        .split_whitespace()
+        .next()
 }
 
 /// The last 40 lines of `text`, for messages.

@@ -15,6 +15,9 @@ enum Directive {
     Exit(i32, String),
     /// Expected lines starting with this match any line starting with it.
     Loose(String),
+    /// The output lines shown may come in any order (several processes,
+    /// threads or tasks print at once): each must be printed, not in order.
+    AnyOrder,
     /// The whole block is not run.
     NotRun,
 }
@@ -60,6 +63,7 @@ fn parse_directive(line: usize, text: &str) -> Result<Directive, String> {
         }
         ("loose", [prefix]) => Directive::Loose(prefix.clone()),
         ("not-run", _) => Directive::NotRun,
+        ("any-order", []) => Directive::AnyOrder,
         _ => return Err(bad()),
     })
 }
@@ -199,6 +203,7 @@ pub(super) enum Action {
         step: Step,
         exit: i32,
         loose: Vec<String>,
+        any_order: bool,
     },
     /// Start it in the background; it writes this inventory.
     Serve { step: Step, inventory: String },
@@ -277,6 +282,9 @@ pub(super) fn plan(markdown: &str) -> Result<Vec<Action>, Vec<String>> {
                     cmd = format!("fanout {rest}");
                 }
             }
+            if let Some(rest) = cmd.strip_prefix("cargo run --release --example ") {
+                cmd = format!("fanout-example {rest}");
+            }
             let step = Step {
                 command: cmd.clone(),
                 ..step
@@ -302,11 +310,18 @@ pub(super) fn plan(markdown: &str) -> Result<Vec<Action>, Vec<String>> {
                         step.line
                     )),
                 }
-            } else if cmd.split_whitespace().any(|w| w == "fanout") {
+            } else if cmd.split_whitespace().any(|w| w == "fanout")
+                || starts_with_word(&cmd, "fanout-example")
+            {
                 let mut exit = 0;
                 let mut loose = Vec::new();
+                let mut any_order = false;
                 for (k, (_, d)) in block.directives.iter().enumerate() {
                     match d {
+                        Directive::AnyOrder => {
+                            any_order = true;
+                            used[k] = true;
+                        }
                         Directive::Exit(code, prefix) if starts_with_word(&cmd, prefix) => {
                             exit = *code;
                             used[k] = true;
@@ -320,7 +335,12 @@ pub(super) fn plan(markdown: &str) -> Result<Vec<Action>, Vec<String>> {
                         _ => {}
                     }
                 }
-                actions.push(Action::Run { step, exit, loose });
+                actions.push(Action::Run {
+                    step,
+                    exit,
+                    loose,
+                    any_order,
+                });
             } else {
                 errors.push(format!(
                     "README.md:{}: `{cmd}` is not a fanout command, so this test cannot run it: mark it <!-- readme-test: skip `{}` (why) --> above its block",
@@ -386,9 +406,34 @@ fn normalize(line: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The expected lines missing from `output`, which must hold them in order.
-pub(super) fn missing_lines(expected: &[String], output: &str, loose: &[String]) -> Vec<String> {
-    let actual: Vec<String> = output.lines().map(normalize).collect();
+/// The expected lines missing from `output`, which must hold them in
+/// order, or (`any_order`) each once, anywhere.
+pub(super) fn missing_lines(
+    expected: &[String],
+    output: &str,
+    loose: &[String],
+    any_order: bool,
+) -> Vec<String> {
+    let mut actual: Vec<String> = output.lines().map(normalize).collect();
+    if any_order {
+        let mut missing = Vec::new();
+        for want in expected {
+            let prefix = loose.iter().find(|p| want.starts_with(p.as_str()));
+            let wanted = normalize(want);
+            let found = actual.iter().position(|got| match prefix {
+                Some(p) => got.starts_with(&normalize(p)),
+                None => *got == wanted,
+            });
+            match found {
+                // Each printed line answers one expected line.
+                Some(k) => {
+                    actual.remove(k);
+                }
+                None => missing.push(want.clone()),
+            }
+        }
+        return missing;
+    }
     let mut at = 0;
     let mut missing = Vec::new();
     for want in expected {
@@ -469,11 +514,36 @@ recommendation: async: whatever the run says
             missing_lines(
                 &step.expected,
                 "table\nrecommendation: threads: other\n",
-                loose
+                loose,
+                false
             ),
             Vec::<String>::new()
         );
-        assert_eq!(missing_lines(&step.expected, "table\n", loose).len(), 1);
+        assert_eq!(
+            missing_lines(&step.expected, "table\n", loose, false).len(),
+            1
+        );
+
+        // any-order: the lines shown must each be printed, in any order;
+        // the guide's `cargo run --release --example` runs the example.
+        let md = "<!-- readme-test: any-order -->\n```console\n$ cargo run --release --example threading_1\nWorker zero\nWorker one\n```\n";
+        let actions = plan(md).unwrap();
+        let Action::Run {
+            step, any_order, ..
+        } = &actions[0]
+        else {
+            panic!("{:?}", actions[0])
+        };
+        assert_eq!(step.command, "fanout-example threading_1");
+        assert!(*any_order);
+        let shuffled = "Worker one\nWorker zero\n";
+        assert!(missing_lines(&step.expected, shuffled, &[], true).is_empty());
+        assert_eq!(missing_lines(&step.expected, shuffled, &[], false).len(), 1);
+        assert_eq!(
+            missing_lines(&step.expected, "Worker one\nWorker one\n", &[], true),
+            ["Worker zero"],
+            "each printed line answers one shown line"
+        );
 
         // Not a fanout command, a plain block of commands, a stale marker:
         // each fails until it is marked or fixed.
