@@ -259,6 +259,11 @@ impl Dialog {
         self.outputs
     }
 
+    /// Takes the captured outputs, leaving none.
+    pub(crate) fn take_outputs(&mut self) -> Vec<CommandOutput> {
+        std::mem::take(&mut self.outputs)
+    }
+
     // ------------------------------------------------------------ sending
 
     /// Starts exchange `step`: resets the screen and returns the bytes to send.

@@ -89,6 +89,18 @@ pub enum DialogError {
         /// that was running.
         outputs: Vec<CommandOutput>,
     },
+    /// The host's whole-run deadline ran out during an exchange (before
+    /// the command timeout would have): [`Driver::expired`](crate::Driver::expired).
+    #[error("{message}")]
+    HostTimeout {
+        /// The host's timeout.
+        after: Duration,
+        /// The host timeout, then what was awaited and the last output seen.
+        message: String,
+        /// Outputs captured so far, with the partial output of the command
+        /// that was running.
+        outputs: Vec<CommandOutput>,
+    },
     /// The driver's read timer expired while the dialog waited.
     #[error("{message}")]
     Timeout {
@@ -111,15 +123,16 @@ impl DialogError {
             DialogError::EnableRejected { .. } => ErrorKind::Auth,
             DialogError::CommandFailed { .. } => ErrorKind::CommandFailed,
             DialogError::Closed { .. } => ErrorKind::Channel,
-            DialogError::Timeout { .. } => ErrorKind::Timeout,
+            DialogError::Timeout { .. } | DialogError::HostTimeout { .. } => ErrorKind::Timeout,
         }
     }
 
-    /// `Some(Phase::Command)` for timeouts (the phase that ran out of time),
-    /// `None` otherwise.
+    /// The phase that ran out of time: `Some(Phase::Command)` for a
+    /// timeout, `Some(Phase::Host)` for a host timeout, `None` otherwise.
     pub fn phase(&self) -> Option<Phase> {
         match self {
             DialogError::Timeout { .. } => Some(Phase::Command),
+            DialogError::HostTimeout { .. } => Some(Phase::Host),
             _ => None,
         }
     }
@@ -132,7 +145,8 @@ impl DialogError {
             | DialogError::EnableRejected { outputs, .. }
             | DialogError::CommandFailed { outputs, .. }
             | DialogError::Closed { outputs, .. }
-            | DialogError::Timeout { outputs, .. } => outputs,
+            | DialogError::Timeout { outputs, .. }
+            | DialogError::HostTimeout { outputs, .. } => outputs,
         }
     }
 
@@ -143,7 +157,8 @@ impl DialogError {
             | DialogError::EnableRejected { message, .. }
             | DialogError::CommandFailed { message, .. }
             | DialogError::Closed { message, .. }
-            | DialogError::Timeout { message, .. } => message,
+            | DialogError::Timeout { message, .. }
+            | DialogError::HostTimeout { message, .. } => message,
         }
     }
 
@@ -154,7 +169,8 @@ impl DialogError {
             | DialogError::EnableRejected { outputs, .. }
             | DialogError::CommandFailed { outputs, .. }
             | DialogError::Closed { outputs, .. }
-            | DialogError::Timeout { outputs, .. } => outputs,
+            | DialogError::Timeout { outputs, .. }
+            | DialogError::HostTimeout { outputs, .. } => outputs,
         }
     }
 }

@@ -7,9 +7,11 @@
 //! and recognises the platform's error messages.
 //!
 //! This crate owns the dialog only: it is pure (bytes in, bytes out, no I/O,
-//! no clock, no threads), so the russh and ssh2 executors drive the same
-//! state machine and tests drive it against the simulator's console. The
-//! driver opens a PTY and a shell, then loops:
+//! no threads; the clock only as instants it is given), so the russh and
+//! ssh2 transports drive the same state machine and tests drive it against
+//! the simulator's console. Transports run it through [`Driver`], which
+//! adds the exchange deadlines and the timeout texts; underneath, the
+//! [`Dialog`] alone is driven like this:
 //!
 //! ```
 //! use fanout_core::{CliMode, Platform};
@@ -45,11 +47,13 @@
 //! ```
 
 mod dialog;
+mod driver;
 mod error;
 mod platform;
 mod screen;
 mod spec;
 
 pub use dialog::Dialog;
+pub use driver::{Action, Driver, Limit, Stage};
 pub use error::{DialogError, NetcliError};
 pub use spec::{CliCommand, DialogSpec, Progress};

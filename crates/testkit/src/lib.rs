@@ -9,7 +9,8 @@
 //! stamping their start and end times ([`probe`]), not by what the executor
 //! reports about itself. The [`fleet_checks`] run every SSH executor
 //! against a simulated device fleet ([`fanout_sim`]): the same fault must
-//! give the same error kind whichever executor met it, and the
+//! give the same error kind and the same message whichever executor met
+//! it, and the
 //! [`streaming_checks`] make sure a device whose output never ends still
 //! times out and can be cancelled.
 
@@ -28,8 +29,38 @@ pub use fanout_core;
 /// ```ignore
 /// fanout_testkit::executor_conformance!(fanout_exec_threads::Sequential::new);
 /// ```
+///
+/// With `reference: $other`, it also checks message parity: the simulated
+/// fault matrix must give, host by host, the same messages (digits masked)
+/// on this executor as on `$other`
+/// ([`fleet_checks::messages::messages_match`]):
+///
+/// ```ignore
+/// fanout_testkit::executor_conformance!(
+///     fanout_exec_async::AsyncExecutor::new,
+///     reference: fanout_exec_threads::Sequential::new
+/// );
+/// ```
 #[macro_export]
 macro_rules! executor_conformance {
+    ($make:expr, reference: $reference:expr) => {
+        $crate::executor_conformance!($make);
+
+        #[allow(missing_docs)]
+        mod message_parity {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::fanout_core::Executor;
+
+            #[test]
+            fn fleet_messages_match_the_reference() {
+                $crate::fleet_checks::messages::messages_match(
+                    &|| -> Box<dyn Executor> { Box::new(($make)()) },
+                    &|| -> Box<dyn Executor> { Box::new(($reference)()) },
+                );
+            }
+        }
+    };
     ($make:expr) => {
         #[allow(missing_docs)]
         mod executor_conformance {

@@ -104,7 +104,7 @@ mod tests {
         cli.timeouts.connect = Some(secs(10));
         cli.timeouts.auth = Some(secs(10));
         cli.timeouts.command = Some(secs(1));
-        let close = fanout_transport::ssh::CLOSE_WAIT_BLOCKING;
+        let close = fanout_transport::ssh::CLOSE_WAIT;
         assert_eq!(
             max_host_duration(&cli, &target, transport),
             Some(secs(30) + close)

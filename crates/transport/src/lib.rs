@@ -3,9 +3,11 @@
 //!
 //! This crate owns the policy, not the I/O: how a remote command's output
 //! is captured and capped ([`CapturedStreams`]), what is checked before a
-//! connection is opened (credentials, username), which legacy algorithms
-//! are offered, how an endpoint is named in messages, how long an attempt
-//! may take, and the constants both implementations use ([`ssh`]). Each
+//! connection is opened (credentials, username), which algorithms are
+//! offered and in which order, the order of the authentication methods and
+//! the report of a failed login, every message text and the exec verdict,
+//! how long an attempt may take, and the constants both implementations use
+//! ([`ssh`]). Each
 //! protocol (SSH now; telnet and HTTP next) has one module here, one
 //! blocking implementation in `fanout-transport-blocking` and one async
 //! implementation in `fanout-transport-async`.

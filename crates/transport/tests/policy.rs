@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fanout_core::{CliMode, ErrorKind, Job, Secret, Target, Task};
 use fanout_transport::ssh::{
-    TAIL_ASYNC, TAIL_BLOCKING, max_attempt, require_credentials, require_username,
+    LAST_OUTPUT_CHARS, max_attempt, require_credentials, require_username,
 };
 use fanout_transport::{CapturedStreams, last_line};
 
@@ -65,12 +65,10 @@ fn a_timeout_quotes_at_most_the_tail_of_the_last_line_seen() {
     got.push_stdout(b"Building configuration...\n");
     got.push_stdout(format!("{}\n\n", "x".repeat(500)).as_bytes());
     let stdout = got.output("show run", None).stdout;
-    for tail in [TAIL_BLOCKING, TAIL_ASYNC] {
-        let quoted = last_line(&stdout, tail).unwrap();
-        assert_eq!(quoted.len(), tail, "{quoted}");
-    }
+    let quoted = last_line(&stdout, LAST_OUTPUT_CHARS).unwrap();
+    assert_eq!(quoted.len(), LAST_OUTPUT_CHARS, "{quoted}");
     assert_eq!(
-        last_line("Building configuration...\n", TAIL_ASYNC).as_deref(),
+        last_line("Building configuration...\n", LAST_OUTPUT_CHARS).as_deref(),
         Some("Building configuration...")
     );
 }

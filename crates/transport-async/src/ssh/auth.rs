@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use fanout_core::{ErrorKind, Secret, Target};
+use fanout_core::{Secret, Target};
 use fanout_engine::AttemptError;
-use fanout_transport::ssh::endpoint;
+use fanout_transport::ssh::auth::{self as policy, AuthReport, Method};
 use russh::MethodKind;
 use russh::client::{AuthResult, Handle, KeyboardInteractiveAuthResponse};
 use russh::keys::agent::AgentIdentity;
@@ -56,18 +56,12 @@ impl KeyCache {
             .await;
             match loaded {
                 Ok(Ok(key)) => Ok(Arc::new(key)),
-                Ok(Err(russh::keys::Error::KeyIsEncrypted)) => Err(format!(
-                    "key file {} is encrypted: give its passphrase (key_passphrase_env in the inventory)",
-                    path.display()
-                )),
-                Ok(Err(e)) => Err(format!(
-                    "could not load key file {}: {e}; check the path, the format (OpenSSH/PEM) and the passphrase",
-                    path.display()
-                )),
-                Err(e) => Err(format!(
-                    "loading key file {} failed: {e}; check that the file is a readable OpenSSH or PEM private key",
-                    path.display()
-                )),
+                Ok(Err(russh::keys::Error::KeyIsEncrypted)) => {
+                    Err(policy::key_file_encrypted(path))
+                }
+                Ok(Err(russh::keys::Error::IO(e))) => Err(policy::key_file_unreadable(path, &e)),
+                Ok(Err(e)) => Err(policy::key_file_unusable(path, e)),
+                Err(e) => Err(policy::key_file_unusable(path, e)),
             }
         })
         .await
@@ -81,33 +75,23 @@ fn allowed(remaining: &Option<russh::MethodSet>, method: MethodKind) -> bool {
     remaining.as_ref().is_none_or(|m| m.contains(&method))
 }
 
-/// The device closed the connection while an authentication attempt was
-/// under way: typically its limit of attempts (MaxAuthTries) or a lockout.
-/// Reported `auth`, so it is never retried with the same credentials
-/// (which could lock the account).
+/// The device closed the connection while `user` was authenticating
+/// ([`policy::lost`]).
 fn lost(target: &Target, user: &str, e: impl std::fmt::Display) -> AttemptError {
-    AttemptError::new(
-        ErrorKind::Auth,
-        None,
-        format!(
-            "{} closed the connection while authenticating `{user}`: {e}; the device may limit authentication attempts (MaxAuthTries) or have locked the account: check the username and credentials (and the device's AAA logs) before trying again",
-            endpoint(target)
-        ),
-    )
+    policy::lost(target, user, e)
 }
 
-/// Tries the target's credentials in order: key file, ssh-agent, password,
-/// keyboard-interactive (answered with the password).
+/// Tries the target's credentials in the policy's order
+/// ([`policy::ORDER`]): each method the device has not refused yet (what
+/// it accepts is known after its first refusal).
 pub(super) async fn authenticate(
     h: &mut Handle<Client>,
     shared: &Shared,
     target: &Target,
     user: &str,
 ) -> Result<(), AttemptError> {
-    fanout_transport::ssh::require_credentials(target)?;
     let creds = &target.credentials;
-    let mut tried: Vec<String> = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
+    let mut report = AuthReport::default();
     let mut remaining: Option<russh::MethodSet> = None;
     let done = |result: AuthResult, remaining: &mut Option<russh::MethodSet>| match result {
         AuthResult::Success => true,
@@ -119,98 +103,107 @@ pub(super) async fn authenticate(
         }
     };
 
-    if let Some(path) = &creds.key_file {
-        match shared.keys.load(path, creds.key_passphrase.as_ref()).await {
-            Ok(key) => {
-                let hash = rsa_hash(h, key.public_key()).await;
-                tried.push(format!("publickey ({})", path.display()));
-                let result = h
-                    .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
-                    .await
-                    .map_err(|e| lost(target, user, e))?;
-                if done(result, &mut remaining) {
-                    return Ok(());
-                }
-            }
-            Err(note) => notes.push(note),
-        }
-    }
-
-    if creds.agent && allowed(&remaining, MethodKind::PublicKey) {
-        match AgentClient::connect_env().await {
-            Ok(mut agent) => match agent.request_identities().await {
-                Ok(identities) => {
-                    let keys: Vec<PublicKey> = identities
-                        .into_iter()
-                        .filter_map(|id| match id {
-                            AgentIdentity::PublicKey { key, .. } => Some(key),
-                            AgentIdentity::Certificate { .. } => None,
-                        })
-                        .collect();
-                    if keys.is_empty() {
-                        notes.push("ssh-agent holds no keys (ssh-add KEYFILE)".into());
-                    }
-                    for key in keys {
-                        if !allowed(&remaining, MethodKind::PublicKey) {
-                            break;
+    for method in policy::ORDER {
+        let accepted = match method {
+            Method::KeyFile => match &creds.key_file {
+                Some(path) if allowed(&remaining, MethodKind::PublicKey) => {
+                    match shared.keys.load(path, creds.key_passphrase.as_ref()).await {
+                        Ok(key) => {
+                            let hash = rsa_hash(h, key.public_key()).await;
+                            report.tried_key_file(path);
+                            let result = h
+                                .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
+                                .await
+                                .map_err(|e| lost(target, user, e))?;
+                            done(result, &mut remaining)
                         }
-                        let hash = rsa_hash(h, &key).await;
-                        tried.push(format!("publickey (agent {})", key.algorithm().as_str()));
-                        match h
-                            .authenticate_publickey_with(user, key, hash, &mut agent)
-                            .await
-                        {
-                            Ok(result) => {
-                                if done(result, &mut remaining) {
-                                    return Ok(());
-                                }
-                            }
-                            Err(e) => notes.push(format!("ssh-agent could not sign: {e}")),
+                        Err(note) => {
+                            report.note(note);
+                            false
                         }
                     }
                 }
-                Err(e) => notes.push(format!("ssh-agent did not list its keys: {e}")),
+                _ => false,
             },
-            Err(e) => notes.push(format!(
-                "could not reach ssh-agent (SSH_AUTH_SOCK): {e}; start one or remove `agent: true`"
-            )),
-        }
-    }
-
-    if let Some(password) = &creds.password {
-        if allowed(&remaining, MethodKind::Password) {
-            tried.push("password".into());
-            let result = h
-                .authenticate_password(user, password.expose())
-                .await
-                .map_err(|e| lost(target, user, e))?;
-            if done(result, &mut remaining) {
-                return Ok(());
+            Method::Agent if creds.agent && allowed(&remaining, MethodKind::PublicKey) => {
+                agent(h, user, &mut remaining, &mut report).await
             }
-        }
-        if allowed(&remaining, MethodKind::KeyboardInteractive) {
-            tried.push("keyboard-interactive".into());
-            if keyboard_interactive(h, user, password, target).await? {
-                return Ok(());
-            }
+            Method::Agent => false,
+            Method::Password => match &creds.password {
+                Some(password) if allowed(&remaining, MethodKind::Password) => {
+                    report.tried_password();
+                    let result = h
+                        .authenticate_password(user, password.expose())
+                        .await
+                        .map_err(|e| lost(target, user, e))?;
+                    done(result, &mut remaining)
+                }
+                _ => false,
+            },
+            Method::KeyboardInteractive => match &creds.password {
+                Some(password) if allowed(&remaining, MethodKind::KeyboardInteractive) => {
+                    report.tried_keyboard_interactive();
+                    keyboard_interactive(h, user, password, target).await?
+                }
+                _ => false,
+            },
+        };
+        if accepted {
+            return Ok(());
         }
     }
+    Err(report.failed(target, user))
+}
 
-    let mut message = format!(
-        "authentication as `{user}` at {} failed (tried {})",
-        endpoint(target),
-        if tried.is_empty() {
-            "nothing the device accepts".to_string()
-        } else {
-            tried.join(", ")
+/// Tries each key of the running ssh-agent; `true` when one is accepted.
+async fn agent(
+    h: &mut Handle<Client>,
+    user: &str,
+    remaining: &mut Option<russh::MethodSet>,
+    report: &mut AuthReport,
+) -> bool {
+    let mut agent = match AgentClient::connect_env().await {
+        Ok(agent) => agent,
+        Err(e) => {
+            report.note(policy::agent_unreachable(e));
+            return false;
         }
-    );
-    for note in notes {
-        message.push_str("; ");
-        message.push_str(&note);
+    };
+    let identities = match agent.request_identities().await {
+        Ok(ids) => ids,
+        Err(e) => {
+            report.note(policy::agent_list_failed(e));
+            return false;
+        }
+    };
+    let keys: Vec<(PublicKey, String)> = identities
+        .into_iter()
+        .filter_map(|id| match id {
+            AgentIdentity::PublicKey { key, comment } => Some((key, comment)),
+            AgentIdentity::Certificate { .. } => None,
+        })
+        .collect();
+    if keys.is_empty() {
+        report.note(policy::agent_empty());
     }
-    message.push_str("; check the username and credentials");
-    Err(AttemptError::new(ErrorKind::Auth, None, message))
+    for (key, comment) in keys {
+        if !allowed(remaining, MethodKind::PublicKey) {
+            break;
+        }
+        let hash = rsa_hash(h, &key).await;
+        report.tried_agent_key(&comment);
+        match h
+            .authenticate_publickey_with(user, key, hash, &mut agent)
+            .await
+        {
+            Ok(AuthResult::Success) => return true,
+            Ok(AuthResult::Failure {
+                remaining_methods, ..
+            }) => *remaining = Some(remaining_methods),
+            Err(e) => report.note(format!("ssh-agent could not sign: {e}")),
+        }
+    }
+    false
 }
 
 /// The signature hash for an RSA key (the best the server accepts); `None`
@@ -235,8 +228,7 @@ async fn keyboard_interactive(
         .authenticate_keyboard_interactive_start(user, None)
         .await
         .map_err(|e| lost(target, user, e))?;
-    // A device asks once or twice; more rounds than this is a loop.
-    for _ in 0..4 {
+    for _ in 0..policy::KEYBOARD_INTERACTIVE_ROUNDS {
         match reply {
             KeyboardInteractiveAuthResponse::Success => return Ok(true),
             KeyboardInteractiveAuthResponse::Failure { .. } => return Ok(false),
@@ -244,11 +236,7 @@ async fn keyboard_interactive(
                 let answers = prompts
                     .iter()
                     .map(|p| {
-                        if !p.echo || p.prompt.to_ascii_lowercase().contains("password") {
-                            password.expose().to_string()
-                        } else {
-                            String::new()
-                        }
+                        policy::answer_prompt(&p.prompt, p.echo, password.expose()).to_string()
                     })
                     .collect();
                 reply = h
@@ -269,7 +257,11 @@ mod tests {
     fn a_disconnect_during_authentication_is_auth_not_connect() {
         let target = Target::new("r1", "127.0.0.1");
         let err = lost(&target, "admin", "Disconnected");
-        assert_eq!(err.kind, ErrorKind::Auth, "never retried: {err:?}");
+        assert_eq!(
+            err.kind,
+            fanout_core::ErrorKind::Auth,
+            "never retried: {err:?}"
+        );
         assert!(err.message.contains("127.0.0.1:22"), "{}", err.message);
         assert!(err.message.contains("MaxAuthTries"), "{}", err.message);
     }

@@ -1,10 +1,10 @@
 //! The russh client configuration: russh's algorithms plus the policy's
-//! legacy ones, and host-key algorithms of the types known_hosts has for a
-//! target first.
+//! legacy ones (the host-key algorithms of the types known_hosts has for a
+//! target go first: [`fanout_transport::ssh::host_key_order`]).
 
 use std::borrow::Cow;
 
-use fanout_transport::ssh::{LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS_ASYNC};
+use fanout_transport::ssh::{LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS};
 use russh::Preferred;
 use russh::client;
 
@@ -29,7 +29,7 @@ pub(super) fn client_config() -> client::Config {
     );
     let mut macs = defaults.mac.to_vec();
     macs.extend(
-        LEGACY_MACS_ASYNC
+        LEGACY_MACS
             .iter()
             .filter_map(|n| mac::Name::try_from(*n).ok()),
     );
@@ -49,35 +49,9 @@ pub(super) fn client_config() -> client::Config {
     }
 }
 
-/// `algorithms` with those of the `known` key types first, in the order of
-/// `known` (`ssh-rsa` stands for every RSA signature algorithm).
-pub(super) fn known_first(
-    algorithms: &[russh::keys::Algorithm],
-    known: &[String],
-) -> Vec<russh::keys::Algorithm> {
-    let mut order: Vec<russh::keys::Algorithm> = Vec::with_capacity(algorithms.len());
-    for key_type in known {
-        for alg in algorithms {
-            let matches = if key_type == "ssh-rsa" {
-                matches!(alg, russh::keys::Algorithm::Rsa { .. })
-            } else {
-                alg.as_str() == key_type
-            };
-            if matches && !order.contains(alg) {
-                order.push(alg.clone());
-            }
-        }
-    }
-    for alg in algorithms {
-        if !order.contains(alg) {
-            order.push(alg.clone());
-        }
-    }
-    order
-}
-
 #[cfg(test)]
 mod tests {
+    use fanout_transport::ssh::host_key_order;
     use russh::keys::{Algorithm, HashAlg};
 
     use super::*;
@@ -86,7 +60,8 @@ mod tests {
     fn known_host_key_types_come_first() {
         let defaults = Preferred::DEFAULT.key.to_vec();
         assert_eq!(defaults.first(), Some(&Algorithm::Ed25519));
-        let order = known_first(&defaults, &["ssh-rsa".to_string()]);
+        let known_first = |known: &[String]| host_key_order(&defaults, known, |a| a.as_str());
+        let order = known_first(&["ssh-rsa".to_string()]);
         assert_eq!(
             &order[..2],
             &[
@@ -101,7 +76,7 @@ mod tests {
         );
         assert_eq!(order.len(), defaults.len(), "nothing lost: {order:?}");
         assert!(order.contains(&Algorithm::Ed25519));
-        let order = known_first(&defaults, &["ecdsa-sha2-nistp256".to_string()]);
+        let order = known_first(&["ecdsa-sha2-nistp256".to_string()]);
         assert_eq!(order[0].as_str(), "ecdsa-sha2-nistp256", "{order:?}");
     }
 
@@ -117,9 +92,6 @@ mod tests {
             p.cipher.iter().map(|n| n.as_ref()).collect(),
             LEGACY_CIPHERS,
         );
-        names(
-            p.mac.iter().map(|n| n.as_ref()).collect(),
-            LEGACY_MACS_ASYNC,
-        );
+        names(p.mac.iter().map(|n| n.as_ref()).collect(), LEGACY_MACS);
     }
 }

@@ -23,12 +23,12 @@ use std::time::Instant;
 use fanout_core::{ErrorKind, HostKeyPolicy, Job, Phase, Target, Task};
 use fanout_engine::{AttemptResult, Deadline, Expired, HostDeadline, Progress};
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
-use fanout_transport::ssh::CLOSE_WAIT_ASYNC as CLOSE_WAIT;
+use fanout_transport::ssh::{CLOSE_WAIT, host_key_order};
 use russh::client;
 use tokio::sync::oneshot;
 
 use auth::{KeyCache, authenticate};
-use config::{client_config, known_first};
+use config::client_config;
 
 /// SSH client state shared by every host of a run.
 pub(crate) struct Shared {
@@ -66,7 +66,8 @@ impl Shared {
             .entry(known)
             .or_insert_with_key(|known| {
                 let mut config = client_config();
-                config.preferred.key = Cow::Owned(known_first(&config.preferred.key, known));
+                config.preferred.key =
+                    Cow::Owned(host_key_order(&config.preferred.key, known, |a| a.as_str()));
                 Arc::new(config)
             })
             .clone()
@@ -96,7 +97,9 @@ pub(crate) async fn attempt(
 ) -> AttemptResult {
     // Cancellation drops this future: the session is closed with it.
     let timeouts = &job.timeouts;
+    // Checked before any connection is opened.
     let user = fanout_transport::ssh::require_username(target)?;
+    fanout_transport::ssh::require_credentials(target)?;
 
     progress.phase = Some(Phase::Connect);
     let started = Instant::now();
@@ -138,15 +141,7 @@ pub(crate) async fn attempt(
             exec::exec(&handle, target, command, deadline).await
         }
         Task::Cli { commands, mode } => {
-            cli::run(
-                &handle,
-                target,
-                commands,
-                *mode,
-                command_timeout,
-                host_deadline,
-            )
-            .await
+            cli::run(&handle, target, job, commands, *mode, host_deadline).await
         }
         other => Err(fanout_transport::ssh::not_an_ssh_task(other)),
     };

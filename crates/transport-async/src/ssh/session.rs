@@ -4,6 +4,7 @@
 //! attempt can wait for the device to close its end; and it fails once the
 //! attempt is gone, so russh's session task never outlives it.
 
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -11,7 +12,7 @@ use std::task::{Context, Poll};
 use fanout_core::{ErrorKind, HostKeyPolicy, Target};
 use fanout_engine::AttemptError;
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
-use fanout_transport::ssh::endpoint;
+use fanout_transport::ssh::{endpoint, text};
 use russh::Disconnect;
 use russh::client::{self, Handle};
 use russh::keys::{PublicKey, PublicKeyOrCertificate};
@@ -214,18 +215,7 @@ pub(super) async fn connect(
     target: &Target,
     killed: oneshot::Receiver<()>,
 ) -> Result<Connected, AttemptError> {
-    let tcp = TcpStream::connect((target.address.as_str(), target.port))
-        .await
-        .map_err(|e| {
-            AttemptError::new(
-                ErrorKind::Connect,
-                None,
-                format!(
-                    "could not connect to {}: {e}; check the address and port, and that SSH listens there",
-                    endpoint(target)
-                ),
-            )
-        })?;
+    let tcp = tcp_connect(target).await?;
     let _ = tcp.set_nodelay(true);
     let handler = Client {
         verifier: shared.verifier.clone(),
@@ -276,13 +266,26 @@ fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
                 ),
             )
         }
-        ClientError::Ssh(e) => AttemptError::new(
-            ErrorKind::Connect,
-            None,
-            format!(
-                "SSH handshake with {} failed: {e}; check that an SSH server listens there and that the device accepts more sessions",
-                endpoint(target)
-            ),
-        ),
+        ClientError::Ssh(e) => text::handshake_failed(target, e),
     }
+}
+
+/// TCP connect to the target's addresses in turn (its IP address as is,
+/// or its host name looked up first), as the policy words the failures.
+async fn tcp_connect(target: &Target) -> Result<TcpStream, AttemptError> {
+    let addrs: Vec<SocketAddr> = match target.address.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, target.port)],
+        Err(_) => tokio::net::lookup_host((target.address.as_str(), target.port))
+            .await
+            .map_err(|e| text::resolve_failed(target, &e))?
+            .collect(),
+    };
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(text::connect_failed(target, last.as_ref()))
 }

@@ -3,10 +3,9 @@
 //! the methods the device offers. Messages name what was tried, never a
 //! secret.
 
-use fanout_core::{ErrorKind, Secret, Target};
+use fanout_core::{Secret, Target};
+use fanout_transport::ssh::auth::{self as policy, AuthReport, Method};
 use ssh2::{ErrorCode, KeyboardInteractivePrompt, Prompt};
-
-use fanout_transport::ssh::endpoint;
 
 use super::conn::{Conn, Halt};
 use super::shared::Shared;
@@ -25,15 +24,12 @@ const PASSWORD_EXPIRED: ErrorCode = ErrorCode::Session(-15);
 
 /// What to tell the user about a refusal beyond "check the credentials".
 fn refusal_note(e: &ssh2::Error, user: &str) -> Option<String> {
-    (e.code() == PASSWORD_EXPIRED).then(|| {
-        format!(
-            "the password of `{user}` has expired; change it on the device (log in once \
-             interactively), then update the inventory"
-        )
-    })
+    (e.code() == PASSWORD_EXPIRED).then(|| policy::password_expired(user))
 }
 
-/// Logs in as `user` or explains why not.
+/// Logs in as `user` or explains why not: the methods in the policy's
+/// order ([`policy::ORDER`]), each only if the device offers it (libssh2
+/// asks first, with the "none" request).
 pub(super) fn authenticate(
     conn: &Conn<'_>,
     target: &Target,
@@ -41,7 +37,6 @@ pub(super) fn authenticate(
     shared: &Shared,
     deadline: &Deadline,
 ) -> Result<(), AttemptError> {
-    fanout_transport::ssh::require_credentials(target)?;
     let creds = &target.credentials;
     let session = &conn.session;
     let halted = |halt| conn.halted(halt, deadline, Vec::new());
@@ -54,107 +49,90 @@ pub(super) fn authenticate(
             session.auth_methods(user).map(str::to_owned)
         })
         .map_err(halted)?
-        .map_err(|e| lost(target, &e))?;
+        .map_err(|e| lost(target, user, &e))?;
     if session.authenticated() {
         return Ok(());
     }
     let offers = |method: &str| offered.split(',').any(|m| m == method);
-    let mut tried: Vec<String> = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
-    // Refusals that need more than "check the credentials".
-    let refusals = std::cell::RefCell::new(Vec::<String>::new());
+    let report = std::cell::RefCell::new(AuthReport::default());
     // Ok(true): logged in; Ok(false): refused; Err: connection problem.
     let outcome = |result: Result<Result<(), ssh2::Error>, Halt>| match result {
         Err(halt) => Err(halted(halt)),
         Ok(Ok(())) => Ok(session.authenticated()),
         Ok(Err(e)) if rejected(&e) => {
             if let Some(note) = refusal_note(&e, user) {
-                let mut refusals = refusals.borrow_mut();
-                if !refusals.contains(&note) {
-                    refusals.push(note);
-                }
+                report.borrow_mut().refusal(note);
             }
             Ok(false)
         }
-        Ok(Err(e)) => Err(lost(target, &e)),
+        Ok(Err(e)) => Err(lost(target, user, &e)),
     };
 
-    if let Some(path) = &creds.key_file
-        && offers("publickey")
-    {
-        match shared.keys.get(path).as_ref() {
-            Ok(pem) => {
-                tried.push(format!("publickey ({})", path.display()));
-                let passphrase = creds.key_passphrase.as_ref().map(Secret::expose);
-                let result = conn.drive(deadline, || {
-                    session.userauth_pubkey_memory(user, None, pem.expose(), passphrase)
-                });
-                match result {
-                    Ok(Err(e)) if e.code() == ErrorCode::Session(-16) => notes.push(format!(
-                        "could not use key file {}: {}; check its format (OpenSSH/PEM) and passphrase (key_passphrase_env)",
-                        path.display(),
-                        e.message()
-                    )),
-                    other => {
-                        if outcome(other)? {
-                            return Ok(());
+    for method in policy::ORDER {
+        let accepted = match method {
+            Method::KeyFile => match &creds.key_file {
+                Some(path) if offers("publickey") => match shared.keys.get(path).as_ref() {
+                    Ok(pem) => {
+                        report.borrow_mut().tried_key_file(path);
+                        let passphrase = creds.key_passphrase.as_ref().map(Secret::expose);
+                        let result = conn.drive(deadline, || {
+                            session.userauth_pubkey_memory(user, None, pem.expose(), passphrase)
+                        });
+                        match result {
+                            Ok(Err(e)) if e.code() == ErrorCode::Session(-16) => {
+                                report
+                                    .borrow_mut()
+                                    .note(policy::key_file_unusable(path, e.message()));
+                                false
+                            }
+                            other => outcome(other)?,
                         }
                     }
+                    Err(note) => {
+                        report.borrow_mut().note(note.clone());
+                        false
+                    }
+                },
+                _ => false,
+            },
+            Method::Agent if creds.agent && offers("publickey") => {
+                match agent(conn, user, deadline, &mut report.borrow_mut()) {
+                    Ok(accepted) => accepted,
+                    Err(AgentFail::Halt(halt)) => return Err(halted(halt)),
+                    Err(AgentFail::Lost(e)) => return Err(lost(target, user, &e)),
                 }
             }
-            Err(note) => notes.push(note.clone()),
+            Method::Agent => false,
+            Method::Password => match &creds.password {
+                Some(password) if offers("password") => {
+                    report.borrow_mut().tried_password();
+                    let result = conn.drive(deadline, || {
+                        session.userauth_password(user, password.expose())
+                    });
+                    outcome(result)?
+                }
+                _ => false,
+            },
+            Method::KeyboardInteractive => match &creds.password {
+                Some(password) if offers("keyboard-interactive") => {
+                    report.borrow_mut().tried_keyboard_interactive();
+                    let mut answer = Answer {
+                        password,
+                        rounds: 0,
+                    };
+                    let result = conn.drive(deadline, || {
+                        session.userauth_keyboard_interactive(user, &mut answer)
+                    });
+                    outcome(result)?
+                }
+                _ => false,
+            },
+        };
+        if accepted {
+            return Ok(());
         }
     }
-
-    if creds.agent && offers("publickey") {
-        match agent(conn, user, deadline, &mut tried, &mut notes) {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-            Err(AgentFail::Halt(halt)) => return Err(halted(halt)),
-            Err(AgentFail::Lost(e)) => return Err(lost(target, &e)),
-        }
-    }
-
-    if let Some(password) = &creds.password {
-        if offers("password") {
-            tried.push("password".into());
-            let result = conn.drive(deadline, || {
-                session.userauth_password(user, password.expose())
-            });
-            if outcome(result)? {
-                return Ok(());
-            }
-        }
-        if offers("keyboard-interactive") {
-            tried.push("keyboard-interactive".into());
-            let mut answer = Answer { password };
-            let result = conn.drive(deadline, || {
-                session.userauth_keyboard_interactive(user, &mut answer)
-            });
-            if outcome(result)? {
-                return Ok(());
-            }
-        }
-    }
-
-    let mut message = format!(
-        "authentication as `{user}` at {} failed (tried {})",
-        endpoint(target),
-        if tried.is_empty() {
-            format!("nothing the device accepts: it offers {offered}")
-        } else {
-            tried.join(", ")
-        }
-    );
-    let refusals = refusals.into_inner();
-    for note in refusals.iter().chain(&notes) {
-        message.push_str("; ");
-        message.push_str(note);
-    }
-    if refusals.is_empty() {
-        message.push_str("; check the username and credentials");
-    }
-    Err(AttemptError::new(ErrorKind::Auth, None, message))
+    Err(report.into_inner().failed(target, user))
 }
 
 enum AgentFail {
@@ -167,38 +145,34 @@ fn agent(
     conn: &Conn<'_>,
     user: &str,
     deadline: &Deadline,
-    tried: &mut Vec<String>,
-    notes: &mut Vec<String>,
+    report: &mut AuthReport,
 ) -> Result<bool, AgentFail> {
     let session = &conn.session;
     let mut agent = match session.agent() {
         Ok(agent) => agent,
         Err(e) => {
-            notes.push(format!("libssh2 could not use ssh-agent: {}", e.message()));
+            report.note(policy::agent_unreachable(e.message()));
             return Ok(false);
         }
     };
     if let Err(e) = agent.connect() {
-        notes.push(format!(
-            "could not reach ssh-agent (SSH_AUTH_SOCK): {}; start one or remove `agent: true`",
-            e.message()
-        ));
+        report.note(policy::agent_unreachable(e.message()));
         return Ok(false);
     }
     let identities = match agent.list_identities().and_then(|()| agent.identities()) {
         Ok(ids) => ids,
         Err(e) => {
-            notes.push(format!("ssh-agent did not list its keys: {}", e.message()));
+            report.note(policy::agent_list_failed(e.message()));
             let _ = agent.disconnect();
             return Ok(false);
         }
     };
     if identities.is_empty() {
-        notes.push("ssh-agent holds no keys (ssh-add KEYFILE)".into());
+        report.note(policy::agent_empty());
     }
     let mut accepted = Ok(false);
     for identity in &identities {
-        tried.push(format!("publickey (agent key {})", identity.comment()));
+        report.tried_agent_key(identity.comment());
         match conn.drive(deadline, || agent.userauth(user, identity)) {
             Err(halt) => {
                 accepted = Err(AgentFail::Halt(halt));
@@ -220,10 +194,13 @@ fn agent(
     accepted
 }
 
-/// Answers keyboard-interactive prompts: the password to hidden prompts
-/// and to prompts asking for a password (what devices send: `Password:`).
+/// Answers keyboard-interactive prompts as the policy says
+/// ([`policy::answer_prompt`]), for at most
+/// [`policy::KEYBOARD_INTERACTIVE_ROUNDS`] rounds (then empty answers, which
+/// the device refuses).
 struct Answer<'a> {
     password: &'a Secret,
+    rounds: usize,
 }
 
 impl KeyboardInteractivePrompt for Answer<'_> {
@@ -233,32 +210,23 @@ impl KeyboardInteractivePrompt for Answer<'_> {
         _instructions: &str,
         prompts: &[Prompt<'b>],
     ) -> Vec<String> {
+        self.rounds += 1;
+        let password = if self.rounds > policy::KEYBOARD_INTERACTIVE_ROUNDS {
+            ""
+        } else {
+            self.password.expose()
+        };
         prompts
             .iter()
-            .map(|p| {
-                if !p.echo || p.text.to_ascii_lowercase().contains("password") {
-                    self.password.expose().to_string()
-                } else {
-                    String::new()
-                }
-            })
+            .map(|p| policy::answer_prompt(&p.text, p.echo, password).to_string())
             .collect()
     }
 }
 
-/// The device closed the connection while we were authenticating. Reported
-/// as `auth` (never retried with the same credentials: a device counting
-/// failed logins would lock the account), as on the async transport.
-fn lost(target: &Target, e: &ssh2::Error) -> AttemptError {
-    AttemptError::new(
-        ErrorKind::Auth,
-        None,
-        format!(
-            "{} closed the connection while authenticating: {}; the device may limit authentication attempts (MaxAuthTries) or have locked the account: check the username and credentials (and the device's AAA logs) before trying again",
-            endpoint(target),
-            e.message()
-        ),
-    )
+/// The device closed the connection while `user` was authenticating
+/// ([`policy::lost`]).
+fn lost(target: &Target, user: &str, e: &ssh2::Error) -> AttemptError {
+    policy::lost(target, user, e.message())
 }
 
 #[cfg(test)]
@@ -269,8 +237,8 @@ mod tests {
     fn a_connection_lost_while_authenticating_is_an_auth_failure_never_retried() {
         let target = Target::new("r1", "127.0.0.1");
         let e = ssh2::Error::new(ErrorCode::Session(-13), "Failed getting banner");
-        let err = lost(&target, &e);
-        assert_eq!(err.kind, ErrorKind::Auth);
+        let err = lost(&target, "admin", &e);
+        assert_eq!(err.kind, fanout_core::ErrorKind::Auth);
         assert!(err.message.contains("MaxAuthTries"), "{}", err.message);
         let job = fanout_core::Job::new(fanout_core::Task::Exec {
             command: "show version".into(),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use fanout_core::{CancelToken, CommandOutput, Phase};
 use fanout_engine::{AttemptError, Deadline, HostDeadline};
-use fanout_transport::ssh::CLOSE_WAIT_BLOCKING as CLOSE_WAIT;
+use fanout_transport::ssh::CLOSE_WAIT;
 use ssh2::{BlockDirections, ErrorCode, Session};
 
 /// Longest single wait on the socket: bounds how late a deadline or a

@@ -3,8 +3,9 @@
 
 use std::io::{self, Read};
 
-use fanout_core::{CommandOutput, ErrorKind};
+use fanout_core::{CommandOutput, ErrorKind, Target};
 use fanout_transport::CapturedStreams;
+use fanout_transport::ssh::text;
 
 use super::conn::Conn;
 use fanout_engine::{AttemptError, Deadline};
@@ -15,6 +16,7 @@ const CHUNK: usize = 32 << 10;
 /// Runs `command` on an exec channel until the device closes it.
 pub(super) fn run(
     conn: &Conn<'_>,
+    target: &Target,
     command: &str,
     deadline: &Deadline,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
@@ -22,25 +24,10 @@ pub(super) fn run(
     let mut channel = conn
         .drive(deadline, || session.channel_session())
         .map_err(|halt| conn.halted(halt, deadline, Vec::new()))?
-        .map_err(|e| {
-            AttemptError::new(
-                ErrorKind::Channel,
-                None,
-                format!("could not open an SSH channel: {}", e.message()),
-            )
-        })?;
+        .map_err(|e| text::channel_refused(target, e.message()))?;
     conn.drive(deadline, || channel.exec(command))
         .map_err(|halt| conn.halted(halt, deadline, Vec::new()))?
-        .map_err(|e| {
-            AttemptError::new(
-                ErrorKind::Channel,
-                None,
-                format!(
-                    "the device refused to run `{command}` on an exec channel ({}); try a cli task",
-                    e.message()
-                ),
-            )
-        })?;
+        .map_err(|_| text::exec_refused(target, command))?;
 
     let mut got = CapturedStreams::default();
     let mut buf = vec![0u8; CHUNK];
@@ -59,17 +46,7 @@ pub(super) fn run(
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    let received = got.received();
-                    return Err(AttemptError::new(
-                        ErrorKind::Channel,
-                        None,
-                        format!(
-                            "the connection dropped while `{command}` was running, after {received} bytes of output (libssh2: {e}); the partial output is kept"
-                        ),
-                    )
-                    .with_outputs(vec![got.output(command, None)]));
-                }
+                Err(_) => return Err(text::exec_dropped(command, &got)),
             }
         }
         if channel.eof() {
@@ -83,19 +60,11 @@ pub(super) fn run(
             conn.wait(deadline)
         };
         if let Err(halt) = halted {
-            let output = got.output(command, None);
-            let mut err = conn.halted(halt, deadline, Vec::new());
+            let err = conn.halted(halt, deadline, Vec::new());
             if err.kind == ErrorKind::Timeout {
-                err.message
-                    .push_str(&format!("; `{command}` had not finished"));
-                match last_output(&output.stdout) {
-                    Some(tail) => err
-                        .message
-                        .push_str(&format!("; last output seen: `{tail}`")),
-                    None => err.message.push_str("; no output was received"),
-                }
+                return Err(text::exec_timed_out(err, command, &got));
             }
-            return Err(err.with_outputs(vec![output]));
+            return Err(err.with_outputs(vec![got.output(command, None)]));
         }
     }
     // The exit status comes before the close; a device that sends EOF but
@@ -111,26 +80,5 @@ pub(super) fn run(
                 .with_outputs(vec![got.output(command, None)]));
         }
     };
-    let output = got.output(command, exit_status);
-    if let Some(signal) = exit_signal {
-        let message = format!("`{command}` was killed by signal {signal}");
-        return Err(
-            AttemptError::new(ErrorKind::CommandFailed, None, message).with_outputs(vec![output])
-        );
-    }
-    match exit_status {
-        Some(code) if code != 0 => {
-            let message = format!("`{command}` exited with status {code}");
-            Err(AttemptError::new(ErrorKind::CommandFailed, None, message)
-                .with_outputs(vec![output]))
-        }
-        _ => Ok(vec![output]),
-    }
-}
-
-/// The last non-empty line of `text`, shortened to its last
-/// [`TAIL_BLOCKING`](fanout_transport::ssh::TAIL_BLOCKING) characters, for
-/// "last output seen" in timeout messages.
-fn last_output(text: &str) -> Option<String> {
-    fanout_transport::last_line(text, fanout_transport::ssh::TAIL_BLOCKING)
+    text::exec_verdict(command, &got, exit_status, exit_signal.as_deref())
 }

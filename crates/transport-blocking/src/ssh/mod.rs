@@ -26,8 +26,7 @@ use fanout_core::{CancelToken, ErrorKind, Job, Phase, Target, Task};
 use fanout_engine::{AttemptError, AttemptResult, Deadline, HostDeadline, Progress};
 use fanout_hostkeys::HostKeyVerifier;
 use fanout_transport::ssh::{
-    CLOSE_WAIT_BLOCKING as CLOSE_WAIT, LEGACY_CIPHERS, LEGACY_KEX,
-    LEGACY_MACS_BLOCKING as LEGACY_MACS, endpoint,
+    CLOSE_WAIT, LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS, endpoint, host_key_order, text,
 };
 use ssh2::{ErrorCode, MethodType, Session};
 
@@ -37,7 +36,7 @@ pub(crate) use shared::Shared;
 /// The longest one attempt of `job` on `target` takes: connect, auth and
 /// the command's exchanges by their timeouts
 /// ([`max_attempt`](fanout_transport::ssh::max_attempt)), plus the goodbye
-/// ([`CLOSE_WAIT_BLOCKING`](fanout_transport::ssh::CLOSE_WAIT_BLOCKING)).
+/// ([`CLOSE_WAIT`](fanout_transport::ssh::CLOSE_WAIT)).
 pub(crate) fn attempt_budget(job: &Job, target: &Target) -> Option<Duration> {
     fanout_transport::ssh::max_attempt(job, target).map(|a| a.saturating_add(CLOSE_WAIT))
 }
@@ -51,7 +50,9 @@ pub(crate) fn attempt(
     cancel: &CancelToken,
     progress: &mut Progress,
 ) -> AttemptResult {
+    // Checked before any connection is opened.
     let user = fanout_transport::ssh::require_username(target)?;
+    fanout_transport::ssh::require_credentials(target)?;
     let phase_deadline = |phase: Phase| {
         Deadline::new(
             Instant::now(),
@@ -76,10 +77,12 @@ pub(crate) fn attempt(
     progress.phase = Some(Phase::Command);
     let started = Instant::now();
     let result = match &job.task {
-        Task::Exec { command } => exec::run(&conn, command, &phase_deadline(Phase::Command)),
-        Task::Cli { commands, mode } => shell::run(&conn, target, commands, *mode, || {
-            phase_deadline(Phase::Command)
-        }),
+        Task::Exec { command } => {
+            exec::run(&conn, target, command, &phase_deadline(Phase::Command))
+        }
+        Task::Cli { commands, mode } => {
+            shell::run(&conn, target, job, commands, *mode, host_deadline)
+        }
         other => Err(fanout_transport::ssh::not_an_ssh_task(other)),
     };
     progress.timings.command += started.elapsed();
@@ -149,15 +152,7 @@ fn handshake_error(
         ErrorCode::Session(-5 | -8 | -33) => {
             legacy::explain(target, e, &conn.session, cancel, deadline)
         }
-        _ => AttemptError::new(
-            ErrorKind::Connect,
-            None,
-            format!(
-                "SSH handshake with {} failed: {}; check that an SSH server listens there",
-                endpoint(target),
-                e.message()
-            ),
-        ),
+        _ => text::handshake_failed(target, e.message()),
     }
 }
 
@@ -179,28 +174,8 @@ fn prefer_methods(session: &Session, verifier: &HostKeyVerifier, target: &Target
     }
     let known = verifier.known_key_types(target);
     if !known.is_empty() {
-        let mut order: Vec<&str> = Vec::new();
-        for key_type in &known {
-            let names: &[&str] = match key_type.as_str() {
-                "ssh-rsa" => &["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
-                other => &[other][..],
-            };
-            for name in names {
-                if prefs.host_key.contains(name) && !order.contains(name) {
-                    order.push(name);
-                }
-            }
-        }
-        if !order.is_empty() {
-            order.extend(
-                prefs
-                    .host_key
-                    .iter()
-                    .filter(|n| !order.contains(n))
-                    .collect::<Vec<_>>(),
-            );
-            let _ = session.method_pref(MethodType::HostKey, &order.join(","));
-        }
+        let order = host_key_order(&prefs.host_key, &known, |n| n);
+        let _ = session.method_pref(MethodType::HostKey, &order.join(","));
     }
 }
 

@@ -47,12 +47,11 @@ impl KeyFiles {
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         read.entry(path.to_path_buf())
             .or_insert_with(|| {
-                Arc::new(std::fs::read_to_string(path).map(Secret::new).map_err(|e| {
-                    format!(
-                        "cannot read key file {}: {e}; check key_file in the inventory",
-                        path.display()
-                    )
-                }))
+                Arc::new(
+                    std::fs::read_to_string(path)
+                        .map(Secret::new)
+                        .map_err(|e| fanout_transport::ssh::auth::key_file_unreadable(path, &e)),
+                )
             })
             .clone()
     }

@@ -1,83 +1,84 @@
 //! The `cli` task: an interactive shell with a PTY, driven by
-//! [`fanout_netcli::Dialog`] — the dialog decides what to send and when an
-//! answer is complete; this driver moves the bytes and owns the timeouts
-//! (each exchange gets the command timeout afresh; answers to a pager stay
-//! within their command's exchange, so at most
-//! [`DialogSpec::max_exchanges`] timeouts add up).
+//! [`fanout_netcli::Driver`] — the driver decides what to send, when an
+//! answer is complete, each exchange's deadline and what a timeout says;
+//! this loop moves the bytes in libssh2's non-blocking mode.
 
 use std::io::{self, Read, Write};
+use std::time::Instant;
 
-use fanout_core::{CliMode, CommandOutput, ErrorKind, Phase, Target};
-use fanout_netcli::{Dialog, DialogError, DialogSpec, Progress};
+use fanout_core::{CliMode, CommandOutput, Job, Target};
+use fanout_netcli::{Action, Driver, Stage};
+use fanout_transport::ssh::{
+    cli_driver, dialog_failed as dialog_error, exchange_deadline as deadline,
+};
 use ssh2::{Channel, ExtendedData};
 
+use fanout_transport::ssh::text;
+
 use super::conn::{Conn, Halt};
-use fanout_engine::{AttemptError, Deadline};
+use fanout_engine::{AttemptError, Deadline, HostDeadline};
 
 /// Bytes read per call.
 const CHUNK: usize = 16 << 10;
 
-/// Runs `commands` in an interactive shell. `deadline` makes the deadline
-/// of one exchange (each line that begins an exchange restarts it).
+/// Runs `commands` in an interactive shell, driven by
+/// [`fanout_netcli::Driver`] (which owns each exchange's deadline: the
+/// command timeout, or what is left of the host's).
 pub(super) fn run(
     conn: &Conn<'_>,
     target: &Target,
+    job: &Job,
     commands: &[String],
     mode: CliMode,
-    deadline: impl Fn() -> Deadline,
+    host: HostDeadline,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
-    let mut dialog = Dialog::new(DialogSpec::for_target(target, commands, mode))
-        .map_err(|e| AttemptError::new(e.kind(), None, e.to_string()))?;
-    let mut current = deadline();
-    let mut exchange = dialog.exchanges();
-    let mut channel = open(conn, &current)?;
+    let mut driver = cli_driver(job, target, commands, mode, host)?;
+    let mut channel = open(conn, target, &deadline(&driver))
+        .map_err(|stop| stopped(conn, &driver, stop, Stage::Open))?;
     let mut buf = vec![0u8; CHUNK];
     loop {
-        match dialog.progress().map_err(dialog_error)? {
-            Progress::Send(bytes) => {
-                write_all(conn, &mut channel, &bytes, &current)
-                    .map_err(|stop| stopped(conn, &dialog, stop, &current))?;
-                if dialog.exchanges() != exchange {
-                    exchange = dialog.exchanges();
-                    current = deadline();
-                }
+        match driver.next(Instant::now()) {
+            Action::Send(bytes) => write_all(conn, &mut channel, &bytes, &deadline(&driver))
+                .map_err(|stop| stopped(conn, &driver, stop, Stage::Send))?,
+            Action::Read => {
+                let n = read_some(conn, &mut channel, &mut buf, &deadline(&driver))
+                    .map_err(|stop| stopped(conn, &driver, stop, Stage::Read))?;
+                driver.received(&buf[..n]);
             }
-            Progress::Read => {
-                let n = read_some(conn, &mut channel, &mut buf, &current)
-                    .map_err(|stop| stopped(conn, &dialog, stop, &current))?;
-                dialog.feed(&buf[..n]);
-            }
-            Progress::Done => break,
+            Action::Done(outputs) => return Ok(outputs),
+            Action::Fail(e) => return Err(dialog_error(e)),
         }
     }
-    Ok(dialog.into_outputs())
 }
 
 /// A session channel with a PTY and a shell, stderr merged into stdout
 /// (what a terminal shows).
-fn open(conn: &Conn<'_>, deadline: &Deadline) -> Result<Channel, AttemptError> {
+fn open(conn: &Conn<'_>, target: &Target, deadline: &Deadline) -> Result<Channel, Stop> {
     let session = &conn.session;
-    let fail = |what: &str, e: ssh2::Error| {
-        AttemptError::new(ErrorKind::Channel, None, format!("{what}: {}", e.message()))
-    };
-    let halted = |halt| conn.halted(halt, deadline, Vec::new());
+    let halted = Stop::Halt;
     let mut channel = conn
         .drive(deadline, || session.channel_session())
         .map_err(halted)?
-        .map_err(|e| fail("could not open an SSH channel", e))?;
+        .map_err(|e| Stop::Failed(text::channel_refused(target, e.message())))?;
     conn.drive(deadline, || {
         channel.request_pty("vt100", None, Some((511, 1000, 0, 0)))
     })
     .map_err(halted)?
-    .map_err(|e| fail("the device refused a terminal (PTY)", e))?;
+    .map_err(|e| Stop::Failed(text::shell_refused(target, "a terminal (PTY)", e.message())))?;
     conn.drive(deadline, || {
         channel.handle_extended_data(ExtendedData::Merge)
     })
     .map_err(halted)?
-    .map_err(|e| fail("could not merge the shell's stderr", e))?;
+    .map_err(|e| Stop::Failed(text::shell_refused(target, "a merged stderr", e.message())))?;
     conn.drive(deadline, || channel.shell())
         .map_err(halted)?
-        .map_err(|e| fail("the device refused an interactive shell", e))?;
+        .map_err(|e| {
+            Stop::Failed(text::shell_refused(
+                target,
+                "an interactive shell",
+                e.message(),
+            ))
+        })?;
     Ok(channel)
 }
 
@@ -86,6 +87,8 @@ enum Stop {
     Halt(Halt),
     /// EOF, or the connection broke.
     Closed,
+    /// The device refused the channel, PTY or shell.
+    Failed(AttemptError),
 }
 
 fn write_all(
@@ -132,31 +135,15 @@ fn read_some(
 }
 
 /// The host's error when the dialog could not go on.
-fn stopped(conn: &Conn<'_>, dialog: &Dialog, stop: Stop, deadline: &Deadline) -> AttemptError {
+fn stopped(conn: &Conn<'_>, driver: &Driver, stop: Stop, stage: Stage) -> AttemptError {
     match stop {
-        Stop::Closed => dialog_error(dialog.closed()),
-        Stop::Halt(Halt::Cancelled) => {
-            conn.halted(Halt::Cancelled, deadline, dialog.outputs().to_vec())
-        }
-        Stop::Halt(Halt::Deadline) => {
-            let timed_out = dialog.timed_out(deadline.after);
-            if deadline.phase == Phase::Host && timed_out.kind() == ErrorKind::Timeout {
-                // The whole-host limit ran out, not the command's own.
-                let message = format!(
-                    "{} ({})",
-                    Phase::Host.timeout_message(deadline.after),
-                    timed_out.message()
-                );
-                let err = AttemptError::new(timed_out.kind(), Some(Phase::Host), message);
-                err.with_outputs(timed_out.into_outputs())
-            } else {
-                dialog_error(timed_out)
-            }
-        }
+        Stop::Closed => dialog_error(driver.closed()),
+        Stop::Failed(err) => err,
+        Stop::Halt(Halt::Cancelled) => conn.halted(
+            Halt::Cancelled,
+            &deadline(driver),
+            driver.outputs().to_vec(),
+        ),
+        Stop::Halt(Halt::Deadline) => dialog_error(driver.expired(stage)),
     }
-}
-
-fn dialog_error(e: DialogError) -> AttemptError {
-    let err = AttemptError::new(e.kind(), e.phase(), e.message());
-    err.with_outputs(e.into_outputs())
 }

@@ -9,9 +9,9 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::mpsc::{self, RecvTimeoutError};
 
-use fanout_core::{CancelToken, ErrorKind, Target};
+use fanout_core::{CancelToken, Target};
 
-use fanout_transport::ssh::endpoint;
+use fanout_transport::ssh::text;
 
 use super::conn::{TICK, poll};
 use fanout_engine::{AttemptError, Deadline};
@@ -33,18 +33,7 @@ pub(super) fn connect(
             Err(e) => last = Some(e),
         }
     }
-    let why = match last {
-        Some(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            "connection refused: nothing listens there; check the port and that SSH is enabled on the device".to_string()
-        }
-        Some(e) => format!("{e}; check the address and port, and that the device is reachable"),
-        None => "the name resolved to no address".to_string(),
-    };
-    Err(AttemptError::new(
-        ErrorKind::Connect,
-        None,
-        format!("could not connect to {}: {why}", endpoint(target)),
-    ))
+    Err(text::connect_failed(target, last.as_ref()))
 }
 
 /// The target's addresses: its IP address as is, or its host name looked
@@ -69,23 +58,12 @@ fn resolve(
     );
     match looked_up {
         Lookup::Done(Ok(addrs)) => Ok(addrs),
-        Lookup::Done(Err(e)) => Err(AttemptError::new(
-            ErrorKind::Connect,
-            None,
-            format!(
-                "cannot resolve `{}`: {e}; check the hostname in the inventory",
-                target.address
-            ),
-        )),
+        Lookup::Done(Err(e)) => Err(text::resolve_failed(target, &e)),
         Lookup::Cancelled => Err(AttemptError::cancelled()),
-        Lookup::TimedOut => {
-            let mut err = deadline.timeout_error(Vec::new());
-            err.message.push_str(&format!(
-                " while resolving `{}` (check the DNS servers, or use its IP address)",
-                target.address
-            ));
-            Err(err)
-        }
+        Lookup::TimedOut => Err(text::resolve_timed_out(
+            deadline.timeout_error(Vec::new()),
+            target,
+        )),
     }
 }
 

@@ -3,51 +3,37 @@
 //! (`fanout-transport-async`) — so that the same device gives the same
 //! outcome whichever executor met it.
 //!
-//! Where the two implementations still differ, both values stand here side
-//! by side (`*_BLOCKING`, `*_ASYNC`), so the difference is visible in one
-//! place until it is settled.
+//! The policy: what is checked before a connection is opened
+//! ([`require_username`], [`require_credentials`]), the algorithms offered
+//! and the host-key algorithm order ([`algorithms`]), the order of the
+//! authentication methods and the report of a failed login ([`auth`]),
+//! every message text about a connection, a channel or a command and the
+//! exec verdict ([`text`]), and the constants ([`CLOSE_WAIT`],
+//! [`LAST_OUTPUT_CHARS`]). The cli dialog and its timeouts are
+//! `fanout-netcli`'s dialog driver. `docs/ARCHITECTURE.md`
+//! ("SSH policy") lists each choice and why.
 
-use std::time::Duration;
+pub mod algorithms;
+pub mod auth;
+pub mod text;
 
-use fanout_core::{ErrorKind, Job, Phase, Target, Task};
-use fanout_engine::AttemptError;
-use fanout_netcli::DialogSpec;
+pub use algorithms::{LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS, host_key_order};
 
-/// Key exchanges old devices (IOS 12.x and alike) still speak, offered
-/// after every modern one so that any modern algorithm the device has wins.
-pub const LEGACY_KEX: &[&str] = &[
-    "diffie-hellman-group14-sha1",
-    "diffie-hellman-group-exchange-sha1",
-    "diffie-hellman-group1-sha1",
-];
+use std::time::{Duration, Instant};
 
-/// Ciphers old devices still speak (offered last).
-pub const LEGACY_CIPHERS: &[&str] = &["aes256-cbc", "aes192-cbc", "aes128-cbc", "3des-cbc"];
+use fanout_core::{CliMode, ErrorKind, Job, Phase, Target, Task};
+use fanout_engine::{AttemptError, Deadline, HostDeadline};
+use fanout_netcli::{DialogError, DialogSpec, Driver, Limit};
 
-/// MACs old devices still speak, as the blocking (ssh2) transport offers
-/// them (offered last).
-pub const LEGACY_MACS_BLOCKING: &[&str] = &["hmac-sha1", "hmac-sha1-96"];
+/// How long a finished session may say goodbye (disconnect sent, the
+/// device's close awaited) before the transport closes the socket — on
+/// both transports. One round trip on a slow WAN link fits; a device that
+/// never closes costs its host at most this.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
-/// MACs old devices still speak, as the async (russh) transport offers them
-/// (offered last).
-pub const LEGACY_MACS_ASYNC: &[&str] = &["hmac-sha1-etm@openssh.com", "hmac-sha1"];
-
-/// How long the blocking transport lets a finished session say goodbye
-/// (disconnect sent, the device's close awaited) before it closes the
-/// socket.
-pub const CLOSE_WAIT_BLOCKING: Duration = Duration::from_millis(200);
-
-/// How long the async transport lets a finished session say goodbye before
-/// it drops it.
-pub const CLOSE_WAIT_ASYNC: Duration = Duration::from_secs(1);
-
-/// Longest tail of the output (in characters) the blocking transport
-/// quotes as "last output seen" in a timeout message.
-pub const TAIL_BLOCKING: usize = 80;
-
-/// Longest tail of the output (in characters) the async transport quotes
-/// as "last output seen" in a timeout message.
-pub const TAIL_ASYNC: usize = 120;
+/// Longest tail of the output (in characters) quoted as "last output seen"
+/// in an `exec` timeout message, on both transports.
+pub const LAST_OUTPUT_CHARS: usize = 120;
 
 /// `host:port` as users write it (brackets around an IPv6 address).
 pub fn endpoint(target: &Target) -> String {
@@ -88,6 +74,37 @@ pub fn require_credentials(target: &Target) -> Result<(), AttemptError> {
         ));
     }
     Ok(())
+}
+
+/// The dialog driver of a `cli` task running `commands` in `mode` on
+/// `target`, its first exchange starting now; a host setting it cannot run
+/// (a bad `prompt` regex, ...) is an `invalid_target` error.
+pub fn cli_driver(
+    job: &Job,
+    target: &Target,
+    commands: &[String],
+    mode: CliMode,
+    host: HostDeadline,
+) -> Result<Driver, AttemptError> {
+    Driver::new(
+        DialogSpec::for_target(target, commands, mode),
+        job.timeouts.for_target(target, Phase::Command),
+        host,
+        Instant::now(),
+    )
+    .map_err(|e| AttemptError::new(e.kind(), None, e.to_string()))
+}
+
+/// The driver's current exchange limit as the engine's [`Deadline`].
+pub fn exchange_deadline(driver: &Driver) -> Deadline {
+    let Limit { at, phase, after } = driver.limit();
+    Deadline { at, phase, after }
+}
+
+/// A dialog's error as the attempt's, outputs kept.
+pub fn dialog_failed(e: DialogError) -> AttemptError {
+    let (kind, phase, message) = (e.kind(), e.phase(), e.message().to_string());
+    AttemptError::new(kind, phase, message).with_outputs(e.into_outputs())
 }
 
 /// The error of a task that reached an SSH transport although it does not

@@ -1,0 +1,23 @@
+//! Checks against a simulated SSH fleet ([`fanout_sim::Fleet`]): real
+//! handshakes, authentication, exec and interactive CLI sessions, every
+//! fault knob, host-key policies, limits and cancellation, measured from
+//! the devices' side where it matters.
+//!
+//! Every executor must produce the same outcome for the same fault (every
+//! executor runs every task kind: none is skipped), and the same message
+//! apart from numbers ([`messages`]). Each check starts its own small fleet
+//! with short timeouts and stays within a few seconds.
+
+mod cli;
+mod exec;
+mod faults;
+mod fixtures;
+mod keys;
+mod limits;
+pub mod messages;
+
+pub use cli::cli_user_enable_config;
+pub use exec::exec_every_platform;
+pub use faults::{cli_faults, faults_map_to_error_kinds, mixed_faults_every_host_once};
+pub use keys::{host_keys_strict_and_accept_new, key_file_auth};
+pub use limits::{ssh_cancellation_mid_run, ssh_concurrency_never_exceeded};
