@@ -60,6 +60,15 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     if let Some(path) = &args.client_key_out {
         builder = builder.client_key_out(path);
     }
+    builder = builder
+        .bastions(args.bastion_count())
+        .bastion_credentials(&args.bastion_username, &args.bastion_password);
+    if let Some(m) = args.bastion_max_startups {
+        builder = builder.bastion_max_startups(m);
+    }
+    if let Some(path) = &args.ssh_config_out {
+        builder = builder.ssh_config_out(path);
+    }
 
     let (tx, rx) = mpsc::channel();
     ctrlc::set_handler(move || {
@@ -80,8 +89,23 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     }
     let _ = rx.recv();
     let stats = fleet.stats();
+    let bastion_stats = fleet.bastion_stats();
+    let bastions = fleet.bastions().to_vec();
     drop(fleet);
     crate::note!("{}", stopped_line(&stats, args));
+    for (b, s) in bastions.iter().zip(bastion_stats) {
+        crate::note!(
+            "fanout sim: bastion {}: {} connections, {} logins, {} auth failures, {} channels forwarded, {} forwards refused, {} connections dropped by max-startups, {} direct connections refused",
+            b.name,
+            s.connections,
+            s.logins,
+            s.auth_failures,
+            s.channels,
+            s.forwards_refused,
+            s.startups_dropped,
+            s.direct_refused
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -158,6 +182,27 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) -> Result<()> {
     }
     if let Some(key) = fleet.client_key_path() {
         crate::outln!("  client key:  {}", key.display())?;
+    }
+    for b in fleet.bastions() {
+        crate::outln!(
+            "  bastion {}:  {}:{} user {}{}",
+            b.name,
+            b.address,
+            b.port,
+            b.username,
+            b.via
+                .as_ref()
+                .map(|v| format!(" (reachable only through {v})"))
+                .unwrap_or_default()
+        )?;
+    }
+    if let Some(path) = fleet.ssh_config_path() {
+        let first = devices.first().map_or("r1", |d| d.name.as_str());
+        crate::outln!(
+            "  ssh_config:  {} (ssh -F {} {first} 'show version')",
+            path.display(),
+            path.display()
+        )?;
     }
     let capacity = fleet.session_capacity();
     if capacity < devices.len() as u64 * 2 {
