@@ -220,6 +220,50 @@ pub(crate) struct SimServeArgs {
     /// fd exhaustion: devices keep their sessions and accept again later).
     #[arg(long, value_name = "N")]
     pub(crate) fd_limit: Option<u64>,
+
+    /// Also start an SSH jump host (b1) that forwards only to the fleet's
+    /// devices, and write an ssh_config reaching each device through it
+    /// (ProxyJump). The inventory keeps listing the devices directly.
+    #[arg(long)]
+    pub(crate) bastion: bool,
+
+    /// A chain of N jump hosts: b2 reachable only through b1, ..., the
+    /// devices through bN (the ssh_config says ProxyJump b1,b2). Implies
+    /// --bastion.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub(crate) bastions: Option<u32>,
+
+    /// Login user of the bastions (the client key of --client-key-out works too).
+    #[arg(long, value_name = "USER", default_value = "jump")]
+    pub(crate) bastion_username: String,
+
+    /// Login password of the bastions.
+    #[arg(long, value_name = "PASSWORD", default_value = "jump")]
+    pub(crate) bastion_password: String,
+
+    /// sshd's MaxStartups on the bastions (a real jump host drops parallel
+    /// connections beyond 10 unauthenticated): START:RATE:FULL or N.
+    #[arg(long, value_name = "START:RATE:FULL")]
+    pub(crate) bastion_max_startups: Option<fanout_sim::MaxStartups>,
+
+    /// Write an OpenSSH client config here: one Host per device (through
+    /// the bastions, if any) and per bastion, with HostName, Port, User,
+    /// UserKnownHostsFile (and IdentityFile with --client-key-out), for
+    /// `ssh -F FILE r1 'show version'` (default with bastions:
+    /// INVENTORY_ssh_config beside the inventory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ssh_config_out: Option<PathBuf>,
+}
+
+impl SimServeArgs {
+    /// How many bastions to start (--bastion: 1, --bastions N: N).
+    pub(crate) fn bastion_count(&self) -> usize {
+        match (self.bastions, self.bastion) {
+            (Some(n), _) => n as usize,
+            (None, true) => 1,
+            (None, false) => 0,
+        }
+    }
 }
 
 pub(crate) fn parse_platform(s: &str) -> Result<fanout_core::Platform, String> {

@@ -60,6 +60,15 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     if let Some(path) = &args.client_key_out {
         builder = builder.client_key_out(path);
     }
+    builder = builder
+        .bastions(args.bastion_count())
+        .bastion_credentials(&args.bastion_username, &args.bastion_password);
+    if let Some(m) = args.bastion_max_startups {
+        builder = builder.bastion_max_startups(m);
+    }
+    if let Some(path) = &args.ssh_config_out {
+        builder = builder.ssh_config_out(path);
+    }
 
     let (tx, rx) = mpsc::channel();
     ctrlc::set_handler(move || {
@@ -71,36 +80,71 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     if let Some(limit) = args.fd_limit {
         fanout_sim::set_fd_limit(limit).context("setting --fd-limit")?;
     }
-    print_listening(&fleet, args);
+    // A closed stdout (`fanout sim serve | head`) does not stop the fleet:
+    // the listing is informational, serving goes on until Ctrl-C.
+    if let Err(e) = print_listening(&fleet, args)
+        && !crate::out::is_stdout_closed(&e)
+    {
+        return Err(e);
+    }
     let _ = rx.recv();
     let stats = fleet.stats();
+    let bastion_stats = fleet.bastion_stats();
+    let bastions = fleet.bastions().to_vec();
     drop(fleet);
-    eprintln!(
-        "fanout sim: stopped; {} connections, {} logins, {} auth failures, {} commands, {} accept errors survived, {} sessions refused and {} queued (max-sessions)",
-        stats.connections,
-        stats.logins,
-        stats.auth_failures,
-        stats.commands,
-        stats.accept_errors,
-        stats.sessions_refused,
-        stats.sessions_queued,
-    );
-    if stats.startups_dropped > 0 || args.max_startups.is_some() {
-        eprintln!(
-            "fanout sim: {} connections dropped by max-startups",
-            stats.startups_dropped
+    crate::note!("{}", stopped_line(&stats, args));
+    for (b, s) in bastions.iter().zip(bastion_stats) {
+        crate::note!(
+            "fanout sim: bastion {}: {} connections, {} logins, {} auth failures, {} channels forwarded, {} forwards refused, {} connections dropped by max-startups, {} direct connections refused",
+            b.name,
+            s.connections,
+            s.logins,
+            s.auth_failures,
+            s.channels,
+            s.forwards_refused,
+            s.startups_dropped,
+            s.direct_refused
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
+/// The line `sim serve` ends with: what the fleet served, and the troubles
+/// it survived only when there were any.
+fn stopped_line(stats: &fanout_sim::StatsSnapshot, args: &SimServeArgs) -> String {
+    let mut line = format!(
+        "fanout sim: stopped; {} connections, {} logins, {} auth failures, {} commands",
+        stats.connections, stats.logins, stats.auth_failures, stats.commands,
+    );
+    if stats.sessions_refused > 0 || stats.sessions_queued > 0 || args.max_sessions.is_some() {
+        line += &format!(
+            ", {} sessions refused and {} queued (max-sessions)",
+            stats.sessions_refused, stats.sessions_queued
+        );
+    }
+    if stats.startups_dropped > 0 || args.max_startups.is_some() {
+        line += &format!(
+            ", {} connections dropped by max-startups",
+            stats.startups_dropped
+        );
+    }
+    if stats.accept_errors > 0 {
+        line += &format!(
+            "; accepting a connection failed {} time{} (usually the open-file limit: raise `ulimit -n`), and the fleet kept serving",
+            stats.accept_errors,
+            if stats.accept_errors == 1 { "" } else { "s" }
+        );
+    }
+    line
+}
+
+fn print_listening(fleet: &Fleet, args: &SimServeArgs) -> Result<()> {
     let devices = fleet.devices();
     let platforms: BTreeSet<&str> = devices.iter().map(|d| d.platform.as_str()).collect();
     let addresses: BTreeSet<String> = devices.iter().map(|d| d.address.to_string()).collect();
     let ports = devices.iter().map(|d| d.port);
     let (lo, hi) = (ports.clone().min().unwrap_or(0), ports.max().unwrap_or(0));
-    println!(
+    crate::outln!(
         "fanout sim: {} {} device{} listening{} on {} ports {lo}-{hi} (started in {:.2} s, seed {})",
         devices.len(),
         platforms.into_iter().collect::<Vec<_>>().join("/"),
@@ -109,11 +153,11 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
         addresses.into_iter().collect::<Vec<_>>().join(","),
         fleet.start_time().as_secs_f64(),
         args.seed
-    );
+    )?;
     if devices.len() <= 20 {
         for d in devices {
             let faults: Vec<&str> = d.faults.iter().map(|f| f.as_str()).collect();
-            println!(
+            crate::outln!(
                 "  {:<12} {}:{} {}{}",
                 d.name,
                 d.address,
@@ -124,28 +168,50 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) {
                 } else {
                     format!(" faults: {}", faults.join(","))
                 }
-            );
+            )?;
         }
     } else {
         let faulty = devices.iter().filter(|d| !d.faults.is_empty()).count();
         if faulty > 0 {
-            println!("  {faulty} devices have faults (see the inventory's sim_faults vars)");
+            crate::outln!("  {faulty} devices have faults (see the inventory's sim_faults vars)")?;
         }
     }
-    println!("  inventory:   {}", fleet.inventory_path().display());
+    crate::outln!("  inventory:   {}", fleet.inventory_path().display())?;
     if !fleet.telnet() {
-        println!("  known_hosts: {}", fleet.known_hosts_path().display());
+        crate::outln!("  known_hosts: {}", fleet.known_hosts_path().display())?;
     }
     if let Some(key) = fleet.client_key_path() {
-        println!("  client key:  {}", key.display());
+        crate::outln!("  client key:  {}", key.display())?;
+    }
+    for b in fleet.bastions() {
+        crate::outln!(
+            "  bastion {}:  {}:{} user {}{}",
+            b.name,
+            b.address,
+            b.port,
+            b.username,
+            b.via
+                .as_ref()
+                .map(|v| format!(" (reachable only through {v})"))
+                .unwrap_or_default()
+        )?;
+    }
+    if let Some(path) = fleet.ssh_config_path() {
+        let first = devices.first().map_or("r1", |d| d.name.as_str());
+        crate::outln!(
+            "  ssh_config:  {} (ssh -F {} {first} 'show version')",
+            path.display(),
+            path.display()
+        )?;
     }
     let capacity = fleet.session_capacity();
     if capacity < devices.len() as u64 * 2 {
-        println!(
+        crate::outln!(
             "  note: the open-file limit allows about {capacity} sessions at once; more wait until one closes (raise `ulimit -n`)"
-        );
+        )?;
     }
-    println!("Ctrl-C to stop.");
+    crate::outln!("Ctrl-C to stop.")?;
+    Ok(())
 }
 
 /// A device for one inventory host: its address and port, credentials,

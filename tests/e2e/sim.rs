@@ -264,14 +264,15 @@ fn fd_exhaustion_keeps_established_sessions_and_recovers() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let survived: usize = r
         .stderr
-        .split(" accept errors survived")
-        .next()
-        .unwrap()
-        .rsplit(' ')
+        .split("accepting a connection failed ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no accept failures reported: {}", r.stderr))
+        .split(' ')
         .next()
         .unwrap()
         .parse()
         .unwrap();
+    assert!(r.stderr.contains("the fleet kept serving"), "{}", r.stderr);
     assert!(survived > 0, "{}", r.stderr);
 }
 
@@ -588,4 +589,104 @@ fn serve_telnet_writes_transport_telnet_and_logs_in() {
         r.stdout
     );
     assert!(r.stderr.contains("1 logins"), "{}", r.stderr);
+}
+
+#[test]
+fn serve_bastions_write_an_ssh_config_openssh_follows() {
+    let have_ssh = std::process::Command::new("ssh")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_ssh {
+        assert!(std::env::var_os("CI").is_none(), "CI must install ssh");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let cfg = tmp.path().join("ssh_config");
+    let key = tmp.path().join("id_ed25519");
+    let (child, text) = serve(
+        &[
+            "-n",
+            "3",
+            "--bastions",
+            "2",
+            "--client-key-out",
+            key.to_str().unwrap(),
+            "--ssh-config-out",
+            cfg.to_str().unwrap(),
+        ],
+        &inv,
+    );
+    assert!(text.contains("through bastions b1 then b2"), "{text}");
+    let config = std::fs::read_to_string(&cfg).unwrap();
+    assert!(config.contains("ProxyJump b1,b2"), "{config}");
+    assert!(config.contains("IdentityFile"), "{config}");
+    let out = std::process::Command::new("ssh")
+        .arg("-F")
+        .arg(&cfg)
+        .args(["-o", "BatchMode=yes", "r3", "show version"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("r3 uptime is"), "{stdout}");
+    let r = stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("bastion b2:"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("(reachable only through b1)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("bastion b1: ") && r.stderr.contains(" 1 channels forwarded"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn serve_keeps_serving_when_its_stdout_is_closed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    // `fanout sim serve | head -0`: the reader is gone before the first
+    // line, so every write to stdout fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = fanout()
+        .args(["sim", "serve", "-n", "3", "--inventory-out"])
+        .arg(&inv)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !inv.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "sim serve exited early"
+        );
+        assert!(start.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still serving after its listing failed to print"
+    );
+    let r = stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    assert!(r.stderr.contains("stopped;"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("accept"),
+        "no accept failures: {}",
+        r.stderr
+    );
 }

@@ -48,6 +48,11 @@ pub struct FleetBuilder {
     inventory_out: Option<PathBuf>,
     known_hosts_out: Option<PathBuf>,
     client_key_out: Option<PathBuf>,
+    bastions: usize,
+    bastion_username: String,
+    bastion_password: String,
+    bastion_max_startups: Option<MaxStartups>,
+    ssh_config_out: Option<PathBuf>,
 }
 
 impl Default for FleetBuilder {
@@ -77,6 +82,11 @@ impl Default for FleetBuilder {
             inventory_out: None,
             known_hosts_out: None,
             client_key_out: None,
+            bastions: 0,
+            bastion_username: "jump".into(),
+            bastion_password: "jump".into(),
+            bastion_max_startups: None,
+            ssh_config_out: None,
         }
     }
 }
@@ -196,6 +206,34 @@ impl FleetBuilder {
     /// it as `key_file` in the inventory.
     pub fn client_key_out(mut self, path: impl Into<PathBuf>) -> Self {
         self.client_key_out = Some(path.into());
+        self
+    }
+
+    /// SSH jump hosts in front of the fleet (default 0): `b1`, `b2`, ...
+    /// chained — bastion k+1 reachable only through bastion k, the last one
+    /// forwarding only to the fleet's devices (which stay reachable directly
+    /// too). Writes an ssh_config (see [`Self::ssh_config_out`]).
+    pub fn bastions(mut self, n: usize) -> Self {
+        self.bastions = n;
+        self
+    }
+    /// Login of every bastion (default `jump`/`jump`; the fleet's client
+    /// key is accepted too).
+    pub fn bastion_credentials(mut self, username: &str, password: &str) -> Self {
+        self.bastion_username = username.into();
+        self.bastion_password = password.into();
+        self
+    }
+    /// sshd's `MaxStartups` on every bastion (as a real jump host drops
+    /// parallel connections beyond 10 unauthenticated).
+    pub fn bastion_max_startups(mut self, limit: MaxStartups) -> Self {
+        self.bastion_max_startups = Some(limit);
+        self
+    }
+    /// Where to write the OpenSSH client config (`ssh -F FILE r1`; default
+    /// with bastions: beside the inventory, `NAME_ssh_config`).
+    pub fn ssh_config_out(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssh_config_out = Some(path.into());
         self
     }
 
@@ -331,6 +369,31 @@ impl FleetBuilder {
             Ok::<_, SimError>(bound)
         })?;
 
+        if self.telnet && (self.bastions > 0 || self.ssh_config_out.is_some()) {
+            return Err(SimError::Config(
+                "bastions and --ssh-config-out need an SSH fleet: leave out --telnet".into(),
+            ));
+        }
+        let device_addrs: Vec<SocketAddr> = devices
+            .iter()
+            .map(|(d, port)| SocketAddr::new(d.spec.address, *port))
+            .collect();
+        let setups = (0..self.bastions)
+            .map(|i| crate::bastion::BastionSetup {
+                name: format!("b{}", i + 1),
+                address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                username: self.bastion_username.clone(),
+                password: self.bastion_password.clone(),
+                key: crate::keys::bastion_key(seed, i),
+                client_key: client_public.clone(),
+                max_startups: self.bastion_max_startups,
+                seed,
+            })
+            .collect();
+        let bastions =
+            runtime.block_on(async { crate::bastion::start(setups, &device_addrs).await })?;
+        let bastion_infos: Vec<_> = bastions.iter().map(|b| b.info.clone()).collect();
+
         let files = match &self.inventory_out {
             Some(path) => FleetFiles::at(path.clone(), self.known_hosts_out.clone()),
             None => FleetFiles::temporary(self.known_hosts_out.clone())?,
@@ -365,8 +428,36 @@ impl FleetBuilder {
                 ));
             }
         }
+        for b in &bastion_infos {
+            known_hosts.push_str(&b.known_hosts_line);
+        }
         write_atomic(&files.known_hosts, known_hosts.as_bytes(), 0o644)?;
-        let inventory = inventory_yaml(&devices, &files, client_key_path.as_deref(), self.telnet);
+        let ssh_config_path = match (&self.ssh_config_out, self.bastions) {
+            (Some(path), _) => Some(path.clone()),
+            (None, 0) => None,
+            (None, _) => Some(files.ssh_config.clone()),
+        };
+        if let Some(path) = &ssh_config_path {
+            let text = crate::files::ssh_config(
+                &devices,
+                &bastion_infos,
+                &files.known_hosts,
+                client_key_path.as_deref(),
+            )?;
+            write_atomic(path, text.as_bytes(), 0o644)?;
+        }
+        let mut inventory =
+            inventory_yaml(&devices, &files, client_key_path.as_deref(), self.telnet);
+        if let Some(path) = ssh_config_path.as_ref().filter(|_| self.bastions > 0) {
+            // Jump hosts are no inventory key yet: the hosts stay direct.
+            let names: Vec<&str> = bastion_infos.iter().map(|b| b.name.as_str()).collect();
+            inventory = format!(
+                "# The devices are also reachable through bastion{} {} (ssh -F {}).\n{inventory}",
+                if names.len() == 1 { "" } else { "s" },
+                names.join(" then "),
+                path.display()
+            );
+        }
         write_atomic(&files.inventory, inventory.as_bytes(), 0o600)?;
 
         let targets = devices
@@ -387,6 +478,9 @@ impl FleetBuilder {
             start_time: started.elapsed(),
             telnet: self.telnet,
             fd_limit,
+            bastions,
+            bastion_infos,
+            ssh_config_path,
         })
     }
 }

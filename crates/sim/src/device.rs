@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use fanout_core::Platform;
@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use crate::console::{Console, ConsoleOptions, SharedConfig};
 use crate::faults::{Fault, SplitMix};
 use crate::keys::HostKeys;
-use crate::limits::{MaxStartups, SessionLimit, SessionLimitMode};
+use crate::limits::{MaxStartups, SessionLimit, SessionLimitMode, Startup, StartupGate};
 use crate::stats::Stats;
 use crate::topology::Site;
 
@@ -108,10 +108,8 @@ pub(crate) struct Device {
     /// The session limit and its slots.
     pub(crate) limit: Option<(SessionLimitMode, Semaphore)>,
     pub(crate) stats: Arc<Stats>,
-    /// Connections accepted and not yet authenticated (for `max_startups`).
-    unauthenticated: AtomicUsize,
-    /// Draws of the `max_startups` coin so far.
-    startup_draws: AtomicU64,
+    /// `max_startups`: connections not yet authenticated, and the coin.
+    startups: Arc<StartupGate>,
     seed: u64,
     sessions: AtomicU64,
 }
@@ -153,7 +151,9 @@ impl Device {
         let limit = spec
             .max_sessions
             .map(|l| (l.mode, Semaphore::new(l.max.max(1))));
+        let seed = seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407);
         Self {
+            startups: Arc::new(StartupGate::new(spec.max_startups, seed)),
             spec,
             config: Arc::new(config),
             known_keys: keys.known,
@@ -163,10 +163,8 @@ impl Device {
             telnet: false,
             limit,
             stats,
-            seed: seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407),
+            seed,
             sessions: AtomicU64::new(0),
-            unauthenticated: AtomicUsize::new(0),
-            startup_draws: AtomicU64::new(0),
         }
     }
 
@@ -190,27 +188,14 @@ impl Device {
         .with_site(Some(self.site.clone()))
     }
 
-    /// A new connection under `max_startups`: `None` when it is dropped,
-    /// else its place among the unauthenticated ones (given back when it
-    /// logs in or closes). The coin is seeded per device: the same seed and
-    /// the same sequence of connections drop the same ones.
-    pub(crate) fn startup(self: &Arc<Self>) -> Option<Startup> {
-        let Some(limit) = self.spec.max_startups else {
-            return Some(Startup(None));
-        };
-        let now = self.unauthenticated.load(Ordering::SeqCst);
-        let percent = limit.drop_percent(now);
-        if percent > 0.0 {
-            let n = self.startup_draws.fetch_add(1, Ordering::Relaxed);
-            let mut coin =
-                SplitMix(self.seed ^ 0x0073_7461_7274_7570 ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            if coin.unit() * 100.0 < percent {
-                self.stats.startup_dropped();
-                return None;
-            }
+    /// A new connection under `max_startups`: `None` when it is dropped
+    /// (counted), else its place among the unauthenticated ones.
+    pub(crate) fn startup(&self) -> Option<Startup> {
+        let admitted = self.startups.admit();
+        if admitted.is_none() {
+            self.stats.startup_dropped();
         }
-        self.unauthenticated.fetch_add(1, Ordering::SeqCst);
-        Some(Startup(Some(self.clone())))
+        admitted
     }
 
     /// A latency generator for one session (repeatable per device).
@@ -220,17 +205,6 @@ impl Device {
             base: self.spec.latency,
             jitter: self.spec.jitter,
             rng: SplitMix(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-        }
-    }
-}
-
-/// A connection counted as unauthenticated until dropped (login or close).
-pub(crate) struct Startup(Option<Arc<Device>>);
-
-impl Drop for Startup {
-    fn drop(&mut self) {
-        if let Some(d) = self.0.take() {
-            d.unauthenticated.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }

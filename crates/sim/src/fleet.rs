@@ -11,6 +11,7 @@ use fanout_core::{Platform, Secret, Target};
 use russh::keys::PrivateKey;
 use tokio::runtime::Runtime;
 
+use crate::bastion::{Bastion, BastionInfo, BastionStats};
 use crate::builder::FleetBuilder;
 use crate::console::Console;
 use crate::device::Device;
@@ -57,6 +58,9 @@ pub struct Fleet {
     pub(crate) start_time: Duration,
     pub(crate) telnet: bool,
     pub(crate) fd_limit: u64,
+    pub(crate) bastions: Vec<Arc<Bastion>>,
+    pub(crate) bastion_infos: Vec<BastionInfo>,
+    pub(crate) ssh_config_path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -103,6 +107,23 @@ impl Fleet {
     /// Where the client key was written, if asked (`client_key_out`).
     pub fn client_key_path(&self) -> Option<&Path> {
         self.client_key_path.as_deref()
+    }
+
+    /// The bastions in chain order (`b1` first; empty without
+    /// [`FleetBuilder::bastions`]).
+    pub fn bastions(&self) -> &[BastionInfo] {
+        &self.bastion_infos
+    }
+
+    /// Each bastion's counters, in chain order.
+    pub fn bastion_stats(&self) -> Vec<BastionStats> {
+        self.bastions.iter().map(|b| b.stats()).collect()
+    }
+
+    /// The OpenSSH client config written (`ssh -F PATH r1`), if any: with
+    /// bastions, or when [`FleetBuilder::ssh_config_out`] was given.
+    pub fn ssh_config_path(&self) -> Option<&Path> {
+        self.ssh_config_path.as_deref()
     }
 
     /// Device-side counters.

@@ -19,6 +19,7 @@ const WRONG: u64 = 0x0077_726f_6e67;
 const CLIENT: u64 = 0x636c_6965_6e74;
 const RSA: u64 = 0x0000_0072_7361;
 const WRONG_RSA: u64 = 0x7772_6f72_7361;
+const BASTION: u64 = 0x6a75_6d70_686f_7374;
 
 /// Modulus size of the RSA host keys of legacy devices (OpenSSH accepts
 /// 1024 bits and more: `RequiredRSASize`).
@@ -89,6 +90,11 @@ pub(crate) fn host_key(seed: u64, index: usize) -> PrivateKey {
 /// A key a `wrong_host_key` device presents instead of its own.
 pub(crate) fn wrong_host_key(seed: u64, index: usize) -> PrivateKey {
     ed25519(seed, WRONG, index as u64)
+}
+
+/// The host key of bastion `index` (0 = the first).
+pub(crate) fn bastion_key(seed: u64, index: usize) -> PrivateKey {
+    ed25519(seed, BASTION, index as u64)
 }
 
 /// The client key every device of the fleet authorizes.

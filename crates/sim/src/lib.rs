@@ -11,6 +11,7 @@
 //! scrapli, netmiko and OpenSSH work against it unchanged.
 
 mod accept;
+mod bastion;
 mod builder;
 pub mod console;
 mod device;
@@ -28,6 +29,7 @@ mod telnet;
 mod topology;
 mod wire;
 
+pub use bastion::{BastionInfo, BastionStats};
 pub use builder::FleetBuilder;
 pub use device::DeviceSpec;
 pub use faults::{Fault, FaultSpec, FaultTargets};

@@ -20,6 +20,10 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::faults::SplitMix;
 
 /// What a device does with a connection beyond its session limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -136,6 +140,60 @@ impl FromStr for MaxStartups {
             rate: rate as u8,
             full,
         })
+    }
+}
+
+/// One SSH server's `MaxStartups` state (a device's, or a bastion's): the
+/// connections accepted and not yet authenticated, and a seeded coin.
+#[derive(Debug)]
+pub(crate) struct StartupGate {
+    limit: Option<MaxStartups>,
+    unauthenticated: AtomicUsize,
+    draws: AtomicU64,
+    seed: u64,
+}
+
+impl StartupGate {
+    pub(crate) fn new(limit: Option<MaxStartups>, seed: u64) -> Self {
+        Self {
+            limit,
+            unauthenticated: AtomicUsize::new(0),
+            draws: AtomicU64::new(0),
+            seed,
+        }
+    }
+
+    /// A new connection: `None` when it is dropped, else its place among
+    /// the unauthenticated ones (given back when it logs in or closes). The
+    /// coin is seeded: the same seed and the same sequence of connections
+    /// drop the same ones.
+    pub(crate) fn admit(self: &Arc<Self>) -> Option<Startup> {
+        let Some(limit) = self.limit else {
+            return Some(Startup(None));
+        };
+        let now = self.unauthenticated.load(Ordering::SeqCst);
+        let percent = limit.drop_percent(now);
+        if percent > 0.0 {
+            let n = self.draws.fetch_add(1, Ordering::Relaxed);
+            let mut coin =
+                SplitMix(self.seed ^ 0x0073_7461_7274_7570 ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            if coin.unit() * 100.0 < percent {
+                return None;
+            }
+        }
+        self.unauthenticated.fetch_add(1, Ordering::SeqCst);
+        Some(Startup(Some(self.clone())))
+    }
+}
+
+/// A connection counted as unauthenticated until dropped (login or close).
+pub(crate) struct Startup(Option<Arc<StartupGate>>);
+
+impl Drop for Startup {
+    fn drop(&mut self) {
+        if let Some(g) = self.0.take() {
+            g.unauthenticated.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 

@@ -15,8 +15,9 @@ use russh::{Channel, ChannelId, Disconnect, MethodKind, MethodSet};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::device::{Device, Startup};
+use crate::device::Device;
 use crate::faults::Fault;
+use crate::limits::Startup;
 use crate::session::{ShellTask, Wire};
 use crate::wire::{KillSwitch, KillableStream};
 

@@ -25,8 +25,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::device::{Device, Startup};
+use crate::device::Device;
 use crate::faults::Fault;
+use crate::limits::Startup;
 use crate::session::{ShellTask, Wire};
 use crate::wire::{KillSwitch, KillableStream};
 

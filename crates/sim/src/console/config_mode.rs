@@ -181,6 +181,9 @@ impl Console {
 }
 
 pub(super) fn push_unique(lines: &mut Vec<String>, line: String) {
+    // Configuring `X` undoes an earlier `no X`.
+    let negated = format!("no {line}");
+    lines.retain(|l| *l != negated);
     if !lines.contains(&line) {
         lines.push(line);
     }

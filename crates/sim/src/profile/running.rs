@@ -222,6 +222,24 @@ pub(crate) fn running_config(p: Platform, cfg: &DeviceConfig, r: &RenderCtx<'_>)
         _ => {}
     }
     let xe = p == Platform::Iosxe;
+    // IOS prints the HTTP server settings in one fixed place (after
+    // `ip forward-protocol nd`), configured or not: take them out of the
+    // global lines and print each once, as configured.
+    let http = |what: &str| {
+        if cfg.lines.iter().any(|l| l == what) {
+            what.to_string()
+        } else {
+            format!("no {what}")
+        }
+    };
+    let (http_server, https_server) = (http("ip http server"), http("ip http secure-server"));
+    let globals: Vec<String> = globals
+        .into_iter()
+        .filter(|l| {
+            let l = l.strip_prefix("no ").unwrap_or(l);
+            l != "ip http server" && l != "ip http secure-server"
+        })
+        .collect();
     b.push("!".into());
     if let Some(c) = changed {
         b.push(format!(
@@ -318,21 +336,10 @@ pub(crate) fn running_config(p: Platform, cfg: &DeviceConfig, r: &RenderCtx<'_>)
     b.extend(interfaces);
     b.extend(blocks(&|b| !is_line(b), true));
     b.extend(globals);
-    push_all(
-        &mut b,
-        &[
-            "ip forward-protocol nd",
-            "!",
-            "no ip http server",
-            "no ip http secure-server",
-            "!",
-            "!",
-            "!",
-            "control-plane",
-            "!",
-            "!",
-        ],
-    );
+    push_all(&mut b, &["ip forward-protocol nd", "!"]);
+    b.push(http_server);
+    b.push(https_server);
+    push_all(&mut b, &["!", "!", "!", "control-plane", "!", "!"]);
     b.extend(blocks(&is_line, false));
     push_all(&mut b, &["!", "!", "end"]);
     let bytes: usize = b.iter().map(|l| l.len() + 1).sum();

@@ -149,9 +149,11 @@ http://www.gnu.org/licenses/gpl.html.
 NX-OSv is a demo version of the Nexus Operating System
 
 Software
+  BIOS: version 2.12.0
   loader:    version N/A
   kickstart: version 7.3(0)D1(1)
   system:    version 7.3(0)D1(1)
+  BIOS compile time:       01/01/2016
   kickstart image file is: bootflash:///titanium-d1-kickstart.7.3.0.D1.1.bin
   kickstart compile time:  1/11/2016 16:00:00 [02/11/2016 10:30:12]
   system image file is:    bootflash:///titanium-d1.7.3.0.D1.1.bin
@@ -167,6 +169,11 @@ Hardware
   bootflash:    3184776 kB
 
 Kernel uptime is {nxuptime}
+
+Last reset
+  Reason: Unknown
+  System version: 7.3(0)D1(1)
+  Service:
 
 plugin
   Core Plugin, Ethernet Plugin";

@@ -590,6 +590,66 @@ fn nxos() {
     );
 }
 
+/// NX-OS `show version` carries what ntc-templates' cisco_nxos_show_version
+/// records (its Record line is `Reason:`, so without `Last reset` it yields
+/// nothing at all).
+#[test]
+fn nxos_show_version_parses_with_ntc_templates() {
+    let mut c = Console::new(
+        Platform::Nxos,
+        shared("leaf7"),
+        "admin",
+        None,
+        ConsoleOptions::default(),
+    );
+    let text = String::from_utf8_lossy(&c.exec("show version").output).into_owned();
+    let parsed = fanout_parse::Parser::builtin()
+        .parse("cisco_nxos", "show version", &text)
+        .expect("parses");
+    assert_eq!(parsed.records.len(), 1, "{text}");
+    let r = &parsed.records[0];
+    assert_eq!(r.text("HOSTNAME"), Some("leaf7"));
+    assert_eq!(r.text("BIOS"), Some("2.12.0"));
+    assert_eq!(r.text("OS"), Some("7.3(0)D1(1)"));
+    assert_eq!(r.text("LAST_REBOOT_REASON"), Some("Unknown"));
+    assert!(
+        r.text("UPTIME").is_some_and(|u| u.contains("day(s)")),
+        "{:?}",
+        r.text("UPTIME")
+    );
+}
+
+/// `ip http server` replaces the `no ip http server` line IOS prints in its
+/// fixed place, once; `no ip http server` puts it back, and `no X` then `X`
+/// leaves only `X`.
+#[test]
+fn ios_http_server_and_negations() {
+    let mut c = Client::new(Platform::Ios, "R1", None);
+    c.cmd("enable\nterminal length 0\n");
+    let run = |c: &mut Client| c.cmd("show running-config\n");
+    let count = |t: &str, l: &str| t.split("\r\n").filter(|x| *x == l).count();
+    let before = run(&mut c);
+    assert_eq!(count(&before, "no ip http server"), 1);
+    c.cmd("conf t\nip http server\nip http secure-server\nend\n");
+    let on = run(&mut c);
+    assert_eq!(count(&on, "no ip http server"), 0, "{on}");
+    assert_eq!(count(&on, "ip http server"), 1, "{on}");
+    assert_eq!(count(&on, "no ip http secure-server"), 0, "{on}");
+    assert_eq!(count(&on, "ip http secure-server"), 1, "{on}");
+    assert!(
+        on.contains("ip forward-protocol nd\r\n!\r\nip http server\r\nip http secure-server\r\n")
+    );
+    c.cmd("conf t\nno ip http server\nno ip http server\nend\n");
+    let off = run(&mut c);
+    assert_eq!(count(&off, "no ip http server"), 1, "{off}");
+    assert_eq!(count(&off, "ip http server"), 0, "{off}");
+    assert_eq!(count(&off, "ip http secure-server"), 1, "{off}");
+    c.cmd("conf t\nno ip domain lookup\nip domain lookup\nend\n");
+    let dl = run(&mut c);
+    assert_eq!(count(&dl, "no ip domain lookup"), 0, "{dl}");
+    assert_eq!(count(&dl, "ip domain lookup"), 1, "{dl}");
+}
+
 #[test]
 fn eos() {
     let mut c = Client::new(Platform::Eos, "sw1", None);

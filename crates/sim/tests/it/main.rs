@@ -2,6 +2,7 @@
 //! bytes scrapli and netmiko send (`console`), the fleet against the real
 //! OpenSSH client (`openssh`), and scrapli / netmiko themselves (`clients`).
 
+mod bastion;
 mod clients;
 mod console;
 mod openssh;
