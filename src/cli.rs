@@ -578,12 +578,22 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum TaskCmd {
     /// Run a command on the SSH exec channel: `exec show version`.
+    ///
+    /// The command is a template rendered per host: {name}, {host}
+    /// (address), {port}, {platform}, {user}, {vars.KEY} (a host or group
+    /// variable); {{ and }} are literal braces. An unknown placeholder
+    /// stops the run before any host starts; a host without the variable
+    /// fails alone. Example: `exec 'ping {vars.peer}'`.
     Exec {
         /// The command (words are joined with spaces).
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
     /// Drive the device CLI interactively: `cli --enable 'show run' 'show ip int brief'`.
+    ///
+    /// Each command is a template rendered per host, as for exec: {name},
+    /// {host}, {port}, {platform}, {user}, {vars.KEY}; {{ and }} are
+    /// literal braces. Example: `cli --config 'hostname lab-{name}'`.
     Cli {
         /// Enter enable mode (with the host's secret) first.
         #[arg(long, conflicts_with = "config")]

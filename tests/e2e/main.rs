@@ -15,3 +15,4 @@ mod run;
 mod sim;
 mod similar;
 mod support;
+mod templates;

@@ -273,6 +273,9 @@ pub enum JobError {
     /// `cli` or `exec` with nothing to send.
     #[error("the {0} task needs at least one command")]
     NoCommand(&'static str),
+    /// A command template with an unknown placeholder or a stray brace.
+    #[error("the {0} command: {1}")]
+    Template(&'static str, crate::TemplateError),
 }
 
 impl Job {
@@ -312,7 +315,9 @@ impl Job {
             Task::Local { argv } if argv.is_empty() => Err(JobError::EmptyLocal),
             Task::Exec { command } if command.trim().is_empty() => Err(JobError::NoCommand("exec")),
             Task::Cli { commands, .. } if commands.is_empty() => Err(JobError::NoCommand("cli")),
-            _ => Ok(()),
+            task => task
+                .check_templates()
+                .map_err(|e| JobError::Template(task.kind().as_str(), e)),
         }
     }
 }

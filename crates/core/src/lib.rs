@@ -21,6 +21,7 @@ mod sink;
 mod summary;
 mod target;
 mod task;
+mod template;
 mod work;
 
 pub use cancel::{CancelToken, Cancelled};
@@ -34,6 +35,9 @@ pub use outcome::{
 pub use rate::Rate;
 pub use sink::{CollectSink, Flow, Sink};
 pub use summary::{RunSummary, StatusCounts};
-pub use target::{Credentials, Platform, Secret, Target, TimeoutOverrides, Transport};
-pub use task::{CliMode, Task, TaskKind};
+pub use target::{
+    Credentials, JumpHop, Platform, Reach, Secret, Target, TimeoutOverrides, Transport,
+};
+pub use task::{CliMode, Task, TaskKind, TemplateFailure};
+pub use template::{Field, PLACEHOLDERS, RenderError, Template, TemplateError};
 pub use work::{cpu_burn, render_template};

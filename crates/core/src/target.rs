@@ -188,6 +188,74 @@ impl fmt::Display for Transport {
     }
 }
 
+/// One hop of an SSH jump chain (OpenSSH `ProxyJump`), in connection
+/// order: the first hop is dialled directly, each next one through the
+/// previous, the target through the last.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JumpHop {
+    /// Address (or ssh_config alias, already resolved to its HostName).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Login user on the hop (`None`: the target's).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Key file for the hop (its own ssh_config `IdentityFile`).
+    #[serde(default)]
+    pub identity: Option<PathBuf>,
+}
+
+impl fmt::Display for JumpHop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(user) = &self.user {
+            write!(f, "{user}@")?;
+        }
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// How a target is reached beyond address and port: what an OpenSSH
+/// client config (`ssh_config`) said for it. Empty unless the host's
+/// `ssh_config_file:` or the run's `--ssh-config` was read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reach {
+    /// `ProxyJump` hops, first hop first (empty: connect directly).
+    #[serde(default)]
+    pub jump: Vec<JumpHop>,
+    /// `ProxyCommand`, `%h`/`%p`/`%r` expanded. fanout does not run proxy
+    /// commands: a target with one fails before connecting.
+    #[serde(default)]
+    pub proxy_command: Option<String>,
+    /// `KexAlgorithms` as written (`+alg,...` adds to the defaults,
+    /// `-alg` removes, `^alg` prepends, a plain list replaces).
+    #[serde(default)]
+    pub kex_algorithms: Option<String>,
+    /// `HostKeyAlgorithms`, in the same notation.
+    #[serde(default)]
+    pub host_key_algorithms: Option<String>,
+    /// `Ciphers`, in the same notation.
+    #[serde(default)]
+    pub ciphers: Option<String>,
+    /// `MACs`, in the same notation.
+    #[serde(default)]
+    pub macs: Option<String>,
+    /// `UserKnownHostsFile`: known_hosts files for this host, checked
+    /// before the run's.
+    #[serde(default)]
+    pub known_hosts: Vec<PathBuf>,
+}
+
+impl Reach {
+    /// Whether nothing was set.
+    pub fn is_empty(&self) -> bool {
+        *self == Reach::default()
+    }
+}
+
 /// Per-host timeout overrides (from the inventory); unset fields fall back
 /// to the job's [`Timeouts`](crate::Timeouts).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -233,6 +301,9 @@ pub struct Target {
     /// An OpenSSH client config file for this host (scrapli's
     /// `ssh_config_file`), resolved relative to the inventory.
     pub ssh_config_file: Option<PathBuf>,
+    /// Jump hosts, proxy command, algorithms and known_hosts from
+    /// ssh_config.
+    pub reach: Reach,
 }
 
 impl Target {
@@ -252,6 +323,7 @@ impl Target {
             timeouts: TimeoutOverrides::default(),
             host_keys: None,
             ssh_config_file: None,
+            reach: Reach::default(),
         }
     }
 

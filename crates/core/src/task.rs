@@ -1,6 +1,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::Target;
+use crate::template::{RenderError, Template, TemplateError};
+
 /// Privilege level a [`Task::Cli`] runs its commands at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum CliMode {
@@ -115,6 +118,66 @@ impl Task {
             Task::Exec { .. } | Task::Local { .. } => false,
         }
     }
+}
+
+impl Task {
+    /// The texts this task sends to a device, each a [`Template`]: the
+    /// `exec` command, the `cli` commands (none for the other tasks;
+    /// `local` arguments have their own, lenient rule:
+    /// [`render_template`](crate::render_template)).
+    pub fn templates(&self) -> &[String] {
+        match self {
+            Task::Exec { command } => std::slice::from_ref(command),
+            Task::Cli { commands, .. } => commands,
+            _ => &[],
+        }
+    }
+
+    /// Checks every template of the task (see [`Task::templates`]) before
+    /// any host starts.
+    pub fn check_templates(&self) -> Result<(), TemplateError> {
+        for t in self.templates() {
+            Template::parse(t)?;
+        }
+        Ok(())
+    }
+
+    /// The task as sent to `target`, its templates rendered; `Ok(None)`
+    /// when no template has a placeholder (the task is sent as it is).
+    pub fn for_target(&self, target: &Target) -> Result<Option<Task>, TemplateFailure> {
+        let mut rendered = Vec::with_capacity(self.templates().len());
+        let mut constant = true;
+        for t in self.templates() {
+            let t = Template::parse(t)?;
+            constant &= t.is_constant();
+            rendered.push(t.render(target)?);
+        }
+        if constant {
+            return Ok(None);
+        }
+        Ok(Some(match self {
+            Task::Exec { .. } => Task::Exec {
+                command: rendered.remove(0),
+            },
+            Task::Cli { mode, .. } => Task::Cli {
+                commands: rendered,
+                mode: *mode,
+            },
+            other => other.clone(),
+        }))
+    }
+}
+
+/// Why a task could not be rendered for a host.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateFailure {
+    /// The template itself is wrong (normally caught by
+    /// [`Job::validate`](crate::Job::validate) before any host starts).
+    #[error(transparent)]
+    Parse(#[from] TemplateError),
+    /// The host has no value for a placeholder.
+    #[error(transparent)]
+    Render(#[from] RenderError),
 }
 
 impl fmt::Display for Task {

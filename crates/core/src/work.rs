@@ -1,6 +1,6 @@
 use std::hint::black_box;
 
-use crate::Target;
+use crate::{Field, Target};
 
 /// The CPU work of a [`Task::Cpu`](crate::Task::Cpu): `iterations` rounds of
 /// a 64-bit multiply-xorshift hash chain, each depending on the last so the
@@ -28,8 +28,9 @@ pub fn cpu_burn(iterations: u64, mut keep_going: impl FnMut() -> bool) -> Option
     Some(state)
 }
 
-/// Replaces `{host}` (address), `{name}`, `{port}`, `{platform}` and
-/// `{user}` in one argument of a local command. `{{` and `}}` are literal
+/// Replaces `{host}` (address), `{name}`, `{port}`, `{platform}`,
+/// `{user}` and `{vars.KEY}` (when the host has it) in one argument of a
+/// local command. `{{` and `}}` are literal
 /// braces; any other brace, including an unknown placeholder such as the
 /// braces of a shell function, is kept as it is.
 pub fn render_template(arg: &str, target: &Target) -> String {
@@ -47,14 +48,12 @@ pub fn render_template(arg: &str, target: &Target) -> String {
             .strip_prefix('{')
             .and_then(|t| t.split_once('}'))
             .map(|(key, _)| key);
-        let value = match key {
-            Some("host") => Some(target.address.clone()),
-            Some("name") => Some(target.name.clone()),
-            Some("port") => Some(target.port.to_string()),
-            Some("platform") => Some(target.platform.map(|p| p.to_string()).unwrap_or_default()),
-            Some("user") => Some(target.username.clone().unwrap_or_default()),
-            _ => None,
-        };
+        // The placeholders of command templates; here a missing platform
+        // or user is empty, and a missing variable is left as written.
+        let value = key.and_then(Field::from_key).and_then(|f| match f {
+            Field::Platform | Field::User => Some(f.value(target).unwrap_or_default()),
+            f => f.value(target),
+        });
         match (key, value) {
             (Some(key), Some(value)) => {
                 out.push_str(&value);
@@ -99,5 +98,10 @@ mod tests {
             "f() { echo r1; }; f"
         );
         assert_eq!(render_template("{a{host}}", &t), "{a127.0.0.9}");
+        t.vars.insert("site".into(), "lon".into());
+        assert_eq!(
+            render_template("{vars.site} {vars.none}", &t),
+            "lon {vars.none}"
+        );
     }
 }

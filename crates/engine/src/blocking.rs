@@ -89,9 +89,10 @@ fn attempt(
 ) -> AttemptResult {
     let cancel = run.cancel;
     if job.task.kind().needs_network() {
+        let job = crate::preflight::network_job(job, target)?;
         return match run.transport {
-            Some(transport) => transport.attempt(job, target, host, cancel, progress),
-            None => Err(no_transport(job)),
+            Some(transport) => transport.attempt(&job, target, host, cancel, progress),
+            None => Err(no_transport(&job)),
         };
     }
     progress.phase = Some(Phase::Command);

@@ -12,7 +12,8 @@
 //! `sleep`, `cpu` and `local` tasks themselves and network tasks through
 //! the transport seam ([`BlockingTransport`], [`AsyncTransport`]); the
 //! panic-to-outcome rule ([`panicked`]), local commands on both runners
-//! ([`local`]), OS limits ([`limits`]) and the longest a host may take
+//! ([`local`]), what is checked and rendered before a network attempt
+//! ([`preflight`]: telnet and jump-host refusal, command templates), OS limits ([`limits`]) and the longest a host may take
 //! ([`max_host_duration`]).
 //!
 //! It must never depend on a transport crate or an executor crate, never
@@ -29,6 +30,7 @@ pub mod limits;
 pub mod local;
 pub mod nonblocking;
 mod panic;
+pub mod preflight;
 mod rate;
 mod transport;
 

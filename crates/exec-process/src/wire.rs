@@ -34,8 +34,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fanout_core::{
-    CliMode, Credentials, HostKeyPolicy, HostOutcome, Job, Limits, Platform, Rate, RetryPolicy,
-    Secret, Target, Task, TimeoutOverrides, Timeouts, Transport,
+    CliMode, Credentials, HostKeyPolicy, HostOutcome, Job, Limits, Platform, Rate, Reach,
+    RetryPolicy, Secret, Target, Task, TimeoutOverrides, Timeouts, Transport,
 };
 use serde::{Deserialize, Serialize};
 
@@ -292,6 +292,9 @@ pub(crate) struct WireTarget {
     transport: Transport,
     #[serde(default)]
     ssh_config_file: Option<PathBuf>,
+    /// Boxed: rarely set, and it would make every message large.
+    #[serde(default)]
+    reach: Box<Reach>,
 }
 
 impl From<&Target> for WireTarget {
@@ -319,6 +322,7 @@ impl From<&Target> for WireTarget {
             host_keys: t.host_keys,
             transport: t.transport,
             ssh_config_file: t.ssh_config_file.clone(),
+            reach: Box::new(t.reach.clone()),
         }
     }
 }
@@ -358,6 +362,7 @@ impl TryFrom<WireTarget> for Target {
             host_keys: w.host_keys,
             transport: w.transport,
             ssh_config_file: w.ssh_config_file,
+            reach: *w.reach,
         })
     }
 }
@@ -401,6 +406,13 @@ mod tests {
         t.host_keys = Some(HostKeyPolicy::AcceptNew);
         t.transport = Transport::Telnet;
         t.ssh_config_file = Some("/lab/ssh_config".into());
+        t.reach.jump.push(fanout_core::JumpHop {
+            host: "127.0.0.7".into(),
+            port: 2222,
+            user: Some("jump".into()),
+            identity: Some("/keys/jump".into()),
+        });
+        t.reach.kex_algorithms = Some("+diffie-hellman-group1-sha1".into());
         t
     }
 

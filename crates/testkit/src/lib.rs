@@ -17,6 +17,7 @@
 pub mod checks;
 pub mod fleet_checks;
 pub mod probe;
+pub mod reach_checks;
 pub mod streaming_checks;
 
 pub use fanout_core;
@@ -184,6 +185,18 @@ macro_rules! executor_conformance {
             #[test]
             fn cancel_stops_endless_output() {
                 $crate::streaming_checks::cancel_stops_endless_output(&make);
+            }
+            #[test]
+            fn templated_commands_are_rendered() {
+                $crate::reach_checks::templated_commands_are_rendered(&make);
+            }
+            #[test]
+            fn cli_config_hostname_is_rendered() {
+                $crate::reach_checks::cli_config_hostname_is_rendered(&make);
+            }
+            #[test]
+            fn telnet_and_jump_targets_fail_before_connecting() {
+                $crate::reach_checks::telnet_and_jump_targets_fail_before_connecting(&make);
             }
         }
     };

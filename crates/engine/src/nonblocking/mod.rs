@@ -158,9 +158,10 @@ async fn attempt(
     if job.task.kind().needs_network() {
         // Boxed by the transport: the SSH state machine is large, and the
         // hosts of a sleep/cpu/local run do not pay for its size.
+        let job = crate::preflight::network_job(job, target)?;
         return match &run.transport {
-            Some(transport) => transport.attempt(job, target, host, progress).await,
-            None => Err(no_transport(job)),
+            Some(transport) => transport.attempt(&job, target, host, progress).await,
+            None => Err(no_transport(&job)),
         };
     }
     progress.phase = Some(Phase::Command);
