@@ -15,6 +15,7 @@ mod cancel;
 mod duration;
 pub mod executor;
 mod job;
+mod order;
 mod outcome;
 mod rate;
 mod sink;
@@ -27,6 +28,7 @@ pub use cancel::{CancelToken, Cancelled};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
+pub use order::{InOrder, ResultOrder};
 pub use outcome::{
     CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,
     output_cut_marker,
@@ -35,5 +37,5 @@ pub use rate::Rate;
 pub use sink::{CollectSink, Flow, Sink};
 pub use summary::{RunSummary, StatusCounts};
 pub use target::{Credentials, Platform, Secret, Target, TimeoutOverrides, Transport};
-pub use task::{CliMode, Task, TaskKind};
+pub use task::{CliMode, DEFAULT_SLEEP_SEED, SleepSpec, Task, TaskKind, seeded_duration};
 pub use work::{cpu_burn, render_template};
