@@ -446,6 +446,26 @@ pub(crate) enum ExecutorName {
     /// cli, sleep); cpu tasks go to tokio's blocking pool. Try: `fanout run
     /// --synthetic 10000 -e async -c 10000 sleep 1s` vs `-e threads`.
     Async,
+    /// -e async on a current-thread runtime (`-e async --runtime
+    /// current-thread`): every host on one thread, like Python's one
+    /// asyncio event loop. As fast for timers and I/O waits; SSH handshakes
+    /// share one core.
+    #[value(name = "async-ct")]
+    AsyncCt,
+}
+
+impl ExecutorName {
+    /// The name `-e` takes.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ExecutorName::Seq => "seq",
+            ExecutorName::Threads => "threads",
+            ExecutorName::Rayon => "rayon",
+            ExecutorName::Process => "process",
+            ExecutorName::Async => "async",
+            ExecutorName::AsyncCt => "async-ct",
+        }
+    }
 }
 
 /// How `-e process` spreads hosts over worker processes.
@@ -570,6 +590,9 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) results: crate::results::RunResultsArgs,
 
+    #[command(flatten)]
+    pub(crate) lessons: crate::run_lessons::RunLessonArgs,
+
     #[command(subcommand)]
     pub(crate) task: TaskCmd,
 }
@@ -606,10 +629,12 @@ pub(crate) enum TaskCmd {
         commands: Vec<String>,
     },
     /// Wait DUR on every host: the concurrency model alone, no network.
+    /// `sleep MIN..MAX` gives each host its own duration in that range,
+    /// picked from --seed and the host's name (the same on every executor).
     Sleep {
-        /// How long, e.g. 50ms, 1s.
-        #[arg(value_parser = parse_duration)]
-        duration: Duration,
+        /// How long, e.g. 50ms, 1s; or a range, e.g. 1s..3s.
+        #[arg(value_name = "DUR|MIN..MAX")]
+        duration: fanout_core::SleepSpec,
     },
     /// CPU-bound work: ITER rounds of a hash loop (about 1 ns each).
     Cpu {

@@ -27,6 +27,10 @@ use crate::compare_task::{format_duration, task_title};
 /// have (not in `ExecutorName`) are reported as skipped.
 pub(crate) const ALL_EXECUTORS: [&str; 5] = ["seq", "process", "threads", "rayon", "async"];
 
+/// Executors that run only when -e names them (after those above):
+/// `async-ct` is `async` on a current-thread runtime.
+const EXTRA_EXECUTORS: [&str; 1] = ["async-ct"];
+
 /// Devices of the default simulated fleet.
 pub(crate) const DEFAULT_SIM_DEVICES: usize = 100;
 
@@ -108,19 +112,22 @@ fn executor_names_in_build() -> Vec<String> {
 /// The executors to run (in table order) and those skipped up front.
 fn select_executors(requested: &[String]) -> Result<(Vec<String>, Vec<Skipped>)> {
     let in_build = executor_names_in_build();
+    let known = || ALL_EXECUTORS.iter().chain(&EXTRA_EXECUTORS).copied();
     for name in requested {
-        if !ALL_EXECUTORS.contains(&name.as_str()) {
+        if !known().any(|k| k == name) {
             bail!(
                 "-e: unknown executor `{name}`; choose from {}",
-                ALL_EXECUTORS.join(", ")
+                known().collect::<Vec<_>>().join(", ")
             );
         }
     }
-    let wanted: Vec<&str> = ALL_EXECUTORS
-        .iter()
-        .copied()
-        .filter(|n| requested.is_empty() || requested.iter().any(|r| r == n))
-        .collect();
+    let wanted: Vec<&str> = if requested.is_empty() {
+        ALL_EXECUTORS.to_vec()
+    } else {
+        known()
+            .filter(|n| requested.iter().any(|r| r == n))
+            .collect()
+    };
     let (run, missing): (Vec<&str>, Vec<&str>) = wanted
         .into_iter()
         .partition(|n| in_build.iter().any(|b| b == n));
@@ -411,6 +418,9 @@ mod tests {
         assert_eq!(expected, all, "every executor runs or is skipped");
         let (run, _) = select_executors(&["seq".to_string()]).unwrap();
         assert_eq!(run, vec!["seq".to_string()]);
+        // async-ct runs when asked for, after async.
+        let (run, _) = select_executors(&["async-ct".to_string(), "async".to_string()]).unwrap();
+        assert_eq!(run, ["async", "async-ct"]);
         let err = select_executors(&["fibers".to_string()]).unwrap_err();
         assert!(
             err.to_string().contains("unknown executor `fibers`"),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use fanout_compare::WorkloadClass;
 
 use crate::cli::TaskCmd;
+use fanout_core::SleepSpec;
 
 /// Quotes a word for display the way a shell would need it.
 pub(crate) fn shell_word(w: &str) -> String {
@@ -43,7 +44,7 @@ pub(crate) fn task_argv(task: &TaskCmd) -> Vec<String> {
             argv.extend(commands.iter().cloned());
             argv
         }
-        TaskCmd::Sleep { duration } => vec!["sleep".into(), format_duration(*duration)],
+        TaskCmd::Sleep { duration } => vec!["sleep".into(), format_sleep(*duration)],
         TaskCmd::Cpu { iterations } => vec!["cpu".into(), iterations.to_string()],
         TaskCmd::Local { argv } => ["local", "--"]
             .into_iter()
@@ -63,6 +64,14 @@ pub(crate) fn format_duration(d: Duration) -> String {
     }
 }
 
+/// A sleep spec `fanout run` parses back exactly.
+fn format_sleep(spec: SleepSpec) -> String {
+    match spec {
+        SleepSpec::Fixed(d) => format_duration(d),
+        SleepSpec::Range(lo, hi) => format!("{}..{}", format_duration(lo), format_duration(hi)),
+    }
+}
+
 /// The task as people read it: `cli 'show version'`, `sleep 1s`.
 pub(crate) fn task_title(task: &TaskCmd) -> String {
     let argv = task_argv(task);
@@ -72,7 +81,7 @@ pub(crate) fn task_title(task: &TaskCmd) -> String {
         .map(|w| shell_word(w))
         .collect();
     match task {
-        TaskCmd::Sleep { duration } => format!("sleep {}", fanout_core::format_duration(*duration)),
+        TaskCmd::Sleep { duration } => format!("sleep {duration}"),
         _ => shown.join(" "),
     }
 }
@@ -102,10 +111,25 @@ mod tests {
         assert_eq!(task_argv(&cli), ["cli", "--enable", "--", "show version"]);
         assert_eq!(task_title(&cli), "cli --enable 'show version'");
         let sleep = TaskCmd::Sleep {
-            duration: Duration::from_millis(1500),
+            duration: SleepSpec::Fixed(Duration::from_millis(1500)),
         };
         assert_eq!(task_argv(&sleep), ["sleep", "1500ms"]);
         assert_eq!(task_title(&sleep), "sleep 1s 500ms");
+        let range = TaskCmd::Sleep {
+            duration: SleepSpec::Range(
+                Duration::from_millis(500),
+                Duration::from_micros(2_000_500),
+            ),
+        };
+        assert_eq!(task_argv(&range), ["sleep", "500ms..2000500us"]);
+        assert_eq!(
+            task_argv(&range)[1].parse::<SleepSpec>(),
+            Ok(SleepSpec::Range(
+                Duration::from_millis(500),
+                Duration::from_micros(2_000_500)
+            ))
+        );
+        assert_eq!(task_title(&range), "sleep 500ms..2s 500us");
         let exec = TaskCmd::Exec {
             command: vec!["-x".into(), "it's".into()],
         };

@@ -20,6 +20,7 @@ mod out;
 mod out_path;
 mod results;
 mod run_cmd;
+mod run_lessons;
 mod sim_cmd;
 mod version;
 mod worker_cmd;

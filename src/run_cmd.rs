@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use fanout_core::{
-    CancelToken, CliMode, Executor, Flow, HostKeyPolicy, HostOutcome, Job, Limits, RetryPolicy,
-    Target, Task, Timeouts,
+    CancelToken, CliMode, Executor, Flow, HostKeyPolicy, HostOutcome, InOrder, Job, Limits,
+    ResultOrder, RetryPolicy, Target, Task, Timeouts,
 };
 use fanout_exec_process::{ProcessExecutor, ProcessMode};
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
@@ -30,6 +30,8 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     check_group_caps(&args.per_group, &hosts)?;
     let targets = hosts.targets;
     let job = build_job(&args, hosts.known_hosts)?;
+    // -e and --runtime must agree, whichever executor runs.
+    args.lessons.async_runtime(args.executor)?;
     let executor = make_executor(&args)?;
     if args.executor == ExecutorName::Seq
         && let Some(c) = args.concurrency.filter(|c| *c != 1)
@@ -101,7 +103,15 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
             Flow::Continue
         }
     };
-    let summary = executor.run(&job, &targets, &mut sink, &cancel)?;
+    let summary = match args.lessons.order() {
+        ResultOrder::Completion => executor.run(&job, &targets, &mut sink, &cancel)?,
+        ResultOrder::Inventory => {
+            let mut in_order = InOrder::new(&targets, &mut sink);
+            let summary = executor.run(&job, &targets, &mut in_order, &cancel);
+            in_order.finish();
+            summary?
+        }
+    };
     if let Some(err) = write_error {
         return Err(err.context("results could not be written; the run was stopped"));
     }
@@ -253,9 +263,7 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
                 (false, false) => CliMode::User,
             },
         },
-        TaskCmd::Sleep { duration } => Task::Sleep {
-            duration: *duration,
-        },
+        TaskCmd::Sleep { duration } => duration.task(args.lessons.seed),
         TaskCmd::Cpu { iterations } => Task::Cpu {
             iterations: *iterations,
         },
@@ -347,7 +355,11 @@ fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
             }
             Box::new(process.build())
         }
-        ExecutorName::Async => Box::new(fanout_exec_async::AsyncExecutor::builder().build()),
+        ExecutorName::Async | ExecutorName::AsyncCt => Box::new(
+            fanout_exec_async::AsyncExecutor::builder()
+                .runtime(args.lessons.async_runtime(args.executor)?)
+                .build(),
+        ),
     })
 }
 

@@ -6,6 +6,7 @@ mod completions;
 mod diff;
 mod examples;
 mod inventory;
+mod lessons;
 mod live;
 mod live_browser;
 mod parse;

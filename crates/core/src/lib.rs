@@ -15,6 +15,7 @@ mod cancel;
 mod duration;
 pub mod executor;
 mod job;
+mod order;
 mod outcome;
 mod rate;
 mod sink;
@@ -28,6 +29,7 @@ pub use cancel::{CancelToken, Cancelled};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
+pub use order::{InOrder, ResultOrder};
 pub use outcome::{
     CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,
     output_cut_marker,
@@ -38,6 +40,8 @@ pub use summary::{RunSummary, StatusCounts};
 pub use target::{
     Credentials, JumpHop, Platform, Reach, Secret, Target, TimeoutOverrides, Transport,
 };
-pub use task::{CliMode, Task, TaskKind, TemplateFailure};
+pub use task::{
+    CliMode, DEFAULT_SLEEP_SEED, SleepSpec, Task, TaskKind, TemplateFailure, seeded_duration,
+};
 pub use template::{Field, PLACEHOLDERS, RenderError, Template, TemplateError};
 pub use work::{cpu_burn, render_template};

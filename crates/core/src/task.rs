@@ -36,6 +36,17 @@ pub enum Task {
         /// How long each host waits.
         duration: Duration,
     },
+    /// Wait a duration of its own per host, picked uniformly in
+    /// `min..=max` from `(seed, host name)` (see [`seeded_duration`]): the
+    /// same seed gives every executor the same durations for the same host.
+    SleepRange {
+        /// Shortest wait.
+        min: Duration,
+        /// Longest wait.
+        max: Duration,
+        /// Seed of the per-host durations.
+        seed: u64,
+    },
     /// CPU-bound work: [`cpu_burn`](crate::cpu_burn) for `iterations` rounds.
     Cpu {
         /// Hash-loop rounds (roughly a nanosecond each).
@@ -98,12 +109,30 @@ impl fmt::Display for TaskKind {
 }
 
 impl Task {
+    /// How long host `host` sleeps, for the sleep tasks (`None` for others).
+    pub fn sleep_for(&self, host: &str) -> Option<Duration> {
+        match self {
+            Task::Sleep { duration } => Some(*duration),
+            Task::SleepRange { min, max, seed } => Some(seeded_duration(*min, *max, *seed, host)),
+            _ => None,
+        }
+    }
+
+    /// The longest any host sleeps, for the sleep tasks (`None` for others).
+    pub fn max_sleep(&self) -> Option<Duration> {
+        match self {
+            Task::Sleep { duration } => Some(*duration),
+            Task::SleepRange { max, .. } => Some(*max),
+            _ => None,
+        }
+    }
+
     /// The kind of this task.
     pub fn kind(&self) -> TaskKind {
         match self {
             Task::Exec { .. } => TaskKind::Exec,
             Task::Cli { .. } => TaskKind::Cli,
-            Task::Sleep { .. } => TaskKind::Sleep,
+            Task::Sleep { .. } | Task::SleepRange { .. } => TaskKind::Sleep,
             Task::Cpu { .. } => TaskKind::Cpu,
             Task::Local { .. } => TaskKind::Local,
         }
@@ -113,7 +142,7 @@ impl Task {
     /// (so a command-phase timeout may be retried without `--retry-commands`).
     pub fn is_read_only(&self) -> bool {
         match self {
-            Task::Sleep { .. } | Task::Cpu { .. } => true,
+            Task::Sleep { .. } | Task::SleepRange { .. } | Task::Cpu { .. } => true,
             Task::Cli { mode, .. } => *mode != CliMode::Config,
             Task::Exec { .. } | Task::Local { .. } => false,
         }
@@ -198,8 +227,171 @@ impl fmt::Display for Task {
                 Ok(())
             }
             Task::Sleep { duration } => write!(f, "sleep {}", crate::format_duration(*duration)),
+            Task::SleepRange { min, max, .. } => {
+                write!(f, "sleep {}", SleepSpec::Range(*min, *max))
+            }
             Task::Cpu { iterations } => write!(f, "cpu {iterations}"),
             Task::Local { argv } => write!(f, "local {}", argv.join(" ")),
         }
+    }
+}
+
+/// The seed of `sleep MIN..MAX` when `--seed` is not given. Fixed, so that a
+/// run is reproducible by default; pass `--seed N` for other durations.
+pub const DEFAULT_SLEEP_SEED: u64 = 1;
+
+/// What `fanout run sleep` was given: `1s`, or `1s..3s` (a range, bounds
+/// included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SleepSpec {
+    /// Every host waits this long.
+    Fixed(Duration),
+    /// Each host waits a seeded duration in `min..=max`.
+    Range(Duration, Duration),
+}
+
+impl SleepSpec {
+    /// The task this spec makes, with `seed` for a range.
+    pub fn task(self, seed: u64) -> Task {
+        match self {
+            SleepSpec::Fixed(duration) => Task::Sleep { duration },
+            SleepSpec::Range(min, max) => Task::SleepRange { min, max, seed },
+        }
+    }
+
+    /// The longest wait.
+    pub fn max(self) -> Duration {
+        match self {
+            SleepSpec::Fixed(d) | SleepSpec::Range(_, d) => d,
+        }
+    }
+}
+
+impl std::str::FromStr for SleepSpec {
+    type Err = String;
+
+    /// `DUR` or `MIN..MAX` (durations as [`parse_duration`](crate::parse_duration)).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let Some((lo, hi)) = s.split_once("..") else {
+            return crate::parse_duration(s).map(SleepSpec::Fixed);
+        };
+        let bound = |text: &str, which: &str| {
+            crate::parse_duration(text).map_err(|e| {
+                format!("the {which} bound of the sleep range `{s}` is not a duration ({e}); write e.g. 1s..3s")
+            })
+        };
+        let (min, max) = (bound(lo, "lower")?, bound(hi, "upper")?);
+        if min > max {
+            return Err(format!(
+                "the sleep range `{s}` is backwards: its lower bound is above its upper bound; write it as {}..{}",
+                crate::format_duration(max),
+                crate::format_duration(min)
+            ));
+        }
+        Ok(SleepSpec::Range(min, max))
+    }
+}
+
+impl fmt::Display for SleepSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SleepSpec::Fixed(d) => f.write_str(&crate::format_duration(*d)),
+            SleepSpec::Range(lo, hi) => write!(
+                f,
+                "{}..{}",
+                crate::format_duration(*lo),
+                crate::format_duration(*hi)
+            ),
+        }
+    }
+}
+
+/// A duration uniform in `min..=max` (to the nanosecond) that depends only
+/// on `seed` and `host`: never on run order, executor or platform (FNV-1a
+/// of the name, mixed with the seed by SplitMix64; both fixed forever, so a
+/// seed means the same durations in every version).
+pub fn seeded_duration(min: Duration, max: Duration, seed: u64, host: &str) -> Duration {
+    if max <= min {
+        return min;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in host.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut z = h ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..2 {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+    }
+    let span = (max - min).as_nanos();
+    // Multiply-shift: uniform over span + 1 values, no modulo bias to speak of.
+    let offset = (u128::from(z) * (span + 1)) >> 64;
+    min + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn sleep_specs_parse_and_print() {
+        assert_eq!("1s".parse(), Ok(SleepSpec::Fixed(ms(1000))));
+        assert_eq!("1s..3s".parse(), Ok(SleepSpec::Range(ms(1000), ms(3000))));
+        assert_eq!("1.5s..2s".parse(), Ok(SleepSpec::Range(ms(1500), ms(2000))));
+        assert_eq!(SleepSpec::Range(ms(1000), ms(3000)).to_string(), "1s..3s");
+        let backwards = "3s..1s".parse::<SleepSpec>().unwrap_err();
+        assert!(
+            backwards.contains("backwards") && backwards.contains("1s..3s"),
+            "{backwards}"
+        );
+        let bad = "1s..x".parse::<SleepSpec>().unwrap_err();
+        assert!(
+            bad.contains("upper bound") && bad.contains("1s..x"),
+            "{bad}"
+        );
+        let task = SleepSpec::Range(ms(1000), ms(3000)).task(7);
+        assert_eq!(task.to_string(), "sleep 1s..3s");
+        assert_eq!(task.kind(), TaskKind::Sleep);
+        assert_eq!(task.max_sleep(), Some(ms(3000)));
+    }
+
+    #[test]
+    fn seeded_durations_stay_in_range_and_depend_on_seed_and_name_only() {
+        let (lo, hi) = (ms(1000), ms(3000));
+        let names: Vec<String> = (1..=2000).map(|i| format!("host{i:04}")).collect();
+        let a: Vec<Duration> = names
+            .iter()
+            .map(|n| seeded_duration(lo, hi, 1, n))
+            .collect();
+        assert!(a.iter().all(|d| (lo..=hi).contains(d)), "out of range");
+        // Same seed, same durations, whatever the order of asking.
+        for (n, d) in names.iter().zip(&a).rev() {
+            assert_eq!(seeded_duration(lo, hi, 1, n), *d);
+        }
+        let b: Vec<Duration> = names
+            .iter()
+            .map(|n| seeded_duration(lo, hi, 2, n))
+            .collect();
+        let same = a.iter().zip(&b).filter(|(x, y)| x == y).count();
+        assert!(same < 10, "seeds 1 and 2 agree on {same} of 2000 hosts");
+        // Spread over the whole range: every fifth of it gets a fair share.
+        let mut bins = [0usize; 5];
+        for d in &a {
+            let i = ((*d - lo).as_nanos() * 5 / (hi - lo).as_nanos()).min(4) as usize;
+            bins[i] += 1;
+        }
+        assert!(bins.iter().all(|n| (300..=500).contains(n)), "{bins:?}");
+        assert_eq!(seeded_duration(ms(5), ms(5), 9, "x"), ms(5));
+        // Pinned: a seed means these durations in every version.
+        assert_eq!(
+            seeded_duration(lo, hi, 1, "host0001"),
+            Duration::from_nanos(1_097_135_354)
+        );
     }
 }

@@ -100,6 +100,10 @@ fn attempt(
     let deadline = Deadline::for_phase(job, target, Phase::Command, started, host);
     let result = match &job.task {
         Task::Sleep { duration } => sleep_task(*duration, deadline, cancel),
+        Task::SleepRange { min, max, seed } => {
+            let duration = fanout_core::seeded_duration(*min, *max, *seed, &target.name);
+            sleep_task(duration, deadline, cancel)
+        }
         Task::Cpu { iterations } => cpu_task(*iterations, deadline, cancel),
         Task::Local { argv } => local::blocking::run(argv, target, deadline, cancel),
         Task::Exec { .. } | Task::Cli { .. } => Err(no_transport(job)),

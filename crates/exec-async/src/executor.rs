@@ -19,22 +19,41 @@ const SHUTDOWN_WAIT: Duration = Duration::from_millis(500);
 #[derive(Clone, Debug)]
 pub struct AsyncExecutor {
     worker_threads: usize,
+    runtime: Runtime,
+}
+
+/// Which tokio runtime [`AsyncExecutor::run`](Executor::run) creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Runtime {
+    /// A work-stealing pool of worker threads (default): SSH handshakes
+    /// use every core.
+    #[default]
+    MultiThread,
+    /// Every host on the calling thread, like Python's one asyncio event
+    /// loop: as fast for timers and I/O waits, fewer SSH hosts/s when
+    /// handshakes need the CPU. The executor is named `async-ct`.
+    CurrentThread,
 }
 
 /// Builds an [`AsyncExecutor`] (by value; every setting has a default).
 #[derive(Clone, Debug, Default)]
 pub struct AsyncExecutorBuilder {
     worker_threads: Option<usize>,
+    runtime: Runtime,
 }
 
 impl AsyncExecutorBuilder {
-    /// Tokio worker threads of the runtime `run` creates (default: one
-    /// per core, so SSH handshakes use every core). `1` runs every host on
-    /// the calling thread (a current-thread runtime: as fast for timers and
-    /// I/O waits, ~10 % fewer SSH hosts/s on 2 cores); `cpu` tasks use
-    /// tokio's blocking pool either way.
+    /// Worker threads of the multi-thread runtime (default: one per core,
+    /// so SSH handshakes use every core); `cpu` tasks use tokio's blocking
+    /// pool either way. Ignored by [`Runtime::CurrentThread`].
     pub fn worker_threads(mut self, n: usize) -> Self {
         self.worker_threads = Some(n.max(1));
+        self
+    }
+
+    /// The runtime `run` creates (default [`Runtime::MultiThread`]).
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = runtime;
         self
     }
 
@@ -42,7 +61,11 @@ impl AsyncExecutorBuilder {
     pub fn build(self) -> AsyncExecutor {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         AsyncExecutor {
-            worker_threads: self.worker_threads.unwrap_or(cores),
+            worker_threads: match self.runtime {
+                Runtime::MultiThread => self.worker_threads.unwrap_or(cores),
+                Runtime::CurrentThread => 1,
+            },
+            runtime: self.runtime,
         }
     }
 }
@@ -64,18 +87,25 @@ impl AsyncExecutor {
         Self::default()
     }
 
-    /// Tokio worker threads `run` uses.
+    /// Tokio worker threads `run` uses (1 for the current-thread runtime:
+    /// the calling thread).
     pub fn worker_threads(&self) -> usize {
         self.worker_threads
     }
 
+    /// The runtime `run` creates.
+    pub fn runtime_kind(&self) -> Runtime {
+        self.runtime
+    }
+
     fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
-        let mut builder = if self.worker_threads <= 1 {
-            tokio::runtime::Builder::new_current_thread()
-        } else {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(self.worker_threads);
-            b
+        let mut builder = match self.runtime {
+            Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+            Runtime::MultiThread => {
+                let mut b = tokio::runtime::Builder::new_multi_thread();
+                b.worker_threads(self.worker_threads);
+                b
+            }
         };
         builder.thread_name("fanout-async").enable_all().build()
     }
@@ -83,7 +113,10 @@ impl AsyncExecutor {
 
 impl Executor for AsyncExecutor {
     fn name(&self) -> &str {
-        "async"
+        match self.runtime {
+            Runtime::MultiThread => "async",
+            Runtime::CurrentThread => "async-ct",
+        }
     }
 
     fn concurrency(&self, job: &Job) -> usize {
@@ -127,7 +160,9 @@ impl Executor for AsyncExecutor {
                     stop.cancel();
                 }
             }
-            Ok::<RunSummary, ExecError>(outcomes.summary())
+            let mut summary = outcomes.summary();
+            summary.executor = self.name().to_string();
+            Ok::<RunSummary, ExecError>(summary)
         });
         runtime.shutdown_timeout(SHUTDOWN_WAIT);
         result
@@ -165,6 +200,67 @@ mod tests {
         let o = &sink.outcomes[0];
         assert_eq!(o.status, Status::Cancelled, "{o:?}");
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    /// The flavour and worker count of the runtime the caller is inside.
+    fn runtime_seen() -> Option<(tokio::runtime::RuntimeFlavor, usize)> {
+        let handle = tokio::runtime::Handle::try_current().ok()?;
+        Some((handle.runtime_flavor(), handle.metrics().num_workers()))
+    }
+
+    #[test]
+    fn the_current_thread_runtime_runs_every_host_on_the_calling_thread() {
+        let job = Job::new(Task::Sleep {
+            duration: Duration::from_millis(300),
+        })
+        .with_concurrency(20);
+        let targets: Vec<Target> = (0..20)
+            .map(|i| Target::new(format!("h{i}"), "127.0.0.1"))
+            .collect();
+        use tokio::runtime::RuntimeFlavor;
+        for (runtime, name, seen_runtime) in [
+            (
+                Runtime::CurrentThread,
+                "async-ct",
+                (RuntimeFlavor::CurrentThread, 1),
+            ),
+            (
+                Runtime::MultiThread,
+                "async",
+                (RuntimeFlavor::MultiThread, 2),
+            ),
+        ] {
+            let exec = AsyncExecutor::builder()
+                .runtime(runtime)
+                .worker_threads(2)
+                .build();
+            assert_eq!(exec.name(), name);
+            let mut seen = Vec::new();
+            let mut sink = |o: fanout_core::HostOutcome| {
+                seen.push((o.status, runtime_seen()));
+                Flow::Continue
+            };
+            let started = Instant::now();
+            exec.run(&job, &targets, &mut sink, &CancelToken::new())
+                .unwrap();
+            // One wave: 20 sleeps of 300 ms at once, on one thread or two.
+            assert!(started.elapsed() < Duration::from_secs(3), "{name}");
+            assert_eq!(seen.len(), 20);
+            let summary = exec
+                .run(
+                    &job,
+                    &targets[..1],
+                    &mut CollectSink::default(),
+                    &CancelToken::new(),
+                )
+                .unwrap();
+            assert_eq!(summary.executor, name, "the summary names the runtime");
+            assert!(seen.iter().all(|(s, _)| *s == Status::Ok), "{seen:?}");
+            assert!(
+                seen.iter().all(|(_, r)| r.as_ref() == Some(&seen_runtime)),
+                "{name}: the runtime outcomes arrived in: {seen:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -19,5 +19,5 @@
 mod executor;
 mod stream;
 
-pub use executor::{AsyncExecutor, AsyncExecutorBuilder};
+pub use executor::{AsyncExecutor, AsyncExecutorBuilder, Runtime};
 pub use stream::{HostStream, run_stream};

@@ -149,6 +149,11 @@ enum WireTask {
     Sleep {
         duration: Duration,
     },
+    SleepRange {
+        min: Duration,
+        max: Duration,
+        seed: u64,
+    },
     Cpu {
         iterations: u64,
     },
@@ -189,6 +194,11 @@ impl From<&Job> for WireJob {
             },
             Task::Sleep { duration } => WireTask::Sleep {
                 duration: *duration,
+            },
+            Task::SleepRange { min, max, seed } => WireTask::SleepRange {
+                min: *min,
+                max: *max,
+                seed: *seed,
             },
             Task::Cpu { iterations } => WireTask::Cpu {
                 iterations: *iterations,
@@ -232,6 +242,7 @@ impl TryFrom<WireJob> for Job {
                 },
             },
             WireTask::Sleep { duration } => Task::Sleep { duration },
+            WireTask::SleepRange { min, max, seed } => Task::SleepRange { min, max, seed },
             WireTask::Cpu { iterations } => Task::Cpu { iterations },
             WireTask::Local { argv } => Task::Local { argv },
         };
@@ -455,6 +466,11 @@ mod tests {
             },
             Task::Sleep {
                 duration: Duration::from_nanos(1_500_000_001),
+            },
+            Task::SleepRange {
+                min: Duration::from_millis(10),
+                max: Duration::from_nanos(3_000_000_007),
+                seed: u64::MAX,
             },
             Task::Cpu { iterations: 42 },
             Task::Local {

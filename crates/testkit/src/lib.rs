@@ -16,6 +16,7 @@
 
 pub mod checks;
 pub mod fleet_checks;
+pub mod lesson_checks;
 pub mod probe;
 pub mod reach_checks;
 pub mod streaming_checks;
@@ -181,6 +182,14 @@ macro_rules! executor_conformance {
             #[test]
             fn endless_cli_output_times_out() {
                 $crate::streaming_checks::endless_cli_output_times_out(&make);
+            }
+            #[test]
+            fn results_in_inventory_order() {
+                $crate::lesson_checks::results_in_inventory_order(&make);
+            }
+            #[test]
+            fn seeded_sleep_range() {
+                $crate::lesson_checks::seeded_sleep_range(&make);
             }
             #[test]
             fn cancel_stops_endless_output() {

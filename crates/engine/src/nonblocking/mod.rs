@@ -177,6 +177,14 @@ async fn attempt(
             )
             .await
         }
+        Task::SleepRange { min, max, seed } => {
+            sleep_task(
+                fanout_core::seeded_duration(*min, *max, *seed, &target.name),
+                started,
+                command_deadline(job, target, started, host),
+            )
+            .await
+        }
         Task::Cpu { iterations } => {
             cpu_task(
                 *iterations,

@@ -136,7 +136,9 @@ pub fn max_attempt(job: &Job, target: &Target) -> Option<Duration> {
             .max_exchanges()
             .try_into()
             .unwrap_or(u32::MAX),
-        Task::Sleep { .. } | Task::Cpu { .. } | Task::Local { .. } => return None,
+        Task::Sleep { .. } | Task::SleepRange { .. } | Task::Cpu { .. } | Task::Local { .. } => {
+            return None;
+        }
     };
     Some(
         t(Phase::Connect)?
