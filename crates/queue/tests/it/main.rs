@@ -1,0 +1,5 @@
+//! Integration tests of fanout-queue: a real nats-server (JetStream, temp
+//! store, a free port on 127.0.0.1) per test, in-process workers.
+
+mod nats_server;
+mod queue;
