@@ -47,6 +47,7 @@ enum WireTask {
     Exec { command: String },
     Cli { commands: Vec<String>, mode: String },
     Sleep { duration: Duration },
+    SleepRange { min: Duration, max: Duration, seed: u64 },
     Cpu { iterations: u64 },
     Local { argv: Vec<String> },
 }
@@ -68,6 +69,11 @@ impl From<&Job> for QueueJob {
             },
             Task::Sleep { duration } => WireTask::Sleep {
                 duration: *duration,
+            },
+            Task::SleepRange { min, max, seed } => WireTask::SleepRange {
+                min: *min,
+                max: *max,
+                seed: *seed,
             },
             Task::Cpu { iterations } => WireTask::Cpu {
                 iterations: *iterations,
@@ -116,6 +122,7 @@ impl QueueJob {
                 },
             },
             WireTask::Sleep { duration } => Task::Sleep { duration },
+            WireTask::SleepRange { min, max, seed } => Task::SleepRange { min, max, seed },
             WireTask::Cpu { iterations } => Task::Cpu { iterations },
             WireTask::Local { argv } => Task::Local { argv },
         };
