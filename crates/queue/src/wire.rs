@@ -44,12 +44,27 @@ pub struct QueueJob {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum WireTask {
-    Exec { command: String },
-    Cli { commands: Vec<String>, mode: String },
-    Sleep { duration: Duration },
-    SleepRange { min: Duration, max: Duration, seed: u64 },
-    Cpu { iterations: u64 },
-    Local { argv: Vec<String> },
+    Exec {
+        command: String,
+    },
+    Cli {
+        commands: Vec<String>,
+        mode: String,
+    },
+    Sleep {
+        duration: Duration,
+    },
+    SleepRange {
+        min: Duration,
+        max: Duration,
+        seed: u64,
+    },
+    Cpu {
+        iterations: u64,
+    },
+    Local {
+        argv: Vec<String>,
+    },
 }
 
 impl From<&Job> for QueueJob {
