@@ -3,7 +3,7 @@
 //! bytes. A transport's loop is a few lines:
 //!
 //! ```text
-//! let mut driver = Driver::new(spec, command_timeout, host_deadline, Instant::now())?;
+//! let mut driver = Driver::new(spec, limit_rule, Instant::now())?;
 //! open the channel, PTY and shell before driver.limit().at
 //!     (too late: driver.expired(Stage::Open))
 //! loop {
@@ -24,6 +24,7 @@
 //! sent, so a device that stops accepting input times out on the command
 //! timeout too. Opening the shell counts as the first exchange.
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use fanout_core::{CommandOutput, Phase, format_duration};
@@ -70,58 +71,42 @@ pub struct Limit {
     pub after: Duration,
 }
 
-impl Limit {
-    fn new(start: Instant, command: Option<Duration>, host: Option<(Instant, Duration)>) -> Self {
-        let own = command.and_then(|d| Some((start.checked_add(d)?, Phase::Command, d)));
-        let host = host.map(|(at, d)| (at, Phase::Host, d));
-        let pick = match (own, host) {
-            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
-            (a, b) => a.or(b),
-        };
-        match pick {
-            Some((at, phase, after)) => Limit {
-                at: Some(at),
-                phase,
-                after,
-            },
-            None => Limit {
-                at: None,
-                phase: Phase::Command,
-                after: Duration::ZERO,
-            },
-        }
-    }
-}
+/// The limit of an exchange started at the given instant: the caller's
+/// rule (the engine's deadline rule, in the transports), so that one rule
+/// serves every phase.
+pub type LimitRule = Box<dyn Fn(Instant) -> Limit + Send + Sync>;
 
 /// A [`Dialog`] with its exchange deadlines: see the module docs.
-#[derive(Debug)]
 pub struct Driver {
     dialog: Dialog,
-    command_timeout: Option<Duration>,
-    host: Option<(Instant, Duration)>,
+    rule: LimitRule,
     exchange: usize,
     limit: Limit,
 }
 
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("dialog", &self.dialog)
+            .field("exchange", &self.exchange)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Driver {
     /// The driver of the dialog `spec` asks for, its first exchange (the
-    /// shell opening and the first prompt) starting at `now`. Each exchange
-    /// gets `command_timeout`, never past `host` (the host's deadline and
-    /// its timeout). A spec that cannot run is an error
+    /// shell opening and the first prompt) starting at `now`; `rule` gives
+    /// an exchange's limit from its start (the command timeout, never past
+    /// the host's deadline). A spec that cannot run is an error
     /// ([`Dialog::new`]).
-    pub fn new(
-        spec: DialogSpec,
-        command_timeout: Option<Duration>,
-        host: Option<(Instant, Duration)>,
-        now: Instant,
-    ) -> Result<Self, NetcliError> {
+    pub fn new(spec: DialogSpec, rule: LimitRule, now: Instant) -> Result<Self, NetcliError> {
         let dialog = Dialog::new(spec)?;
         Ok(Self {
             exchange: dialog.exchanges(),
             dialog,
-            command_timeout,
-            host,
-            limit: Limit::new(now, command_timeout, host),
+            limit: rule(now),
+            rule,
         })
     }
 
@@ -137,7 +122,7 @@ impl Driver {
             Ok(Progress::Send(bytes)) => {
                 if self.dialog.exchanges() != self.exchange {
                     self.exchange = self.dialog.exchanges();
-                    self.limit = Limit::new(now, self.command_timeout, self.host);
+                    self.limit = (self.rule)(now);
                 }
                 Action::Send(bytes)
             }
@@ -215,6 +200,24 @@ mod tests {
 
     use super::*;
 
+    /// Every exchange gets `command` from its start.
+    fn command(command: Duration) -> LimitRule {
+        Box::new(move |start| Limit {
+            at: Some(start + command),
+            phase: Phase::Command,
+            after: command,
+        })
+    }
+
+    /// The host's deadline `at` (of a `host` timeout) comes first.
+    fn host(at: Instant, host: Duration) -> LimitRule {
+        Box::new(move |_| Limit {
+            at: Some(at),
+            phase: Phase::Host,
+            after: host,
+        })
+    }
+
     fn spec() -> DialogSpec {
         DialogSpec {
             platform: Platform::Ios,
@@ -229,7 +232,7 @@ mod tests {
     fn each_exchange_gets_the_command_timeout_from_before_its_send() {
         let t0 = Instant::now();
         let secs = Duration::from_secs;
-        let mut d = Driver::new(spec(), Some(secs(10)), None, t0).unwrap();
+        let mut d = Driver::new(spec(), command(secs(10)), t0).unwrap();
         assert_eq!(d.limit().at, Some(t0 + secs(10)));
         assert!(matches!(d.next(t0), Action::Read));
         d.received(b"\r\nR1>");
@@ -264,7 +267,7 @@ mod tests {
     fn the_host_deadline_caps_an_exchange_and_says_so_first() {
         let t0 = Instant::now();
         let secs = Duration::from_secs;
-        let mut d = Driver::new(spec(), Some(secs(10)), Some((t0 + secs(4), secs(4))), t0).unwrap();
+        let mut d = Driver::new(spec(), host(t0 + secs(4), secs(4)), t0).unwrap();
         assert_eq!(
             d.limit(),
             Limit {
@@ -301,7 +304,12 @@ mod tests {
     #[test]
     fn no_timeout_is_no_limit_and_done_hands_the_outputs_over() {
         let t0 = Instant::now();
-        let mut d = Driver::new(spec(), None, None, t0).unwrap();
+        let none = Box::new(|_| Limit {
+            at: None,
+            phase: Phase::Command,
+            after: Duration::ZERO,
+        });
+        let mut d = Driver::new(spec(), none, t0).unwrap();
         assert_eq!(d.limit().at, None);
         let mut device = vec![
             &b"\r\nR1>"[..],

@@ -54,6 +54,6 @@ mod screen;
 mod spec;
 
 pub use dialog::Dialog;
-pub use driver::{Action, Driver, Limit, Stage};
+pub use driver::{Action, Driver, Limit, LimitRule, Stage};
 pub use error::{DialogError, NetcliError};
 pub use spec::{CliCommand, DialogSpec, Progress};

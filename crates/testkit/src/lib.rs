@@ -15,6 +15,7 @@
 //! times out and can be cancelled.
 
 pub mod checks;
+pub mod defective;
 pub mod fleet_checks;
 pub mod lesson_checks;
 pub mod probe;

@@ -7,29 +7,22 @@ use std::time::{Duration, Instant};
 use fanout_core::{ErrorKind, HostKeyPolicy, Job, Phase, Target, Task, Worker};
 use fanout_engine::{AsyncTransport, AttemptResult, HostAttempts, Progress};
 use fanout_sim::Fleet;
+use fanout_testkit::fleet_checks::{fleet_job, small_fleet};
 use fanout_transport_async::Transports;
 
 const PASSWORD: &str = "Pw-4sync-7zq";
 
 fn fleet(faults: &str) -> Fleet {
-    let mut builder = Fleet::builder()
-        .devices(2)
-        .credentials("admin", PASSWORD, Some("en"));
-    if !faults.is_empty() {
-        builder = builder.faults(faults.parse().unwrap());
-    }
-    builder.start().expect("the simulated fleet starts")
+    small_fleet(2, PASSWORD, faults)
 }
 
 fn job(fleet: &Fleet) -> Job {
-    let mut job = Job::new(Task::Exec {
-        command: "show version".into(),
-    });
-    job.known_hosts = vec![fleet.known_hosts_path().to_path_buf()];
-    job.timeouts.connect = Some(Duration::from_secs(5));
-    job.timeouts.auth = Some(Duration::from_secs(5));
-    job.timeouts.command = Some(Duration::from_secs(5));
-    job
+    fleet_job(
+        Task::Exec {
+            command: "show version".into(),
+        },
+        fleet,
+    )
 }
 
 /// One attempt on a runtime of its own (the fleet runs on another), with a

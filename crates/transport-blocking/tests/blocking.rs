@@ -7,27 +7,17 @@ use std::time::{Duration, Instant};
 use fanout_core::{CancelToken, ErrorKind, Job, Phase, Target, Task};
 use fanout_engine::{BlockingTransport, HostAttempts, Progress};
 use fanout_sim::Fleet;
+use fanout_testkit::fleet_checks::{fleet_job, small_fleet};
 use fanout_transport_blocking::Transports;
 
 const PASSWORD: &str = "Pw-bl0ck1ng-9q";
 
 fn fleet(faults: &str) -> Fleet {
-    let mut builder = Fleet::builder()
-        .devices(2)
-        .credentials("admin", PASSWORD, Some("en"));
-    if !faults.is_empty() {
-        builder = builder.faults(faults.parse().unwrap());
-    }
-    builder.start().expect("the simulated fleet starts")
+    small_fleet(2, PASSWORD, faults)
 }
 
 fn job(task: Task, fleet: &Fleet) -> Job {
-    let mut job = Job::new(task);
-    job.known_hosts = vec![fleet.known_hosts_path().to_path_buf()];
-    job.timeouts.connect = Some(Duration::from_secs(5));
-    job.timeouts.auth = Some(Duration::from_secs(5));
-    job.timeouts.command = Some(Duration::from_secs(5));
-    job
+    fleet_job(task, fleet)
 }
 
 fn exec(command: &str) -> Task {

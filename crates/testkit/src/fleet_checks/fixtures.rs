@@ -49,12 +49,8 @@ pub(super) fn start(specs: Vec<DeviceSpec>) -> Fleet {
 
 /// A job against `fleet` with its known_hosts, strict host keys and short timeouts.
 pub(super) fn ssh_job(task: Task, fleet: &Fleet, concurrency: usize) -> Job {
-    let mut job = Job::new(task).with_concurrency(concurrency);
-    job.known_hosts = vec![fleet.known_hosts_path().to_path_buf()];
+    let mut job = fleet_job(task, fleet).with_concurrency(concurrency);
     job.host_keys = HostKeyPolicy::Strict;
-    job.timeouts.connect = Some(SHORT);
-    job.timeouts.auth = Some(SHORT);
-    job.timeouts.command = Some(SHORT);
     job
 }
 
@@ -179,4 +175,28 @@ pub(super) fn last_output_seen(o: &HostOutcome) -> String {
         seen.push_str(&quoted);
     }
     seen
+}
+
+/// A fleet of `devices` default devices logging in `admin` with `password`
+/// (enable secret `en`), with the fault spec `faults` (`""`: none), for
+/// tests of one transport on its own.
+pub fn small_fleet(devices: usize, password: &str, faults: &str) -> Fleet {
+    let mut builder = Fleet::builder()
+        .devices(devices)
+        .credentials("admin", password, Some("en"));
+    if !faults.is_empty() {
+        builder = builder.faults(faults.parse().expect("a valid fault spec"));
+    }
+    builder.start().expect("the simulated fleet starts")
+}
+
+/// A job of `task` that trusts `fleet`'s host keys, with 5 s connect, auth
+/// and command timeouts.
+pub fn fleet_job(task: Task, fleet: &Fleet) -> Job {
+    let mut job = Job::new(task);
+    job.known_hosts = vec![fleet.known_hosts_path().to_path_buf()];
+    job.timeouts.connect = Some(SHORT);
+    job.timeouts.auth = Some(SHORT);
+    job.timeouts.command = Some(SHORT);
+    job
 }

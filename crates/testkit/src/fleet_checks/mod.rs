@@ -19,5 +19,6 @@ pub mod messages;
 pub use cli::cli_user_enable_config;
 pub use exec::exec_every_platform;
 pub use faults::{cli_faults, faults_map_to_error_kinds, mixed_faults_every_host_once};
+pub use fixtures::{fleet_job, small_fleet};
 pub use keys::{host_keys_strict_and_accept_new, key_file_auth};
 pub use limits::{ssh_cancellation_mid_run, ssh_concurrency_never_exceeded};

@@ -344,14 +344,7 @@ mod tests {
             started.elapsed()
         );
 
-        let cancel = CancelToken::new();
-        let canceller = {
-            let cancel = cancel.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(300));
-                cancel.cancel();
-            })
-        };
+        let (cancel, canceller) = super::super::cancel_after(Duration::from_millis(300));
         let started = Instant::now();
         assert_eq!(probe_within(&target, &cancel, deadline), None);
         canceller.join().unwrap();

@@ -211,3 +211,17 @@ impl Prefs {
         })
     }
 }
+
+/// A cancel token cancelled after `after` by a thread of its own (join it).
+#[cfg(test)]
+fn cancel_after(after: Duration) -> (CancelToken, std::thread::JoinHandle<()>) {
+    let cancel = CancelToken::new();
+    let canceller = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            cancel.cancel();
+        })
+    };
+    (cancel, canceller)
+}

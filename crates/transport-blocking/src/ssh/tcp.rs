@@ -232,14 +232,7 @@ mod tests {
             started.elapsed()
         );
 
-        let cancel = CancelToken::new();
-        let canceller = {
-            let cancel = cancel.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(200));
-                cancel.cancel();
-            })
-        };
+        let (cancel, canceller) = super::super::cancel_after(Duration::from_millis(200));
         let started = Instant::now();
         let got = lookup_on_thread(hanging_lookup, &cancel, &deadline(Duration::from_secs(60)));
         canceller.join().unwrap();

@@ -86,10 +86,14 @@ pub fn cli_driver(
     mode: CliMode,
     host: HostDeadline,
 ) -> Result<Driver, AttemptError> {
+    let command = job.timeouts.for_target(target, Phase::Command);
+    let rule = move |start| {
+        let Deadline { at, phase, after } = Deadline::new(start, Phase::Command, command, host);
+        Limit { at, phase, after }
+    };
     Driver::new(
         DialogSpec::for_target(target, commands, mode),
-        job.timeouts.for_target(target, Phase::Command),
-        host,
+        Box::new(rule),
         Instant::now(),
     )
     .map_err(|e| AttemptError::new(e.kind(), None, e.to_string()))
