@@ -10,6 +10,7 @@ mod live;
 mod live_browser;
 mod parse;
 mod process;
+mod queue;
 mod readme;
 mod run;
 mod sim;
