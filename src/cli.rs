@@ -45,7 +45,7 @@ pub(crate) enum Command {
     /// lines on stdin, writes one outcome line per host on stdout. Started by
     /// `fanout run -e process`; not meant to be run by hand.
     #[command(hide = true)]
-    Worker,
+    Worker(Box<crate::worker_cmd::WorkerArgs>),
     /// Run the same task on every executor and compare them side by side.
     ///
     /// With no arguments: starts a simulated fleet of 100 IOS devices (50 ms
@@ -592,6 +592,9 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub(crate) lessons: crate::run_lessons::RunLessonArgs,
+
+    #[command(flatten)]
+    pub(crate) queue: crate::worker_cmd::QueueArgs,
 
     #[command(subcommand)]
     pub(crate) task: TaskCmd,

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
             SimCommand::Serve(args) => sim_cmd::serve(&args),
         },
         Command::Compare(args) => compare_cmd::run(*args),
-        Command::Worker => Ok(worker_cmd::run()),
+        Command::Worker(args) => worker_cmd::run(*args),
         Command::Diff(args) => diff_cmd::run(&args),
         Command::Completions(args) => completions_cmd::completions(&args),
         Command::Man(args) => completions_cmd::man(&args),

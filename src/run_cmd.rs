@@ -34,6 +34,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     args.lessons.async_runtime(args.executor)?;
     let executor = make_executor(&args)?;
     if args.executor == ExecutorName::Seq
+        && args.queue.queue.is_none()
         && let Some(c) = args.concurrency.filter(|c| *c != 1)
     {
         crate::note!(
@@ -323,6 +324,9 @@ fn warn_if_host_keys_off(job: &Job, targets: &[Target]) {
 
 /// The executor `-e` names, built with the run's executor options.
 fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
+    if let Some(queue) = crate::worker_cmd::queue_executor(&args.queue)? {
+        return Ok(queue);
+    }
     Ok(match args.executor {
         ExecutorName::Seq => Box::new(Sequential::new()),
         ExecutorName::Threads => {

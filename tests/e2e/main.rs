@@ -11,6 +11,7 @@ mod live;
 mod live_browser;
 mod parse;
 mod process;
+mod queue;
 mod readme;
 mod run;
 mod sim;

@@ -31,6 +31,9 @@ const MAX_ACK_PENDING: i64 = 1_000_000;
 /// How long one fetch waits for hosts (bounds how late a shutdown is seen).
 const FETCH_WAIT: Duration = Duration::from_secs(1);
 
+/// Runs a worker remembers before it forgets the idle ones.
+const KEPT_RUNS: usize = 16;
+
 /// Pause before a failed request to the server is tried again.
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 
@@ -305,10 +308,13 @@ async fn run_state(shared: &Shared, run_id: &str) -> Arc<RunState> {
     {
         run.stop.fire();
     }
-    lock(&shared.runs)
-        .entry(run_id.to_string())
-        .or_insert(state)
-        .clone()
+    let mut runs = lock(&shared.runs);
+    if runs.len() >= KEPT_RUNS {
+        // Forget the runs no host of which is in flight here (a later host
+        // of one reads its job again).
+        runs.retain(|_, state| Arc::strong_count(state) > 1);
+    }
+    runs.entry(run_id.to_string()).or_insert(state).clone()
 }
 
 fn build_state(shared: &Shared, run_id: &str, job: Option<&[u8]>) -> RunState {
