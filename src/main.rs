@@ -18,6 +18,7 @@ mod out;
 mod out_path;
 mod results;
 mod run_cmd;
+mod run_opts;
 mod sim_cmd;
 mod version;
 mod worker_cmd;

@@ -22,11 +22,21 @@ use crate::out;
 /// Exit code when interrupted, as shells report SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 
-pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
+pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.out_dir {
         crate::out_path::check_output_dir("--out-dir", dir)?;
     }
+    args.ops.check_paths()?;
     let hosts = load_hosts(&args.hosts)?;
+    if args.executor == ExecutorName::Auto {
+        let (chosen, why) = auto_executor(&args.task);
+        args.executor = chosen;
+        if !args.ops.quiet {
+            crate::note!(
+                "fanout: -e auto chose {why}; pass -e seq, threads, rayon, process or async to choose"
+            );
+        }
+    }
     check_group_caps(&args.per_group, &hosts)?;
     let targets = hosts.targets;
     let job = build_job(&args, hosts.known_hosts)?;
@@ -73,7 +83,9 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     // starts, and the output folder still gets every outcome.
     let mut stdout_closed = false;
     let mut write_error: Option<anyhow::Error> = None;
+    let mut failed = crate::run_opts::FailedHosts::default();
     let mut sink = |outcome: HostOutcome| {
+        failed.host(&outcome);
         let extras = results.host(&outcome);
         if !stdout_closed
             && write_error.is_none()
@@ -114,6 +126,15 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     }
     drop(reporter);
     results.finish(format)?;
+    if let Some(path) = &args.ops.failed_out {
+        let n = failed.write(path, &targets)?;
+        crate::note!(
+            "fanout: wrote {n} host name{} (not ok) to {}; rerun them with -l @{}",
+            if n == 1 { "" } else { "s" },
+            path.display(),
+            path.display()
+        );
+    }
     if let Some(dir) = out_dir {
         let path = dir.finish(&summary)?;
         crate::note!(
@@ -183,12 +204,27 @@ pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
             groups.push(g.clone());
         }
     }
-    let filters = source
-        .filters
+    // `-l @FILE`: the hosts a file names (one per line, as --failed-out
+    // writes them), AND-ed with the other filters.
+    let (lists, patterns): (Vec<&String>, Vec<&String>) =
+        source.filters.iter().partition(|f| f.starts_with('@'));
+    let lists: Vec<PathBuf> = lists.iter().map(|f| PathBuf::from(&f[1..])).collect();
+    let filters = patterns
         .iter()
         .map(|f| fanout_inventory::Filter::parse(f).with_context(|| format!("in -l `{f}`")))
         .collect::<Result<Vec<_>>>()?;
-    let selected = fanout_inventory::select(&all, &filters);
+    let mut selected = fanout_inventory::select(&all, &filters);
+    let unknown = crate::run_opts::select_listed(&mut selected, &all, &lists)?;
+    if !unknown.is_empty() {
+        const SHOWN: usize = 5;
+        let mut names = unknown[..unknown.len().min(SHOWN)].join(", ");
+        if unknown.len() > SHOWN {
+            names.push_str(&format!(", ... ({} in all)", unknown.len()));
+        }
+        crate::note!(
+            "fanout: warning: -l @FILE names hosts that {origin} does not have, skipped: {names}"
+        );
+    }
     if selected.is_empty() {
         bail!(
             "the filters {:?} matched none of the {} hosts of {origin}; check them with `fanout inventory list -i FILE -l FILTER`",
@@ -271,6 +307,7 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             concurrency: args.concurrency(),
             per_group: args.per_group.iter().cloned().collect(),
             connect_rate: args.connect_rate,
+            max_fail: args.ops.max_fail(),
         },
         timeouts,
         retry: RetryPolicy {
@@ -313,6 +350,20 @@ fn warn_if_host_keys_off(job: &Job, targets: &[Target]) {
     }
 }
 
+/// What `-e auto` runs `task` on, and why (for the note on stderr).
+fn auto_executor(task: &TaskCmd) -> (ExecutorName, &'static str) {
+    match task {
+        TaskCmd::Cpu { .. } => (
+            ExecutorName::Process,
+            "-e process (a pool of one worker per core) for a cpu task: every core computes, and a crash takes only its worker down",
+        ),
+        _ => (
+            ExecutorName::Async,
+            "-e async for a task that waits (network, timers, child processes): thousands of hosts in flight cost a few KiB each",
+        ),
+    }
+}
+
 /// The executor `-e` names, built with the run's executor options.
 fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
     Ok(match args.executor {
@@ -348,6 +399,7 @@ fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
             Box::new(process.build())
         }
         ExecutorName::Async => Box::new(fanout_exec_async::AsyncExecutor::builder().build()),
+        ExecutorName::Auto => unreachable!("-e auto is resolved before the executor is built"),
     })
 }
 

@@ -222,6 +222,9 @@ pub struct Limits {
     pub per_group: BTreeMap<String, usize>,
     /// At most this many host attempts (connection opens) started per second.
     pub connect_rate: Option<Rate>,
+    /// Failures past which no more hosts start (`--max-fail`,
+    /// `--fail-fast`); the hosts not started are reported `cancelled`.
+    pub max_fail: Option<crate::MaxFail>,
 }
 
 impl Default for Limits {
@@ -230,6 +233,7 @@ impl Default for Limits {
             concurrency: 100,
             per_group: BTreeMap::new(),
             connect_rate: None,
+            max_fail: None,
         }
     }
 }

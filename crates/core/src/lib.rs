@@ -15,6 +15,7 @@ mod cancel;
 mod duration;
 pub mod executor;
 mod job;
+mod max_fail;
 mod outcome;
 mod rate;
 mod sink;
@@ -27,6 +28,7 @@ pub use cancel::{CancelToken, Cancelled};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
+pub use max_fail::{FailGate, MaxFail, MaxFailError};
 pub use outcome::{
     CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,
     output_cut_marker,

@@ -249,6 +249,8 @@ impl TryFrom<WireJob> for Job {
                 concurrency: w.concurrency,
                 per_group: w.per_group,
                 connect_rate,
+                // The parent schedules: a worker never decides what starts.
+                max_fail: None,
             },
             timeouts: Timeouts {
                 connect: w.timeouts.connect,

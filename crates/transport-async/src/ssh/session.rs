@@ -221,8 +221,12 @@ pub(super) async fn connect(
                 ErrorKind::Connect,
                 None,
                 format!(
-                    "could not connect to {}: {e}; check the address and port, and that SSH listens there",
-                    endpoint(target)
+                    "could not connect to {}: {}",
+                    endpoint(target),
+                    fanout_engine::limits::describe_io_error(
+                        &e,
+                        "check the address and port, and that SSH listens there"
+                    )
                 ),
             )
         })?;

@@ -37,7 +37,10 @@ pub(super) fn connect(
         Some(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
             "connection refused: nothing listens there; check the port and that SSH is enabled on the device".to_string()
         }
-        Some(e) => format!("{e}; check the address and port, and that the device is reachable"),
+        Some(e) => fanout_engine::limits::describe_io_error(
+            &e,
+            "check the address and port, and that the device is reachable",
+        ),
         None => "the name resolved to no address".to_string(),
     };
     Err(AttemptError::new(
