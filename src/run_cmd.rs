@@ -4,11 +4,12 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use fanout_core::{
-    CancelToken, CliMode, Executor, Flow, HostKeyPolicy, HostOutcome, Job, Limits, RetryPolicy,
-    Target, Task, Timeouts,
+    CancelToken, CliMode, Executor, Flow, HostKeyPolicy, HostOutcome, Job, Limits, Observer,
+    RetryPolicy, RunObserver, Target, Task, Timeouts,
 };
 use fanout_exec_process::{ProcessExecutor, ProcessMode};
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
@@ -39,7 +40,7 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     }
     check_group_caps(&args.per_group, &hosts)?;
     let targets = hosts.targets;
-    let job = build_job(&args, hosts.known_hosts)?;
+    let mut job = build_job(&args, hosts.known_hosts)?;
     let executor = make_executor(&args)?;
     if args.executor == ExecutorName::Seq
         && let Some(c) = args.concurrency.filter(|c| *c != 1)
@@ -62,6 +63,23 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
         },
     )?;
 
+    // Who hears of hosts while they run: the -v log, the progress bar.
+    let mut observers: Vec<Arc<dyn RunObserver>> = Vec::new();
+    if args.ops.verbose > 0 {
+        crate::run_log::init(args.ops.verbose);
+        observers.push(Arc::new(crate::run_log::RunLog::new(&targets)));
+    }
+    let progress = crate::progress::RunProgress::start(
+        targets.len(),
+        !args.ops.quiet && args.ops.verbose == 0,
+    );
+    if let Some(p) = &progress {
+        observers.push(p.clone());
+    }
+    if !observers.is_empty() {
+        job.observer = Observer::new(Arc::new(crate::run_log::Observers(observers)));
+    }
+
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel)?;
 
@@ -75,8 +93,11 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     let table = TableOptions {
         max_lines: (args.table_lines > 0).then_some(args.table_lines),
     };
-    let mut reporter =
-        crate::results::Results::reporter(&args.results, format, table, Box::new(stdout.lock()));
+    let stdout: Box<dyn Write> = match &progress {
+        Some(p) => Box::new(p.writer(Box::new(stdout.lock()))),
+        None => Box::new(stdout.lock()),
+    };
+    let mut reporter = crate::results::Results::reporter(&args.results, format, table, stdout);
     let mut out_dir = out_dir;
     // A closed stdout (`| head`) stops the run quietly; any other write
     // error (a full disk) stops it with an error. Either way, no new host
@@ -86,6 +107,9 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     let mut failed = crate::run_opts::FailedHosts::default();
     let mut sink = |outcome: HostOutcome| {
         failed.host(&outcome);
+        if let Some(p) = &progress {
+            p.outcome(&outcome);
+        }
         let extras = results.host(&outcome);
         if !stdout_closed
             && write_error.is_none()
@@ -113,7 +137,11 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
             Flow::Continue
         }
     };
-    let summary = executor.run(&job, &targets, &mut sink, &cancel)?;
+    let summary = executor.run(&job, &targets, &mut sink, &cancel);
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let summary = summary?;
     if let Some(err) = write_error {
         return Err(err.context("results could not be written; the run was stopped"));
     }
@@ -327,6 +355,7 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             .cloned()
             .chain(inventory_known_hosts)
             .collect(),
+        observer: fanout_core::Observer::default(),
     };
     job.validate()?;
     Ok(job)

@@ -1,5 +1,5 @@
 //! The operator options of `fanout run` (issue 16): `--max-fail`,
-//! `--fail-fast`, `--failed-out` and `-q`, kept in their own
+//! `--fail-fast`, `--failed-out`, `-v`/`-vv` and `-q`, kept in their own
 //! flattened block so other run options grow beside them without conflicts.
 
 use std::collections::HashSet;
@@ -28,6 +28,12 @@ pub(crate) struct RunOpsArgs {
     /// `-l @FILE`.
     #[arg(long, value_name = "FILE")]
     pub(crate) failed_out: Option<PathBuf>,
+
+    /// Per-host logs on stderr (through `tracing`): -v hosts starting and
+    /// ending, -vv also each attempt, each target (secrets as `***`) and
+    /// the phase timings. Replaces the progress bar.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
 
     /// Quiet stderr: no progress bar and no note naming what `-e auto`
     /// chose (results, warnings and errors still appear).

@@ -12,6 +12,7 @@ mod live_browser;
 mod operator;
 mod parse;
 mod process;
+mod progress;
 mod readme;
 mod run;
 mod sim;

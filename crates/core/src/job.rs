@@ -255,6 +255,9 @@ pub struct Job {
     /// (`--known-hosts`, then the inventory's `known_hosts:`); `accept-new`
     /// appends to the first one (or to `~/.ssh/known_hosts` when empty).
     pub known_hosts: Vec<PathBuf>,
+    /// Who hears of hosts starting and finishing while the run goes on
+    /// (progress, logs); none by default.
+    pub observer: crate::Observer,
 }
 
 /// A job that cannot run as configured.
@@ -289,6 +292,7 @@ impl Job {
             retry: RetryPolicy::default(),
             host_keys: HostKeyPolicy::default(),
             known_hosts: Vec::new(),
+            observer: crate::Observer::default(),
         }
     }
 

@@ -16,6 +16,7 @@ mod duration;
 pub mod executor;
 mod job;
 mod max_fail;
+mod observer;
 mod outcome;
 mod rate;
 mod sink;
@@ -29,6 +30,7 @@ pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
 pub use max_fail::{FailGate, MaxFail, MaxFailError};
+pub use observer::{Observer, RunObserver};
 pub use outcome::{
     CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,
     output_cut_marker,

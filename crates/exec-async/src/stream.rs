@@ -279,6 +279,7 @@ async fn host_task(ctx: Arc<Ctx>, admitted: Admitted, tx: Outcomes) {
     let host = nonblocking::run_host(&ctx.job, &ctx.targets[idx], Worker::Task(idx), &ctx.run);
     let mut outcome = host.await;
     outcome.timings.queued = queued;
+    ctx.job.observer.host_finished(&outcome);
     ctx.gate.count(outcome.status);
     let _ = tx.send((admitted.index(), outcome));
     drop(admitted);

@@ -243,6 +243,7 @@ impl Scheduler<'_> {
 
     fn start_host(&mut self, slot: usize, index: usize) {
         let target = &self.targets[index];
+        self.job.observer.host_started(&target.name);
         let queued = self.ledger.host_started();
         let now = Instant::now();
         let budget = max_host_duration(self.job, target, self.transport);
@@ -560,6 +561,7 @@ impl Scheduler<'_> {
         self.admission.release(busy.index);
         outcome.timings.queued = busy.queued;
         outcome.timings.total = outcome.timings.total.max(busy.started.elapsed());
+        self.job.observer.host_finished(&outcome);
         self.deliver(busy.index, outcome);
     }
 

@@ -266,6 +266,8 @@ impl TryFrom<WireJob> for Job {
             },
             host_keys: w.host_keys,
             known_hosts: w.known_hosts,
+            // The parent observes its workers' hosts.
+            observer: fanout_core::Observer::default(),
         })
     }
 }
