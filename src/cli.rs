@@ -421,6 +421,11 @@ pub(crate) enum ListFormat {
 /// Which concurrency model runs the hosts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ExecutorName {
+    /// The default: async for exec, cli, sleep and local tasks (hosts wait
+    /// on the network, timers and child processes, so thousands in flight
+    /// cost a few KiB each), process for cpu tasks (every core, and a host
+    /// that crashes takes only its worker down). Names its choice on stderr.
+    Auto,
     /// One host after another on one thread: the baseline (ignores -c).
     Seq,
     /// A fixed pool of -c OS threads (default 100, at most 10000) pulling
@@ -458,6 +463,7 @@ impl ExecutorName {
     /// The name `-e` takes.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
+            ExecutorName::Auto => "auto",
             ExecutorName::Seq => "seq",
             ExecutorName::Threads => "threads",
             ExecutorName::Rayon => "rayon",
@@ -507,7 +513,7 @@ pub(crate) struct RunArgs {
     pub(crate) hosts: HostSource,
 
     /// Executor (concurrency model).
-    #[arg(short = 'e', long = "executor", value_enum, default_value_t = ExecutorName::Seq)]
+    #[arg(short = 'e', long = "executor", value_enum, default_value_t = ExecutorName::Auto)]
     pub(crate) executor: ExecutorName,
 
     /// Hosts in flight at once [default: 100; -e process (pool): one worker
@@ -595,6 +601,10 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub(crate) queue: crate::worker_cmd::QueueArgs,
+
+    // Operator options (issue 16): their own block, src/run_opts.rs.
+    #[command(flatten)]
+    pub(crate) ops: crate::run_opts::RunOpsArgs,
 
     #[command(subcommand)]
     pub(crate) task: TaskCmd,

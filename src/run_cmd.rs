@@ -4,11 +4,12 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use fanout_core::{
     CancelToken, CliMode, Executor, Flow, HostKeyPolicy, HostOutcome, InOrder, Job, Limits,
-    ResultOrder, RetryPolicy, Target, Task, Timeouts,
+    Observer, ResultOrder, RetryPolicy, RunObserver, Target, Task, Timeouts,
 };
 use fanout_exec_process::{ProcessExecutor, ProcessMode};
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
@@ -22,14 +23,24 @@ use crate::out;
 /// Exit code when interrupted, as shells report SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 
-pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
+pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.out_dir {
         crate::out_path::check_output_dir("--out-dir", dir)?;
     }
+    args.ops.check_paths()?;
     let hosts = load_hosts(&args.hosts)?;
+    if args.executor == ExecutorName::Auto {
+        let (chosen, why) = auto_executor(&args.task);
+        args.executor = chosen;
+        if !args.ops.quiet {
+            crate::note!(
+                "fanout: -e auto chose {why}; pass -e seq, threads, rayon, process or async to choose"
+            );
+        }
+    }
     check_group_caps(&args.per_group, &hosts)?;
     let targets = hosts.targets;
-    let job = build_job(&args, hosts.known_hosts)?;
+    let mut job = build_job(&args, hosts.known_hosts)?;
     // -e and --runtime must agree, whichever executor runs.
     args.lessons.async_runtime(args.executor)?;
     let executor = make_executor(&args)?;
@@ -55,6 +66,23 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         },
     )?;
 
+    // Who hears of hosts while they run: the -v log, the progress bar.
+    let mut observers: Vec<Arc<dyn RunObserver>> = Vec::new();
+    if args.ops.verbose > 0 {
+        crate::run_log::init(args.ops.verbose);
+        observers.push(Arc::new(crate::run_log::RunLog::new(&targets)));
+    }
+    let progress = crate::progress::RunProgress::start(
+        targets.len(),
+        !args.ops.quiet && args.ops.verbose == 0,
+    );
+    if let Some(p) = &progress {
+        observers.push(p.clone());
+    }
+    if !observers.is_empty() {
+        job.observer = Observer::new(Arc::new(crate::run_log::Observers(observers)));
+    }
+
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel)?;
 
@@ -68,15 +96,23 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let table = TableOptions {
         max_lines: (args.table_lines > 0).then_some(args.table_lines),
     };
-    let mut reporter =
-        crate::results::Results::reporter(&args.results, format, table, Box::new(stdout.lock()));
+    let stdout: Box<dyn Write> = match &progress {
+        Some(p) => Box::new(p.writer(Box::new(stdout.lock()))),
+        None => Box::new(stdout.lock()),
+    };
+    let mut reporter = crate::results::Results::reporter(&args.results, format, table, stdout);
     let mut out_dir = out_dir;
     // A closed stdout (`| head`) stops the run quietly; any other write
     // error (a full disk) stops it with an error. Either way, no new host
     // starts, and the output folder still gets every outcome.
     let mut stdout_closed = false;
     let mut write_error: Option<anyhow::Error> = None;
+    let mut failed = crate::run_opts::FailedHosts::default();
     let mut sink = |outcome: HostOutcome| {
+        failed.host(&outcome);
+        if let Some(p) = &progress {
+            p.outcome(&outcome);
+        }
         let extras = results.host(&outcome);
         if !stdout_closed
             && write_error.is_none()
@@ -105,14 +141,18 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     let summary = match args.lessons.order() {
-        ResultOrder::Completion => executor.run(&job, &targets, &mut sink, &cancel)?,
+        ResultOrder::Completion => executor.run(&job, &targets, &mut sink, &cancel),
         ResultOrder::Inventory => {
             let mut in_order = InOrder::new(&targets, &mut sink);
             let summary = executor.run(&job, &targets, &mut in_order, &cancel);
             in_order.finish();
-            summary?
+            summary
         }
     };
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let summary = summary?;
     if let Some(err) = write_error {
         return Err(err.context("results could not be written; the run was stopped"));
     }
@@ -125,6 +165,15 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     }
     drop(reporter);
     results.finish(format)?;
+    if let Some(path) = &args.ops.failed_out {
+        let n = failed.write(path, &targets)?;
+        crate::note!(
+            "fanout: wrote {n} host name{} (not ok) to {}; rerun them with -l @{}",
+            if n == 1 { "" } else { "s" },
+            path.display(),
+            path.display()
+        );
+    }
     if let Some(dir) = out_dir {
         let path = dir.finish(&summary)?;
         crate::note!(
@@ -194,12 +243,27 @@ pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
             groups.push(g.clone());
         }
     }
-    let filters = source
-        .filters
+    // `-l @FILE`: the hosts a file names (one per line, as --failed-out
+    // writes them), AND-ed with the other filters.
+    let (lists, patterns): (Vec<&String>, Vec<&String>) =
+        source.filters.iter().partition(|f| f.starts_with('@'));
+    let lists: Vec<PathBuf> = lists.iter().map(|f| PathBuf::from(&f[1..])).collect();
+    let filters = patterns
         .iter()
         .map(|f| fanout_inventory::Filter::parse(f).with_context(|| format!("in -l `{f}`")))
         .collect::<Result<Vec<_>>>()?;
-    let selected = fanout_inventory::select(&all, &filters);
+    let mut selected = fanout_inventory::select(&all, &filters);
+    let unknown = crate::run_opts::select_listed(&mut selected, &all, &lists)?;
+    if !unknown.is_empty() {
+        const SHOWN: usize = 5;
+        let mut names = unknown[..unknown.len().min(SHOWN)].join(", ");
+        if unknown.len() > SHOWN {
+            names.push_str(&format!(", ... ({} in all)", unknown.len()));
+        }
+        crate::note!(
+            "fanout: warning: -l @FILE names hosts that {origin} does not have, skipped: {names}"
+        );
+    }
     if selected.is_empty() {
         bail!(
             "the filters {:?} matched none of the {} hosts of {origin}; check them with `fanout inventory list -i FILE -l FILTER`",
@@ -280,6 +344,7 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             concurrency: args.concurrency(),
             per_group: args.per_group.iter().cloned().collect(),
             connect_rate: args.connect_rate,
+            max_fail: args.ops.max_fail(),
         },
         timeouts,
         retry: RetryPolicy {
@@ -299,6 +364,7 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             .cloned()
             .chain(inventory_known_hosts)
             .collect(),
+        observer: fanout_core::Observer::default(),
     };
     job.validate()?;
     Ok(job)
@@ -319,6 +385,20 @@ fn warn_if_host_keys_off(job: &Job, targets: &[Target]) {
             "fanout: warning: host-key verification is OFF for {off} of {} hosts: a device impersonating them would receive your credentials; use --host-keys strict (default) or accept-new outside trusted labs",
             targets.len()
         );
+    }
+}
+
+/// What `-e auto` runs `task` on, and why (for the note on stderr).
+fn auto_executor(task: &TaskCmd) -> (ExecutorName, &'static str) {
+    match task {
+        TaskCmd::Cpu { .. } => (
+            ExecutorName::Process,
+            "-e process (a pool of one worker per core) for a cpu task: every core computes, and a crash takes only its worker down",
+        ),
+        _ => (
+            ExecutorName::Async,
+            "-e async for a task that waits (network, timers, child processes): thousands of hosts in flight cost a few KiB each",
+        ),
     }
 }
 
@@ -364,6 +444,7 @@ fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
                 .runtime(args.lessons.async_runtime(args.executor)?)
                 .build(),
         ),
+        ExecutorName::Auto => unreachable!("-e auto is resolved before the executor is built"),
     })
 }
 

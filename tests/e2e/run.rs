@@ -403,7 +403,19 @@ fn closed_stdout_stops_starting_hosts_and_exits_0_quietly() {
 
 #[test]
 fn the_table_shows_the_start_of_long_outputs_json_keeps_all() {
-    let args = ["run", "--synthetic", "2", "local", "--", "seq", "1", "5000"];
+    // -e seq: the summary line below names it (the default is -e auto).
+    let args = [
+        "run",
+        "--synthetic",
+        "2",
+        "-e",
+        "seq",
+        "local",
+        "--",
+        "seq",
+        "1",
+        "5000",
+    ];
     let r = run(&args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(

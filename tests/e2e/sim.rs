@@ -7,7 +7,10 @@ use crate::support::{fanout, finish, inventory};
 
 /// Starts `fanout sim serve ARGS`, waits for its inventory, returns the
 /// child and the inventory text.
-fn serve(args: &[&str], inventory_out: &std::path::Path) -> (std::process::Child, String) {
+pub(crate) fn serve(
+    args: &[&str],
+    inventory_out: &std::path::Path,
+) -> (std::process::Child, String) {
     let mut child = fanout()
         .args(["sim", "serve"])
         .args(args)
@@ -36,7 +39,7 @@ fn serve(args: &[&str], inventory_out: &std::path::Path) -> (std::process::Child
     (child, text)
 }
 
-fn stop(mut child: std::process::Child) -> crate::support::Run {
+pub(crate) fn stop(mut child: std::process::Child) -> crate::support::Run {
     // SAFETY: signalling our own child process.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);

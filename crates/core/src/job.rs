@@ -222,6 +222,9 @@ pub struct Limits {
     pub per_group: BTreeMap<String, usize>,
     /// At most this many host attempts (connection opens) started per second.
     pub connect_rate: Option<Rate>,
+    /// Failures past which no more hosts start (`--max-fail`,
+    /// `--fail-fast`); the hosts not started are reported `cancelled`.
+    pub max_fail: Option<crate::MaxFail>,
 }
 
 impl Default for Limits {
@@ -230,6 +233,7 @@ impl Default for Limits {
             concurrency: 100,
             per_group: BTreeMap::new(),
             connect_rate: None,
+            max_fail: None,
         }
     }
 }
@@ -251,6 +255,9 @@ pub struct Job {
     /// (`--known-hosts`, then the inventory's `known_hosts:`); `accept-new`
     /// appends to the first one (or to `~/.ssh/known_hosts` when empty).
     pub known_hosts: Vec<PathBuf>,
+    /// Who hears of hosts starting and finishing while the run goes on
+    /// (progress, logs); none by default.
+    pub observer: crate::Observer,
 }
 
 /// A job that cannot run as configured.
@@ -288,6 +295,7 @@ impl Job {
             retry: RetryPolicy::default(),
             host_keys: HostKeyPolicy::default(),
             known_hosts: Vec::new(),
+            observer: crate::Observer::default(),
         }
     }
 

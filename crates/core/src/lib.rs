@@ -15,6 +15,8 @@ mod cancel;
 mod duration;
 pub mod executor;
 mod job;
+mod max_fail;
+mod observer;
 mod order;
 mod outcome;
 mod rate;
@@ -29,6 +31,8 @@ pub use cancel::{CancelToken, Cancelled};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor};
 pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
+pub use max_fail::{FailGate, MaxFail, MaxFailError};
+pub use observer::{Observer, RunObserver};
 pub use order::{InOrder, ResultOrder};
 pub use outcome::{
     CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,

@@ -16,7 +16,7 @@
 
 use std::time::{Duration, Instant};
 
-use fanout_core::{HostOutcome, Job, Phase, PhaseTimings, Target, Worker};
+use fanout_core::{HostOutcome, Job, Observer, Phase, PhaseTimings, Target, Worker};
 
 use crate::transport::AttemptResult;
 use crate::{AttemptError, Deadline, HostDeadline, Retries, RetryStep, host_deadline};
@@ -66,18 +66,22 @@ pub struct HostAttempts<'a> {
     target: &'a Target,
     worker: Worker,
     progress: Progress,
+    /// The run's observer: attempts are reported to it.
+    observer: &'a Observer,
 }
 
 impl<'a> HostAttempts<'a> {
     /// The host starts now, run by `worker`: its whole-host deadline runs
     /// from here.
     pub fn begin(job: &'a Job, target: &'a Target, worker: Worker) -> Self {
+        job.observer.host_started(&target.name);
         let start = Instant::now();
         let host = host_deadline(job, target, start);
         Self {
             retries: Retries::new(job, target, host),
             target,
             worker,
+            observer: &job.observer,
             progress: Progress {
                 start,
                 attempts: 0,
@@ -93,6 +97,8 @@ impl<'a> HostAttempts<'a> {
     /// outcome is [`timed_out`](Self::timed_out).
     pub fn start_attempt(&mut self) -> Option<HostDeadline> {
         self.progress.attempts += 1;
+        self.observer
+            .attempt_started(&self.target.name, self.progress.attempts);
         let host = self.retries.host();
         match host {
             Some((at, _)) if at <= Instant::now() => None,

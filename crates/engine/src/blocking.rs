@@ -50,8 +50,10 @@ impl fmt::Debug for HostRun<'_> {
 /// scheduler to fill in). Never panics on a host's failure: every problem,
 /// a panic included ([`panicked`]), becomes the outcome.
 pub fn run_host(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {
-    catch_unwind(AssertUnwindSafe(|| attempts(job, target, run)))
-        .unwrap_or_else(|panic| panicked(&target.name, run.worker, panic.as_ref()))
+    let outcome = catch_unwind(AssertUnwindSafe(|| attempts(job, target, run)))
+        .unwrap_or_else(|panic| panicked(&target.name, run.worker, panic.as_ref()));
+    job.observer.host_finished(&outcome);
+    outcome
 }
 
 fn attempts(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {

@@ -3,7 +3,10 @@
 //! host starts, so a too-large `-c` is a clear error up front instead of
 //! hosts failing one by one with "too many open files". Each executor
 //! describes its [`Demand`] (pool threads, worker processes); the check and
-//! its advice are the same for all ([`check_limits`]).
+//! its advice are the same for all ([`check_limits`]). A host that runs
+//! out of descriptors anyway (other programs, a limit lowered mid-run) gets
+//! the one message about it ([`descriptor_shortage`]), whichever path
+//! (a socket, a local command's pipes, a worker process) met it.
 
 use fanout_core::TaskKind;
 
@@ -39,10 +42,68 @@ pub fn fds_per_host(kind: TaskKind) -> u64 {
         // The TCP socket, and the probe's second one after a failed
         // key exchange.
         TaskKind::Exec | TaskKind::Cli => 2,
-        // stdout and stderr pipes, and the pipe ends while spawning.
-        TaskKind::Local => 4,
+        // While spawning: the stdout and stderr pipes (2 ends each), the
+        // /dev/null of stdin and std's exec-error pipe (2); two pipe ends
+        // stay open while it runs. Threads spawning at once each hold the
+        // seven.
+        TaskKind::Local => 7,
         TaskKind::Sleep | TaskKind::Cpu => 0,
     }
+}
+
+/// The [`Demand`] of `hosts` hosts of `kind` in flight at once in this
+/// process, each on a thread of its own (`threads_per_host`: 1 for the
+/// thread executors and the calling thread of `seq`, 0 for tokio tasks).
+pub fn hosts_demand(
+    hosts: usize,
+    kind: TaskKind,
+    threads_per_host: u64,
+    units_are: &str,
+) -> Demand {
+    Demand {
+        units: u64::try_from(hosts).unwrap_or(u64::MAX),
+        units_are: units_are.to_string(),
+        fds_per_unit: fds_per_host(kind),
+        fds_are: "open files per host".into(),
+        tasks_per_unit: threads_per_host + helper_tasks_per_host(kind),
+        tasks_fixed: 0,
+    }
+}
+
+/// What to say about an OS error that means "out of file descriptors"
+/// (`EMFILE`: this process's open-file limit is used up; `ENFILE`: the
+/// system's file table is full), or `None` for any other error. Every
+/// place that opens a descriptor for a host — a socket, a local command's
+/// pipes, a worker process — words it with this, so the advice is about
+/// descriptors, not about the address or the program name.
+pub fn descriptor_shortage(error: &std::io::Error) -> Option<String> {
+    match error.raw_os_error()? {
+        libc::EMFILE => {
+            let (soft, hard) = rlimit(libc::RLIMIT_NOFILE);
+            let shown = |v: u64| {
+                if v == u64::MAX {
+                    "unlimited".to_string()
+                } else {
+                    v.to_string()
+                }
+            };
+            Some(format!(
+                "out of file descriptors (too many open files: fanout's open-file limit, ulimit -n, is {} of at most {}); lower -c, or raise the limit with `ulimit -n $(ulimit -Hn)` before running fanout",
+                shown(soft),
+                shown(hard)
+            ))
+        }
+        libc::ENFILE => Some(
+            "out of file descriptors (the system's file table is full: too many open files in the whole system); lower -c, or end other programs holding many files".to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// `error` in words: [`descriptor_shortage`] for a lack of descriptors,
+/// else the error itself followed by `advice` (what else to check).
+pub fn describe_io_error(error: &std::io::Error, advice: &str) -> String {
+    descriptor_shortage(error).unwrap_or_else(|| format!("{error}; {advice}"))
 }
 
 /// Threads and processes a host of `kind` starts besides the thread it
@@ -66,8 +127,14 @@ pub fn check_limits(demand: &Demand) -> Result<(), String> {
         let need = fds_needed(demand, open);
         let (mut soft, hard) = rlimit(libc::RLIMIT_NOFILE);
         if soft < need {
-            set_soft(libc::RLIMIT_NOFILE, need.min(hard), hard);
+            // Twice the estimate (within the hard limit): descriptors other
+            // code opens for a moment must not make a host fail.
+            set_soft(libc::RLIMIT_NOFILE, need.saturating_mul(2).min(hard), hard);
             soft = rlimit(libc::RLIMIT_NOFILE).0;
+            if soft < need {
+                set_soft(libc::RLIMIT_NOFILE, need.min(hard), hard);
+                soft = rlimit(libc::RLIMIT_NOFILE).0;
+            }
         }
         check_fds(demand, open, soft, hard)?;
     }
@@ -265,6 +332,27 @@ mod tests {
             raised >= want - 2,
             "soft limit {raised}, needed about {want}"
         );
+    }
+
+    #[test]
+    fn running_out_of_descriptors_says_so_not_check_the_address() {
+        let emfile = std::io::Error::from_raw_os_error(libc::EMFILE);
+        let msg = describe_io_error(&emfile, "check the address and port");
+        assert!(msg.starts_with("out of file descriptors"), "{msg}");
+        assert!(
+            msg.contains("ulimit -n") && msg.contains("lower -c"),
+            "{msg}"
+        );
+        assert!(!msg.contains("check the address"), "{msg}");
+        let enfile = std::io::Error::from_raw_os_error(libc::ENFILE);
+        assert!(
+            descriptor_shortage(&enfile)
+                .unwrap()
+                .contains("file table is full")
+        );
+        let refused = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(descriptor_shortage(&refused), None);
+        assert!(describe_io_error(&refused, "check the port").ends_with("; check the port"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use fanout_core::{CancelToken, ExecError, HostOutcome, Job, RunSummary, Target, Worker};
+use fanout_core::{CancelToken, ExecError, FailGate, HostOutcome, Job, RunSummary, Target, Worker};
 use fanout_engine::nonblocking::{self, Admit, Admitted, AsyncAdmission, AsyncRun, Stop};
 use fanout_engine::{Admission, AsyncTransport, ConnectRateLimiter, Ledger};
 use fanout_transport_async::Transports;
@@ -40,6 +40,9 @@ struct Ctx {
     admission: Arc<AsyncAdmission>,
     /// When the run started (`queued` times count from here).
     started: Instant,
+    /// `--max-fail`: counted by each host before it gives its slot back,
+    /// so the driver starts no host after the failure that trips it.
+    gate: FailGate,
 }
 
 /// Outcomes of a run in completion order; see [`run_stream`].
@@ -168,6 +171,20 @@ pub fn run_stream(
         )
     })?;
     let targets: Arc<[Target]> = targets.into();
+    // The same open-file check as every executor: the soft limit is raised
+    // toward the hard one, or the run is refused saying how far to lower -c.
+    let kind = job.task.kind();
+    let mut demand = fanout_engine::limits::hosts_demand(
+        job.limits.concurrency.min(targets.len()),
+        kind,
+        0,
+        &format!("{kind} hosts in flight"),
+    );
+    // A host is a tokio task, not a thread, and name lookups share tokio's
+    // bounded blocking pool: only a local command's process counts
+    // against ulimit -u.
+    demand.tasks_per_unit = u64::from(kind == fanout_core::TaskKind::Local);
+    fanout_engine::limits::check_limits(&demand).map_err(|e| ExecError::setup("async", e))?;
     let transports =
         Transports::for_job(&job).map_err(|e| ExecError::setup("async", e.to_string()))?;
     let admission = AsyncAdmission::new(Admission::new(
@@ -187,6 +204,7 @@ pub fn run_stream(
         admission,
         cancel,
         targets: targets.clone(),
+        gate: FailGate::new(job.limits.max_fail, targets.len()),
         job,
         started: Instant::now(),
     });
@@ -220,6 +238,10 @@ async fn drive(ctx: Arc<Ctx>, tx: Outcomes) {
         if ctx.cancel.is_cancelled() {
             ctx.run.stop.fire();
             return;
+        }
+        if ctx.gate.tripped() {
+            // Hosts in flight finish; the stream reports the rest cancelled.
+            break;
         }
         match ctx.admission.try_admit() {
             Admit::Host(admitted) => {
@@ -257,6 +279,8 @@ async fn host_task(ctx: Arc<Ctx>, admitted: Admitted, tx: Outcomes) {
     let host = nonblocking::run_host(&ctx.job, &ctx.targets[idx], Worker::Task(idx), &ctx.run);
     let mut outcome = host.await;
     outcome.timings.queued = queued;
+    ctx.job.observer.host_finished(&outcome);
+    ctx.gate.count(outcome.status);
     let _ = tx.send((admitted.index(), outcome));
     drop(admitted);
 }
@@ -404,6 +428,7 @@ mod tests {
             },
             admission: admission.clone(),
             started: Instant::now(),
+            gate: FailGate::new(None, 1),
         });
         let Admit::Host(admitted) = admission.try_admit() else {
             panic!("one host, one slot")

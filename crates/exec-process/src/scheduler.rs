@@ -10,7 +10,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fanout_core::{
-    CancelToken, ErrorKind, Executor, HostOutcome, Job, Phase, RunSummary, Sink, Target, Worker,
+    CancelToken, ErrorKind, Executor, FailGate, HostOutcome, Job, Phase, RunSummary, Sink, Target,
+    Worker,
 };
 
 use fanout_engine::{Admission, BlockingTransport, ConnectRateLimiter, Ledger, max_host_duration};
@@ -105,6 +106,7 @@ pub(crate) fn run(
         capacity: exec.concurrency(job).max(1),
         stop_deadline: None,
         parent: Worker::Pid(std::process::id()),
+        gate: FailGate::new(job.limits.max_fail, targets.len()),
     };
     s.run_loop();
     s.shutdown();
@@ -134,6 +136,9 @@ struct Scheduler<'a> {
     capacity: usize,
     stop_deadline: Option<Instant>,
     parent: Worker,
+    /// `--max-fail`: once tripped, hosts not started are reported
+    /// cancelled while those in flight finish.
+    gate: FailGate,
 }
 
 impl Scheduler<'_> {
@@ -141,6 +146,12 @@ impl Scheduler<'_> {
         while self.ledger.remaining() > 0 {
             if self.stop_deadline.is_none() && self.ledger.should_stop(self.cancel) {
                 self.begin_stop();
+            }
+            if self.gate.tripped() {
+                for index in self.admission.take_all() {
+                    let o = HostOutcome::cancelled(&self.targets[index].name, self.parent);
+                    self.deliver(index, o);
+                }
             }
             if self.stop_deadline.is_none() {
                 self.dispatch();
@@ -158,7 +169,7 @@ impl Scheduler<'_> {
     // ----- dispatching -------------------------------------------------
 
     fn dispatch(&mut self) {
-        while self.admission.waiting() > 0 {
+        while self.admission.waiting() > 0 && !self.gate.tripped() {
             let idle = match self.exec.mode {
                 ProcessMode::Pool => self
                     .slots
@@ -190,8 +201,10 @@ impl Scheduler<'_> {
                             &self.targets[index].name,
                             ErrorKind::WorkerCrashed,
                             format!(
-                                "could not start a worker process (`{} worker`): {e}",
-                                self.program.display()
+                                "could not start a worker process (`{} worker`): {}",
+                                self.program.display(),
+                                fanout_engine::limits::descriptor_shortage(&e)
+                                    .unwrap_or_else(|| e.to_string())
                             ),
                             self.parent,
                         );
@@ -230,6 +243,7 @@ impl Scheduler<'_> {
 
     fn start_host(&mut self, slot: usize, index: usize) {
         let target = &self.targets[index];
+        self.job.observer.host_started(&target.name);
         let queued = self.ledger.host_started();
         let now = Instant::now();
         let budget = max_host_duration(self.job, target, self.transport);
@@ -547,10 +561,12 @@ impl Scheduler<'_> {
         self.admission.release(busy.index);
         outcome.timings.queued = busy.queued;
         outcome.timings.total = outcome.timings.total.max(busy.started.elapsed());
+        self.job.observer.host_finished(&outcome);
         self.deliver(busy.index, outcome);
     }
 
     fn deliver(&mut self, index: usize, outcome: HostOutcome) {
+        self.gate.count(outcome.status);
         self.ledger.deliver(self.sink, index, outcome);
     }
 

@@ -260,6 +260,8 @@ impl TryFrom<WireJob> for Job {
                 concurrency: w.concurrency,
                 per_group: w.per_group,
                 connect_rate,
+                // The parent schedules: a worker never decides what starts.
+                max_fail: None,
             },
             timeouts: Timeouts {
                 connect: w.timeouts.connect,
@@ -275,6 +277,8 @@ impl TryFrom<WireJob> for Job {
             },
             host_keys: w.host_keys,
             known_hosts: w.known_hosts,
+            // The parent observes its workers' hosts.
+            observer: fanout_core::Observer::default(),
         })
     }
 }

@@ -8,7 +8,9 @@
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use fanout_core::{CancelToken, ErrorKind, HostOutcome, Job, RunSummary, Sink, Target, Worker};
+use fanout_core::{
+    CancelToken, ErrorKind, FailGate, HostOutcome, Job, RunSummary, Sink, Target, Worker,
+};
 use fanout_engine::blocking::{HostRun, run_host};
 use fanout_engine::{Admission, Ledger};
 
@@ -60,6 +62,10 @@ pub(crate) fn drive(
     };
     let mut admission = Admission::new(targets, &job.limits.per_group, global);
     let mut stopped = false;
+    // --max-fail: once tripped, hosts not started are withdrawn (reported
+    // cancelled) while those in flight finish.
+    let gate = FailGate::new(job.limits.max_fail, targets.len());
+    let mut drained = false;
     if !targets.is_empty() {
         ledger.host_started();
     }
@@ -80,7 +86,16 @@ pub(crate) fn drive(
             }
             continue;
         }
-        if !stopped {
+        if !stopped && !drained && gate.tripped() {
+            drained = true;
+            let withdrawn = launcher.withdraw();
+            for index in admission.take_all().into_iter().chain(withdrawn) {
+                let outcome = HostOutcome::cancelled(&targets[index].name, Worker::Thread(0));
+                ledger.deliver(sink, index, outcome);
+            }
+            continue;
+        }
+        if !stopped && !drained {
             while let Some(index) = admission.next_admissible() {
                 launcher.launch(index);
             }
@@ -88,7 +103,7 @@ pub(crate) fn drive(
         match results.recv_timeout(CANCEL_POLL) {
             Ok((index, outcome)) => {
                 admission.release(index);
-                if !stopped {
+                if !stopped && !gate.count(outcome.status) {
                     // Refill the freed slot before the sink's work, so the
                     // pool never waits on the reporter.
                     if let Some(next) = admission.next_admissible() {

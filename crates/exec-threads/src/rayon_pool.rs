@@ -129,7 +129,9 @@ impl Executor for Rayon {
         let shape = PoolShape {
             name: self.name(),
             concurrency,
-            metered: !job.limits.per_group.is_empty() || concurrency < threads,
+            metered: !job.limits.per_group.is_empty()
+                || concurrency < threads
+                || job.limits.max_fail.is_some(),
         };
         let summary = pool.in_place_scope(|scope| {
             let mut launcher = Spawner {

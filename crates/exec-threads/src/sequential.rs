@@ -1,6 +1,8 @@
 use std::time::Instant;
 
-use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target, Worker};
+use fanout_core::{
+    CancelToken, ExecError, Executor, FailGate, Job, RunSummary, Sink, Target, Worker,
+};
 use fanout_engine::{AttemptGate, ConnectRateLimiter, Ledger};
 
 use crate::dispatch::run_one;
@@ -38,14 +40,25 @@ impl Executor for Sequential {
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
         job.validate()?;
+        // One host at a time still needs its files: the same check (and
+        // the same raised soft limit) as every executor.
+        let hosts = targets.len().min(1);
+        fanout_engine::limits::check_limits(&fanout_engine::limits::hosts_demand(
+            hosts,
+            job.task.kind(),
+            0,
+            &format!("{} host at a time", job.task.kind()),
+        ))
+        .map_err(|e| ExecError::setup(self.name(), e))?;
         let transports =
             Transports::for_job(job).map_err(|e| ExecError::setup(self.name(), e.to_string()))?;
         let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
         let worker = Worker::Thread(0);
         let mut ledger = Ledger::new(targets.len());
+        let gate = FailGate::new(job.limits.max_fail, targets.len());
         let started = Instant::now();
         for (index, target) in targets.iter().enumerate() {
-            if ledger.should_stop(cancel) {
+            if ledger.should_stop(cancel) || gate.tripped() {
                 break;
             }
             ledger.host_started();
@@ -56,6 +69,7 @@ impl Executor for Sequential {
                 transport: Some(&transports),
             };
             let outcome = run_one(job, target, run, started);
+            gate.count(outcome.status);
             ledger.deliver(sink, index, outcome);
         }
         ledger.cancel_unreported(sink, targets, |_| worker);

@@ -2,7 +2,7 @@
 //! the check that a pool fits this process's limits.
 
 use fanout_core::TaskKind;
-use fanout_engine::limits::{Demand, check_limits, fds_per_host, helper_tasks_per_host};
+use fanout_engine::limits::{check_limits, hosts_demand};
 
 /// Default stack of a pool thread: 256 KiB. ssh2 (libssh2 + OpenSSL) needs
 /// well under that; only the pages a thread touches cost memory, so 1,000
@@ -31,12 +31,10 @@ pub enum BuildError {
 /// Checks that a pool of `threads` threads, each running a host of `kind`
 /// at a time, fits this process's limits.
 pub(crate) fn check_threads(threads: usize, kind: TaskKind) -> Result<(), String> {
-    check_limits(&Demand {
-        units: u64::try_from(threads).unwrap_or(u64::MAX),
-        units_are: format!("pool threads running a {kind} task"),
-        fds_per_unit: fds_per_host(kind),
-        fds_are: "open files per host".into(),
-        tasks_per_unit: 1 + helper_tasks_per_host(kind),
-        tasks_fixed: 0,
-    })
+    check_limits(&hosts_demand(
+        threads,
+        kind,
+        1,
+        &format!("pool threads running {kind} hosts"),
+    ))
 }

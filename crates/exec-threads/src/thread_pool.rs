@@ -150,7 +150,9 @@ impl Executor for ThreadPool {
             let shape = PoolShape {
                 name: self.name(),
                 concurrency,
-                metered: !job.limits.per_group.is_empty(),
+                // --max-fail: no host may start after the failure that trips it,
+                // so hosts are handed out by the dispatcher that counts.
+                metered: !job.limits.per_group.is_empty() || job.limits.max_fail.is_some(),
             };
             let summary = drive(
                 shape,

@@ -18,6 +18,7 @@
 
 mod diff;
 mod extras;
+mod failures;
 mod fold;
 mod json;
 mod outdir;
@@ -30,6 +31,7 @@ use fanout_core::{HostOutcome, RunSummary};
 
 pub use diff::{Change, DiffCounts, DiffError, HostChange, RunDiff, Snapshot, SnapshotHost};
 pub use extras::{HostDiffJson, HostExtras, OutputExtras};
+pub use failures::{FailureGroup, failure_groups, write_failures};
 pub use fold::{FoldedOutput, fold_names, fold_outputs, output_text};
 pub use json::{JsonLinesReporter, JsonReporter};
 pub use outdir::{OutDir, OutDirError};

@@ -273,6 +273,7 @@ impl Reporter for SimilarTableReporter<'_> {
                 writeln!(self.out)?;
             }
         }
+        crate::write_failures(&mut self.out, &self.outcomes)?;
         writeln!(self.out, "{}", summary_line(summary))?;
         self.out.flush()
     }

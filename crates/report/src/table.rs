@@ -163,6 +163,7 @@ impl Reporter for TableReporter<'_> {
                 )?;
             }
         }
+        crate::write_failures(&mut self.out, &self.outcomes)?;
         writeln!(self.out, "{}", summary_line(summary))?;
         self.out.flush()
     }

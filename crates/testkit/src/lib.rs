@@ -20,6 +20,7 @@ pub mod fleet_checks;
 pub mod lesson_checks;
 pub mod probe;
 pub mod reach_checks;
+pub mod run_feature_checks;
 pub mod streaming_checks;
 
 pub use fanout_core;
@@ -79,6 +80,14 @@ macro_rules! executor_conformance {
             #[test]
             fn bad_jobs_fail_before_any_outcome() {
                 checks::rejects_before_any_outcome(&make);
+            }
+            #[test]
+            fn max_fail_stops_starting_hosts() {
+                $crate::run_feature_checks::max_fail_stops_starting_hosts(&make);
+            }
+            #[test]
+            fn observer_hears_hosts_start_and_finish() {
+                $crate::run_feature_checks::observer_hears_hosts_start_and_finish(&make);
             }
             #[test]
             fn sleep_outcomes() {

@@ -85,8 +85,9 @@ impl LocalCommand {
             ErrorKind::CommandFailed,
             None,
             format!(
-                "could not start `{}`: {error}; check the program name and PATH",
-                self.program
+                "could not start `{}`: {}",
+                self.program,
+                crate::limits::describe_io_error(error, "check the program name and PATH")
             ),
         )
     }

@@ -21,7 +21,10 @@ pub fn connect_failed(target: &Target, last: Option<&io::Error>) -> AttemptError
         Some(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
             "connection refused: nothing listens there; check the port and that SSH is enabled on the device".to_string()
         }
-        Some(e) => format!("{e}; check the address and port, and that the device is reachable"),
+        Some(e) => fanout_engine::limits::describe_io_error(
+            e,
+            "check the address and port, and that the device is reachable",
+        ),
         None => "the name resolved to no address".to_string(),
     };
     AttemptError::new(
