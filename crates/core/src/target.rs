@@ -233,6 +233,9 @@ pub struct Target {
     /// An OpenSSH client config file for this host (scrapli's
     /// `ssh_config_file`), resolved relative to the inventory.
     pub ssh_config_file: Option<PathBuf>,
+    /// The CA (PEM) that HTTPS device APIs are verified against: the
+    /// inventory's top-level `ca_file:`, resolved relative to it.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Target {
@@ -252,6 +255,7 @@ impl Target {
             timeouts: TimeoutOverrides::default(),
             host_keys: None,
             ssh_config_file: None,
+            ca_file: None,
         }
     }
 

@@ -292,6 +292,8 @@ pub(crate) struct WireTarget {
     transport: Transport,
     #[serde(default)]
     ssh_config_file: Option<PathBuf>,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
 }
 
 impl From<&Target> for WireTarget {
@@ -319,6 +321,7 @@ impl From<&Target> for WireTarget {
             host_keys: t.host_keys,
             transport: t.transport,
             ssh_config_file: t.ssh_config_file.clone(),
+            ca_file: t.ca_file.clone(),
         }
     }
 }
@@ -358,6 +361,7 @@ impl TryFrom<WireTarget> for Target {
             host_keys: w.host_keys,
             transport: w.transport,
             ssh_config_file: w.ssh_config_file,
+            ca_file: w.ca_file,
         })
     }
 }
@@ -401,6 +405,7 @@ mod tests {
         t.host_keys = Some(HostKeyPolicy::AcceptNew);
         t.transport = Transport::Telnet;
         t.ssh_config_file = Some("/lab/ssh_config".into());
+        t.ca_file = Some("/lab/ca.pem".into());
         t
     }
 
