@@ -253,6 +253,17 @@ pub(crate) struct SimServeArgs {
     /// INVENTORY_ssh_config beside the inventory).
     #[arg(long, value_name = "FILE")]
     pub(crate) ssh_config_out: Option<PathBuf>,
+
+    /// Also serve HTTPS device APIs per device (RESTCONF-style JSON under
+    /// /restconf/data, eAPI-style POST /command-api; basic auth with the
+    /// device login); the inventory gets vars.http_port and ca_file:.
+    #[arg(long)]
+    pub(crate) http: bool,
+
+    /// Write the CA certificate (PEM) of the HTTPS listeners here
+    /// (default: INVENTORY_ca.pem beside the inventory).
+    #[arg(long, value_name = "FILE", requires = "http")]
+    pub(crate) ca_out: Option<PathBuf>,
 }
 
 impl SimServeArgs {

@@ -69,6 +69,10 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     if let Some(path) = &args.ssh_config_out {
         builder = builder.ssh_config_out(path);
     }
+    builder = builder.http(args.http);
+    if let Some(path) = &args.ca_out {
+        builder = builder.ca_out(path);
+    }
 
     let (tx, rx) = mpsc::channel();
     ctrlc::set_handler(move || {
@@ -194,6 +198,12 @@ fn print_listening(fleet: &Fleet, args: &SimServeArgs) -> Result<()> {
                 .as_ref()
                 .map(|v| format!(" (reachable only through {v})"))
                 .unwrap_or_default()
+        )?;
+    }
+    if let Some(ca) = fleet.ca_path() {
+        crate::outln!(
+            "  https:       every device's vars.http_port; CA {}",
+            ca.display()
         )?;
     }
     if let Some(path) = fleet.ssh_config_path() {

@@ -304,6 +304,9 @@ pub struct Target {
     /// Jump hosts, proxy command, algorithms and known_hosts from
     /// ssh_config.
     pub reach: Reach,
+    /// The CA (PEM) that HTTPS device APIs are verified against: the
+    /// inventory's top-level `ca_file:`, resolved relative to it.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Target {
@@ -324,6 +327,7 @@ impl Target {
             host_keys: None,
             ssh_config_file: None,
             reach: Reach::default(),
+            ca_file: None,
         }
     }
 

@@ -310,6 +310,8 @@ pub(crate) struct WireTarget {
     /// Boxed: rarely set, and it would make every message large.
     #[serde(default)]
     reach: Box<Reach>,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
 }
 
 impl From<&Target> for WireTarget {
@@ -338,6 +340,7 @@ impl From<&Target> for WireTarget {
             transport: t.transport,
             ssh_config_file: t.ssh_config_file.clone(),
             reach: Box::new(t.reach.clone()),
+            ca_file: t.ca_file.clone(),
         }
     }
 }
@@ -378,6 +381,7 @@ impl TryFrom<WireTarget> for Target {
             transport: w.transport,
             ssh_config_file: w.ssh_config_file,
             reach: *w.reach,
+            ca_file: w.ca_file,
         })
     }
 }
@@ -428,6 +432,7 @@ mod tests {
             identity: Some("/keys/jump".into()),
         });
         t.reach.kex_algorithms = Some("+diffie-hellman-group1-sha1".into());
+        t.ca_file = Some("/lab/ca.pem".into());
         t
     }
 

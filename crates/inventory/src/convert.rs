@@ -86,6 +86,11 @@ pub fn convert(
             ));
         }
     };
+    if model.ca_file.is_some() && to != Format::Fanout {
+        notes.push(format!(
+            "{to} has no place for the inventory's ca_file: the converted hosts do not name it"
+        ));
+    }
     if model.known_hosts.is_some() && to != Format::Fanout {
         notes.push(format!(
             "{to} has no place for the inventory's known_hosts file: pass it with `fanout run --known-hosts FILE`"
@@ -282,6 +287,9 @@ impl Writer<'_> {
         let mut root = Vec::new();
         if let Some(k) = &m.known_hosts {
             root.push(("known_hosts".to_string(), Y::Str(self.path(&k.value))));
+        }
+        if let Some(k) = &m.ca_file {
+            root.push(("ca_file".to_string(), Y::Str(self.path(&k.value))));
         }
         root.push((
             "defaults".into(),

@@ -63,6 +63,9 @@ pub struct Inventory {
     /// The top-level `known_hosts:` file, resolved relative to the
     /// inventory file's directory (`~/` is the home directory).
     pub known_hosts: Option<PathBuf>,
+    /// The top-level `ca_file:` (a PEM CA for HTTPS device APIs), resolved
+    /// like `known_hosts`; also on every target.
+    pub ca_file: Option<PathBuf>,
     /// Group names: those declared under `groups:` in file order, or for a
     /// device list, those its devices list in `groups:`, first seen first.
     pub groups: Vec<String>,
@@ -137,6 +140,7 @@ fn resolve_read(
         format: read.format,
         targets: built.targets,
         known_hosts: built.known_hosts,
+        ca_file: built.ca_file,
         groups: built.groups,
         warnings: problems.take_warnings(),
     })

@@ -40,6 +40,8 @@ pub(crate) struct Model {
     pub(crate) hosts: Vec<Named>,
     /// The top-level `known_hosts:` as written.
     pub(crate) known_hosts: Option<At<String>>,
+    /// The top-level `ca_file:` as written.
+    pub(crate) ca_file: Option<At<String>>,
     pub(crate) order: GroupOrder,
     /// Where groups are defined, for "not defined" messages.
     pub(crate) groups_home: &'static str,
@@ -54,6 +56,7 @@ impl Model {
             groups: Vec::new(),
             hosts: Vec::new(),
             known_hosts: None,
+            ca_file: None,
             order,
             groups_home: "under `groups:`",
             name_is_address: false,
@@ -65,6 +68,7 @@ impl Model {
 pub(crate) fn resolve(model: &Model, cx: &Context<'_>, p: &mut Problems) -> Built {
     let mut built = Built {
         known_hosts: model.known_hosts.as_ref().map(|k| cx.path(&k.value)),
+        ca_file: model.ca_file.as_ref().map(|k| cx.path(&k.value)),
         ..Built::default()
     };
     let mut missing = Missing::default();
@@ -147,7 +151,8 @@ pub(crate) fn resolve(model: &Model, cx: &Context<'_>, p: &mut Problems) -> Buil
                 continue;
             }
         };
-        let target = assemble(&host.name, address, &scratch, names, cx, p, &mut missing);
+        let mut target = assemble(&host.name, address, &scratch, names, cx, p, &mut missing);
+        target.ca_file = built.ca_file.clone();
         built.targets.push(target);
     }
     report_unset(missing, p);

@@ -14,13 +14,14 @@ use crate::suggest::did_you_mean;
 use crate::yaml::{Entry, Kind, Node, Pos};
 
 /// The top-level keys of a Nornir-style inventory.
-const SECTIONS: [&str; 4] = ["known_hosts", "defaults", "groups", "hosts"];
+const SECTIONS: [&str; 5] = ["known_hosts", "ca_file", "defaults", "groups", "hosts"];
 
 /// What an inventory resolves to.
 #[derive(Default)]
 pub(crate) struct Built {
     pub(crate) targets: Vec<Target>,
     pub(crate) known_hosts: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
     pub(crate) groups: Vec<String>,
 }
 
@@ -231,6 +232,22 @@ fn sections(pos: Pos, entries: &[Entry], p: &mut Problems) -> Model {
                     format!("`known_hosts` must be a file path, not {}", v.describe()),
                 ),
             },
+            "ca_file" => match v.text() {
+                Some(path) if matches!(v.kind, Kind::Scalar { .. }) => {
+                    model.ca_file = Some(At {
+                        value: path.to_string(),
+                        pos: v.pos,
+                    })
+                }
+                _ if v.is_null() => {}
+                _ => p.push(
+                    v.pos,
+                    format!(
+                        "`ca_file` must be the path of a PEM CA certificate, not {}",
+                        v.describe()
+                    ),
+                ),
+            },
             "defaults" => model.defaults = parse_level(v, Scope::Defaults, "defaults", p),
             "groups" => {
                 model.groups = named(v, "groups", p, |name, node, p| {
@@ -249,7 +266,8 @@ fn sections(pos: Pos, entries: &[Entry], p: &mut Problems) -> Model {
                     if matches!(&v.kind, Kind::Map(e) if e.iter().any(|e| e.key == "hostname")) {
                         format!("to define host `{other}`, indent it under `hosts:`")
                     } else {
-                        "the sections are known_hosts, defaults, groups and hosts".to_string()
+                        "the sections are known_hosts, ca_file, defaults, groups and hosts"
+                            .to_string()
                     }
                 });
                 p.push(entry.key_pos, format!("unknown section `{other}`; {hint}"));

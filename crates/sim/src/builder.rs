@@ -53,6 +53,8 @@ pub struct FleetBuilder {
     bastion_password: String,
     bastion_max_startups: Option<MaxStartups>,
     ssh_config_out: Option<PathBuf>,
+    http: bool,
+    ca_out: Option<PathBuf>,
 }
 
 impl Default for FleetBuilder {
@@ -87,6 +89,8 @@ impl Default for FleetBuilder {
             bastion_password: "jump".into(),
             bastion_max_startups: None,
             ssh_config_out: None,
+            http: false,
+            ca_out: None,
         }
     }
 }
@@ -237,6 +241,21 @@ impl FleetBuilder {
         self
     }
 
+    /// An HTTPS listener per device too (RESTCONF-style JSON and eAPI
+    /// `POST /command-api`, HTTP/1.1 keep-alive, basic auth), with a
+    /// certificate of a CA generated for the fleet; the inventory gets
+    /// `vars.http_port` per host and a top-level `ca_file:`.
+    pub fn http(mut self, on: bool) -> Self {
+        self.http = on;
+        self
+    }
+    /// Where to write the CA certificate (PEM) of the HTTPS listeners
+    /// (default: beside the inventory, `NAME_ca.pem`).
+    pub fn ca_out(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_out = Some(path.into());
+        self
+    }
+
     fn generated_specs(&self) -> Vec<DeviceSpec> {
         let width = if self.devices < 1000 {
             1
@@ -309,6 +328,15 @@ impl FleetBuilder {
         let seed = self.seed;
         let host_keys = all_host_keys(&specs, seed)?;
         let topology = topology(&specs, self.cables, seed)?;
+        let tls = if self.http {
+            let addrs: BTreeSet<IpAddr> = specs.iter().map(|s| s.address).collect();
+            Some(crate::http::Tls::generate(
+                &addrs.into_iter().collect::<Vec<_>>(),
+            )?)
+        } else {
+            None
+        };
+        let mut http_ports: Vec<u16> = Vec::new();
         let devices = runtime.block_on(async {
             let mut bound = Vec::with_capacity(specs.len());
             for (i, (spec, keys)) in specs.into_iter().zip(host_keys).enumerate() {
@@ -364,6 +392,45 @@ impl FleetBuilder {
                     tokio::spawn(crate::accept::serve(listener, device.clone()));
                     port
                 };
+                if let Some(tls) = &tls {
+                    let addr = SocketAddr::new(device.spec.address, 0);
+                    let could_not = |e| {
+                        SimError::Io(
+                            format!(
+                                "device {} could not listen for HTTPS on {addr}",
+                                device.spec.name
+                            ),
+                            e,
+                        )
+                    };
+                    let http_port = if device.has(Fault::Refuse) {
+                        let socket = match addr {
+                            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+                        }
+                        .map_err(could_not)?;
+                        socket.bind(addr).map_err(could_not)?;
+                        let p = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+                        tokio::spawn(async move {
+                            let _held_until_the_fleet_stops = socket;
+                            std::future::pending::<()>().await
+                        });
+                        p
+                    } else {
+                        let listener = TcpListener::bind(addr).await.map_err(could_not)?;
+                        let p = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+                        let acceptor = if device.has(Fault::WrongHostKey) {
+                            tls.wrong.clone()
+                        } else if device.has(Fault::LegacyAlgorithms) {
+                            tls.legacy.clone()
+                        } else {
+                            tls.good.clone()
+                        };
+                        tokio::spawn(crate::http::serve(listener, device.clone(), acceptor));
+                        p
+                    };
+                    http_ports.push(http_port);
+                }
                 bound.push((device, port));
             }
             Ok::<_, SimError>(bound)
@@ -405,9 +472,19 @@ impl FleetBuilder {
                 .map_err(|e| SimError::Config(format!("encoding the client key: {e}")))?;
             write_atomic(path, pem.as_bytes(), 0o600)?;
         }
+        let ca_path = match (&self.ca_out, &tls) {
+            (_, None) => None,
+            (Some(p), Some(_)) => Some(p.clone()),
+            (None, Some(_)) => Some(files.ca.clone()),
+        };
+        if let (Some(path), Some(tls)) = (&ca_path, &tls) {
+            write_atomic(path, tls.ca_pem.as_bytes(), 0o644)?;
+        }
         let infos: Vec<DeviceInfo> = devices
             .iter()
-            .map(|(d, port)| DeviceInfo {
+            .enumerate()
+            .map(|(i, (d, port))| DeviceInfo {
+                http_port: http_ports.get(i).copied(),
                 name: d.spec.name.clone(),
                 address: d.spec.address,
                 port: *port,
@@ -446,8 +523,13 @@ impl FleetBuilder {
             )?;
             write_atomic(path, text.as_bytes(), 0o644)?;
         }
-        let mut inventory =
-            inventory_yaml(&devices, &files, client_key_path.as_deref(), self.telnet);
+        let mut inventory = inventory_yaml(
+            &devices,
+            &files,
+            client_key_path.as_deref(),
+            self.telnet,
+            ca_path.as_deref().map(|p| (p, http_ports.as_slice())),
+        );
         if let Some(path) = ssh_config_path.as_ref().filter(|_| self.bastions > 0) {
             // Jump hosts are no inventory key yet: the hosts stay direct.
             let names: Vec<&str> = bastion_infos.iter().map(|b| b.name.as_str()).collect();
@@ -481,6 +563,8 @@ impl FleetBuilder {
             bastions,
             bastion_infos,
             ssh_config_path,
+            ca_path,
+            ca_pem: tls.map(|t| t.ca_pem),
         })
     }
 }

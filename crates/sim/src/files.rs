@@ -16,6 +16,8 @@ pub(crate) struct FleetFiles {
     pub(crate) known_hosts: PathBuf,
     /// Where the ssh_config goes when one is written.
     pub(crate) ssh_config: PathBuf,
+    /// Where the HTTPS CA goes by default.
+    pub(crate) ca: PathBuf,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -29,6 +31,7 @@ impl FleetFiles {
             known_hosts.unwrap_or_else(|| inventory.with_file_name(format!("{stem}_known_hosts")));
         Self {
             ssh_config: inventory.with_file_name(format!("{stem}_ssh_config")),
+            ca: inventory.with_file_name(format!("{stem}_ca.pem")),
             inventory,
             known_hosts,
             _temp: None,
@@ -88,6 +91,7 @@ pub(crate) fn inventory_yaml(
     files: &FleetFiles,
     key: Option<&Path>,
     telnet: bool,
+    http: Option<(&Path, &[u16])>,
 ) -> String {
     let mut y = String::new();
     let _ = writeln!(
@@ -102,8 +106,11 @@ pub(crate) fn inventory_yaml(
             q(&relative_to(&files.known_hosts, &files.inventory))
         );
     }
+    if let Some((ca, _)) = http {
+        let _ = writeln!(y, "ca_file: {}", q(&relative_to(ca, &files.inventory)));
+    }
     y.push_str("hosts:\n");
-    for (d, port) in devices {
+    for (i, (d, port)) in devices.iter().enumerate() {
         let s = &d.spec;
         let _ = write!(
             y,
@@ -123,9 +130,16 @@ pub(crate) fn inventory_yaml(
         if let Some(key) = key {
             let _ = write!(y, ", key_file: {}", q(&relative_to(key, &files.inventory)));
         }
+        let mut vars = Vec::new();
+        if let Some(p) = http.and_then(|(_, ports)| ports.get(i)) {
+            vars.push(format!("http_port: \"{p}\""));
+        }
         if !s.faults.is_empty() {
             let faults: Vec<&str> = s.faults.iter().map(|f| f.as_str()).collect();
-            let _ = write!(y, ", vars: {{sim_faults: {}}}", q(&faults.join(",")));
+            vars.push(format!("sim_faults: {}", q(&faults.join(","))));
+        }
+        if !vars.is_empty() {
+            let _ = write!(y, ", vars: {{{}}}", vars.join(", "));
         }
         y.push_str("}\n");
     }

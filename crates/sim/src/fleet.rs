@@ -42,6 +42,8 @@ pub struct DeviceInfo {
     pub platform: Platform,
     /// Injected faults.
     pub faults: BTreeSet<Fault>,
+    /// Its HTTPS port ([`FleetBuilder::http`]).
+    pub http_port: Option<u16>,
 }
 
 /// A running simulated fleet. Dropping it stops every device.
@@ -61,6 +63,8 @@ pub struct Fleet {
     pub(crate) bastions: Vec<Arc<Bastion>>,
     pub(crate) bastion_infos: Vec<BastionInfo>,
     pub(crate) ssh_config_path: Option<PathBuf>,
+    pub(crate) ca_path: Option<PathBuf>,
+    pub(crate) ca_pem: Option<String>,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -124,6 +128,16 @@ impl Fleet {
     /// bastions, or when [`FleetBuilder::ssh_config_out`] was given.
     pub fn ssh_config_path(&self) -> Option<&Path> {
         self.ssh_config_path.as_deref()
+    }
+
+    /// The CA certificate file (PEM) of the HTTPS listeners, if any.
+    pub fn ca_path(&self) -> Option<&Path> {
+        self.ca_path.as_deref()
+    }
+
+    /// The CA certificate (PEM) of the HTTPS listeners, if any.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// Device-side counters.

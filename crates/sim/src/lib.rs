@@ -19,6 +19,7 @@ mod faults;
 mod fdlimit;
 mod files;
 mod fleet;
+mod http;
 mod keys;
 mod limits;
 pub mod profile;

@@ -158,6 +158,50 @@ fn sections_with_known_hosts_defaults_groups_and_hosts() {
 }
 
 #[test]
+fn top_level_ca_file_is_resolved_like_known_hosts_and_on_every_target() {
+    let inv = parse(&y("
+        known_hosts: fleet_known_hosts
+        ca_file: fleet_ca.pem
+        hosts:
+          r1: {hostname: 127.0.0.1, vars: {http_port: 8443}}
+          r2: {hostname: 127.0.0.2}
+    "));
+    let ca = Some(PathBuf::from("lab/fleet_ca.pem"));
+    assert_eq!(inv.ca_file, ca);
+    assert_eq!(target(&inv, "r1").ca_file, ca);
+    assert_eq!(target(&inv, "r2").ca_file, ca);
+    assert_eq!(target(&inv, "r1").vars["http_port"], "8443");
+
+    let home = parse_env(
+        &y("
+            ca_file: ~/lab/ca.pem
+            hosts: {r1: {hostname: 127.0.0.1}}
+        "),
+        &[("HOME", "/home/op")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(home.ca_file, Some(PathBuf::from("/home/op/lab/ca.pem")));
+    let none = parse(&y("hosts: {r1: {hostname: 127.0.0.1}}"));
+    assert_eq!(none.ca_file, None);
+    assert_eq!(target(&none, "r1").ca_file, None);
+
+    let err = parse_env(
+        &y("
+            ca_file: [a, b]
+            hosts: {r1: {hostname: 127.0.0.1}}
+        "),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("`ca_file` must be the path of a PEM CA certificate"),
+        "{err}"
+    );
+    assert!(err.contains(":1:"), "says where: {err}");
+}
+
+#[test]
 fn port_defaults_to_22() {
     let inv = parse(&y("
         hosts:

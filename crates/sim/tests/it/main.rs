@@ -5,6 +5,7 @@
 mod bastion;
 mod clients;
 mod console;
+mod http;
 mod openssh;
 mod storms;
 mod support;
