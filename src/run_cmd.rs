@@ -12,7 +12,7 @@ use fanout_core::{
 };
 use fanout_exec_process::{ProcessExecutor, ProcessMode};
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
-use fanout_report::{Format, OutDir, TableOptions};
+use fanout_report::{Format, OutDir, TableOptions, TimelineRecorder};
 
 use crate::cli::{
     ExecutorName, FormatArg, HostKeysArg, HostSource, ProcessModeArg, RunArgs, TaskCmd,
@@ -26,6 +26,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.out_dir {
         crate::out_path::check_output_dir("--out-dir", dir)?;
     }
+    args.lessons.check_paths()?;
     let hosts = load_hosts(&args.hosts)?;
     check_group_caps(&args.per_group, &hosts)?;
     let targets = hosts.targets;
@@ -75,7 +76,15 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     // starts, and the output folder still gets every outcome.
     let mut stdout_closed = false;
     let mut write_error: Option<anyhow::Error> = None;
+    let mut timeline = args
+        .lessons
+        .timeline
+        .as_ref()
+        .map(|_| TimelineRecorder::new(targets.iter().map(|t| t.name.as_str())));
     let mut sink = |outcome: HostOutcome| {
+        if let Some(timeline) = timeline.as_mut() {
+            timeline.record(&outcome);
+        }
         let extras = results.host(&outcome);
         if !stdout_closed
             && write_error.is_none()
@@ -124,6 +133,14 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     }
     drop(reporter);
     results.finish(format)?;
+    if let (Some(path), Some(timeline)) = (&args.lessons.timeline, timeline) {
+        let title = format!(
+            "fanout run -e {} -c {}: {} on {} hosts",
+            summary.executor, summary.concurrency, job.task, summary.hosts
+        );
+        fanout_report::write_timeline(path, &title, &timeline.hosts(), None)?;
+        crate::note!("fanout: wrote the timeline to {}", path.display());
+    }
     if let Some(dir) = out_dir {
         let path = dir.finish(&summary)?;
         crate::note!(
