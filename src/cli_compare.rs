@@ -73,6 +73,12 @@ pub(crate) struct CompareArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<PathBuf>,
 
+    /// Also draw each executor's run as a `fanout run --timeline` picture,
+    /// DIR/timeline-EXECUTOR.svg, all on the same time scale (of the last
+    /// run; with --sweep, of the last point). DIR is created if needed.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) timeline: Option<PathBuf>,
+
     /// What the chart shows.
     #[arg(long, value_enum, default_value_t = PlotMetricArg::Wall)]
     pub(crate) plot_metric: PlotMetricArg,

@@ -153,12 +153,17 @@ pub(crate) struct Setup {
     concurrency_sweep: bool,
     /// `--serve`: each child run becomes a section of the live view.
     live: Option<crate::live::CompareLive>,
+    /// `--timeline DIR`.
+    timeline: Option<PathBuf>,
 }
 
 pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
     // A chart that cannot be written must fail now, not after the runs.
     if let Some(path) = &args.plot {
         crate::out_path::check_output_file("--plot", path, &["svg"])?;
+    }
+    if let Some(dir) = &args.timeline {
+        crate::compare_timeline::check_dir(dir)?;
     }
     let (executors, skipped) = select_executors(&args.executors)?;
     if args.repeat == 0 {
@@ -270,6 +275,7 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         max_run: args.max_run,
         recommend_anyway: args.recommend_anyway,
         concurrency_sweep: matches!(args.sweep, Some((SweepParam::Concurrency, _))),
+        timeline: args.timeline.clone(),
     };
     let sweep_name = args.sweep.as_ref().map(|(p, _)| match p {
         SweepParam::Hosts => "hosts",
@@ -491,6 +497,10 @@ fn compare_point(
             skipped.push(s);
         }
     }
+    let mut timelines = setup
+        .timeline
+        .as_deref()
+        .map(|dir| crate::compare_timeline::Timelines::new(dir, setup.executors.len()));
     let order = interleaved(setup.executors.len(), setup.repeat);
     let total = order.len();
     for (step, (round, e)) in order.into_iter().enumerate() {
@@ -505,6 +515,10 @@ fn compare_point(
         cmd.arg("run").args(&src_args).args(["-e", name]);
         if name != "seq" {
             cmd.args(["-c", &run_concurrency(name).to_string()]);
+        }
+        if timelines.is_some() {
+            // Rows in inventory order, whatever the completion order.
+            cmd.args(["--order", "inventory"]);
         }
         cmd.args(["--format", "jsonl"])
             .args(&setup.pass_through)
@@ -528,6 +542,9 @@ fn compare_point(
         };
         if setup.interrupt.fired() {
             break;
+        }
+        if let Some(t) = timelines.as_mut() {
+            t.record(e, &measured.stdout);
         }
         match RunMeasurement::from_child(name, measured, fleet_cpu) {
             Ok(m) => {
@@ -576,6 +593,9 @@ fn compare_point(
             setup.interrupt.unregister(pid);
         }
         fleet.stop();
+    }
+    if let Some(t) = timelines {
+        t.write(&setup.executors, &task_title(&setup.task))?;
     }
     let results: Vec<ExecutorResult> = runs
         .iter()

@@ -10,6 +10,7 @@ mod compare_cmd;
 
 mod compare_estimate;
 mod compare_task;
+mod compare_timeline;
 mod completions_cmd;
 mod diff_cmd;
 mod inventory_cmd;

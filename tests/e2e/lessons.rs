@@ -255,3 +255,36 @@ fn timeline_writes_one_bar_per_host_and_refuses_a_non_svg_path_up_front() {
     );
     assert!(r.stdout.is_empty() && !png.exists());
 }
+
+#[test]
+fn compare_timeline_writes_one_picture_per_executor_on_one_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pictures");
+    let r = run(&[
+        "compare",
+        "--synthetic",
+        "6",
+        "-e",
+        "seq,async",
+        "--timeline",
+        out.to_str().unwrap(),
+        "sleep",
+        "20ms..60ms",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let read =
+        |name: &str| std::fs::read_to_string(out.join(format!("timeline-{name}.svg"))).unwrap();
+    let (seq, asy) = (read("seq"), read("async"));
+    // The x axis' tick labels: the same on both (seq's run sets the scale).
+    let ticks = |svg: &str| -> Vec<String> {
+        svg.lines()
+            .filter(|l| l.len() <= 6 && l.contains('.') && l.parse::<f64>().is_ok())
+            .map(String::from)
+            .collect()
+    };
+    assert!(!ticks(&seq).is_empty());
+    assert_eq!(ticks(&seq), ticks(&asy), "one scale for both pictures");
+    for svg in [&seq, &asy] {
+        assert!((1..=6).all(|i| svg.contains(&format!("\nhost{i:04}\n"))));
+    }
+}
