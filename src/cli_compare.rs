@@ -32,7 +32,9 @@ pub(crate) struct CompareArgs {
     pub(crate) filters: Vec<String>,
 
     /// Executors to compare, comma-separated [default: every executor of
-    /// this build, of seq,process,threads,rayon,async].
+    /// this build, of seq,process,threads,rayon,async]. `async-ct` (-e
+    /// async on a current-thread runtime) runs when named:
+    /// `-e async,async-ct`.
     #[arg(
         short = 'e',
         long = "executors",
