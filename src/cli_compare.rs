@@ -32,7 +32,9 @@ pub(crate) struct CompareArgs {
     pub(crate) filters: Vec<String>,
 
     /// Executors to compare, comma-separated [default: every executor of
-    /// this build, of seq,process,threads,rayon,async].
+    /// this build, of seq,process,threads,rayon,async]. `async-ct` (-e
+    /// async on a current-thread runtime) runs when named:
+    /// `-e async,async-ct`.
     #[arg(
         short = 'e',
         long = "executors",
@@ -72,6 +74,12 @@ pub(crate) struct CompareArgs {
     /// anything runs (its folder must exist; the name must end in .svg).
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<PathBuf>,
+
+    /// Also draw each executor's run as a `fanout run --timeline` picture,
+    /// DIR/timeline-EXECUTOR.svg, all on the same time scale (of the last
+    /// run; with --sweep, of the last point). DIR is created if needed.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) timeline: Option<PathBuf>,
 
     /// What the chart shows.
     #[arg(long, value_enum, default_value_t = PlotMetricArg::Wall)]

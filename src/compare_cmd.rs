@@ -171,12 +171,17 @@ pub(crate) struct Setup {
     pub(crate) explain: bool,
     /// `--serve`: each child run becomes a section of the live view.
     pub(crate) live: Option<crate::live::CompareLive>,
+    /// `--timeline DIR`.
+    pub(crate) timeline: Option<PathBuf>,
 }
 
 pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
     // A chart that cannot be written must fail now, not after the runs.
     if let Some(path) = &args.plot {
         crate::out_path::check_output_file("--plot", path, &["svg"])?;
+    }
+    if let Some(dir) = &args.timeline {
+        crate::compare_timeline::check_dir(dir)?;
     }
     let (executors, skipped) = select_executors(&args.executors)?;
     if args.repeat == 0 {
@@ -291,6 +296,7 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         recommend_anyway: args.recommend_anyway,
         concurrency_sweep: matches!(args.sweep, Some((SweepParam::Concurrency, _))),
         explain: args.explain,
+        timeline: args.timeline.clone(),
     };
     let sweep_name = args.sweep.as_ref().map(|(p, _)| match p {
         SweepParam::Hosts => "hosts",

@@ -168,6 +168,10 @@ pub(crate) fn compare_point(
             skipped.push(s);
         }
     }
+    let mut timelines = setup
+        .timeline
+        .as_deref()
+        .map(|dir| crate::compare_timeline::Timelines::new(dir, executors));
     let order = interleaved(rows, setup.repeat);
     let total = order.len();
     for (step, (round, e)) in order.into_iter().enumerate() {
@@ -184,6 +188,10 @@ pub(crate) fn compare_point(
             cmd.arg("run").args(&src_args).args(["-e", name]);
             if name != "seq" {
                 cmd.args(["-c", &run_concurrency(name).to_string()]);
+            }
+            if timelines.is_some() {
+                // Rows in inventory order, whatever the completion order.
+                cmd.args(["--order", "inventory"]);
             }
             cmd.args(["--format", "jsonl"])
                 .args(&setup.pass_through)
@@ -210,6 +218,11 @@ pub(crate) fn compare_point(
         };
         if setup.interrupt.fired() {
             break;
+        }
+        if e < executors
+            && let Some(t) = timelines.as_mut()
+        {
+            t.record(e, &measured.stdout);
         }
         let result = if e < executors {
             RunMeasurement::from_child(name, measured, fleet_cpu)
@@ -272,6 +285,9 @@ pub(crate) fn compare_point(
             setup.interrupt.unregister(pid);
         }
         fleet.stop();
+    }
+    if let Some(t) = timelines {
+        t.write(&setup.executors, &task_title(&setup.task))?;
     }
     let results: Vec<ExecutorResult> = runs
         .iter()

@@ -12,6 +12,7 @@ mod compare_estimate;
 mod compare_external;
 mod compare_point;
 mod compare_task;
+mod compare_timeline;
 mod completions_cmd;
 mod diff_cmd;
 mod inventory_cmd;

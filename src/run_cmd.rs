@@ -13,7 +13,7 @@ use fanout_core::{
 };
 use fanout_exec_process::{ProcessExecutor, ProcessMode};
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
-use fanout_report::{Format, OutDir, TableOptions};
+use fanout_report::{Format, OutDir, TableOptions, TimelineRecorder};
 
 use crate::cli::{
     ExecutorName, FormatArg, HostKeysArg, HostSource, ProcessModeArg, RunArgs, TaskCmd,
@@ -28,6 +28,7 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
         crate::out_path::check_output_dir("--out-dir", dir)?;
     }
     args.ops.check_paths()?;
+    args.lessons.check_paths()?;
     let hosts = load_hosts(&args.hosts)?;
     if args.executor == ExecutorName::Auto {
         let (chosen, why) = auto_executor(&args.task);
@@ -108,10 +109,18 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     let mut stdout_closed = false;
     let mut write_error: Option<anyhow::Error> = None;
     let mut failed = crate::run_opts::FailedHosts::default();
+    let mut timeline = args
+        .lessons
+        .timeline
+        .as_ref()
+        .map(|_| TimelineRecorder::new(targets.iter().map(|t| t.name.as_str())));
     let mut sink = |outcome: HostOutcome| {
         failed.host(&outcome);
         if let Some(p) = &progress {
             p.outcome(&outcome);
+        }
+        if let Some(timeline) = timeline.as_mut() {
+            timeline.record(&outcome);
         }
         let extras = results.host(&outcome);
         if !stdout_closed
@@ -173,6 +182,14 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
             path.display(),
             path.display()
         );
+    }
+    if let (Some(path), Some(timeline)) = (&args.lessons.timeline, timeline) {
+        let title = format!(
+            "fanout run -e {} -c {}: {} on {} hosts",
+            summary.executor, summary.concurrency, job.task, summary.hosts
+        );
+        fanout_report::write_timeline(path, &title, &timeline.hosts(), None)?;
+        crate::note!("fanout: wrote the timeline to {}", path.display());
     }
     if let Some(dir) = out_dir {
         let path = dir.finish(&summary)?;

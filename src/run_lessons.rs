@@ -2,6 +2,8 @@
 //! teaching kit): result order, the async runtime, the seed of
 //! `sleep MIN..MAX`, and the timeline picture.
 
+use std::path::PathBuf;
+
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use fanout_core::ResultOrder;
@@ -31,6 +33,13 @@ pub(crate) struct RunLessonArgs {
     /// on every executor and every run [default: 1].
     #[arg(long, value_name = "N", default_value_t = fanout_core::DEFAULT_SLEEP_SEED)]
     pub(crate) seed: u64,
+
+    /// Draw the run as an SVG picture: one bar per host (queued, connect,
+    /// auth, command, in colour) against wall time, so each executor's
+    /// shape shows (seq's staircase, threads' blocks of -c, async's single
+    /// wave). Above 200 hosts, consecutive hosts share a row.
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) timeline: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -50,6 +59,14 @@ pub(crate) enum RuntimeArg {
 }
 
 impl RunLessonArgs {
+    /// Checks the options that write files, before any host starts.
+    pub(crate) fn check_paths(&self) -> Result<()> {
+        if let Some(path) = &self.timeline {
+            crate::out_path::check_output_file("--timeline", path, &["svg"])?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn order(&self) -> ResultOrder {
         match self.order {
             OrderArg::Completion => ResultOrder::Completion,

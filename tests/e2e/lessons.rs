@@ -199,3 +199,92 @@ fn compare_shows_async_and_async_ct_as_rows() {
         .collect();
     assert_eq!(rows, ["async", "async-ct"], "{}", r.stdout);
 }
+
+#[test]
+fn timeline_writes_one_bar_per_host_and_refuses_a_non_svg_path_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("seq.svg");
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "5",
+        "-e",
+        "seq",
+        "--timeline",
+        svg.to_str().unwrap(),
+        "sleep",
+        "20ms..60ms",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("wrote the timeline"), "{}", r.stderr);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    for i in 1..=5 {
+        assert!(
+            text.contains(&format!("\nhost{i:04}\n")),
+            "host{i:04} has no row"
+        );
+    }
+    // The command bars (one per host) plus the legend's swatch.
+    let command_bars = text
+        .lines()
+        .filter(|l| l.contains("<rect") && l.contains("#2D78C8"))
+        .count();
+    assert_eq!(command_bars, 6, "{text}");
+    assert!(text.contains("queued (waiting to start)") && text.contains("wall time"));
+
+    let png = dir.path().join("seq.png");
+    let started = std::time::Instant::now();
+    let r = run(&[
+        "run",
+        "--synthetic",
+        "3",
+        "--timeline",
+        png.to_str().unwrap(),
+        "sleep",
+        "2s",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("--timeline") && r.stderr.contains(".svg"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "no host may run first"
+    );
+    assert!(r.stdout.is_empty() && !png.exists());
+}
+
+#[test]
+fn compare_timeline_writes_one_picture_per_executor_on_one_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pictures");
+    let r = run(&[
+        "compare",
+        "--synthetic",
+        "6",
+        "-e",
+        "seq,async",
+        "--timeline",
+        out.to_str().unwrap(),
+        "sleep",
+        "20ms..60ms",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let read =
+        |name: &str| std::fs::read_to_string(out.join(format!("timeline-{name}.svg"))).unwrap();
+    let (seq, asy) = (read("seq"), read("async"));
+    // The x axis' tick labels: the same on both (seq's run sets the scale).
+    let ticks = |svg: &str| -> Vec<String> {
+        svg.lines()
+            .filter(|l| l.len() <= 6 && l.contains('.') && l.parse::<f64>().is_ok())
+            .map(String::from)
+            .collect()
+    };
+    assert!(!ticks(&seq).is_empty());
+    assert_eq!(ticks(&seq), ticks(&asy), "one scale for both pictures");
+    for svg in [&seq, &asy] {
+        assert!((1..=6).all(|i| svg.contains(&format!("\nhost{i:04}\n"))));
+    }
+}

@@ -24,6 +24,7 @@ mod json;
 mod outdir;
 mod similar_outputs;
 mod table;
+mod timeline;
 
 use std::io;
 
@@ -37,6 +38,9 @@ pub use json::{JsonLinesReporter, JsonReporter};
 pub use outdir::{OutDir, OutDirError};
 pub use similar_outputs::{SimilarGroup, SimilarTableReporter, group_similar};
 pub use table::{DEFAULT_MAX_LINES, TableOptions, TableReporter, summary_line};
+pub use timeline::{
+    MAX_ROWS, TimelineError, TimelineHost, TimelineRecorder, span, timeline_path, write_timeline,
+};
 
 /// Receives outcomes as they complete and the summary at the end.
 pub trait Reporter {
