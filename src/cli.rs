@@ -287,6 +287,11 @@ pub(crate) enum InventoryCommand {
     Check(InventoryArgs),
     /// List the hosts of an inventory (after filters), without secrets.
     List(InventoryListArgs),
+    /// Show one host's resolved settings and where each came from (the
+    /// inventory, an ssh_config file:line, a default), without secrets.
+    ///
+    /// Example: `fanout inventory show -i lab.yaml --ssh-config ~/.ssh/config r1`.
+    Show(InventoryShowArgs),
     /// Write an inventory in another format (fanout, nornir, ansible).
     ///
     /// Secrets are not resolved: `${VAR}` and `*_env` references stay
@@ -320,6 +325,16 @@ pub(crate) struct InventoryFormatArgs {
         requires = "inventory"
     )]
     pub(crate) defaults: Option<PathBuf>,
+
+    /// Read this OpenSSH client config for every host without its own
+    /// `ssh_config_file:` (e.g. --ssh-config ~/.ssh/config). Its Host
+    /// patterns match the inventory address; HostName, Port, User,
+    /// IdentityFile, StrictHostKeyChecking, UserKnownHostsFile,
+    /// KexAlgorithms, HostKeyAlgorithms, Ciphers, MACs, ProxyJump and
+    /// ProxyCommand are applied, the inventory's own values winning. Not
+    /// read unless asked [default: none].
+    #[arg(long = "ssh-config", value_name = "FILE", requires = "inventory")]
+    pub(crate) ssh_config: Option<PathBuf>,
 }
 
 impl InventoryFormatArgs {
@@ -327,6 +342,7 @@ impl InventoryFormatArgs {
         fanout_inventory::LoadOptions {
             format: self.format,
             defaults: self.defaults.clone(),
+            ssh_config: self.ssh_config.clone(),
         }
     }
 
@@ -419,6 +435,17 @@ pub(crate) struct InventoryListArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub(crate) format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InventoryShowArgs {
+    /// Inventory (a file, or a Nornir directory).
+    #[arg(short = 'i', long, value_name = "FILE")]
+    pub(crate) inventory: PathBuf,
+    #[command(flatten)]
+    pub(crate) read: InventoryFormatArgs,
+    /// The host's name.
+    pub(crate) host: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         Command::Inventory { command } => match command {
             InventoryCommand::Check(args) => inventory_cmd::check(&args),
             InventoryCommand::List(args) => inventory_cmd::list(&args),
+            InventoryCommand::Show(args) => inventory_cmd::show(&args),
             InventoryCommand::Convert(args) => inventory_cmd::convert(&args),
         },
         Command::Sim { command } => match command {

@@ -227,22 +227,25 @@ pub(crate) struct Hosts {
     pub(crate) groups: Vec<String>,
     /// `FILE` or `--synthetic N`, for messages.
     pub(crate) origin: String,
+    /// Host name -> what an ssh_config gave it, with `file:line`.
+    pub(crate) ssh_config_origins:
+        std::collections::BTreeMap<String, Vec<fanout_inventory::Origin>>,
 }
 
-/// Targets from `-i` or `--synthetic`, filtered by `-l`, plus the
-/// inventory's `known_hosts:` file.
-pub(crate) fn load_targets(source: &HostSource) -> Result<(Vec<Target>, Option<PathBuf>)> {
-    let hosts = load_hosts(source)?;
-    Ok((hosts.targets, hosts.known_hosts))
-}
-
-/// [`load_targets`], with the groups of the source.
+/// Targets from `-i` or `--synthetic`, filtered by `-l`, with the
+/// inventory's `known_hosts:` file, the groups of the source and what an
+/// ssh_config gave each host.
 pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
+    let mut ssh_config_origins = std::collections::BTreeMap::new();
     let (all, known_hosts, mut groups, origin) = match (&source.inventory, source.synthetic) {
         (Some(path), _) => {
             let env = |name: &str| std::env::var(name).ok();
             let inv = fanout_inventory::load_with(path, &source.read.options(), &env)?;
             print_warnings(&inv.warnings);
+            for w in &inv.ssh_config_warnings {
+                eprintln!("{w}");
+            }
+            ssh_config_origins = inv.ssh_config_origins;
             let origin = path.display().to_string();
             (inv.targets, inv.known_hosts, inv.groups, origin)
         }
@@ -293,6 +296,7 @@ pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
         known_hosts,
         groups,
         origin,
+        ssh_config_origins,
     })
 }
 

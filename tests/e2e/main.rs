@@ -19,5 +19,6 @@ mod readme;
 mod run;
 mod sim;
 mod similar;
+mod ssh_config;
 mod support;
 mod templates;

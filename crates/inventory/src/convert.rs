@@ -54,6 +54,7 @@ pub fn convert(
         dir: &read.dir,
         env: &any,
         extra: &read.extra,
+        ssh: None,
     };
     if let Some(model) = &read.model {
         model::resolve(model, &cx, &mut p);

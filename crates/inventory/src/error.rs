@@ -28,6 +28,12 @@ pub struct Problem {
 /// secret value.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
+    /// The run's `--ssh-config` file cannot be read or is malformed.
+    #[error("--ssh-config: {message}")]
+    SshConfig {
+        /// What is wrong (with its file:line) and what to do.
+        message: String,
+    },
     /// The file could not be read.
     #[error("{}: cannot read the inventory: {source}; check the path and its permissions", path.display())]
     Read {
@@ -71,7 +77,9 @@ impl InventoryError {
     /// The `(line, col)` of every problem, in the order they are printed.
     pub fn locations(&self) -> Vec<(usize, usize)> {
         match self {
-            InventoryError::Read { .. } | InventoryError::Format { .. } => Vec::new(),
+            InventoryError::Read { .. }
+            | InventoryError::Format { .. }
+            | InventoryError::SshConfig { .. } => Vec::new(),
             InventoryError::Syntax { line, col, .. } => vec![(*line, *col)],
             InventoryError::Invalid { problems, .. } => {
                 problems.iter().map(|p| (p.line, p.col)).collect()
@@ -82,7 +90,9 @@ impl InventoryError {
     /// The problems, as (line, col, message); a syntax error is one problem.
     pub fn problems(&self) -> Vec<Problem> {
         match self {
-            InventoryError::Read { .. } | InventoryError::Format { .. } => Vec::new(),
+            InventoryError::Read { .. }
+            | InventoryError::Format { .. }
+            | InventoryError::SshConfig { .. } => Vec::new(),
             InventoryError::Syntax {
                 path,
                 line,

@@ -75,6 +75,9 @@ pub struct LoadOptions {
     /// `defaults:`), e.g. credentials for a NetBox export. Without it, a
     /// NetBox export takes `defaults.yaml` from its directory if there is one.
     pub defaults: Option<PathBuf>,
+    /// An OpenSSH client config for every host without its own
+    /// `ssh_config_file:` (`--ssh-config FILE`); `None` reads none.
+    pub ssh_config: Option<PathBuf>,
 }
 
 /// What was read: the format, the model (`None` when nothing could be

@@ -35,12 +35,14 @@ mod model;
 mod netbox;
 mod nornir;
 mod options;
+mod reach;
 mod resolve;
 mod secret;
 mod suggest;
 mod values;
 mod yaml;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use fanout_core::Target;
@@ -49,6 +51,7 @@ pub use convert::{Converted, convert};
 pub use error::{ConvertError, FilterError, InventoryError, Problem, Warning};
 pub use filter::{Filter, select};
 pub use format::{Format, LoadOptions};
+pub use reach::Origin;
 pub use values::parse_platform;
 
 /// A loaded inventory.
@@ -72,6 +75,12 @@ pub struct Inventory {
     /// What loads but may not do what was meant (ignored options, missing
     /// key files), in file order. Print them (`Display`) once, on stderr.
     pub warnings: Vec<Warning>,
+    /// Host name -> the settings an ssh_config gave it (or the inventory
+    /// kept over it), each with its `file:line`.
+    pub ssh_config_origins: BTreeMap<String, Vec<Origin>>,
+    /// What the ssh_config files read but do not use (`Match` blocks),
+    /// each `FILE:LINE: warning: ...`.
+    pub ssh_config_warnings: Vec<String>,
 }
 
 /// Reads and resolves the inventory at `path` (format detected), taking
@@ -120,15 +129,21 @@ fn resolve_read(
 ) -> Result<Inventory, InventoryError> {
     let mut problems = error::Problems::new(path);
     let read = format::read(path, text, opts, &mut problems)?;
+    let home = env("HOME").map(PathBuf::from).unwrap_or_default();
+    let ssh = reach::SshConfigs::new(opts.ssh_config.clone(), home);
     let cx = resolve::Context {
         dir: &read.dir,
         env,
         extra: &read.extra,
+        ssh: Some(&ssh),
     };
     let built = match &read.model {
         Some(model) => model::resolve(model, &cx, &mut problems),
         None => resolve::Built::default(),
     };
+    if let Some(message) = ssh.run_error.take() {
+        return Err(InventoryError::SshConfig { message });
+    }
     if !problems.is_empty() {
         return Err(InventoryError::Invalid {
             path: path.to_path_buf(),
@@ -143,5 +158,7 @@ fn resolve_read(
         ca_file: built.ca_file,
         groups: built.groups,
         warnings: problems.take_warnings(),
+        ssh_config_origins: ssh.origins.take(),
+        ssh_config_warnings: ssh.warnings.take(),
     })
 }

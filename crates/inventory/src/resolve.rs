@@ -31,6 +31,8 @@ pub(crate) struct Context<'a> {
     pub(crate) dir: &'a Path,
     pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
     pub(crate) extra: &'a Level,
+    /// The ssh_config files to apply (`None`: none, as when converting).
+    pub(crate) ssh: Option<&'a crate::reach::SshConfigs>,
 }
 
 impl Context<'_> {
@@ -434,5 +436,8 @@ pub(crate) fn assemble(
         .find_map(|l| l.port.as_ref())
         .map_or(t.transport.default_port(), |port| port.value);
     t.groups = groups;
+    if let Some(ssh) = cx.ssh {
+        crate::reach::apply(&mut t, levels, ssh, p);
+    }
     t
 }

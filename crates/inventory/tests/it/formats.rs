@@ -24,6 +24,7 @@ fn load(path: &Path, format: Option<Format>) -> Inventory {
     let opts = LoadOptions {
         format,
         defaults: None,
+        ssh_config: None,
     };
     fanout_inventory::load_with(path, &opts, &env)
         .unwrap_or_else(|e| panic!("{}:\n{e}", path.display()))
@@ -63,6 +64,7 @@ fn load_err(path: &Path, format: Option<Format>) -> InventoryError {
     let opts = LoadOptions {
         format,
         defaults: None,
+        ssh_config: None,
     };
     match fanout_inventory::load_with(path, &opts, &env) {
         Ok(inv) => panic!("expected an error, got {:#?}", inv.targets),
@@ -342,6 +344,7 @@ fn netbox_bare_list_and_explicit_defaults() {
     let opts = LoadOptions {
         format: None,
         defaults: Some(creds),
+        ssh_config: None,
     };
     let inv = fanout_inventory::load_with(&list, &opts, &env).unwrap();
     assert_eq!(inv.format, Format::Netbox);

@@ -12,6 +12,7 @@ mod scale;
 mod secrets;
 mod seeds;
 mod shapes;
+mod ssh_config;
 mod transports;
 
 use std::path::Path;

@@ -12,6 +12,7 @@ fn parse(text: &str, name: &str, format: Option<Format>) -> Result<usize, Invent
     let opts = LoadOptions {
         format,
         defaults: None,
+        ssh_config: None,
     };
     let env = |v: &str| (v == "LAB_PW").then(|| "pw".to_string());
     fanout_inventory::parse_with(text, Path::new(name), &opts, &env).map(|inv| inv.targets.len())
