@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use fanout_core::{
-    CancelToken, CliMode, Executor, Flow, HostKeyPolicy, HostOutcome, InOrder, Job, Limits,
-    ResultOrder, RetryPolicy, Target, Task, Timeouts,
+    CancelToken, CliMode, CliOptions, Executor, Flow, HostKeyPolicy, HostOutcome, InOrder, Job,
+    Limits, ResultOrder, RetryPolicy, Target, Task, Timeouts,
 };
 use fanout_exec_process::{ProcessExecutor, ProcessMode};
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
@@ -255,6 +255,7 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             enable,
             config,
             commands,
+            ..
         } => Task::Cli {
             commands: commands.clone(),
             mode: match (enable, config) {
@@ -298,6 +299,13 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             .cloned()
             .chain(inventory_known_hosts)
             .collect(),
+        cli: match &args.task {
+            TaskCmd::Cli { error_patterns, .. } => CliOptions {
+                error_patterns: error_patterns.clone(),
+                expects: Vec::new(),
+            },
+            _ => CliOptions::default(),
+        },
     };
     job.validate()?;
     Ok(job)

@@ -234,6 +234,22 @@ impl Default for Limits {
     }
 }
 
+/// What a `cli` task needs beyond its commands and mode (ignored by the
+/// other tasks): `--error-pattern` and `--expect`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CliOptions {
+    /// Regexes (checked before any host starts) whose match in a command's
+    /// output fails the command, added to the platform's error lines.
+    #[serde(default)]
+    pub error_patterns: Vec<String>,
+    /// By command index: a regex ending that command's output instead of
+    /// the prompt (an interactive question such as `Destination
+    /// filename`); the next command answers it. Shorter than the commands
+    /// when the last ones have none.
+    #[serde(default)]
+    pub expects: Vec<Option<String>>,
+}
+
 /// One job: a task, run on many targets, under limits and timeouts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
@@ -251,6 +267,8 @@ pub struct Job {
     /// (`--known-hosts`, then the inventory's `known_hosts:`); `accept-new`
     /// appends to the first one (or to `~/.ssh/known_hosts` when empty).
     pub known_hosts: Vec<PathBuf>,
+    /// Options of a `cli` task.
+    pub cli: CliOptions,
 }
 
 /// A job that cannot run as configured.
@@ -288,6 +306,7 @@ impl Job {
             retry: RetryPolicy::default(),
             host_keys: HostKeyPolicy::default(),
             known_hosts: Vec::new(),
+            cli: CliOptions::default(),
         }
     }
 

@@ -28,7 +28,7 @@ mod work;
 pub use cancel::{CancelToken, Cancelled};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor};
-pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
+pub use job::{CliOptions, HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
 pub use order::{InOrder, ResultOrder};
 pub use outcome::{
     CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,

@@ -134,6 +134,8 @@ pub(crate) struct WireJob {
     retry_commands: bool,
     host_keys: HostKeyPolicy,
     known_hosts: Vec<PathBuf>,
+    #[serde(default)]
+    cli: fanout_core::CliOptions,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -223,6 +225,7 @@ impl From<&Job> for WireJob {
             retry_commands: job.retry.retry_commands,
             host_keys: job.host_keys,
             known_hosts: job.known_hosts.clone(),
+            cli: job.cli.clone(),
         }
     }
 }
@@ -275,6 +278,7 @@ impl TryFrom<WireJob> for Job {
             },
             host_keys: w.host_keys,
             known_hosts: w.known_hosts,
+            cli: w.cli,
         })
     }
 }

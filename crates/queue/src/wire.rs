@@ -39,6 +39,9 @@ pub struct QueueJob {
     max_backoff: Duration,
     retry_commands: bool,
     host_keys: HostKeyPolicy,
+    /// `--error-pattern` and `--expect` of a `cli` task.
+    #[serde(default)]
+    cli: fanout_core::CliOptions,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,6 +108,7 @@ impl From<&Job> for QueueJob {
             max_backoff: job.retry.max_backoff,
             retry_commands: job.retry.retry_commands,
             host_keys: job.host_keys,
+            cli: job.cli.clone(),
         }
     }
 }
@@ -157,6 +161,7 @@ impl QueueJob {
         };
         job.host_keys = self.host_keys;
         job.known_hosts = known_hosts;
+        job.cli = self.cli;
         Ok(job)
     }
 }
