@@ -445,6 +445,8 @@ mod tests {
         job.retry.retry_commands = true;
         job.host_keys = HostKeyPolicy::Off;
         job.known_hosts = vec!["a".into(), "b".into()];
+        job.cli.error_patterns = vec!["^Bad mask".into()];
+        job.cli.expects = vec![Some("Destination filename".into()), None];
         job
     }
 

@@ -158,3 +158,35 @@ impl fmt::Debug for Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_options_adds_error_patterns_and_expects_by_index() {
+        let target = Target::new("r1", "127.0.0.1");
+        let commands = [
+            "copy run start".to_string(),
+            String::new(),
+            "show clock".into(),
+        ];
+        let options = CliOptions {
+            error_patterns: vec!["^Bad mask".into()],
+            expects: vec![Some("Destination filename".into())],
+        };
+        let spec =
+            DialogSpec::for_target(&target, &commands, CliMode::Enable).with_options(&options);
+        assert_eq!(spec.error_patterns, ["^Bad mask"]);
+        assert_eq!(
+            spec.commands[0].expect.as_deref(),
+            Some("Destination filename")
+        );
+        assert_eq!(spec.commands[1].expect, None);
+        assert_eq!(spec.commands[2].expect, None);
+        assert!(
+            error_pattern("^ok$").unwrap().is_match("a\nok\nb"),
+            "multi-line"
+        );
+    }
+}

@@ -202,12 +202,18 @@ mod tests {
         job.retry.retry_commands = true;
         job.host_keys = HostKeyPolicy::AcceptNew;
         job.known_hosts = vec!["/submitter/only".into()];
+        job.cli.error_patterns = vec!["^Bad mask".into()];
+        job.cli.expects = vec![Some("Destination filename".into()), None];
         let wire: QueueJob = decode(&encode(&QueueJob::from(&job)), "job").unwrap();
         let back = wire.into_job(3, vec!["/worker/kh".into()]).unwrap();
         assert_eq!(back.task, job.task);
         assert_eq!(back.timeouts, job.timeouts);
         assert_eq!(back.retry, job.retry);
         assert_eq!(back.host_keys, job.host_keys);
+        assert_eq!(
+            back.cli, job.cli,
+            "--error-pattern and --expect reach the workers"
+        );
         assert_eq!(
             back.known_hosts,
             vec![std::path::PathBuf::from("/worker/kh")]
