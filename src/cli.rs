@@ -281,6 +281,12 @@ pub(crate) fn parse_platform(s: &str) -> Result<fanout_core::Platform, String> {
     s.parse()
 }
 
+/// An `--error-pattern`, checked before any host starts.
+fn parse_error_pattern(s: &str) -> Result<String, String> {
+    fanout_netcli::error_pattern(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum InventoryCommand {
     /// Parse and validate an inventory; report every problem with file:line:col.
@@ -675,6 +681,12 @@ pub(crate) enum TaskCmd {
         /// Run the commands in configuration mode (implies enable).
         #[arg(long)]
         config: bool,
+        /// A regex (repeatable) whose match in a command's output fails the
+        /// host command_failed, besides the platform's error lines (`% Invalid
+        /// input`, `Bad mask ...`); `^` and `$` match at each line, e.g.
+        /// `--error-pattern '^Overlaps with'`.
+        #[arg(long = "error-pattern", value_name = "REGEX", value_parser = parse_error_pattern)]
+        error_patterns: Vec<String>,
         /// Commands, one per argument.
         #[arg(required = true)]
         commands: Vec<String>,
@@ -798,6 +810,9 @@ mod tests {
         assert_eq!(parse_size("1M"), Ok(1 << 20));
         assert_eq!(parse_size("65536"), Ok(65536));
         assert!(parse_size("12x").is_err() && parse_size("k").is_err());
+        assert_eq!(parse_error_pattern("^Bad mask"), Ok("^Bad mask".into()));
+        let e = parse_error_pattern("(").unwrap_err();
+        assert!(e.contains("--error-pattern regex `(`"), "{e}");
         assert!(
             parse_timeout("dns=1s")
                 .unwrap_err()

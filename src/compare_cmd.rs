@@ -193,6 +193,7 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
     let task = args.task.take().unwrap_or(TaskCmd::Cli {
         enable: false,
         config: false,
+        error_patterns: Vec::new(),
         commands: vec!["show version".to_string()],
     });
     let needs_network = matches!(task, TaskCmd::Exec { .. } | TaskCmd::Cli { .. });

@@ -31,6 +31,7 @@ pub(crate) fn task_argv(task: &TaskCmd) -> Vec<String> {
         TaskCmd::Cli {
             enable,
             config,
+            error_patterns,
             commands,
         } => {
             let mut argv = vec!["cli".to_string()];
@@ -39,6 +40,9 @@ pub(crate) fn task_argv(task: &TaskCmd) -> Vec<String> {
             }
             if *config {
                 argv.push("--config".into());
+            }
+            for p in error_patterns {
+                argv.push(format!("--error-pattern={p}"));
             }
             argv.push("--".into());
             argv.extend(commands.iter().cloned());
@@ -106,6 +110,7 @@ mod tests {
         let cli = TaskCmd::Cli {
             enable: true,
             config: false,
+            error_patterns: Vec::new(),
             commands: vec!["show version".into()],
         };
         assert_eq!(task_argv(&cli), ["cli", "--enable", "--", "show version"]);

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use fanout_core::{
-    CancelToken, CliMode, Executor, Flow, HostKeyPolicy, HostOutcome, InOrder, Job, Limits,
-    Observer, ResultOrder, RetryPolicy, RunObserver, Target, Task, Timeouts,
+    CancelToken, CliMode, CliOptions, Executor, Flow, HostKeyPolicy, HostOutcome, InOrder, Job,
+    Limits, Observer, ResultOrder, RetryPolicy, RunObserver, Target, Task, Timeouts,
 };
 use fanout_exec_process::{ProcessExecutor, ProcessMode};
 use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
@@ -341,6 +341,7 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             enable,
             config,
             commands,
+            ..
         } => Task::Cli {
             commands: commands.clone(),
             mode: match (enable, config) {
@@ -386,6 +387,13 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             .chain(inventory_known_hosts)
             .collect(),
         observer: fanout_core::Observer::default(),
+        cli: match &args.task {
+            TaskCmd::Cli { error_patterns, .. } => CliOptions {
+                error_patterns: error_patterns.clone(),
+                expects: Vec::new(),
+            },
+            _ => CliOptions::default(),
+        },
     };
     job.validate()?;
     Ok(job)

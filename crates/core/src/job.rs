@@ -238,6 +238,22 @@ impl Default for Limits {
     }
 }
 
+/// What a `cli` task needs beyond its commands and mode (ignored by the
+/// other tasks): `--error-pattern` and `--expect`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CliOptions {
+    /// Regexes (checked before any host starts) whose match in a command's
+    /// output fails the command, added to the platform's error lines.
+    #[serde(default)]
+    pub error_patterns: Vec<String>,
+    /// By command index: a regex ending that command's output instead of
+    /// the prompt (an interactive question such as `Destination
+    /// filename`); the next command answers it. Shorter than the commands
+    /// when the last ones have none.
+    #[serde(default)]
+    pub expects: Vec<Option<String>>,
+}
+
 /// One job: a task, run on many targets, under limits and timeouts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
@@ -258,6 +274,8 @@ pub struct Job {
     /// Who hears of hosts starting and finishing while the run goes on
     /// (progress, logs); none by default.
     pub observer: crate::Observer,
+    /// Options of a `cli` task.
+    pub cli: CliOptions,
 }
 
 /// A job that cannot run as configured.
@@ -296,6 +314,7 @@ impl Job {
             host_keys: HostKeyPolicy::default(),
             known_hosts: Vec::new(),
             observer: crate::Observer::default(),
+            cli: CliOptions::default(),
         }
     }
 

@@ -30,7 +30,7 @@ mod work;
 pub use cancel::{CancelToken, Cancelled};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor};
-pub use job::{HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
+pub use job::{CliOptions, HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
 pub use max_fail::{FailGate, MaxFail, MaxFailError};
 pub use observer::{Observer, RunObserver};
 pub use order::{InOrder, ResultOrder};

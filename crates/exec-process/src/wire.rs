@@ -134,6 +134,8 @@ pub(crate) struct WireJob {
     retry_commands: bool,
     host_keys: HostKeyPolicy,
     known_hosts: Vec<PathBuf>,
+    #[serde(default)]
+    cli: fanout_core::CliOptions,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -223,6 +225,7 @@ impl From<&Job> for WireJob {
             retry_commands: job.retry.retry_commands,
             host_keys: job.host_keys,
             known_hosts: job.known_hosts.clone(),
+            cli: job.cli.clone(),
         }
     }
 }
@@ -279,6 +282,7 @@ impl TryFrom<WireJob> for Job {
             known_hosts: w.known_hosts,
             // The parent observes its workers' hosts.
             observer: fanout_core::Observer::default(),
+            cli: w.cli,
         })
     }
 }
@@ -450,6 +454,8 @@ mod tests {
         job.retry.retry_commands = true;
         job.host_keys = HostKeyPolicy::Off;
         job.known_hosts = vec!["a".into(), "b".into()];
+        job.cli.error_patterns = vec!["^Bad mask".into()];
+        job.cli.expects = vec![Some("Destination filename".into()), None];
         job
     }
 

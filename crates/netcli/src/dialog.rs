@@ -93,6 +93,8 @@ pub struct Dialog {
     prompt: Regex,
     prompt_pattern: String,
     errors: Regex,
+    /// The spec's own error patterns (`--error-pattern`).
+    extra_errors: Vec<Regex>,
     state: State,
     screen: Screen,
     exchange: Exchange,
@@ -118,7 +120,7 @@ impl fmt::Debug for Dialog {
     }
 }
 
-fn regex_reason(e: &regex::Error) -> String {
+pub(crate) fn regex_reason(e: &regex::Error) -> String {
     let text = e.to_string();
     let last = text.lines().last().unwrap_or(&text).trim();
     last.strip_prefix("error: ").unwrap_or(last).to_string()
@@ -155,6 +157,10 @@ impl Dialog {
                 }
             })?,
         };
+        let mut extra_errors = Vec::with_capacity(spec.error_patterns.len());
+        for p in &spec.error_patterns {
+            extra_errors.push(crate::spec::error_pattern(p)?);
+        }
         let mut expects = Vec::with_capacity(spec.commands.len());
         for c in &spec.commands {
             if c.text.contains(['\n', '\r']) {
@@ -192,6 +198,7 @@ impl Dialog {
             prompt,
             prompt_pattern,
             errors: errors.clone(),
+            extra_errors,
             state: State::Await(Step::Initial),
             screen: Screen::default(),
             exchange: Exchange::default(),
@@ -591,7 +598,10 @@ impl Dialog {
 
     /// The first line of `out` the platform's error patterns flag.
     fn error_line<'a>(&self, out: &'a str) -> Option<&'a str> {
-        let m = self.errors.find(out)?;
+        let m = std::iter::once(&self.errors)
+            .chain(&self.extra_errors)
+            .filter_map(|re| re.find(out))
+            .min_by_key(|m| m.start())?;
         let start = out[..m.start()].rfind('\n').map_or(0, |i| i + 1);
         let end = out[m.start()..]
             .find('\n')

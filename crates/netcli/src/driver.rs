@@ -225,6 +225,7 @@ mod tests {
             mode: CliMode::User,
             secret: None,
             prompt: None,
+            error_patterns: Vec::new(),
         }
     }
 

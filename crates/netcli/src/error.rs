@@ -39,6 +39,17 @@ pub enum NetcliError {
         /// Why it was rejected.
         reason: String,
     },
+    /// An `--error-pattern` that is not a usable regex.
+    #[error(
+        "invalid --error-pattern regex `{pattern}`: {reason}; give a regular expression \
+         matching a device error line, e.g. `^Bad mask`"
+    )]
+    ErrorPattern {
+        /// The pattern as given.
+        pattern: String,
+        /// Why it was rejected.
+        reason: String,
+    },
 }
 
 impl NetcliError {

@@ -23,6 +23,7 @@
 //!     mode: CliMode::User,
 //!     secret: None,
 //!     prompt: None,
+//!     error_patterns: Vec::new(),
 //! };
 //! let mut dialog = Dialog::new(spec).unwrap();
 //! // A scripted device: what it prints after each line the dialog sends.
@@ -56,4 +57,4 @@ mod spec;
 pub use dialog::Dialog;
 pub use driver::{Action, Driver, Limit, LimitRule, Stage};
 pub use error::{DialogError, NetcliError};
-pub use spec::{CliCommand, DialogSpec, Progress};
+pub use spec::{CliCommand, DialogSpec, Progress, error_pattern};

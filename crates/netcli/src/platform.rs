@@ -40,10 +40,21 @@ pub(crate) static MORE_REMNANT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-/// Cisco-style error lines (IOS, IOS-XE, NX-OS, EOS, IOS-XR).
-const CISCO_ERRORS: &str = r#"(?m)^[ \t]*(?:% ?(?:Invalid|Ambiguous|Incomplete|Unknown|Unrecognized|Bad |Error|Failed|Access denied|Permission denied|Type "|Hostname contains|Connection refused)|ERROR:)"#;
-/// JunOS error lines.
-const JUNOS_ERRORS: &str = r"(?m)^[ \t]*(?:syntax error|unknown command|error:|missing argument|'[^'\n]*' is ambiguous|invalid (?:value|command|interface))";
+/// Cisco-style error lines (IOS, IOS-XE, NX-OS, EOS, IOS-XR): those with
+/// the `% ` prefix (scrapli's `failed_when_contains` of IOS-XE, NX-OS and
+/// EOS, netmiko's `error_pattern` examples), and the ones IOS prints
+/// without it: `Bad mask 0xFF19FFFF for address 10.99.9.9` (an `ip
+/// address` with a non-contiguous mask), and the parser's messages when a
+/// device or a terminal server drops the `% ` (`Invalid input detected at
+/// '^' marker.`, `Invalid command at '^' marker.`, `Incomplete command.`,
+/// `Ambiguous command: "sh"`). Counters such as `Invalid input counters: 0`
+/// are not errors, so the unprefixed forms are spelled out in full.
+const CISCO_ERRORS: &str = r#"(?m)^[ \t]*(?:% ?(?:Invalid|Ambiguous|Incomplete|Unknown|Unrecognized|Unavailable command|Bad |Error|Failed|Cannot commit|Duplicate sequence number|Access denied|Permission denied|Type "|Hostname contains|Connection refused)|ERROR:|Bad mask 0x[0-9A-Fa-f]+ for address|Invalid input detected at|Invalid (?:command|parameter) (?:at|detected)|Incomplete command\.?[ \t]*$|Ambiguous command:)"#;
+/// JunOS error lines (scrapli's `failed_when_contains` for JunOS included:
+/// `syntax error`, `unknown command`, `is ambiguous`, `No valid
+/// completions`), and `error:` lines such as `error: configuration check-out
+/// failed`.
+const JUNOS_ERRORS: &str = r"(?m)^[ \t]*(?:syntax error|unknown command|error:|missing argument|No valid completions|'[^'\n]*' is ambiguous|invalid (?:value|command|interface))";
 /// Shell error lines.
 const LINUX_ERRORS: &str = r"(?m)(?:: command not found|: not found)[ \t]*$";
 
@@ -327,6 +338,13 @@ mod tests {
             assert!(cisco.is_match(bad), "{bad:?}");
         }
         for fine in [
+            "Invalid input counters: 0\n",
+            "  0 input errors, 0 CRC, Bad mask counters 0\n",
+            "Ambiguous commands are rejected\n",
+        ] {
+            assert!(!cisco.is_match(fine), "{fine:?}");
+        }
+        for fine in [
             "% Warning: use /31 mask cautiously\n",
             "%LINK-3-UPDOWN: Interface Ethernet0/0, changed state to up\n",
             "Invalid input counters: 0\n",
@@ -341,6 +359,155 @@ mod tests {
         let linux = patterns(Platform::Linux).1;
         assert!(linux.is_match("bash: frob: command not found\n"));
         assert!(!linux.is_match("not found anywhere in the text\n"));
+    }
+
+    /// The error line the patterns of `platform` find in `out`.
+    fn flagged(platform: Platform, out: &str) -> Option<String> {
+        let m = patterns(platform).1.find(out)?;
+        let start = out[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+        let end = out[m.start()..]
+            .find('\n')
+            .map_or(out.len(), |i| m.start() + i);
+        Some(out[start..end].trim().to_string())
+    }
+
+    #[test]
+    fn ios_errors_without_percent() {
+        for p in [Platform::Ios, Platform::Iosxe] {
+            let out = "Bad mask 0xFF19FFFF for address 10.99.9.9\n";
+            assert_eq!(
+                flagged(p, out).as_deref(),
+                Some("Bad mask 0xFF19FFFF for address 10.99.9.9"),
+                "{p}"
+            );
+            let out = "ip address 10.1.1.1 255.0.255.0\n                 ^\nInvalid input detected at '^' marker.\n";
+            assert_eq!(
+                flagged(p, out).as_deref(),
+                Some("Invalid input detected at '^' marker."),
+                "{p}"
+            );
+            assert_eq!(
+                flagged(p, "Incomplete command.\n").as_deref(),
+                Some("Incomplete command."),
+                "{p}"
+            );
+            assert_eq!(
+                flagged(p, "  Incomplete command counters: 3\n"),
+                None,
+                "{p}"
+            );
+            assert_eq!(
+                flagged(p, "Bad mask handling is described in RFC 950\n"),
+                None,
+                "{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn nxos_errors() {
+        let p = Platform::Nxos;
+        for (out, line) in [
+            (
+                "% Invalid command at '^' marker.\n",
+                "% Invalid command at '^' marker.",
+            ),
+            (
+                "Invalid command at '^' marker.\n",
+                "Invalid command at '^' marker.",
+            ),
+            (
+                "% Invalid parameter detected at '^' marker.\n",
+                "% Invalid parameter detected at '^' marker.",
+            ),
+            ("ERROR: Ambiguous command\n", "ERROR: Ambiguous command"),
+            (
+                "% Permission denied for the role\n",
+                "% Permission denied for the role",
+            ),
+        ] {
+            assert_eq!(flagged(p, out).as_deref(), Some(line), "{out:?}");
+        }
+        assert_eq!(flagged(p, "Invalid command counters 0\n"), None);
+    }
+
+    #[test]
+    fn eos_errors() {
+        let p = Platform::Eos;
+        for (out, line) in [
+            ("% Invalid input\n", "% Invalid input"),
+            ("% Incomplete command\n", "% Incomplete command"),
+            (
+                "% Unavailable command (not supported on this hardware platform)\n",
+                "% Unavailable command (not supported on this hardware platform)",
+            ),
+            (
+                "% Cannot commit: session aborted\n",
+                "% Cannot commit: session aborted",
+            ),
+            (
+                "% Duplicate sequence number\n",
+                "% Duplicate sequence number",
+            ),
+            (
+                "Invalid input detected at '^' marker.\n",
+                "Invalid input detected at '^' marker.",
+            ),
+        ] {
+            assert_eq!(flagged(p, out).as_deref(), Some(line), "{out:?}");
+        }
+        assert_eq!(flagged(p, "% Warning: the interface is shut down\n"), None);
+    }
+
+    #[test]
+    fn iosxr_errors() {
+        let p = Platform::Iosxr;
+        assert_eq!(
+            flagged(p, "% Invalid input detected at '^' marker.\n").as_deref(),
+            Some("% Invalid input detected at '^' marker.")
+        );
+        assert_eq!(
+            flagged(p, "% Failed to commit one or more configuration items.\n").as_deref(),
+            Some("% Failed to commit one or more configuration items.")
+        );
+        assert_eq!(
+            flagged(p, "Bad mask 0xFF00FF00 for address 10.1.1.1\n").as_deref(),
+            Some("Bad mask 0xFF00FF00 for address 10.1.1.1")
+        );
+    }
+
+    #[test]
+    fn junos_errors() {
+        let p = Platform::Junos;
+        for (out, line) in [
+            (
+                "error: configuration check-out failed\n",
+                "error: configuration check-out failed",
+            ),
+            ("         ^\nsyntax error.\n", "syntax error."),
+            (
+                "              ^\nNo valid completions\n",
+                "No valid completions",
+            ),
+            ("'sh' is ambiguous.\n", "'sh' is ambiguous."),
+        ] {
+            assert_eq!(flagged(p, out).as_deref(), Some(line), "{out:?}");
+        }
+        assert_eq!(flagged(p, "warning: statement not found\n"), None);
+        assert_eq!(flagged(p, "Input errors: 0, Drops: 0\n"), None);
+    }
+
+    #[test]
+    fn linux_errors() {
+        let p = Platform::Linux;
+        assert_eq!(
+            flagged(p, "bash: frob: command not found\n").as_deref(),
+            Some("bash: frob: command not found")
+        );
+        assert_eq!(
+            flagged(p, "Bad mask 0xFF19FFFF for address 10.99.9.9\n"),
+            None
+        );
     }
 
     #[test]

@@ -3,9 +3,26 @@
 
 use std::fmt;
 
-use fanout_core::{CliMode, Platform, Secret, Target};
+use fanout_core::{CliMode, CliOptions, Platform, Secret, Target};
 
+use regex::Regex;
+
+use crate::NetcliError;
 use crate::platform::Rules;
+
+/// Compiles an `--error-pattern` the way a dialog uses it (multi-line: `^`
+/// and `$` match at each line); an empty or invalid regex is an error
+/// naming it. Callers check user input with it before any host starts.
+pub fn error_pattern(pattern: &str) -> Result<Regex, NetcliError> {
+    let bad = |reason: String| NetcliError::ErrorPattern {
+        pattern: pattern.to_string(),
+        reason,
+    };
+    if pattern.trim().is_empty() {
+        return Err(bad("it is empty".into()));
+    }
+    Regex::new(&format!("(?m){pattern}")).map_err(|e| bad(crate::dialog::regex_reason(&e)))
+}
 
 /// One command of a CLI dialog.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +74,9 @@ pub struct DialogSpec {
     pub secret: Option<Secret>,
     /// A regex matching the whole prompt line, replacing the platform's.
     pub prompt: Option<String>,
+    /// Regexes (multi-line mode: `^` starts a line) whose match in a
+    /// command's output fails it, besides the platform's error lines.
+    pub error_patterns: Vec<String>,
 }
 
 impl DialogSpec {
@@ -72,7 +92,21 @@ impl DialogSpec {
             mode,
             secret: target.secret.clone(),
             prompt: target.vars.get("prompt").cloned(),
+            error_patterns: Vec::new(),
         }
+    }
+
+    /// This spec with a job's `cli` options: its error patterns, and its
+    /// `expect` patterns on the commands at their indexes.
+    pub fn with_options(mut self, options: &CliOptions) -> DialogSpec {
+        self.error_patterns
+            .extend(options.error_patterns.iter().cloned());
+        for (command, expect) in self.commands.iter_mut().zip(&options.expects) {
+            if let Some(e) = expect {
+                command.expect = Some(e.clone());
+            }
+        }
+        self
     }
 
     /// The most exchanges a dialog for this spec can have: the first
@@ -122,5 +156,37 @@ impl fmt::Debug for Progress {
             Progress::Read => f.write_str("Read"),
             Progress::Done => f.write_str("Done"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_options_adds_error_patterns_and_expects_by_index() {
+        let target = Target::new("r1", "127.0.0.1");
+        let commands = [
+            "copy run start".to_string(),
+            String::new(),
+            "show clock".into(),
+        ];
+        let options = CliOptions {
+            error_patterns: vec!["^Bad mask".into()],
+            expects: vec![Some("Destination filename".into())],
+        };
+        let spec =
+            DialogSpec::for_target(&target, &commands, CliMode::Enable).with_options(&options);
+        assert_eq!(spec.error_patterns, ["^Bad mask"]);
+        assert_eq!(
+            spec.commands[0].expect.as_deref(),
+            Some("Destination filename")
+        );
+        assert_eq!(spec.commands[1].expect, None);
+        assert_eq!(spec.commands[2].expect, None);
+        assert!(
+            error_pattern("^ok$").unwrap().is_match("a\nok\nb"),
+            "multi-line"
+        );
     }
 }

@@ -39,6 +39,9 @@ pub struct QueueJob {
     max_backoff: Duration,
     retry_commands: bool,
     host_keys: HostKeyPolicy,
+    /// `--error-pattern` and `--expect` of a `cli` task.
+    #[serde(default)]
+    cli: fanout_core::CliOptions,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,6 +108,7 @@ impl From<&Job> for QueueJob {
             max_backoff: job.retry.max_backoff,
             retry_commands: job.retry.retry_commands,
             host_keys: job.host_keys,
+            cli: job.cli.clone(),
         }
     }
 }
@@ -157,6 +161,7 @@ impl QueueJob {
         };
         job.host_keys = self.host_keys;
         job.known_hosts = known_hosts;
+        job.cli = self.cli;
         Ok(job)
     }
 }
@@ -197,12 +202,18 @@ mod tests {
         job.retry.retry_commands = true;
         job.host_keys = HostKeyPolicy::AcceptNew;
         job.known_hosts = vec!["/submitter/only".into()];
+        job.cli.error_patterns = vec!["^Bad mask".into()];
+        job.cli.expects = vec![Some("Destination filename".into()), None];
         let wire: QueueJob = decode(&encode(&QueueJob::from(&job)), "job").unwrap();
         let back = wire.into_job(3, vec!["/worker/kh".into()]).unwrap();
         assert_eq!(back.task, job.task);
         assert_eq!(back.timeouts, job.timeouts);
         assert_eq!(back.retry, job.retry);
         assert_eq!(back.host_keys, job.host_keys);
+        assert_eq!(
+            back.cli, job.cli,
+            "--error-pattern and --expect reach the workers"
+        );
         assert_eq!(
             back.known_hosts,
             vec![std::path::PathBuf::from("/worker/kh")]

@@ -158,6 +158,10 @@ macro_rules! executor_conformance {
                 $crate::fleet_checks::cli_user_enable_config(&make);
             }
             #[test]
+            fn fleet_cli_error_without_percent() {
+                $crate::fleet_checks::cli_error_without_percent(&make);
+            }
+            #[test]
             fn fleet_faults_map_to_error_kinds() {
                 $crate::fleet_checks::faults_map_to_error_kinds(&make);
             }

@@ -162,6 +162,55 @@ fn rejected_config_line_keeps_the_session_in_config_and_reports_it() {
 }
 
 #[test]
+fn bad_mask_without_percent_is_command_failed() {
+    for p in [Platform::Ios, Platform::Iosxe, Platform::Nxos] {
+        let mut device = Device::new(p);
+        let bad = "ip address 10.99.9.9 255.25.255.0";
+        let s = spec(p, CliMode::Config, &["interface Loopback99", bad]);
+        let err = drive(Dialog::new(s).unwrap(), &mut device, Chunks::Random(3)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CommandFailed, "{p}: {err}");
+        let line = "Bad mask 0xFF19FF00 for address 10.99.9.9";
+        assert!(err.message().contains(line), "{p}: {err}");
+        assert_eq!(err.outputs()[1].command, bad, "{p}");
+        assert_eq!(err.outputs()[1].stdout, format!("{line}\n"), "{p}");
+    }
+}
+
+#[test]
+fn error_patterns_fail_commands_the_platform_accepts() {
+    let mut device = Device::new(Platform::Ios);
+    let mut s = spec(
+        Platform::Ios,
+        CliMode::User,
+        &["show clock", "show version"],
+    );
+    s.error_patterns = vec!["^Cisco IOS Software".into()];
+    let err = drive(Dialog::new(s).unwrap(), &mut device, Chunks::Whole).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CommandFailed, "{err}");
+    assert!(err.message().contains("`show version`"), "{err}");
+    assert!(err.message().contains("Cisco IOS Software"), "{err}");
+    assert_eq!(err.outputs().len(), 2, "{err}");
+
+    // Not matching: the run is as without it.
+    let mut device = Device::new(Platform::Ios);
+    let mut s = spec(Platform::Ios, CliMode::User, &["show clock"]);
+    s.error_patterns = vec!["^No such thing$".into()];
+    let outs = drive(Dialog::new(s).unwrap(), &mut device, Chunks::Whole).unwrap();
+    assert_eq!(outs.len(), 1);
+
+    for bad in ["(", "  "] {
+        let mut s = spec(Platform::Ios, CliMode::User, &["show clock"]);
+        s.error_patterns = vec![bad.into()];
+        let e = Dialog::new(s).map(|_| ()).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("--error-pattern") && text.contains(&format!("`{bad}`")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn silent_device_times_out_with_the_last_output() {
     for p in Platform::ALL {
         for chunks in [Chunks::Whole, Chunks::Bytes, Chunks::Random(11)] {

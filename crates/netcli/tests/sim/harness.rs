@@ -314,6 +314,7 @@ pub(crate) fn spec(platform: Platform, mode: CliMode, commands: &[&str]) -> Dial
         mode,
         secret: Some(Secret::new(SECRET)),
         prompt: None,
+        error_patterns: Vec::new(),
     }
 }
 

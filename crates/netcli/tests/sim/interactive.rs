@@ -98,6 +98,7 @@ fn bad_specs_are_invalid_targets() {
             mode: CliMode::User,
             secret: None,
             prompt: prompt.map(str::to_string),
+            error_patterns: Vec::new(),
         };
         Dialog::new(s).unwrap_err()
     };

@@ -153,3 +153,47 @@ pub fn cli_user_enable_config(make: MakeExecutor<'_>) {
         "the device's error text must be kept in the failing command's output: {o:?}"
     );
 }
+
+/// A device error line without the `% ` prefix (IOS's `Bad mask
+/// 0xFF19FF00 for address 10.99.9.9`, printed for an `ip address` with a
+/// non-contiguous mask) ends a `cli --config` host `command_failed`, the
+/// device's line in the message and in the failing command's output.
+pub fn cli_error_without_percent(make: MakeExecutor<'_>) {
+    let exec = make();
+    let platforms = [Platform::Ios, Platform::Iosxe];
+    let fleet = start(
+        platforms
+            .iter()
+            .map(|p| device(&format!("{p}-1"), *p))
+            .collect(),
+    );
+    let targets = fleet.targets();
+    let command = "ip address 10.99.9.9 255.25.255.0";
+    let job = ssh_job(
+        cli_task(&["interface Loopback99", command], CliMode::Config),
+        &fleet,
+        targets.len(),
+    );
+    let d = run_job(exec.as_ref(), &job, &targets, None, None);
+    let by = all_reported(&d, &targets);
+    for p in platforms {
+        let name = format!("{p}-1");
+        let o = outcome(&by, &name);
+        assert_eq!(
+            (o.status, o.error_kind),
+            (Status::Failed, Some(ErrorKind::CommandFailed)),
+            "{name}: `Bad mask` must fail the host command_failed: {o:?}"
+        );
+        let line = "Bad mask 0xFF19FF00 for address 10.99.9.9";
+        assert!(
+            o.message.as_deref().is_some_and(|m| m.contains(line)),
+            "{name}: the message must quote the device's line: {o:?}"
+        );
+        assert!(
+            o.outputs
+                .iter()
+                .any(|out| out.command == command && out.stdout.contains(line)),
+            "{name}: the failing command's output must be kept: {o:?}"
+        );
+    }
+}

@@ -16,7 +16,7 @@ mod keys;
 mod limits;
 pub mod messages;
 
-pub use cli::cli_user_enable_config;
+pub use cli::{cli_error_without_percent, cli_user_enable_config};
 pub use exec::exec_every_platform;
 pub use faults::{cli_faults, faults_map_to_error_kinds, mixed_faults_every_host_once};
 pub use fixtures::{fleet_job, small_fleet};

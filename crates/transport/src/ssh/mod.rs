@@ -92,7 +92,7 @@ pub fn cli_driver(
         Limit { at, phase, after }
     };
     Driver::new(
-        DialogSpec::for_target(target, commands, mode),
+        DialogSpec::for_target(target, commands, mode).with_options(&job.cli),
         Box::new(rule),
         Instant::now(),
     )
@@ -137,6 +137,7 @@ pub fn max_attempt(job: &Job, target: &Target) -> Option<Duration> {
     let exchanges = match &job.task {
         Task::Exec { .. } => 1,
         Task::Cli { commands, mode } => DialogSpec::for_target(target, commands, *mode)
+            .with_options(&job.cli)
             .max_exchanges()
             .try_into()
             .unwrap_or(u32::MAX),
