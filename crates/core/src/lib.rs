@@ -25,6 +25,7 @@ mod summary;
 mod target;
 mod task;
 mod template;
+mod wire_task;
 mod work;
 
 pub use cancel::{CancelToken, Cancelled};
@@ -48,4 +49,5 @@ pub use task::{
     CliMode, DEFAULT_SLEEP_SEED, SleepSpec, Task, TaskKind, TemplateFailure, seeded_duration,
 };
 pub use template::{Field, PLACEHOLDERS, RenderError, Template, TemplateError};
+pub use wire_task::{WireCliMode, WireTask};
 pub use work::{cpu_burn, render_template};

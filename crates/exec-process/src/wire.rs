@@ -34,8 +34,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fanout_core::{
-    CliMode, Credentials, HostKeyPolicy, HostOutcome, Job, Limits, Platform, Rate, Reach,
-    RetryPolicy, Secret, Target, Task, TimeoutOverrides, Timeouts, Transport,
+    Credentials, HostKeyPolicy, HostOutcome, Job, Limits, Platform, Rate, Reach, RetryPolicy,
+    Secret, Target, Task, TimeoutOverrides, Timeouts, Transport, WireTask,
 };
 use serde::{Deserialize, Serialize};
 
@@ -138,40 +138,6 @@ pub(crate) struct WireJob {
     cli: fanout_core::CliOptions,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum WireTask {
-    Exec {
-        command: String,
-    },
-    Cli {
-        commands: Vec<String>,
-        mode: WireCliMode,
-    },
-    Sleep {
-        duration: Duration,
-    },
-    SleepRange {
-        min: Duration,
-        max: Duration,
-        seed: u64,
-    },
-    Cpu {
-        iterations: u64,
-    },
-    Local {
-        argv: Vec<String>,
-    },
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum WireCliMode {
-    User,
-    Enable,
-    Config,
-}
-
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct WireTimeouts {
     connect: Option<Duration>,
@@ -182,31 +148,7 @@ struct WireTimeouts {
 
 impl From<&Job> for WireJob {
     fn from(job: &Job) -> Self {
-        let task = match &job.task {
-            Task::Exec { command } => WireTask::Exec {
-                command: command.clone(),
-            },
-            Task::Cli { commands, mode } => WireTask::Cli {
-                commands: commands.clone(),
-                mode: match mode {
-                    CliMode::User => WireCliMode::User,
-                    CliMode::Enable => WireCliMode::Enable,
-                    CliMode::Config => WireCliMode::Config,
-                },
-            },
-            Task::Sleep { duration } => WireTask::Sleep {
-                duration: *duration,
-            },
-            Task::SleepRange { min, max, seed } => WireTask::SleepRange {
-                min: *min,
-                max: *max,
-                seed: *seed,
-            },
-            Task::Cpu { iterations } => WireTask::Cpu {
-                iterations: *iterations,
-            },
-            Task::Local { argv } => WireTask::Local { argv: argv.clone() },
-        };
+        let task = WireTask::from(&job.task);
         let t = &job.timeouts;
         Self {
             task,
@@ -234,21 +176,7 @@ impl TryFrom<WireJob> for Job {
     type Error = ProcessError;
 
     fn try_from(w: WireJob) -> Result<Self, ProcessError> {
-        let task = match w.task {
-            WireTask::Exec { command } => Task::Exec { command },
-            WireTask::Cli { commands, mode } => Task::Cli {
-                commands,
-                mode: match mode {
-                    WireCliMode::User => CliMode::User,
-                    WireCliMode::Enable => CliMode::Enable,
-                    WireCliMode::Config => CliMode::Config,
-                },
-            },
-            WireTask::Sleep { duration } => Task::Sleep { duration },
-            WireTask::SleepRange { min, max, seed } => Task::SleepRange { min, max, seed },
-            WireTask::Cpu { iterations } => Task::Cpu { iterations },
-            WireTask::Local { argv } => Task::Local { argv },
-        };
+        let task = Task::from(w.task);
         let connect_rate = w
             .connect_rate_per_s
             .map(|n| {
@@ -410,6 +338,7 @@ mod secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fanout_core::CliMode;
 
     fn rich_target() -> Target {
         let mut t = Target::new("r1", "127.0.0.9");

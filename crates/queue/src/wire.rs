@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use fanout_core::{CliMode, HostKeyPolicy, Job, RetryPolicy, Task, Timeouts};
+use fanout_core::{HostKeyPolicy, Job, RetryPolicy, Task, Timeouts, WireTask};
 use serde::{Deserialize, Serialize};
 
 use crate::QueueError;
@@ -44,60 +44,9 @@ pub struct QueueJob {
     cli: fanout_core::CliOptions,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum WireTask {
-    Exec {
-        command: String,
-    },
-    Cli {
-        commands: Vec<String>,
-        mode: String,
-    },
-    Sleep {
-        duration: Duration,
-    },
-    SleepRange {
-        min: Duration,
-        max: Duration,
-        seed: u64,
-    },
-    Cpu {
-        iterations: u64,
-    },
-    Local {
-        argv: Vec<String>,
-    },
-}
-
 impl From<&Job> for QueueJob {
     fn from(job: &Job) -> Self {
-        let task = match &job.task {
-            Task::Exec { command } => WireTask::Exec {
-                command: command.clone(),
-            },
-            Task::Cli { commands, mode } => WireTask::Cli {
-                commands: commands.clone(),
-                mode: match mode {
-                    CliMode::User => "user",
-                    CliMode::Enable => "enable",
-                    CliMode::Config => "config",
-                }
-                .to_string(),
-            },
-            Task::Sleep { duration } => WireTask::Sleep {
-                duration: *duration,
-            },
-            Task::SleepRange { min, max, seed } => WireTask::SleepRange {
-                min: *min,
-                max: *max,
-                seed: *seed,
-            },
-            Task::Cpu { iterations } => WireTask::Cpu {
-                iterations: *iterations,
-            },
-            Task::Local { argv } => WireTask::Local { argv: argv.clone() },
-        };
+        let task = WireTask::from(&job.task);
         let t = &job.timeouts;
         Self {
             protocol: PROTOCOL,
@@ -127,24 +76,7 @@ impl QueueJob {
                 self.protocol
             )));
         }
-        let task = match self.task {
-            WireTask::Exec { command } => Task::Exec { command },
-            WireTask::Cli { commands, mode } => Task::Cli {
-                commands,
-                mode: match mode.as_str() {
-                    "user" => CliMode::User,
-                    "enable" => CliMode::Enable,
-                    "config" => CliMode::Config,
-                    other => {
-                        return Err(QueueError::Protocol(format!("unknown cli mode `{other}`")));
-                    }
-                },
-            },
-            WireTask::Sleep { duration } => Task::Sleep { duration },
-            WireTask::SleepRange { min, max, seed } => Task::SleepRange { min, max, seed },
-            WireTask::Cpu { iterations } => Task::Cpu { iterations },
-            WireTask::Local { argv } => Task::Local { argv },
-        };
+        let task = Task::from(self.task);
         let [connect, auth, command, host] = self.timeouts;
         let mut job = Job::new(task).with_concurrency(concurrency.max(1));
         job.timeouts = Timeouts {
@@ -188,6 +120,7 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fanout_core::CliMode;
 
     #[test]
     fn job_round_trips_with_the_workers_limits() {

@@ -21,6 +21,7 @@ pub mod lesson_checks;
 pub mod probe;
 pub mod reach_checks;
 pub mod run_feature_checks;
+pub mod refusal_checks;
 pub mod streaming_checks;
 
 pub use fanout_core;
@@ -45,6 +46,18 @@ pub use fanout_core;
 ///     reference: fanout_exec_threads::Sequential::new
 /// );
 /// ```
+///
+/// With `refuses: [rule, ..]` (names of [`refusal_checks::REFUSABLE`]),
+/// the listed rules' tests check instead that the executor refuses a job
+/// using them up front, with an `ExecError` naming the option
+/// ([`refusal_checks::refused_up_front`]):
+///
+/// ```ignore
+/// fanout_testkit::executor_conformance!(
+///     QueueHarness::new,
+///     refuses: [per_group, connect_rate]
+/// );
+/// ```
 #[macro_export]
 macro_rules! executor_conformance {
     ($make:expr, reference: $reference:expr) => {
@@ -66,12 +79,18 @@ macro_rules! executor_conformance {
         }
     };
     ($make:expr) => {
+        $crate::executor_conformance!($make, refuses: []);
+    };
+    ($make:expr, refuses: [$($refused:ident),* $(,)?]) => {
         #[allow(missing_docs)]
         mod executor_conformance {
             #[allow(unused_imports)]
             use super::*;
             use $crate::checks;
             use $crate::fanout_core::Executor;
+
+            /// Rules this executor refuses by design.
+            const REFUSED: &[&str] = &[$(stringify!($refused)),*];
 
             fn make() -> Box<dyn Executor> {
                 Box::new(($make)())
@@ -135,11 +154,21 @@ macro_rules! executor_conformance {
             }
             #[test]
             fn per_group_caps_never_exceeded() {
-                checks::per_group_caps(&make);
+                $crate::refusal_checks::check_or_refused(
+                    &make,
+                    "per_group",
+                    REFUSED,
+                    checks::per_group_caps,
+                );
             }
             #[test]
             fn connect_rate_respected() {
-                checks::connect_rate(&make);
+                $crate::refusal_checks::check_or_refused(
+                    &make,
+                    "connect_rate",
+                    REFUSED,
+                    checks::connect_rate,
+                );
             }
             #[test]
             fn local_commands_leave_nothing_behind() {
