@@ -20,8 +20,8 @@ pub mod fleet_checks;
 pub mod lesson_checks;
 pub mod probe;
 pub mod reach_checks;
-pub mod run_feature_checks;
 pub mod refusal_checks;
+pub mod run_feature_checks;
 pub mod streaming_checks;
 
 pub use fanout_core;
