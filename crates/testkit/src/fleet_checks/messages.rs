@@ -72,13 +72,6 @@ pub fn mask_trimmed_quotes(text: &str) -> String {
     out
 }
 
-/// Whether `line` reports what this build's libssh2 cannot do at all (no
-/// SHA-1 key exchange): a capability of the library, documented in the
-/// README, not a wording of the policy.
-pub fn capability_gap(line: &str) -> bool {
-    line.contains("is built without")
-}
-
 /// One outcome as the line [`Messages`] holds; `masks` replaces run-specific
 /// text (the fleet's temporary directory) first.
 fn line(o: &HostOutcome, masks: &[(String, &str)]) -> String {
@@ -243,9 +236,7 @@ pub fn fault_matrix(make: MakeExecutor<'_>) -> Messages {
 }
 
 /// Panics, listing every host whose line differs, unless `got` (of
-/// executor `name`) says what `reference` (of `reference_name`) says. A
-/// host that only one side cannot reach for a [`capability_gap`] of its
-/// library is left out of the comparison.
+/// executor `name`) says what `reference` (of `reference_name`) says.
 pub fn assert_same_messages(
     reference_name: &str,
     reference: &Messages,
@@ -260,7 +251,7 @@ pub fn assert_same_messages(
             reference.get(host).unwrap_or(&none),
             got.get(host).unwrap_or(&none),
         );
-        if want != have && !(capability_gap(want) ^ capability_gap(have)) {
+        if want != have {
             let _ = write!(
                 differ,
                 "\n  {host}:\n    {reference_name}: {want}\n    {name}: {have}"

@@ -95,9 +95,13 @@ fn describe(target: &Target, offer: &Offer, session: &Session) -> String {
             offer.mac.join(", ")
         ));
     }
-    let hint = if only_sha1_kex(offer) {
-        " (this libssh2 is built without SHA-1 key exchange and hmac-sha1); use -e async for this device, or enable \
-         a SHA-2 key exchange on it (e.g. `ip ssh server algorithm kex ecdh-sha2-nistp256`)"
+    let sha1_built = ours(MethodType::Kex).iter().any(|k| LEGACY_KEX.contains(k));
+    let hint = if only_sha1_kex(offer) && !sha1_built {
+        " (this libssh2 is built without SHA-1 key exchange and hmac-sha1: fanout's .cargo/config.toml \
+         enables them through CFLAGS, and a CFLAGS of your own replaced it — add -DLIBSSH2_KEX_SHA1_ENABLE \
+         -DLIBSSH2_HMAC_SHA1_ENABLE -DLIBSSH2_RSA_SHA1_ENABLE -DLIBSSH2_3DES_ENABLE and rebuild); use -e async \
+         for this device meanwhile, or enable a SHA-2 key exchange on it (e.g. `ip ssh server algorithm kex \
+         ecdh-sha2-nistp256`)"
     } else {
         "; enable a supported algorithm on the device"
     };
@@ -276,7 +280,16 @@ mod tests {
             &offer(&["diffie-hellman-group1-sha1", "kex-strict-s-v00@openssh.com"]),
             &session,
         );
-        assert!(message.contains("without SHA-1 key exchange"), "{message}");
+        // .cargo/config.toml builds libssh2 with the SHA-1 algorithms, so
+        // the message must not blame the build.
+        let kex = session.supported_algs(MethodType::Kex).unwrap();
+        assert!(
+            kex.contains(&"diffie-hellman-group14-sha1"),
+            "libssh2 built without SHA-1 kex (CFLAGS of .cargo/config.toml lost?): {kex:?}"
+        );
+        let macs = session.supported_algs(MethodType::MacCs).unwrap();
+        assert!(macs.contains(&"hmac-sha1"), "{macs:?}");
+        assert!(!message.contains("without SHA-1 key exchange"), "{message}");
     }
 
     /// A listener whose connections get one byte every 50 ms, forever.
