@@ -336,6 +336,10 @@ mod secret {
 }
 
 #[cfg(test)]
+#[path = "wire_props.rs"]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use fanout_core::CliMode;

@@ -140,3 +140,97 @@ fn match_blocks_apply_to_no_host_with_a_warning() {
     assert_eq!(c.warnings.len(), 1);
     assert!(c.warnings[0].contains("/lab/ssh_config:1: warning: `Match user root`"));
 }
+
+/// Property tests: any text parses or fails at a line of the file, and any
+/// host name resolves without a panic (glob patterns included). 256 cases
+/// per property; `PROPTEST_CASES=100000` for a longer local run.
+mod props {
+    use std::path::Path;
+
+    use fanout_sshconfig::{Error, SshConfig, Tokens};
+    use proptest::prelude::*;
+
+    /// A line: a keyword (no `Include`: it would read files of this
+    /// machine), separators, arguments with globs, quotes, tokens and
+    /// arbitrary characters — or an arbitrary line.
+    fn line() -> impl Strategy<Value = String> {
+        let keyword = proptest::sample::select(vec![
+            "Host",
+            "Match",
+            "HostName",
+            "User",
+            "Port",
+            "IdentityFile",
+            "ProxyJump",
+            "ProxyCommand",
+            "UserKnownHostsFile",
+            "StrictHostKeyChecking",
+            "KexAlgorithms",
+            "HostKeyAlgorithms",
+            "Ciphers",
+            "MACs",
+            "ConnectTimeout",
+            "hOsT",
+            "port",
+            "Bogus",
+        ]);
+        let arg = prop_oneof![
+            "[a-z0-9.*?!%~@:,+^-]{0,12}",
+            "\"[a-z %*]{0,8}\"?",
+            "[^\n]{0,10}",
+            Just("%h:%p".to_string()),
+            Just("!*".to_string()),
+            Just("[::1]:22".to_string()),
+        ];
+        prop_oneof![
+            4 => (
+                keyword,
+                proptest::sample::select(vec![" ", "\t", "=", " = ", "  "]),
+                proptest::collection::vec(arg, 0..4),
+            )
+                .prop_map(|(k, sep, args)| format!("{k}{sep}{}", args.join(" "))),
+            1 => "[^\n]{0,40}",
+            1 => Just(String::new()),
+            1 => "[ \t]*#[^\n]{0,20}",
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        (
+            proptest::collection::vec(line(), 0..30),
+            proptest::sample::select(vec!["\n", "\r\n"]),
+        )
+            .prop_map(|(lines, eol)| lines.join(eol))
+            .prop_filter("no Include", |t| {
+                !t.to_ascii_lowercase().contains("include")
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_fails_at_one_of_its_lines(
+            text in text(),
+            hosts in proptest::collection::vec("[a-z0-9.*?\\[\\]-]{0,16}", 1..6),
+        ) {
+            let home = Path::new("/nonexistent/fanout-props-home");
+            match SshConfig::parse(&text, Path::new("/lab/ssh_config"), home) {
+                Err(Error::Invalid { pos, message }) => {
+                    let lines = text.split('\n').count();
+                    prop_assert!(pos.line >= 1 && pos.line <= lines, "line {} of {lines}: {message}", pos.line);
+                    prop_assert!(!message.is_empty());
+                }
+                Err(e) => prop_assert!(false, "only Invalid can come from text: {e}"),
+                Ok(config) => {
+                    for host in &hosts {
+                        let r = config.resolve(host);
+                        if let Some(v) = r.get("hostname") {
+                            let tokens = Tokens { hostname: host, port: 22, user: Some("ops"), home };
+                            let _ = r.expand(&v.text(), &v.pos, &tokens);
+                        }
+                        let _ = (r.identity_files(), r.known_hosts_files());
+                    }
+                }
+            }
+        }
+    }
+}
