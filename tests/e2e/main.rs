@@ -17,6 +17,7 @@ mod progress;
 mod queue;
 mod readme;
 mod run;
+mod secrets;
 mod sim;
 mod similar;
 mod ssh_config;
