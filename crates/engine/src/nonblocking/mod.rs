@@ -156,13 +156,11 @@ async fn attempt(
     progress: &mut Progress,
 ) -> AttemptResult {
     if job.task.kind().needs_network() {
-        // Boxed by the transport: the SSH state machine is large, and the
-        // hosts of a sleep/cpu/local run do not pay for its size.
-        let job = crate::preflight::network_job(job, target)?;
-        return match &run.transport {
-            Some(transport) => transport.attempt(&job, target, host, progress).await,
-            None => Err(no_transport(&job)),
-        };
+        // Boxed, and the transport boxes its own state machine too: the
+        // host's job (with its templated commands) and the SSH session are
+        // large, and the hosts of a sleep/cpu/local run (100,000 at once)
+        // do not pay for their size.
+        return Box::pin(network_attempt(job, target, host, run, progress)).await;
     }
     progress.phase = Some(Phase::Command);
     let started = Instant::now();
@@ -186,11 +184,11 @@ async fn attempt(
             .await
         }
         Task::Cpu { iterations } => {
-            cpu_task(
+            Box::pin(cpu_task(
                 *iterations,
                 command_deadline(job, target, started, host),
                 &run.stop,
-            )
+            ))
             .await
         }
         Task::Local { argv } => {
@@ -206,6 +204,21 @@ async fn attempt(
     };
     progress.timings.command += started.elapsed();
     result
+}
+
+/// One attempt of a network task, through the run's transport.
+async fn network_attempt(
+    job: &Job,
+    target: &Target,
+    host: HostDeadline,
+    run: &AsyncRun,
+    progress: &mut Progress,
+) -> AttemptResult {
+    let job = crate::preflight::network_job(job, target)?;
+    match &run.transport {
+        Some(transport) => transport.attempt(&job, target, host, progress).await,
+        None => Err(no_transport(&job)),
+    }
 }
 
 /// The command deadline of an attempt started at `started`.
