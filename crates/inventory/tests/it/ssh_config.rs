@@ -84,16 +84,20 @@ fn ssh_config_values_apply_and_inventory_values_win() {
         a.reach.jump,
         [
             JumpHop {
+                name: Some("bastion".into()),
                 host: "127.0.0.5".into(),
                 port: 2222,
                 user: Some("jump".into()),
                 identity: Some(d.join(".ssh/jump_key")),
+                ..JumpHop::default()
             },
             JumpHop {
+                name: Some("127.0.0.6".into()),
                 host: "127.0.0.6".into(),
                 port: 2200,
                 user: Some("admin".into()),
                 identity: Some(d.join("keys/127.0.0.6")),
+                ..JumpHop::default()
             },
         ]
     );

@@ -15,6 +15,7 @@
 
 pub mod algorithms;
 pub mod auth;
+pub mod jump;
 pub mod text;
 
 pub use algorithms::{LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS, host_key_order};
