@@ -31,6 +31,7 @@ mod fields;
 mod filter;
 mod format;
 mod groups;
+mod jump;
 mod model;
 mod netbox;
 mod nornir;
