@@ -12,7 +12,10 @@
 //!
 //! `jump: none` reaches the host directly even when its ssh_config has a
 //! ProxyJump. Hop passwords are secrets like the host's (`password:
-//! "${VAR}"` or `password_env`).
+//! "${VAR}"` or `password_env`). A hop named by a host of the same
+//! inventory (`jump: b1`) takes that host's address, port, username,
+//! password and key file, where the hop does not give its own
+//! ([`from_inventory`]).
 
 use fanout_core::{JumpHop, Secret};
 
@@ -197,5 +200,38 @@ impl JumpSpec {
                 password: h.password.as_ref().and_then(&mut secret),
             })
             .collect()
+    }
+}
+
+/// Fills the hops that name a host of the inventory (written as a bare
+/// name, so the name is still the address) from that host: its address,
+/// and its port, username, password and key file where the hop has none.
+pub(crate) fn from_inventory(targets: &mut [fanout_core::Target]) {
+    let by_name: std::collections::HashMap<String, fanout_core::Target> = targets
+        .iter()
+        .map(|t| (t.name.clone(), t.clone()))
+        .collect();
+    for t in targets.iter_mut() {
+        for hop in &mut t.reach.jump {
+            if hop.name.as_deref() != Some(hop.host.as_str()) || hop.host == t.name {
+                continue;
+            }
+            let Some(host) = by_name.get(&hop.host) else {
+                continue;
+            };
+            hop.host = host.address.clone();
+            if hop.port == 22 {
+                hop.port = host.port;
+            }
+            hop.user = hop.user.take().or_else(|| host.username.clone());
+            hop.password = hop
+                .password
+                .take()
+                .or_else(|| host.credentials.password.clone());
+            hop.identity = hop
+                .identity
+                .take()
+                .or_else(|| host.credentials.key_file.clone());
+        }
     }
 }

@@ -221,8 +221,10 @@ fn the_jump_key_gives_hops_with_their_own_login_and_wins_over_proxyjump() {
           r1: {hostname: 127.0.0.9}
           r2: {hostname: 127.0.0.9, jump: 'ops@10.0.0.5:2222,[::1]'}
           r3: {hostname: core-1, ssh_config_file: ssh_config, jump: none}
+          r4: {hostname: 127.0.0.9, jump: 'b1,admin@b1:2299'}
+          b1: {hostname: 127.0.0.3, port: 2203, username: bast, password_env: B1_PW, jump: none}
         ",
-        &[("JUMP_PW", "hop-pw-1")],
+        &[("JUMP_PW", "hop-pw-1"), ("B1_PW", "b1-pw")],
     )
     .unwrap();
     let t = |name: &str| inv.targets.iter().find(|t| t.name == name).unwrap();
