@@ -6,6 +6,7 @@ mod completions;
 mod diff;
 mod examples;
 mod inventory;
+mod jump;
 mod lessons;
 mod limits;
 mod live;

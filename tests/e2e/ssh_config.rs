@@ -1,5 +1,6 @@
 //! `--ssh-config` / `ssh_config_file:`: resolved values shown with their
-//! origin, jump hosts and telnet refused before connecting.
+//! origin, jump hosts dialled first (the hop named in the error), telnet
+//! refused before connecting.
 
 use crate::support::{fanout, finish, json_lines};
 
@@ -14,7 +15,7 @@ fn setup() -> (tempfile::TempDir, String, String) {
     let inv = tmp.path().join("inv.yaml");
     std::fs::write(
         &inv,
-        "- {name: behind-1, host: behind-1, password: x}\n\
+        "- {name: behind-1, host: behind-1, password: x, agent: true}\n\
          - {name: tn-1, host: 127.0.0.1, port: 9, transport: telnet, username: u, password: x}\n",
     )
     .unwrap();
@@ -107,7 +108,7 @@ fn inventory_show_and_list_give_each_value_and_its_origin() {
 }
 
 #[test]
-fn jump_and_telnet_hosts_fail_before_connecting_on_every_executor() {
+fn jump_hosts_are_dialled_and_telnet_hosts_fail_before_connecting_on_every_executor() {
     let (tmp, config, inv) = setup();
     for executor in ["seq", "threads", "process", "async"] {
         let r = run_in(
@@ -130,13 +131,19 @@ fn jump_and_telnet_hosts_fail_before_connecting_on_every_executor() {
         );
         assert_eq!(r.code, 1, "{executor}: {}", r.stderr);
         let lines = json_lines(&r.stdout);
-        for (host, says) in [
-            (
-                "behind-1",
-                "jump hosts are not supported by this executor yet",
+        // The jump host is dialled first (nothing listens on port 9; the
+        // hop may use the agent, as the host does).
+        let o = lines.iter().find(|l| l["host"] == "behind-1").unwrap();
+        assert_eq!(o["error_kind"], "connect", "{executor}: {o}");
+        let msg = o["message"].as_str().unwrap();
+        assert!(
+            msg.contains(
+                "jump host ops@127.0.0.1:9: could not connect to 127.0.0.1:9: connection refused"
             ),
-            ("tn-1", "telnet is not supported by this executor yet"),
-        ] {
+            "{executor}: {o}"
+        );
+        let (host, says) = ("tn-1", "telnet is not supported by this executor yet");
+        {
             let o = lines.iter().find(|l| l["host"] == host).unwrap();
             assert_eq!(o["error_kind"], "invalid_target", "{executor}: {o}");
             assert!(

@@ -191,8 +191,12 @@ impl fmt::Display for Transport {
 /// One hop of an SSH jump chain (OpenSSH `ProxyJump`), in connection
 /// order: the first hop is dialled directly, each next one through the
 /// previous, the target through the last.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JumpHop {
+    /// The hop's name as the user wrote it (an ssh_config alias such as
+    /// `b1`, or an inventory host), for messages; `None`: named by address.
+    #[serde(default)]
+    pub name: Option<String>,
     /// Address (or ssh_config alias, already resolved to its HostName).
     pub host: String,
     /// TCP port.
@@ -200,9 +204,26 @@ pub struct JumpHop {
     /// Login user on the hop (`None`: the target's).
     #[serde(default)]
     pub user: Option<String>,
-    /// Key file for the hop (its own ssh_config `IdentityFile`).
+    /// Key file for the hop (its own ssh_config `IdentityFile`, or the
+    /// inventory's `key_file`); without one the target's key file is tried.
     #[serde(default)]
     pub identity: Option<PathBuf>,
+    /// Password on the hop (the inventory's `password_env` / its host
+    /// entry). Never serialised here: the process executor's pipe carries
+    /// it beside the target, as it does the target's own secrets.
+    #[serde(skip)]
+    pub password: Option<Secret>,
+}
+
+impl JumpHop {
+    /// How messages name the hop: `b1 (jump@127.0.0.1:2201)`, or only the
+    /// endpoint when it has no name of its own.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) if *name != self.host => format!("{name} ({self})"),
+            _ => self.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for JumpHop {
@@ -226,8 +247,8 @@ pub struct Reach {
     /// `ProxyJump` hops, first hop first (empty: connect directly).
     #[serde(default)]
     pub jump: Vec<JumpHop>,
-    /// `ProxyCommand`, `%h`/`%p`/`%r` expanded. fanout does not run proxy
-    /// commands: a target with one fails before connecting.
+    /// `ProxyCommand`, `%h`/`%p`/`%r` expanded: run with `sh -c`, its
+    /// stdin/stdout are the connection to the target.
     #[serde(default)]
     pub proxy_command: Option<String>,
     /// `KexAlgorithms` as written (`+alg,...` adds to the defaults,

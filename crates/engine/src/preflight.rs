@@ -1,6 +1,7 @@
 //! What every driver checks and prepares before a network attempt, in one
 //! place for every executor: the target must be reachable by what fanout
-//! has (SSH, no telnet yet; no jump hosts or proxy command yet), and the
+//! has (SSH, no telnet yet; jump hosts and ProxyCommand are the SSH
+//! transports'), and the
 //! task's command templates are rendered for the host (`{name}`,
 //! `{vars.KEY}`...: [`Template`](fanout_core::Template)).
 //!
@@ -51,8 +52,7 @@ pub fn network_job<'a>(job: &'a Job, target: &Target) -> Result<HostJob<'a>, Att
     }
 }
 
-/// Refuses, before connecting, what no transport supports yet: telnet,
-/// jump hosts, a proxy command.
+/// Refuses, before connecting, what no transport supports yet: telnet.
 pub fn check_reachable(target: &Target) -> Result<(), AttemptError> {
     if target.transport == Transport::Telnet {
         return Err(invalid(format!(
@@ -60,27 +60,6 @@ pub fn check_reachable(target: &Target) -> Result<(), AttemptError> {
              executor yet: fanout speaks SSH only; set `transport: ssh` (and its SSH port) for \
              this host, or leave it out with -l '!{}'",
             target.name, target.address, target.port, target.name
-        )));
-    }
-    if let Some(first) = target.reach.jump.first() {
-        let chain: Vec<String> = target.reach.jump.iter().map(|h| h.to_string()).collect();
-        return Err(invalid(format!(
-            "`{}` is reached through jump host{} {} (ProxyJump from its ssh_config), and jump \
-             hosts are not supported by this executor yet; fanout did not connect directly \
-             instead. Run fanout on {} itself, or remove ProxyJump for this host if it is \
-             reachable directly",
-            target.name,
-            if chain.len() > 1 { "s" } else { "" },
-            chain.join(" -> "),
-            first.host,
-        )));
-    }
-    if let Some(cmd) = &target.reach.proxy_command {
-        return Err(invalid(format!(
-            "`{}` has ProxyCommand `{cmd}` in its ssh_config, and fanout does not run proxy \
-             commands; fanout did not connect directly instead. Remove ProxyCommand for this \
-             host (or `ProxyCommand none`) if it is reachable directly",
-            target.name
         )));
     }
     Ok(())
@@ -126,7 +105,7 @@ mod tests {
     }
 
     #[test]
-    fn telnet_jump_and_proxy_command_are_refused_before_connecting() {
+    fn telnet_is_refused_before_connecting_jump_and_proxy_pass() {
         let job = exec("show clock");
         let mut t = Target::new("r1", "127.0.0.1");
         t.transport = Transport::Telnet;
@@ -136,40 +115,16 @@ mod tests {
             e.message
                 .contains("telnet is not supported by this executor yet")
         );
+        // Jump hosts and a proxy command are the transports' to follow.
         let mut t = Target::new("r2", "127.0.0.1");
-        t.reach.jump = vec![
-            JumpHop {
-                host: "127.0.0.5".into(),
-                port: 2222,
-                user: Some("ops".into()),
-                identity: None,
-            },
-            JumpHop {
-                host: "127.0.0.6".into(),
-                port: 22,
-                user: None,
-                identity: None,
-            },
-        ];
-        let e = network_job(&job, &t).unwrap_err();
-        assert!(
-            e.message
-                .contains("jump hosts are not supported by this executor yet"),
-            "{}",
-            e.message
-        );
-        assert!(
-            e.message.contains("ops@127.0.0.5:2222 -> 127.0.0.6:22"),
-            "{}",
-            e.message
-        );
+        t.reach.jump = vec![JumpHop {
+            host: "127.0.0.5".into(),
+            port: 2222,
+            ..JumpHop::default()
+        }];
+        assert!(network_job(&job, &t).is_ok());
         let mut t = Target::new("r3", "127.0.0.1");
-        t.reach.proxy_command = Some("nc -x proxy 127.0.0.1 22".into());
-        let e = network_job(&job, &t).unwrap_err();
-        assert!(
-            e.message.contains("does not run proxy commands"),
-            "{}",
-            e.message
-        );
+        t.reach.proxy_command = Some("nc 127.0.0.1 22".into());
+        assert!(network_job(&job, &t).is_ok());
     }
 }

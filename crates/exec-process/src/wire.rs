@@ -242,6 +242,9 @@ pub(crate) struct WireTarget {
     /// Boxed: rarely set, and it would make every message large.
     #[serde(default)]
     reach: Box<Reach>,
+    /// The jump hops' passwords, hop by hop (`Reach` never serialises them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "secrets")]
+    jump_passwords: Vec<Option<Secret>>,
     #[serde(default)]
     ca_file: Option<PathBuf>,
 }
@@ -272,6 +275,11 @@ impl From<&Target> for WireTarget {
             transport: t.transport,
             ssh_config_file: t.ssh_config_file.clone(),
             reach: Box::new(t.reach.clone()),
+            jump_passwords: if t.reach.jump.iter().any(|h| h.password.is_some()) {
+                t.reach.jump.iter().map(|h| h.password.clone()).collect()
+            } else {
+                Vec::new()
+            },
             ca_file: t.ca_file.clone(),
         }
     }
@@ -288,6 +296,10 @@ impl TryFrom<WireTarget> for Target {
                     .map_err(|e| ProcessError::Protocol { what: e })
             })
             .transpose()?;
+        let mut reach = *w.reach;
+        for (hop, password) in reach.jump.iter_mut().zip(w.jump_passwords) {
+            hop.password = password;
+        }
         Ok(Target {
             name: w.name,
             address: w.address,
@@ -312,9 +324,28 @@ impl TryFrom<WireTarget> for Target {
             host_keys: w.host_keys,
             transport: w.transport,
             ssh_config_file: w.ssh_config_file,
-            reach: *w.reach,
+            reach,
             ca_file: w.ca_file,
         })
+    }
+}
+
+/// Serde for `Vec<Option<Secret>>` (the jump hops' passwords), as [`secret`].
+mod secrets {
+    use fanout_core::Secret;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &[Option<Secret>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|p| p.as_ref().map(Secret::expose)))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<Option<Secret>>, D::Error> {
+        Ok(Vec::<Option<String>>::deserialize(d)?
+            .into_iter()
+            .map(|p| p.map(Secret::new))
+            .collect())
     }
 }
 
@@ -367,6 +398,8 @@ mod tests {
             port: 2222,
             user: Some("jump".into()),
             identity: Some("/keys/jump".into()),
+            password: Some(Secret::new("hop-secret")),
+            ..fanout_core::JumpHop::default()
         });
         t.reach.kex_algorithms = Some("+diffie-hellman-group1-sha1".into());
         t.ca_file = Some("/lab/ca.pem".into());

@@ -74,6 +74,8 @@ pub(crate) struct Level {
     pub(crate) platform_transport: Option<At<Transport>>,
     /// `ssh_config_file:` as written; `None` inside for `false`.
     pub(crate) ssh_config_file: Option<At<Option<String>>>,
+    /// `jump:` as written.
+    pub(crate) jump: Option<At<crate::jump::JumpSpec>>,
     /// Nornir's `connection_options` (netmiko, then scrapli, then napalm):
     /// they win over the plain fields of every level.
     pub(crate) conn: Option<Box<Level>>,
@@ -109,6 +111,7 @@ impl Level {
         fill(&mut self.transport, other.transport);
         fill(&mut self.platform_transport, other.platform_transport);
         fill(&mut self.ssh_config_file, other.ssh_config_file);
+        fill(&mut self.jump, other.jump);
         fill(&mut self.priority, other.priority);
         match (&mut self.conn, other.conn) {
             (Some(mine), Some(theirs)) => mine.fill_from(*theirs),
@@ -171,6 +174,7 @@ pub(crate) enum Field {
     Transport,
     TransportOptions,
     SshConfigFile,
+    Jump,
     ConnectionOptions,
     /// An Ansible variable with its own meaning.
     Ansible(AnsibleField),
@@ -210,6 +214,7 @@ pub(crate) const KEYS: &[(&str, Field)] = &[
     ("transport", Field::Transport),
     ("transport_options", Field::TransportOptions),
     ("ssh_config_file", Field::SshConfigFile),
+    ("jump", Field::Jump),
     ("enable_password", Field::Secret),
     ("timeout", Field::Timeout(Phase::Connect)),
     ("conn_timeout", Field::Timeout(Phase::Connect)),
@@ -244,6 +249,7 @@ impl Field {
             Field::Transport => "the transport",
             Field::TransportOptions => "the transport options",
             Field::SshConfigFile => "the ssh_config file",
+            Field::Jump => "the jump hosts",
             Field::ConnectionOptions => "the connection options",
             Field::Ansible(f) => f.slot(),
         }
@@ -468,6 +474,7 @@ fn apply(
         Field::Transport => level.transport = transport(key, v, p).map(at(v)),
         Field::TransportOptions => transport_options(extra, v, what, p),
         Field::SshConfigFile => level.ssh_config_file = ssh_config_file(key, v, p).map(at(v)),
+        Field::Jump => level.jump = crate::jump::parse(v, p).map(at(v)),
     }
 }
 

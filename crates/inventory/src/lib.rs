@@ -31,6 +31,7 @@ mod fields;
 mod filter;
 mod format;
 mod groups;
+mod jump;
 mod model;
 mod netbox;
 mod nornir;
@@ -137,10 +138,11 @@ fn resolve_read(
         extra: &read.extra,
         ssh: Some(&ssh),
     };
-    let built = match &read.model {
+    let mut built = match &read.model {
         Some(model) => model::resolve(model, &cx, &mut problems),
         None => resolve::Built::default(),
     };
+    jump::from_inventory(&mut built.targets);
     if let Some(message) = ssh.run_error.take() {
         return Err(InventoryError::SshConfig { message });
     }

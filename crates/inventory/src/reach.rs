@@ -337,10 +337,12 @@ fn jump_chain(
             None => None,
         };
         hops.push(JumpHop {
+            name: Some(host),
             host: address,
             port,
             user,
             identity,
+            password: None,
         });
     }
     Ok(hops)

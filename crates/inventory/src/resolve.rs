@@ -377,6 +377,13 @@ pub(crate) fn assemble(
         "key passphrase",
         "key_passphrase",
     );
+    // `jump:` (applied after the ssh_config, over its ProxyJump).
+    let jump = levels.iter().find_map(|l| l.jump.as_ref()).map(|j| {
+        j.value.hops(
+            |pw| secret(Some(pw), "jump host password", "password"),
+            |raw| cx.path(raw),
+        )
+    });
 
     t.username = levels
         .iter()
@@ -438,6 +445,12 @@ pub(crate) fn assemble(
     t.groups = groups;
     if let Some(ssh) = cx.ssh {
         crate::reach::apply(&mut t, levels, ssh, p);
+    }
+    if let Some(hops) = jump {
+        t.reach.jump = hops;
+        if !t.reach.jump.is_empty() {
+            t.reach.proxy_command = None;
+        }
     }
     t
 }

@@ -17,6 +17,7 @@
 pub mod checks;
 pub mod defective;
 pub mod fleet_checks;
+pub mod jump_checks;
 pub mod lesson_checks;
 pub mod probe;
 pub mod reach_checks;
@@ -247,8 +248,28 @@ macro_rules! executor_conformance {
                 $crate::reach_checks::cli_config_hostname_is_rendered(&make);
             }
             #[test]
-            fn telnet_and_jump_targets_fail_before_connecting() {
-                $crate::reach_checks::telnet_and_jump_targets_fail_before_connecting(&make);
+            fn telnet_targets_fail_before_connecting() {
+                $crate::reach_checks::telnet_targets_fail_before_connecting(&make);
+            }
+            #[test]
+            fn jump_two_bastion_chain_reaches_every_device() {
+                $crate::jump_checks::two_bastion_chain_reaches_every_device(&make);
+            }
+            #[test]
+            fn jump_wrong_hop_password_is_an_auth_error_naming_the_hop() {
+                $crate::jump_checks::wrong_hop_password_is_an_auth_error_naming_the_hop(&make);
+            }
+            #[test]
+            fn jump_refused_forward_is_a_connect_error_with_the_reason() {
+                $crate::jump_checks::refused_forward_is_a_connect_error_with_the_reason(&make);
+            }
+            #[test]
+            fn jump_unknown_hop_host_key_under_strict_names_the_hop() {
+                $crate::jump_checks::unknown_hop_host_key_under_strict_names_the_hop(&make);
+            }
+            #[test]
+            fn proxy_command_carries_the_connection() {
+                $crate::jump_checks::proxy_command_carries_the_connection(&make);
             }
         }
     };

@@ -129,3 +129,41 @@ fn host_keys_off_is_a_warning_and_other_tasks_need_no_ssh() {
         .expect_err("a cpu task is not the transport's");
     assert!(err.message.contains("does not use SSH"), "{}", err.message);
 }
+
+#[test]
+fn a_dropped_attempt_through_jump_hosts_or_a_proxy_command_closes_every_hop() {
+    let fleet = Fleet::builder()
+        .devices(1)
+        .credentials("admin", PASSWORD, Some("en"))
+        .faults("hang_on_command=r1".parse().unwrap())
+        .bastions(2)
+        .start()
+        .unwrap();
+    let job = job(&fleet);
+    let transports = Transports::for_job(&job).unwrap();
+    let mut jumped = fleet.targets()[0].clone();
+    jumped.reach.jump = fleet
+        .bastions()
+        .iter()
+        .map(fanout_testkit::jump_checks::hop)
+        .collect();
+    let mut proxied = fleet.targets()[0].clone();
+    proxied.reach.proxy_command = Some(fanout_testkit::jump_checks::netcat_command(proxied.port));
+    for target in [&jumped, &proxied] {
+        let started = Instant::now();
+        let (result, progress) =
+            attempt(&transports, &job, target, Some(Duration::from_millis(1500)));
+        assert!(result.is_none(), "the command never finishes");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(progress.phase, Some(Phase::Command), "it got that far");
+        // The device sees its session end only when every hop (or the
+        // proxy command) is gone.
+        let closed = (0..150).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            fleet.stats().active == 0
+        });
+        assert!(closed, "a hop outlived its attempt: {:?}", fleet.stats());
+    }
+    let stats = fleet.bastion_stats();
+    assert_eq!((stats[0].logins, stats[1].channels), (1, 1), "{stats:?}");
+}

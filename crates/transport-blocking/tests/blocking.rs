@@ -124,3 +124,125 @@ fn runs_without_a_network_task_need_no_known_hosts_and_budget_none() {
         "connect 10 s + auth 10 s + command 60 s, plus the goodbye"
     );
 }
+
+/// Threads named `fanout-jump` (the jump hosts' pumps) alive now.
+fn pump_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+        .filter(|name| name.trim() == "fanout-jump")
+        .count()
+}
+
+/// Descriptors of this process that are Unix sockets (the pumps' and the
+/// proxy commands' socket pairs; the tests here open no other).
+fn unix_socket_fds() -> usize {
+    let unix = std::fs::read_to_string("/proc/self/net/unix").unwrap();
+    let inodes: std::collections::HashSet<&str> = unix
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(6))
+        .collect();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.unwrap().path()).ok())
+        .filter_map(|link| {
+            let link = link.to_string_lossy().into_owned();
+            link.strip_prefix("socket:[")
+                .and_then(|l| l.strip_suffix(']'))
+                .map(str::to_string)
+        })
+        .filter(|inode| inodes.contains(inode.as_str()))
+        .count()
+}
+
+/// This process's children that are still around (zombies included).
+fn children() -> Vec<String> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+        .filter(|stat| {
+            // pid (comm) state ppid ...
+            let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+            after.split_whitespace().nth(1) == Some(me.as_str())
+        })
+        .collect()
+}
+
+/// Waits (up to 5 s) until `done` holds.
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let until = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < until, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn jump_hosts_and_proxy_commands_leave_no_thread_fd_or_process_behind() {
+    let fleet = Fleet::builder()
+        .devices(2)
+        .credentials("admin", PASSWORD, Some("en"))
+        .faults("hang_on_command=r2".parse().unwrap())
+        .bastions(2)
+        .start()
+        .unwrap();
+    let chain: Vec<_> = fleet
+        .bastions()
+        .iter()
+        .map(fanout_testkit::jump_checks::hop)
+        .collect();
+    let job = job(exec("show version"), &fleet);
+    let transports = Transports::for_job(&job).unwrap();
+    let mut targets = fleet.targets();
+    for t in &mut targets {
+        t.reach.jump = chain.clone();
+    }
+    let mut proxied = targets[0].clone();
+    proxied.reach.jump.clear();
+    proxied.reach.proxy_command = Some(fanout_testkit::jump_checks::netcat_command(proxied.port));
+    let baseline = unix_socket_fds();
+    for round in 0..3 {
+        for t in [&targets[0], &proxied] {
+            let (result, progress) = attempt(&transports, &job, t, &CancelToken::new());
+            let out = result.unwrap_or_else(|e| panic!("round {round}, {}: {e:?}", t.name));
+            assert!(out[0].stdout.contains("Software"), "{out:?}");
+            assert!(progress.timings.auth > Duration::ZERO);
+        }
+        assert_eq!(pump_threads(), 0, "round {round}: pumps joined");
+        eventually("the socket pairs are closed", || {
+            unix_socket_fds() <= baseline
+        });
+        eventually("the proxy commands are reaped", || children().is_empty());
+    }
+    // Cancelled while r2 (behind both bastions) hangs: stops within the
+    // tick discipline, and the pumps end with it.
+    let cancel = CancelToken::new();
+    let canceller = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(700));
+            cancel.cancel();
+        })
+    };
+    let started = Instant::now();
+    let (result, _) = attempt(&transports, &job, &targets[1], &cancel);
+    canceller.join().unwrap();
+    let err = result.expect_err("r2 never answers");
+    assert_eq!(err.kind, ErrorKind::Cancelled, "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(pump_threads(), 0, "pumps joined after a cancel");
+    eventually("the socket pairs are closed", || {
+        unix_socket_fds() <= baseline
+    });
+    let stats = fleet.bastion_stats();
+    assert_eq!(
+        stats[1].channels, 4,
+        "3 rounds and the cancelled host went through b2: {stats:?}"
+    );
+}

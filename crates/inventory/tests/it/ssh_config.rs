@@ -84,16 +84,20 @@ fn ssh_config_values_apply_and_inventory_values_win() {
         a.reach.jump,
         [
             JumpHop {
+                name: Some("bastion".into()),
                 host: "127.0.0.5".into(),
                 port: 2222,
                 user: Some("jump".into()),
                 identity: Some(d.join(".ssh/jump_key")),
+                ..JumpHop::default()
             },
             JumpHop {
+                name: Some("127.0.0.6".into()),
                 host: "127.0.0.6".into(),
                 port: 2200,
                 user: Some("admin".into()),
                 identity: Some(d.join("keys/127.0.0.6")),
+                ..JumpHop::default()
             },
         ]
     );
@@ -182,5 +186,91 @@ fn a_malformed_ssh_config_is_located_in_both_files() {
         inv.warnings[0].to_string().contains("does not exist"),
         "{:?}",
         inv.warnings
+    );
+}
+
+fn load_env(
+    dir: &Path,
+    inventory: &str,
+    vars: &'static [(&'static str, &'static str)],
+) -> Result<Inventory, InventoryError> {
+    std::fs::write(dir.join("ssh_config"), y(CONFIG)).unwrap();
+    let path = dir.join("inv.yaml");
+    std::fs::write(&path, y(inventory)).unwrap();
+    let env = move |name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    fanout_inventory::load_with(&path, &LoadOptions::default(), &env)
+}
+
+#[test]
+fn the_jump_key_gives_hops_with_their_own_login_and_wins_over_proxyjump() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let inv = load_env(
+        d,
+        "
+        defaults:
+          username: cisco
+          jump:
+            - {host: 127.0.0.1, port: 2201, username: jump, password_env: JUMP_PW}
+            - {host: 127.0.0.1, port: 2202, key_file: keys/jump}
+        hosts:
+          r1: {hostname: 127.0.0.9}
+          r2: {hostname: 127.0.0.9, jump: 'ops@10.0.0.5:2222,[::1]'}
+          r3: {hostname: core-1, ssh_config_file: ssh_config, jump: none}
+          r4: {hostname: 127.0.0.9, jump: 'b1,admin@b1:2299'}
+          b1: {hostname: 127.0.0.3, port: 2203, username: bast, password_env: B1_PW, jump: none}
+        ",
+        &[("JUMP_PW", "hop-pw-1"), ("B1_PW", "b1-pw")],
+    )
+    .unwrap();
+    let t = |name: &str| inv.targets.iter().find(|t| t.name == name).unwrap();
+    let hops = &t("r1").reach.jump;
+    assert_eq!(hops.len(), 2, "{hops:?}");
+    assert_eq!(
+        (hops[0].port, hops[0].user.as_deref()),
+        (2201, Some("jump"))
+    );
+    assert_eq!(
+        hops[0].password.as_ref().map(|p| p.expose()),
+        Some("hop-pw-1")
+    );
+    assert_eq!(hops[1].identity, Some(d.join("keys/jump")));
+    assert!(
+        !format!("{hops:?}").contains("hop-pw-1"),
+        "no secret in Debug"
+    );
+    let hops = &t("r2").reach.jump;
+    let shown: Vec<String> = hops.iter().map(|h| h.to_string()).collect();
+    assert_eq!(shown, ["ops@10.0.0.5:2222", "[::1]:22"]);
+    assert!(
+        t("r3").reach.jump.is_empty(),
+        "jump: none wins over ProxyJump"
+    );
+}
+
+#[test]
+fn a_bad_jump_value_is_a_located_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = load_env(
+        tmp.path(),
+        "
+        - {host: 127.0.0.1, jump: [{host: 127.0.0.1, prot: 22}]}
+        - {host: 127.0.0.2, jump: 'b1:notaport'}
+        ",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("inv.yaml:1:") && e.contains("unknown key `prot` in a `jump:` hop"),
+        "{e}"
+    );
+    assert!(
+        e.contains("inv.yaml:2:") && e.contains("`notaport` is not a port"),
+        "{e}"
     );
 }

@@ -13,6 +13,8 @@ mod auth;
 mod cli;
 mod config;
 mod exec;
+mod jump;
+mod proxy;
 mod session;
 
 use std::borrow::Cow;
@@ -101,6 +103,10 @@ pub(crate) async fn attempt(
     let user = fanout_transport::ssh::require_username(target)?;
     fanout_transport::ssh::require_credentials(target)?;
 
+    // Jump hosts (each in the connect and auth phases) or a proxy command
+    // first, when the target has them.
+    let (through, mut route) = jump::open(shared, job, target, host_deadline, progress).await?;
+
     progress.phase = Some(Phase::Connect);
     let started = Instant::now();
     let deadline = Deadline::new(
@@ -113,10 +119,25 @@ pub(crate) async fn attempt(
     // cancellation): the session task's socket then fails, so the task
     // ends even in a key exchange the device stalled.
     let (_kill, killed) = oneshot::channel::<()>();
-    let connected = deadline.run(session::connect(shared, target, killed)).await;
+    let connected = deadline
+        .run(async {
+            match through {
+                Some(stream) => session::connect_over(shared, target, stream, killed)
+                    .await
+                    .map(|(connected, _)| connected),
+                None => session::connect(shared, target, killed).await,
+            }
+        })
+        .await;
     progress.timings.connect += started.elapsed();
-    let (mut handle, socket_back) =
-        connected.map_err(|Expired| deadline.timeout_error(Vec::new()))??;
+    let connected = connected
+        .map_err(|Expired| deadline.timeout_error(Vec::new()))
+        .and_then(|c| c);
+    let (mut handle, socket_back) = match (connected, &mut route.proxy) {
+        (Ok(c), _) => c,
+        (Err(e), Some(proxy)) => return Err(proxy.explain(target, e).await),
+        (Err(e), None) => return Err(e),
+    };
 
     progress.phase = Some(Phase::Auth);
     let started = Instant::now();
@@ -152,7 +173,11 @@ pub(crate) async fn attempt(
         let wait = host_deadline.map_or(CLOSE_WAIT, |(at, _)| {
             at.saturating_duration_since(Instant::now()).min(CLOSE_WAIT)
         });
-        let _ = tokio::time::timeout(wait, session::close(handle, socket_back)).await;
+        let _ = tokio::time::timeout(wait, async {
+            session::close(handle, socket_back).await;
+            route.close().await;
+        })
+        .await;
     }
     result
 }

@@ -6,16 +6,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use fanout_core::{ErrorKind, HostKeyPolicy, Target};
 use fanout_engine::AttemptError;
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
 use fanout_transport::ssh::{endpoint, text};
-use russh::Disconnect;
-use russh::client::{self, Handle};
+use russh::client::{self, Handle, Session};
 use russh::keys::{PublicKey, PublicKeyOrCertificate};
+use russh::{ChannelId, ChannelOpenFailure, Disconnect};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -26,7 +26,7 @@ use super::Shared;
 /// the connection is over on both sides before this host's permit goes to
 /// the next host: a device (or sshd's MaxSessions) never sees more than
 /// `-c` connections from us, not even for a moment.
-pub(super) async fn close(handle: Handle<Client>, socket_back: oneshot::Receiver<TcpStream>) {
+pub(super) async fn close(handle: Handle<Client>, socket_back: oneshot::Receiver<Stream>) {
     if handle
         .disconnect(Disconnect::ByApplication, "", "en")
         .await
@@ -43,7 +43,15 @@ pub(super) async fn close(handle: Handle<Client>, socket_back: oneshot::Receiver
     }
 }
 
-/// The TCP stream russh drives; when russh drops it, the socket goes back
+/// Any byte stream a session can run over: a TCP socket, a `direct-tcpip`
+/// channel of a jump host, a proxy command's stdio.
+pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// The stream under a session.
+pub(super) type Stream = Box<dyn Io>;
+
+/// The stream russh drives; when russh drops it, the socket goes back
 /// to the host (through `back`) instead of being closed, so the host can
 /// wait for the device to close its end.
 ///
@@ -51,13 +59,13 @@ pub(super) async fn close(handle: Handle<Client>, socket_back: oneshot::Receiver
 /// fails and the socket is closed: russh's session task, which owns this
 /// stream, then ends instead of waiting on the device forever.
 struct Returning {
-    socket: Option<TcpStream>,
-    back: Option<oneshot::Sender<TcpStream>>,
+    socket: Option<Stream>,
+    back: Option<oneshot::Sender<Stream>>,
     killed: Option<oneshot::Receiver<()>>,
 }
 
 impl Returning {
-    fn socket(&mut self, cx: &mut Context<'_>) -> std::io::Result<Pin<&mut TcpStream>> {
+    fn socket(&mut self, cx: &mut Context<'_>) -> std::io::Result<Pin<&mut Stream>> {
         if let Some(killed) = &mut self.killed
             && Pin::new(killed).poll(cx).is_ready()
         {
@@ -145,7 +153,13 @@ impl AsyncWrite for Returning {
 pub(super) struct Client {
     verifier: Arc<HostKeyVerifier>,
     target: Arc<Target>,
+    /// The server's words when it refused to open a channel (a jump host
+    /// refusing a forward says why here, not in the error).
+    refusal: Refusal,
 }
+
+/// Where [`Client`] keeps the description of the last refused channel.
+pub(super) type Refusal = Arc<Mutex<Option<String>>>;
 
 /// What the host-key check needs of `target`: its name, endpoint and
 /// host-key policy (not its credentials or variables).
@@ -171,6 +185,30 @@ impl From<russh::Error> for ClientError {
 
 impl client::Handler for Client {
     type Error = ClientError;
+
+    async fn channel_open_failure(
+        &mut self,
+        _channel: ChannelId,
+        reason: ChannelOpenFailure,
+        description: &str,
+        _language: &str,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let code = match reason {
+            ChannelOpenFailure::AdministrativelyProhibited => "administratively prohibited",
+            ChannelOpenFailure::ConnectFailed => "connect failed",
+            ChannelOpenFailure::UnknownChannelType => "unknown channel type",
+            ChannelOpenFailure::ResourceShortage => "resource shortage",
+            ChannelOpenFailure::Other { .. } => "refused",
+        };
+        let words = if description.is_empty() {
+            code.to_string()
+        } else {
+            format!("{code}: {description}")
+        };
+        *self.refusal.lock().unwrap_or_else(|e| e.into_inner()) = Some(words);
+        Ok(())
+    }
 
     async fn check_server_key(
         &mut self,
@@ -208,8 +246,9 @@ impl client::Handler for Client {
     }
 }
 
-pub(super) type Connected = (Handle<Client>, oneshot::Receiver<TcpStream>);
+pub(super) type Connected = (Handle<Client>, oneshot::Receiver<Stream>);
 
+/// TCP connect to `target`, then the SSH handshake over it.
 pub(super) async fn connect(
     shared: &Shared,
     target: &Target,
@@ -217,20 +256,35 @@ pub(super) async fn connect(
 ) -> Result<Connected, AttemptError> {
     let tcp = tcp_connect(target).await?;
     let _ = tcp.set_nodelay(true);
+    let (connected, _) = connect_over(shared, target, Box::new(tcp), killed).await?;
+    Ok(connected)
+}
+
+/// The SSH handshake with `target` over `stream` (a socket, a jump host's
+/// channel, a proxy command's stdio), the host key checked; also where the
+/// session keeps a refused channel's reason.
+pub(super) async fn connect_over(
+    shared: &Shared,
+    target: &Target,
+    stream: Stream,
+    killed: oneshot::Receiver<()>,
+) -> Result<(Connected, Refusal), AttemptError> {
+    let refusal = Refusal::default();
     let handler = Client {
         verifier: shared.verifier.clone(),
         target: Arc::new(key_check_target(target)),
+        refusal: refusal.clone(),
     };
     let (back, socket_back) = oneshot::channel();
     let stream = Returning {
-        socket: Some(tcp),
+        socket: Some(stream),
         back: Some(back),
         killed: Some(killed),
     };
     let handle = client::connect_stream(shared.config_for(target), stream, handler)
         .await
         .map_err(|e| handshake_error(e, target))?;
-    Ok((handle, socket_back))
+    Ok(((handle, socket_back), refusal))
 }
 
 fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
@@ -272,7 +326,7 @@ fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
 
 /// TCP connect to the target's addresses in turn (its IP address as is,
 /// or its host name looked up first), as the policy words the failures.
-async fn tcp_connect(target: &Target) -> Result<TcpStream, AttemptError> {
+pub(super) async fn tcp_connect(target: &Target) -> Result<TcpStream, AttemptError> {
     let addrs: Vec<SocketAddr> = match target.address.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, target.port)],
         Err(_) => tokio::net::lookup_host((target.address.as_str(), target.port))

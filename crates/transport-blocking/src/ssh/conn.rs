@@ -93,6 +93,16 @@ impl Conn<'_> {
         }
     }
 
+    /// The session and its socket, for a jump host's pump thread, which
+    /// shuts the socket down itself when it ends.
+    pub(super) fn into_parts(self) -> (Session, RawFd) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the session is moved out
+        // exactly once (the other fields are a descriptor and a reference).
+        let session = unsafe { std::ptr::read(&this.session) };
+        (session, this.fd)
+    }
+
     /// Says goodbye: sends a disconnect, stops sending, and waits briefly
     /// for the device to close its end, so that the device has ended the
     /// session before the next host starts (it never sees more than `-c`

@@ -13,7 +13,9 @@
 mod auth;
 mod conn;
 mod exec;
+mod jump;
 mod legacy;
+mod proxy;
 mod shared;
 mod shell;
 mod tcp;
@@ -62,11 +64,24 @@ pub(crate) fn attempt(
         )
     };
 
+    // Jump hosts (each in the connect and auth phases) or a proxy command
+    // first, when the target has them; dropped last, after the device.
+    let (through, mut route) = jump::open(shared, job, target, host_deadline, cancel, progress)?;
+
     progress.phase = Some(Phase::Connect);
     let started = Instant::now();
-    let connected = connect(target, shared, cancel, &phase_deadline(Phase::Connect));
+    let deadline = phase_deadline(Phase::Connect);
+    let connected = match through {
+        Some(socket) => connect_over(target, shared, cancel, &deadline, socket),
+        None => tcp::connect(target, cancel, &deadline)
+            .and_then(|tcp| connect_over(target, shared, cancel, &deadline, tcp)),
+    };
     progress.timings.connect += started.elapsed();
-    let conn = connected?;
+    let conn = match (connected, &mut route.proxy) {
+        (Ok(conn), _) => conn,
+        (Err(e), Some(proxy)) => return Err(proxy.explain(target, e)),
+        (Err(e), None) => return Err(e),
+    };
 
     progress.phase = Some(Phase::Auth);
     let started = Instant::now();
@@ -89,17 +104,20 @@ pub(crate) fn attempt(
     if !matches!(&result, Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Cancelled)) {
         conn.close(host_deadline);
     }
+    drop(conn);
+    drop(route);
     result
 }
 
-/// TCP connect, handshake and host-key check.
-fn connect<'a>(
+/// Handshake and host-key check over `stream` (a TCP socket, a jump
+/// host's bridged channel, a proxy command's socket).
+fn connect_over<'a>(
     target: &Target,
     shared: &Shared,
     cancel: &'a CancelToken,
     deadline: &Deadline,
+    stream: impl AsRawFd + 'static,
 ) -> Result<Conn<'a>, AttemptError> {
-    let stream = tcp::connect(target, cancel, deadline)?;
     let fd = stream.as_raw_fd();
     let mut session = Session::new().map_err(|e| {
         AttemptError::new(

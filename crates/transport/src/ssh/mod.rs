@@ -15,6 +15,7 @@
 
 pub mod algorithms;
 pub mod auth;
+pub mod jump;
 pub mod text;
 
 pub use algorithms::{LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS, host_key_order};
@@ -129,7 +130,8 @@ pub fn not_an_ssh_task(task: &Task) -> AttemptError {
 /// command timeout once per exchange of its dialog (first prompt, paging,
 /// enable and secret, configuration mode, each command, commit, logout:
 /// [`DialogSpec::max_exchanges`]), since each exchange gets it afresh —
-/// not counting the goodbye. `None` if a phase it needs has no timeout, or
+/// plus, per jump host, its handshake, its forward and its login; not
+/// counting the goodbye. `None` if a phase it needs has no timeout, or
 /// the task does not use SSH.
 pub fn max_attempt(job: &Job, target: &Target) -> Option<Duration> {
     let t = |phase| job.timeouts.for_target(target, phase);
@@ -145,9 +147,15 @@ pub fn max_attempt(job: &Job, target: &Target) -> Option<Duration> {
             return None;
         }
     };
+    let (connect, auth) = (t(Phase::Connect)?, t(Phase::Auth)?);
+    // Each jump host: its handshake and its forward (connect timeout each)
+    // and its login.
+    let hops = u32::try_from(target.reach.jump.len()).unwrap_or(u32::MAX);
+    let per_hop = connect.saturating_mul(2).saturating_add(auth);
     Some(
-        t(Phase::Connect)?
-            .saturating_add(t(Phase::Auth)?)
+        connect
+            .saturating_add(auth)
+            .saturating_add(per_hop.saturating_mul(hops))
             .saturating_add(command.saturating_mul(exchanges)),
     )
 }
@@ -157,6 +165,21 @@ mod tests {
     use fanout_core::{CliMode, Platform};
 
     use super::*;
+
+    #[test]
+    fn each_jump_host_adds_two_connects_and_a_login_to_the_budget() {
+        let mut job = Job::new(Task::Exec {
+            command: "show clock".into(),
+        });
+        let secs = Duration::from_secs;
+        job.timeouts.connect = Some(secs(5));
+        job.timeouts.auth = Some(secs(3));
+        job.timeouts.command = Some(secs(10));
+        let mut target = Target::new("r1", "127.0.0.1");
+        assert_eq!(max_attempt(&job, &target), Some(secs(18)));
+        target.reach.jump = vec![fanout_core::JumpHop::default(); 2];
+        assert_eq!(max_attempt(&job, &target), Some(secs(18 + 2 * 13)));
+    }
 
     #[test]
     fn a_target_without_credentials_is_invalid() {

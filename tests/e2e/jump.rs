@@ -1,0 +1,219 @@
+//! Jump hosts end to end: `fanout run --ssh-config` through a chain of two
+//! simulated bastions on every executor, and through a real OpenSSH sshd
+//! used as the jump host (skipped with a line when `/usr/sbin/sshd` is
+//! missing, unless `FANOUT_SSHD=1`, as CI sets, makes that a failure).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::sim::{serve, stop};
+use crate::support::{fanout, finish, json_lines};
+
+/// `run -i INV --ssh-config CFG -e EXECUTOR cli --enable 'show version'`,
+/// every host ok; the outcomes.
+fn run_cli(inv: &Path, cfg: &Path, executor: &str, home: &Path) -> Vec<serde_json::Value> {
+    let r = finish(
+        fanout()
+            .env("HOME", home)
+            .arg("run")
+            .arg("-i")
+            .arg(inv)
+            .arg("--ssh-config")
+            .arg(cfg)
+            .args([
+                "-e",
+                executor,
+                "--format",
+                "jsonl",
+                "cli",
+                "--enable",
+                "show version",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{executor}: {}\n{}", r.stdout, r.stderr);
+    let lines = json_lines(&r.stdout);
+    let hosts: Vec<_> = lines
+        .into_iter()
+        .filter(|l| l.get("host").is_some())
+        .collect();
+    for o in &hosts {
+        assert_eq!(o["status"], "ok", "{executor}: {o}");
+    }
+    hosts
+}
+
+#[test]
+fn run_through_two_sim_bastions_on_every_executor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let sim_cfg = tmp.path().join("sim_ssh_config");
+    let key = tmp.path().join("jump_key");
+    let (child, _) = serve(
+        &[
+            "-n",
+            "2",
+            "--bastions",
+            "2",
+            "--client-key-out",
+            key.to_str().unwrap(),
+            "--ssh-config-out",
+            sim_cfg.to_str().unwrap(),
+        ],
+        &inv,
+    );
+    // The inventory lists the devices by address: send every 127.0.0.1
+    // host through b1 then b2 (each resolved by the sim's own entries).
+    let cfg = tmp.path().join("ssh_config");
+    let sim = std::fs::read_to_string(&sim_cfg).unwrap();
+    std::fs::write(&cfg, format!("Host 127.0.0.1\n  ProxyJump b1,b2\n\n{sim}")).unwrap();
+    let executors = ["seq", "threads", "process", "async"];
+    for executor in executors {
+        let hosts = run_cli(&inv, &cfg, executor, tmp.path());
+        assert_eq!(hosts.len(), 2, "{executor}: {hosts:?}");
+    }
+    let r = stop(child);
+    let forwarded = format!(" {} channels forwarded", 2 * executors.len());
+    let b2 = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("bastion b2: "))
+        .unwrap_or_else(|| panic!("no b2 counters: {}", r.stderr));
+    assert!(b2.contains(&forwarded), "every host through b2: {b2}");
+}
+
+/// A real OpenSSH sshd on 127.0.0.1, killed and reaped on drop.
+struct Sshd {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `/usr/sbin/sshd -D -e -f CONFIG` in `dir`: a temporary host key,
+/// `authorized` as the only authorized key, forwarding allowed. `None`
+/// when sshd is not installed (then the caller skips, unless FANOUT_SSHD=1).
+fn start_sshd(dir: &Path, authorized_pub: &str) -> Option<Sshd> {
+    let sshd = Path::new("/usr/sbin/sshd");
+    if !sshd.exists() {
+        assert!(
+            std::env::var("FANOUT_SSHD").as_deref() != Ok("1"),
+            "FANOUT_SSHD=1 but /usr/sbin/sshd is missing: apt-get install -y openssh-server"
+        );
+        println!("skip: /usr/sbin/sshd not installed (apt-get install openssh-server)");
+        return None;
+    }
+    let host_key = dir.join("sshd_host_key");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&host_key)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ssh-keygen");
+    let authorized = dir.join("authorized_keys");
+    std::fs::write(&authorized, authorized_pub).unwrap();
+    // /run/sshd is sshd's privilege-separation directory.
+    let _ = std::fs::create_dir_all("/run/sshd");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = dir.join("sshd_config");
+    std::fs::write(
+        &config,
+        format!(
+            "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
+             StrictModes no\nAllowTcpForwarding yes\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\n\
+             LogLevel VERBOSE\n",
+            host_key.display(),
+            dir.join("sshd.pid").display(),
+            authorized.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("sshd.log");
+    let child = Command::new(sshd)
+        .args(["-D", "-e", "-f"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut sshd = Sshd { child, port, log };
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = sshd.child.try_wait() {
+            panic!(
+                "sshd exited ({status}): {}",
+                std::fs::read_to_string(&sshd.log).unwrap_or_default()
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "sshd never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(sshd)
+}
+
+#[test]
+fn run_through_a_real_openssh_sshd_jump_host_on_seq_and_async() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let key = tmp.path().join("client_key");
+    let (child, _) = serve(
+        &["-n", "2", "--client-key-out", key.to_str().unwrap()],
+        &inv,
+    );
+    let public = Command::new("ssh-keygen")
+        .arg("-y")
+        .arg("-f")
+        .arg(&key)
+        .output();
+    let Ok(public) = public.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()) else {
+        stop(child);
+        panic!("ssh-keygen is missing (openssh-client)");
+    };
+    let Some(sshd) = start_sshd(tmp.path(), &public) else {
+        stop(child);
+        return;
+    };
+    // sshd's host key joins the fleet's known_hosts (strict checking).
+    let known = tmp.path().join("fleet_known_hosts");
+    let host_pub = std::fs::read_to_string(tmp.path().join("sshd_host_key.pub")).unwrap();
+    let mut lines = std::fs::read_to_string(&known).unwrap();
+    lines.push_str(&format!("[127.0.0.1]:{} {host_pub}", sshd.port));
+    std::fs::write(&known, lines).unwrap();
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    let cfg = tmp.path().join("ssh_config");
+    std::fs::write(
+        &cfg,
+        format!(
+            "Host 127.0.0.1\n  ProxyJump openssh-jump\n\nHost openssh-jump\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n",
+            sshd.port,
+            user.trim(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    for executor in ["seq", "async"] {
+        let hosts = run_cli(&inv, &cfg, executor, tmp.path());
+        assert_eq!(hosts.len(), 2, "{executor}: {hosts:?}");
+    }
+    drop(stop(child));
+    let log = std::fs::read_to_string(&sshd.log).unwrap();
+    let logins = log.matches("Accepted publickey").count();
+    assert_eq!(logins, 4, "one login on sshd per host and executor:\n{log}");
+}
