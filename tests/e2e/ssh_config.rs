@@ -1,5 +1,5 @@
 //! `--ssh-config` / `ssh_config_file:`: resolved values shown with their
-//! origin, jump hosts and telnet refused before connecting.
+//! origin, jump hosts and exec over telnet refused before connecting.
 
 use crate::support::{fanout, finish, json_lines};
 
@@ -135,7 +135,10 @@ fn jump_and_telnet_hosts_fail_before_connecting_on_every_executor() {
                 "behind-1",
                 "jump hosts are not supported by this executor yet",
             ),
-            ("tn-1", "telnet is not supported by this executor yet"),
+            (
+                "tn-1",
+                "exec needs an SSH exec channel; telnet targets run cli",
+            ),
         ] {
             let o = lines.iter().find(|l| l["host"] == host).unwrap();
             assert_eq!(o["error_kind"], "invalid_target", "{executor}: {o}");

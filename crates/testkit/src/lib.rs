@@ -215,6 +215,18 @@ macro_rules! executor_conformance {
                 $crate::fleet_checks::ssh_cancellation_mid_run(&make);
             }
             #[test]
+            fn telnet_cli_every_platform() {
+                $crate::fleet_checks::telnet_cli_every_platform(&make);
+            }
+            #[test]
+            fn telnet_faults() {
+                $crate::fleet_checks::telnet_faults(&make);
+            }
+            #[test]
+            fn telnet_cancellation() {
+                $crate::fleet_checks::telnet_cancellation(&make);
+            }
+            #[test]
             fn fleet_mixed_faults_every_host_once() {
                 $crate::fleet_checks::mixed_faults_every_host_once(&make);
             }

@@ -13,7 +13,7 @@ mod auth;
 mod cli;
 mod config;
 mod exec;
-mod session;
+pub(crate) mod session;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

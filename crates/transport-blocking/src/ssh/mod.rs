@@ -11,12 +11,12 @@
 //! [`fanout_transport::ssh`].
 
 mod auth;
-mod conn;
+pub(crate) mod conn;
 mod exec;
 mod legacy;
 mod shared;
 mod shell;
-mod tcp;
+pub(crate) mod tcp;
 
 use std::os::fd::AsRawFd;
 use std::sync::OnceLock;

@@ -16,6 +16,10 @@ use crate::ssh::endpoint;
 
 /// Characters of the screen quoted in a login error.
 const QUOTE_CHARS: usize = 200;
+/// Bytes after the password that confirm a login without a prompt: more
+/// than any refusal prints (a banner, or a device that never stops
+/// talking, which the CLI dialog then handles as over SSH).
+const CONFIRMED_AFTER: usize = 1024;
 /// Most of the screen kept while logging in (a banner is shorter).
 const SCREEN_CAP: usize = 64 << 10;
 
@@ -142,7 +146,8 @@ impl Login {
         match self.state {
             State::Password => {
                 let asked_again = USER_PROMPT.is_match(&tail) || PASSWORD_PROMPT.is_match(&tail);
-                if !asked_again && self.is_cli_prompt(&tail) {
+                let long = self.after_password.len() > CONFIRMED_AFTER;
+                if !asked_again && (self.is_cli_prompt(&tail) || long) {
                     self.done = true;
                     return LoginStep::Done(std::mem::take(&mut self.after_password));
                 }
@@ -402,6 +407,20 @@ mod tests {
         assert!(e.message.contains("********"), "{}", e.message);
         let e = l.closed();
         assert_eq!(e.kind, ErrorKind::Auth, "hung up after the password");
+    }
+
+    #[test]
+    fn a_long_banner_after_the_password_confirms_the_login() {
+        let mut l = Login::new(&target()).unwrap();
+        l.received(b"Password: ");
+        sent(l.step());
+        l.received(&[b'x'; 1000]);
+        assert!(matches!(l.step(), LoginStep::Read));
+        l.received(&[b'x'; 100]);
+        assert!(
+            matches!(l.step(), LoginStep::Done(rest) if rest.len() == 1100),
+            "more than a refusal prints: the CLI dialog takes over"
+        );
     }
 
     #[test]
