@@ -1,6 +1,6 @@
 //! `--ssh-config` / `ssh_config_file:`: resolved values shown with their
-//! origin, jump hosts dialled first (the hop named in the error), telnet
-//! refused before connecting.
+//! origin, jump hosts dialled first (the hop named in the error), exec over
+//! telnet refused before connecting.
 
 use crate::support::{fanout, finish, json_lines};
 
@@ -108,7 +108,7 @@ fn inventory_show_and_list_give_each_value_and_its_origin() {
 }
 
 #[test]
-fn jump_hosts_are_dialled_and_telnet_hosts_fail_before_connecting_on_every_executor() {
+fn jump_hosts_are_dialled_and_telnet_exec_fails_before_connecting_on_every_executor() {
     let (tmp, config, inv) = setup();
     for executor in ["seq", "threads", "process", "async"] {
         let r = run_in(
@@ -142,7 +142,10 @@ fn jump_hosts_are_dialled_and_telnet_hosts_fail_before_connecting_on_every_execu
             ),
             "{executor}: {o}"
         );
-        let (host, says) = ("tn-1", "telnet is not supported by this executor yet");
+        let (host, says) = (
+            "tn-1",
+            "exec needs an SSH exec channel; telnet targets run cli",
+        );
         {
             let o = lines.iter().find(|l| l["host"] == host).unwrap();
             assert_eq!(o["error_kind"], "invalid_target", "{executor}: {o}");

@@ -1,7 +1,7 @@
 //! What every driver checks and prepares before a network attempt, in one
 //! place for every executor: the target must be reachable by what fanout
-//! has (SSH, no telnet yet; jump hosts and ProxyCommand are the SSH
-//! transports'), and the
+//! has (SSH, or telnet for `cli` tasks; jump hosts and ProxyCommand are
+//! the SSH transports'), and the
 //! task's command templates are rendered for the host (`{name}`,
 //! `{vars.KEY}`...: [`Template`](fanout_core::Template)).
 //!
@@ -10,7 +10,7 @@
 
 use std::ops::Deref;
 
-use fanout_core::{ErrorKind, Job, Target, Transport};
+use fanout_core::{ErrorKind, Job, Target, Task, Transport};
 
 use crate::AttemptError;
 
@@ -40,7 +40,7 @@ impl Deref for HostJob<'_> {
 /// renders `job`'s command templates for it. Called by both drivers before
 /// each attempt of a network task.
 pub fn network_job<'a>(job: &'a Job, target: &Target) -> Result<HostJob<'a>, AttemptError> {
-    check_reachable(target)?;
+    check_telnet_task(job, target)?;
     match job.task.for_target(target) {
         Ok(None) => Ok(HostJob::Shared(job)),
         Ok(Some(task)) => {
@@ -52,14 +52,19 @@ pub fn network_job<'a>(job: &'a Job, target: &Target) -> Result<HostJob<'a>, Att
     }
 }
 
-/// Refuses, before connecting, what no transport supports yet: telnet.
-pub fn check_reachable(target: &Target) -> Result<(), AttemptError> {
-    if target.transport == Transport::Telnet {
+/// Refuses, before connecting, a task telnet cannot run: only `cli` runs
+/// over telnet (`exec` needs an SSH exec channel).
+pub fn check_telnet_task(job: &Job, target: &Target) -> Result<(), AttemptError> {
+    if target.transport == Transport::Telnet && !matches!(job.task, Task::Cli { .. }) {
         return Err(invalid(format!(
-            "`{}` uses transport telnet ({}:{}), and telnet is not supported by this \
-             executor yet: fanout speaks SSH only; set `transport: ssh` (and its SSH port) for \
-             this host, or leave it out with -l '!{}'",
-            target.name, target.address, target.port, target.name
+            "`{}` uses transport telnet ({}:{}), and a {} task cannot run over telnet: exec \
+             needs an SSH exec channel; telnet targets run cli (or set `transport: ssh` and its \
+             SSH port for this host, or leave it out with -l '!{}')",
+            target.name,
+            target.address,
+            target.port,
+            job.task.kind(),
+            target.name
         )));
     }
     Ok(())
@@ -105,15 +110,26 @@ mod tests {
     }
 
     #[test]
-    fn telnet_is_refused_before_connecting_jump_and_proxy_pass() {
+    fn telnet_exec_is_refused_before_connecting_cli_jump_and_proxy_pass() {
         let job = exec("show clock");
         let mut t = Target::new("r1", "127.0.0.1");
         t.transport = Transport::Telnet;
         t.port = 23;
         let e = network_job(&job, &t).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidTarget);
         assert!(
             e.message
-                .contains("telnet is not supported by this executor yet")
+                .contains("exec needs an SSH exec channel; telnet targets run cli"),
+            "{}",
+            e.message
+        );
+        let cli = Job::new(Task::Cli {
+            commands: vec!["show clock".into()],
+            mode: fanout_core::CliMode::User,
+        });
+        assert!(
+            network_job(&cli, &t).is_ok(),
+            "cli runs over telnet on every executor"
         );
         // Jump hosts and a proxy command are the transports' to follow.
         let mut t = Target::new("r2", "127.0.0.1");

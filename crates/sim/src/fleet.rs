@@ -226,5 +226,8 @@ pub(crate) fn target(d: &Device, port: u16, key: Option<&Path>) -> Target {
     t.credentials.key_file = key.map(Path::to_path_buf);
     t.secret = d.spec.secret.clone().map(Secret::new);
     t.platform = Some(d.spec.platform);
+    if d.telnet {
+        t.transport = fanout_core::Transport::Telnet;
+    }
     t
 }

@@ -216,6 +216,18 @@ macro_rules! executor_conformance {
                 $crate::fleet_checks::ssh_cancellation_mid_run(&make);
             }
             #[test]
+            fn telnet_cli_every_platform() {
+                $crate::fleet_checks::telnet_cli_every_platform(&make);
+            }
+            #[test]
+            fn telnet_faults() {
+                $crate::fleet_checks::telnet_faults(&make);
+            }
+            #[test]
+            fn telnet_cancellation() {
+                $crate::fleet_checks::telnet_cancellation(&make);
+            }
+            #[test]
             fn fleet_mixed_faults_every_host_once() {
                 $crate::fleet_checks::mixed_faults_every_host_once(&make);
             }
@@ -248,8 +260,8 @@ macro_rules! executor_conformance {
                 $crate::reach_checks::cli_config_hostname_is_rendered(&make);
             }
             #[test]
-            fn telnet_targets_fail_before_connecting() {
-                $crate::reach_checks::telnet_targets_fail_before_connecting(&make);
+            fn telnet_exec_fails_before_connecting() {
+                $crate::reach_checks::telnet_exec_fails_before_connecting(&make);
             }
             #[test]
             fn jump_two_bastion_chain_reaches_every_device() {

@@ -2,9 +2,9 @@
 //! executor: command templates (`{name}`, `{host}`, `{port}`,
 //! `{platform}`, `{vars.KEY}`) are rendered per host in `exec` and `cli`
 //! (the simulated device echoes what it got, or its hostname changes), a
-//! host missing a variable fails alone, and targets no transport supports
-//! yet (telnet) fail before any connection is opened. Jump hosts and
-//! ProxyCommand: [`crate::jump_checks`].
+//! host missing a variable fails alone, and what no transport can do (exec
+//! over telnet) fails before any connection is opened. Jump hosts and
+//! ProxyCommand: [`crate::jump_checks`]; telnet: [`crate::telnet_checks`].
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind as IoErrorKind;
@@ -178,9 +178,10 @@ pub fn cli_config_hostname_is_rendered(make: MakeExecutor<'_>) {
     }
 }
 
-/// A telnet target fails `invalid_target` with a message saying so, and nothing connects to their address (a
-/// listener that must see no connection).
-pub fn telnet_targets_fail_before_connecting(make: MakeExecutor<'_>) {
+/// An `exec` task on a telnet target (telnet runs `cli` only) fails
+/// `invalid_target` with a message saying so, and nothing connects to its
+/// address (a listener that must see no connection).
+pub fn telnet_exec_fails_before_connecting(make: MakeExecutor<'_>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let port = listener.local_addr().expect("local addr").port();
     let mut telnet = Target::new("tn-1", "127.0.0.1");
@@ -188,34 +189,25 @@ pub fn telnet_targets_fail_before_connecting(make: MakeExecutor<'_>) {
     telnet.port = port;
     telnet.username = Some("cisco".into());
     telnet.credentials.password = Some(fanout_core::Secret::new("cisco"));
-    let targets = [telnet];
-    for task in [
-        Task::Exec {
-            command: "show clock".into(),
-        },
-        Task::Cli {
-            commands: vec!["show clock".into()],
-            mode: CliMode::User,
-        },
-    ] {
-        let mut run = Job::new(task).with_concurrency(2);
-        run.host_keys = HostKeyPolicy::Off;
-        run.timeouts.connect = Some(SHORT);
-        let by = by_host(make, &run, &targets);
-        let (name, says) = ("tn-1", "telnet is not supported by this executor yet");
-        {
-            let o = &by[name];
-            assert_eq!(
-                (o.status, o.error_kind),
-                (Status::Failed, Some(ErrorKind::InvalidTarget)),
-                "{name}: {o:?}"
-            );
-            assert!(
-                o.message.as_deref().unwrap_or("").contains(says),
-                "{name}: the message must say `{says}`: {o:?}"
-            );
-        }
-    }
+    // Telnet runs cli (crate::telnet_checks); exec over telnet is refused.
+    let mut run = Job::new(Task::Exec {
+        command: "show clock".into(),
+    })
+    .with_concurrency(2);
+    run.host_keys = HostKeyPolicy::Off;
+    run.timeouts.connect = Some(SHORT);
+    let by = by_host(make, &run, &[telnet]);
+    let o = &by["tn-1"];
+    assert_eq!(
+        (o.status, o.error_kind),
+        (Status::Failed, Some(ErrorKind::InvalidTarget)),
+        "tn-1: {o:?}"
+    );
+    let says = "exec needs an SSH exec channel; telnet targets run cli";
+    assert!(
+        o.message.as_deref().unwrap_or("").contains(says),
+        "tn-1: the message must say `{says}`: {o:?}"
+    );
     listener.set_nonblocking(true).expect("nonblocking");
     match listener.accept() {
         Err(e) if e.kind() == IoErrorKind::WouldBlock => {}

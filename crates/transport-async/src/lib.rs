@@ -1,11 +1,12 @@
 //! fanout's async transports: one attempt of a network task as a tokio
 //! future, for the async executor.
 //!
-//! This crate owns the I/O of each protocol on tokio — SSH on russh now;
-//! telnet and HTTP next — behind the engine's [`AsyncTransport`] seam:
+//! This crate owns the I/O of each protocol on tokio — SSH on russh,
+//! telnet on tokio sockets; HTTP next — behind the engine's [`AsyncTransport`] seam:
 //! [`Transports`] is built once per run (host-key verifier, client
 //! configs, loaded keys) and dispatches each attempt to the protocol of its
-//! task, as a boxed future (so hosts of other tasks never pay for its
+//! target (`transport: telnet` runs `cli` tasks through
+//! `fanout_transport::telnet::Client`), as a boxed future (so hosts of other tasks never pay for its
 //! size). What a protocol must do and say is `fanout-transport`'s policy,
 //! which the blocking implementations (`fanout-transport-blocking`) obey
 //! too.
@@ -16,8 +17,9 @@
 //! on an executor crate.
 
 mod ssh;
+mod telnet;
 
-use fanout_core::{Job, Target, TaskKind};
+use fanout_core::{Job, Target, TaskKind, Transport};
 use fanout_engine::{AsyncTransport, AttemptResult, BoxFuture, HostDeadline, Progress};
 use fanout_hostkeys::HostKeyError;
 
@@ -77,6 +79,9 @@ impl AsyncTransport for Transports {
         host: HostDeadline,
         progress: &'a mut Progress,
     ) -> BoxFuture<'a, AttemptResult> {
+        if target.transport == Transport::Telnet {
+            return Box::pin(telnet::attempt(job, target, host, progress));
+        }
         match &self.ssh {
             Some(shared) => Box::pin(ssh::attempt(shared, job, target, host, progress)),
             None => {

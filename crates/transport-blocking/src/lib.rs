@@ -3,10 +3,11 @@
 //! and the process executor's workers).
 //!
 //! This crate owns the I/O of each protocol on blocking sockets — SSH on
-//! ssh2 (libssh2) now; telnet and HTTP next — behind the engine's
+//! ssh2 (libssh2), telnet on std sockets; HTTP next — behind the engine's
 //! [`BlockingTransport`] seam: [`Transports`] is built once per run (the
 //! host-key verifier reads known_hosts once, key files are read once) and
-//! dispatches each attempt to the protocol of its task. What a protocol
+//! dispatches each attempt to the protocol of its target (`transport:
+//! telnet` runs `cli` tasks through `fanout_transport::telnet::Client`). What a protocol
 //! must do and say is `fanout-transport`'s policy, which the async
 //! implementations (`fanout-transport-async`) obey too.
 //!
@@ -15,10 +16,11 @@
 //! depends on an executor crate.
 
 mod ssh;
+mod telnet;
 
 use std::time::Duration;
 
-use fanout_core::{CancelToken, Job, Target, TaskKind};
+use fanout_core::{CancelToken, Job, Target, TaskKind, Transport};
 use fanout_engine::{AttemptResult, BlockingTransport, HostDeadline, Progress};
 use fanout_hostkeys::HostKeyError;
 
@@ -62,6 +64,9 @@ impl BlockingTransport for Transports {
         cancel: &CancelToken,
         progress: &mut Progress,
     ) -> AttemptResult {
+        if target.transport == Transport::Telnet {
+            return telnet::attempt(job, target, host, cancel, progress);
+        }
         match &self.ssh {
             Some(shared) => ssh::attempt(shared, job, target, host, cancel, progress),
             None => Err(fanout_transport::ssh::not_an_ssh_task(&job.task)),
@@ -69,7 +74,10 @@ impl BlockingTransport for Transports {
     }
 
     fn attempt_budget(&self, job: &Job, target: &Target) -> Option<Duration> {
-        ssh::attempt_budget(job, target)
+        match target.transport {
+            Transport::Ssh => ssh::attempt_budget(job, target),
+            Transport::Telnet => telnet::attempt_budget(job, target),
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod fixtures;
 mod keys;
 mod limits;
 pub mod messages;
+mod telnet;
 
 pub use cli::{cli_error_without_percent, cli_user_enable_config};
 pub use exec::exec_every_platform;
@@ -22,3 +23,4 @@ pub use faults::{cli_faults, faults_map_to_error_kinds, mixed_faults_every_host_
 pub use fixtures::{fleet_job, small_fleet};
 pub use keys::{host_keys_strict_and_accept_new, key_file_auth};
 pub use limits::{ssh_cancellation_mid_run, ssh_concurrency_never_exceeded};
+pub use telnet::{telnet_cancellation, telnet_cli_every_platform, telnet_faults};

@@ -15,7 +15,7 @@ mod config;
 mod exec;
 mod jump;
 mod proxy;
-mod session;
+pub(crate) mod session;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -326,7 +326,7 @@ fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
 
 /// TCP connect to the target's addresses in turn (its IP address as is,
 /// or its host name looked up first), as the policy words the failures.
-pub(super) async fn tcp_connect(target: &Target) -> Result<TcpStream, AttemptError> {
+pub(crate) async fn tcp_connect(target: &Target) -> Result<TcpStream, AttemptError> {
     let addrs: Vec<SocketAddr> = match target.address.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, target.port)],
         Err(_) => tokio::net::lookup_host((target.address.as_str(), target.port))

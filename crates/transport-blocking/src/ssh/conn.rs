@@ -14,7 +14,7 @@ use ssh2::{BlockDirections, ErrorCode, Session};
 
 /// Longest single wait on the socket: bounds how late a deadline or a
 /// cancellation is noticed.
-pub(super) const TICK: Duration = Duration::from_millis(100);
+pub(crate) const TICK: Duration = Duration::from_millis(100);
 
 /// libssh2's "would block".
 const EAGAIN: ErrorCode = ErrorCode::Session(-37);
@@ -166,7 +166,7 @@ impl Drop for Conn<'_> {
 
 /// Polls one descriptor for `events` for at most `wait` (rounded up to a
 /// millisecond); whether it became ready.
-pub(super) fn poll(fd: RawFd, events: libc::c_short, wait: Duration) -> bool {
+pub(crate) fn poll(fd: RawFd, events: libc::c_short, wait: Duration) -> bool {
     let mut pfd = libc::pollfd {
         fd,
         events,

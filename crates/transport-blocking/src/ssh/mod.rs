@@ -11,14 +11,14 @@
 //! [`fanout_transport::ssh`].
 
 mod auth;
-mod conn;
+pub(crate) mod conn;
 mod exec;
 mod jump;
 mod legacy;
 mod proxy;
 mod shared;
 mod shell;
-mod tcp;
+pub(crate) mod tcp;
 
 use std::os::fd::AsRawFd;
 use std::sync::OnceLock;

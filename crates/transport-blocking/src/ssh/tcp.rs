@@ -17,7 +17,7 @@ use super::conn::{TICK, poll};
 use fanout_engine::{AttemptError, Deadline};
 
 /// A connected, non-blocking TCP stream to the target, with `TCP_NODELAY`.
-pub(super) fn connect(
+pub(crate) fn connect(
     target: &Target,
     cancel: &CancelToken,
     deadline: &Deadline,

@@ -18,9 +18,13 @@ use crate::{CapturedStreams, last_line};
 /// when the name resolved to no address).
 pub fn connect_failed(target: &Target, last: Option<&io::Error>) -> AttemptError {
     let why = match last {
-        Some(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            "connection refused: nothing listens there; check the port and that SSH is enabled on the device".to_string()
-        }
+        Some(e) if e.kind() == io::ErrorKind::ConnectionRefused => format!(
+            "connection refused: nothing listens there; check the port and that {} is enabled on the device",
+            match target.transport {
+                fanout_core::Transport::Ssh => "SSH",
+                fanout_core::Transport::Telnet => "telnet",
+            }
+        ),
         Some(e) => fanout_engine::limits::describe_io_error(
             e,
             "check the address and port, and that the device is reachable",
