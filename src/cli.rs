@@ -66,6 +66,11 @@ pub(crate) enum Command {
     /// Exit status as diff(1): 0 no differences, 1 differences, 2 error.
     /// Example: `fanout diff yesterday/ today/`.
     Diff(crate::diff_cmd::DiffArgs),
+    /// Before a big run: check this machine's limits and the inventory
+    /// (open files, local ports, memory, threads, known_hosts, ssh_config,
+    /// jump hosts), one ok/warn/FAIL line each with what to do.
+    #[command(long_about = crate::doctor_cmd::LONG_HELP)]
+    Doctor(Box<crate::doctor_cmd::DoctorArgs>),
     /// Print a shell completion script: `fanout completions bash >
     /// ~/.local/share/bash-completion/completions/fanout`.
     Completions(crate::completions_cmd::CompletionsArgs),

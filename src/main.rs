@@ -15,6 +15,8 @@ mod compare_task;
 mod compare_timeline;
 mod completions_cmd;
 mod diff_cmd;
+mod doctor_checks;
+mod doctor_cmd;
 mod inventory_cmd;
 mod live;
 mod out;
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare_cmd::run(*args),
         Command::Worker(args) => worker_cmd::run(*args),
         Command::Diff(args) => diff_cmd::run(&args),
+        Command::Doctor(args) => doctor_cmd::run(&args),
         Command::Completions(args) => completions_cmd::completions(&args),
         Command::Man(args) => completions_cmd::man(&args),
     };

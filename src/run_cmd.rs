@@ -418,7 +418,7 @@ fn warn_if_host_keys_off(job: &Job, targets: &[Target]) {
 }
 
 /// What `-e auto` runs `task` on, and why (for the note on stderr).
-fn auto_executor(task: &TaskCmd) -> (ExecutorName, &'static str) {
+pub(crate) fn auto_executor(task: &TaskCmd) -> (ExecutorName, &'static str) {
     match task {
         TaskCmd::Cpu { .. } => (
             ExecutorName::Process,
@@ -436,6 +436,27 @@ fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
     if let Some(queue) = crate::worker_cmd::queue_executor(&args.queue)? {
         return Ok(queue);
     }
+    build_executor(&ExecutorChoice {
+        executor: args.executor,
+        concurrency: args.concurrency,
+        process_mode: args.process_mode,
+        stack_size: args.stack_size,
+        runtime: args.lessons.async_runtime(args.executor)?,
+    })
+}
+
+/// The options that decide how an executor is built (`fanout run` and
+/// `fanout doctor` build it the same way).
+pub(crate) struct ExecutorChoice {
+    pub(crate) executor: ExecutorName,
+    pub(crate) concurrency: Option<usize>,
+    pub(crate) process_mode: ProcessModeArg,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) runtime: fanout_exec_async::Runtime,
+}
+
+/// The executor `choice` names (never `-e auto`: resolve it first).
+pub(crate) fn build_executor(args: &ExecutorChoice) -> Result<Box<dyn Executor>> {
     Ok(match args.executor {
         ExecutorName::Seq => Box::new(Sequential::new()),
         ExecutorName::Threads => {
@@ -470,7 +491,7 @@ fn make_executor(args: &RunArgs) -> Result<Box<dyn Executor>> {
         }
         ExecutorName::Async | ExecutorName::AsyncCt => Box::new(
             fanout_exec_async::AsyncExecutor::builder()
-                .runtime(args.lessons.async_runtime(args.executor)?)
+                .runtime(args.runtime)
                 .build(),
         ),
         ExecutorName::Auto => unreachable!("-e auto is resolved before the executor is built"),

@@ -4,6 +4,7 @@ mod compare;
 
 mod completions;
 mod diff;
+mod doctor;
 mod examples;
 mod inventory;
 mod jump;

@@ -148,12 +148,17 @@ pub fn check_limits(demand: &Demand) -> Result<(), String> {
     Ok(())
 }
 
-fn fds_needed(demand: &Demand, open: u64) -> u64 {
+/// Open files `demand` needs in this process with `open` already open
+/// (the units' files plus a spare of 32).
+pub fn fds_needed(demand: &Demand, open: u64) -> u64 {
     open.saturating_add(demand.units.saturating_mul(demand.fds_per_unit))
         .saturating_add(FD_SPARE)
 }
 
-fn check_fds(demand: &Demand, open: u64, soft: u64, hard: u64) -> Result<(), String> {
+/// The open-files verdict [`check_limits`] gives for `demand` with `open`
+/// files open and a soft limit of `soft` (after raising it), without
+/// touching any limit: `Err` says how far to lower `-c` or what to raise.
+pub fn check_fds(demand: &Demand, open: u64, soft: u64, hard: u64) -> Result<(), String> {
     let need = fds_needed(demand, open);
     if need <= soft {
         return Ok(());
@@ -171,10 +176,18 @@ fn check_fds(demand: &Demand, open: u64, soft: u64, hard: u64) -> Result<(), Str
     ))
 }
 
-fn check_tasks(demand: &Demand, running: u64, soft: u64) -> Result<(), String> {
-    let need = running
+/// Processes and threads of this user `demand` needs with `running`
+/// already running.
+pub fn tasks_needed(demand: &Demand, running: u64) -> u64 {
+    running
         .saturating_add(demand.tasks_fixed)
-        .saturating_add(demand.units.saturating_mul(demand.tasks_per_unit));
+        .saturating_add(demand.units.saturating_mul(demand.tasks_per_unit))
+}
+
+/// The RLIMIT_NPROC verdict [`check_limits`] gives for `demand` with
+/// `running` tasks of this user and a soft limit of `soft`.
+pub fn check_tasks(demand: &Demand, running: u64, soft: u64) -> Result<(), String> {
+    let need = tasks_needed(demand, running);
     if need <= soft {
         return Ok(());
     }
@@ -192,6 +205,31 @@ fn check_tasks(demand: &Demand, running: u64, soft: u64) -> Result<(), String> {
 type Resource = libc::__rlimit_resource_t;
 #[cfg(not(target_os = "linux"))]
 type Resource = libc::c_int;
+
+/// This process's open-files limit (RLIMIT_NOFILE), soft and hard
+/// (`u64::MAX`: unlimited).
+pub fn nofile_limit() -> (u64, u64) {
+    rlimit(libc::RLIMIT_NOFILE)
+}
+
+/// This user's processes-and-threads limit (RLIMIT_NPROC), soft and hard
+/// (`u64::MAX`: unlimited), and whether it is enforced (it is not for root).
+pub fn nproc_limit() -> (u64, u64, bool) {
+    let (soft, hard) = rlimit(libc::RLIMIT_NPROC);
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    (soft, hard, !root)
+}
+
+/// Descriptors this process has open now.
+pub fn open_fds_now() -> u64 {
+    open_fds()
+}
+
+/// Threads of every process of this user now (what RLIMIT_NPROC counts).
+pub fn user_tasks_now() -> u64 {
+    user_tasks()
+}
 
 /// Soft and hard limit (`u64::MAX` for unlimited or unreadable).
 fn rlimit(resource: Resource) -> (u64, u64) {

@@ -20,4 +20,4 @@ mod executor;
 mod stream;
 
 pub use executor::{AsyncExecutor, AsyncExecutorBuilder, Runtime};
-pub use stream::{HostStream, run_stream};
+pub use stream::{HostStream, limits_demand, run_stream};

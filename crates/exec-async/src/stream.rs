@@ -173,17 +173,7 @@ pub fn run_stream(
     let targets: Arc<[Target]> = targets.into();
     // The same open-file check as every executor: the soft limit is raised
     // toward the hard one, or the run is refused saying how far to lower -c.
-    let kind = job.task.kind();
-    let mut demand = fanout_engine::limits::hosts_demand(
-        job.limits.concurrency.min(targets.len()),
-        kind,
-        0,
-        &format!("{kind} hosts in flight"),
-    );
-    // A host is a tokio task, not a thread, and name lookups share tokio's
-    // bounded blocking pool: only a local command's process counts
-    // against ulimit -u.
-    demand.tasks_per_unit = u64::from(kind == fanout_core::TaskKind::Local);
+    let demand = limits_demand(job.limits.concurrency.min(targets.len()), job.task.kind());
     fanout_engine::limits::check_limits(&demand).map_err(|e| ExecError::setup("async", e))?;
     let transports =
         Transports::for_job(&job).map_err(|e| ExecError::setup("async", e.to_string()))?;
@@ -283,6 +273,22 @@ async fn host_task(ctx: Arc<Ctx>, admitted: Admitted, tx: Outcomes) {
     ctx.gate.count(outcome.status);
     let _ = tx.send((admitted.index(), outcome));
     drop(admitted);
+}
+
+/// What `in_flight` hosts of `kind` at once ask of this process's limits
+/// on -e async: the estimate checked before any host starts (also for
+/// `fanout doctor`).
+pub fn limits_demand(
+    in_flight: usize,
+    kind: fanout_core::TaskKind,
+) -> fanout_engine::limits::Demand {
+    let mut demand =
+        fanout_engine::limits::hosts_demand(in_flight, kind, 0, &format!("{kind} hosts in flight"));
+    // A host is a tokio task, not a thread, and name lookups share tokio's
+    // bounded blocking pool: only a local command's process counts
+    // against ulimit -u.
+    demand.tasks_per_unit = u64::from(kind == fanout_core::TaskKind::Local);
+    demand
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ mod worker;
 
 pub use executor::{ProcessExecutor, ProcessExecutorBuilder, ProcessMode};
 pub use faults::{FAULTS_ENV, Fault, FaultKind, Faults};
+pub use limits::demand as limits_demand;
 pub use worker::{WorkerOptions, serve_worker, worker_main};
 
 /// What can go wrong in a worker, or in setting up workers.

@@ -16,7 +16,10 @@ pub(crate) fn check(workers: usize, task: TaskKind) -> Result<(), String> {
     check_limits(&demand(workers, task))
 }
 
-fn demand(workers: usize, task: TaskKind) -> Demand {
+/// What `workers` live worker processes of `task` ask of this process's
+/// limits: the estimate checked before the first worker starts (also for
+/// `fanout doctor`).
+pub fn demand(workers: usize, task: TaskKind) -> Demand {
     Demand {
         units: u64::try_from(workers).unwrap_or(u64::MAX),
         units_are: "worker processes".into(),

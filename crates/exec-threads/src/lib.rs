@@ -13,5 +13,7 @@ mod thread_pool;
 
 pub use rayon_pool::{Rayon, RayonBuilder};
 pub use sequential::Sequential;
-pub use settings::{BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+pub use settings::{
+    BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE, pool_demand, sequential_demand,
+};
 pub use thread_pool::{MAX_THREADS, ThreadPool, ThreadPoolBuilder};

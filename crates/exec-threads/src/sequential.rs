@@ -42,12 +42,9 @@ impl Executor for Sequential {
         job.validate()?;
         // One host at a time still needs its files: the same check (and
         // the same raised soft limit) as every executor.
-        let hosts = targets.len().min(1);
-        fanout_engine::limits::check_limits(&fanout_engine::limits::hosts_demand(
-            hosts,
+        fanout_engine::limits::check_limits(&crate::settings::sequential_demand(
+            targets.len(),
             job.task.kind(),
-            0,
-            &format!("{} host at a time", job.task.kind()),
         ))
         .map_err(|e| ExecError::setup(self.name(), e))?;
         let transports =

@@ -2,7 +2,7 @@
 //! the check that a pool fits this process's limits.
 
 use fanout_core::TaskKind;
-use fanout_engine::limits::{check_limits, hosts_demand};
+use fanout_engine::limits::{Demand, check_limits, hosts_demand};
 
 /// Default stack of a pool thread: 256 KiB. ssh2 (libssh2 + OpenSSL) needs
 /// well under that; only the pages a thread touches cost memory, so 1,000
@@ -31,10 +31,23 @@ pub enum BuildError {
 /// Checks that a pool of `threads` threads, each running a host of `kind`
 /// at a time, fits this process's limits.
 pub(crate) fn check_threads(threads: usize, kind: TaskKind) -> Result<(), String> {
-    check_limits(&hosts_demand(
+    check_limits(&pool_demand(threads, kind))
+}
+
+/// What a pool of `threads` threads (-e threads, -e rayon), each running a
+/// host of `kind` at a time, asks of this process's limits: the estimate
+/// the pools check before they start (also for `fanout doctor`).
+pub fn pool_demand(threads: usize, kind: TaskKind) -> Demand {
+    hosts_demand(
         threads,
         kind,
         1,
         &format!("pool threads running {kind} hosts"),
-    ))
+    )
+}
+
+/// What -e seq asks of this process's limits for `hosts` hosts (at most
+/// one in flight).
+pub fn sequential_demand(hosts: usize, kind: TaskKind) -> Demand {
+    hosts_demand(hosts.min(1), kind, 0, &format!("{kind} host at a time"))
 }
