@@ -21,9 +21,11 @@
 //! ```text
 //! cargo run --release --example eight_connections
 //! ```
-//! The CLI equivalent: `fanout sim serve --devices 2 --max-sessions 1
-//! --max-sessions-mode queue --auth-delay 300ms ...` and `fanout run -e seq`
-//! vs `-e async` on an inventory listing each device four times.
+//! The CLI equivalent: `fanout sim serve --devices 2 --profile nxos
+//! --max-sessions 1 --max-sessions-mode queue --banner-delay 150ms
+//! --auth-delay 300ms --latency 150ms --inventory-out fleet.yaml`, then
+//! `fanout run -e seq` vs `-e async` on an inventory listing each device
+//! four times.
 
 #[path = "common/mod.rs"]
 mod common;
