@@ -592,3 +592,129 @@ fn to_thread_overlaps_what_the_blocking_call_serialises() {
     );
     assert_eq!(r.starting("r1: *").len(), 2, "{}", r.stdout);
 }
+
+#[test]
+fn eight_connections_async_wins_only_what_the_devices_session_limit_allows() {
+    let r = run("eight_connections", 0.4);
+    let t = r.completed();
+    assert_eq!(t.len(), 2, "{}", r.stdout);
+    let (sync, asy) = (t[0], t[1]);
+    assert!(
+        sync >= 8.0 * 0.75 * 0.4,
+        "8 connections of 0.3 s one after another: {}",
+        r.stdout
+    );
+    assert!(
+        asy < sync * 0.8,
+        "async faster than sync (ideal: half): {}",
+        r.stdout
+    );
+    assert!(
+        asy >= 4.0 * 0.75 * 0.4,
+        "one session per device: 4 rounds, however many the client opens: {}",
+        r.stdout
+    );
+    // What the simulated devices counted: never more sessions at once than
+    // their limit, and the async client did try to open more.
+    let peaks = r.starting("most sessions at once per device: ")[0];
+    let counts: Vec<&str> = peaks["most sessions at once per device: ".len()..]
+        .split(" (")
+        .next()
+        .unwrap()
+        .split(", ")
+        .collect();
+    assert_eq!(counts, ["r1 1", "r2 1"], "{peaks}");
+    assert!(peaks.ends_with("(limit 1 per device)"), "{peaks}");
+    let waited = r.starting("connections that waited for a free session: ")[0];
+    let asy_waited: usize = waited.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(
+        waited.contains("sync 0,") && asy_waited >= 4,
+        "async queued at the devices: {waited}"
+    );
+    assert_eq!(r.lines().len(), 7, "no failed connection: {}", r.stdout);
+}
+
+#[test]
+fn cdp_cabling_sees_every_planned_cable_from_both_ends_but_the_unplugged_one() {
+    let r = run_with("cdp_cabling", 0.2, &[("FANOUT_EXAMPLE_DEVICES", "20")]);
+    // The same fleet (same size, cables and seed) wires the same way: the
+    // plan the example checked against.
+    let fleet = fanout_sim::Fleet::builder()
+        .devices(20)
+        .cables(140)
+        .start()
+        .expect("fleet");
+    let plan = fleet.cabling();
+    assert_eq!(plan.len(), 140);
+    r.index(
+        "20 devices, 140 cables in the plan; `show cdp neighbors detail` on every device at once",
+    );
+    assert_eq!(
+        r.starting("collected 20/20 devices in ").len(),
+        1,
+        "{}",
+        r.stdout
+    );
+    r.index("CDP sees 139 cables, 139 of them from both ends");
+    r.index("one-sided (the far end does not list it back): none");
+    r.index("seen but not planned: none");
+    let missing = r.starting("planned but not seen: ");
+    assert_eq!(missing.len(), 1, "{}", r.stdout);
+    let missing = &missing[0]["planned but not seen: ".len()..];
+    assert!(
+        plan.iter().any(|c| {
+            let (a, b) = (
+                format!("{} {}", c.a.0, c.a.1),
+                format!("{} {}", c.b.0, c.b.1),
+            );
+            missing == format!("{a} <-> {b}") || missing == format!("{b} <-> {a}")
+        }),
+        "the unplugged cable is one of the plan's: {missing}"
+    );
+}
+
+#[test]
+fn memory_arp_parses_every_device_and_agrees_with_the_simulators_figures() {
+    let r = run_with("memory_arp", 0.2, &[("FANOUT_EXAMPLE_DEVICES", "40")]);
+    r.index("40 devices, 40 at a time: `show memory statistics` and `show ip arp` on each");
+    assert_eq!(
+        r.starting("parsed 40/40 devices in ").len(),
+        1,
+        "{}",
+        r.stdout
+    );
+    r.index("checked against the devices' own figures (`show processes memory`, `show ip arp` on the simulator's console): 40/40 agree");
+    // Least free first, as a share of the pool.
+    let share = |l: &str| -> f64 {
+        let pct = l.rsplit('(').next().unwrap().trim_end_matches(" %)");
+        pct.parse().unwrap()
+    };
+    let least = r.starting("least free memory: ");
+    assert_eq!(least.len(), 3, "{}", r.stdout);
+    let most = r.starting("most free memory:  ")[0];
+    assert!(
+        share(least[0]) <= share(least[1])
+            && share(least[1]) <= share(least[2])
+            && share(least[2]) <= share(most),
+        "{}",
+        r.stdout
+    );
+    // The spread of ARP table sizes covers all 40 devices and adds up.
+    let arp = r.starting("ARP tables: ")[0];
+    let (total, spread) = arp["ARP tables: ".len()..]
+        .split_once(" entries in all; ")
+        .unwrap();
+    let (mut entries, mut devices) = (0, 0);
+    for part in spread.split(", ") {
+        let (e, d) = part.split_once(" entries: ").unwrap();
+        let (e, d): (usize, usize) = (
+            e.parse().unwrap(),
+            d.trim_end_matches(" devices").parse().unwrap(),
+        );
+        entries += e * d;
+        devices += d;
+    }
+    assert_eq!(devices, 40, "{arp}");
+    assert_eq!(entries, total.parse::<usize>().unwrap(), "{arp}");
+    assert!(spread.contains(", "), "IOS and IOS-XE tables differ: {arp}");
+}

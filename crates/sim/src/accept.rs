@@ -69,6 +69,7 @@ async fn connection(socket: TcpStream, device: &Arc<Device>) {
             }
         },
     };
+    let _serving = device.serving();
     // sshd's MaxStartups: closed at once, before the banner.
     let Some(startup) = device.startup() else {
         return;

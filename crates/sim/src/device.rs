@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use fanout_core::Platform;
@@ -112,6 +112,9 @@ pub(crate) struct Device {
     startups: Arc<StartupGate>,
     seed: u64,
     sessions: AtomicU64,
+    /// Sessions being served now (past the session limit) and the most at once.
+    in_use: AtomicUsize,
+    peak_in_use: AtomicUsize,
 }
 
 impl Device {
@@ -165,6 +168,8 @@ impl Device {
             stats,
             seed,
             sessions: AtomicU64::new(0),
+            in_use: AtomicUsize::new(0),
+            peak_in_use: AtomicUsize::new(0),
         }
     }
 
@@ -198,6 +203,20 @@ impl Device {
         admitted
     }
 
+    /// A connection past the session limit (it holds a vty line, or the
+    /// device has no limit): counted until the guard drops.
+    pub(crate) fn serving(self: &Arc<Self>) -> Serving {
+        let now = self.in_use.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak_in_use.fetch_max(now, Ordering::SeqCst);
+        Serving(self.clone())
+    }
+
+    /// The most connections this device served at once (queued or refused
+    /// ones not counted): never above its `max_sessions`.
+    pub(crate) fn peak_sessions(&self) -> usize {
+        self.peak_in_use.load(Ordering::SeqCst)
+    }
+
     /// A latency generator for one session (repeatable per device).
     pub(crate) fn latency_source(&self) -> LatencySource {
         let n = self.sessions.fetch_add(1, Ordering::Relaxed);
@@ -206,6 +225,15 @@ impl Device {
             jitter: self.spec.jitter,
             rng: SplitMix(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
         }
+    }
+}
+
+/// One connection being served, counted in [`Device::peak_sessions`].
+pub(crate) struct Serving(Arc<Device>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.in_use.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

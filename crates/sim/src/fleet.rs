@@ -150,6 +150,18 @@ impl Fleet {
         self.stats.reset_max_active();
     }
 
+    /// The most connections each device served at once since the fleet
+    /// started, by device name, in fleet order: with `max_sessions` never
+    /// above the limit (a queued connection counts once it gets its line;
+    /// a refused one never). For checking what a client really did to
+    /// each device.
+    pub fn peak_sessions(&self) -> Vec<(String, usize)> {
+        self.served
+            .iter()
+            .map(|d| (d.spec.name.clone(), d.peak_sessions()))
+            .collect()
+    }
+
     /// About how many sessions can be open at once before the process runs
     /// out of file descriptors (one per listener, one per session).
     pub fn session_capacity(&self) -> u64 {

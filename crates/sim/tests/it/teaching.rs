@@ -354,6 +354,11 @@ fn max_sessions_refuse_with_openssh() {
         "{stderr}"
     );
     assert_eq!(lab.fleet.stats().sessions_refused, 1);
+    assert_eq!(
+        lab.fleet.peak_sessions(),
+        [("r1".to_string(), 2)],
+        "the refused one was never served"
+    );
     for child in held {
         let out = child.wait_with_output().unwrap();
         assert!(
@@ -415,6 +420,11 @@ fn max_sessions_queue_waits_for_a_free_session() {
         started.elapsed()
     );
     assert_eq!(lab.fleet.stats().sessions_refused, 0);
+    assert_eq!(
+        lab.fleet.peak_sessions(),
+        [("r1".to_string(), 1)],
+        "two sessions, one at a time"
+    );
 }
 
 #[test]
