@@ -9,7 +9,7 @@
 
 use std::ops::Deref;
 
-use fanout_core::{ErrorKind, Job, Target, Transport};
+use fanout_core::{ErrorKind, Job, Target, TaskKind, Transport};
 
 use crate::AttemptError;
 
@@ -39,7 +39,11 @@ impl Deref for HostJob<'_> {
 /// renders `job`'s command templates for it. Called by both drivers before
 /// each attempt of a network task.
 pub fn network_job<'a>(job: &'a Job, target: &Target) -> Result<HostJob<'a>, AttemptError> {
-    check_reachable(target)?;
+    // An HTTP request goes to its URL: the target's SSH/telnet reach
+    // (transport, jump hosts) is not its way.
+    if job.task.kind() != TaskKind::Http {
+        check_reachable(target)?;
+    }
     match job.task.for_target(target) {
         Ok(None) => Ok(HostJob::Shared(job)),
         Ok(Some(task)) => {

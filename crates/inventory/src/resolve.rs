@@ -377,6 +377,11 @@ pub(crate) fn assemble(
         "key passphrase",
         "key_passphrase",
     );
+    t.credentials.token = secret(
+        levels.iter().find_map(|l| l.token.as_ref()),
+        "API token",
+        "token",
+    );
 
     t.username = levels
         .iter()

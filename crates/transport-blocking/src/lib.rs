@@ -14,6 +14,7 @@
 //! cancel token and the host's progress, nothing of a scheduler, and never
 //! depends on an executor crate.
 
+mod http;
 mod ssh;
 
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub enum TransportError {
 pub struct Transports {
     /// SSH state, for `exec` and `cli` tasks.
     ssh: Option<ssh::Shared>,
+    /// HTTP clients, for the `http` task.
+    http: Option<http::Shared>,
 }
 
 impl Transports {
@@ -47,9 +50,10 @@ impl Transports {
     pub fn for_job(job: &Job) -> Result<Self, TransportError> {
         let ssh = match job.task.kind() {
             TaskKind::Exec | TaskKind::Cli => Some(ssh::Shared::for_job(job)?),
-            TaskKind::Sleep | TaskKind::Cpu | TaskKind::Local => None,
+            TaskKind::Sleep | TaskKind::Cpu | TaskKind::Local | TaskKind::Http => None,
         };
-        Ok(Self { ssh })
+        let http = (job.task.kind() == TaskKind::Http).then(|| http::Shared::for_job(job));
+        Ok(Self { ssh, http })
     }
 }
 
@@ -62,6 +66,9 @@ impl BlockingTransport for Transports {
         cancel: &CancelToken,
         progress: &mut Progress,
     ) -> AttemptResult {
+        if let (TaskKind::Http, Some(shared)) = (job.task.kind(), &self.http) {
+            return http::attempt(shared, job, target, host, cancel, progress);
+        }
         match &self.ssh {
             Some(shared) => ssh::attempt(shared, job, target, host, cancel, progress),
             None => Err(fanout_transport::ssh::not_an_ssh_task(&job.task)),
@@ -69,6 +76,9 @@ impl BlockingTransport for Transports {
     }
 
     fn attempt_budget(&self, job: &Job, target: &Target) -> Option<Duration> {
+        if job.task.kind() == TaskKind::Http {
+            return fanout_transport::http::max_attempt(job, target);
+        }
         ssh::attempt_budget(job, target)
     }
 }
@@ -83,7 +93,10 @@ mod tests {
     use super::*;
 
     fn transports(shared: ssh::Shared) -> Transports {
-        Transports { ssh: Some(shared) }
+        Transports {
+            ssh: Some(shared),
+            http: None,
+        }
     }
 
     #[test]
