@@ -5,6 +5,7 @@ mod compare;
 mod completions;
 mod diff;
 mod examples;
+mod http;
 mod inventory;
 mod lessons;
 mod limits;

@@ -17,6 +17,7 @@
 pub mod checks;
 pub mod defective;
 pub mod fleet_checks;
+pub mod http_checks;
 pub mod lesson_checks;
 pub mod probe;
 pub mod reach_checks;
@@ -245,6 +246,14 @@ macro_rules! executor_conformance {
             #[test]
             fn cli_config_hostname_is_rendered() {
                 $crate::reach_checks::cli_config_hostname_is_rendered(&make);
+            }
+            #[test]
+            fn http_restconf_and_eapi() {
+                $crate::http_checks::http_restconf_and_eapi(&make);
+            }
+            #[test]
+            fn http_faults_map_to_error_kinds() {
+                $crate::http_checks::http_faults_map_to_error_kinds(&make);
             }
             #[test]
             fn telnet_and_jump_targets_fail_before_connecting() {

@@ -206,6 +206,20 @@ fn failure(
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             policy::failed(Failure::Refused, target, request)
         }
+        // A reset once connected (ureq does not say which step it was in;
+        // a device dropping the connection mid-answer resets it, and the
+        // reset may beat the answer's first bytes): as on tokio.
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::BrokenPipe
+            ) =>
+        {
+            policy::failed(Failure::Broken(io.to_string()), target, request)
+        }
         ureq::Error::Rustls(tls) => tls_failure(tls.to_string(), target, request),
         ureq::Error::BadUri(why) => AttemptError::new(
             ErrorKind::InvalidTarget,
