@@ -13,6 +13,7 @@ Reads the inventory `fanout sim serve --http --inventory-out` writes
 (one flow mapping per host), and inventories of that shape.
 """
 import asyncio
+import base64
 import json
 import os
 import re
@@ -83,9 +84,10 @@ async def main():
             async with slots:
                 started = run.host_started()
                 url = render(args.url, host)
-                auth = aiohttp.BasicAuth(host.get("username", ""), host.get("password", ""))
+                pair = f'{host.get("username", "")}:{host.get("password", "")}'.encode()
+                auth = {"Authorization": "Basic " + base64.b64encode(pair).decode()}
                 try:
-                    async with session.get(url, auth=auth) as resp:
+                    async with session.get(url, headers=auth) as resp:
                         text = await resp.text()
                         if resp.status >= 400:
                             line = fanout_peer.failed(host["name"], started, None, "asyncio",
