@@ -226,7 +226,7 @@ fn token_env_is_read_inherited_and_never_printed() {
     assert_eq!(expose(&t.credentials.token), Some("tok-Vb9-never-printed"));
     assert!(!format!("{t:?}").contains("tok-Vb9"), "Debug hides the token");
     let (text, locations) = error_env(&yaml, &[]);
-    assert_eq!(locations, [(1, 31)], "{text}");
+    assert_eq!(locations, [(1, 23)], "{text}");
     assert!(
         text.contains("`LAB_TOKEN` is not set (needed for the API token of host `r1`)"),
         "{text}"
