@@ -40,7 +40,7 @@ PY
 measure() {
     name=$1; shift
     /usr/bin/time -f "%e %U %S %M" -o "$dir/$name.time" "$@" >"$dir/$name.out" 2>"$dir/$name.err" || true
-    set -- $(cat "$dir/$name.time")
+    set -- $(tail -n 1 "$dir/$name.time")
     summary=$(tail -n 1 "$dir/$name.out")
     python3 - "$name" "$1" "$2" "$3" "$4" "$summary" "$entries" <<'PY'
 import json, sys
@@ -54,10 +54,13 @@ PY
 }
 echo "| run | ok | failed | wall_s (first to last host) | process wall s | requests/s | client CPU µs/request | peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
-for c in 5 1000; do
-    for e in async threads; do
-        measure "$e-c$c" "$bin" run -i "$dir/bench.yaml" -e "$e" -c "$c" --format jsonl --retries 0 http "$url"
-    done
-    measure "aiohttp-c$c" "$py" scripts/peers/http_aiohttp.py "$dir/bench.yaml" -c "$c" "$url"
+# RUNS: which rows (default all), e.g. RUNS="threads-c5 threads-c1000".
+runs=${RUNS:-async-c5 threads-c5 aiohttp-c5 async-c1000 threads-c1000 aiohttp-c1000 seq-c1}
+for run in $runs; do
+    e=${run%-c*}
+    c=${run##*-c}
+    case $e in
+        aiohttp) measure "$run" "$py" scripts/peers/http_aiohttp.py "$dir/bench.yaml" -c "$c" "$url" ;;
+        *) measure "$run" "$bin" run -i "$dir/bench.yaml" -e "$e" -c "$c" --format jsonl --retries 0 http "$url" ;;
+    esac
 done
-measure "seq-c1" "$bin" run -i "$dir/bench.yaml" -e seq --format jsonl http "$url"

@@ -22,6 +22,11 @@ use rustls_pki_types::pem::PemObject;
 /// cut marker appended), as for a command's output.
 pub const BODY_CAP: usize = OUTPUT_CAP;
 
+/// Idle keep-alive connections a run keeps at most (all devices
+/// together): one per device for fleets of thousands, bounded so that the
+/// pool cannot exhaust the open-files limit.
+pub const IDLE_CONNECTIONS: usize = 4096;
+
 /// Characters of a failed answer's body quoted in the host's message.
 pub const BODY_IN_MESSAGE: usize = 300;
 

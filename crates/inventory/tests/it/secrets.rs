@@ -224,7 +224,10 @@ fn token_env_is_read_inherited_and_never_printed() {
         .unwrap_or_else(|e| panic!("{e}"));
     let t = &inv.targets[0];
     assert_eq!(expose(&t.credentials.token), Some("tok-Vb9-never-printed"));
-    assert!(!format!("{t:?}").contains("tok-Vb9"), "Debug hides the token");
+    assert!(
+        !format!("{t:?}").contains("tok-Vb9"),
+        "Debug hides the token"
+    );
     let (text, locations) = error_env(&yaml, &[]);
     assert_eq!(locations, [(1, 23)], "{text}");
     assert!(

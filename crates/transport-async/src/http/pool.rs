@@ -71,24 +71,33 @@ pub(crate) struct Shared {
     insecure: bool,
     idle_cap: usize,
     tls: Mutex<HashMap<Option<PathBuf>, Result<TlsConnector, String>>>,
-    idle: Mutex<HashMap<Key, Vec<Conn>>>,
+    idle: Mutex<Idle>,
+}
+
+/// The idle connections by destination, and how many in all.
+#[derive(Default)]
+struct Idle {
+    by_key: HashMap<Key, Vec<Conn>>,
+    total: usize,
 }
 
 impl Shared {
     pub(crate) fn for_job(job: &fanout_core::Job) -> Self {
         Self {
             insecure: job.http.insecure,
-            idle_cap: job.limits.concurrency.clamp(16, 4096),
+            idle_cap: job.limits.concurrency.clamp(4, 256),
             tls: Mutex::new(HashMap::new()),
-            idle: Mutex::new(HashMap::new()),
+            idle: Mutex::new(Idle::default()),
         }
     }
 
     /// An idle connection to `key` that is still open.
     pub(crate) fn checkout(&self, key: &Key) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let conns = idle.get_mut(key)?;
+        let Idle { by_key, total } = &mut *idle;
+        let conns = by_key.get_mut(key)?;
         while let Some(c) = conns.pop() {
+            *total -= 1;
             if !c.sender.is_closed() {
                 return Some(c);
             }
@@ -102,9 +111,14 @@ impl Shared {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let conns = idle.entry(key.clone()).or_default();
+        let Idle { by_key, total } = &mut *idle;
+        if *total >= policy::IDLE_CONNECTIONS {
+            return;
+        }
+        let conns = by_key.entry(key.clone()).or_default();
         if conns.len() < self.idle_cap {
             conns.push(conn);
+            *total += 1;
         }
     }
 

@@ -30,7 +30,7 @@ impl Shared {
     pub(crate) fn for_job(job: &Job) -> Self {
         Self {
             insecure: job.http.insecure,
-            idle: job.limits.concurrency.clamp(16, 4096),
+            idle: job.limits.concurrency.clamp(4, 256),
             agents: Mutex::new(HashMap::new()),
         }
     }
@@ -59,7 +59,10 @@ impl Shared {
             .http_status_as_error(false)
             .max_redirects(0)
             .tls_config(tls)
-            .max_idle_connections(self.idle)
+            // Many devices, few in flight each: keep one connection per
+            // device for thousands of devices (a smaller pool than the
+            // fleet means a TLS handshake per request).
+            .max_idle_connections(policy::IDLE_CONNECTIONS)
             .max_idle_connections_per_host(self.idle)
             .user_agent(concat!("fanout/", env!("CARGO_PKG_VERSION")))
             .build()
