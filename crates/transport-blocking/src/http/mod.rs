@@ -23,6 +23,8 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 pub(crate) struct Shared {
     insecure: bool,
     idle: usize,
+    connect: Option<std::time::Duration>,
+    command: Option<std::time::Duration>,
     agents: Mutex<HashMap<Option<PathBuf>, Result<ureq::Agent, String>>>,
 }
 
@@ -31,6 +33,8 @@ impl Shared {
         Self {
             insecure: job.http.insecure,
             idle: job.limits.concurrency.clamp(4, 256),
+            connect: job.timeouts.connect,
+            command: job.timeouts.command,
             agents: Mutex::new(HashMap::new()),
         }
     }
@@ -64,6 +68,12 @@ impl Shared {
             // fleet means a TLS handshake per request).
             .max_idle_connections(policy::IDLE_CONNECTIONS)
             .max_idle_connections_per_host(self.idle)
+            // The job's timeouts at the agent level: a request-level
+            // config makes ureq rebuild the TLS config (every root
+            // certificate) for each new connection.
+            .timeout_connect(self.connect)
+            .timeout_recv_response(self.command)
+            .timeout_recv_body(self.command)
             .user_agent(concat!("fanout/", env!("CARGO_PKG_VERSION")))
             .build()
             .into())
@@ -138,15 +148,22 @@ fn send(
             format!("the request to `{}` cannot be built: {e}", request.url),
         )
     })?;
-    let host_left = host.map(|(at, _)| at.saturating_duration_since(Instant::now()));
-    let req = agent
-        .configure_request(built)
-        .timeout_connect(connect.remaining())
-        .timeout_recv_response(own_command)
-        .timeout_recv_body(own_command)
-        .timeout_global(host_left)
-        .build();
-    let response = match agent.run(req) {
+    let own = target.timeouts;
+    let run = if host.is_none() && own.connect.is_none() && own.command.is_none() {
+        agent.run(built)
+    } else {
+        // A host deadline or the host's own timeouts: per request.
+        let host_left = host.map(|(at, _)| at.saturating_duration_since(Instant::now()));
+        let req = agent
+            .configure_request(built)
+            .timeout_connect(connect.remaining())
+            .timeout_recv_response(own_command)
+            .timeout_recv_body(own_command)
+            .timeout_global(host_left)
+            .build();
+        agent.run(req)
+    };
+    let response = match run {
         Ok(r) => r,
         Err(e) => return Err(failure(e, target, request, &connect, &command)),
     };
