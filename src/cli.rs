@@ -718,6 +718,55 @@ pub(crate) enum TaskCmd {
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         argv: Vec<String>,
     },
+    /// One HTTP(S) request per host (RESTCONF, eAPI, NX-API):
+    /// `http 'https://{host}:{vars.http_port}/restconf/data/...'`.
+    ///
+    /// URL, header values and body are templates, as for exec ({host},
+    /// {vars.KEY}...); a JSON body is templated inside its strings only.
+    /// Basic auth from the host's username/password, or a bearer token
+    /// from its `token_env:`. Certificates are checked against the
+    /// system's roots and the inventory's `ca_file:`. Each output carries
+    /// "status" and "body" (parsed JSON when the answer is JSON); a status
+    /// of 400 or more fails the host (401/403: auth, else command_failed).
+    Http {
+        /// The request method.
+        #[arg(long, short = 'X', value_name = "METHOD", default_value = "GET", value_parser = parse_http_method)]
+        method: fanout_core::HttpMethod,
+        /// The request body: JSON text, or @FILE to read it from a file.
+        #[arg(long, value_name = "JSON|@FILE")]
+        body: Option<String>,
+        /// An extra request header `K:V` (repeatable), e.g.
+        /// `--header 'Accept: application/yang-data+json'`.
+        #[arg(long = "header", short = 'H', value_name = "K:V", value_parser = parse_header)]
+        headers: Vec<(String, String)>,
+        /// Do not verify the devices' TLS certificates (warned about on
+        /// stderr); prefer `ca_file:` in the inventory.
+        #[arg(long)]
+        insecure: bool,
+        /// The URL, e.g. 'https://{host}:{vars.http_port}/restconf/data/Cisco-IOS-XE-native:native/hostname'.
+        url: String,
+    },
+}
+
+fn parse_http_method(s: &str) -> Result<fanout_core::HttpMethod, String> {
+    s.parse()
+}
+
+/// `K:V` (spaces around V trimmed).
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once(':')
+        .ok_or_else(|| format!("header `{s}` has no `:`; write it as 'Name: value'"))?;
+    let k = k.trim();
+    let ok = !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !ok {
+        return Err(format!(
+            "`{k}` is not a header name (letters, digits and -); write it as 'Name: value'"
+        ));
+    }
+    Ok((k.to_string(), v.trim().to_string()))
 }
 
 /// `-c` when not given.

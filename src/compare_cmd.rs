@@ -196,7 +196,10 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         error_patterns: Vec::new(),
         commands: vec!["show version".to_string()],
     });
-    let needs_network = matches!(task, TaskCmd::Exec { .. } | TaskCmd::Cli { .. });
+    let needs_network = matches!(
+        task,
+        TaskCmd::Exec { .. } | TaskCmd::Cli { .. } | TaskCmd::Http { .. }
+    );
     if args.synthetic.is_some() && needs_network {
         bail!(
             "--synthetic hosts have no SSH server, so `{}` cannot run on them; use --sim N (a simulated fleet) or -i INVENTORY, or a sleep/cpu/local task",

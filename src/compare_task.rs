@@ -55,6 +55,27 @@ pub(crate) fn task_argv(task: &TaskCmd) -> Vec<String> {
             .map(String::from)
             .chain(argv.iter().cloned())
             .collect(),
+        TaskCmd::Http {
+            method,
+            body,
+            headers,
+            insecure,
+            url,
+        } => {
+            let mut argv = vec!["http".to_string(), format!("--method={method}")];
+            if let Some(b) = body {
+                argv.push(format!("--body={b}"));
+            }
+            for (k, v) in headers {
+                argv.push(format!("--header={k}: {v}"));
+            }
+            if *insecure {
+                argv.push("--insecure".into());
+            }
+            argv.push("--".into());
+            argv.push(url.clone());
+            argv
+        }
     }
 }
 
@@ -93,9 +114,10 @@ pub(crate) fn task_title(task: &TaskCmd) -> String {
 pub(crate) fn hint(task: &TaskCmd) -> Option<WorkloadClass> {
     match task {
         TaskCmd::Cpu { .. } => Some(WorkloadClass::CpuBound),
-        TaskCmd::Sleep { .. } | TaskCmd::Exec { .. } | TaskCmd::Cli { .. } => {
-            Some(WorkloadClass::IoBound)
-        }
+        TaskCmd::Sleep { .. }
+        | TaskCmd::Exec { .. }
+        | TaskCmd::Cli { .. }
+        | TaskCmd::Http { .. } => Some(WorkloadClass::IoBound),
         // A local program may wait (ping) or compute (gzip): measure it.
         TaskCmd::Local { .. } => None,
     }

@@ -355,6 +355,18 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             iterations: *iterations,
         },
         TaskCmd::Local { argv } => Task::Local { argv: argv.clone() },
+        TaskCmd::Http {
+            method,
+            body,
+            headers,
+            url,
+            ..
+        } => Task::Http {
+            method: *method,
+            url: url.clone(),
+            headers: headers.clone(),
+            body: body.as_deref().map(http_body).transpose()?,
+        },
     };
     let mut timeouts = Timeouts::default();
     for (phase, value) in &args.timeouts {
@@ -394,9 +406,25 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             },
             _ => CliOptions::default(),
         },
+        http: fanout_core::HttpOptions {
+            insecure: matches!(args.task, TaskCmd::Http { insecure: true, .. }),
+        },
     };
     job.validate()?;
+    if job.http.insecure {
+        crate::note!("fanout: {}", fanout_core::INSECURE_WARNING);
+    }
     Ok(job)
+}
+
+/// `--body`: the text, or `@FILE`'s content.
+fn http_body(body: &str) -> Result<String> {
+    match body.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| {
+            format!("--body @{path}: cannot read the body file `{path}`; give an existing file, or the JSON text itself")
+        }),
+        None => Ok(body.to_string()),
+    }
 }
 
 /// `--host-keys off` (or a host's `host_keys: off`) is said once per run, on

@@ -6,6 +6,7 @@ mod completions;
 mod diff;
 mod doctor;
 mod examples;
+mod http;
 mod inventory;
 mod jump;
 mod lessons;

@@ -276,6 +276,18 @@ pub struct Job {
     pub observer: crate::Observer,
     /// Options of a `cli` task.
     pub cli: CliOptions,
+    /// Options of an `http` task.
+    pub http: HttpOptions,
+}
+
+/// What an `http` task needs beyond its request (ignored by the other
+/// tasks).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpOptions {
+    /// `--insecure`: do not verify the devices' TLS certificates (warned
+    /// about once per run).
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 /// A job that cannot run as configured.
@@ -300,7 +312,12 @@ pub enum JobError {
     NoCommand(&'static str),
     /// A command template with an unknown placeholder or a stray brace.
     #[error("the {0} command: {1}")]
-    Template(&'static str, crate::TemplateError),
+    Template(&'static str, Box<crate::TemplateFailure>),
+    /// `http` with no URL.
+    #[error(
+        "the http task needs a URL, e.g. `http 'https://{{host}}:{{vars.http_port}}/restconf/data/...'`"
+    )]
+    NoUrl,
 }
 
 impl Job {
@@ -315,6 +332,7 @@ impl Job {
             known_hosts: Vec::new(),
             observer: crate::Observer::default(),
             cli: CliOptions::default(),
+            http: HttpOptions::default(),
         }
     }
 
@@ -342,9 +360,10 @@ impl Job {
             Task::Local { argv } if argv.is_empty() => Err(JobError::EmptyLocal),
             Task::Exec { command } if command.trim().is_empty() => Err(JobError::NoCommand("exec")),
             Task::Cli { commands, .. } if commands.is_empty() => Err(JobError::NoCommand("cli")),
+            Task::Http { url, .. } if url.trim().is_empty() => Err(JobError::NoUrl),
             task => task
                 .check_templates()
-                .map_err(|e| JobError::Template(task.kind().as_str(), e)),
+                .map_err(|e| JobError::Template(task.kind().as_str(), Box::new(e))),
         }
     }
 }

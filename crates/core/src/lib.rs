@@ -14,6 +14,7 @@
 mod cancel;
 mod duration;
 pub mod executor;
+mod http;
 mod job;
 mod max_fail;
 mod observer;
@@ -31,7 +32,10 @@ mod work;
 pub use cancel::{CancelToken, Cancelled};
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{ExecError, Executor};
-pub use job::{CliOptions, HostKeyPolicy, Job, JobError, Limits, Phase, RetryPolicy, Timeouts};
+pub use http::{HttpMethod, HttpTemplateError, INSECURE_WARNING, is_json_body};
+pub use job::{
+    CliOptions, HostKeyPolicy, HttpOptions, Job, JobError, Limits, Phase, RetryPolicy, Timeouts,
+};
 pub use max_fail::{FailGate, MaxFail, MaxFailError};
 pub use observer::{Observer, RunObserver};
 pub use order::{InOrder, ResultOrder};
@@ -49,5 +53,5 @@ pub use task::{
     CliMode, DEFAULT_SLEEP_SEED, SleepSpec, Task, TaskKind, TemplateFailure, seeded_duration,
 };
 pub use template::{Field, PLACEHOLDERS, RenderError, Template, TemplateError};
-pub use wire_task::{WireCliMode, WireTask};
+pub use wire_task::{WireCliMode, WireHttpMethod, WireTask};
 pub use work::{cpu_burn, render_template};

@@ -119,6 +119,13 @@ pub struct CommandOutput {
     /// Exit status, where the transport reports one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_status: Option<i32>,
+    /// The HTTP status of an `http` task's response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// An `http` task's response body: the parsed JSON when the response
+    /// is JSON, else the text (`stdout` holds the text as received).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
 }
 
 /// Time spent in each phase of one host (all attempts summed).

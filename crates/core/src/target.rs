@@ -49,6 +49,9 @@ pub struct Credentials {
     pub key_passphrase: Option<Secret>,
     /// Try the keys of a running ssh-agent (`SSH_AUTH_SOCK`).
     pub agent: bool,
+    /// A bearer token for HTTP device APIs (`token_env:`); when set, the
+    /// `http` task sends it instead of basic auth.
+    pub token: Option<Secret>,
 }
 
 /// Device platform: selects prompts, paging and enable/config commands.

@@ -2,6 +2,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::Target;
+use crate::http::{HttpMethod, HttpTemplateError};
 use crate::template::{RenderError, Template, TemplateError};
 
 /// Privilege level a [`Task::Cli`] runs its commands at.
@@ -58,6 +59,19 @@ pub enum Task {
         /// Program and arguments (no shell).
         argv: Vec<String>,
     },
+    /// One HTTP(S) request per host (a device REST API: RESTCONF, eAPI,
+    /// NX-API); URL, header values and body are templates
+    /// ([`Template`], a JSON body inside its strings).
+    Http {
+        /// The request method.
+        method: HttpMethod,
+        /// `https://{host}:{vars.http_port}/...`.
+        url: String,
+        /// Extra request headers, in order (`--header K:V`).
+        headers: Vec<(String, String)>,
+        /// The request body (`--body`), if any.
+        body: Option<String>,
+    },
 }
 
 /// The kind of a [`Task`], without its parameters.
@@ -73,16 +87,19 @@ pub enum TaskKind {
     Cpu,
     /// [`Task::Local`].
     Local,
+    /// [`Task::Http`].
+    Http,
 }
 
 impl TaskKind {
     /// Every task kind.
-    pub const ALL: [TaskKind; 5] = [
+    pub const ALL: [TaskKind; 6] = [
         TaskKind::Exec,
         TaskKind::Cli,
         TaskKind::Sleep,
         TaskKind::Cpu,
         TaskKind::Local,
+        TaskKind::Http,
     ];
 
     /// The CLI name of the task (`exec`, `cli`, ...).
@@ -93,12 +110,14 @@ impl TaskKind {
             TaskKind::Sleep => "sleep",
             TaskKind::Cpu => "cpu",
             TaskKind::Local => "local",
+            TaskKind::Http => "http",
         }
     }
 
-    /// Whether the task talks to the device over SSH.
+    /// Whether the task talks to the device (SSH, or HTTP for `http`):
+    /// its attempts go through a transport.
     pub fn needs_network(self) -> bool {
-        matches!(self, TaskKind::Exec | TaskKind::Cli)
+        matches!(self, TaskKind::Exec | TaskKind::Cli | TaskKind::Http)
     }
 }
 
@@ -135,6 +154,7 @@ impl Task {
             Task::Sleep { .. } | Task::SleepRange { .. } => TaskKind::Sleep,
             Task::Cpu { .. } => TaskKind::Cpu,
             Task::Local { .. } => TaskKind::Local,
+            Task::Http { .. } => TaskKind::Http,
         }
     }
 
@@ -144,6 +164,7 @@ impl Task {
         match self {
             Task::Sleep { .. } | Task::SleepRange { .. } | Task::Cpu { .. } => true,
             Task::Cli { mode, .. } => *mode != CliMode::Config,
+            Task::Http { method, .. } => *method == HttpMethod::Get,
             Task::Exec { .. } | Task::Local { .. } => false,
         }
     }
@@ -164,7 +185,13 @@ impl Task {
 
     /// Checks every template of the task (see [`Task::templates`]) before
     /// any host starts.
-    pub fn check_templates(&self) -> Result<(), TemplateError> {
+    pub fn check_templates(&self) -> Result<(), TemplateFailure> {
+        if let Task::Http {
+            url, headers, body, ..
+        } = self
+        {
+            return Ok(crate::http::check(url, headers, body.as_deref())?);
+        }
         for t in self.templates() {
             Template::parse(t)?;
         }
@@ -174,6 +201,24 @@ impl Task {
     /// The task as sent to `target`, its templates rendered; `Ok(None)`
     /// when no template has a placeholder (the task is sent as it is).
     pub fn for_target(&self, target: &Target) -> Result<Option<Task>, TemplateFailure> {
+        if let Task::Http {
+            method,
+            url,
+            headers,
+            body,
+        } = self
+        {
+            if crate::http::is_constant(url, headers, body.as_deref()) {
+                return Ok(None);
+            }
+            let (url, headers, body) = crate::http::render(url, headers, body.as_deref(), target)?;
+            return Ok(Some(Task::Http {
+                method: *method,
+                url,
+                headers,
+                body,
+            }));
+        }
         let mut rendered = Vec::with_capacity(self.templates().len());
         let mut constant = true;
         for t in self.templates() {
@@ -207,6 +252,9 @@ pub enum TemplateFailure {
     /// The host has no value for a placeholder.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// A template of an `http` task is wrong, or has no value for the host.
+    #[error(transparent)]
+    Http(#[from] HttpTemplateError),
 }
 
 impl fmt::Display for Task {
@@ -232,6 +280,24 @@ impl fmt::Display for Task {
             }
             Task::Cpu { iterations } => write!(f, "cpu {iterations}"),
             Task::Local { argv } => write!(f, "local {}", argv.join(" ")),
+            Task::Http {
+                method,
+                url,
+                headers,
+                body,
+            } => {
+                f.write_str("http")?;
+                if *method != HttpMethod::Get {
+                    write!(f, " --method {method}")?;
+                }
+                for (k, v) in headers {
+                    write!(f, " --header '{k}: {v}'")?;
+                }
+                if let Some(b) = body {
+                    write!(f, " --body '{b}'")?;
+                }
+                write!(f, " '{url}'")
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CliMode, Task};
+use crate::{CliMode, HttpMethod, Task};
 
 /// A [`Task`] on the wire: JSON `{"kind":"exec","command":..}`,
 /// `{"kind":"cli","commands":[..],"mode":"user"|"enable"|"config"}`,
@@ -37,6 +37,48 @@ pub enum WireTask {
     Local {
         argv: Vec<String>,
     },
+    Http {
+        method: WireHttpMethod,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+    },
+}
+
+/// An [`HttpMethod`] on the wire: `get`, `post`, `put`, `patch`, `delete`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)] // the same-named `HttpMethod` variants
+pub enum WireHttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl From<HttpMethod> for WireHttpMethod {
+    fn from(m: HttpMethod) -> Self {
+        match m {
+            HttpMethod::Get => WireHttpMethod::Get,
+            HttpMethod::Post => WireHttpMethod::Post,
+            HttpMethod::Put => WireHttpMethod::Put,
+            HttpMethod::Patch => WireHttpMethod::Patch,
+            HttpMethod::Delete => WireHttpMethod::Delete,
+        }
+    }
+}
+
+impl From<WireHttpMethod> for HttpMethod {
+    fn from(m: WireHttpMethod) -> Self {
+        match m {
+            WireHttpMethod::Get => HttpMethod::Get,
+            WireHttpMethod::Post => HttpMethod::Post,
+            WireHttpMethod::Put => HttpMethod::Put,
+            WireHttpMethod::Patch => HttpMethod::Patch,
+            WireHttpMethod::Delete => HttpMethod::Delete,
+        }
+    }
 }
 
 /// A [`CliMode`] on the wire: `user`, `enable` or `config`.
@@ -75,6 +117,17 @@ impl From<&Task> for WireTask {
                 iterations: *iterations,
             },
             Task::Local { argv } => WireTask::Local { argv: argv.clone() },
+            Task::Http {
+                method,
+                url,
+                headers,
+                body,
+            } => WireTask::Http {
+                method: (*method).into(),
+                url: url.clone(),
+                headers: headers.clone(),
+                body: body.clone(),
+            },
         }
     }
 }
@@ -95,6 +148,17 @@ impl From<WireTask> for Task {
             WireTask::SleepRange { min, max, seed } => Task::SleepRange { min, max, seed },
             WireTask::Cpu { iterations } => Task::Cpu { iterations },
             WireTask::Local { argv } => Task::Local { argv },
+            WireTask::Http {
+                method,
+                url,
+                headers,
+                body,
+            } => Task::Http {
+                method: method.into(),
+                url,
+                headers,
+                body,
+            },
         }
     }
 }
@@ -119,6 +183,12 @@ mod tests {
             Task::Cpu { iterations: 42 },
             Task::Local {
                 argv: vec!["echo".into(), "{host}".into()],
+            },
+            Task::Http {
+                method: HttpMethod::Post,
+                url: "https://{host}:{vars.http_port}/command-api".into(),
+                headers: vec![("X-Site".into(), "{vars.site}".into())],
+                body: Some(r#"{"cmds": ["show version"]}"#.into()),
             },
         ];
         for mode in [CliMode::User, CliMode::Enable, CliMode::Config] {
@@ -164,6 +234,15 @@ mod tests {
                 seed: 3
             }),
             r#"{"kind":"sleep_range","min":{"secs":0,"nanos":0},"max":{"secs":1,"nanos":0},"seed":3}"#
+        );
+        assert_eq!(
+            json(&Task::Http {
+                method: HttpMethod::Get,
+                url: "https://h/x".into(),
+                headers: vec![("A".into(), "b".into())],
+                body: None,
+            }),
+            r#"{"kind":"http","method":"get","url":"https://h/x","headers":[["A","b"]],"body":null}"#
         );
         let bad = r#"{"kind":"cli","commands":[],"mode":"root"}"#;
         assert!(serde_json::from_str::<WireTask>(bad).is_err());

@@ -108,7 +108,7 @@ fn attempt(
         }
         Task::Cpu { iterations } => cpu_task(*iterations, deadline, cancel),
         Task::Local { argv } => local::blocking::run(argv, target, deadline, cancel),
-        Task::Exec { .. } | Task::Cli { .. } => Err(no_transport(job)),
+        Task::Exec { .. } | Task::Cli { .. } | Task::Http { .. } => Err(no_transport(job)),
     };
     progress.timings.command += started.elapsed();
     result

@@ -36,7 +36,7 @@ pub fn max_host_duration(
             t(Phase::Command).map(|c| c.saturating_add(PIPE_GRACE)),
         ),
         TaskKind::Sleep | TaskKind::Cpu => (Duration::ZERO, t(Phase::Command)),
-        TaskKind::Exec | TaskKind::Cli => (
+        TaskKind::Exec | TaskKind::Cli | TaskKind::Http => (
             Duration::ZERO,
             transport.and_then(|tr| tr.attempt_budget(job, target)),
         ),

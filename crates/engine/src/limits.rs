@@ -42,6 +42,9 @@ pub fn fds_per_host(kind: TaskKind) -> u64 {
         // The TCP socket, and the probe's second one after a failed
         // key exchange.
         TaskKind::Exec | TaskKind::Cli => 2,
+        // The TCP socket of the host's connection (kept alive in the
+        // run's pool) and one being opened.
+        TaskKind::Http => 2,
         // While spawning: the stdout and stderr pipes (2 ends each), the
         // /dev/null of stdin and std's exec-error pipe (2); two pipe ends
         // stay open while it runs. Threads spawning at once each hold the
@@ -113,7 +116,7 @@ pub fn helper_tasks_per_host(kind: TaskKind) -> u64 {
     match kind {
         TaskKind::Local => 3,
         TaskKind::Exec | TaskKind::Cli => 1,
-        TaskKind::Sleep | TaskKind::Cpu => 0,
+        TaskKind::Http | TaskKind::Sleep | TaskKind::Cpu => 0,
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::ops::Deref;
 
-use fanout_core::{ErrorKind, Job, Target, Task, Transport};
+use fanout_core::{ErrorKind, Job, Target, Task, TaskKind, Transport};
 
 use crate::AttemptError;
 
@@ -40,7 +40,11 @@ impl Deref for HostJob<'_> {
 /// renders `job`'s command templates for it. Called by both drivers before
 /// each attempt of a network task.
 pub fn network_job<'a>(job: &'a Job, target: &Target) -> Result<HostJob<'a>, AttemptError> {
-    check_telnet_task(job, target)?;
+    // An HTTP request goes to its URL: the target's SSH/telnet reach
+    // (transport, jump hosts) is not its way.
+    if job.task.kind() != TaskKind::Http {
+        check_telnet_task(job, target)?;
+    }
     match job.task.for_target(target) {
         Ok(None) => Ok(HostJob::Shared(job)),
         Ok(Some(task)) => {

@@ -136,6 +136,8 @@ pub(crate) struct WireJob {
     known_hosts: Vec<PathBuf>,
     #[serde(default)]
     cli: fanout_core::CliOptions,
+    #[serde(default)]
+    http: fanout_core::HttpOptions,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -168,6 +170,7 @@ impl From<&Job> for WireJob {
             host_keys: job.host_keys,
             known_hosts: job.known_hosts.clone(),
             cli: job.cli.clone(),
+            http: job.http.clone(),
         }
     }
 }
@@ -211,6 +214,7 @@ impl TryFrom<WireJob> for Job {
             // The parent observes its workers' hosts.
             observer: fanout_core::Observer::default(),
             cli: w.cli,
+            http: w.http,
         })
     }
 }
@@ -227,6 +231,8 @@ pub(crate) struct WireTarget {
     key_file: Option<PathBuf>,
     #[serde(with = "secret")]
     key_passphrase: Option<Secret>,
+    #[serde(with = "secret", default)]
+    token: Option<Secret>,
     agent: bool,
     #[serde(with = "secret")]
     secret: Option<Secret>,
@@ -260,6 +266,7 @@ impl From<&Target> for WireTarget {
             password: t.credentials.password.clone(),
             key_file: t.credentials.key_file.clone(),
             key_passphrase: t.credentials.key_passphrase.clone(),
+            token: t.credentials.token.clone(),
             agent: t.credentials.agent,
             secret: t.secret.clone(),
             platform: t.platform.map(|p| p.as_str().to_string()),
@@ -310,6 +317,7 @@ impl TryFrom<WireTarget> for Target {
                 key_file: w.key_file,
                 key_passphrase: w.key_passphrase,
                 agent: w.agent,
+                token: w.token,
             },
             secret: w.secret,
             platform,
@@ -384,6 +392,7 @@ mod tests {
             key_file: Some("/keys/id".into()),
             key_passphrase: Some(Secret::new("pass-phrase")),
             agent: true,
+            token: Some(Secret::new("api-token")),
         };
         t.secret = Some(Secret::new("en-secret"));
         t.platform = Some(Platform::Nxos);

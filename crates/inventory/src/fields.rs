@@ -60,6 +60,8 @@ pub(crate) struct Level {
     pub(crate) password: Option<At<SecretSource>>,
     pub(crate) secret: Option<At<SecretSource>>,
     pub(crate) key_passphrase: Option<At<SecretSource>>,
+    /// `token_env:`: a bearer token for HTTP device APIs.
+    pub(crate) token: Option<At<SecretSource>>,
     pub(crate) key_file: Option<At<String>>,
     pub(crate) agent: Option<At<bool>>,
     pub(crate) platform: Option<At<Platform>>,
@@ -104,6 +106,7 @@ impl Level {
         fill(&mut self.password, other.password);
         fill(&mut self.secret, other.secret);
         fill(&mut self.key_passphrase, other.key_passphrase);
+        fill(&mut self.token, other.token);
         fill(&mut self.key_file, other.key_file);
         fill(&mut self.agent, other.agent);
         fill(&mut self.platform, other.platform);
@@ -163,6 +166,7 @@ pub(crate) enum Field {
     KeyFile,
     KeyPassphrase,
     KeyPassphraseEnv,
+    TokenEnv,
     Agent,
     Platform,
     Groups,
@@ -192,6 +196,7 @@ pub(crate) const KEYS: &[(&str, Field)] = &[
     ("key_file", Field::KeyFile),
     ("key_passphrase", Field::KeyPassphrase),
     ("key_passphrase_env", Field::KeyPassphraseEnv),
+    ("token_env", Field::TokenEnv),
     ("agent", Field::Agent),
     ("platform", Field::Platform),
     ("groups", Field::Groups),
@@ -236,6 +241,7 @@ impl Field {
             Field::Secret | Field::SecretEnv => "the enable secret",
             Field::KeyFile => "the key file",
             Field::KeyPassphrase | Field::KeyPassphraseEnv => "the key passphrase",
+            Field::TokenEnv => "the API token",
             Field::Agent => "agent use",
             Field::Platform => "the platform",
             Field::Groups => "the groups",
@@ -440,6 +446,7 @@ fn apply(
         Field::PasswordEnv => level.password = env_name(key, v, p).map(at(v)),
         Field::SecretEnv => level.secret = env_name(key, v, p).map(at(v)),
         Field::KeyPassphraseEnv => level.key_passphrase = env_name(key, v, p).map(at(v)),
+        Field::TokenEnv => level.token = env_name(key, v, p).map(at(v)),
         Field::Agent => level.agent = boolean(key, v, p).map(at(v)),
         Field::Platform => {
             if let Some((platform, transport)) = platform(key, v, p) {

@@ -377,6 +377,11 @@ pub(crate) fn assemble(
         "key passphrase",
         "key_passphrase",
     );
+    t.credentials.token = secret(
+        levels.iter().find_map(|l| l.token.as_ref()),
+        "API token",
+        "token",
+    );
     // `jump:` (applied after the ssh_config, over its ProxyJump).
     let jump = levels.iter().find_map(|l| l.jump.as_ref()).map(|j| {
         j.value.hops(

@@ -170,6 +170,8 @@ fn preview(outcome: &HostOutcome) -> (Option<HostOutcome>, bool) {
             stdout: cut_to(&o.stdout, &mut budget),
             stderr: o.stderr.as_deref().map(|e| cut_to(e, &mut budget)),
             exit_status: o.exit_status,
+            status: o.status,
+            ..Default::default()
         })
         .collect();
     let short = HostOutcome {
@@ -209,6 +211,7 @@ mod tests {
                 stdout: stdout.into(),
                 stderr: stderr.map(str::to_string),
                 exit_status: Some(0),
+                ..Default::default()
             }],
             Worker::Task(1),
         )

@@ -552,6 +552,7 @@ impl Dialog {
             stdout: out,
             stderr: None,
             exit_status: None,
+            ..Default::default()
         });
         match error {
             None => Check::Next(State::Send(self.command_from(i + 1))),
@@ -584,6 +585,7 @@ impl Dialog {
             stdout: out,
             stderr: None,
             exit_status: None,
+            ..Default::default()
         });
         self.fail(DialogError::CommandFailed {
             message: format!("`{command}` failed: {why}"),

@@ -162,6 +162,7 @@ mod tests {
                 stdout: "v\n".into(),
                 stderr: Some("e".into()),
                 exit_status: Some(0),
+                ..Default::default()
             },
             CommandOutput {
                 command: "show clock".into(),

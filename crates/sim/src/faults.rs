@@ -33,11 +33,15 @@ pub enum Fault {
     /// [`Fault::ENDLESS_LINE`] again and again, as fast as the client reads:
     /// never a prompt, never an exit status.
     EndlessOutput,
+    /// HTTPS device APIs only: every request that passes authentication
+    /// is answered `503 Service Unavailable` with a JSON error body (SSH
+    /// is unaffected).
+    Http5xx,
 }
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Fault; 9] = [
+    pub const ALL: [Fault; 10] = [
         Fault::Refuse,
         Fault::AuthFail,
         Fault::HangOnConnect,
@@ -47,6 +51,7 @@ impl Fault {
         Fault::WrongHostKey,
         Fault::LegacyAlgorithms,
         Fault::EndlessOutput,
+        Fault::Http5xx,
     ];
 
     /// The line an [`Fault::EndlessOutput`] device repeats forever (it never
@@ -65,6 +70,7 @@ impl Fault {
             Fault::WrongHostKey => "wrong_host_key",
             Fault::LegacyAlgorithms => "legacy_algorithms",
             Fault::EndlessOutput => "endless_output",
+            Fault::Http5xx => "http_5xx",
         }
     }
 }

@@ -9,7 +9,8 @@
 //! Faults over HTTP: `refuse` (port closed), `hang_on_connect` (TCP
 //! accepted, no TLS handshake), `slow_banner` (the TLS handshake waits the
 //! slow-banner delay), `auth_fail` (401 for every request),
-//! `hang_on_command` (request read, never answered), `drop_mid_output`
+//! `hang_on_command` (request read, never answered), `http_5xx` (503
+//! with a JSON error body, after authentication), `drop_mid_output`
 //! (half the body, then a reset), `endless_output` (a body without end),
 //! `wrong_host_key` (a certificate of another CA), `legacy_algorithms`
 //! (TLS 1.2 only). Latency and jitter delay every response.
@@ -199,6 +200,20 @@ async fn admit(device: &Device, headers: &HeaderMap) -> Result<(), Response<Body
     device.stats.command();
     if device.has(Fault::HangOnCommand) {
         std::future::pending::<()>().await;
+    }
+    if device.has(Fault::Http5xx) {
+        let body = json!({"errors": {"error": [{
+            "error-type": "application",
+            "error-tag": "resource-denied",
+            "error-message": format!("{} is in maintenance (fanout-sim fault http_5xx)", device.spec.name),
+        }]}});
+        let mut bytes = serde_json::to_vec_pretty(&body).unwrap_or_default();
+        bytes.push(b'\n');
+        return Err(Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(bytes))
+            .unwrap_or_default());
     }
     Ok(())
 }

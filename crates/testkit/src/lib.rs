@@ -17,6 +17,7 @@
 pub mod checks;
 pub mod defective;
 pub mod fleet_checks;
+pub mod http_checks;
 pub mod jump_checks;
 pub mod lesson_checks;
 pub mod probe;
@@ -282,6 +283,14 @@ macro_rules! executor_conformance {
             #[test]
             fn proxy_command_carries_the_connection() {
                 $crate::jump_checks::proxy_command_carries_the_connection(&make);
+            }
+            #[test]
+            fn http_restconf_and_eapi() {
+                $crate::http_checks::http_restconf_and_eapi(&make);
+            }
+            #[test]
+            fn http_faults_map_to_error_kinds() {
+                $crate::http_checks::http_faults_map_to_error_kinds(&make);
             }
         }
     };

@@ -16,6 +16,7 @@
 //! drops its future, which closes everything it opened. It never depends
 //! on an executor crate.
 
+mod http;
 mod ssh;
 mod telnet;
 
@@ -38,12 +39,15 @@ pub enum TransportError {
 pub struct Transports {
     /// SSH client state, for `exec` and `cli` tasks.
     ssh: Option<ssh::Shared>,
+    /// HTTP connections, for the `http` task.
+    http: Option<http::Shared>,
 }
 
 impl std::fmt::Debug for Transports {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transports")
             .field("ssh", &self.ssh.is_some())
+            .field("http", &self.http.is_some())
             .finish()
     }
 }
@@ -55,9 +59,10 @@ impl Transports {
     pub fn for_job(job: &Job) -> Result<Self, TransportError> {
         let ssh = match job.task.kind() {
             TaskKind::Exec | TaskKind::Cli => Some(ssh::Shared::new(job)?),
-            TaskKind::Sleep | TaskKind::Cpu | TaskKind::Local => None,
+            TaskKind::Sleep | TaskKind::Cpu | TaskKind::Local | TaskKind::Http => None,
         };
-        Ok(Self { ssh })
+        let http = (job.task.kind() == TaskKind::Http).then(|| http::Shared::for_job(job));
+        Ok(Self { ssh, http })
     }
 
     /// What the user should hear once per run: that host keys are not
@@ -79,6 +84,9 @@ impl AsyncTransport for Transports {
         host: HostDeadline,
         progress: &'a mut Progress,
     ) -> BoxFuture<'a, AttemptResult> {
+        if let (TaskKind::Http, Some(shared)) = (job.task.kind(), &self.http) {
+            return Box::pin(http::attempt(shared, job, target, host, progress));
+        }
         if target.transport == Transport::Telnet {
             return Box::pin(telnet::attempt(job, target, host, progress));
         }

@@ -15,6 +15,7 @@
 //! cancel token and the host's progress, nothing of a scheduler, and never
 //! depends on an executor crate.
 
+mod http;
 mod ssh;
 mod telnet;
 
@@ -40,6 +41,8 @@ pub enum TransportError {
 pub struct Transports {
     /// SSH state, for `exec` and `cli` tasks.
     ssh: Option<ssh::Shared>,
+    /// HTTP clients, for the `http` task.
+    http: Option<http::Shared>,
 }
 
 impl Transports {
@@ -49,9 +52,10 @@ impl Transports {
     pub fn for_job(job: &Job) -> Result<Self, TransportError> {
         let ssh = match job.task.kind() {
             TaskKind::Exec | TaskKind::Cli => Some(ssh::Shared::for_job(job)?),
-            TaskKind::Sleep | TaskKind::Cpu | TaskKind::Local => None,
+            TaskKind::Sleep | TaskKind::Cpu | TaskKind::Local | TaskKind::Http => None,
         };
-        Ok(Self { ssh })
+        let http = (job.task.kind() == TaskKind::Http).then(|| http::Shared::for_job(job));
+        Ok(Self { ssh, http })
     }
 }
 
@@ -64,6 +68,9 @@ impl BlockingTransport for Transports {
         cancel: &CancelToken,
         progress: &mut Progress,
     ) -> AttemptResult {
+        if let (TaskKind::Http, Some(shared)) = (job.task.kind(), &self.http) {
+            return http::attempt(shared, job, target, host, cancel, progress);
+        }
         if target.transport == Transport::Telnet {
             return telnet::attempt(job, target, host, cancel, progress);
         }
@@ -74,6 +81,9 @@ impl BlockingTransport for Transports {
     }
 
     fn attempt_budget(&self, job: &Job, target: &Target) -> Option<Duration> {
+        if job.task.kind() == TaskKind::Http {
+            return fanout_transport::http::max_attempt(job, target);
+        }
         match target.transport {
             Transport::Ssh => ssh::attempt_budget(job, target),
             Transport::Telnet => telnet::attempt_budget(job, target),
@@ -91,7 +101,10 @@ mod tests {
     use super::*;
 
     fn transports(shared: ssh::Shared) -> Transports {
-        Transports { ssh: Some(shared) }
+        Transports {
+            ssh: Some(shared),
+            http: None,
+        }
     }
 
     #[test]

@@ -50,6 +50,7 @@ impl CapturedStreams {
             stdout: text(&self.stdout, self.cut_out),
             stderr: Some(text(&self.stderr, self.cut_err)).filter(|s| !s.is_empty()),
             exit_status,
+            ..Default::default()
         }
     }
 }

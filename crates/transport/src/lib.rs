@@ -16,6 +16,7 @@
 //! implementation or an executor, or know about scheduling.
 
 mod capture;
+pub mod http;
 pub mod ssh;
 pub mod telnet;
 

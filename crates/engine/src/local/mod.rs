@@ -107,6 +107,7 @@ impl LocalCommand {
             stdout,
             stderr: Some(stderr).filter(|s| !s.is_empty()),
             exit_status: None,
+            ..Default::default()
         };
         let err = match waited {
             Waited::Exited(status) => match record_exit(status, &mut output) {

@@ -200,7 +200,7 @@ async fn attempt(
             ))
             .await
         }
-        Task::Exec { .. } | Task::Cli { .. } => Err(no_transport(job)),
+        Task::Exec { .. } | Task::Cli { .. } | Task::Http { .. } => Err(no_transport(job)),
     };
     progress.timings.command += started.elapsed();
     result

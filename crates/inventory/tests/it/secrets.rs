@@ -212,3 +212,26 @@ fn unconventional_names_in_references_are_never_printed() {
     assert!(text.contains("for a literal `${` write `$${`"), "{text}");
     assert!(text.contains("`LAB_EN` is not set"), "{text}");
 }
+
+#[test]
+fn token_env_is_read_inherited_and_never_printed() {
+    let yaml = y("
+        defaults: {token_env: LAB_TOKEN}
+        hosts:
+          r1: {hostname: 127.0.0.1}
+    ");
+    let inv = parse_env(&yaml, &[("LAB_TOKEN", "tok-Vb9-never-printed")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = &inv.targets[0];
+    assert_eq!(expose(&t.credentials.token), Some("tok-Vb9-never-printed"));
+    assert!(
+        !format!("{t:?}").contains("tok-Vb9"),
+        "Debug hides the token"
+    );
+    let (text, locations) = error_env(&yaml, &[]);
+    assert_eq!(locations, [(1, 23)], "{text}");
+    assert!(
+        text.contains("`LAB_TOKEN` is not set (needed for the API token of host `r1`)"),
+        "{text}"
+    );
+}

@@ -172,6 +172,7 @@ impl Dialog {
                 stdout,
                 stderr: None,
                 exit_status: None,
+                ..Default::default()
             });
         }
         outputs

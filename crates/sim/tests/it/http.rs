@@ -176,3 +176,26 @@ fn http_faults_refuse_hang_drop_wrong_certificate() {
         "another CA's certificate"
     );
 }
+
+#[test]
+fn http_5xx_answers_503_with_a_json_error_after_authentication() {
+    if !have_curl() {
+        return;
+    }
+    let lab = lab(Fleet::builder()
+        .devices(2)
+        .http(true)
+        .faults("http_5xx=r1".parse().unwrap()));
+    let ca = lab.fleet.ca_path().unwrap().to_path_buf();
+    let port = |n: usize| lab.fleet.devices()[n].http_port.unwrap();
+    let (code, status, body) = curl(&ca, port(0), HOST, &["-u", "cisco:cisco"]);
+    assert_eq!((code, status.as_str()), (0, "503"), "{body}");
+    let v: serde_json::Value = serde_json::from_str(body.trim()).expect("a JSON body");
+    let message = v["errors"]["error"][0]["error-message"].as_str().unwrap();
+    assert!(message.contains("r1 is in maintenance"), "{body}");
+    // Authentication is checked first; the other device is fine.
+    let (_, status, _) = curl(&ca, port(0), HOST, &["-u", "cisco:wrong"]);
+    assert_eq!(status, "401");
+    let (_, status, body) = curl(&ca, port(1), HOST, &["-u", "cisco:cisco"]);
+    assert_eq!(status, "200", "{body}");
+}

@@ -143,7 +143,11 @@ pub fn max_attempt(job: &Job, target: &Target) -> Option<Duration> {
             .max_exchanges()
             .try_into()
             .unwrap_or(u32::MAX),
-        Task::Sleep { .. } | Task::SleepRange { .. } | Task::Cpu { .. } | Task::Local { .. } => {
+        Task::Sleep { .. }
+        | Task::SleepRange { .. }
+        | Task::Cpu { .. }
+        | Task::Local { .. }
+        | Task::Http { .. } => {
             return None;
         }
     };
