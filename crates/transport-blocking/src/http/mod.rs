@@ -18,6 +18,9 @@ use fanout_engine::{AttemptError, AttemptResult, Deadline, HostDeadline, Progres
 use fanout_transport::http::{self as policy, Body, Failure, Request};
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
+/// Idle connections of one ureq agent.
+const UREQ_IDLE: usize = 64;
+
 /// The run's HTTP clients: one agent per CA file, made on first use.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -63,10 +66,11 @@ impl Shared {
             .http_status_as_error(false)
             .max_redirects(0)
             .tls_config(tls)
-            // Many devices, few in flight each: keep one connection per
-            // device for thousands of devices (a smaller pool than the
-            // fleet means a TLS handshake per request).
-            .max_idle_connections(policy::IDLE_CONNECTIONS)
+            // ureq's pool re-ranks all its idle connections by host on
+            // every reuse (quadratic in the hosts it holds): a small pool.
+            // Beyond this many devices most requests pay a TLS handshake
+            // (BENCHMARKS.md; the cure is a pool per device).
+            .max_idle_connections(UREQ_IDLE)
             .max_idle_connections_per_host(self.idle)
             // The job's timeouts at the agent level: a request-level
             // config makes ureq rebuild the TLS config (every root
