@@ -427,40 +427,53 @@ fn known_hosts(
     ))
 }
 
-/// What every executor refuses before connecting (telnet, jump hosts,
-/// ProxyCommand): the same check, `fanout_engine::preflight`.
+/// How the hosts are reached, and what that means: telnet hosts run only
+/// `cli` (an `exec` on them fails before connecting, `engine::preflight`)
+/// and send their passwords in cleartext; hosts behind jump hosts pay one
+/// more SSH login per hop.
 fn reach(targets: &[Target]) -> Finding {
-    let refused: Vec<(String, String)> = targets
+    let telnet: Vec<String> = targets
         .iter()
-        .filter_map(|t| {
-            fanout_engine::preflight::check_reachable(t)
-                .err()
-                .map(|e| (t.name.clone(), e.message))
-        })
+        .filter(|t| t.transport == fanout_core::Transport::Telnet)
+        .map(|t| t.name.clone())
         .collect();
-    match refused.first() {
-        None => Finding::new(
+    let jumped = targets.iter().filter(|t| !t.reach.jump.is_empty()).count();
+    let proxied = targets
+        .iter()
+        .filter(|t| t.reach.proxy_command.is_some())
+        .count();
+    let mut routes = vec![format!(
+        "{} direct",
+        targets.len() - telnet.len() - jumped - proxied
+    )];
+    if jumped > 0 {
+        routes.push(format!(
+            "{jumped} through jump hosts (one more SSH login per hop)"
+        ));
+    }
+    if proxied > 0 {
+        routes.push(format!("{proxied} through a ProxyCommand"));
+    }
+    if telnet.is_empty() {
+        return Finding::new(
             Level::Ok,
             "reach",
-            format!(
-                "every executor can reach all {} hosts' transports",
-                targets.len()
-            ),
-        ),
-        Some((_, first)) => {
-            let names: Vec<String> = refused.iter().map(|(n, _)| n.clone()).collect();
-            Finding::new(
-                Level::Fail,
-                "reach",
-                format!(
-                    "{} of {} hosts will fail before connecting ({}): {first}",
-                    refused.len(),
-                    targets.len(),
-                    checks::first_names(&names, 5)
-                ),
-            )
-        }
+            format!("{} hosts over SSH: {}", targets.len(), routes.join(", ")),
+        );
     }
+    Finding::new(
+        Level::Warn,
+        "reach",
+        format!(
+            "{} of {} hosts use telnet ({}): only `cli` runs on them (an exec task fails before \
+             connecting) and their passwords cross the network in cleartext; move them to SSH \
+             where you can. The others: {}",
+            telnet.len(),
+            targets.len(),
+            checks::first_names(&telnet, 5),
+            routes.join(", ")
+        ),
+    )
 }
 
 fn jump_hosts(targets: &[Target], timeout: Duration) -> Finding {
@@ -485,8 +498,7 @@ fn jump_hosts(targets: &[Target], timeout: Duration) -> Finding {
                 hop: fanout_core::JumpHop {
                     host: host.clone(),
                     port,
-                    user: None,
-                    identity: None,
+                    ..fanout_core::JumpHop::default()
                 }
                 .to_string(),
                 hosts,

@@ -290,10 +290,10 @@ fn jump_hosts_reachable_or_not_on_loopback() {
         l.starts_with("ok") && l.contains("1 first hop accept TCP connections"),
         "{l}"
     );
-    // Every executor refuses jump chains before connecting, and says so.
+    // Every executor follows jump chains: the route is named.
     assert!(
-        line(&up, "reach").starts_with("FAIL")
-            && line(&up, "reach").contains("2 of 2 hosts will fail before connecting (r1, r2)"),
+        line(&up, "reach").starts_with("ok")
+            && line(&up, "reach").contains("2 through jump hosts (one more SSH login per hop)"),
         "{}",
         up.stdout
     );
@@ -331,5 +331,27 @@ fn json_output_counts_fails() {
     assert!(
         fds["todo"].as_str().unwrap().contains("lower -c to"),
         "{fds}"
+    );
+}
+
+#[test]
+fn telnet_hosts_are_a_warning_with_their_names() {
+    let home = tempfile::tempdir().unwrap();
+    let inv = home.path().join("inv.yaml");
+    std::fs::write(
+        &inv,
+        "- {name: r1, host: 127.0.0.1, port: 2201, password: x}\n\
+         - {name: old1, host: 127.0.0.1, port: 2323, transport: telnet, password: x}\n",
+    )
+    .unwrap();
+    let inv = inv.display().to_string();
+    let r = doctor(home.path(), None, &["-i", &inv, "--host-keys", "off"]);
+    let l = line(&r, "reach");
+    assert!(
+        l.starts_with("warn")
+            && l.contains("1 of 2 hosts use telnet (old1): only `cli` runs on them")
+            && l.contains("The others: 1 direct"),
+        "{}",
+        r.stdout
     );
 }

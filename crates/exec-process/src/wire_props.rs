@@ -43,6 +43,7 @@ fn target() -> impl Strategy<Value = Target> {
                     key_file: Some("/keys/id".into()),
                     key_passphrase: Some(Secret::new(phrase)),
                     agent: false,
+                    token: Some(Secret::new(format!("{pw}-token"))),
                 };
                 t.secret = Some(Secret::new(secret));
                 t.platform = Some(platform);
@@ -62,6 +63,7 @@ fn secrets(t: &Target) -> Vec<String> {
         t.credentials.password.as_ref(),
         t.credentials.key_passphrase.as_ref(),
         t.secret.as_ref(),
+        t.credentials.token.as_ref(),
     ]
     .into_iter()
     .flatten()

@@ -39,12 +39,14 @@ pub fn hop_target(target: &Target, hop: &JumpHop) -> Target {
             key_file: Some(key.clone()),
             key_passphrase: None,
             agent: own.agent,
+            token: None,
         },
         None => Credentials {
             password: hop.password.clone(),
             key_file: own.key_file.clone(),
             key_passphrase: own.key_passphrase.clone(),
             agent: own.agent,
+            token: None,
         },
     };
     t.host_keys = target.host_keys;
