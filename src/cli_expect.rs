@@ -66,12 +66,9 @@ pub(crate) fn associate(
                         "--expect '{e}' comes before any command; put it right after the command whose question it matches, {EXAMPLE}"
                     ));
                 };
+                // After an --answer, it is that answer's question (a
+                // device asking twice: filename, then [confirm]).
                 let last = out.expects.len() - 1;
-                if out.expects[last].is_some() {
-                    return Err(format!(
-                        "--expect '{e}' follows an --answer, not a command; put it right after the command whose question it matches, {EXAMPLE}"
-                    ));
-                }
                 check_expect(command, e)?;
                 out.expects[last] = Some(e.to_string());
                 open = Some((command.clone(), e.to_string()));
@@ -228,7 +225,19 @@ mod tests {
         let e = associate(&cmd, &at(&[(3, "A"), (5, "B")]), &at(&[(7, "")])).unwrap_err();
         assert!(e.contains("two --expect"), "{e}");
         let e = associate(&cmd, &at(&[(3, "A"), (7, "B")]), &at(&[(5, "")])).unwrap_err();
-        assert!(e.contains("follows an --answer"), "{e}");
+        assert!(e.contains("needs an --answer right after it"), "{e}");
+        // A question after an answer: the answer's own --expect.
+        let done = associate(
+            &cmd,
+            &at(&[(3, "filename"), (7, r"\[confirm\]")]),
+            &at(&[(5, ""), (9, "y")]),
+        )
+        .unwrap();
+        assert_eq!(done.commands, ["copy run start", "", "y"]);
+        assert_eq!(
+            done.expects,
+            [Some("filename".into()), Some(r"\[confirm\]".into())]
+        );
     }
 
     #[test]
