@@ -679,6 +679,12 @@ pub(crate) enum TaskCmd {
     /// Each command is a template rendered per host, as for exec: {name},
     /// {host}, {port}, {platform}, {user}, {vars.KEY}; {{ and }} are
     /// literal braces. Example: `cli --config 'hostname lab-{name}'`.
+    ///
+    /// A command that asks a question: `cli --enable 'copy run start'
+    /// --expect 'filename \[startup-config\]\?' --answer ''`. An --expect
+    /// belongs to the command right before it (options sit among the
+    /// commands, so each question stays next to its command; no `--`
+    /// before them) and needs an --answer right after it.
     Cli {
         /// Enter enable mode (with the host's secret) first.
         #[arg(long, conflicts_with = "config")]
@@ -692,6 +698,20 @@ pub(crate) enum TaskCmd {
         /// `--error-pattern '^Overlaps with'`.
         #[arg(long = "error-pattern", value_name = "REGEX", value_parser = parse_error_pattern)]
         error_patterns: Vec<String>,
+        /// A regex ending the output of the command before it: the
+        /// device's question instead of the prompt. It must match the end of
+        /// the question (`\[confirm\]`, `\[startup-config\]\?`): the dialog
+        /// answers as soon as the text so far ends with a match.
+        #[arg(long = "expect", value_name = "REGEX")]
+        expect_args: Vec<String>,
+        /// The line sent when the --expect before it matched ('' sends just
+        /// Enter); it is reported as a command of its own.
+        #[arg(long = "answer", value_name = "TEXT", allow_hyphen_values = true)]
+        answer_args: Vec<String>,
+        /// By command index, the --expect of that command (filled in from
+        /// the positions on the command line: src/cli_expect.rs).
+        #[arg(skip)]
+        expects: Vec<Option<String>>,
         /// Commands, one per argument.
         #[arg(required = true)]
         commands: Vec<String>,

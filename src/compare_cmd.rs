@@ -194,6 +194,9 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         enable: false,
         config: false,
         error_patterns: Vec::new(),
+        expect_args: Vec::new(),
+        answer_args: Vec::new(),
+        expects: Vec::new(),
         commands: vec!["show version".to_string()],
     });
     let needs_network = matches!(

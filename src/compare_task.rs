@@ -32,7 +32,9 @@ pub(crate) fn task_argv(task: &TaskCmd) -> Vec<String> {
             enable,
             config,
             error_patterns,
+            expects,
             commands,
+            ..
         } => {
             let mut argv = vec!["cli".to_string()];
             if *enable {
@@ -44,8 +46,25 @@ pub(crate) fn task_argv(task: &TaskCmd) -> Vec<String> {
             for p in error_patterns {
                 argv.push(format!("--error-pattern={p}"));
             }
-            argv.push("--".into());
-            argv.extend(commands.iter().cloned());
+            if expects.iter().all(Option::is_none) {
+                argv.push("--".into());
+                argv.extend(commands.iter().cloned());
+                return argv;
+            }
+            // An --expect follows its command and the answer follows it,
+            // so no `--` before the commands.
+            let mut i = 0;
+            while i < commands.len() {
+                argv.push(commands[i].clone());
+                if let Some(Some(e)) = expects.get(i) {
+                    argv.push(format!("--expect={e}"));
+                    if let Some(answer) = commands.get(i + 1) {
+                        argv.push(format!("--answer={answer}"));
+                        i += 1;
+                    }
+                }
+                i += 1;
+            }
             argv
         }
         TaskCmd::Sleep { duration } => vec!["sleep".into(), format_sleep(*duration)],
@@ -133,9 +152,32 @@ mod tests {
             enable: true,
             config: false,
             error_patterns: Vec::new(),
+            expect_args: Vec::new(),
+            answer_args: Vec::new(),
+            expects: Vec::new(),
             commands: vec!["show version".into()],
         };
         assert_eq!(task_argv(&cli), ["cli", "--enable", "--", "show version"]);
+        let asks = TaskCmd::Cli {
+            enable: true,
+            config: false,
+            error_patterns: Vec::new(),
+            expect_args: Vec::new(),
+            answer_args: Vec::new(),
+            expects: vec![None, Some("Destination".into())],
+            commands: vec!["show clock".into(), "copy run start".into(), String::new()],
+        };
+        assert_eq!(
+            task_argv(&asks),
+            [
+                "cli",
+                "--enable",
+                "show clock",
+                "copy run start",
+                "--expect=Destination",
+                "--answer="
+            ]
+        );
         assert_eq!(task_title(&cli), "cli --enable 'show version'");
         let sleep = TaskCmd::Sleep {
             duration: SleepSpec::Fixed(Duration::from_millis(1500)),

@@ -6,6 +6,7 @@
 
 mod cli;
 mod cli_compare;
+mod cli_expect;
 mod compare_cmd;
 
 mod compare_estimate;
@@ -39,7 +40,10 @@ use crate::cli::{Cli, Command, InventoryCommand, SimCommand};
 
 fn main() -> ExitCode {
     // The clap command with the libraries' versions for --version.
-    let cli = Cli::from_arg_matches(&version::command().get_matches()).unwrap_or_else(|e| e.exit());
+    let matches = version::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `cli ... --expect R --answer A`: paired with commands by position.
+    cli_expect::apply(&mut cli, &matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(*args),
         Command::Inventory { command } => match command {

@@ -400,9 +400,13 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             .collect(),
         observer: fanout_core::Observer::default(),
         cli: match &args.task {
-            TaskCmd::Cli { error_patterns, .. } => CliOptions {
+            TaskCmd::Cli {
+                error_patterns,
+                expects,
+                ..
+            } => CliOptions {
                 error_patterns: error_patterns.clone(),
-                expects: Vec::new(),
+                expects: expects.clone(),
             },
             _ => CliOptions::default(),
         },

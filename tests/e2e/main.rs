@@ -1,5 +1,6 @@
 //! End-to-end tests of the `fanout` binary (one test binary, modules inside).
 
+mod cli_expect;
 mod compare;
 
 mod completions;

@@ -21,6 +21,11 @@ pub fn output_text(outcome: &HostOutcome) -> String {
     let mut text = String::new();
     for out in &outcome.outputs {
         if several {
+            // An output that ends mid-line (a device's question) still
+            // leaves the next header on a line of its own.
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
             text.push_str(&format!("--- {}\n", out.command));
         }
         text.push_str(&out.stdout);
@@ -151,5 +156,27 @@ mod tests {
         assert_eq!(folded.len(), 2);
         assert_eq!(folded[0].hosts, ["a", "c"]);
         assert_eq!(folded[1].text, "y\n");
+    }
+
+    #[test]
+    fn an_output_ending_mid_line_keeps_the_next_header_on_its_own_line() {
+        let out = |command: &str, stdout: &str| fanout_core::CommandOutput {
+            command: command.into(),
+            stdout: stdout.into(),
+            stderr: None,
+            exit_status: None,
+        };
+        let o = HostOutcome::ok(
+            "r1",
+            vec![
+                out("copy run start", "Destination filename [startup-config]?"),
+                out("", "[OK]\n"),
+            ],
+            Worker::Thread(0),
+        );
+        assert_eq!(
+            output_text(&o),
+            "--- copy run start\nDestination filename [startup-config]?\n--- \n[OK]\n"
+        );
     }
 }
