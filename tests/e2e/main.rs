@@ -26,4 +26,5 @@ mod sim;
 mod similar;
 mod ssh_config;
 mod support;
+mod telnet;
 mod templates;

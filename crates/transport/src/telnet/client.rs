@@ -203,3 +203,73 @@ fn driver(
     });
     Driver::new(spec, rule, now).map_err(|e| AttemptError::new(e.kind(), None, e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use fanout_core::{Platform, Secret, Task};
+
+    use super::*;
+
+    const IAC: u8 = 255;
+    const WILL: u8 = 251;
+    const DO: u8 = 253;
+
+    fn sent(step: Step) -> Vec<u8> {
+        match step {
+            Step::Send(b) => b,
+            other => panic!("expected a send: {other:?}"),
+        }
+    }
+
+    /// A whole session against a scripted IOS device: option offers
+    /// answered first, the login in phase auth, then netcli's dialog in
+    /// phase command; the outputs are the dialog's.
+    #[test]
+    fn negotiation_login_then_the_netcli_dialog() {
+        let mut target = Target::new("r1", "127.0.0.1");
+        target.port = 2323;
+        target.username = Some("cisco".into());
+        target.credentials.password = Some(Secret::new("pw"));
+        target.platform = Some(Platform::Ios);
+        let job = Job::new(Task::Cli {
+            commands: vec!["show clock".into()],
+            mode: CliMode::User,
+        });
+        let now = Instant::now();
+        let mut c = Client::new(
+            &job,
+            &target,
+            &["show clock".into()],
+            CliMode::User,
+            None,
+            now,
+        )
+        .unwrap();
+        assert_eq!(c.phase(), Phase::Auth);
+        assert!(matches!(c.next(now), Step::Read));
+        let mut hello = vec![IAC, WILL, 1, IAC, WILL, 3];
+        hello.extend_from_slice(b"\r\nUser Access Verification\r\n\r\nUsername: ");
+        c.received(&hello);
+        assert_eq!(sent(c.next(now)), [IAC, DO, 1, IAC, DO, 3], "answers first");
+        assert_eq!(sent(c.next(now)), b"cisco\r\n");
+        c.received(b"cisco\r\nPassword: ");
+        assert_eq!(sent(c.next(now)), b"pw\r\n");
+        assert_eq!(c.phase(), Phase::Auth);
+        c.received(b"\r\nr1>");
+        // The dialog takes over: paging off first.
+        assert_eq!(sent(c.next(now)), b"terminal length 0\n");
+        assert_eq!(c.phase(), Phase::Command);
+        assert!(matches!(c.next(now), Step::Read));
+        c.received(b"terminal length 0\r\nr1>");
+        assert_eq!(sent(c.next(now)), b"show clock\n");
+        c.received(b"show clock\r\n*10:15:42.123 UTC Wed Nov 25 2026\r\nr1>");
+        assert_eq!(sent(c.next(now)), b"exit\n");
+        match c.next(now) {
+            Step::Done(outputs) => {
+                assert_eq!(outputs[0].stdout, "*10:15:42.123 UTC Wed Nov 25 2026\n")
+            }
+            other => panic!("expected the outputs: {other:?}"),
+        }
+        assert!(!format!("{c:?}").contains("pw"), "no password in Debug");
+    }
+}
