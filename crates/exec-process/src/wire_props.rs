@@ -39,11 +39,12 @@ fn target() -> impl Strategy<Value = Target> {
                 t.port = port;
                 t.username = user;
                 t.credentials = Credentials {
+                    // (first: the fields are evaluated in this order)
+                    token: Some(Secret::new(format!("{pw}Token"))),
                     password: Some(Secret::new(pw)),
                     key_file: Some("/keys/id".into()),
                     key_passphrase: Some(Secret::new(phrase)),
                     agent: false,
-                    token: Some(Secret::new(format!("{pw}-token"))),
                 };
                 t.secret = Some(Secret::new(secret));
                 t.platform = Some(platform);
