@@ -165,6 +165,7 @@ mod tests {
             stdout: stdout.into(),
             stderr: None,
             exit_status: None,
+            ..Default::default()
         };
         let o = HostOutcome::ok(
             "r1",
