@@ -1,7 +1,6 @@
 //! The queue end to end in one process: submitter, workers, a real server.
 
 use std::collections::BTreeMap;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
@@ -9,56 +8,11 @@ use fanout_core::{
     CancelToken, CollectSink, ErrorKind, Executor, HostOutcome, Job, RunSummary, Status, Target,
     Task,
 };
-use fanout_queue::{QueueError, QueueExecutor, Worker, WorkerConfig, WorkerStats};
+use fanout_queue::QueueExecutor;
 use futures_util::StreamExt;
 
 use crate::nats_server::NatsServer;
-
-/// In-process workers, stopped (hosts in flight finished) on drop.
-struct Workers {
-    shutdown: CancelToken,
-    threads: Vec<JoinHandle<Result<WorkerStats, QueueError>>>,
-}
-
-impl Workers {
-    fn start(url: &str, site: &str, n: usize, concurrency: usize, inventory: &[Target]) -> Self {
-        let shutdown = CancelToken::new();
-        let threads = (0..n)
-            .map(|_| {
-                let worker = Worker::new(WorkerConfig {
-                    url: url.to_string(),
-                    site: site.to_string(),
-                    concurrency,
-                    known_hosts: Vec::new(),
-                    ack_wait: Duration::from_secs(2),
-                    inventory: inventory.to_vec(),
-                    origin: "the test's targets".into(),
-                })
-                .unwrap();
-                let shutdown = shutdown.clone();
-                std::thread::spawn(move || worker.run(&shutdown))
-            })
-            .collect();
-        Self { shutdown, threads }
-    }
-
-    fn stop(mut self) -> Vec<WorkerStats> {
-        self.shutdown.cancel();
-        self.threads
-            .drain(..)
-            .map(|t| t.join().unwrap().unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
+use crate::workers::Workers;
 
 fn sleep_job(ms: u64) -> Job {
     Job::new(Task::Sleep {
