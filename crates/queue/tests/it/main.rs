@@ -2,6 +2,7 @@
 //! store, a free port on 127.0.0.1) per test, in-process workers; the executor conformance suite run through
 //! the queue.
 
+mod conformance;
 mod nats_server;
 mod queue;
 mod workers;
