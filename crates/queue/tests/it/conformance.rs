@@ -5,6 +5,7 @@
 //! workers, so their checks become checks of the up-front refusal.
 
 use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -21,12 +22,17 @@ const WORKERS: usize = 2;
 /// workers: what `fanout run --queue` plus `fanout worker --nats` do, in
 /// one process.
 pub(crate) struct QueueHarness {
+    /// Workers of finished runs, told to stop and joined on drop (before
+    /// the server stops): a run is over when the submitter returns, not
+    /// when its workers have wound down (up to a fetch wait later).
+    retired: Mutex<Vec<Workers>>,
     server: NatsServer,
 }
 
 impl QueueHarness {
     pub(crate) fn new() -> Self {
         Self {
+            retired: Mutex::new(Vec::new()),
             server: NatsServer::start(),
         }
     }
@@ -97,7 +103,11 @@ impl Executor for QueueHarness {
             .build()
             .expect("a valid site");
         let result = exec.run(job, targets, sink, cancel);
-        drop(workers);
+        workers.stop_later();
+        self.retired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(workers);
         result
     }
 }

@@ -319,3 +319,51 @@ fn what_the_queue_cannot_enforce_is_refused_before_anything_is_sent() {
             .is_err()
     );
 }
+
+#[test]
+fn a_cancel_reports_untaken_hosts_at_once_and_waits_only_for_taken_ones() {
+    let server = NatsServer::start();
+    let targets = Target::synthetic(10);
+    let cancel = CancelToken::new();
+    // A "worker" takes 3 hosts and dies holding them; then the run is
+    // cancelled. No live worker will ever report those 3.
+    let taker = {
+        let (url, cancel) = (server.url(), cancel.clone());
+        std::thread::spawn(move || {
+            take_and_die(&url, 3);
+            let at = Instant::now();
+            cancel.cancel();
+            at
+        })
+    };
+    let grace = Duration::from_secs(2);
+    let mut outcomes: Vec<(Instant, HostOutcome)> = Vec::new();
+    let mut sink = |o: HostOutcome| {
+        outcomes.push((Instant::now(), o));
+        fanout_core::Flow::Continue
+    };
+    let summary = QueueExecutor::builder(server.url())
+        .cancel_grace(grace)
+        .build()
+        .unwrap()
+        .run(&sleep_job(1000), &targets, &mut sink, &cancel)
+        .unwrap();
+    let returned = Instant::now();
+    let cancelled_at = taker.join().unwrap();
+    assert_eq!(summary.counts.cancelled, 10, "{outcomes:?}");
+    let plain: Vec<HostOutcome> = outcomes.iter().map(|(_, o)| o.clone()).collect();
+    once_each(&targets, &plain);
+    let early = outcomes
+        .iter()
+        .filter(|(at, _)| at.saturating_duration_since(cancelled_at) < Duration::from_millis(900))
+        .count();
+    assert_eq!(
+        early, 7,
+        "the 7 hosts no worker took are reported at once, the 3 taken ones only after the grace: {outcomes:?}"
+    );
+    let took = returned - cancelled_at;
+    assert!(
+        took >= grace - Duration::from_millis(100) && took < grace + Duration::from_secs(3),
+        "the taken hosts are waited for the grace ({grace:?}), not longer: {took:?}"
+    );
+}

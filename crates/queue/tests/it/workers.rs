@@ -47,6 +47,12 @@ impl Workers {
         Self { shutdown, threads }
     }
 
+    /// Tells them to stop (hosts in flight finish), without waiting; they
+    /// are joined on drop.
+    pub(crate) fn stop_later(&self) {
+        self.shutdown.cancel();
+    }
+
     /// Stops them and returns what each did.
     pub(crate) fn stop(mut self) -> Vec<WorkerStats> {
         self.shutdown.cancel();
