@@ -75,6 +75,11 @@ impl Ledger {
         true
     }
 
+    /// Whether host `index` has an outcome (or is not of this run).
+    pub fn reported(&self, index: usize) -> bool {
+        self.reported.get(index).is_none_or(|r| *r)
+    }
+
     /// Hosts without an outcome yet.
     pub fn remaining(&self) -> usize {
         self.left

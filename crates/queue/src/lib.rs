@@ -27,6 +27,8 @@
 //! message (workers resolve names in their own inventory), print (the
 //! binary prints; warnings travel as data), or depend on another executor.
 
+mod cancel;
+mod fit;
 mod names;
 mod nats;
 mod submit;

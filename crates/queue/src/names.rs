@@ -16,6 +16,11 @@ pub(crate) const RESULTS_STREAM: &str = "FANOUT_RESULTS";
 pub(crate) const JOBS_BUCKET: &str = "fanout_jobs";
 /// Key-value bucket of the cancel flags (key: run id) the workers watch.
 pub(crate) const CANCEL_BUCKET: &str = "fanout_cancel";
+/// A run's cancel flag when it was cancelled: its hosts in flight stop.
+pub(crate) const FLAG_CANCELLED: &str = "cancelled";
+/// A run's cancel flag when its `--max-fail` tripped: no more of its hosts
+/// start, those in flight finish.
+pub(crate) const FLAG_HALTED: &str = "max_fail";
 /// The site of hosts and workers that name none.
 pub const DEFAULT_SITE: &str = "default";
 /// The host variable that puts a host in a site.
@@ -39,6 +44,13 @@ pub(crate) fn run_work_filter(run: &str) -> String {
 /// Subject of a run's outcomes.
 pub(crate) fn results_subject(run: &str) -> String {
     format!("fanout.results.{run}")
+}
+
+/// Subject of a run's "host started" notes (core NATS, in no stream: the
+/// submitter's observer hears them while it runs; a lost note only means
+/// the start is heard with the host's outcome).
+pub(crate) fn started_subject(run: &str) -> String {
+    format!("fanout.started.{run}")
 }
 
 /// The durable consumer shared by every worker of a site.

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use fanout_core::{HostKeyPolicy, Job, RetryPolicy, Task, Timeouts, WireTask};
+use fanout_core::{HostKeyPolicy, Job, MaxFail, RetryPolicy, Task, Timeouts, WireTask};
 use serde::{Deserialize, Serialize};
 
 use crate::QueueError;
@@ -42,6 +42,10 @@ pub struct QueueJob {
     /// `--error-pattern` and `--expect` of a `cli` task.
     #[serde(default)]
     cli: fanout_core::CliOptions,
+    /// `--max-fail` as a count of the run's hosts (a percentage resolved
+    /// by the submitter, which knows how many there are).
+    #[serde(default)]
+    pub(crate) max_fail: Option<usize>,
 }
 
 impl From<&Job> for QueueJob {
@@ -58,6 +62,7 @@ impl From<&Job> for QueueJob {
             retry_commands: job.retry.retry_commands,
             host_keys: job.host_keys,
             cli: job.cli.clone(),
+            max_fail: None,
         }
     }
 }
@@ -94,6 +99,7 @@ impl QueueJob {
         job.host_keys = self.host_keys;
         job.known_hosts = known_hosts;
         job.cli = self.cli;
+        job.limits.max_fail = self.max_fail.map(MaxFail::Count);
         Ok(job)
     }
 }

@@ -1,25 +1,25 @@
 //! The worker: [`Worker`] (`fanout worker --nats URL`) serves every run
 //! that appears on its site's durable consumer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{self, PullConsumer};
 use async_nats::jetstream::{AckKind, Message, kv};
-use fanout_core::{CancelToken, ErrorKind, HostOutcome, Target};
+use fanout_core::{CancelToken, ErrorKind, FailGate, HostOutcome, Target};
 use fanout_engine::nonblocking::{AsyncRun, Stop, run_host};
 use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::QueueError;
 use crate::names::{self, check_site};
 use crate::nats::{self, Queue};
 use crate::wire::{self, QueueJob, WorkItem};
+use crate::{QueueError, fit};
 
 /// The longest ack wait: a dead worker's hosts are redelivered after it.
 pub(crate) const MAX_ACK_WAIT: Duration = Duration::from_secs(30);
@@ -76,7 +76,8 @@ struct Shared {
     config: WorkerConfig,
     inventory: HashMap<String, Target>,
     runs: Mutex<HashMap<String, Arc<RunState>>>,
-    cancelled: Mutex<HashSet<String>>,
+    /// The runs whose cancel flag is set, with its value.
+    flags: Mutex<HashMap<String, String>>,
     served: AtomicU64,
     me: fanout_core::Worker,
 }
@@ -87,6 +88,10 @@ enum RunState {
     Ready {
         job: Box<fanout_core::Job>,
         run: AsyncRun,
+        /// `--max-fail` as this worker sees it: its own hosts' failures.
+        gate: FailGate,
+        /// No more hosts start (the submitter saw `--max-fail` trip).
+        halted: AtomicBool,
     },
     /// The run cannot be served here: every host reports this.
     Broken(ErrorKind, String),
@@ -151,7 +156,7 @@ impl Worker {
             config,
             inventory,
             runs: Mutex::new(HashMap::new()),
-            cancelled: Mutex::new(HashSet::new()),
+            flags: Mutex::new(HashMap::new()),
             served: AtomicU64::new(0),
             me: fanout_core::Worker::Pid(std::process::id()),
         });
@@ -208,9 +213,9 @@ async fn serve_host(shared: &Shared, message: Message) {
             return;
         }
     };
-    let outcome = outcome_for(shared, &item, delivered, &message).await;
+    let mut outcome = outcome_for(shared, &item, delivered, &message).await;
     let subject = names::results_subject(&item.run);
-    let payload = wire::encode(&outcome);
+    let payload = fit::encode_within(&mut outcome, message_limit(shared));
     // Until the server has it: a restarted server is waited for; the
     // `Nats-Msg-Id` stores a retried publish once.
     loop {
@@ -237,6 +242,14 @@ async fn serve_host(shared: &Shared, message: Message) {
     let _ = message.ack().await;
 }
 
+/// The largest outcome the server takes in one message.
+fn message_limit(shared: &Shared) -> usize {
+    let max = shared.queue.js.client().server_info().max_payload;
+    // Before the server said (never once connected): its default, 1 MiB.
+    let max = if max == 0 { 1 << 20 } else { max };
+    max.saturating_sub(fit::HEADER_ROOM)
+}
+
 /// Runs the host of `item` (or says why not).
 async fn outcome_for(
     shared: &Shared,
@@ -246,11 +259,16 @@ async fn outcome_for(
 ) -> HostOutcome {
     let me = shared.me;
     let state = run_state(shared, &item.run).await;
-    let (job, run) = match state.as_ref() {
-        RunState::Ready { job, run } => (job, run),
+    let (job, run, gate, halted) = match state.as_ref() {
+        RunState::Ready {
+            job,
+            run,
+            gate,
+            halted,
+        } => (job, run, gate, halted),
         RunState::Broken(kind, why) => return HostOutcome::failed(&item.host, *kind, why, me),
     };
-    if run.stop.is_set() {
+    if run.stop.is_set() || gate.tripped() || halted.load(Ordering::SeqCst) {
         return HostOutcome::cancelled(&item.host, me);
     }
     let Some(target) = shared.inventory.get(&item.host) else {
@@ -275,13 +293,22 @@ async fn outcome_for(
             me,
         );
     }
+    // The submitter's observer hears the start (best effort, no stream).
+    let started = names::started_subject(&item.run);
+    let client = shared.queue.js.client();
+    let _ = client.publish(started, item.host.clone().into()).await;
     let host = run_host(job, target, me, run);
     tokio::pin!(host);
     let every = shared.config.ack_wait / 3;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
-            outcome = &mut host => return outcome,
+            outcome = &mut host => {
+                // Counted before the slot is given back: this worker
+                // starts no host after its own failures reach the limit.
+                gate.count(outcome.status);
+                return outcome;
+            }
             _ = tick.tick() => {
                 // Still working: restart the ack wait.
                 let _ = message.ack_with(AckKind::Progress).await;
@@ -301,12 +328,13 @@ async fn run_state(shared: &Shared, run_id: &str) -> Arc<RunState> {
             Err(_) => tokio::time::sleep(RETRY_PAUSE).await,
         }
     };
-    let cancelled = matches!(shared.queue.cancels.get(run_id).await, Ok(Some(_)));
+    let flag = match shared.queue.cancels.get(run_id).await {
+        Ok(Some(value)) => Some(String::from_utf8_lossy(&value).into_owned()),
+        _ => lock(&shared.flags).get(run_id).cloned(),
+    };
     let state = Arc::new(build_state(shared, run_id, job.as_deref()));
-    if (cancelled || lock(&shared.cancelled).contains(run_id))
-        && let RunState::Ready { run, .. } = state.as_ref()
-    {
-        run.stop.fire();
+    if let Some(flag) = flag {
+        apply_flag(&state, &flag);
     }
     let mut runs = lock(&shared.runs);
     if runs.len() >= KEPT_RUNS {
@@ -347,12 +375,25 @@ fn build_state(shared: &Shared, run_id: &str, job: Option<&[u8]>) -> RunState {
         None
     };
     RunState::Ready {
+        gate: FailGate::new(job.limits.max_fail, 0),
+        halted: AtomicBool::new(false),
         job: Box::new(job),
         run: AsyncRun {
             stop: Arc::new(Stop::default()),
             connect_rate: None,
             transport,
         },
+    }
+}
+
+/// A run's cancel flag: `cancelled` stops its hosts in flight, and either
+/// value stops its hosts from starting.
+fn apply_flag(state: &RunState, flag: &str) {
+    if let RunState::Ready { run, halted, .. } = state {
+        halted.store(true, Ordering::SeqCst);
+        if flag != names::FLAG_HALTED {
+            run.stop.fire();
+        }
     }
 }
 
@@ -365,12 +406,11 @@ async fn watch_cancels(shared: Arc<Shared>) {
                 if entry.operation != kv::Operation::Put {
                     continue;
                 }
-                lock(&shared.cancelled).insert(entry.key.clone());
-                if let Some(state) = lock(&shared.runs).get(&entry.key)
-                    && let RunState::Ready { run, .. } = state.as_ref()
-                {
-                    run.stop.fire();
+                let flag = String::from_utf8_lossy(&entry.value).into_owned();
+                if let Some(state) = lock(&shared.runs).get(&entry.key) {
+                    apply_flag(state, &flag);
                 }
+                lock(&shared.flags).insert(entry.key.clone(), flag);
             }
         }
         tokio::time::sleep(RETRY_PAUSE).await;

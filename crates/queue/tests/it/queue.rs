@@ -1,7 +1,6 @@
 //! The queue end to end in one process: submitter, workers, a real server.
 
 use std::collections::BTreeMap;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
@@ -9,56 +8,11 @@ use fanout_core::{
     CancelToken, CollectSink, ErrorKind, Executor, HostOutcome, Job, RunSummary, Status, Target,
     Task,
 };
-use fanout_queue::{QueueError, QueueExecutor, Worker, WorkerConfig, WorkerStats};
+use fanout_queue::QueueExecutor;
 use futures_util::StreamExt;
 
 use crate::nats_server::NatsServer;
-
-/// In-process workers, stopped (hosts in flight finished) on drop.
-struct Workers {
-    shutdown: CancelToken,
-    threads: Vec<JoinHandle<Result<WorkerStats, QueueError>>>,
-}
-
-impl Workers {
-    fn start(url: &str, site: &str, n: usize, concurrency: usize, inventory: &[Target]) -> Self {
-        let shutdown = CancelToken::new();
-        let threads = (0..n)
-            .map(|_| {
-                let worker = Worker::new(WorkerConfig {
-                    url: url.to_string(),
-                    site: site.to_string(),
-                    concurrency,
-                    known_hosts: Vec::new(),
-                    ack_wait: Duration::from_secs(2),
-                    inventory: inventory.to_vec(),
-                    origin: "the test's targets".into(),
-                })
-                .unwrap();
-                let shutdown = shutdown.clone();
-                std::thread::spawn(move || worker.run(&shutdown))
-            })
-            .collect();
-        Self { shutdown, threads }
-    }
-
-    fn stop(mut self) -> Vec<WorkerStats> {
-        self.shutdown.cancel();
-        self.threads
-            .drain(..)
-            .map(|t| t.join().unwrap().unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
+use crate::workers::Workers;
 
 fn sleep_job(ms: u64) -> Job {
     Job::new(Task::Sleep {
@@ -363,5 +317,53 @@ fn what_the_queue_cannot_enforce_is_refused_before_anything_is_sent() {
             .site("a.b")
             .build()
             .is_err()
+    );
+}
+
+#[test]
+fn a_cancel_reports_untaken_hosts_at_once_and_waits_only_for_taken_ones() {
+    let server = NatsServer::start();
+    let targets = Target::synthetic(10);
+    let cancel = CancelToken::new();
+    // A "worker" takes 3 hosts and dies holding them; then the run is
+    // cancelled. No live worker will ever report those 3.
+    let taker = {
+        let (url, cancel) = (server.url(), cancel.clone());
+        std::thread::spawn(move || {
+            take_and_die(&url, 3);
+            let at = Instant::now();
+            cancel.cancel();
+            at
+        })
+    };
+    let grace = Duration::from_secs(2);
+    let mut outcomes: Vec<(Instant, HostOutcome)> = Vec::new();
+    let mut sink = |o: HostOutcome| {
+        outcomes.push((Instant::now(), o));
+        fanout_core::Flow::Continue
+    };
+    let summary = QueueExecutor::builder(server.url())
+        .cancel_grace(grace)
+        .build()
+        .unwrap()
+        .run(&sleep_job(1000), &targets, &mut sink, &cancel)
+        .unwrap();
+    let returned = Instant::now();
+    let cancelled_at = taker.join().unwrap();
+    assert_eq!(summary.counts.cancelled, 10, "{outcomes:?}");
+    let plain: Vec<HostOutcome> = outcomes.iter().map(|(_, o)| o.clone()).collect();
+    once_each(&targets, &plain);
+    let early = outcomes
+        .iter()
+        .filter(|(at, _)| at.saturating_duration_since(cancelled_at) < Duration::from_millis(900))
+        .count();
+    assert_eq!(
+        early, 7,
+        "the 7 hosts no worker took are reported at once, the 3 taken ones only after the grace: {outcomes:?}"
+    );
+    let took = returned - cancelled_at;
+    assert!(
+        took >= grace - Duration::from_millis(100) && took < grace + Duration::from_secs(3),
+        "the taken hosts are waited for the grace ({grace:?}), not longer: {took:?}"
     );
 }

@@ -1,0 +1,118 @@
+//! The executor conformance suite through the queue: every run of
+//! [`QueueHarness`] submits to a [`QueueExecutor`] and is served by
+//! in-process workers of a site of its own, whose inventory is the run's
+//! targets. `--per-group` and `--connect-rate` cannot be enforced across
+//! workers, so their checks become checks of the up-front refusal.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target};
+use fanout_queue::{QueueExecutor, SITE_VAR, WorkerConfig};
+
+use crate::nats_server::NatsServer;
+use crate::workers::Workers;
+
+/// Workers serving one run (the run's concurrency split between them).
+const WORKERS: usize = 2;
+
+/// A queue executor with its own nats-server and, per run, its own
+/// workers: what `fanout run --queue` plus `fanout worker --nats` do, in
+/// one process.
+pub(crate) struct QueueHarness {
+    /// Workers of finished runs, told to stop and joined on drop (before
+    /// the server stops): a run is over when the submitter returns, not
+    /// when its workers have wound down (up to a fetch wait later).
+    retired: Mutex<Vec<Workers>>,
+    server: NatsServer,
+}
+
+impl QueueHarness {
+    pub(crate) fn new() -> Self {
+        Self {
+            retired: Mutex::new(Vec::new()),
+            server: NatsServer::start(),
+        }
+    }
+
+    /// A site no other run of this process uses, so that no worker ever
+    /// sees another run's hosts.
+    fn fresh_site() -> String {
+        static N: AtomicU32 = AtomicU32::new(0);
+        format!(
+            "conf{}n{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+impl Executor for QueueHarness {
+    fn name(&self) -> &str {
+        "queue"
+    }
+
+    fn concurrency(&self, job: &Job) -> usize {
+        job.limits.concurrency
+    }
+
+    fn run(
+        &self,
+        job: &Job,
+        targets: &[Target],
+        sink: &mut dyn Sink,
+        cancel: &CancelToken,
+    ) -> Result<RunSummary, ExecError> {
+        let site = Self::fresh_site();
+        // A worker per site the targets name (their `site` variable), or
+        // WORKERS of the run's own site.
+        let named: BTreeSet<&String> = targets
+            .iter()
+            .filter_map(|t| t.vars.get(SITE_VAR))
+            .collect();
+        let mut sites: Vec<String> = named.into_iter().cloned().collect();
+        if targets.iter().any(|t| !t.vars.contains_key(SITE_VAR)) {
+            sites.push(site.clone());
+        }
+        let total = job.limits.concurrency.max(1);
+        if sites.len() == 1 {
+            sites = vec![sites[0].clone(); WORKERS.min(total)];
+        }
+        let n = sites.len().max(1);
+        // Worker i gets its share of the run's concurrency: together they
+        // never have more hosts in flight than the job allows (at least
+        // one each).
+        let configs = sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| WorkerConfig {
+                url: self.server.url(),
+                site: s.clone(),
+                concurrency: (total / n + usize::from(i < total % n)).max(1),
+                known_hosts: job.known_hosts.clone(),
+                ack_wait: Duration::from_secs(10),
+                inventory: targets.to_vec(),
+                origin: "the conformance check's targets".into(),
+            })
+            .collect();
+        let workers = Workers::spawn(configs);
+        let exec = QueueExecutor::builder(self.server.url())
+            .site(site)
+            .build()
+            .expect("a valid site");
+        let result = exec.run(job, targets, sink, cancel);
+        workers.stop_later();
+        self.retired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(workers);
+        result
+    }
+}
+
+fanout_testkit::executor_conformance!(
+    crate::conformance::QueueHarness::new,
+    refuses: [per_group, connect_rate]
+);
