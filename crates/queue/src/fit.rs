@@ -30,6 +30,13 @@ pub(crate) fn cut_marker(limit: usize) -> String {
 /// `limit` bytes.
 pub(crate) fn encode_within(outcome: &mut HostOutcome, limit: usize) -> Vec<u8> {
     let marker = cut_marker(limit);
+    // An HTTP answer's parsed `body` repeats its `stdout`: drop it first
+    // (the text stays), before cutting any text.
+    if wire::encode(outcome).len() > limit {
+        for output in &mut outcome.outputs {
+            output.body = None;
+        }
+    }
     for _ in 0..MAX_CUTS {
         let bytes = wire::encode(outcome);
         if bytes.len() <= limit {
@@ -120,6 +127,7 @@ mod tests {
             stdout,
             stderr,
             exit_status: None,
+            ..CommandOutput::default()
         }
     }
 
