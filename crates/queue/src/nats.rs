@@ -46,6 +46,40 @@ pub(crate) async fn connect(url: &str) -> Result<Queue, QueueError> {
         })?;
     let mut js = jetstream::new(client);
     js.set_timeout(REQUEST_TIMEOUT);
+    // The streams and buckets are created idempotently: a request that
+    // timed out on a loaded server is simply asked again.
+    retried(|| setup(&js, url)).await
+}
+
+/// How often [`connect`] asks for the streams and buckets before it gives up.
+pub(crate) const SETUP_TRIES: u32 = 3;
+
+/// The pause between two tries of a setup request.
+pub(crate) const SETUP_PAUSE: Duration = Duration::from_millis(500);
+
+/// Runs `request` up to [`SETUP_TRIES`] times while it fails (a JetStream
+/// API request of a run's setup: idempotent, and on a loaded server one may
+/// time out).
+pub(crate) async fn retried<T, E, F, Fut>(mut request: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut tries = SETUP_TRIES;
+    loop {
+        match request().await {
+            Ok(v) => return Ok(v),
+            Err(_) if tries > 1 => {
+                tries -= 1;
+                tokio::time::sleep(SETUP_PAUSE).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn setup(js: &jetstream::Context, url: &str) -> Result<Queue, QueueError> {
+    let js = js.clone();
     let work = js
         .get_or_create_stream(stream::Config {
             name: WORK_STREAM.to_string(),

@@ -138,14 +138,11 @@ impl QueueExecutor {
         // once on its own failures).
         let gate = FailGate::new(job.limits.max_fail, targets.len());
         let mut halted = false;
-        queue
-            .jobs
-            .put(&run, wire::encode(&queue_job).into())
+        let encoded = wire::encode(&queue_job);
+        nats::retried(|| queue.jobs.put(&run, encoded.clone().into()))
             .await
             .map_err(|e| setup(QueueError::nats("could not store the run's job", e)))?;
-        let results = queue
-            .js
-            .get_stream(RESULTS_STREAM)
+        let results = nats::retried(|| queue.js.get_stream(RESULTS_STREAM))
             .await
             .map_err(|e| setup(QueueError::nats("could not open the results stream", e)))?;
 

@@ -130,9 +130,8 @@ impl Worker {
         let config = self.config.clone();
         let queue = nats::connect(&config.url).await?;
         let name = names::consumer_name(&config.site);
-        let consumer: PullConsumer = queue
-            .work
-            .get_or_create_consumer(
+        let consumer: PullConsumer = nats::retried(|| {
+            queue.work.get_or_create_consumer(
                 &name,
                 consumer::pull::Config {
                     durable_name: Some(name.clone()),
@@ -144,8 +143,9 @@ impl Worker {
                     ..Default::default()
                 },
             )
-            .await
-            .map_err(|e| QueueError::nats(format!("could not open the consumer `{name}`"), e))?;
+        })
+        .await
+        .map_err(|e| QueueError::nats(format!("could not open the consumer `{name}`"), e))?;
         let inventory = config
             .inventory
             .iter()

@@ -141,7 +141,8 @@ fn assert_all_reported(d: &Delivered, targets: &[Target]) {
     let extra: Vec<_> = got.difference(&want).collect();
     assert!(
         missing.is_empty(),
-        "hosts never reported (contract rule 2): {missing:?}"
+        "hosts never reported (contract rule 2): {missing:?}; the run returned {:?}",
+        d.result
     );
     assert!(
         extra.is_empty(),

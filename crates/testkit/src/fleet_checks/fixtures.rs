@@ -77,7 +77,8 @@ pub(super) fn all_reported(d: &Delivered, targets: &[Target]) -> BTreeMap<String
         .collect();
     assert!(
         missing.is_empty(),
-        "hosts never reported (contract rule 2): {missing:?}"
+        "hosts never reported (contract rule 2): {missing:?}; the run returned {:?}",
+        d.result
     );
     assert_eq!(
         by.len(),

@@ -295,12 +295,6 @@ mod tests {
             text.contains("r1:") && text.contains("Connection refused"),
             "{text}"
         );
-        let mut gap = a.clone();
-        gap.insert(
-            "r1".into(),
-            "failed protocol: this libsshN is built without SHA-N".into(),
-        );
-        assert_same_messages("async", &a, "seq", &gap);
         assert_eq!(
             mask_trimmed_quotes(r#"last output was …"ab\"c" and "kept""#),
             r#"last output was …"…" and "kept""#
