@@ -2,44 +2,11 @@
 //! filename \[startup-config\]\?' --answer ''` against the simulated IOS fleet, on both
 //! executor families, and the usage errors of pairs that do not fit.
 
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use crate::support::{json_lines, run};
 
-use crate::support::{fanout, json_lines, run};
-
-/// Kills and reaps the simulated fleet when the test ends, however it ends.
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(inventory_out: &std::path::Path) -> Served {
-    let child = fanout()
-        .args(["sim", "serve", "-n", "2", "--profile", "ios"])
-        .arg("--inventory-out")
-        .arg(inventory_out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut served = Served(child);
-    let start = Instant::now();
-    while !inventory_out.exists() {
-        assert!(
-            served.0.try_wait().unwrap().is_none(),
-            "sim serve exited before writing its inventory"
-        );
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the fleet never wrote its inventory"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    served
+/// `fanout sim serve` of two IOS devices, killed when the test ends.
+fn serve(inventory_out: &std::path::Path) -> crate::templates::Served {
+    crate::templates::serve(&["-n", "2", "--profile", "ios"], inventory_out)
 }
 
 #[test]

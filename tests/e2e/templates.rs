@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::support::{fanout, json_lines, run};
 
 /// Kills and reaps the simulated fleet when the test ends, however it ends.
-struct Served(Child);
+pub(crate) struct Served(Child);
 
 impl Drop for Served {
     fn drop(&mut self) {
@@ -17,7 +17,7 @@ impl Drop for Served {
     }
 }
 
-fn serve(args: &[&str], inventory_out: &std::path::Path) -> Served {
+pub(crate) fn serve(args: &[&str], inventory_out: &std::path::Path) -> Served {
     let child = fanout()
         .args(["sim", "serve"])
         .args(args)
