@@ -718,3 +718,56 @@ fn memory_arp_parses_every_device_and_agrees_with_the_simulators_figures() {
     assert_eq!(entries, total.parse::<usize>().unwrap(), "{arp}");
     assert!(spread.contains(", "), "IOS and IOS-XE tables differ: {arp}");
 }
+
+#[test]
+fn protocol_scans_classify_every_device_and_take_about_the_longest_scan() {
+    let r = run("protocol_scans", 0.5);
+    let list = |prefix: &str| {
+        let lines = r.starting(prefix);
+        assert_eq!(lines.len(), 1, "one {prefix:?} line in:\n{}", r.stdout);
+        lines[0].strip_prefix(prefix).unwrap().to_string()
+    };
+    assert_eq!(list("SSH    reachable:   "), "r1, r2", "{}", r.stdout);
+    let ssh_down = list("SSH    unreachable: ");
+    assert!(ssh_down.starts_with("r3 (auth: "), "{}", r.stdout);
+    assert_eq!(list("Telnet reachable:   "), "r1, r2", "{}", r.stdout);
+    let telnet_down = list("Telnet unreachable: ");
+    assert!(telnet_down.starts_with("r3 (connect: "), "{}", r.stdout);
+    // The "icmp" scan: SSH r3 answers (only its login fails), telnet r3's
+    // port is closed.
+    let icmp_up = list("ICMP   reachable:   ");
+    assert!(
+        icmp_up.contains("(SSH r3)") && icmp_up.contains("(Telnet r1)"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(icmp_up.matches("127.0.0.1:").count(), 2, "{}", r.stdout);
+    let icmp_down = list("ICMP   unreachable: ");
+    assert!(
+        icmp_down.contains("(Telnet r3) (no answer to 3 TCP connects)")
+            && icmp_down.matches("127.0.0.1:").count() == 1,
+        "{}",
+        r.stdout
+    );
+    // The seed's lines: one per device and protocol, as they came.
+    assert_eq!(r.stdout.matches(". Подключение успешно: ").count(), 6);
+    assert_eq!(r.stdout.matches(". Не удалось подключиться: ").count(), 3);
+    // Timing: the sum of the three one after another, against all at once.
+    let apart = r.starting("one after another: ")[0];
+    let sum: f64 = apart
+        .rsplit("= ")
+        .next()
+        .and_then(|t| t.strip_suffix(" s"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no total in {apart:?}"));
+    let together = r.completed()[0];
+    // Ideal at scale 0.5: SSH 0.9 + telnet 0.7 + ICMP 0.9 = 2.5 s one
+    // after another, 0.9 s at once.
+    assert!(sum >= 2.0, "three scans' waits one after another: {apart}");
+    assert!(together >= 0.8, "at least the longest scan: {}", r.stdout);
+    assert!(
+        together < 0.75 * sum,
+        "concurrent scans take about the longest one, well below the sum: {}",
+        r.stdout
+    );
+}
