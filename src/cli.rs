@@ -589,6 +589,15 @@ pub(crate) struct RunArgs {
     #[arg(long = "per-group", value_name = "GROUP=N", value_parser = parse_group_cap)]
     pub(crate) per_group: Vec<(String, usize)>,
 
+    /// At most N hosts in flight through each jump host (the first hop of
+    /// a host's ProxyJump chain, by address:port); hosts dialled directly
+    /// are not counted. A bastion's sshd drops new connections past its
+    /// MaxStartups (default 10:30:100: from 10 unauthenticated at once,
+    /// 30% dropped, rising to all at 100), so -c 200 through one bastion
+    /// fails hosts that --per-jump 10 would not.
+    #[arg(long = "per-jump", value_name = "N")]
+    pub(crate) per_jump: Option<usize>,
+
     /// Start at most this many host attempts per second (N/s, N/m or N/h),
     /// like an sshd MaxStartups limit forces you to.
     #[arg(long, value_name = "RATE")]

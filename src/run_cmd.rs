@@ -377,6 +377,7 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
         limits: Limits {
             concurrency: args.concurrency(),
             per_group: args.per_group.iter().cloned().collect(),
+            per_jump: args.per_jump,
             connect_rate: args.connect_rate,
             max_fail: args.ops.max_fail(),
         },

@@ -99,12 +99,13 @@ pub(crate) fn serve(args: &SimServeArgs) -> Result<ExitCode> {
     crate::note!("{}", stopped_line(&stats, args));
     for (b, s) in bastions.iter().zip(bastion_stats) {
         crate::note!(
-            "fanout sim: bastion {}: {} connections, {} logins, {} auth failures, {} channels forwarded, {} forwards refused, {} connections dropped by max-startups, {} direct connections refused",
+            "fanout sim: bastion {}: {} connections, {} logins, {} auth failures, {} channels forwarded ({} at most at once), {} forwards refused, {} connections dropped by max-startups, {} direct connections refused",
             b.name,
             s.connections,
             s.logins,
             s.auth_failures,
             s.channels,
+            s.peak_forwarding,
             s.forwards_refused,
             s.startups_dropped,
             s.direct_refused

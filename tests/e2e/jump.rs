@@ -84,6 +84,94 @@ fn run_through_two_sim_bastions_on_every_executor() {
     assert!(b2.contains(&forwarded), "every host through b2: {b2}");
 }
 
+/// `--per-jump 2` at `-c 8` through one sim bastion whose sshd drops every
+/// new connection while 2 are unauthenticated (`--bastion-max-startups
+/// 2:100:2`): every host ok, none dropped, and the bastion's own count of
+/// forwards open at once stays at the cap (one more allowed for a
+/// hand-over: a forward closing while the next host logs in). `--per-jump
+/// 0` is refused, saying what to pass.
+#[test]
+fn per_jump_keeps_hosts_under_a_bastions_max_startups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("fleet.yaml");
+    let sim_cfg = tmp.path().join("sim_ssh_config");
+    let key = tmp.path().join("jump_key");
+    let (child, _) = serve(
+        &[
+            "-n",
+            "8",
+            "--latency",
+            "100ms",
+            "--bastions",
+            "1",
+            "--bastion-max-startups",
+            "2:100:2",
+            "--client-key-out",
+            key.to_str().unwrap(),
+            "--ssh-config-out",
+            sim_cfg.to_str().unwrap(),
+        ],
+        &inv,
+    );
+    let cfg = tmp.path().join("ssh_config");
+    let sim = std::fs::read_to_string(&sim_cfg).unwrap();
+    std::fs::write(&cfg, format!("Host 127.0.0.1\n  ProxyJump b1\n\n{sim}")).unwrap();
+    let run = |per_jump: &str| {
+        finish(
+            fanout()
+                .env("HOME", tmp.path())
+                .arg("run")
+                .arg("-i")
+                .arg(&inv)
+                .arg("--ssh-config")
+                .arg(&cfg)
+                .args(["-e", "threads", "-c", "8", "--per-jump", per_jump])
+                .args(["--format", "jsonl", "cli", "--enable", "show version"])
+                .output()
+                .unwrap(),
+        )
+    };
+    let zero = run("0");
+    assert_ne!(zero.code, 0, "{}", zero.stdout);
+    assert!(
+        zero.stderr.contains("--per-jump must be at least 1"),
+        "{}",
+        zero.stderr
+    );
+    let r = run("2");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let hosts: Vec<_> = json_lines(&r.stdout)
+        .into_iter()
+        .filter(|l| l.get("host").is_some())
+        .collect();
+    assert_eq!(hosts.len(), 8, "{hosts:?}");
+    for o in &hosts {
+        assert_eq!(o["status"], "ok", "{o}");
+    }
+    let stopped = stop(child);
+    let b1 = stopped
+        .stderr
+        .lines()
+        .find(|l| l.contains("bastion b1: "))
+        .unwrap_or_else(|| panic!("no b1 counters: {}", stopped.stderr))
+        .to_string();
+    assert!(b1.contains(" 8 channels forwarded ("), "{b1}");
+    assert!(
+        b1.contains(" 0 connections dropped by max-startups"),
+        "{b1}"
+    );
+    let peak: usize = b1
+        .split(" channels forwarded (")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no peak in: {b1}"));
+    assert!(
+        (1..=3).contains(&peak),
+        "--per-jump 2: {peak} at once: {b1}"
+    );
+}
+
 /// A real OpenSSH sshd on 127.0.0.1, killed and reaped on drop.
 struct Sshd {
     child: Child,

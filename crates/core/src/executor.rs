@@ -19,7 +19,8 @@
 //!    the thread that called `run`, not batched at the end.
 //! 5. **Limits.** Never more than [`Limits::concurrency`] hosts in flight
 //!    (the executor's own bound where smaller, e.g. `seq` = 1), never more
-//!    than a group's [`Limits::per_group`] cap of that group's hosts, and host
+//!    than a group's [`Limits::per_group`] cap of that group's hosts, never
+//!    more than [`Limits::per_jump`] hosts through one first jump hop, and host
 //!    attempts started no faster than [`Limits::connect_rate`].
 //! 6. **Timeouts per phase.** A phase that runs out of time ends the host
 //!    with [`Status::Timeout`] naming the [`Phase`]; a hung host never blocks
@@ -39,6 +40,7 @@
 //! [`Target::name`]: crate::Target::name
 //! [`Limits::concurrency`]: crate::Limits::concurrency
 //! [`Limits::per_group`]: crate::Limits::per_group
+//! [`Limits::per_jump`]: crate::Limits::per_jump
 //! [`Limits::connect_rate`]: crate::Limits::connect_rate
 //! [`Phase`]: crate::Phase
 //! [`RetryPolicy::should_retry`]: crate::RetryPolicy::should_retry

@@ -220,6 +220,11 @@ pub struct Limits {
     pub concurrency: usize,
     /// At most N hosts of a group in flight at once.
     pub per_group: BTreeMap<String, usize>,
+    /// At most N hosts in flight through each distinct first jump hop
+    /// (`--per-jump`; address:port of `target.reach.jump[0]`): bastions
+    /// drop connections past sshd's `MaxStartups` (10:30:100). Hosts
+    /// dialled directly are not counted.
+    pub per_jump: Option<usize>,
     /// At most this many host attempts (connection opens) started per second.
     pub connect_rate: Option<Rate>,
     /// Failures past which no more hosts start (`--max-fail`,
@@ -227,11 +232,20 @@ pub struct Limits {
     pub max_fail: Option<crate::MaxFail>,
 }
 
+impl Limits {
+    /// Whether a cap other than `concurrency` applies (`--per-group` or
+    /// `--per-jump`): schedulers then hand hosts out one admission at a time.
+    pub fn has_caps(&self) -> bool {
+        !self.per_group.is_empty() || self.per_jump.is_some()
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
             concurrency: 100,
             per_group: BTreeMap::new(),
+            per_jump: None,
             connect_rate: None,
             max_fail: None,
         }
@@ -301,6 +315,11 @@ pub enum JobError {
         "per-group cap for `{0}` must be at least 1; remove it or pass --per-group {0}=N with N >= 1"
     )]
     ZeroGroupCap(String),
+    /// `--per-jump 0`.
+    #[error(
+        "--per-jump must be at least 1 (got 0): it caps the hosts in flight through each jump host; pass --per-jump N with N >= 1, or leave it out for no cap"
+    )]
+    ZeroJumpCap,
     /// A zero timeout would fail every host at once.
     #[error("{0} timeout must be longer than 0; pass --timeout {0}=DUR, e.g. {0}=5s")]
     ZeroTimeout(Phase),
@@ -349,6 +368,9 @@ impl Job {
         }
         if let Some((group, _)) = self.limits.per_group.iter().find(|(_, n)| **n == 0) {
             return Err(JobError::ZeroGroupCap(group.clone()));
+        }
+        if self.limits.per_jump == Some(0) {
+            return Err(JobError::ZeroJumpCap);
         }
         if let Some(phase) = Phase::ALL
             .into_iter()
@@ -431,5 +453,12 @@ mod tests {
                 .to_string()
                 .contains("--timeout command=")
         );
+        let mut job = Job::new(sleep());
+        job.limits.per_jump = Some(0);
+        assert_eq!(job.validate(), Err(JobError::ZeroJumpCap));
+        assert!(JobError::ZeroJumpCap.to_string().contains("--per-jump N"));
+        job.limits.per_jump = Some(3);
+        assert_eq!(job.validate(), Ok(()));
+        assert!(job.limits.has_caps());
     }
 }

@@ -11,6 +11,10 @@
 //! bucket, not per waiting host. Counting a host in all its groups at once
 //! means hosts in several capped groups can never deadlock.
 //!
+//! `--per-jump N` adds no scheduling of its own: each distinct first jump
+//! hop ([`jump_key`], address:port) is one more capped group, of cap N,
+//! holding the hosts reached through it.
+//!
 //! [`Admission`] only counts; who waits for a slot and how is the
 //! scheduler's: the thread pools and the process executor drive it from
 //! their event loops, the async executor through
@@ -18,7 +22,20 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use fanout_core::Target;
+use fanout_core::{Limits, Target};
+
+/// The implicit group of `--per-jump` a target belongs to:
+/// `jump:ADDRESS:PORT` of its first jump hop (`[v6]:PORT` for IPv6), the
+/// connection a bastion's `MaxStartups` counts; `None` when it is dialled
+/// directly (or through a ProxyCommand only).
+pub fn jump_key(target: &Target) -> Option<String> {
+    let hop = target.reach.jump.first()?;
+    Some(if hop.host.contains(':') {
+        format!("jump:[{}]:{}", hop.host, hop.port)
+    } else {
+        format!("jump:{}:{}", hop.host, hop.port)
+    })
+}
 
 /// Which waiting host may start next under the global and per-group caps.
 #[derive(Clone, Debug)]
@@ -51,14 +68,35 @@ impl Admission {
     /// Every target waiting, none running: at most `global` hosts at once,
     /// and at most `caps[group]` of a group's hosts (`job.limits.per_group`).
     pub fn new(targets: &[Target], caps: &BTreeMap<String, usize>, global: usize) -> Self {
+        Self::build(targets, caps, None, global)
+    }
+
+    /// [`new`](Self::new) under all of a job's caps: `limits.per_group`,
+    /// and `limits.per_jump`, which makes each distinct first jump hop
+    /// ([`jump_key`]) an implicit capped group of the hosts reached
+    /// through it. Hosts dialled directly are in no jump group.
+    pub fn for_limits(targets: &[Target], limits: &Limits, global: usize) -> Self {
+        Self::build(targets, &limits.per_group, limits.per_jump, global)
+    }
+
+    fn build(
+        targets: &[Target],
+        caps: &BTreeMap<String, usize>,
+        per_jump: Option<usize>,
+        global: usize,
+    ) -> Self {
         let ids: BTreeMap<&str, usize> = caps
             .keys()
             .enumerate()
             .map(|(i, g)| (g.as_str(), i))
             .collect();
+        let mut cap_of: Vec<usize> = caps.values().copied().collect();
+        // Jump groups are numbered after the named groups, in a namespace
+        // of their own: a `--per-group` group spelled `jump:...` is not one.
+        let mut jump_ids: HashMap<String, usize> = HashMap::new();
         let mut buckets = Vec::new();
         let mut bucket_of = Vec::with_capacity(targets.len());
-        if caps.is_empty() {
+        if caps.is_empty() && per_jump.is_none() {
             buckets.push(Bucket {
                 groups: Vec::new(),
                 queue: (0..targets.len()).collect(),
@@ -72,6 +110,13 @@ impl Admission {
                     .iter()
                     .filter_map(|g| ids.get(g.as_str()).copied())
                     .collect();
+                if let (Some(cap), Some(jump)) = (per_jump, jump_key(target)) {
+                    let id = *jump_ids.entry(jump).or_insert_with(|| {
+                        cap_of.push(cap);
+                        cap_of.len() - 1
+                    });
+                    key.push(id);
+                }
                 key.sort_unstable();
                 key.dedup();
                 let bucket = *by_key.entry(key).or_insert_with_key(|key| {
@@ -89,8 +134,8 @@ impl Admission {
             global,
             running: 0,
             waiting: targets.len(),
-            caps: caps.values().copied().collect(),
-            running_in: vec![0; caps.len()],
+            running_in: vec![0; cap_of.len()],
+            caps: cap_of,
             buckets,
             bucket_of,
         }
@@ -179,6 +224,97 @@ mod tests {
         let mut t = Target::new(name, "127.0.0.1");
         t.groups = groups.iter().map(|g| g.to_string()).collect();
         t
+    }
+
+    fn behind(name: &str, groups: &[&str], hops: &[(&str, u16)]) -> Target {
+        let mut t = target(name, groups);
+        t.reach.jump = hops
+            .iter()
+            .map(|(host, port)| fanout_core::JumpHop {
+                host: host.to_string(),
+                port: *port,
+                user: Some(format!("user-of-{name}")),
+                ..fanout_core::JumpHop::default()
+            })
+            .collect();
+        t
+    }
+
+    #[test]
+    fn per_jump_caps_each_first_hop_by_address_and_port() {
+        let targets = vec![
+            behind("a1", &[], &[("127.0.0.1", 2201)]),
+            // Same first hop (another user, another second hop): same group.
+            behind("a2", &[], &[("127.0.0.1", 2201), ("127.0.0.1", 2202)]),
+            behind("a3", &[], &[("127.0.0.1", 2201)]),
+            behind("b1", &[], &[("127.0.0.1", 2202)]),
+            behind("b2", &[], &[("127.0.0.1", 2202)]),
+            target("direct1", &[]),
+            target("direct2", &[]),
+        ];
+        assert_eq!(
+            jump_key(&targets[1]).as_deref(),
+            Some("jump:127.0.0.1:2201")
+        );
+        assert_eq!(jump_key(&targets[5]), None, "no hop, no jump group");
+        assert_eq!(
+            jump_key(&behind("v6", &[], &[("::1", 22)])).as_deref(),
+            Some("jump:[::1]:22")
+        );
+        let limits = Limits {
+            per_jump: Some(2),
+            ..Limits::default()
+        };
+        let mut adm = Admission::for_limits(&targets, &limits, usize::MAX);
+        let mut first: Vec<usize> = std::iter::from_fn(|| adm.next_admissible()).collect();
+        first.sort_unstable();
+        assert_eq!(
+            first,
+            vec![0, 1, 3, 4, 5, 6],
+            "two through 2201, two through 2202, the direct hosts uncapped"
+        );
+        adm.release(3);
+        assert_eq!(
+            adm.next_admissible(),
+            None,
+            "2202's slot does not serve 2201"
+        );
+        adm.release(1);
+        assert_eq!(adm.next_admissible(), Some(2));
+        assert_eq!(adm.waiting(), 0);
+        // Without --per-jump the hops are not groups at all.
+        let mut free = Admission::for_limits(&targets, &Limits::default(), usize::MAX);
+        assert_eq!(std::iter::from_fn(|| free.next_admissible()).count(), 7);
+    }
+
+    #[test]
+    fn per_jump_and_per_group_both_hold_and_do_not_share_names() {
+        let targets = vec![
+            behind("c1", &["core"], &[("10.0.0.1", 22)]),
+            behind("c2", &["core"], &[("10.0.0.1", 22)]),
+            behind("e1", &["jump:10.0.0.1:22"], &[("10.0.0.9", 22)]),
+            behind("e2", &["jump:10.0.0.1:22"], &[("10.0.0.9", 22)]),
+        ];
+        let limits = Limits {
+            per_group: BTreeMap::from([
+                ("core".to_string(), 1),
+                ("jump:10.0.0.1:22".to_string(), 5),
+            ]),
+            per_jump: Some(1),
+            ..Limits::default()
+        };
+        let mut adm = Admission::for_limits(&targets, &limits, usize::MAX);
+        assert_eq!(adm.next_admissible(), Some(0));
+        assert_eq!(
+            adm.next_admissible(),
+            Some(2),
+            "e1's group named like c1's hop is not that hop's cap"
+        );
+        assert_eq!(adm.next_admissible(), None, "core=1 and one per hop");
+        adm.release(2);
+        assert_eq!(adm.next_admissible(), Some(3));
+        adm.release(0);
+        assert_eq!(adm.next_admissible(), Some(1));
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub mod preflight;
 mod rate;
 mod transport;
 
-pub use admission::Admission;
+pub use admission::{Admission, jump_key};
 pub use attempts::{HostAttempts, Progress, Step};
 pub use budget::max_host_duration;
 pub use deadline::{

@@ -177,9 +177,9 @@ pub fn run_stream(
     fanout_engine::limits::check_limits(&demand).map_err(|e| ExecError::setup("async", e))?;
     let transports =
         Transports::for_job(&job).map_err(|e| ExecError::setup("async", e.to_string()))?;
-    let admission = AsyncAdmission::new(Admission::new(
+    let admission = AsyncAdmission::new(Admission::for_limits(
         &targets,
-        &job.limits.per_group,
+        &job.limits,
         job.limits.concurrency,
     ));
     let warnings = transports.warnings();

@@ -100,7 +100,7 @@ pub(crate) fn run(
         transport,
         ledger: Ledger::new(targets.len()),
         job_line,
-        admission: Admission::new(targets, &job.limits.per_group, exec.concurrency(job).max(1)),
+        admission: Admission::for_limits(targets, &job.limits, exec.concurrency(job).max(1)),
         slots: Vec::new(),
         limiter: job.limits.connect_rate.map(ConnectRateLimiter::new),
         capacity: exec.concurrency(job).max(1),

@@ -126,6 +126,8 @@ pub(crate) struct WireJob {
     task: WireTask,
     concurrency: usize,
     per_group: BTreeMap<String, usize>,
+    #[serde(default)]
+    per_jump: Option<usize>,
     connect_rate_per_s: Option<f64>,
     timeouts: WireTimeouts,
     retries: u32,
@@ -156,6 +158,7 @@ impl From<&Job> for WireJob {
             task,
             concurrency: job.limits.concurrency,
             per_group: job.limits.per_group.clone(),
+            per_jump: job.limits.per_jump,
             connect_rate_per_s: job.limits.connect_rate.map(Rate::as_per_second),
             timeouts: WireTimeouts {
                 connect: t.connect,
@@ -193,6 +196,7 @@ impl TryFrom<WireJob> for Job {
             limits: Limits {
                 concurrency: w.concurrency,
                 per_group: w.per_group,
+                per_jump: w.per_jump,
                 connect_rate,
                 // The parent schedules: a worker never decides what starts.
                 max_fail: None,
@@ -422,6 +426,7 @@ mod tests {
         })
         .with_concurrency(7);
         job.limits.per_group.insert("core".into(), 2);
+        job.limits.per_jump = Some(3);
         job.limits.connect_rate = "600/m".parse().ok();
         job.timeouts.host = Some(Duration::from_secs(30));
         job.timeouts.auth = None;

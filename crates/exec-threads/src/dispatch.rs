@@ -60,7 +60,7 @@ pub(crate) fn drive(
     } else {
         usize::MAX
     };
-    let mut admission = Admission::new(targets, &job.limits.per_group, global);
+    let mut admission = Admission::for_limits(targets, &job.limits, global);
     let mut stopped = false;
     // --max-fail: once tripped, hosts not started are withdrawn (reported
     // cancelled) while those in flight finish.

@@ -129,7 +129,7 @@ impl Executor for Rayon {
         let shape = PoolShape {
             name: self.name(),
             concurrency,
-            metered: !job.limits.per_group.is_empty()
+            metered: job.limits.has_caps()
                 || concurrency < threads
                 || job.limits.max_fail.is_some(),
         };

@@ -152,7 +152,7 @@ impl Executor for ThreadPool {
                 concurrency,
                 // --max-fail: no host may start after the failure that trips it,
                 // so hosts are handed out by the dispatcher that counts.
-                metered: !job.limits.per_group.is_empty() || job.limits.max_fail.is_some(),
+                metered: job.limits.has_caps() || job.limits.max_fail.is_some(),
             };
             let summary = drive(
                 shape,

@@ -100,6 +100,9 @@ impl QueueExecutor {
         if !job.limits.per_group.is_empty() {
             return refuse("--per-group");
         }
+        if job.limits.per_jump.is_some() {
+            return refuse("--per-jump");
+        }
         if job.limits.connect_rate.is_some() {
             return refuse("--connect-rate");
         }

@@ -71,6 +71,11 @@ pub struct BastionStats {
     pub startups_dropped: usize,
     /// Connections that did not come through the previous bastion, closed at once.
     pub direct_refused: usize,
+    /// `direct-tcpip` forwards open now.
+    pub forwarding: usize,
+    /// The most `direct-tcpip` forwards open at once since it started:
+    /// what a client's `--per-jump` cap must keep low.
+    pub peak_forwarding: usize,
 }
 
 #[derive(Debug, Default)]
@@ -82,6 +87,8 @@ struct Counters {
     forwards_refused: AtomicUsize,
     startups_dropped: AtomicUsize,
     direct_refused: AtomicUsize,
+    forwarding: AtomicUsize,
+    peak_forwarding: AtomicUsize,
 }
 
 impl Counters {
@@ -95,12 +102,31 @@ impl Counters {
             forwards_refused: n(&self.forwards_refused),
             startups_dropped: n(&self.startups_dropped),
             direct_refused: n(&self.direct_refused),
+            forwarding: self.forwarding.load(Ordering::SeqCst),
+            peak_forwarding: self.peak_forwarding.load(Ordering::SeqCst),
         }
     }
 }
 
 fn bump(a: &AtomicUsize) {
     a.fetch_add(1, Ordering::Relaxed);
+}
+
+/// One open forward, counted in `forwarding` (and its peak) until dropped.
+struct Forwarding(Arc<Bastion>);
+
+impl Forwarding {
+    fn new(b: &Arc<Bastion>) -> Self {
+        let now = b.counters.forwarding.fetch_add(1, Ordering::SeqCst) + 1;
+        b.counters.peak_forwarding.fetch_max(now, Ordering::SeqCst);
+        Self(b.clone())
+    }
+}
+
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        self.0.counters.forwarding.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The local ends of a bastion's connections to its next hop, so that the
@@ -388,6 +414,7 @@ impl russh::server::Handler for Conn {
             match connect(&b, target).await {
                 Ok((tcp, local)) => {
                     bump(&b.counters.channels);
+                    let _open = Forwarding::new(&b);
                     reply.accept().await;
                     let mut stream = channel.into_stream();
                     let mut tcp = tcp;

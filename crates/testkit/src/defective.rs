@@ -28,6 +28,8 @@ pub enum Defect {
     IgnoresConcurrency,
     /// Ignores the `--per-group` caps (same remark).
     IgnoresGroupCaps,
+    /// Ignores the `--per-jump` cap.
+    IgnoresJumpCaps,
     /// Never sees the caller's cancellation.
     IgnoresCancel,
     /// Runs without any timeout (sleeps capped at 1 s, so it still ends).
@@ -97,6 +99,7 @@ impl<E: Executor> Executor for Defective<E> {
                 job.limits.per_group.clear();
                 job.limits.concurrency = targets.len().max(1);
             }
+            Defect::IgnoresJumpCaps => job.limits.per_jump = None,
             Defect::IgnoresCancel => cancel = &fresh,
             Defect::IgnoresTimeouts => {
                 job.timeouts = Timeouts {

@@ -5,15 +5,18 @@
 //! (connect, with its reason); a hop whose host key is unknown under
 //! strict (host_key, naming the hop); and ProxyCommand (a netcat-like
 //! command carrying the connection, and one that fails with its stderr in
-//! the message).
+//! the message); `--per-jump` (at most N hosts through one bastion at
+//! once).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fanout_core::{
     CliMode, ErrorKind, HostKeyPolicy, HostOutcome, Job, JumpHop, Secret, Status, Target, Task,
 };
-use fanout_sim::{BastionInfo, Fleet};
+use fanout_sim::{BastionInfo, Fleet, MaxStartups};
 
 use crate::checks::{MakeExecutor, run_job};
 
@@ -114,6 +117,86 @@ pub fn two_bastion_chain_reaches_every_device(make: MakeExecutor<'_>) {
         assert_eq!(s.auth_failures, 0, "{name}: {s:?}");
     }
     assert_eq!(stats[1].direct_refused, 0, "b2 reached through b1 only");
+}
+
+/// `--per-jump 3` at `-c 12`: 12 devices behind one bastion whose sshd
+/// drops every new connection while 3 are unauthenticated (`MaxStartups
+/// 3:100:3`), plus 2 devices dialled directly. Every host is ok (no
+/// connection was dropped), the bastion never forwarded more than 3 hosts
+/// at once (sampled every millisecond; its peak allows one hand-over,
+/// a closing forward the bastion has not seen end yet), and hosts did run
+/// side by side through it (the cap, not a serial executor, held them).
+pub fn per_jump_caps_hosts_through_each_bastion(make: MakeExecutor<'_>) {
+    const CAP: usize = 3;
+    let fleet = Arc::new(
+        Fleet::builder()
+            .devices(14)
+            .credentials("admin", PASSWORD, Some("en"))
+            .latency(Duration::from_millis(120), Duration::from_millis(40))
+            .bastions(1)
+            .bastion_credentials("jumper", "Jump-pw-3x")
+            .bastion_max_startups(MaxStartups {
+                start: CAP,
+                rate: 100,
+                full: CAP,
+            })
+            .start()
+            .unwrap_or_else(|e| panic!("the simulated fleet with a bastion did not start: {e}")),
+    );
+    let first = hop(&fleet.bastions()[0]);
+    let mut targets = fleet.targets();
+    for t in &mut targets[..12] {
+        t.reach.jump = vec![first.clone()];
+    }
+    let mut job = cli_job(&fleet).with_concurrency(12);
+    job.limits.per_jump = Some(CAP);
+    let exec = make();
+    let bound = exec.concurrency(&job).min(CAP);
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (fleet, done) = (fleet.clone(), done.clone());
+        std::thread::spawn(move || {
+            let (mut samples, mut above) = (0usize, 0usize);
+            while !done.load(Ordering::SeqCst) {
+                samples += 1;
+                if fleet.bastion_stats()[0].forwarding > CAP {
+                    above += 1;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            (samples, above)
+        })
+    };
+    let d = run_job(exec.as_ref(), &job, &targets, None, None);
+    done.store(true, Ordering::SeqCst);
+    let (samples, above) = sampler.join().expect("the sampler thread");
+    let by = d.by_host();
+    assert_eq!(by.len(), targets.len(), "every host exactly once");
+    let s = fleet.bastion_stats()[0];
+    for t in &targets {
+        let o = &by[&t.name];
+        assert_eq!(
+            o.status,
+            Status::Ok,
+            "{}: with --per-jump {CAP} the bastion (MaxStartups {CAP}:100:{CAP}) drops no connection: {o:?}; bastion: {s:?}",
+            t.name
+        );
+    }
+    assert_eq!(s.startups_dropped, 0, "{s:?}");
+    assert_eq!(s.channels, 12, "one forward per host behind it: {s:?}");
+    assert!(
+        above * 20 <= samples.max(20),
+        "more than {CAP} forwards were open at the bastion in {above} of {samples} samples with --per-jump {CAP}: {s:?}"
+    );
+    assert!(
+        s.peak_forwarding <= CAP + 1,
+        "--per-jump {CAP}: the bastion forwarded {} hosts at once: {s:?}",
+        s.peak_forwarding
+    );
+    assert!(
+        s.peak_forwarding >= bound.min(2),
+        "-c 12 --per-jump {CAP}: hosts should overlap at the bastion (executor bound {bound}): {s:?}"
+    );
 }
 
 /// A wrong password on b2 fails every host `auth`, naming the hop; b1

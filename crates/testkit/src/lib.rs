@@ -281,6 +281,15 @@ macro_rules! executor_conformance {
                 $crate::jump_checks::unknown_hop_host_key_under_strict_names_the_hop(&make);
             }
             #[test]
+            fn jump_per_jump_caps_hosts_through_each_bastion() {
+                $crate::refusal_checks::check_or_refused(
+                    &make,
+                    "per_jump",
+                    REFUSED,
+                    $crate::jump_checks::per_jump_caps_hosts_through_each_bastion,
+                );
+            }
+            #[test]
             fn proxy_command_carries_the_connection() {
                 $crate::jump_checks::proxy_command_carries_the_connection(&make);
             }

@@ -15,6 +15,7 @@ use crate::probe::Probe;
 /// The rules an executor may refuse, with the option each stands for.
 pub const REFUSABLE: &[(&str, &str)] = &[
     ("per_group", "--per-group"),
+    ("per_jump", "--per-jump"),
     ("connect_rate", "--connect-rate"),
 ];
 
@@ -29,6 +30,7 @@ fn job_using(rule: &str, probe: &Probe) -> Job {
         "per_group" => {
             job.limits.per_group.insert("core".into(), 1);
         }
+        "per_jump" => job.limits.per_jump = Some(1),
         "connect_rate" => job.limits.connect_rate = Rate::per_second(10.0),
         other => unreachable!("checked against REFUSABLE: {other}"),
     }

@@ -35,6 +35,16 @@ fn exceeded_group_cap_is_caught() {
 }
 
 #[test]
+#[should_panic(expected = "drops no connection")]
+fn exceeded_jump_cap_is_caught() {
+    // -c 12 through a bastion with MaxStartups 3:100:3 and no cap: it drops hosts.
+    fanout_testkit::jump_checks::per_jump_caps_hosts_through_each_bastion(&defective(
+        ThreadPool::new,
+        Defect::IgnoresJumpCaps,
+    ));
+}
+
+#[test]
 #[should_panic(expected = "cancellation took")]
 fn ignored_cancel_is_caught() {
     checks::cancellation_mid_run(&defective(Sequential::new, Defect::IgnoresCancel));

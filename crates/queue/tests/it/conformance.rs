@@ -114,5 +114,5 @@ impl Executor for QueueHarness {
 
 fanout_testkit::executor_conformance!(
     crate::conformance::QueueHarness::new,
-    refuses: [per_group, connect_rate]
+    refuses: [per_group, per_jump, connect_rate]
 );

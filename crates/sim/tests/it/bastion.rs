@@ -54,6 +54,7 @@ fn openssh_proxyjump_through_one_bastion() {
     assert!(stdout.contains("r2 uptime is"), "{stdout}");
     let s = lab.fleet.bastion_stats()[0];
     assert_eq!((s.channels, s.forwards_refused), (1, 0), "{s:?}");
+    assert_eq!(s.peak_forwarding, 1, "one forward at a time: {s:?}");
     assert!(s.logins >= 1 && s.connections >= 1, "{s:?}");
     assert_eq!(lab.fleet.stats().logins, 1, "the device saw one login");
 
