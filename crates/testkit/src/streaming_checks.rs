@@ -85,10 +85,11 @@ fn run_alone(
              (the command timeout and cancellation must stop it)"
         )
     });
+    let result = d.result;
     let mut outcomes = d.outcomes.into_iter().map(|(_, o)| o);
-    let outcome = outcomes
-        .next()
-        .unwrap_or_else(|| panic!("{name}: the host was never reported (contract rule 2)"));
+    let outcome = outcomes.next().unwrap_or_else(|| {
+        panic!("{name}: the host was never reported (contract rule 2); the run returned {result:?}")
+    });
     assert!(
         outcomes.next().is_none(),
         "{name}: one host reported more than once (contract rule 2)"
