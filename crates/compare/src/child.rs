@@ -433,12 +433,32 @@ mod tests {
         assert!(!sh("sleep 0.1").left_running, "not a group child");
     }
 
+    /// Whether a process named `comm` runs in process group `pgid`.
+    fn group_runs(pgid: u32, comm: &str) -> bool {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+            .any(|stat| {
+                // pid (comm) state ppid pgrp ...
+                let Some((head, rest)) = stat.rsplit_once(')') else {
+                    return false;
+                };
+                let name = head.split_once('(').map_or("", |(_, n)| n);
+                name == comm && rest.split_whitespace().nth(2) == Some(pgid.to_string().as_str())
+            })
+    }
+
     #[test]
     fn a_group_is_interrupted_whole() {
         // SIGINT to the group reaches the sleep the shell waits for.
         let child = MeasuredChild::spawn_group(Command::new("sh").args(["-c", "sleep 30; exit 7"]))
             .unwrap();
-        std::thread::sleep(Duration::from_millis(200));
+        // Once the shell has started the sleep (however loaded the machine).
+        let until = Instant::now() + Duration::from_secs(20);
+        while !group_runs(child.pid(), "sleep") && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let started = Instant::now();
         interrupt_group(child.pid());
         let m = child.wait().unwrap();

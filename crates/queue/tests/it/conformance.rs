@@ -5,8 +5,8 @@
 //! workers, so their checks become checks of the up-front refusal.
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use fanout_core::{CancelToken, ExecError, Executor, Job, RunSummary, Sink, Target};
@@ -27,13 +27,62 @@ pub(crate) struct QueueHarness {
     /// when its workers have wound down (up to a fetch wait later).
     retired: Mutex<Vec<Workers>>,
     server: NatsServer,
+    /// This harness's share of the machine (released last, on drop).
+    _slot: Slot,
+}
+
+/// How many harnesses (each a nats-server, workers and a submitter, with
+/// the check's simulated devices) live at once in this process, however
+/// many test threads the harness of `cargo test` runs: on a 2-core machine
+/// running many at once starves every check's timing.
+const HARNESSES_AT_ONCE: usize = 2;
+
+/// How long a harness waits for a slot before it starts anyway (a check
+/// that makes two executors at once never deadlocks).
+const SLOT_WAIT: Duration = Duration::from_secs(60);
+
+static LIVE: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// A place among the [`HARNESSES_AT_ONCE`] (or none, after [`SLOT_WAIT`]).
+struct Slot(bool);
+
+impl Slot {
+    fn take() -> Self {
+        let (live, freed) = &LIVE;
+        let mut n = live.lock().unwrap_or_else(|e| e.into_inner());
+        let until = std::time::Instant::now() + SLOT_WAIT;
+        while *n >= HARNESSES_AT_ONCE {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Slot(false);
+            }
+            n = freed
+                .wait_timeout(n, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *n += 1;
+        Slot(true)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.0 {
+            let (live, freed) = &LIVE;
+            *live.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+            freed.notify_one();
+        }
+    }
 }
 
 impl QueueHarness {
     pub(crate) fn new() -> Self {
+        let slot = Slot::take();
         Self {
             retired: Mutex::new(Vec::new()),
             server: NatsServer::start(),
+            _slot: slot,
         }
     }
 
