@@ -18,17 +18,24 @@ use fanout_engine::{AttemptError, AttemptResult, Deadline, HostDeadline, Progres
 use fanout_transport::http::{self as policy, Body, Failure, Request};
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
-/// Idle connections of one ureq agent.
-const UREQ_IDLE: usize = 64;
+/// Where an agent's requests go: CA file, scheme and `host:port`.
+type Origin = (Option<PathBuf>, String);
 
-/// The run's HTTP clients: one agent per CA file, made on first use.
+/// The trusted roots of a CA file, as ureq takes them.
+type Roots = Result<Arc<Vec<Certificate<'static>>>, String>;
+
+/// The run's HTTP clients: one agent per device (CA file, scheme, host and
+/// port), made on first use. ureq's pool re-ranks every idle connection by
+/// host on each reuse (quadratic in the number of hosts it holds), so each
+/// device gets a pool of its own; the roots are read once per CA file.
 #[derive(Debug)]
 pub(crate) struct Shared {
     insecure: bool,
     idle: usize,
     connect: Option<std::time::Duration>,
     command: Option<std::time::Duration>,
-    agents: Mutex<HashMap<Option<PathBuf>, Result<ureq::Agent, String>>>,
+    agents: Mutex<HashMap<Origin, Result<ureq::Agent, String>>>,
+    roots: Mutex<HashMap<Option<PathBuf>, Roots>>,
 }
 
 impl Shared {
@@ -39,38 +46,57 @@ impl Shared {
             connect: job.timeouts.connect,
             command: job.timeouts.command,
             agents: Mutex::new(HashMap::new()),
+            roots: Mutex::new(HashMap::new()),
         }
     }
 
-    fn agent(&self, ca_file: Option<&PathBuf>) -> Result<ureq::Agent, String> {
+    fn agent(&self, ca_file: Option<&PathBuf>, url: &str) -> Result<ureq::Agent, String> {
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        let key = (
+            ca_file.cloned(),
+            format!("{scheme}://{}", policy::endpoint(url)),
+        );
+        {
+            let agents = self.agents.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(agent) = agents.get(&key) {
+                return agent.clone();
+            }
+        }
+        let made = self.make_agent(ca_file);
         let mut agents = self.agents.lock().unwrap_or_else(PoisonError::into_inner);
-        agents
+        agents.entry(key).or_insert(made).clone()
+    }
+
+    fn roots(&self, ca_file: Option<&PathBuf>) -> Roots {
+        let mut roots = self.roots.lock().unwrap_or_else(PoisonError::into_inner);
+        roots
             .entry(ca_file.cloned())
-            .or_insert_with(|| self.make_agent(ca_file))
+            .or_insert_with(|| {
+                let ders = policy::trusted_roots(ca_file.map(PathBuf::as_path))?;
+                Ok(Arc::new(
+                    ders.iter()
+                        .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+                        .collect(),
+                ))
+            })
             .clone()
     }
 
     fn make_agent(&self, ca_file: Option<&PathBuf>) -> Result<ureq::Agent, String> {
-        let roots = policy::trusted_roots(ca_file.map(PathBuf::as_path))?;
-        let certs: Vec<Certificate<'static>> = roots
-            .iter()
-            .map(|c| Certificate::from_der(c.as_ref()).to_owned())
-            .collect();
+        let certs = self.roots(ca_file)?;
         let tls = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
             .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .root_certs(RootCerts::new_with_certs(&certs))
+            .root_certs(RootCerts::Specific(certs))
             .disable_verification(self.insecure)
             .build();
         Ok(ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .tls_config(tls)
-            // ureq's pool re-ranks all its idle connections by host on
-            // every reuse (quadratic in the hosts it holds): a small pool.
-            // Beyond this many devices most requests pay a TLS handshake
-            // (BENCHMARKS.md; the cure is a pool per device).
-            .max_idle_connections(UREQ_IDLE)
+            // One device per agent: its pool holds that device's idle
+            // connections only (see [`Shared`]).
+            .max_idle_connections(self.idle)
             .max_idle_connections_per_host(self.idle)
             // The job's timeouts at the agent level: a request-level
             // config makes ureq rebuild the TLS config (every root
@@ -98,7 +124,7 @@ pub(crate) fn attempt(
     };
     policy::check_url(request.url)?;
     let agent = shared
-        .agent(target.ca_file.as_ref())
+        .agent(target.ca_file.as_ref(), request.url)
         .map_err(|e| AttemptError::new(ErrorKind::InvalidTarget, None, e))?;
     if cancel.is_cancelled() {
         return Err(AttemptError::cancelled());
