@@ -142,6 +142,9 @@ fn resolve_read(
         Some(model) => model::resolve(model, &cx, &mut problems),
         None => resolve::Built::default(),
     };
+    // One level per host: freed on another thread for a large inventory.
+    let large = read.model.as_ref().is_some_and(|m| m.hosts.len() >= 10_000);
+    format::drop_aside(read.model, large);
     jump::from_inventory(&mut built.targets);
     if let Some(message) = ssh.run_error.take() {
         return Err(InventoryError::SshConfig { message });
