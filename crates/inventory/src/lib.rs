@@ -50,7 +50,7 @@ use fanout_core::Target;
 
 pub use convert::{Converted, convert};
 pub use error::{ConvertError, FilterError, InventoryError, Problem, Warning};
-pub use filter::{Filter, select};
+pub use filter::{Filter, select, select_from};
 pub use format::{Format, LoadOptions};
 pub use reach::Origin;
 pub use values::parse_platform;
