@@ -21,6 +21,9 @@ pub(crate) fn check(args: &InventoryArgs) -> Result<ExitCode> {
         inv.groups.len(),
         if inv.groups.len() == 1 { "" } else { "s" },
     )?;
+    // The process ends next: freeing 100,000 targets one by one (a tenth
+    // of a second) would only delay the exit.
+    std::mem::forget(inv);
     Ok(ExitCode::SUCCESS)
 }
 

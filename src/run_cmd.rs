@@ -258,11 +258,16 @@ pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
         ),
         (None, None) => bail!("no hosts: pass -i INVENTORY or --synthetic N"),
     };
-    for g in all.iter().flat_map(|t| &t.groups) {
-        if !groups.contains(g) {
-            groups.push(g.clone());
-        }
-    }
+    // The groups hosts are in that the inventory does not list (by hash:
+    // 100,000 hosts of many tags).
+    let mut seen: std::collections::HashSet<&str> = groups.iter().map(String::as_str).collect();
+    let more: Vec<String> = all
+        .iter()
+        .flat_map(|t| &t.groups)
+        .filter(|g| seen.insert(g.as_str()))
+        .cloned()
+        .collect();
+    groups.extend(more);
     // `-l @FILE`: the hosts a file names (one per line, as --failed-out
     // writes them), AND-ed with the other filters.
     let (lists, patterns): (Vec<&String>, Vec<&String>) =
@@ -272,8 +277,15 @@ pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
         .iter()
         .map(|f| fanout_inventory::Filter::parse(f).with_context(|| format!("in -l `{f}`")))
         .collect::<Result<Vec<_>>>()?;
-    let mut selected = fanout_inventory::select(&all, &filters);
-    let unknown = crate::run_opts::select_listed(&mut selected, &all, &lists)?;
+    let total = all.len();
+    let (selected, unknown) = if lists.is_empty() {
+        // The targets move: no copy of 100,000 hosts.
+        (fanout_inventory::select_from(all, &filters), Vec::new())
+    } else {
+        let mut selected = fanout_inventory::select(&all, &filters);
+        let unknown = crate::run_opts::select_listed(&mut selected, &all, &lists)?;
+        (selected, unknown)
+    };
     if !unknown.is_empty() {
         const SHOWN: usize = 5;
         let mut names = unknown[..unknown.len().min(SHOWN)].join(", ");
@@ -288,7 +300,7 @@ pub(crate) fn load_hosts(source: &HostSource) -> Result<Hosts> {
         bail!(
             "the filters {:?} matched none of the {} hosts of {origin}; check them with `fanout inventory list -i FILE -l FILTER`",
             source.filters,
-            all.len()
+            total
         );
     }
     Ok(Hosts {

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use fanout_core::{Phase, Transport};
 
 use crate::error::Problems;
-use crate::fields::{At, Field, KEYS, Level, Mode, Scope, parse_level_with};
+use crate::fields::{At, Field, Level, Mode, Scope, index, key_field, parse_entries};
 use crate::model::{GroupOrder, Model, Named};
 use crate::secret::{SecretSource, template};
 use crate::values::{parse_platform, text};
@@ -90,14 +90,12 @@ const ANSIBLE_KEYS: &[(&str, Field)] = &[
 
 /// What an Ansible variable sets; `None`: it is a var.
 pub(crate) fn field(key: &str, scope: Scope) -> Option<Field> {
-    if let Some((_, f)) = ANSIBLE_KEYS.iter().find(|(k, _)| *k == key) {
+    static INDEX: std::sync::OnceLock<HashMap<&'static str, Field>> = std::sync::OnceLock::new();
+    if let Some(f) = INDEX.get_or_init(|| index(ANSIBLE_KEYS)).get(key) {
         return Some(*f);
     }
     let key = key.strip_prefix("fanout_")?;
-    KEYS.iter()
-        .find(|(k, _)| *k == key)
-        .filter(|(_, f)| scope.allows(*f) && !matches!(f, Field::Groups | Field::Vars))
-        .map(|(_, f)| *f)
+    key_field(key).filter(|f| scope.allows(*f) && !matches!(f, Field::Groups | Field::Vars))
 }
 
 /// Any other variable: a var when it is a single value.
@@ -418,19 +416,23 @@ impl<'n> Walk<'n> {
     }
 }
 
-/// Variables met in several places: the last one wins, as in Ansible.
-fn last_wins(pos: Pos, vars: &[&Entry]) -> Node {
-    let mut out: Vec<Entry> = Vec::with_capacity(vars.len());
+/// Variables met in several places: the last one wins, as in Ansible
+/// (in the order of their last place).
+fn last_wins<'n>(vars: &[&'n Entry]) -> Vec<&'n Entry> {
+    let mut out: Vec<&'n Entry> = Vec::with_capacity(vars.len());
     for e in vars {
         if let Some(i) = out.iter().position(|o| o.key == e.key) {
             out.remove(i);
         }
-        out.push((*e).clone());
+        out.push(e);
     }
-    Node {
-        pos,
-        kind: Kind::Map(out),
-    }
+    out
+}
+
+/// One group's or host's variables as a level.
+fn vars_level(vars: &[&Entry], scope: Scope, what: &str, mode: &Mode, p: &mut Problems) -> Level {
+    let vars = last_wins(vars);
+    parse_entries(Level::default(), vars.into_iter(), scope, what, mode, p)
 }
 
 /// The model of an Ansible inventory tree.
@@ -461,22 +463,16 @@ pub(crate) fn model(root: &Node, p: &mut Problems) -> Model {
         ansible: true,
         ..Mode::default()
     };
-    model.defaults = parse_level_with(
-        &last_wins(root.pos, &walk.all_vars),
-        Scope::Defaults,
-        "group `all`",
-        &mode,
-        p,
-    );
+    model.defaults = vars_level(&walk.all_vars, Scope::Defaults, "group `all`", &mode, p);
     for (name, pos, vars, parents) in walk.groups {
         let what = format!("group `{name}`");
-        let mut level = parse_level_with(&last_wins(pos, &vars), Scope::Group, &what, &mode, p);
+        let mut level = vars_level(&vars, Scope::Group, &what, &mode, p);
         level.groups = parents;
         model.groups.push(Named { name, pos, level });
     }
     for (name, pos, vars, groups) in walk.hosts {
         let what = format!("host `{name}`");
-        let mut level = parse_level_with(&last_wins(pos, &vars), Scope::Host, &what, &mode, p);
+        let mut level = vars_level(&vars, Scope::Host, &what, &mode, p);
         level.groups = groups;
         model.hosts.push(Named { name, pos, level });
     }

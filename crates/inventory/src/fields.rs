@@ -228,6 +228,26 @@ pub(crate) const KEYS: &[(&str, Field)] = &[
     ("timeout_ops", Field::Timeout(Phase::Command)),
 ];
 
+/// What `key` sets, from [`KEYS`], by hash: every key of every host is
+/// looked up.
+pub(crate) fn key_field(key: &str) -> Option<Field> {
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, Field>> =
+        std::sync::OnceLock::new();
+    INDEX.get_or_init(|| index(KEYS)).get(key).copied()
+}
+
+/// A table of keys as a map (the first entry of a key wins, as a scan
+/// of the table finds it).
+pub(crate) fn index(
+    table: &[(&'static str, Field)],
+) -> std::collections::HashMap<&'static str, Field> {
+    let mut index = std::collections::HashMap::new();
+    for (k, f) in table {
+        index.entry(*k).or_insert(*f);
+    }
+    index
+}
+
 impl Field {
     /// What the field sets, to name conflicts between spellings.
     fn slot(self) -> &'static str {
@@ -330,6 +350,19 @@ pub(crate) fn parse_level_with(
             return level;
         }
     };
+    parse_entries(level, entries.iter(), scope, what, mode, p)
+}
+
+/// The entries of one settings map (already known to be a map) into
+/// `level`.
+pub(crate) fn parse_entries<'e>(
+    mut level: Level,
+    entries: impl Iterator<Item = &'e Entry>,
+    scope: Scope,
+    what: &str,
+    mode: &Mode,
+    p: &mut Problems,
+) -> Level {
     let mut seen: Vec<(&'static str, &str, Pos)> = Vec::new();
     let mut extra = Level::default();
     for entry in entries {
@@ -344,10 +377,7 @@ pub(crate) fn parse_level_with(
                 }
             }
         } else {
-            KEYS.iter()
-                .find(|(k, _)| *k == key)
-                .filter(|(_, f)| scope.allows(*f))
-                .map(|(_, f)| *f)
+            key_field(key).filter(|f| scope.allows(*f))
         };
         let Some(field) = found else {
             match &mode.warn_unknown {

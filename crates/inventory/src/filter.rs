@@ -94,6 +94,15 @@ pub fn select(targets: &[Target], filters: &[Filter]) -> Vec<Target> {
         .collect()
 }
 
+/// [`select`] without copying: the targets that match every filter, moved
+/// out of `targets` (in the same order).
+pub fn select_from(targets: Vec<Target>, filters: &[Filter]) -> Vec<Target> {
+    targets
+        .into_iter()
+        .filter(|t| filters.iter().all(|f| f.matches(t)))
+        .collect()
+}
+
 impl Term {
     fn matches(&self, t: &Target) -> bool {
         let hit = match &self.test {

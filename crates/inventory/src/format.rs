@@ -165,7 +165,10 @@ pub(crate) fn read(
         }
         (Format::Netbox, Some(t)) => netbox::model(t, 0, p),
         (Format::Ansible, Some(t)) if is_ini(path, t) => {
-            Some(ansible::model(&ansible_ini::parse(t, 0, p), p))
+            let root = ansible_ini::parse(t, 0, p);
+            let model = ansible::model(&root, p);
+            drop_aside(root, t.len() >= 1 << 20);
+            Some(model)
         }
         (Format::Ansible | Format::Fanout, Some(t)) => {
             let root = yaml::parse(t, 0, p).map_err(|e| syntax(p, e))?;
@@ -179,7 +182,7 @@ pub(crate) fn read(
                 }
                 root => resolve::model(root.as_ref(), p),
             };
-            drop_aside(root, t.len());
+            drop_aside(root, t.len() >= 1 << 20);
             model
         }
     };
@@ -192,11 +195,12 @@ pub(crate) fn read(
     })
 }
 
-/// Drops a large parsed document on another thread: freeing millions of
-/// nodes takes a tenth of a second that loading need not wait for.
-fn drop_aside(root: Option<yaml::Node>, text_len: usize) {
-    if text_len >= 1 << 20 {
-        std::thread::spawn(move || drop(root));
+/// Drops what was read from a large file (a parsed document, a model) on
+/// another thread: freeing millions of nodes takes a tenth of a second
+/// that loading need not wait for.
+pub(crate) fn drop_aside<T: Send + 'static>(value: T, large: bool) {
+    if large {
+        std::thread::spawn(move || drop(value));
     }
 }
 

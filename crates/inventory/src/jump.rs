@@ -207,31 +207,52 @@ impl JumpSpec {
 /// name, so the name is still the address) from that host: its address,
 /// and its port, username, password and key file where the hop has none.
 pub(crate) fn from_inventory(targets: &mut [fanout_core::Target]) {
-    let by_name: std::collections::HashMap<String, fanout_core::Target> = targets
+    use std::collections::{HashMap, HashSet};
+    fn names_host(hop: &fanout_core::JumpHop, t: &fanout_core::Target) -> bool {
+        hop.name.as_deref() == Some(hop.host.as_str()) && hop.host != t.name
+    }
+    // Only the hosts some hop names are looked up (most inventories have
+    // none): no copy of every target, which took a third of the load.
+    let named: HashSet<&str> = targets
         .iter()
-        .map(|t| (t.name.clone(), t.clone()))
+        .flat_map(|t| t.reach.jump.iter().filter(|h| names_host(h, t)))
+        .map(|h| h.host.as_str())
         .collect();
-    for t in targets.iter_mut() {
-        for hop in &mut t.reach.jump {
-            if hop.name.as_deref() != Some(hop.host.as_str()) || hop.host == t.name {
+    if named.is_empty() {
+        return;
+    }
+    // The last host of a name, as before (duplicates are reported apart).
+    let by_name: HashMap<String, usize> = targets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| named.contains(t.name.as_str()))
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
+    for i in 0..targets.len() {
+        for h in 0..targets[i].reach.jump.len() {
+            let hop = &targets[i].reach.jump[h];
+            if !names_host(hop, &targets[i]) {
                 continue;
             }
-            let Some(host) = by_name.get(&hop.host) else {
+            let Some(&j) = by_name.get(&hop.host) else {
                 continue;
             };
-            hop.host = host.address.clone();
+            let host = &targets[j];
+            let (address, port, user, password, identity) = (
+                host.address.clone(),
+                host.port,
+                host.username.clone(),
+                host.credentials.password.clone(),
+                host.credentials.key_file.clone(),
+            );
+            let hop = &mut targets[i].reach.jump[h];
+            hop.host = address;
             if hop.port == 22 {
-                hop.port = host.port;
+                hop.port = port;
             }
-            hop.user = hop.user.take().or_else(|| host.username.clone());
-            hop.password = hop
-                .password
-                .take()
-                .or_else(|| host.credentials.password.clone());
-            hop.identity = hop
-                .identity
-                .take()
-                .or_else(|| host.credentials.key_file.clone());
+            hop.user = hop.user.take().or(user);
+            hop.password = hop.password.take().or(password);
+            hop.identity = hop.identity.take().or(identity);
         }
     }
 }

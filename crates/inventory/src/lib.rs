@@ -50,7 +50,7 @@ use fanout_core::Target;
 
 pub use convert::{Converted, convert};
 pub use error::{ConvertError, FilterError, InventoryError, Problem, Warning};
-pub use filter::{Filter, select};
+pub use filter::{Filter, select, select_from};
 pub use format::{Format, LoadOptions};
 pub use reach::Origin;
 pub use values::parse_platform;
@@ -142,6 +142,9 @@ fn resolve_read(
         Some(model) => model::resolve(model, &cx, &mut problems),
         None => resolve::Built::default(),
     };
+    // One level per host: freed on another thread for a large inventory.
+    let large = read.model.as_ref().is_some_and(|m| m.hosts.len() >= 10_000);
+    format::drop_aside(read.model, large);
     jump::from_inventory(&mut built.targets);
     if let Some(message) = ssh.run_error.take() {
         return Err(InventoryError::SshConfig { message });

@@ -69,6 +69,8 @@ pub(crate) fn resolve(model: &Model, cx: &Context<'_>, p: &mut Problems) -> Buil
     let mut built = Built {
         known_hosts: model.known_hosts.as_ref().map(|k| cx.path(&k.value)),
         ca_file: model.ca_file.as_ref().map(|k| cx.path(&k.value)),
+        // Sized once: growing 100,000 targets step by step copies them all twice.
+        targets: Vec::with_capacity(model.hosts.len()),
         ..Built::default()
     };
     let mut missing = Missing::default();

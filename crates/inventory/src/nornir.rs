@@ -127,6 +127,8 @@ pub(crate) fn model(
                     "hosts.yaml has no hosts; add at least one, e.g. `r1: {hostname: 127.0.0.1}`",
                 );
             }
+            let large = model.hosts.len() >= 10_000;
+            crate::format::drop_aside(root, large);
         }
     }
     Ok(model)

@@ -51,6 +51,28 @@ impl Context<'_> {
 pub(crate) struct Missing {
     unset: BTreeMap<Unset, Vec<String>>,
     checked_keys: HashSet<Pos>,
+    /// Each secret as written (its place and source) -> what it resolved
+    /// to: the `defaults:` password of 100,000 hosts is looked up once.
+    resolved: HashMap<Pos, (SecretSource, Result<String, Vec<String>>)>,
+}
+
+impl Missing {
+    /// `src` resolved from `env`, once per place it is written.
+    fn resolve(
+        &mut self,
+        src: &At<SecretSource>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, Vec<String>> {
+        if let Some((source, done)) = self.resolved.get(&src.pos)
+            && *source == src.value
+        {
+            return done.clone();
+        }
+        let done = src.value.resolve(env);
+        self.resolved
+            .insert(src.pos, (src.value.clone(), done.clone()));
+        done
+    }
 }
 
 /// An unset variable: where it is named, its name, the field it is for
@@ -341,7 +363,7 @@ pub(crate) fn assemble(
     let mut t = Target::new(name, address);
     let mut secret = |src: Option<&At<SecretSource>>, field: &'static str, key: &'static str| {
         let src = src?;
-        match src.value.resolve(cx.env) {
+        match missing.resolve(src, cx.env) {
             Ok(value) => Some(Secret::new(value)),
             Err(vars) => {
                 for var in vars {
@@ -429,18 +451,22 @@ pub(crate) fn assemble(
         .iter()
         .find_map(|l| l.host_keys.as_ref())
         .map(|h| h.value);
-    for level in levels.iter().rev() {
-        for (phase, d) in &level.timeouts {
+    // The most specific level first; within a level the last one written
+    // wins. Only the values kept are copied.
+    for level in levels {
+        for (phase, d) in level.timeouts.iter().rev() {
             let slot = match phase {
                 Phase::Connect => &mut t.timeouts.connect,
                 Phase::Auth => &mut t.timeouts.auth,
                 Phase::Command => &mut t.timeouts.command,
                 Phase::Host => &mut t.timeouts.host,
             };
-            *slot = Some(d.value);
+            slot.get_or_insert(d.value);
         }
-        for (key, value) in &level.vars {
-            t.vars.insert(key.clone(), value.value.clone());
+        for (key, value) in level.vars.iter().rev() {
+            if !t.vars.contains_key(key) {
+                t.vars.insert(key.clone(), value.value.clone());
+            }
         }
     }
     t.port = levels

@@ -9,14 +9,14 @@ use crate::yaml::{Kind, Node};
 
 /// How a secret is written: text with `${VAR}` references, or `*_env: VAR`.
 /// `Debug` shows variable names only.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) enum SecretSource {
     Template(Vec<Piece>),
     Env(String),
 }
 
 /// Part of a secret template.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Piece {
     Text(String),
     Var(String),

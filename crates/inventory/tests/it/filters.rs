@@ -1,7 +1,7 @@
 //! `-l FILTER`: terms, negation, OR within a filter, AND across filters.
 
 use fanout_core::Target;
-use fanout_inventory::{Filter, FilterError, select};
+use fanout_inventory::{Filter, FilterError, select, select_from};
 
 use super::{parse, y};
 
@@ -33,6 +33,25 @@ fn names(filters: &[&str]) -> Vec<String> {
         .into_iter()
         .map(|t| t.name)
         .collect()
+}
+
+/// Moving the targets out selects the same hosts, whole and in order, as
+/// copying them.
+#[test]
+fn select_from_moves_what_select_copies() {
+    for filters in [
+        &[][..],
+        &["core*"][..],
+        &["group:london", "!platform:nxos"][..],
+        &["rack=*", "edge*,fw1"][..],
+        &["nothing"][..],
+    ] {
+        let filters: Vec<Filter> = filters.iter().map(|f| Filter::parse(f).unwrap()).collect();
+        let copied = select(&fleet(), &filters);
+        let moved = select_from(fleet(), &filters);
+        assert_eq!(format!("{copied:?}"), format!("{moved:?}"), "{filters:?}");
+    }
+    assert_eq!(select_from(fleet(), &[]).len(), 5);
 }
 
 #[test]
