@@ -2,8 +2,6 @@
 //! and INI, NetBox), in-process: `cargo bench -p fanout-inventory`.
 //! `FANOUT_BENCH_HOSTS=N` loads N hosts instead. The inventories are the
 //! scale test's (tests/it/generate.rs), written to a temporary directory.
-//! The allocator is the `fanout` binary's (mimalloc), so the figures are
-//! the binary's, less starting and ending the process.
 
 #[path = "../tests/it/generate.rs"]
 mod generate;
@@ -12,9 +10,6 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use fanout_inventory::LoadOptions;
-
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn load(c: &mut Criterion) {
     let n: usize = std::env::var("FANOUT_BENCH_HOSTS")
