@@ -34,11 +34,6 @@ mod worker_cmd;
 
 use std::process::ExitCode;
 
-/// mimalloc: a load of 100,000 hosts is millions of small allocations and
-/// frees, which glibc's allocator spends a third of the time on.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::FromArgMatches;
 
 use crate::cli::{Cli, Command, InventoryCommand, SimCommand};
