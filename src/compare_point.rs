@@ -53,7 +53,7 @@ fn start_fleet(setup: &Setup, source: &Source) -> Result<Option<FleetProcess>> {
     let Source::Sim(n) = source else {
         return Ok(None);
     };
-    let serve: Vec<OsString> = [
+    let mut serve: Vec<OsString> = [
         "sim",
         "serve",
         "-n",
@@ -66,6 +66,10 @@ fn start_fleet(setup: &Setup, source: &Source) -> Result<Option<FleetProcess>> {
     .iter()
     .map(OsString::from)
     .collect();
+    // An http task needs each device's HTTPS API (`http_port`, the CA).
+    if matches!(setup.task, crate::cli::TaskCmd::Http { .. }) {
+        serve.push("--http".into());
+    }
     let fleet = FleetProcess::start(&setup.exe, &serve, FLEET_START_TIMEOUT)
         .context("starting the simulated fleet (`fanout sim serve`)")?;
     if let Some(pid) = fleet.pid() {

@@ -230,6 +230,27 @@ fn default_task_is_cli_show_version_on_a_simulated_fleet() {
 }
 
 #[test]
+fn an_http_task_gets_a_fleet_serving_https_with_its_ca() {
+    let doc = json(&[
+        "compare",
+        "-q",
+        "--sim",
+        "4",
+        "--latency",
+        "5ms",
+        "-e",
+        "threads,async",
+        "--format",
+        "json",
+        "http",
+        "https://{host}:{vars.http_port}/restconf/data/Cisco-IOS-XE-native:native/hostname",
+    ]);
+    assert_eq!(doc["hosts"], 4);
+    let names = check_results(&doc, 4);
+    assert_eq!(names.len(), 2, "{doc}");
+}
+
+#[test]
 fn sim_fleet_is_measured_separately_and_stopped() {
     let out = run(&[
         "compare",

@@ -129,9 +129,13 @@ impl Deadline {
 
     /// Runs `fut` until this deadline, on tokio's clock (call it within a
     /// tokio runtime); `Err(Expired)` if the deadline came first (`fut` is
-    /// then dropped).
+    /// then dropped). A deadline already passed is `Expired` without
+    /// polling `fut`: tokio's timeout polls its future first, so a read
+    /// that is always ready (a device streaming faster than it is read)
+    /// would otherwise never time out.
     pub async fn run<F: Future>(&self, fut: F) -> Result<F::Output, Expired> {
         match self.at {
+            Some(_) if self.passed() => Err(Expired),
             Some(at) => tokio::time::timeout_at(at.into(), fut)
                 .await
                 .map_err(|_| Expired),
@@ -242,6 +246,27 @@ mod tests {
         );
         let d = Deadline::new(now, Phase::Command, Some(Duration::MAX), None);
         assert_eq!((d.at, d.remaining(), d.passed()), (None, None, false));
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_even_a_future_that_is_always_ready() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let now = Instant::now();
+        let d = Deadline::new(now, Phase::Command, Some(Duration::from_millis(30)), None);
+        // A device streaming faster than it is read: every read is ready.
+        let reads = rt.block_on(async {
+            let mut reads = 0u64;
+            while d.run(std::future::ready(())).await.is_ok() {
+                reads += 1;
+                tokio::task::yield_now().await;
+            }
+            reads
+        });
+        assert!(d.passed() && reads > 0, "{reads} reads");
+        assert_eq!(rt.block_on(d.run(std::future::ready(1))), Err(Expired));
     }
 
     #[test]

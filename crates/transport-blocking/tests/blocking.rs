@@ -210,7 +210,9 @@ fn jump_hosts_and_proxy_commands_leave_no_thread_fd_or_process_behind() {
             assert!(out[0].stdout.contains("Software"), "{out:?}");
             assert!(progress.timings.auth > Duration::ZERO);
         }
-        assert_eq!(pump_threads(), 0, "round {round}: pumps joined");
+        // Joined; a joined thread may still be listed in /proc for a moment
+        // (the kernel wakes the joiner before it has removed the task).
+        eventually("the pumps are joined", || pump_threads() == 0);
         eventually("the socket pairs are closed", || {
             unix_socket_fds() <= baseline
         });
@@ -242,7 +244,7 @@ fn jump_hosts_and_proxy_commands_leave_no_thread_fd_or_process_behind() {
         late < Duration::from_secs(3),
         "returned {late:?} after the cancel"
     );
-    assert_eq!(pump_threads(), 0, "pumps joined after a cancel");
+    eventually("the pumps are joined after a cancel", || pump_threads() == 0);
     eventually("the socket pairs are closed", || {
         unix_socket_fds() <= baseline
     });
