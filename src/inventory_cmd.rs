@@ -117,6 +117,7 @@ fn host_json(t: &Target, origins: Option<&Vec<fanout_inventory::Origin>>) -> ser
         "ciphers": t.reach.ciphers,
         "macs": t.reach.macs,
         "known_hosts": t.reach.known_hosts,
+        "connect_timeout_ms": t.timeouts.connect.map(|d| d.as_millis() as u64),
         "host_keys": t.host_keys.map(host_keys_name),
         "from_ssh_config": from,
     })
@@ -256,6 +257,14 @@ pub(crate) fn show(args: &crate::cli::InventoryShowArgs) -> Result<ExitCode> {
                     .join(" ")
             },
             from("known_hosts", "-"),
+        ),
+        (
+            "connect_timeout",
+            opt(t.timeouts.connect.map(|d| format!("{}s", d.as_secs_f64()))),
+            from(
+                "connect_timeout",
+                "inventory (else the run's --timeout connect=)",
+            ),
         ),
     ];
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);

@@ -189,3 +189,118 @@ fn a_malformed_ssh_config_stops_the_run_with_its_line() {
         r.stderr
     );
 }
+
+#[test]
+fn ssh_config_algorithms_known_hosts_and_connect_timeout_reach_the_sim_on_every_executor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = tmp.path().join("fleet.yaml");
+    let kh = tmp.path().join("lab_known_hosts");
+    let (child, text) = crate::sim::serve(
+        &[
+            "-n",
+            "2",
+            "--faults",
+            "legacy_algorithms=r2",
+            "--known-hosts-out",
+            kh.to_str().unwrap(),
+        ],
+        &served,
+    );
+    // The inventory without its known_hosts: only the ssh_config's
+    // UserKnownHostsFile vouches for the devices (HOME is empty).
+    let inv = tmp.path().join("inv.yaml");
+    let own: String = text
+        .lines()
+        .filter(|l| !l.starts_with("known_hosts:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&inv, own).unwrap();
+    let config = tmp.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host *\n  UserKnownHostsFile \"{}\"\n  KexAlgorithms -diffie-hellman-group1-sha1\n  ConnectTimeout 30\n",
+            kh.display()
+        ),
+    )
+    .unwrap();
+    let (inv, config) = (inv.to_str().unwrap(), config.to_str().unwrap());
+
+    let r = run_in(
+        tmp.path(),
+        &["inventory", "show", "-i", inv, "--ssh-config", config, "r2"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let line = |field: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{field} ")))
+            .unwrap_or_else(|| panic!("no {field} in {}", r.stdout))
+            .to_string()
+    };
+    assert!(
+        line("connect_timeout").contains("30s")
+            && line("connect_timeout").contains(&format!("ssh_config {config}:4")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        line("kex_algorithms").contains(&format!("ssh_config {config}:3")),
+        "{}",
+        r.stdout
+    );
+
+    for executor in ["seq", "threads", "process", "async"] {
+        let r = run_in(
+            tmp.path(),
+            &[
+                "run",
+                "-i",
+                inv,
+                "--ssh-config",
+                config,
+                "-e",
+                executor,
+                "--host-keys",
+                "strict",
+                "--format",
+                "json",
+                "exec",
+                "show version",
+            ],
+        );
+        assert_eq!(r.code, 0, "{executor}: {}{}", r.stdout, r.stderr);
+        let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let host = |name: &str| {
+            doc["hosts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h["host"] == name)
+                .unwrap_or_else(|| panic!("{executor}: no {name} in {doc}"))
+                .clone()
+        };
+        assert!(
+            host("r1").get("legacy_algorithms").is_none(),
+            "{executor}: a modern device lists none: {doc}"
+        );
+        let legacy = host("r2")["legacy_algorithms"].clone();
+        let names: Vec<&str> = legacy
+            .as_array()
+            .unwrap_or_else(|| panic!("{executor}: r2 lists its legacy algorithms: {doc}"))
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert!(
+            names.contains(&"diffie-hellman-group14-sha1") && names.contains(&"hmac-sha1"),
+            "{executor}: r2 needed SHA-1 kex (not group1, removed by the ssh_config) and hmac-sha1: {names:?}"
+        );
+        assert!(
+            !names.contains(&"diffie-hellman-group1-sha1"),
+            "{executor}: {names:?}"
+        );
+        assert_eq!(doc["summary"]["legacy_hosts"], 1, "{executor}: {doc}");
+    }
+    let r = crate::sim::stop(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

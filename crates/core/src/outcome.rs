@@ -222,6 +222,11 @@ pub struct HostOutcome {
     pub attempts: u32,
     /// Who ran it.
     pub worker: Worker,
+    /// The legacy SSH algorithms (SHA-1 key exchange, `ssh-rsa` host key,
+    /// CBC/3DES cipher, SHA-1 MAC) the connection to the host agreed on:
+    /// an old box to audit. Empty (and left out of JSON) otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legacy_algorithms: Vec<String>,
 }
 
 impl HostOutcome {
@@ -237,6 +242,7 @@ impl HostOutcome {
             timings: PhaseTimings::default(),
             attempts: 1,
             worker,
+            legacy_algorithms: Vec::new(),
         }
     }
 

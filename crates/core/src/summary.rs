@@ -51,7 +51,8 @@ impl StatusCounts {
 
 /// What a run did, counted from the outcomes delivered. As JSON:
 /// `{"executor", "concurrency", "hosts", "ok", "failed", "timeout",
-/// "cancelled", "wall_s"}`.
+/// "cancelled", "wall_s"}`, and `"legacy_hosts"` when some host needed
+/// legacy SSH algorithms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     /// Executor name.
@@ -66,6 +67,14 @@ pub struct RunSummary {
     /// From the first host starting to the last outcome.
     #[serde(rename = "wall_s", with = "seconds")]
     pub wall: Duration,
+    /// Outcomes whose connection agreed on legacy SSH algorithms
+    /// ([`HostOutcome::legacy_algorithms`](crate::HostOutcome) not empty).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub legacy_hosts: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl RunSummary {
@@ -77,6 +86,7 @@ impl RunSummary {
             hosts: 0,
             counts: StatusCounts::default(),
             wall: Duration::ZERO,
+            legacy_hosts: 0,
         }
     }
 
@@ -128,6 +138,7 @@ mod tests {
                 cancelled: 1,
             },
             wall: Duration::from_millis(1500),
+            legacy_hosts: 0,
         };
         let json = serde_json::to_string(&summary).unwrap();
         assert_eq!(
@@ -137,5 +148,15 @@ mod tests {
         let back: RunSummary = serde_json::from_str(&json).unwrap();
         assert_eq!(back, summary);
         assert!(!back.all_ok());
+        let legacy = RunSummary {
+            legacy_hosts: 2,
+            ..summary
+        };
+        let json = serde_json::to_string(&legacy).unwrap();
+        assert!(
+            json.ends_with(r#""wall_s":1.5,"legacy_hosts":2}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<RunSummary>(&json).unwrap(), legacy);
     }
 }

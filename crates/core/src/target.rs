@@ -271,6 +271,11 @@ pub struct Reach {
     /// before the run's.
     #[serde(default)]
     pub known_hosts: Vec<PathBuf>,
+    /// Where each algorithm list came from, by field (`kex_algorithms`,
+    /// `host_key_algorithms`, `ciphers`, `macs`): `ssh_config FILE:LINE`,
+    /// for the message of a list a transport cannot apply.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, String>,
 }
 
 impl Reach {

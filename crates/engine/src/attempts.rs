@@ -34,6 +34,10 @@ pub struct Progress {
     /// The phase running now, as far as the attempt says (for the message
     /// of a host cancelled mid-phase); cleared after each attempt.
     pub phase: Option<Phase>,
+    /// The legacy algorithms (SHA-1 kex, `ssh-rsa`, CBC, hmac-sha1...) the
+    /// transport's last handshake with the target agreed on; the host's
+    /// `legacy_algorithms`.
+    pub legacy_algorithms: Vec<String>,
 }
 
 impl Progress {
@@ -87,6 +91,7 @@ impl<'a> HostAttempts<'a> {
                 attempts: 0,
                 timings: PhaseTimings::default(),
                 phase: None,
+                legacy_algorithms: Vec::new(),
             },
         }
     }
@@ -160,6 +165,7 @@ impl<'a> HostAttempts<'a> {
         o.attempts = self.progress.attempts;
         o.timings = self.progress.timings;
         o.timings.total = self.progress.start.elapsed();
+        o.legacy_algorithms = self.progress.legacy_algorithms.clone();
         o
     }
 
@@ -187,6 +193,7 @@ impl<'a> HostAttempts<'a> {
         };
         outcome.attempts = self.progress.attempts;
         outcome.timings = self.progress.timings;
+        outcome.legacy_algorithms = std::mem::take(&mut self.progress.legacy_algorithms);
         outcome
     }
 }

@@ -18,6 +18,8 @@ pub struct Ledger {
     first_start: Option<Instant>,
     last_outcome: Option<Instant>,
     counts: StatusCounts,
+    /// Outcomes with legacy SSH algorithms.
+    legacy_hosts: usize,
     reported: Vec<bool>,
     left: usize,
     /// Hosts before this index all have an outcome (the end-of-run sweep).
@@ -33,6 +35,7 @@ impl Ledger {
             first_start: None,
             last_outcome: None,
             counts: StatusCounts::default(),
+            legacy_hosts: 0,
             reported: vec![false; hosts],
             left: hosts,
             swept: 0,
@@ -58,6 +61,9 @@ impl Ledger {
         }
         self.left -= 1;
         self.counts.add(outcome.status);
+        if !outcome.legacy_algorithms.is_empty() {
+            self.legacy_hosts += 1;
+        }
         self.last_outcome = Some(Instant::now());
         true
     }
@@ -159,6 +165,7 @@ impl Ledger {
             hosts: self.counts.total(),
             counts: self.counts,
             wall,
+            legacy_hosts: self.legacy_hosts,
         }
     }
 }

@@ -415,6 +415,12 @@ mod tests {
             ..fanout_core::JumpHop::default()
         });
         t.reach.kex_algorithms = Some("+diffie-hellman-group1-sha1".into());
+        t.reach.sources.insert(
+            "kex_algorithms".into(),
+            "ssh_config /lab/ssh_config:3".into(),
+        );
+        t.reach.known_hosts = vec!["/lab/known_hosts".into()];
+        t.timeouts.connect = Some(Duration::from_secs(30));
         t.ca_file = Some("/lab/ca.pem".into());
         t
     }
@@ -524,7 +530,12 @@ mod tests {
         );
         o.attempts = 2;
         o.timings.command = Duration::from_micros(2_000_123);
+        o.legacy_algorithms = vec!["diffie-hellman-group14-sha1".into(), "hmac-sha1".into()];
         let line = encode(&FromWorker::Outcome { outcome: o.clone() });
+        assert!(
+            line.contains(r#""legacy_algorithms":["diffie-hellman-group14-sha1","hmac-sha1"]"#),
+            "{line}"
+        );
         let FromWorker::Outcome { outcome } = decode_from_worker(line.as_bytes()).unwrap() else {
             panic!("not an outcome: {line}");
         };

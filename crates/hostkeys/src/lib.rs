@@ -20,6 +20,7 @@
 //! [`HostKeyVerifier::warnings`].
 
 mod error;
+mod extra;
 mod known_hosts;
 mod pattern;
 mod store;
@@ -39,6 +40,7 @@ pub use error::{
 pub use known_hosts::key_type_of;
 pub use pattern::{hash_host_name, host_name};
 
+use extra::{Extra, Extras};
 use known_hosts::{BASE64, Entry, Index, Marker};
 use store::{FileState, LockedFile, Source};
 
@@ -64,6 +66,8 @@ pub struct HostKeyVerifier {
     /// Read on first need: at construction unless the policy is `off`, in
     /// which case only when a target overrides it.
     state: OnceLock<Result<State, HostKeyError>>,
+    /// Targets' own files (`UserKnownHostsFile`), checked before `sources`.
+    extras: Extras,
 }
 
 /// Lock order: `disk` before `index`; nothing that holds `index` takes
@@ -130,6 +134,7 @@ impl HostKeyVerifier {
             policy,
             sources,
             state: OnceLock::new(),
+            extras: Extras::default(),
         };
         if policy != HostKeyPolicy::Off {
             verifier.state()?;
@@ -166,7 +171,16 @@ impl HostKeyVerifier {
         };
         let name = host_name(&target.address, target.port);
         let mut types: Vec<String> = Vec::new();
-        for e in read(&state.index).lookup(&name) {
+        let extras = self
+            .extras
+            .get(&target.reach.known_hosts)
+            .unwrap_or_default();
+        let index = read(&state.index);
+        let entries = extras
+            .iter()
+            .flat_map(|x| x.lookup(&name))
+            .chain(index.lookup(&name));
+        for e in entries {
             if e.marker == Marker::None && !types.contains(&e.key_type) {
                 types.push(e.key_type.clone());
             }
@@ -196,16 +210,31 @@ impl HostKeyVerifier {
         let state = self.state()?;
         let name = host_name(&target.address, target.port);
         let key_type = key_type_of(key_blob).unwrap_or(key_type);
-        {
+        // The target's own files first: the first that has an entry for
+        // the host decides.
+        let extras = self.extras.get(&target.reach.known_hosts)?;
+        for extra in &extras {
+            if let Some(settled) = settled_in(extra, &name, key_type, key_blob) {
+                return settled;
+            }
+        }
+        let strict = {
             let index = read(&state.index);
             if let Some(settled) = self.settled(&index, &name, key_type, key_blob) {
                 return settled;
             }
-            if policy == HostKeyPolicy::Strict {
-                return Err(self.unknown(&index, target, &name, key_type, key_blob, None));
-            }
-        }
-        self.accept_new(state, target, &name, key_type, key_blob)
+            (policy == HostKeyPolicy::Strict)
+                .then(|| self.unknown(&index, target, &name, key_type, key_blob, None))
+        };
+        // The index lock is released: `accept_new` takes the disk lock first.
+        let unknown = match strict {
+            Some(e) => e,
+            None => match self.accept_new(state, target, &name, key_type, key_blob) {
+                Err(e @ HostKeyError::Unknown(_)) => e,
+                done => return done,
+            },
+        };
+        Err(with_extras(unknown, &extras))
     }
 
     fn state(&self) -> Result<&State, HostKeyError> {
@@ -400,6 +429,60 @@ fn decide<'a>(index: &'a Index, name: &str, key_type: &str, blob: &[u8]) -> Deci
     {
         Some(e) => Decision::Changed(e),
         None => Decision::Unknown,
+    }
+}
+
+/// What one of a target's own files says about the offered key; `None`:
+/// it has no entry for the host.
+fn settled_in(
+    extra: &Extra,
+    name: &str,
+    key_type: &str,
+    blob: &[u8],
+) -> Option<Result<HostKeyStatus, HostKeyError>> {
+    let at = |e: &Entry| Location {
+        file: extra.path.clone(),
+        line: e.line,
+    };
+    let found = extra.lookup(name);
+    if let Some(e) = found
+        .iter()
+        .find(|e| e.marker == Marker::Revoked && e.blob == blob)
+    {
+        return Some(Err(HostKeyError::Revoked(Box::new(RevokedKey {
+            offered: offered(name, key_type, blob),
+            at: at(e),
+        }))));
+    }
+    if found
+        .iter()
+        .any(|e| e.marker == Marker::None && e.blob == blob)
+    {
+        return Some(Ok(HostKeyStatus::Known));
+    }
+    let e = found
+        .iter()
+        .find(|e| e.marker == Marker::None && e.key_type == key_type)?;
+    Some(Err(HostKeyError::Changed(Box::new(ChangedKey {
+        offered: offered(name, key_type, blob),
+        known_fingerprint: fingerprint(&e.blob),
+        at: at(e),
+        pattern: e.hosts.wildcard_for(name).map(str::to_string),
+    }))))
+}
+
+/// An unknown-key error naming the target's own files first among those
+/// searched.
+fn with_extras(err: HostKeyError, extras: &[std::sync::Arc<Extra>]) -> HostKeyError {
+    match err {
+        HostKeyError::Unknown(mut u) if !extras.is_empty() => {
+            let mut searched: Vec<PathBuf> = extras.iter().map(|x| x.path.clone()).collect();
+            searched.retain(|p| !u.searched.contains(p));
+            searched.append(&mut u.searched);
+            u.searched = searched;
+            HostKeyError::Unknown(u)
+        }
+        other => other,
     }
 }
 

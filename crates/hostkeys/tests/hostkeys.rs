@@ -856,3 +856,49 @@ fn ten_thousand_lines_index_fast() {
     );
     println!("10,200 lines loaded in {load:?}; 300 lookups in {lookups:?}");
 }
+
+#[test]
+fn a_targets_own_known_hosts_files_are_checked_first_and_read_once() {
+    let (_run_dir, run_file) = known_hosts(&format!("[127.0.0.1]:2201 {ED} {ED2}\n"));
+    let (_own_dir, own) = known_hosts(&format!(
+        "[127.0.0.1]:2201 {ED} {ED1}\n[127.0.0.1]:2202 {ED} {ED3}\n"
+    ));
+    let v = verifier(Strict, &run_file);
+    let mut t = target("127.0.0.1", 2202);
+    // Only the target's own file knows 2202.
+    assert!(matches!(
+        v.verify(&t, ED, &blob(ED3)),
+        Err(HostKeyError::Unknown(_))
+    ));
+    t.reach.known_hosts = vec!["/nonexistent/kh".into(), own.clone()];
+    assert_eq!(v.verify(&t, ED, &blob(ED3)).unwrap(), HostKeyStatus::Known);
+    assert_eq!(v.known_key_types(&t), [ED]);
+    // For 2201 the own file decides first: ED1 is known, ED2 (only in the
+    // run's file) is a changed key there, named at its line.
+    t.port = 2201;
+    assert_eq!(v.verify(&t, ED, &blob(ED1)).unwrap(), HostKeyStatus::Known);
+    let e = v.verify(&t, ED, &blob(ED2)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::HostKey);
+    assert!(
+        e.to_string().contains(&format!("{}:1", own.display())),
+        "{e}"
+    );
+    // An unknown key names the own files first among those searched.
+    t.port = 2203;
+    let e = v.verify(&t, ED, &blob(ED1)).unwrap_err();
+    let HostKeyError::Unknown(u) = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        u.searched,
+        [
+            PathBuf::from("/nonexistent/kh"),
+            own.clone(),
+            run_file.clone()
+        ]
+    );
+    // Read once: a change on disk is not seen by this verifier.
+    fs::write(&own, "").unwrap();
+    t.port = 2202;
+    assert_eq!(v.verify(&t, ED, &blob(ED3)).unwrap(), HostKeyStatus::Known);
+}

@@ -203,6 +203,21 @@ fn resolve_into(
             .unwrap_or_default();
         note("key_file", shown, v, !inventory);
     }
+    if let Some(v) = r.get("connecttimeout") {
+        let inventory = t.timeouts.connect.is_some();
+        if !inventory {
+            // Checked when the file was read.
+            let secs = v.text().parse::<u64>().unwrap_or(0);
+            t.timeouts.connect =
+                Some(std::time::Duration::from_secs(secs)).filter(|d| !d.is_zero());
+        }
+        let shown = t
+            .timeouts
+            .connect
+            .map(|d| format!("{}s", d.as_secs_f64()))
+            .unwrap_or_default();
+        note("connect_timeout", shown, v, !inventory);
+    }
     if let Some(v) = r.get("stricthostkeychecking") {
         let inventory = t.host_keys.is_some();
         if !inventory {
@@ -245,6 +260,9 @@ fn resolve_into(
                 "ciphers" => t.reach.ciphers = Some(text.clone()),
                 _ => t.reach.macs = Some(text.clone()),
             }
+            t.reach
+                .sources
+                .insert(field.to_string(), format!("ssh_config {}", v.pos));
             note(field, text, v, true);
         }
     }

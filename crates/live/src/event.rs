@@ -184,6 +184,7 @@ fn preview(outcome: &HostOutcome) -> (Option<HostOutcome>, bool) {
         timings: outcome.timings,
         attempts: outcome.attempts,
         worker: outcome.worker,
+        legacy_algorithms: outcome.legacy_algorithms.clone(),
     };
     (Some(short), true)
 }

@@ -77,6 +77,7 @@ impl Serialize for HostJson<'_> {
             timings,
             attempts,
             worker,
+            legacy_algorithms,
         } = self.outcome;
         #[derive(Serialize)]
         struct Json<'a> {
@@ -92,6 +93,8 @@ impl Serialize for HostJson<'_> {
             timings_ms: &'a fanout_core::PhaseTimings,
             attempts: &'a u32,
             worker: &'a fanout_core::Worker,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            legacy_algorithms: &'a Vec<String>,
             #[serde(skip_serializing_if = "Option::is_none")]
             changed: Option<bool>,
             #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +122,7 @@ impl Serialize for HostJson<'_> {
             timings_ms: timings,
             attempts,
             worker,
+            legacy_algorithms,
             changed: extras.diff.as_ref().map(|d| d.changed),
             diff: extras.diff.as_ref().and_then(|d| d.unified.as_deref()),
         }
@@ -156,6 +160,7 @@ mod tests {
         let mut o = HostOutcome::failed("r1", ErrorKind::Timeout, "slow", Worker::Task(3));
         o.phase = Some(Phase::Command);
         o.attempts = 2;
+        o.legacy_algorithms = vec!["hmac-sha1".into()];
         o.outputs = vec![
             CommandOutput {
                 command: "show version".into(),

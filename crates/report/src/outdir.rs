@@ -277,6 +277,7 @@ mod tests {
             hosts: 0,
             counts: StatusCounts::default(),
             wall: std::time::Duration::ZERO,
+            legacy_hosts: 0,
         };
         let mut dir = OutDir::create(&dest).unwrap();
         dir.host(&outcome("r1", "one\n")).unwrap();

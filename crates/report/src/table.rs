@@ -105,10 +105,19 @@ fn size(bytes: usize) -> String {
     }
 }
 
-/// `3 hosts: 3 ok, 0 failed, 0 timeout, 0 cancelled in 3.00 s (seq, concurrency 1)`.
+/// `3 hosts: 3 ok, 0 failed, 0 timeout, 0 cancelled in 3.00 s (seq, concurrency 1)`,
+/// then `; 1 host needed legacy SSH algorithms` when one did.
 pub fn summary_line(s: &RunSummary) -> String {
+    let legacy = match s.legacy_hosts {
+        0 => String::new(),
+        1 => "; 1 host needed legacy SSH algorithms (see legacy_algorithms in --format json)"
+            .to_string(),
+        n => format!(
+            "; {n} hosts needed legacy SSH algorithms (see legacy_algorithms in --format json)"
+        ),
+    };
     format!(
-        "{} host{}: {} ok, {} failed, {} timeout, {} cancelled in {:.2} s ({}, concurrency {})",
+        "{} host{}: {} ok, {} failed, {} timeout, {} cancelled in {:.2} s ({}, concurrency {}){legacy}",
         s.hosts,
         if s.hosts == 1 { "" } else { "s" },
         s.counts.ok,

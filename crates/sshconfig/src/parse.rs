@@ -201,6 +201,12 @@ fn check_value(
                 args[0]
             )));
         }
+        "connecttimeout" if !args[0].parse::<u64>().is_ok_and(|s| s > 0) => {
+            return Err(invalid(format!(
+                "`{keyword} {}` is not a number of seconds; write a whole number above 0",
+                args[0]
+            )));
+        }
         "stricthostkeychecking"
             if !["yes", "no", "off", "ask", "accept-new"]
                 .contains(&args[0].to_ascii_lowercase().as_str()) =>

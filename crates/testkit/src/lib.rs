@@ -253,6 +253,14 @@ macro_rules! executor_conformance {
                 $crate::streaming_checks::cancel_stops_endless_output(&make);
             }
             #[test]
+            fn ssh_legacy_algorithms_are_recorded() {
+                $crate::fleet_checks::legacy_algorithms_are_recorded(&make);
+            }
+            #[test]
+            fn ssh_user_known_hosts_file_is_checked() {
+                $crate::fleet_checks::user_known_hosts_file_is_checked(&make);
+            }
+            #[test]
             fn templated_commands_are_rendered() {
                 $crate::reach_checks::templated_commands_are_rendered(&make);
             }

@@ -274,3 +274,56 @@ fn a_bad_jump_value_is_a_located_error() {
         "{e}"
     );
 }
+
+#[test]
+fn connect_timeout_applies_unless_the_inventory_sets_one_and_lists_keep_their_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let config = d.join("timeout_config");
+    std::fs::write(
+        &config,
+        "Host *\n  ConnectTimeout 7\n  MACs -hmac-sha1*\n  KexAlgorithms ^curve25519-sha256\n",
+    )
+    .unwrap();
+    let inv = load(
+        d,
+        "
+        - {name: a, host: 127.0.0.1}
+        - {name: b, host: 127.0.0.2, timeouts: {connect: 2s}}
+        ",
+        Some(config.clone()),
+    )
+    .unwrap();
+    let secs = std::time::Duration::from_secs;
+    let (a, b) = (&inv.targets[0], &inv.targets[1]);
+    assert_eq!(a.timeouts.connect, Some(secs(7)));
+    assert_eq!(b.timeouts.connect, Some(secs(2)), "the inventory wins");
+    let from = |host: &str, field: &str| {
+        inv.ssh_config_origins[host]
+            .iter()
+            .find(|o| o.field == field)
+            .unwrap_or_else(|| panic!("no {field} for {host}"))
+            .clone()
+    };
+    let at = |line: usize| format!("ssh_config {}:{line}", config.display());
+    assert_eq!(from("a", "connect_timeout").from, at(2));
+    assert_eq!(from("a", "connect_timeout").value, "7s");
+    assert!(
+        from("b", "connect_timeout")
+            .from
+            .starts_with("inventory (over ssh_config"),
+        "{:?}",
+        from("b", "connect_timeout")
+    );
+    assert_eq!(a.reach.macs.as_deref(), Some("-hmac-sha1*"));
+    assert_eq!(a.reach.sources["macs"], at(3));
+    assert_eq!(a.reach.sources["kex_algorithms"], at(4));
+
+    std::fs::write(&config, "Host *\n  ConnectTimeout soon\n").unwrap();
+    let e = load(d, "- {host: r1}\n", Some(config.clone())).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("timeout_config:2: `ConnectTimeout soon` is not a number of seconds"),
+        "{e}"
+    );
+}

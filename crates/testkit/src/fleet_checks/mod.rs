@@ -8,6 +8,7 @@
 //! apart from numbers ([`messages`]). Each check starts its own small fleet
 //! with short timeouts and stays within a few seconds.
 
+mod algorithms;
 mod cli;
 mod exec;
 mod faults;
@@ -17,6 +18,7 @@ mod limits;
 pub mod messages;
 mod telnet;
 
+pub use algorithms::{legacy_algorithms_are_recorded, user_known_hosts_file_is_checked};
 pub use cli::{cli_error_without_percent, cli_user_enable_config};
 pub use exec::exec_every_platform;
 pub use faults::{cli_faults, faults_map_to_error_kinds, mixed_faults_every_host_once};

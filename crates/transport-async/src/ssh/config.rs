@@ -4,15 +4,19 @@
 
 use std::borrow::Cow;
 
-use fanout_transport::ssh::{LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS};
-use russh::Preferred;
+use fanout_core::Target;
+use fanout_engine::AttemptError;
+use fanout_transport::ssh::{
+    Family, LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS, host_key_order, offer,
+};
 use russh::client;
+use russh::keys::Algorithm;
+use russh::{Preferred, cipher, kex, mac};
 
 /// russh's defaults, plus the legacy algorithms old devices (IOS 12.x)
 /// still offer, at the end of each list so that any modern algorithm the
 /// device has wins.
 pub(super) fn client_config() -> client::Config {
-    use russh::{cipher, kex, mac};
     let defaults = Preferred::DEFAULT;
     // russh knows every name of the policy's lists (a test checks it).
     let mut kex_list = defaults.kex.to_vec();
@@ -49,10 +53,77 @@ pub(super) fn client_config() -> client::Config {
     }
 }
 
+/// The config for `target`: [`client_config`] with each family as the
+/// target's ssh_config lists make it ([`offer`]), and, unless
+/// `HostKeyAlgorithms` is set, the host-key algorithms of the `known` key
+/// types first, as OpenSSH does. A list that cannot be applied is the
+/// host's `invalid_target` error.
+pub(super) fn config_for(
+    target: &Target,
+    known: &[String],
+) -> Result<client::Config, AttemptError> {
+    let mut config = client_config();
+    let p = &mut config.preferred;
+    let real = |n: &&str| *n != "none" && *n != "clear";
+    if let Some(list) = choose(target, Family::Kex, &p.kex, kex::ALL_KEX_ALGORITHMS, real)? {
+        p.kex = Cow::Owned(list);
+    }
+    if let Some(list) = choose(target, Family::Cipher, &p.cipher, cipher::ALL_CIPHERS, real)? {
+        p.cipher = Cow::Owned(list);
+    }
+    if let Some(list) = choose(target, Family::Mac, &p.mac, mac::ALL_MAC_ALGORITHMS, real)? {
+        p.mac = Cow::Owned(list);
+    }
+    let keys: Vec<&str> = p.key.iter().map(|a| a.as_str()).collect();
+    match offer(target, Family::HostKey, &keys, &keys, "russh")? {
+        Some(names) => {
+            let all = p.key.to_vec();
+            p.key = Cow::Owned(
+                names
+                    .iter()
+                    .filter_map(|n| all.iter().find(|a| a.as_str() == n.as_str()).cloned())
+                    .collect::<Vec<Algorithm>>(),
+            );
+        }
+        None if !known.is_empty() => {
+            p.key = Cow::Owned(host_key_order(&p.key, known, |a| a.as_str()));
+        }
+        None => {}
+    }
+    Ok(config)
+}
+
+/// `family`'s list for `target` out of russh's `defaults` and everything
+/// it supports (`all`, the `real` ones), as russh names; `None`: the
+/// defaults.
+fn choose<N>(
+    target: &Target,
+    family: Family,
+    defaults: &[N],
+    all: &[&N],
+    real: impl Fn(&&str) -> bool,
+) -> Result<Option<Vec<N>>, AttemptError>
+where
+    N: AsRef<str> + Copy,
+{
+    let names: Vec<&str> = defaults.iter().map(|n| n.as_ref()).collect();
+    let supported: Vec<&str> = all.iter().map(|n| n.as_ref()).filter(&real).collect();
+    let Some(list) = offer(target, family, &names, &supported, "russh")? else {
+        return Ok(None);
+    };
+    let lookup = |name: &str| {
+        defaults
+            .iter()
+            .copied()
+            .chain(all.iter().map(|n| **n))
+            .find(|n| n.as_ref() == name)
+    };
+    Ok(Some(list.iter().filter_map(|n| lookup(n)).collect()))
+}
+
 #[cfg(test)]
 mod tests {
-    use fanout_transport::ssh::host_key_order;
-    use russh::keys::{Algorithm, HashAlg};
+    use russh::keys::HashAlg;
 
     use super::*;
 

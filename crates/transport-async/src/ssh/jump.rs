@@ -92,7 +92,7 @@ pub(super) async fn open(
             })
             .await;
         progress.timings.connect += started.elapsed();
-        let ((mut handle, _), refusal) = connected
+        let ((mut handle, _), refusal, _) = connected
             .map_err(|Expired| deadline.timeout_error(Vec::new()))
             .and_then(|r| r)
             .map_err(|e| on_hop(e, hop))?;

@@ -17,27 +17,34 @@ mod jump;
 mod proxy;
 pub(crate) mod session;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use fanout_core::{ErrorKind, HostKeyPolicy, Job, Phase, Target, Task};
-use fanout_engine::{AttemptResult, Deadline, Expired, HostDeadline, Progress};
+use fanout_engine::{AttemptError, AttemptResult, Deadline, Expired, HostDeadline, Progress};
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
-use fanout_transport::ssh::{CLOSE_WAIT, host_key_order};
+use fanout_transport::ssh::CLOSE_WAIT;
 use russh::client;
 use tokio::sync::oneshot;
 
 use auth::{KeyCache, authenticate};
 use config::client_config;
 
+/// What a per-target client config depends on: the key types known_hosts
+/// has for it and its ssh_config algorithm lists.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ConfigKey {
+    known: Vec<String>,
+    specs: [Option<String>; 4],
+}
+
 /// SSH client state shared by every host of a run.
 pub(crate) struct Shared {
     config: Arc<client::Config>,
     /// Configs whose host-key algorithms put the types known_hosts has for
     /// a target first (as OpenSSH does), one per distinct list of types.
-    configs: Mutex<HashMap<Vec<String>, Arc<client::Config>>>,
+    configs: Mutex<HashMap<ConfigKey, Arc<client::Config>>>,
     verifier: Arc<HostKeyVerifier>,
     keys: KeyCache,
 }
@@ -55,24 +62,34 @@ impl Shared {
         })
     }
 
-    /// The client config for `target`: host-key algorithms of the types
-    /// known_hosts lists for it first, so that a device with several host
-    /// keys presents the one we know (not an unknown one we would refuse).
-    fn config_for(&self, target: &Target) -> Arc<client::Config> {
+    /// The client config for `target`: its ssh_config algorithm lists
+    /// applied, and (unless it sets `HostKeyAlgorithms`) host-key
+    /// algorithms of the types known_hosts lists for it first, so that a
+    /// device with several host keys presents the one we know (not an
+    /// unknown one we would refuse). One config per distinct combination.
+    fn config_for(&self, target: &Target) -> Result<Arc<client::Config>, AttemptError> {
         let known = self.verifier.known_key_types(target);
-        if known.is_empty() {
-            return self.config.clone();
+        let r = &target.reach;
+        let specs = [
+            &r.kex_algorithms,
+            &r.host_key_algorithms,
+            &r.ciphers,
+            &r.macs,
+        ];
+        if known.is_empty() && specs.iter().all(|s| s.is_none()) {
+            return Ok(self.config.clone());
         }
+        let key = ConfigKey {
+            known,
+            specs: specs.map(|s| s.clone()),
+        };
         let mut configs = self.configs.lock().unwrap_or_else(|e| e.into_inner());
-        configs
-            .entry(known)
-            .or_insert_with_key(|known| {
-                let mut config = client_config();
-                config.preferred.key =
-                    Cow::Owned(host_key_order(&config.preferred.key, known, |a| a.as_str()));
-                Arc::new(config)
-            })
-            .clone()
+        if let Some(config) = configs.get(&key) {
+            return Ok(config.clone());
+        }
+        let config = Arc::new(config::config_for(target, &key.known)?);
+        configs.insert(key, config.clone());
+        Ok(config)
     }
 
     /// What the user should hear once per run: `--host-keys off`, and
@@ -102,6 +119,8 @@ pub(crate) async fn attempt(
     // Checked before any connection is opened.
     let user = fanout_transport::ssh::require_username(target)?;
     fanout_transport::ssh::require_credentials(target)?;
+    // The ssh_config algorithm lists must apply (the config is kept).
+    shared.config_for(target)?;
 
     // Jump hosts (each in the connect and auth phases) or a proxy command
     // first, when the target has them.
@@ -122,9 +141,7 @@ pub(crate) async fn attempt(
     let connected = deadline
         .run(async {
             match through {
-                Some(stream) => session::connect_over(shared, target, stream, killed)
-                    .await
-                    .map(|(connected, _)| connected),
+                Some(stream) => session::connect_over(shared, target, stream, killed).await,
                 None => session::connect(shared, target, killed).await,
             }
         })
@@ -133,11 +150,12 @@ pub(crate) async fn attempt(
     let connected = connected
         .map_err(|Expired| deadline.timeout_error(Vec::new()))
         .and_then(|c| c);
-    let (mut handle, socket_back) = match (connected, &mut route.proxy) {
+    let ((mut handle, socket_back), _, legacy) = match (connected, &mut route.proxy) {
         (Ok(c), _) => c,
         (Err(e), Some(proxy)) => return Err(proxy.explain(target, e).await),
         (Err(e), None) => return Err(e),
     };
+    progress.legacy_algorithms = legacy;
 
     progress.phase = Some(Phase::Auth);
     let started = Instant::now();

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use fanout_core::{ErrorKind, HostKeyPolicy, Target};
 use fanout_engine::AttemptError;
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
-use fanout_transport::ssh::{endpoint, text};
+use fanout_transport::ssh::{Family, endpoint, text};
 use russh::client::{self, Handle, Session};
 use russh::keys::{PublicKey, PublicKeyOrCertificate};
 use russh::{ChannelId, ChannelOpenFailure, Disconnect};
@@ -156,17 +156,24 @@ pub(super) struct Client {
     /// The server's words when it refused to open a channel (a jump host
     /// refusing a forward says why here, not in the error).
     refusal: Refusal,
+    /// The legacy algorithms the first key exchange agreed on.
+    legacy: Legacy,
 }
+
+/// Where [`Client`] keeps the legacy algorithms its key exchange agreed on.
+pub(super) type Legacy = Arc<Mutex<Vec<String>>>;
 
 /// Where [`Client`] keeps the description of the last refused channel.
 pub(super) type Refusal = Arc<Mutex<Option<String>>>;
 
-/// What the host-key check needs of `target`: its name, endpoint and
-/// host-key policy (not its credentials or variables).
+/// What the host-key check needs of `target`: its name, endpoint,
+/// host-key policy and own known_hosts files (not its credentials or
+/// variables).
 fn key_check_target(target: &Target) -> Target {
     let mut t = Target::new(target.name.clone(), target.address.clone());
     t.port = target.port;
     t.host_keys = target.host_keys;
+    t.reach.known_hosts = target.reach.known_hosts.clone();
     t
 }
 
@@ -210,6 +217,27 @@ impl client::Handler for Client {
         Ok(())
     }
 
+    async fn kex_done(
+        &mut self,
+        _shared_secret: Option<&[u8]>,
+        names: &russh::Names,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let mut legacy = self.legacy.lock().unwrap_or_else(|e| e.into_inner());
+        // The first key exchange is the handshake; a rekey agrees on the
+        // same lists.
+        if legacy.is_empty() {
+            *legacy = fanout_transport::ssh::legacy_negotiated([
+                (Family::Kex, names.kex.as_ref()),
+                (Family::HostKey, names.key.as_str()),
+                (Family::Cipher, names.cipher.as_ref()),
+                (Family::Mac, names.client_mac.as_ref()),
+                (Family::Mac, names.server_mac.as_ref()),
+            ]);
+        }
+        Ok(())
+    }
+
     async fn check_server_key(
         &mut self,
         offered: &PublicKeyOrCertificate,
@@ -248,32 +276,37 @@ impl client::Handler for Client {
 
 pub(super) type Connected = (Handle<Client>, oneshot::Receiver<Stream>);
 
+/// A handshake's session, where it keeps a refused channel's reason, and
+/// the legacy algorithms it agreed on.
+pub(super) type Handshake = (Connected, Refusal, Vec<String>);
+
 /// TCP connect to `target`, then the SSH handshake over it.
 pub(super) async fn connect(
     shared: &Shared,
     target: &Target,
     killed: oneshot::Receiver<()>,
-) -> Result<Connected, AttemptError> {
+) -> Result<Handshake, AttemptError> {
     let tcp = tcp_connect(target).await?;
     let _ = tcp.set_nodelay(true);
-    let (connected, _) = connect_over(shared, target, Box::new(tcp), killed).await?;
-    Ok(connected)
+    connect_over(shared, target, Box::new(tcp), killed).await
 }
 
 /// The SSH handshake with `target` over `stream` (a socket, a jump host's
-/// channel, a proxy command's stdio), the host key checked; also where the
-/// session keeps a refused channel's reason.
+/// channel, a proxy command's stdio), the host key checked.
 pub(super) async fn connect_over(
     shared: &Shared,
     target: &Target,
     stream: Stream,
     killed: oneshot::Receiver<()>,
-) -> Result<(Connected, Refusal), AttemptError> {
+) -> Result<Handshake, AttemptError> {
+    let config = shared.config_for(target)?;
     let refusal = Refusal::default();
+    let legacy = Legacy::default();
     let handler = Client {
         verifier: shared.verifier.clone(),
         target: Arc::new(key_check_target(target)),
         refusal: refusal.clone(),
+        legacy: legacy.clone(),
     };
     let (back, socket_back) = oneshot::channel();
     let stream = Returning {
@@ -281,16 +314,38 @@ pub(super) async fn connect_over(
         back: Some(back),
         killed: Some(killed),
     };
-    let handle = client::connect_stream(shared.config_for(target), stream, handler)
+    let handle = client::connect_stream(config, stream, handler)
         .await
         .map_err(|e| handshake_error(e, target))?;
-    Ok(((handle, socket_back), refusal))
+    let legacy = std::mem::take(&mut *legacy.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(((handle, socket_back), refusal, legacy))
 }
 
 fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
     match err {
         ClientError::HostKey(e) => AttemptError::new(e.kind(), None, e.to_string()),
         ClientError::Ssh(russh::Error::NoCommonAlgo { kind, ours, theirs }) => {
+            let family = match kind {
+                russh::AlgorithmKind::Kex => Some(Family::Kex),
+                russh::AlgorithmKind::Key => Some(Family::HostKey),
+                russh::AlgorithmKind::Cipher => Some(Family::Cipher),
+                russh::AlgorithmKind::Mac => Some(Family::Mac),
+                russh::AlgorithmKind::Compression => None,
+            };
+            let hint = match family.and_then(|f| Some((f, f.spec(&target.reach)?))) {
+                Some((f, spec)) => format!(
+                    "; the host's ssh_config decides what fanout offers ({} `{spec}`{}): add an \
+                     algorithm the device offers there, or enable a supported algorithm on the device",
+                    f.keyword(),
+                    target
+                        .reach
+                        .sources
+                        .get(f.field())
+                        .map(|s| format!(", {s}"))
+                        .unwrap_or_default()
+                ),
+                None => ". Enable a supported algorithm on the device".to_string(),
+            };
             let kind = match kind {
                 russh::AlgorithmKind::Kex => "key-exchange",
                 russh::AlgorithmKind::Key => "host-key",
@@ -313,9 +368,14 @@ fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
                 ErrorKind::Protocol,
                 None,
                 format!(
-                    "no common {kind} algorithm with {}: the device offered {}; fanout supports {}. Enable a supported algorithm on the device",
+                    "no common {kind} algorithm with {}: the device offered {}; fanout {} {}{hint}",
                     endpoint(target),
                     theirs.join(", "),
+                    if family.is_some_and(|f| f.spec(&target.reach).is_some()) {
+                        "offered"
+                    } else {
+                        "supports"
+                    },
                     ours.join(", ")
                 ),
             )

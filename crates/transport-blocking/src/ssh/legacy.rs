@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use fanout_core::{CancelToken, ErrorKind, Target};
 use ssh2::{MethodType, Session};
 
-use fanout_transport::ssh::{LEGACY_KEX, endpoint};
+use fanout_transport::ssh::{Family, LEGACY_KEX, endpoint};
 
 use super::conn::TICK;
 use super::tcp;
@@ -48,6 +48,14 @@ pub(super) fn explain(
     AttemptError::new(ErrorKind::Protocol, None, message)
 }
 
+/// `(KexAlgorithms from ssh_config FILE:LINE)`.
+fn spec_note(target: &Target, family: Family) -> String {
+    match target.reach.sources.get(family.field()) {
+        Some(from) => format!("(the host's {} from {from})", family.keyword()),
+        None => format!("(the host's {})", family.keyword()),
+    }
+}
+
 /// Names in a kex list that are not algorithms but extension flags.
 fn pseudo(name: &str) -> bool {
     name.starts_with("ext-info-") || name.starts_with("kex-strict-")
@@ -62,27 +70,56 @@ fn only_sha1_kex(offer: &Offer) -> bool {
 }
 
 fn describe(target: &Target, offer: &Offer, session: &Session) -> String {
-    let ours = |kind| session.supported_algs(kind).unwrap_or_default();
+    let supported = |kind| session.supported_algs(kind).unwrap_or_default();
+    // What fanout offered: the host's ssh_config list where it set one.
+    let ours = |family: Family, kind| -> (Vec<String>, String) {
+        match super::offered(target, family) {
+            Some(list) => (
+                list,
+                format!("fanout offered {}", spec_note(target, family)),
+            ),
+            None => (
+                supported(kind).iter().map(|n| n.to_string()).collect(),
+                "fanout's libssh2 supports".to_string(),
+            ),
+        }
+    };
     let families = [
-        ("key-exchange", &offer.kex, ours(MethodType::Kex)),
-        ("host-key", &offer.host_key, ours(MethodType::HostKey)),
-        ("cipher", &offer.cipher, ours(MethodType::CryptCs)),
-        ("MAC", &offer.mac, ours(MethodType::MacCs)),
+        (
+            "key-exchange",
+            &offer.kex,
+            ours(Family::Kex, MethodType::Kex),
+        ),
+        (
+            "host-key",
+            &offer.host_key,
+            ours(Family::HostKey, MethodType::HostKey),
+        ),
+        (
+            "cipher",
+            &offer.cipher,
+            ours(Family::Cipher, MethodType::CryptCs),
+        ),
+        ("MAC", &offer.mac, ours(Family::Mac, MethodType::MacCs)),
     ];
     let mut missing = Vec::new();
-    for (family, theirs, ours) in &families {
+    for (family, theirs, (ours, said)) in &families {
         let theirs: Vec<&str> = theirs
             .iter()
             .map(String::as_str)
             .filter(|n| !pseudo(n))
             .collect();
         // An AEAD cipher needs no MAC: a MAC mismatch alone is not fatal.
-        if theirs.is_empty() || theirs.iter().any(|t| ours.contains(t)) {
+        if theirs.is_empty() || theirs.iter().any(|t| ours.iter().any(|o| o.as_str() == *t)) {
             continue;
         }
-        let ours: Vec<&str> = ours.iter().copied().filter(|n| !pseudo(n)).collect();
+        let ours: Vec<&str> = ours
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !pseudo(n))
+            .collect();
         missing.push(format!(
-            "no common {family} algorithm: the device offered {}; fanout's libssh2 supports {}",
+            "no common {family} algorithm: the device offered {}; {said} {}",
             theirs.join(", "),
             ours.join(", ")
         ));
@@ -95,15 +132,34 @@ fn describe(target: &Target, offer: &Offer, session: &Session) -> String {
             offer.mac.join(", ")
         ));
     }
-    let sha1_built = ours(MethodType::Kex).iter().any(|k| LEGACY_KEX.contains(k));
-    let hint = if only_sha1_kex(offer) && !sha1_built {
+    let sha1_built = supported(MethodType::Kex)
+        .iter()
+        .any(|k| LEGACY_KEX.contains(k));
+    let hint = if let Some(family) = Family::ALL
+        .into_iter()
+        .find(|f| f.spec(&target.reach).is_some())
+    {
+        format!(
+            "; the host's ssh_config decides what fanout offers ({} `{}`{}): add an algorithm the \
+             device offers there, or enable a supported algorithm on the device",
+            family.keyword(),
+            family.spec(&target.reach).unwrap_or_default(),
+            target
+                .reach
+                .sources
+                .get(family.field())
+                .map(|s| format!(", {s}"))
+                .unwrap_or_default()
+        )
+    } else if only_sha1_kex(offer) && !sha1_built {
         " (this libssh2 is built without SHA-1 key exchange and hmac-sha1: fanout's .cargo/config.toml \
          enables them through CFLAGS, and a CFLAGS of your own replaced it — add -DLIBSSH2_KEX_SHA1_ENABLE \
          -DLIBSSH2_HMAC_SHA1_ENABLE -DLIBSSH2_RSA_SHA1_ENABLE -DLIBSSH2_3DES_ENABLE and rebuild); use -e async \
          for this device meanwhile, or enable a SHA-2 key exchange on it (e.g. `ip ssh server algorithm kex \
          ecdh-sha2-nistp256`)"
+            .to_string()
     } else {
-        "; enable a supported algorithm on the device"
+        "; enable a supported algorithm on the device".to_string()
     };
     format!("{} refused: {}{hint}", endpoint(target), missing.join("; "))
 }

@@ -28,7 +28,8 @@ use fanout_core::{CancelToken, ErrorKind, Job, Phase, Target, Task};
 use fanout_engine::{AttemptError, AttemptResult, Deadline, HostDeadline, Progress};
 use fanout_hostkeys::HostKeyVerifier;
 use fanout_transport::ssh::{
-    CLOSE_WAIT, LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS, endpoint, host_key_order, text,
+    CLOSE_WAIT, Family, LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS, endpoint, host_key_order, offer,
+    text,
 };
 use ssh2::{ErrorCode, MethodType, Session};
 
@@ -55,6 +56,9 @@ pub(crate) fn attempt(
     // Checked before any connection is opened.
     let user = fanout_transport::ssh::require_username(target)?;
     fanout_transport::ssh::require_credentials(target)?;
+    // The ssh_config algorithm lists must apply (the same check again when
+    // the session is made).
+    methods(&shared.verifier, target)?;
     let phase_deadline = |phase: Phase| {
         Deadline::new(
             Instant::now(),
@@ -82,6 +86,7 @@ pub(crate) fn attempt(
         (Err(e), Some(proxy)) => return Err(proxy.explain(target, e)),
         (Err(e), None) => return Err(e),
     };
+    progress.legacy_algorithms = legacy_negotiated(&conn.session);
 
     progress.phase = Some(Phase::Auth);
     let started = Instant::now();
@@ -119,15 +124,9 @@ fn connect_over<'a>(
     stream: impl AsRawFd + 'static,
 ) -> Result<Conn<'a>, AttemptError> {
     let fd = stream.as_raw_fd();
-    let mut session = Session::new().map_err(|e| {
-        AttemptError::new(
-            ErrorKind::Protocol,
-            None,
-            format!("libssh2 could not create a session: {e}"),
-        )
-    })?;
+    let mut session = new_session()?;
     session.set_blocking(false);
-    prefer_methods(&session, &shared.verifier, target);
+    prefer_methods(&session, &shared.verifier, target)?;
     session.set_tcp_stream(stream);
     let conn = Conn {
         session,
@@ -158,6 +157,16 @@ fn connect_over<'a>(
     Ok(conn)
 }
 
+fn new_session() -> Result<Session, AttemptError> {
+    Session::new().map_err(|e| {
+        AttemptError::new(
+            ErrorKind::Protocol,
+            None,
+            format!("libssh2 could not create a session: {e}"),
+        )
+    })
+}
+
 fn handshake_error(
     conn: &Conn<'_>,
     e: &ssh2::Error,
@@ -174,59 +183,134 @@ fn handshake_error(
     }
 }
 
-/// Algorithm preferences: libssh2's own order, then the legacy algorithms
-/// old devices offer (libssh2 drops the ones it was built without), and the
-/// host-key types known_hosts has for the target first, as OpenSSH does.
-fn prefer_methods(session: &Session, verifier: &HostKeyVerifier, target: &Target) {
-    let prefs = Prefs::get(session);
-    for (kind, list) in [
-        (MethodType::Kex, &prefs.kex),
-        (MethodType::CryptCs, &prefs.crypt),
-        (MethodType::CryptSc, &prefs.crypt),
-        (MethodType::MacCs, &prefs.mac),
-        (MethodType::MacSc, &prefs.mac),
-    ] {
-        if !list.is_empty() {
-            let _ = session.method_pref(kind, list);
-        }
+/// Algorithm preferences: libssh2's own order with the legacy algorithms
+/// old devices offer moved last (libssh2 drops the ones it was built
+/// without), each family as the target's ssh_config lists make it
+/// ([`fanout_transport::ssh::offer`]); and, unless `HostKeyAlgorithms` is
+/// set, the host-key types known_hosts has for the target first, as
+/// OpenSSH does. A list that cannot be applied fails the host before it
+/// connects.
+fn prefer_methods(
+    session: &Session,
+    verifier: &HostKeyVerifier,
+    target: &Target,
+) -> Result<(), AttemptError> {
+    for (kind, list) in methods(verifier, target)? {
+        let _ = session.method_pref(kind, &list);
     }
-    let known = verifier.known_key_types(target);
-    if !known.is_empty() {
-        let order = host_key_order(&prefs.host_key, &known, |n| n);
-        let _ = session.method_pref(MethodType::HostKey, &order.join(","));
-    }
+    Ok(())
 }
 
-/// Method preference lists, computed once per process.
+/// The method preferences of [`prefer_methods`]: (method, comma list).
+fn methods(
+    verifier: &HostKeyVerifier,
+    target: &Target,
+) -> Result<Vec<(MethodType, String)>, AttemptError> {
+    let prefs = Prefs::get()?;
+    let mut out = Vec::new();
+    for (family, kinds) in [
+        (Family::Kex, &[MethodType::Kex][..]),
+        (
+            Family::Cipher,
+            &[MethodType::CryptCs, MethodType::CryptSc][..],
+        ),
+        (Family::Mac, &[MethodType::MacCs, MethodType::MacSc][..]),
+        (Family::HostKey, &[MethodType::HostKey][..]),
+    ] {
+        let (defaults, supported) = prefs.family(family);
+        let list = match offer(target, family, defaults, supported, "libssh2")? {
+            Some(list) => list,
+            None if family == Family::HostKey => {
+                let known = verifier.known_key_types(target);
+                if known.is_empty() {
+                    continue;
+                }
+                host_key_order(defaults, &known, |n| n)
+                    .into_iter()
+                    .map(String::from)
+                    .collect()
+            }
+            None => defaults.iter().map(|n| n.to_string()).collect(),
+        };
+        if list.is_empty() {
+            continue;
+        }
+        for kind in kinds {
+            out.push((*kind, list.join(",")));
+        }
+    }
+    Ok(out)
+}
+
+/// What fanout offers `target` for `family` when its ssh_config sets a
+/// list (`None`: it does not, or the list does not apply).
+fn offered(target: &Target, family: Family) -> Option<Vec<String>> {
+    let prefs = Prefs::get().ok()?;
+    let (defaults, supported) = prefs.family(family);
+    offer(target, family, defaults, supported, "libssh2")
+        .ok()
+        .flatten()
+}
+
+/// The legacy algorithms the handshake of `session` agreed on.
+fn legacy_negotiated(session: &Session) -> Vec<String> {
+    let got = |kind| session.methods(kind).unwrap_or_default();
+    fanout_transport::ssh::legacy_negotiated([
+        (Family::Kex, got(MethodType::Kex)),
+        (Family::HostKey, got(MethodType::HostKey)),
+        (Family::Cipher, got(MethodType::CryptCs)),
+        (Family::Cipher, got(MethodType::CryptSc)),
+        (Family::Mac, got(MethodType::MacCs)),
+        (Family::Mac, got(MethodType::MacSc)),
+    ])
+}
+
+/// Method lists, computed once per process: per family, what fanout
+/// offers by default (libssh2's order, legacy algorithms last) and all
+/// this libssh2 supports.
 struct Prefs {
-    kex: String,
-    crypt: String,
-    mac: String,
-    host_key: Vec<&'static str>,
+    kex: (Vec<&'static str>, Vec<&'static str>),
+    crypt: (Vec<&'static str>, Vec<&'static str>),
+    mac: (Vec<&'static str>, Vec<&'static str>),
+    host_key: (Vec<&'static str>, Vec<&'static str>),
 }
 
 impl Prefs {
-    fn get(session: &Session) -> &'static Prefs {
+    fn get() -> Result<&'static Prefs, AttemptError> {
         static PREFS: OnceLock<Prefs> = OnceLock::new();
-        PREFS.get_or_init(|| {
+        if let Some(prefs) = PREFS.get() {
+            return Ok(prefs);
+        }
+        let session = new_session()?;
+        Ok(PREFS.get_or_init(|| {
             let list = |kind: MethodType, legacy: &[&'static str]| {
-                let mut names = session.supported_algs(kind).unwrap_or_default();
-                for name in legacy {
-                    if !names.contains(name) {
-                        names.push(name);
-                    }
-                }
-                names.join(",")
+                let supported = session.supported_algs(kind).unwrap_or_default();
+                let mut names: Vec<&'static str> = supported
+                    .iter()
+                    .copied()
+                    .filter(|n| !legacy.contains(n))
+                    .collect();
+                names.extend(legacy.iter().filter(|n| supported.contains(*n)));
+                (names, supported)
             };
             Prefs {
                 kex: list(MethodType::Kex, LEGACY_KEX),
                 crypt: list(MethodType::CryptCs, LEGACY_CIPHERS),
                 mac: list(MethodType::MacCs, LEGACY_MACS),
-                host_key: session
-                    .supported_algs(MethodType::HostKey)
-                    .unwrap_or_default(),
+                host_key: list(MethodType::HostKey, &[]),
             }
-        })
+        }))
+    }
+
+    /// The defaults and everything supported of `family`.
+    fn family(&self, family: Family) -> (&[&'static str], &[&'static str]) {
+        let (defaults, supported) = match family {
+            Family::Kex => &self.kex,
+            Family::HostKey => &self.host_key,
+            Family::Cipher => &self.crypt,
+            Family::Mac => &self.mac,
+        };
+        (defaults, supported)
     }
 }
 

@@ -5,7 +5,9 @@
 //!
 //! The policy: what is checked before a connection is opened
 //! ([`require_username`], [`require_credentials`]), the algorithms offered
-//! and the host-key algorithm order ([`algorithms`]), the order of the
+//! and the host-key algorithm order ([`algorithms`]), what a host's
+//! ssh_config algorithm lists make a transport offer and which negotiated
+//! algorithms are legacy ([`offer`]), the order of the
 //! authentication methods and the report of a failed login ([`auth`]),
 //! every message text about a connection, a channel or a command and the
 //! exec verdict ([`text`]), and the constants ([`CLOSE_WAIT`],
@@ -16,9 +18,11 @@
 pub mod algorithms;
 pub mod auth;
 pub mod jump;
+pub mod offer;
 pub mod text;
 
 pub use algorithms::{LEGACY_CIPHERS, LEGACY_KEX, LEGACY_MACS, host_key_order};
+pub use offer::{Family, legacy_negotiated, offer};
 
 use std::time::{Duration, Instant};
 
