@@ -67,7 +67,7 @@ impl From<&Job> for QueueJob {
             host_keys: job.host_keys,
             cli: job.cli.clone(),
             max_fail: None,
-            insecure: job.insecure,
+            insecure: job.http.insecure,
         }
     }
 }
@@ -105,7 +105,7 @@ impl QueueJob {
         job.known_hosts = known_hosts;
         job.cli = self.cli;
         job.limits.max_fail = self.max_fail.map(MaxFail::Count);
-        job.insecure = self.insecure;
+        job.http.insecure = self.insecure;
         Ok(job)
     }
 }
@@ -149,14 +149,14 @@ mod tests {
         job.known_hosts = vec!["/submitter/only".into()];
         job.cli.error_patterns = vec!["^Bad mask".into()];
         job.cli.expects = vec![Some("Destination filename".into()), None];
-        job.insecure = true;
+        job.http.insecure = true;
         let wire: QueueJob = decode(&encode(&QueueJob::from(&job)), "job").unwrap();
         let back = wire.into_job(3, vec!["/worker/kh".into()]).unwrap();
         assert_eq!(back.task, job.task);
         assert_eq!(back.timeouts, job.timeouts);
         assert_eq!(back.retry, job.retry);
         assert_eq!(back.host_keys, job.host_keys);
-        assert!(back.insecure, "--insecure reaches the workers");
+        assert!(back.http.insecure, "--insecure reaches the workers");
         assert_eq!(
             back.cli, job.cli,
             "--error-pattern and --expect reach the workers"

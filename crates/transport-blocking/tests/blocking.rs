@@ -244,7 +244,9 @@ fn jump_hosts_and_proxy_commands_leave_no_thread_fd_or_process_behind() {
         late < Duration::from_secs(3),
         "returned {late:?} after the cancel"
     );
-    eventually("the pumps are joined after a cancel", || pump_threads() == 0);
+    eventually("the pumps are joined after a cancel", || {
+        pump_threads() == 0
+    });
     eventually("the socket pairs are closed", || {
         unix_socket_fds() <= baseline
     });
