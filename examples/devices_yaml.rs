@@ -69,6 +69,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("]");
     // Ideal: the slowest device, r4, which times out after timeout_socket.
-    common::completed(s.elapsed(), None, Some(5.0));
+    common::completed(
+        s.elapsed(),
+        None,
+        Some(common::socket_timeout() / common::scale()),
+    );
     Ok(())
 }

@@ -98,9 +98,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let span = tokio::runtime::Runtime::new()?.block_on(ssh_scan(devices, known));
     // The seed printed timestamps only: 7.87 s from its first line to its
     // last. Ideal: one login + `enable` for r1 and r2, r3's login, then
-    // r4's 5 s timeout; from the first result on, all but r1's login.
+    // r4's 5 s timeout (never under 2 s when scaled); from the first result
+    // on, all but r1's login.
     let (login, enable) = (common::LOGIN, common::COMMAND);
-    let ideal_span = (login + enable) + login + 5.0;
+    let ideal_span = (login + enable) + login + common::socket_timeout() / common::scale();
     println!(
         "first to last result: {:.2} s ({})",
         span.as_secs_f64(),

@@ -124,10 +124,16 @@ pub fn seed_lab() -> Fleet {
         .expect("simulated fleet")
 }
 
+/// The seed's `timeout_socket: 5` in seconds, scaled but never under 2 s:
+/// a working login must not time out on a busy machine at a small scale.
+pub fn socket_timeout() -> f64 {
+    (5.0 * scale()).max(2.0)
+}
+
 /// Writes the seed's `devices.yaml` (scrapli keys, one entry per device)
 /// for the fleet of [`seed_lab`]: r3's password is wrong (`ciscoe`, as in
-/// the seed). The timeouts are the seed's 5 s / 10 s, scaled (so a scale
-/// below 0.1 may time out a working login on a busy machine).
+/// the seed). The timeouts are the seed's 5 s / 10 s, scaled but never
+/// under 2 s / 4 s ([`socket_timeout`]).
 pub fn write_devices_yaml(fleet: &Fleet, path: &Path) -> std::io::Result<()> {
     let mut yaml = String::new();
     for d in fleet.devices() {
@@ -137,8 +143,8 @@ pub fn write_devices_yaml(fleet: &Fleet, path: &Path) -> std::io::Result<()> {
             d.address,
             d.name,
             d.port,
-            5.0 * scale(),
-            10.0 * scale(),
+            socket_timeout(),
+            (10.0 * scale()).max(4.0),
         ));
     }
     std::fs::write(path, yaml)

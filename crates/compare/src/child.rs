@@ -137,8 +137,21 @@ impl MeasuredChild {
     /// [`interrupt_group`], and whatever of its group still runs when it
     /// exits is killed then, so nothing it left behind holds its output
     /// pipes open or runs into the next measurement.
+    ///
+    /// SIGINT and SIGQUIT are reset to their default in the child: a
+    /// fanout started in the background by a script inherits them ignored,
+    /// and the group would then not stop on [`interrupt_group`].
     pub fn spawn_group(command: &mut Command) -> Result<Self, MeasureError> {
         use std::os::unix::process::CommandExt;
+        // SAFETY: between fork and exec only async-signal-safe calls:
+        // signal(2) is one.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         Self::start(command.process_group(0), true)
     }
 
