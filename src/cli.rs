@@ -603,6 +603,15 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "RATE")]
     pub(crate) connect_rate: Option<Rate>,
 
+    /// Start at most this many host attempts per second through each jump
+    /// host (N/s, N/m or N/h; the first hop, by address:port, as
+    /// --per-jump counts them), on top of --connect-rate; hosts dialled
+    /// directly are not paced by it. A bastion's MaxStartups counts
+    /// handshakes in progress, so pacing new ones keeps it under its limit
+    /// however fast the devices behind it answer.
+    #[arg(long = "per-jump-rate", value_name = "RATE")]
+    pub(crate) per_jump_rate: Option<Rate>,
+
     /// Timeout of one phase: connect, auth, command or host (whole host,
     /// retries included); DUR like 500ms, 10s, 2m, or `none`. Repeatable.
     /// Defaults: connect=10s auth=10s command=60s host=none.

@@ -391,6 +391,7 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             per_group: args.per_group.iter().cloned().collect(),
             per_jump: args.per_jump,
             connect_rate: args.connect_rate,
+            per_jump_rate: args.per_jump_rate,
             max_fail: args.ops.max_fail(),
         },
         timeouts,

@@ -22,7 +22,7 @@ pub(crate) struct QueueArgs {
     /// (nats://HOST:PORT) instead of running hosts here: `fanout worker
     /// --nats URL` processes run them and the outcomes stream back. Only
     /// host names travel; each worker resolves them in its own inventory.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["executor", "per_group", "per_jump", "connect_rate"])]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["executor", "per_group", "per_jump", "connect_rate", "per_jump_rate"])]
     pub(crate) queue: Option<String>,
 
     /// With --queue: the site of hosts without a `site:` variable (only

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::sim::{serve, stop};
-use crate::support::{fanout, finish, json_lines};
+use crate::support::{Run, fanout, finish, json_lines};
 
 /// `run -i INV --ssh-config CFG -e EXECUTOR cli --enable 'show version'`,
 /// every host ok; the outcomes.
@@ -116,7 +116,7 @@ fn per_jump_keeps_hosts_under_a_bastions_max_startups() {
     let cfg = tmp.path().join("ssh_config");
     let sim = std::fs::read_to_string(&sim_cfg).unwrap();
     std::fs::write(&cfg, format!("Host 127.0.0.1\n  ProxyJump b1\n\n{sim}")).unwrap();
-    let run = |per_jump: &str| {
+    let run_with = |limits: &[&str]| {
         finish(
             fanout()
                 .env("HOME", tmp.path())
@@ -125,12 +125,14 @@ fn per_jump_keeps_hosts_under_a_bastions_max_startups() {
                 .arg(&inv)
                 .arg("--ssh-config")
                 .arg(&cfg)
-                .args(["-e", "threads", "-c", "8", "--per-jump", per_jump])
+                .args(["-e", "threads", "-c", "8"])
+                .args(limits)
                 .args(["--format", "jsonl", "cli", "--enable", "show version"])
                 .output()
                 .unwrap(),
         )
     };
+    let run = |per_jump: &str| run_with(&["--per-jump", per_jump]);
     let zero = run("0");
     assert_ne!(zero.code, 0, "{}", zero.stdout);
     assert!(
@@ -138,16 +140,33 @@ fn per_jump_keeps_hosts_under_a_bastions_max_startups() {
         "{}",
         zero.stderr
     );
-    let r = run("2");
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let hosts: Vec<_> = json_lines(&r.stdout)
-        .into_iter()
-        .filter(|l| l.get("host").is_some())
-        .collect();
-    assert_eq!(hosts.len(), 8, "{hosts:?}");
-    for o in &hosts {
-        assert_eq!(o["status"], "ok", "{o}");
-    }
+    let zero_rate = run_with(&["--per-jump-rate", "0/s"]);
+    assert_ne!(zero_rate.code, 0, "{}", zero_rate.stdout);
+    assert!(
+        zero_rate.stderr.contains("--per-jump-rate"),
+        "{}",
+        zero_rate.stderr
+    );
+    let all_ok = |r: &Run| {
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        let hosts: Vec<_> = json_lines(&r.stdout)
+            .into_iter()
+            .filter(|l| l.get("host").is_some())
+            .collect();
+        assert_eq!(hosts.len(), 8, "{hosts:?}");
+        for o in &hosts {
+            assert_eq!(o["status"], "ok", "{o}");
+        }
+    };
+    all_ok(&run("2"));
+    // Paced as well: 8 starts through b1 at 10/s are 7 intervals of 100 ms.
+    let started = Instant::now();
+    all_ok(&run_with(&["--per-jump", "2", "--per-jump-rate", "10/s"]));
+    assert!(
+        started.elapsed() >= Duration::from_millis(560),
+        "8 hosts through one jump host at --per-jump-rate 10/s took {:?}",
+        started.elapsed()
+    );
     let stopped = stop(child);
     let b1 = stopped
         .stderr
@@ -155,7 +174,7 @@ fn per_jump_keeps_hosts_under_a_bastions_max_startups() {
         .find(|l| l.contains("bastion b1: "))
         .unwrap_or_else(|| panic!("no b1 counters: {}", stopped.stderr))
         .to_string();
-    assert!(b1.contains(" 8 channels forwarded ("), "{b1}");
+    assert!(b1.contains(" 16 channels forwarded ("), "{b1}");
     assert!(
         b1.contains(" 0 connections dropped by max-startups"),
         "{b1}"

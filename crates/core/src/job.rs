@@ -227,6 +227,10 @@ pub struct Limits {
     pub per_jump: Option<usize>,
     /// At most this many host attempts (connection opens) started per second.
     pub connect_rate: Option<Rate>,
+    /// At most this many attempts started per second through each distinct
+    /// first jump hop (`--per-jump-rate`; keyed like `per_jump`), on top of
+    /// `connect_rate`. Hosts dialled directly are not paced by it.
+    pub per_jump_rate: Option<Rate>,
     /// Failures past which no more hosts start (`--max-fail`,
     /// `--fail-fast`); the hosts not started are reported `cancelled`.
     pub max_fail: Option<crate::MaxFail>,
@@ -247,6 +251,7 @@ impl Default for Limits {
             per_group: BTreeMap::new(),
             per_jump: None,
             connect_rate: None,
+            per_jump_rate: None,
             max_fail: None,
         }
     }

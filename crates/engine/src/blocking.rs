@@ -25,9 +25,9 @@ pub struct HostRun<'a> {
     /// The run's cancellation token.
     pub cancel: &'a CancelToken,
     /// Where every attempt (first and retries) waits for its connect-rate
-    /// slot, if `--connect-rate`: the executor's one
-    /// [`ConnectRateLimiter`](crate::ConnectRateLimiter) shared by all its
-    /// threads, or a worker process's line to its parent's.
+    /// slot, if `--connect-rate` or `--per-jump-rate`: the executor's one
+    /// [`ConnectRate`](crate::ConnectRate) shared by all its threads, or a
+    /// worker process's line to its parent's.
     pub connect_rate: Option<&'a dyn AttemptGate>,
     /// The run's transports, for `exec` and `cli` tasks (built once per
     /// run: host-key verifier, key files).
@@ -63,7 +63,7 @@ fn attempts(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {
             return host.cancelled();
         }
         if let Some(gate) = run.connect_rate
-            && !gate.acquire(run.cancel)
+            && !gate.acquire(target, run.cancel)
         {
             return host.cancelled();
         }

@@ -5,7 +5,7 @@
 //! caps, [`Admission`]), the every-host-exactly-once tally of outcomes
 //! ([`Ledger`]), the per-phase deadlines and the retry decision
 //! ([`Deadline`], [`Retries`]), the connect-rate limiter
-//! ([`ConnectRateLimiter`], [`AttemptGate`]), the host-attempt state
+//! ([`ConnectRate`], [`AttemptGate`]), the host-attempt state
 //! machine ([`HostAttempts`]: attempts, retries, backoff, the [`Progress`]
 //! a cancelled host reports) and its two drivers — [`blocking::run_host`]
 //! on the calling thread, [`nonblocking::run_host`] on tokio — which run
@@ -43,5 +43,5 @@ pub use deadline::{
 pub use ledger::Ledger;
 pub use local::kill_all_local_commands;
 pub use panic::panicked;
-pub use rate::{AttemptGate, ConnectRateLimiter};
+pub use rate::{AttemptGate, ConnectRate, ConnectRateLimiter};
 pub use transport::{AsyncTransport, AttemptResult, BlockingTransport, BoxFuture};

@@ -124,7 +124,7 @@ struct Gate {
 }
 
 impl AttemptGate for Gate {
-    fn acquire(&self, _cancel: &CancelToken) -> bool {
+    fn acquire(&self, _target: &Target, _cancel: &CancelToken) -> bool {
         self.asked.fetch_add(1, Ordering::SeqCst);
         !self.refuse
     }

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use fanout_core::{CancelToken, ExecError, FailGate, HostOutcome, Job, RunSummary, Target, Worker};
 use fanout_engine::nonblocking::{self, Admit, Admitted, AsyncAdmission, AsyncRun, Stop};
-use fanout_engine::{Admission, AsyncTransport, ConnectRateLimiter, Ledger};
+use fanout_engine::{Admission, AsyncTransport, ConnectRate, Ledger};
 use fanout_transport_async::Transports;
 use futures_util::Stream;
 use tokio::sync::mpsc;
@@ -188,7 +188,7 @@ pub fn run_stream(
     let ctx = Arc::new(Ctx {
         run: AsyncRun {
             stop: stop.clone(),
-            connect_rate: job.limits.connect_rate.map(ConnectRateLimiter::new),
+            connect_rate: ConnectRate::for_limits(&job.limits),
             transport: Some(Box::new(transports) as Box<dyn AsyncTransport>),
         },
         admission,

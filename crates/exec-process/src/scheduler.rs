@@ -14,7 +14,7 @@ use fanout_core::{
     Worker,
 };
 
-use fanout_engine::{Admission, BlockingTransport, ConnectRateLimiter, Ledger, max_host_duration};
+use fanout_engine::{Admission, BlockingTransport, ConnectRate, Ledger, max_host_duration};
 
 use crate::child::{Lines, WorkerProcess, describe_exit};
 use crate::executor::{ProcessExecutor, ProcessMode};
@@ -102,7 +102,7 @@ pub(crate) fn run(
         job_line,
         admission: Admission::for_limits(targets, &job.limits, exec.concurrency(job).max(1)),
         slots: Vec::new(),
-        limiter: job.limits.connect_rate.map(ConnectRateLimiter::new),
+        limiter: ConnectRate::for_limits(&job.limits),
         capacity: exec.concurrency(job).max(1),
         stop_deadline: None,
         parent: Worker::Pid(std::process::id()),
@@ -131,7 +131,7 @@ struct Scheduler<'a> {
     /// Live workers (dropping one kills it and its session).
     slots: Vec<Slot>,
     /// The run's one connect-rate limiter: every attempt's slot.
-    limiter: Option<ConnectRateLimiter>,
+    limiter: Option<ConnectRate>,
     /// Live workers allowed (`-c`, lowered if the system refuses more).
     capacity: usize,
     stop_deadline: Option<Instant>,
@@ -408,7 +408,8 @@ impl Scheduler<'_> {
     }
 
     /// Worker `i` asks whether attempt `id` of its host may start: reserves
-    /// the next slot of the run's limiter and answers when it comes. The
+    /// the next slots of the run's connect rates for that host (the parent
+    /// knows which it is running) and answers when they come. The
     /// worker's kill deadline moves back by the wait imposed on it.
     fn slot_asked(&mut self, i: usize, id: u64) -> Result<(), String> {
         let slot = &mut self.slots[i];
@@ -422,10 +423,8 @@ impl Scheduler<'_> {
             return Ok(());
         }
         let now = Instant::now();
-        let at = self
-            .limiter
-            .as_ref()
-            .map_or(now, ConnectRateLimiter::reserve);
+        let target = &self.targets[busy.index];
+        let at = self.limiter.as_ref().map_or(now, |l| l.reserve(target));
         let wait = at.saturating_duration_since(now);
         busy.kill_at = busy.kill_at.and_then(|k| k.checked_add(wait));
         if wait.is_zero() {

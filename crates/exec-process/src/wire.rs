@@ -129,6 +129,8 @@ pub(crate) struct WireJob {
     #[serde(default)]
     per_jump: Option<usize>,
     connect_rate_per_s: Option<f64>,
+    #[serde(default)]
+    per_jump_rate_per_s: Option<f64>,
     timeouts: WireTimeouts,
     retries: u32,
     backoff: Duration,
@@ -160,6 +162,7 @@ impl From<&Job> for WireJob {
             per_group: job.limits.per_group.clone(),
             per_jump: job.limits.per_jump,
             connect_rate_per_s: job.limits.connect_rate.map(Rate::as_per_second),
+            per_jump_rate_per_s: job.limits.per_jump_rate.map(Rate::as_per_second),
             timeouts: WireTimeouts {
                 connect: t.connect,
                 auth: t.auth,
@@ -183,14 +186,17 @@ impl TryFrom<WireJob> for Job {
 
     fn try_from(w: WireJob) -> Result<Self, ProcessError> {
         let task = Task::from(w.task);
-        let connect_rate = w
-            .connect_rate_per_s
-            .map(|n| {
-                Rate::per_second(n).ok_or_else(|| ProcessError::Protocol {
-                    what: format!("connect rate {n}/s is out of range"),
+        let rate = |per_s: Option<f64>, what: &str| {
+            per_s
+                .map(|n| {
+                    Rate::per_second(n).ok_or_else(|| ProcessError::Protocol {
+                        what: format!("{what} {n}/s is out of range"),
+                    })
                 })
-            })
-            .transpose()?;
+                .transpose()
+        };
+        let connect_rate = rate(w.connect_rate_per_s, "connect rate")?;
+        let per_jump_rate = rate(w.per_jump_rate_per_s, "per-jump connect rate")?;
         Ok(Job {
             task,
             limits: Limits {
@@ -198,6 +204,7 @@ impl TryFrom<WireJob> for Job {
                 per_group: w.per_group,
                 per_jump: w.per_jump,
                 connect_rate,
+                per_jump_rate,
                 // The parent schedules: a worker never decides what starts.
                 max_fail: None,
             },
@@ -433,6 +440,7 @@ mod tests {
         .with_concurrency(7);
         job.limits.per_group.insert("core".into(), 2);
         job.limits.per_jump = Some(3);
+        job.limits.per_jump_rate = "5/s".parse().ok();
         job.limits.connect_rate = "600/m".parse().ok();
         job.timeouts.host = Some(Duration::from_secs(30));
         job.timeouts.auth = None;

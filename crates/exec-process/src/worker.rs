@@ -84,14 +84,15 @@ where
             }
         },
     };
-    // Every attempt waits for a slot of the parent's one limiter, so the
-    // connect rate holds across all workers.
+    // Every attempt waits for a slot of the parent's limiters, so the
+    // connect rates hold across all workers.
     let gate = ParentGate {
         output: &output,
         grants: Mutex::new(grant_rx),
         next_id: AtomicU64::new(0),
     };
-    let gate = job.limits.connect_rate.map(|_| &gate as &dyn AttemptGate);
+    let paced = job.limits.connect_rate.is_some() || job.limits.per_jump_rate.is_some();
+    let gate = paced.then_some(&gate as &dyn AttemptGate);
     // known_hosts read once per worker (the parent checked it up front;
     // accept-new appends are serialised across processes by file locks).
     let transports = Transports::for_job(&job).map_err(|e| ProcessError::Setup {
@@ -166,7 +167,9 @@ struct ParentGate<'a, W> {
 }
 
 impl<W: Write + Send> AttemptGate for ParentGate<'_, W> {
-    fn acquire(&self, cancel: &CancelToken) -> bool {
+    /// The parent knows which host this worker runs: `_target` needs no
+    /// place on the wire.
+    fn acquire(&self, _target: &Target, cancel: &CancelToken) -> bool {
         if cancel.is_cancelled() {
             return false;
         }

@@ -10,7 +10,7 @@ use crossbeam_channel::Sender;
 use fanout_core::{
     CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Target, Worker,
 };
-use fanout_engine::{AttemptGate, ConnectRateLimiter};
+use fanout_engine::{AttemptGate, ConnectRate};
 
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
 use crate::settings::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
@@ -119,7 +119,7 @@ impl Executor for Rayon {
                     "could not start {threads} rayon threads ({e}); lower -c or raise the thread limit (ulimit -u)"
                 ))
             })?;
-        let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
+        let limiter = ConnectRate::for_limits(&job.limits);
         let run_cancel = cancel.child();
         let (result_tx, result_rx) = crossbeam_channel::unbounded::<(usize, HostOutcome)>();
         // A host runs only if it claims its flag first; on cancel the
@@ -166,7 +166,7 @@ struct Spawner<'scope, 'env> {
     job: &'env Job,
     targets: &'env [Target],
     cancel: &'env CancelToken,
-    limiter: Option<&'env ConnectRateLimiter>,
+    limiter: Option<&'env ConnectRate>,
     transports: &'env Transports,
     claimed: &'env [AtomicBool],
     results: Sender<(usize, HostOutcome)>,

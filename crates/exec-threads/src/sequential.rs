@@ -3,7 +3,7 @@ use std::time::Instant;
 use fanout_core::{
     CancelToken, ExecError, Executor, FailGate, Job, RunSummary, Sink, Target, Worker,
 };
-use fanout_engine::{AttemptGate, ConnectRateLimiter, Ledger};
+use fanout_engine::{AttemptGate, ConnectRate, Ledger};
 
 use crate::dispatch::run_one;
 use fanout_engine::blocking::HostRun;
@@ -49,7 +49,7 @@ impl Executor for Sequential {
         .map_err(|e| ExecError::setup(self.name(), e))?;
         let transports =
             Transports::for_job(job).map_err(|e| ExecError::setup(self.name(), e.to_string()))?;
-        let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
+        let limiter = ConnectRate::for_limits(&job.limits);
         let worker = Worker::Thread(0);
         let mut ledger = Ledger::new(targets.len());
         let gate = FailGate::new(job.limits.max_fail, targets.len());

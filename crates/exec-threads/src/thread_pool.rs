@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender};
 use fanout_core::{
     CancelToken, ExecError, Executor, HostOutcome, Job, RunSummary, Sink, Target, Worker,
 };
-use fanout_engine::{AttemptGate, ConnectRateLimiter};
+use fanout_engine::{AttemptGate, ConnectRate};
 
 use crate::dispatch::{Launcher, PoolShape, drive, run_one};
 use crate::settings::{self, BuildError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
@@ -113,7 +113,7 @@ impl Executor for ThreadPool {
         let threads = concurrency.min(targets.len());
         settings::check_threads(threads, job.task.kind()).map_err(setup)?;
         let transports = Transports::for_job(job).map_err(|e| setup(e.to_string()))?;
-        let limiter = job.limits.connect_rate.map(ConnectRateLimiter::new);
+        let limiter = ConnectRate::for_limits(&job.limits);
         let run_cancel = cancel.child();
         let (work_tx, work_rx) = crossbeam_channel::unbounded::<usize>();
         let (result_tx, result_rx) = crossbeam_channel::unbounded::<(usize, HostOutcome)>();

@@ -106,6 +106,9 @@ impl QueueExecutor {
         if job.limits.connect_rate.is_some() {
             return refuse("--connect-rate");
         }
+        if job.limits.per_jump_rate.is_some() {
+            return refuse("--per-jump-rate");
+        }
 
         let mut seen = HashMap::with_capacity(targets.len());
         for t in targets {

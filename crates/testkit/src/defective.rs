@@ -38,6 +38,8 @@ pub enum Defect {
     NeverRetries,
     /// Ignores `--connect-rate`.
     IgnoresRate,
+    /// Ignores `--per-jump-rate`.
+    IgnoresJumpRate,
     /// Delivers every outcome only when the run is over.
     BatchesOutcomes,
     /// Stops the whole run at the first failed host.
@@ -114,6 +116,7 @@ impl<E: Executor> Executor for Defective<E> {
             }
             Defect::NeverRetries => job.retry.retries = 0,
             Defect::IgnoresRate => job.limits.connect_rate = None,
+            Defect::IgnoresJumpRate => job.limits.per_jump_rate = None,
             Defect::HostKeysOff => job.host_keys = HostKeyPolicy::Off,
             Defect::ValidatesLate => {
                 if let Err(e) = job.validate() {

@@ -173,6 +173,15 @@ macro_rules! executor_conformance {
                 );
             }
             #[test]
+            fn per_jump_rate_respected() {
+                $crate::refusal_checks::check_or_refused(
+                    &make,
+                    "per_jump_rate",
+                    REFUSED,
+                    checks::per_jump_rate,
+                );
+            }
+            #[test]
             fn local_commands_leave_nothing_behind() {
                 checks::local_commands_leave_nothing_behind(&make);
             }

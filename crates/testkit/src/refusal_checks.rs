@@ -17,6 +17,7 @@ pub const REFUSABLE: &[(&str, &str)] = &[
     ("per_group", "--per-group"),
     ("per_jump", "--per-jump"),
     ("connect_rate", "--connect-rate"),
+    ("per_jump_rate", "--per-jump-rate"),
 ];
 
 /// The job that exercises `rule` (the one its usual check runs), with hosts
@@ -32,6 +33,7 @@ fn job_using(rule: &str, probe: &Probe) -> Job {
         }
         "per_jump" => job.limits.per_jump = Some(1),
         "connect_rate" => job.limits.connect_rate = Rate::per_second(10.0),
+        "per_jump_rate" => job.limits.per_jump_rate = Rate::per_second(10.0),
         other => unreachable!("checked against REFUSABLE: {other}"),
     }
     job

@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use crate::attempts::{HostAttempts, Step};
 use crate::blocking::cpu_output;
 use crate::transport::{AsyncTransport, AttemptResult, no_transport};
-use crate::{AttemptError, ConnectRateLimiter, Deadline, HostDeadline, Progress, local, panicked};
+use crate::{AttemptError, ConnectRate, Deadline, HostDeadline, Progress, local, panicked};
 
 mod admission;
 
@@ -70,9 +70,9 @@ impl Stop {
 pub struct AsyncRun {
     /// The run's stop signal.
     pub stop: Arc<Stop>,
-    /// The run's connect-rate limiter, if `--connect-rate`: every attempt
-    /// sleeps until its slot.
-    pub connect_rate: Option<ConnectRateLimiter>,
+    /// The run's connect rates, if `--connect-rate` or `--per-jump-rate`:
+    /// every attempt sleeps until its slot.
+    pub connect_rate: Option<ConnectRate>,
     /// The run's transports, for `exec` and `cli` tasks.
     pub transport: Option<Box<dyn AsyncTransport>>,
 }
@@ -131,7 +131,7 @@ async fn attempts(
             return host.cancelled();
         }
         if let Some(rate) = &run.connect_rate {
-            tokio::time::sleep_until(rate.reserve().into()).await;
+            tokio::time::sleep_until(rate.reserve(target).into()).await;
         }
         // A block, so that nothing of it is held while the attempt runs.
         let attempt = {

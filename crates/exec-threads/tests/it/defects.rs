@@ -75,6 +75,12 @@ fn ignored_rate_is_caught() {
 }
 
 #[test]
+#[should_panic(expected = "--per-jump-rate")]
+fn ignored_jump_rate_is_caught() {
+    checks::per_jump_rate(&defective(ThreadPool::new, Defect::IgnoresJumpRate));
+}
+
+#[test]
 #[should_panic(expected = "wrong outcome for")]
 fn aborting_on_failure_is_caught() {
     checks::failures_stay_per_host(&defective(Sequential::new, Defect::AbortsOnFirstFailure));
