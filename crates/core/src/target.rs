@@ -216,6 +216,12 @@ pub struct JumpHop {
     /// it beside the target, as it does the target's own secrets.
     #[serde(skip)]
     pub password: Option<Secret>,
+    /// The hop's own algorithm lists, from its ssh_config `Host` block
+    /// (`KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers`, `MACs`), by
+    /// [`Reach`] field name (`kex_algorithms`, ...): the list as written and
+    /// where it came from (`ssh_config FILE:LINE`). Empty: the defaults.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub algorithms: BTreeMap<String, (String, String)>,
 }
 
 impl JumpHop {
@@ -282,6 +288,18 @@ impl Reach {
     /// Whether nothing was set.
     pub fn is_empty(&self) -> bool {
         *self == Reach::default()
+    }
+
+    /// The algorithm list named `field` (`kex_algorithms`,
+    /// `host_key_algorithms`, `ciphers` or `macs`).
+    pub fn algorithms_mut(&mut self, field: &str) -> Option<&mut Option<String>> {
+        match field {
+            "kex_algorithms" => Some(&mut self.kex_algorithms),
+            "host_key_algorithms" => Some(&mut self.host_key_algorithms),
+            "ciphers" => Some(&mut self.ciphers),
+            "macs" => Some(&mut self.macs),
+            _ => None,
+        }
     }
 }
 

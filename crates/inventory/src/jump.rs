@@ -198,6 +198,7 @@ impl JumpSpec {
                 user: h.user.clone(),
                 identity: h.key_file.as_deref().map(&path),
                 password: h.password.as_ref().and_then(&mut secret),
+                algorithms: Default::default(),
             })
             .collect()
     }

@@ -246,19 +246,11 @@ fn resolve_into(
             .collect();
         note("known_hosts", shown.join(" "), v, true);
     }
-    for (keyword, field) in [
-        ("kexalgorithms", "kex_algorithms"),
-        ("hostkeyalgorithms", "host_key_algorithms"),
-        ("ciphers", "ciphers"),
-        ("macs", "macs"),
-    ] {
+    for (keyword, field) in ALGORITHM_KEYWORDS {
         if let Some(v) = r.get(keyword) {
             let text = v.text();
-            match field {
-                "kex_algorithms" => t.reach.kex_algorithms = Some(text.clone()),
-                "host_key_algorithms" => t.reach.host_key_algorithms = Some(text.clone()),
-                "ciphers" => t.reach.ciphers = Some(text.clone()),
-                _ => t.reach.macs = Some(text.clone()),
+            if let Some(list) = t.reach.algorithms_mut(field) {
+                *list = Some(text.clone());
             }
             t.reach
                 .sources
@@ -354,6 +346,17 @@ fn jump_chain(
             }
             None => None,
         };
+        // The hop's own algorithm lists (a legacy bastion needs its own).
+        let algorithms = ALGORITHM_KEYWORDS
+            .iter()
+            .filter_map(|(keyword, field)| {
+                let v = own.get(keyword)?;
+                Some((
+                    field.to_string(),
+                    (v.text(), format!("ssh_config {}", v.pos)),
+                ))
+            })
+            .collect();
         hops.push(JumpHop {
             name: Some(host),
             host: address,
@@ -361,10 +364,19 @@ fn jump_chain(
             user,
             identity,
             password: None,
+            algorithms,
         });
     }
     Ok(hops)
 }
+
+/// ssh_config's algorithm keywords and the [`Reach`] field each sets.
+const ALGORITHM_KEYWORDS: [(&str, &str); 4] = [
+    ("kexalgorithms", "kex_algorithms"),
+    ("hostkeyalgorithms", "host_key_algorithms"),
+    ("ciphers", "ciphers"),
+    ("macs", "macs"),
+];
 
 /// A relative path in an ssh_config starts at the file's directory.
 fn relative(path: &str, config: &Path) -> PathBuf {

@@ -290,6 +290,41 @@ pub fn unknown_hop_host_key_under_strict_names_the_hop(make: MakeExecutor<'_>) {
     );
 }
 
+/// A hop is offered its own ssh_config algorithm lists, not the target's
+/// nor the defaults: a `KexAlgorithms` on b1 that names no algorithm the
+/// SSH library has fails every host behind it as `invalid_target`, naming
+/// the hop, the list and where it was set, before any login on b1.
+pub fn hop_algorithms_are_the_hops_own(make: MakeExecutor<'_>) {
+    let fleet = bastion_fleet(2);
+    let mut chain: Vec<JumpHop> = fleet.bastions().iter().map(hop).collect();
+    chain[0].algorithms.insert(
+        "kex_algorithms".into(),
+        ("no-such-kex".into(), "ssh_config /lab/ssh_config:7".into()),
+    );
+    let mut targets = fleet.targets();
+    for t in &mut targets {
+        t.reach.jump = chain.clone();
+    }
+    let by = by_host(make, &cli_job(&fleet), &targets);
+    for o in by.values() {
+        failed_with(
+            o,
+            ErrorKind::InvalidTarget,
+            &[
+                "jump host b1",
+                "KexAlgorithms `no-such-kex`",
+                "/lab/ssh_config:7",
+            ],
+        );
+    }
+    let stats = fleet.bastion_stats();
+    assert_eq!(
+        stats[0].logins, 0,
+        "b1 was offered no usable kex: {stats:?}"
+    );
+    assert_eq!(fleet.stats().logins, 0, "no device was reached: {stats:?}");
+}
+
 /// The proxy command that carries a connection to 127.0.0.1:`port`:
 /// OpenBSD netcat when installed, else bash's /dev/tcp.
 pub fn netcat_command(port: u16) -> String {

@@ -298,6 +298,10 @@ macro_rules! executor_conformance {
                 $crate::jump_checks::unknown_hop_host_key_under_strict_names_the_hop(&make);
             }
             #[test]
+            fn jump_hop_algorithms_are_the_hops_own() {
+                $crate::jump_checks::hop_algorithms_are_the_hops_own(&make);
+            }
+            #[test]
             fn jump_per_jump_caps_hosts_through_each_bastion() {
                 $crate::refusal_checks::check_or_refused(
                     &make,

@@ -26,6 +26,8 @@ const CONFIG: &str = "
     Host legacy
       HostName 127.0.0.7
       ProxyCommand nc -X connect %h %p
+    Host bastion
+      MACs hmac-sha1
     Host *
       User fallback
       IdentityFile keys/%n
@@ -89,6 +91,15 @@ fn ssh_config_values_apply_and_inventory_values_win() {
                 port: 2222,
                 user: Some("jump".into()),
                 identity: Some(d.join(".ssh/jump_key")),
+                // The hop's own lists, not the target's KexAlgorithms.
+                algorithms: [(
+                    "macs".to_string(),
+                    (
+                        "hmac-sha1".to_string(),
+                        format!("ssh_config {}:18", d.join("ssh_config").display())
+                    )
+                )]
+                .into(),
                 ..JumpHop::default()
             },
             JumpHop {

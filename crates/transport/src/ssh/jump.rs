@@ -51,6 +51,13 @@ pub fn hop_target(target: &Target, hop: &JumpHop) -> Target {
     };
     t.host_keys = target.host_keys;
     t.reach.known_hosts = target.reach.known_hosts.clone();
+    // The hop's own ssh_config lists, not the target's.
+    for (field, (spec, source)) in &hop.algorithms {
+        if let Some(list) = t.reach.algorithms_mut(field) {
+            *list = Some(spec.clone());
+            t.reach.sources.insert(field.clone(), source.clone());
+        }
+    }
     t.timeouts = target.timeouts;
     t
 }
@@ -144,6 +151,22 @@ mod tests {
             password: Some(Secret::new("hop-pw")),
             ..JumpHop::default()
         }
+    }
+
+    #[test]
+    fn a_hop_gets_its_own_algorithm_lists_never_the_targets() {
+        let mut t = Target::new("r1", "127.0.0.9");
+        t.reach.kex_algorithms = Some("+diffie-hellman-group1-sha1".into());
+        t.reach.macs = Some("+hmac-sha1".into());
+        let mut own = hop();
+        own.algorithms.insert(
+            "ciphers".into(),
+            ("aes128-ctr".into(), "ssh_config cfg:4".into()),
+        );
+        let h = hop_target(&t, &own);
+        assert_eq!(h.reach.ciphers.as_deref(), Some("aes128-ctr"));
+        assert_eq!(h.reach.sources["ciphers"], "ssh_config cfg:4");
+        assert_eq!((h.reach.kex_algorithms, h.reach.macs), (None, None));
     }
 
     #[test]
