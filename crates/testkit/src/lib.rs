@@ -242,6 +242,10 @@ macro_rules! executor_conformance {
                 $crate::fleet_checks::mixed_faults_every_host_once(&make);
             }
             #[test]
+            fn fleet_soak_leaves_nothing_open() {
+                $crate::fleet_checks::soak_leaves_nothing_open(&make);
+            }
+            #[test]
             fn endless_exec_output_times_out() {
                 $crate::streaming_checks::endless_exec_output_times_out(&make);
             }

@@ -16,6 +16,7 @@ mod fixtures;
 mod keys;
 mod limits;
 pub mod messages;
+mod soak;
 mod telnet;
 
 pub use algorithms::{legacy_algorithms_are_recorded, user_known_hosts_file_is_checked};
@@ -25,4 +26,5 @@ pub use faults::{cli_faults, faults_map_to_error_kinds, mixed_faults_every_host_
 pub use fixtures::{fleet_job, small_fleet};
 pub use keys::{host_keys_strict_and_accept_new, key_file_auth};
 pub use limits::{ssh_cancellation_mid_run, ssh_concurrency_never_exceeded};
+pub use soak::{SoakRun, soak_leaves_nothing_open, soak_runs};
 pub use telnet::{telnet_cancellation, telnet_cli_every_platform, telnet_faults};
