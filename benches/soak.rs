@@ -5,8 +5,8 @@
 //! allocator pools and caches). Not criterion: the figure is the drift.
 //!
 //! ```text
-//! cargo bench --bench soak                       # 10,000 hosts (1,000 devices x 10)
-//! FANOUT_SOAK_HOSTS=2000 FANOUT_SOAK_RUNS=5 cargo bench --bench soak
+//! cargo bench --bench soak                       # 2,000 hosts (200 devices x 10), ~3 min
+//! FANOUT_SOAK_HOSTS=10000 cargo bench --bench soak -- threads process async
 //! ```
 
 #[path = "common/mod.rs"]
@@ -38,7 +38,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let hosts = env("FANOUT_SOAK_HOSTS", 10_000);
+    let hosts = env("FANOUT_SOAK_HOSTS", 2_000);
     let runs = env("FANOUT_SOAK_RUNS", 10);
     let devices = (hosts / 10).max(1);
     let fleet = fanout_sim::Fleet::builder()
