@@ -225,6 +225,10 @@ impl Writer<'_> {
                 None => {}
             }
         }
+        // Only ever an environment variable's name (`token_env:`).
+        if let Some(Written::Env(var)) = l.token.as_ref().map(|t| t.value.written()) {
+            put("token_env", Y::Str(var));
+        }
         if let Some(k) = &l.key_file {
             put("key_file", Y::Str(self.path(&k.value)));
         }
@@ -386,6 +390,9 @@ impl Writer<'_> {
             Some(Written::Env(var)) => put("fanout_key_passphrase_env", Y::Str(var)),
             Some(Written::Text(text)) => put("fanout_key_passphrase", Y::Str(text)),
             None => {}
+        }
+        if let Some(Written::Env(var)) = l.token.as_ref().map(|t| t.value.written()) {
+            put("fanout_token_env", Y::Str(var));
         }
         if let Some(k) = &l.key_file {
             put("ansible_ssh_private_key_file", Y::Str(self.path(&k.value)));

@@ -8,8 +8,9 @@ use fanout_inventory::{Format, LoadOptions, convert};
 
 use super::y;
 
-const ENV: [(&str, &str); 3] = [
+const ENV: [(&str, &str); 4] = [
     ("LAB_PW", "lab-pw-value"),
+    ("LAB_TOKEN", "lab-token-value"),
     ("LAB_ENABLE", "lab-en-value"),
     ("HOME", "/home/ops"),
 ];
@@ -32,7 +33,7 @@ fn to(src: &Path, format: Format, out: &Path) -> String {
     for file in &done.written {
         text.push_str(&std::fs::read_to_string(file).unwrap());
     }
-    for value in ["lab-pw-value", "lab-en-value"] {
+    for value in ["lab-pw-value", "lab-en-value", "lab-token-value"] {
         assert!(
             !text.contains(value),
             "a resolved secret was written:\n{text}"
@@ -68,7 +69,7 @@ const RICH: &str = "
     hosts:
       r1: {hostname: 127.0.0.1, port: 2201, groups: [core], ssh_config_file: true}
       r2: {hostname: 127.0.0.2, groups: [edge], password: \"pre$${literal}${LAB_PW}\"}
-      r3: {hostname: 127.0.0.3, groups: [london], agent: true, ssh_config_file: lab_ssh_config, vars: {rack: \"4\"}}
+      r3: {hostname: 127.0.0.3, groups: [london], agent: true, token_env: LAB_TOKEN, ssh_config_file: lab_ssh_config, vars: {rack: \"4\"}}
 ";
 
 fn rich(dir: &Path) -> PathBuf {
