@@ -233,7 +233,7 @@ pub struct Tokens<'a> {
 fn matches_host(patterns: &[Pattern], host: &str) -> bool {
     let mut hit = false;
     for p in patterns {
-        if glob(&p.glob, host) {
+        if glob(&p.glob.to_lowercase(), &host.to_lowercase()) {
             if p.negated {
                 return false;
             }
@@ -243,10 +243,12 @@ fn matches_host(patterns: &[Pattern], host: &str) -> bool {
     hit
 }
 
-/// `*` and `?` globbing, case-insensitive as OpenSSH's host matching.
-pub(crate) fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
+/// OpenSSH's `*` (any run) and `?` (any one character) globbing, case
+/// sensitive: host patterns are matched on lowercased names (OpenSSH's
+/// rule), algorithm names and `Include` file names as written.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {

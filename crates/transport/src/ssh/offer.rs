@@ -17,6 +17,7 @@
 
 use fanout_core::{ErrorKind, Reach, Target};
 use fanout_engine::AttemptError;
+use fanout_sshconfig::glob;
 
 /// An algorithm family an ssh_config can set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -235,29 +236,6 @@ pub fn legacy_negotiated<'a>(
         }
     }
     out
-}
-
-/// OpenSSH pattern matching: `*` any run, `?` any one character.
-fn glob(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ni));
-            pi += 1;
-        } else if let Some((sp, sn)) = star {
-            pi = sp + 1;
-            ni = sn + 1;
-            star = Some((sp, sn + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 #[cfg(test)]
