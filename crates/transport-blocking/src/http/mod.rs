@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use fanout_core::{CancelToken, ErrorKind, Job, Phase, Target};
@@ -24,6 +24,9 @@ type Origin = (Option<PathBuf>, String);
 /// The trusted roots of a CA file, as ureq takes them.
 type Roots = Result<Arc<Vec<Certificate<'static>>>, String>;
 
+/// One origin's agent, built on first use (or why it could not be).
+type AgentCell = OnceLock<Result<ureq::Agent, String>>;
+
 /// The run's HTTP clients: one agent per device (CA file, scheme, host and
 /// port), made on first use. ureq's pool re-ranks every idle connection by
 /// host on each reuse (quadratic in the number of hosts it holds), so each
@@ -34,7 +37,7 @@ pub(crate) struct Shared {
     idle: usize,
     connect: Option<std::time::Duration>,
     command: Option<std::time::Duration>,
-    agents: Mutex<HashMap<Origin, Result<ureq::Agent, String>>>,
+    agents: Mutex<HashMap<Origin, Arc<AgentCell>>>,
     roots: Mutex<HashMap<Option<PathBuf>, Roots>>,
 }
 
@@ -56,15 +59,16 @@ impl Shared {
             ca_file.cloned(),
             format!("{scheme}://{}", policy::endpoint(url)),
         );
-        {
-            let agents = self.agents.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(agent) = agents.get(&key) {
-                return agent.clone();
-            }
-        }
-        let made = self.make_agent(ca_file);
-        let mut agents = self.agents.lock().unwrap_or_else(PoisonError::into_inner);
-        agents.entry(key).or_insert(made).clone()
+        // Built once per origin, outside the map's lock: threads reaching
+        // a new device at the same moment wait for the one build.
+        let cell = self
+            .agents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_default()
+            .clone();
+        cell.get_or_init(|| self.make_agent(ca_file)).clone()
     }
 
     fn roots(&self, ca_file: Option<&PathBuf>) -> Roots {
