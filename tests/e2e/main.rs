@@ -8,6 +8,7 @@ mod diff;
 mod doctor;
 mod examples;
 mod http;
+mod interrupt;
 mod inventory;
 mod jump;
 mod lessons;
