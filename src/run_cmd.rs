@@ -56,6 +56,12 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     job.validate()?;
     warn_if_host_keys_off(&job, &targets);
     let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
+    for stale in out_dir.iter().flat_map(OutDir::removed_stale) {
+        crate::note!(
+            "fanout: removed {}, the staging folder of an earlier run that was killed before it finished",
+            stale.display()
+        );
+    }
     let live = crate::live::RunLive::start(
         &args.live,
         fanout_live::RunInfo {

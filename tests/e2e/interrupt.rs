@@ -211,3 +211,48 @@ fn ctrl_c_at_random_instants_on_every_executor_and_task() {
     );
     eprintln!("{cut} of {count} runs cut short by SIGINT, seed {seed}");
 }
+
+/// SIGKILL while a run writes `--out-dir`: the previous folder stays
+/// intact, and the next run names the killed run's staging folder and
+/// removes it.
+#[test]
+fn a_killed_run_leaves_the_previous_folder_and_the_next_removes_its_staging() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let run_to = |sleep: &str| {
+        let mut cmd = fanout();
+        cmd.args(["run", "--synthetic", "3", "--out-dir"])
+            .arg(&out)
+            .args(["sleep", sleep])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    let first = run_to("1ms").output().unwrap();
+    assert!(first.status.success(), "{first:?}");
+    let before = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let mut child = run_to("30s").spawn().unwrap();
+    let staging = tmp.path().join(format!(".out.fanout-tmp-{}", child.id()));
+    let until = Instant::now() + Duration::from_secs(30);
+    while !staging.exists() {
+        assert!(Instant::now() < until, "the run never staged its folder");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.json")).unwrap(),
+        before,
+        "the previous folder is intact"
+    );
+    assert!(staging.exists(), "SIGKILL leaves the staging folder");
+    let next = run_to("1ms").output().unwrap();
+    let stderr = String::from_utf8_lossy(&next.stderr);
+    assert!(next.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("removed {}", staging.display())),
+        "{stderr}"
+    );
+    assert!(!staging.exists(), "the stale staging folder is gone");
+}

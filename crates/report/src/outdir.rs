@@ -97,6 +97,8 @@ pub struct OutDir {
     /// Host name → its file, recorded in summary.json.
     files: BTreeMap<String, String>,
     finished: bool,
+    /// Staging folders of earlier runs that were killed, removed.
+    stale: Vec<PathBuf>,
 }
 
 impl OutDir {
@@ -114,6 +116,7 @@ impl OutDir {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         fs::create_dir_all(parent).map_err(io_err(parent, "creating"))?;
+        let stale = remove_stale(parent, &name);
         let staging = parent.join(format!(".{name}.fanout-tmp-{}", std::process::id()));
         let _ = fs::remove_dir_all(&staging);
         fs::create_dir(&staging).map_err(io_err(&staging, "creating"))?;
@@ -125,7 +128,15 @@ impl OutDir {
             hosts: Vec::new(),
             extras: Vec::new(),
             finished: false,
+            stale,
         })
+    }
+
+    /// The staging folders of earlier runs on the same DEST that were
+    /// killed before they could finish (their process is gone), which
+    /// [`create`](Self::create) removed: for a warning naming them.
+    pub fn removed_stale(&self) -> &[PathBuf] {
+        &self.stale
     }
 
     /// Writes `HOST.txt` with the host's output (see the README).
@@ -261,11 +272,57 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Removes `.NAME.fanout-tmp-PID` (and its `.old`) beside DEST whose
+/// process no longer runs: a run killed (SIGKILL, power loss) while it
+/// wrote. A live process's folder is another run's: never touched.
+fn remove_stale(parent: &Path, name: &str) -> Vec<PathBuf> {
+    let prefix = format!(".{name}.fanout-tmp-");
+    let mut removed = Vec::new();
+    for entry in fs::read_dir(parent).into_iter().flatten().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.strip_suffix(".old").unwrap_or(rest);
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if fs::remove_dir_all(entry.path()).is_ok() {
+            removed.push(entry.path());
+        }
+    }
+    removed.sort();
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sample_outcome as outcome;
     use fanout_core::{RunSummary, StatusCounts};
+
+    #[test]
+    fn a_killed_runs_staging_folder_is_removed_and_named_a_live_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("out");
+        // A pid no process has: past the kernel's pid_max.
+        let dead = tmp.path().join(".out.fanout-tmp-4194305");
+        let dead_old = tmp.path().join(".out.fanout-tmp-4194305.old");
+        // pid 1 runs: another run's folder, never ours to remove.
+        let live = tmp.path().join(".out.fanout-tmp-1");
+        let other = tmp.path().join(".elsewhere.fanout-tmp-4194305");
+        for d in [&dead, &dead_old, &live, &other] {
+            fs::create_dir(d).unwrap();
+            fs::write(d.join("r1.txt"), "partial").unwrap();
+        }
+        let dir = OutDir::create(&dest).unwrap();
+        assert_eq!(dir.removed_stale(), [dead.clone(), dead_old.clone()]);
+        assert!(!dead.exists() && !dead_old.exists());
+        assert!(live.exists() && other.exists());
+    }
 
     #[test]
     fn writes_then_replaces_a_previous_output_whole() {
