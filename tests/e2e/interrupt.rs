@@ -78,10 +78,25 @@ fn interrupted(
         let _ = err.read_to_string(&mut e);
         (o, e)
     });
+    // The clock starts once the run has staged its --out-dir (the inventory
+    // is loaded; Ctrl-C is handled from then on), however loaded the machine.
+    let staging = out_dir
+        .parent()
+        .unwrap()
+        .join(format!(".out.fanout-tmp-{}", child.id()));
+    let until = Instant::now() + Duration::from_secs(30);
+    while !staging.exists() && Instant::now() < until {
+        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
     std::thread::sleep(after);
-    // SAFETY: signalling our own child process (reaped only below).
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+    if child.try_wait().map_err(|e| e.to_string())?.is_none() {
+        // SAFETY: signalling our own child process, not yet reaped.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGINT);
+        }
     }
     let status = child.wait().map_err(|e| e.to_string())?;
     let (stdout, stderr) = reader.join().unwrap();
@@ -114,7 +129,7 @@ fn interrupted(
         0 if ok == HOSTS => {}
         _ => return Err(format!("expected exit 130: {}", context())),
     }
-    let until = Instant::now() + Duration::from_secs(5);
+    let until = Instant::now() + Duration::from_secs(15);
     loop {
         let left = marked_processes(mark);
         if left.is_empty() {
