@@ -75,7 +75,8 @@ impl BlockingTransport for Transports {
             return telnet::attempt(job, target, host, cancel, progress);
         }
         match &self.ssh {
-            Some(shared) => ssh::attempt(shared, job, target, host, cancel, progress),
+            Some(shared) => ssh::attempt(shared, job, target, host, cancel, progress)
+                .map_err(|e| ssh::cancel_wins(e, cancel)),
             None => Err(fanout_transport::ssh::not_an_ssh_task(&job.task)),
         }
     }

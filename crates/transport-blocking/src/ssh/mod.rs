@@ -44,29 +44,21 @@ pub(crate) fn attempt_budget(job: &Job, target: &Target) -> Option<Duration> {
     fanout_transport::ssh::max_attempt(job, target).map(|a| a.saturating_add(CLOSE_WAIT))
 }
 
-/// One attempt of an `exec` or `cli` task on `target`.
-///
-/// An attempt that fails once the run is cancelled is `Cancelled`, whatever
-/// broke first: a cancel stops the jump hosts' pumps, so the device's session
-/// may see its socket close before its own loop sees the cancel.
-pub(crate) fn attempt(
-    shared: &Shared,
-    job: &Job,
-    target: &Target,
-    host_deadline: HostDeadline,
-    cancel: &CancelToken,
-    progress: &mut Progress,
-) -> AttemptResult {
-    attempt_uncancelled(shared, job, target, host_deadline, cancel, progress).map_err(|e| {
-        if cancel.is_cancelled() && e.kind != ErrorKind::Cancelled {
-            AttemptError::cancelled().with_outputs(e.outputs)
-        } else {
-            e
-        }
-    })
+/// An attempt that failed once the run was cancelled is `Cancelled`,
+/// whatever broke first: a cancel stops the jump hosts' pumps, so the
+/// device's session may see its socket close before its own loop sees the
+/// cancel.
+pub(crate) fn cancel_wins(e: AttemptError, cancel: &CancelToken) -> AttemptError {
+    if cancel.is_cancelled() && e.kind != ErrorKind::Cancelled {
+        AttemptError::cancelled().with_outputs(e.outputs)
+    } else {
+        e
+    }
 }
 
-fn attempt_uncancelled(
+/// One attempt of an `exec` or `cli` task on `target` (its error goes
+/// through [`cancel_wins`]).
+pub(crate) fn attempt(
     shared: &Shared,
     job: &Job,
     target: &Target,
