@@ -55,6 +55,10 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     }
     job.validate()?;
     warn_if_host_keys_off(&job, &targets);
+    // Before the --out-dir staging folder exists: a Ctrl-C from then on
+    // ends with the folder in place.
+    let cancel = CancelToken::new();
+    install_ctrl_c(&cancel)?;
     let out_dir = args.out_dir.as_deref().map(OutDir::create).transpose()?;
     for stale in out_dir.iter().flat_map(OutDir::removed_stale) {
         crate::note!(
@@ -89,9 +93,6 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     if !observers.is_empty() {
         job.observer = Observer::new(Arc::new(crate::run_log::Observers(observers)));
     }
-
-    let cancel = CancelToken::new();
-    install_ctrl_c(&cancel)?;
 
     let format = match args.format {
         FormatArg::Table => Format::Table,

@@ -43,5 +43,5 @@ pub use deadline::{
 pub use ledger::Ledger;
 pub use local::kill_all_local_commands;
 pub use panic::panicked;
-pub use rate::{AttemptGate, ConnectRate, ConnectRateLimiter};
+pub use rate::{AttemptGate, ConnectRate};
 pub use transport::{AsyncTransport, AttemptResult, BlockingTransport, BoxFuture};

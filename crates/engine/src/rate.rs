@@ -1,8 +1,8 @@
 //! The run's connect rates: every connection attempt (first tries and
-//! retries alike) takes the next slot of the run's limiter (`--connect-rate`)
-//! and of its first jump hop's (`--per-jump-rate`).
+//! retries alike) books a start time that keeps the run's rate
+//! (`--connect-rate`) and its first jump hop's (`--per-jump-rate`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -10,73 +10,82 @@ use fanout_core::{CancelToken, Limits, Rate, Target};
 
 use crate::jump_key;
 
-/// Spaces out connection opens so at most `rate` start per second, the way
-/// sshd's MaxStartups forces real automation to. Shared by all threads of
-/// an executor; each call to [`acquire`](Self::acquire) takes the next slot.
+/// The start times booked under one rate: any two at least `interval`
+/// apart. A booking may fill a gap between later ones, so a host held back
+/// by one rate does not hold back hosts the other rate alone governs.
 #[derive(Debug)]
-pub struct ConnectRateLimiter {
+struct Calendar {
     interval: Duration,
-    next: Mutex<Option<Instant>>,
+    booked: BTreeSet<Instant>,
+    /// Whether a booking may fit between two others. While not (one rate
+    /// alone books each start after the last), the earliest free time is
+    /// found without a walk over the bookings.
+    gaps: bool,
 }
 
-impl ConnectRateLimiter {
-    /// A limiter for `rate`.
-    pub fn new(rate: Rate) -> Self {
+impl Calendar {
+    fn new(rate: Rate) -> Self {
         Self {
             interval: rate.interval(),
-            next: Mutex::new(None),
+            booked: BTreeSet::new(),
+            gaps: false,
         }
     }
 
-    /// Reserves the next slot and returns when it starts.
-    pub fn reserve(&self) -> Instant {
-        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        take_slot(&mut next, self.interval)
+    /// The earliest time at or after `t` at least `interval` away from
+    /// every booking.
+    fn earliest_free(&self, mut t: Instant) -> Instant {
+        let (Some(first), Some(last)) = (self.booked.first(), self.booked.last()) else {
+            return t;
+        };
+        if t + self.interval <= *first || t >= *last + self.interval {
+            return t;
+        }
+        if !self.gaps {
+            return *last + self.interval;
+        }
+        loop {
+            if let Some(prev) = self.booked.range(..=t).next_back()
+                && t < *prev + self.interval
+            {
+                t = *prev + self.interval;
+                continue;
+            }
+            if let Some(next) = self.booked.range(t..).next()
+                && *next < t + self.interval
+            {
+                t = *next + self.interval;
+                continue;
+            }
+            return t;
+        }
     }
 
-    /// Blocks until the next slot; returns `false` if cancelled meanwhile.
-    pub fn acquire(&self, cancel: &CancelToken) -> bool {
-        wait_for(self.reserve(), cancel)
+    /// Books `t`, forgetting bookings too old to constrain any time from `now` on.
+    fn book(&mut self, t: Instant, now: Instant) {
+        if let Some(horizon) = now.checked_sub(self.interval) {
+            self.booked = self.booked.split_off(&horizon);
+        }
+        match self.booked.last() {
+            None => self.gaps = false,
+            Some(last) if t < *last || t >= *last + self.interval * 2 => self.gaps = true,
+            Some(_) => {}
+        }
+        self.booked.insert(t);
     }
-}
-
-/// The slot at `next` (or now, if that has passed); `next` moves on by
-/// `interval`.
-fn take_slot(next: &mut Option<Instant>, interval: Duration) -> Instant {
-    let now = Instant::now();
-    let slot = match *next {
-        Some(t) if t > now => t,
-        _ => now,
-    };
-    *next = Some(slot + interval);
-    slot
-}
-
-/// Sleeps until `slot`; `false` if cancelled meanwhile.
-fn wait_for(slot: Instant, cancel: &CancelToken) -> bool {
-    let wait = slot.saturating_duration_since(Instant::now());
-    if wait.is_zero() {
-        return !cancel.is_cancelled();
-    }
-    !cancel.sleep(wait)
 }
 
 /// The run's connect rates, built from its [`Limits`]: `--connect-rate`
-/// (one limiter every attempt takes a slot of) and `--per-jump-rate` (one
-/// limiter per distinct first jump hop, keyed like `--per-jump` by
-/// [`jump_key`]; hosts dialled directly take none). An attempt takes a slot
-/// of each limiter that applies to it and starts at the later one, so
-/// neither rate is ever exceeded.
+/// (one calendar every attempt books in) and `--per-jump-rate` (one
+/// calendar per distinct first jump hop, keyed like `--per-jump` by
+/// [`jump_key`]; hosts dialled directly book none). An attempt starts at
+/// the earliest time free in every calendar that applies to it, so neither
+/// rate is ever exceeded, and a host waiting for its bastion does not
+/// delay a direct host's start.
 #[derive(Debug)]
 pub struct ConnectRate {
-    global: Option<ConnectRateLimiter>,
-    per_jump: Option<PerJump>,
-}
-
-#[derive(Debug)]
-struct PerJump {
-    interval: Duration,
-    next: Mutex<HashMap<String, Option<Instant>>>,
+    global: Option<Mutex<Calendar>>,
+    per_jump: Option<(Rate, Mutex<HashMap<String, Calendar>>)>,
 }
 
 impl ConnectRate {
@@ -86,29 +95,59 @@ impl ConnectRate {
             return None;
         }
         Some(Self {
-            global: limits.connect_rate.map(ConnectRateLimiter::new),
-            per_jump: limits.per_jump_rate.map(|rate| PerJump {
-                interval: rate.interval(),
-                next: Mutex::new(HashMap::new()),
-            }),
+            global: limits.connect_rate.map(|r| Mutex::new(Calendar::new(r))),
+            per_jump: limits
+                .per_jump_rate
+                .map(|r| (r, Mutex::new(HashMap::new()))),
         })
     }
 
-    /// Reserves the slots of an attempt on `target` and returns when it may
-    /// start.
+    /// Books an attempt on `target` and returns when it may start.
     pub fn reserve(&self, target: &Target) -> Instant {
-        let global = self.global.as_ref().map(ConnectRateLimiter::reserve);
-        let jump = self.per_jump.as_ref().and_then(|per| {
-            let key = jump_key(target)?;
-            let mut next = per.next.lock().unwrap_or_else(|e| e.into_inner());
-            Some(take_slot(next.entry(key).or_default(), per.interval))
-        });
-        match (global, jump) {
-            (Some(a), Some(b)) => a.max(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => Instant::now(),
+        let now = Instant::now();
+        // Locks in one order: the run's calendar, then the jump hosts'.
+        let mut global = self
+            .global
+            .as_ref()
+            .map(|g| g.lock().unwrap_or_else(|e| e.into_inner()));
+        let key = self.per_jump.as_ref().and_then(|_| jump_key(target));
+        let mut jumps = match (&self.per_jump, &key) {
+            (Some((_, map)), Some(_)) => Some(map.lock().unwrap_or_else(|e| e.into_inner())),
+            _ => None,
+        };
+        let mut jump = match (&mut jumps, key, &self.per_jump) {
+            (Some(map), Some(key), Some((rate, _))) => {
+                Some(map.entry(key).or_insert_with(|| Calendar::new(*rate)))
+            }
+            _ => None,
+        };
+        let mut t = now;
+        loop {
+            let a = global.as_ref().map_or(t, |g| g.earliest_free(t));
+            let b = jump.as_ref().map_or(a, |j| j.earliest_free(a));
+            if b == a {
+                t = a;
+                break;
+            }
+            t = b;
         }
+        if let Some(g) = global.as_mut() {
+            g.book(t, now);
+        }
+        if let Some(j) = jump.as_mut() {
+            j.book(t, now);
+        }
+        t
     }
+}
+
+/// Sleeps until `slot`; `false` if cancelled meanwhile.
+fn wait_for(slot: Instant, cancel: &CancelToken) -> bool {
+    let wait = slot.saturating_duration_since(Instant::now());
+    if wait.is_zero() {
+        return !cancel.is_cancelled();
+    }
+    !cancel.sleep(wait)
 }
 
 /// Where every connection attempt of a run (first tries and retries
@@ -152,6 +191,13 @@ mod tests {
         t
     }
 
+    /// Every pair at least `gap` apart.
+    fn spaced(slots: &[Instant], gap: Duration) -> bool {
+        let mut sorted = slots.to_vec();
+        sorted.sort();
+        sorted.windows(2).all(|w| w[1] - w[0] >= gap)
+    }
+
     #[test]
     fn the_rate_is_an_attempt_gate() {
         let rate = ConnectRate::for_limits(&limits(Some("20/s"), None)).unwrap();
@@ -173,11 +219,10 @@ mod tests {
 
     #[test]
     fn slots_are_spaced_by_the_interval() {
-        let limiter = ConnectRateLimiter::new("100/s".parse().unwrap());
-        let slots: Vec<Instant> = (0..5).map(|_| limiter.reserve()).collect();
-        for pair in slots.windows(2) {
-            assert_eq!(pair[1] - pair[0], Duration::from_millis(10));
-        }
+        let rate = ConnectRate::for_limits(&limits(Some("100/s"), None)).unwrap();
+        let t = behind("h", None);
+        let slots: Vec<Instant> = (0..5).map(|_| rate.reserve(&t)).collect();
+        assert!(spaced(&slots, Duration::from_millis(10)), "{slots:?}");
     }
 
     #[test]
@@ -194,13 +239,11 @@ mod tests {
             behind("d", None),
         );
         let a_slots: Vec<Instant> = (0..3).map(|_| rate.reserve(&a)).collect();
+        assert!(spaced(&a_slots, Duration::from_millis(100)), "b1 is paced");
+        // b2's first slot is not behind b1's three: it is free at once.
         let b_first = rate.reserve(&b);
+        assert!(b_first <= Instant::now(), "b2 waits for b1's slots");
         let direct_slots: Vec<Instant> = (0..3).map(|_| rate.reserve(&direct)).collect();
-        for pair in a_slots.windows(2) {
-            assert_eq!(pair[1] - pair[0], Duration::from_millis(100), "b1 is paced");
-        }
-        // b2's first slot is not behind b1's three.
-        assert!(b_first < a_slots[1], "b2 waits for b1's slots");
         let now = Instant::now();
         assert!(
             direct_slots.iter().all(|s| *s <= now),
@@ -209,19 +252,57 @@ mod tests {
     }
 
     #[test]
-    fn both_rates_hold_an_attempt_to_the_later_slot() {
-        let rate = ConnectRate::for_limits(&limits(Some("1000/s"), Some("10/s"))).unwrap();
-        let a = behind("a", Some("b1"));
-        let first = rate.reserve(&a);
-        let second = rate.reserve(&a);
+    fn with_both_rates_each_holds_and_a_direct_host_is_not_held_behind_a_bastion() {
+        // A global backlog, then hosts behind b1: they must still start
+        // 100 ms apart, not together when the backlog clears.
+        let rate = ConnectRate::for_limits(&limits(Some("20/s"), Some("10/s"))).unwrap();
+        let direct = behind("d", None);
+        let mut all: Vec<Instant> = (0..4).map(|_| rate.reserve(&direct)).collect();
+        let b1 = behind("a", Some("b1"));
+        let through: Vec<Instant> = (0..4).map(|_| rate.reserve(&b1)).collect();
+        assert!(spaced(&through, Duration::from_millis(100)), "{through:?}");
+        // A direct host booked now fills a gap between b1's starts instead
+        // of waiting for the last of them.
+        let late = rate.reserve(&direct);
         assert!(
-            second - first >= Duration::from_millis(100),
-            "the per-jump rate holds"
+            late < *through.iter().max().unwrap(),
+            "{late:?} vs {through:?}"
         );
-        let direct = rate.reserve(&behind("d", None));
+        all.extend(&through);
+        all.push(late);
         assert!(
-            direct < second,
-            "a direct host only waits for the global slot"
+            spaced(&all, Duration::from_millis(50)),
+            "the run's rate holds: {all:?}"
         );
+    }
+
+    #[test]
+    fn a_calendar_fills_gaps_and_keeps_its_interval() {
+        let mut c = Calendar::new("10/s".parse().unwrap());
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        c.book(ms(0), t0);
+        c.book(ms(300), t0);
+        assert_eq!(c.earliest_free(ms(50)), ms(100), "after the first");
+        assert_eq!(c.earliest_free(ms(150)), ms(150), "a gap that fits");
+        assert_eq!(c.earliest_free(ms(250)), ms(400), "too close to 300");
+        assert_eq!(c.earliest_free(ms(900)), ms(900), "past the last");
+    }
+
+    #[test]
+    fn a_gapless_calendar_answers_after_its_last_booking() {
+        let mut c = Calendar::new("10/s".parse().unwrap());
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        for n in [0, 100, 200, 300] {
+            c.book(ms(n), t0);
+        }
+        assert!(!c.gaps);
+        assert_eq!(c.earliest_free(ms(10)), ms(400));
+        c.book(ms(600), t0);
+        assert!(c.gaps, "300..600 has room for one");
+        assert_eq!(c.earliest_free(ms(10)), ms(400));
+        c.book(ms(400), t0);
+        assert_eq!(c.earliest_free(ms(10)), ms(500));
     }
 }

@@ -272,9 +272,11 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Removes `.NAME.fanout-tmp-PID` (and its `.old`) beside DEST whose
-/// process no longer runs: a run killed (SIGKILL, power loss) while it
-/// wrote. A live process's folder is another run's: never touched.
+/// Removes `.NAME.fanout-tmp-PID` beside DEST whose process no longer
+/// runs on this machine: a run killed (SIGKILL, power loss) while it
+/// wrote. A live process's folder is another run's, and one holding
+/// `summary.json` is complete results a failed swap kept (its error named
+/// it): neither is touched.
 fn remove_stale(parent: &Path, name: &str) -> Vec<PathBuf> {
     let prefix = format!(".{name}.fanout-tmp-");
     let mut removed = Vec::new();
@@ -283,11 +285,13 @@ fn remove_stale(parent: &Path, name: &str) -> Vec<PathBuf> {
         let Some(rest) = file.strip_prefix(&prefix) else {
             continue;
         };
-        let pid = rest.strip_suffix(".old").unwrap_or(rest);
-        let Ok(pid) = pid.parse::<u32>() else {
+        let Ok(pid) = rest.parse::<u32>() else {
             continue;
         };
-        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+        if pid == std::process::id()
+            || Path::new(&format!("/proc/{pid}")).exists()
+            || entry.path().join("summary.json").exists()
+        {
             continue;
         }
         if fs::remove_dir_all(entry.path()).is_ok() {
@@ -310,18 +314,20 @@ mod tests {
         let dest = tmp.path().join("out");
         // A pid no process has: past the kernel's pid_max.
         let dead = tmp.path().join(".out.fanout-tmp-4194305");
-        let dead_old = tmp.path().join(".out.fanout-tmp-4194305.old");
+        // Complete results a failed swap kept (its error named the folder).
+        let kept = tmp.path().join(".out.fanout-tmp-4194306");
         // pid 1 runs: another run's folder, never ours to remove.
         let live = tmp.path().join(".out.fanout-tmp-1");
         let other = tmp.path().join(".elsewhere.fanout-tmp-4194305");
-        for d in [&dead, &dead_old, &live, &other] {
+        for d in [&dead, &kept, &live, &other] {
             fs::create_dir(d).unwrap();
             fs::write(d.join("r1.txt"), "partial").unwrap();
         }
+        fs::write(kept.join("summary.json"), "{}").unwrap();
         let dir = OutDir::create(&dest).unwrap();
-        assert_eq!(dir.removed_stale(), [dead.clone(), dead_old.clone()]);
-        assert!(!dead.exists() && !dead_old.exists());
-        assert!(live.exists() && other.exists());
+        assert_eq!(dir.removed_stale(), std::slice::from_ref(&dead));
+        assert!(!dead.exists());
+        assert!(kept.exists() && live.exists() && other.exists());
     }
 
     #[test]

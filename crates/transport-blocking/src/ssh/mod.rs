@@ -44,12 +44,16 @@ pub(crate) fn attempt_budget(job: &Job, target: &Target) -> Option<Duration> {
     fanout_transport::ssh::max_attempt(job, target).map(|a| a.saturating_add(CLOSE_WAIT))
 }
 
-/// An attempt that failed once the run was cancelled is `Cancelled`,
-/// whatever broke first: a cancel stops the jump hosts' pumps, so the
-/// device's session may see its socket close before its own loop sees the
-/// cancel.
+/// An attempt whose connection dropped once the run was cancelled is
+/// `Cancelled`: a cancel stops the jump hosts' pumps, so the device's
+/// session may see its socket close before its own loop sees the cancel.
+/// What the device said (auth, host key, a failed command) stays as it is.
 pub(crate) fn cancel_wins(e: AttemptError, cancel: &CancelToken) -> AttemptError {
-    if cancel.is_cancelled() && e.kind != ErrorKind::Cancelled {
+    let dropped = matches!(
+        e.kind,
+        ErrorKind::Connect | ErrorKind::Channel | ErrorKind::Protocol
+    );
+    if dropped && cancel.is_cancelled() {
         AttemptError::cancelled().with_outputs(e.outputs)
     } else {
         e
