@@ -367,7 +367,9 @@ impl Target {
         (1..=n)
             .map(|i| {
                 let mut t = Target::new(format!("host{i:0width$}"), "127.0.0.1");
-                t.groups.push("synthetic".to_string());
+                // Exactly one slot (a push reserves four): a million of
+                // them in flight at once.
+                t.groups = vec!["synthetic".to_string()];
                 t
             })
             .collect()
