@@ -48,10 +48,11 @@ pub fn hop_target(target: &Target, hop: &JumpHop) -> Target {
             agent: own.agent,
             token: None,
         },
-    };
+    }
+    .into();
     t.host_keys = target.host_keys;
     t.reach.known_hosts = target.reach.known_hosts.clone();
-    t.timeouts = target.timeouts;
+    t.timeouts = target.timeouts.clone();
     t
 }
 
