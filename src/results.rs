@@ -105,10 +105,15 @@ impl Results {
             }
             (Some(file), None) => Some(template_file(Path::new(file))?),
         };
-        let platforms = targets
-            .iter()
-            .map(|t| (t.name.clone(), fanout_parse::ntc_platform(t.platform)))
-            .collect();
+        // Only `--parse` reads it: a run without one keeps no copy of every
+        // host's name (100,000 hosts: ~6 MiB).
+        let platforms = match parser {
+            Some(_) => targets
+                .iter()
+                .map(|t| (t.name.clone(), fanout_parse::ntc_platform(t.platform)))
+                .collect(),
+            None => HashMap::new(),
+        };
         let against = args
             .diff_against
             .as_ref()

@@ -40,7 +40,9 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
         }
     }
     check_group_caps(&args.per_group, &hosts)?;
-    let targets = hosts.targets;
+    // Shared, not copied, by an executor whose hosts outlive a borrow
+    // (`async`): see Executor::run_shared.
+    let targets: Arc<[Target]> = hosts.targets.into();
     let mut job = build_job(&args, hosts.known_hosts)?;
     // -e and --runtime must agree, whichever executor runs.
     args.lessons.async_runtime(args.executor)?;
@@ -157,10 +159,10 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
         }
     };
     let summary = match args.lessons.order() {
-        ResultOrder::Completion => executor.run(&job, &targets, &mut sink, &cancel),
+        ResultOrder::Completion => executor.run_shared(&job, targets.clone(), &mut sink, &cancel),
         ResultOrder::Inventory => {
             let mut in_order = InOrder::new(&targets, &mut sink);
-            let summary = executor.run(&job, &targets, &mut in_order, &cancel);
+            let summary = executor.run_shared(&job, targets.clone(), &mut in_order, &cancel);
             in_order.finish();
             summary
         }

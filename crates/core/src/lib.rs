@@ -20,6 +20,7 @@ mod max_fail;
 mod observer;
 mod order;
 mod outcome;
+mod rare;
 mod rate;
 mod sink;
 mod summary;
@@ -43,6 +44,7 @@ pub use outcome::{
     CommandOutput, ErrorKind, HostOutcome, OUTPUT_CAP, PhaseTimings, Status, Worker,
     output_cut_marker,
 };
+pub use rare::{Rare, StaticDefault};
 pub use rate::Rate;
 pub use sink::{CollectSink, Flow, Sink};
 pub use summary::{RunSummary, StatusCounts};

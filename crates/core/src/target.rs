@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::HostKeyPolicy;
+use crate::{HostKeyPolicy, Rare, StaticDefault};
 
 /// A secret string (password, enable secret, key passphrase).
 ///
@@ -284,6 +284,38 @@ pub struct Reach {
     pub sources: BTreeMap<String, String>,
 }
 
+impl StaticDefault for Reach {
+    const DEFAULT: &'static Self = &Reach {
+        jump: Vec::new(),
+        proxy_command: None,
+        kex_algorithms: None,
+        host_key_algorithms: None,
+        ciphers: None,
+        macs: None,
+        known_hosts: Vec::new(),
+        sources: BTreeMap::new(),
+    };
+}
+
+impl StaticDefault for Credentials {
+    const DEFAULT: &'static Self = &Credentials {
+        password: None,
+        key_file: None,
+        key_passphrase: None,
+        agent: false,
+        token: None,
+    };
+}
+
+impl StaticDefault for TimeoutOverrides {
+    const DEFAULT: &'static Self = &TimeoutOverrides {
+        connect: None,
+        auth: None,
+        command: None,
+        host: None,
+    };
+}
+
 impl Reach {
     /// Whether nothing was set.
     pub fn is_empty(&self) -> bool {
@@ -330,8 +362,9 @@ pub struct Target {
     pub transport: Transport,
     /// Login user.
     pub username: Option<String>,
-    /// How to authenticate.
-    pub credentials: Credentials,
+    /// How to authenticate (out of line: most hosts of a large fleet
+    /// have none of their own; see [`Rare`]).
+    pub credentials: Rare<Credentials>,
     /// Enable secret.
     pub secret: Option<Secret>,
     /// Device platform.
@@ -340,8 +373,8 @@ pub struct Target {
     pub groups: Vec<String>,
     /// Free-form variables (scalars rendered as strings).
     pub vars: BTreeMap<String, String>,
-    /// Per-host timeouts.
-    pub timeouts: TimeoutOverrides,
+    /// Per-host timeouts (out of line, see [`Rare`]).
+    pub timeouts: Rare<TimeoutOverrides>,
     /// Per-host host-key policy (`host_keys:` or scrapli's
     /// `auth_strict_key: false`), overriding the job's.
     pub host_keys: Option<HostKeyPolicy>,
@@ -349,8 +382,8 @@ pub struct Target {
     /// `ssh_config_file`), resolved relative to the inventory.
     pub ssh_config_file: Option<PathBuf>,
     /// Jump hosts, proxy command, algorithms and known_hosts from
-    /// ssh_config.
-    pub reach: Reach,
+    /// ssh_config (out of line, see [`Rare`]).
+    pub reach: Rare<Reach>,
     /// The CA (PEM) that HTTPS device APIs are verified against: the
     /// inventory's top-level `ca_file:`, resolved relative to it.
     pub ca_file: Option<PathBuf>,
@@ -365,15 +398,15 @@ impl Target {
             port: 22,
             transport: Transport::Ssh,
             username: None,
-            credentials: Credentials::default(),
+            credentials: Rare::default(),
             secret: None,
             platform: None,
             groups: Vec::new(),
             vars: BTreeMap::new(),
-            timeouts: TimeoutOverrides::default(),
+            timeouts: Rare::default(),
             host_keys: None,
             ssh_config_file: None,
-            reach: Reach::default(),
+            reach: Rare::default(),
             ca_file: None,
         }
     }
@@ -385,7 +418,9 @@ impl Target {
         (1..=n)
             .map(|i| {
                 let mut t = Target::new(format!("host{i:0width$}"), "127.0.0.1");
-                t.groups.push("synthetic".to_string());
+                // Exactly one slot (a push reserves four): a million of
+                // them in flight at once.
+                t.groups = vec!["synthetic".to_string()];
                 t
             })
             .collect()

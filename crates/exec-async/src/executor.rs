@@ -130,6 +130,17 @@ impl Executor for AsyncExecutor {
         sink: &mut dyn Sink,
         cancel: &CancelToken,
     ) -> Result<RunSummary, ExecError> {
+        // The host tasks outlive this borrow: they get a copy.
+        self.run_shared(job, targets.into(), sink, cancel)
+    }
+
+    fn run_shared(
+        &self,
+        job: &Job,
+        targets: Arc<[Target]>,
+        sink: &mut dyn Sink,
+        cancel: &CancelToken,
+    ) -> Result<RunSummary, ExecError> {
         job.validate()?;
         if tokio::runtime::Handle::try_current().is_ok() {
             // block_on inside a runtime would panic ("Cannot start a runtime
@@ -153,8 +164,7 @@ impl Executor for AsyncExecutor {
             // A library never prints: `--host-keys off` is the caller's to
             // announce (the CLI does); HostStream::warnings is for
             // run_stream users.
-            let mut outcomes =
-                crate::run_stream(Arc::new(job.clone()), targets.to_vec(), stop.clone())?;
+            let mut outcomes = crate::run_stream(Arc::new(job.clone()), targets, stop.clone())?;
             while let Some(outcome) = outcomes.next().await {
                 if sink.accept(outcome) == Flow::Stop {
                     stop.cancel();

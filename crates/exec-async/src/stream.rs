@@ -265,9 +265,12 @@ async fn host_task(ctx: Arc<Ctx>, admitted: Admitted, tx: Outcomes) {
     // (Nothing but the call is kept across the await: the index is read
     // from the slot, so the future stays as small as it can.)
     let queued = Instant::now().saturating_duration_since(ctx.started);
-    let idx = admitted.index();
-    let host = nonblocking::run_host(&ctx.job, &ctx.targets[idx], Worker::Task(idx), &ctx.run);
-    let mut outcome = host.await;
+    // Awaited where it is made: a future moved into a local first would
+    // take its room twice in this one.
+    let mut outcome = {
+        let idx = admitted.index();
+        nonblocking::run_host(&ctx.job, &ctx.targets[idx], Worker::Task(idx), &ctx.run).await
+    };
     outcome.timings.queued = queued;
     ctx.job.observer.host_finished(&outcome);
     ctx.gate.count(outcome.status);
@@ -442,7 +445,9 @@ mod tests {
         let (tx, _rx) = mpsc::unbounded_channel();
         let task = host_task(ctx, admitted, tx);
         let size = std::mem::size_of_val(&task);
-        assert!(size <= 1536, "a host task's future takes {size} bytes");
+        // 864 bytes with rustc 1.95 (1,152 before): see BENCHMARKS.md's
+        // memory section for what a host costs in all.
+        assert!(size <= 1024, "a host task's future takes {size} bytes");
     }
 
     #[test]

@@ -292,7 +292,7 @@ impl From<&Target> for WireTarget {
             host_keys: t.host_keys,
             transport: t.transport,
             ssh_config_file: t.ssh_config_file.clone(),
-            reach: Box::new(t.reach.clone()),
+            reach: Box::new((*t.reach).clone()),
             jump_passwords: if t.reach.jump.iter().any(|h| h.password.is_some()) {
                 t.reach.jump.iter().map(|h| h.password.clone()).collect()
             } else {
@@ -329,7 +329,8 @@ impl TryFrom<WireTarget> for Target {
                 key_passphrase: w.key_passphrase,
                 agent: w.agent,
                 token: w.token,
-            },
+            }
+            .into(),
             secret: w.secret,
             platform,
             groups: w.groups,
@@ -339,11 +340,12 @@ impl TryFrom<WireTarget> for Target {
                 auth: w.timeouts.auth,
                 command: w.timeouts.command,
                 host: w.timeouts.host,
-            },
+            }
+            .into(),
             host_keys: w.host_keys,
             transport: w.transport,
             ssh_config_file: w.ssh_config_file,
-            reach,
+            reach: reach.into(),
             ca_file: w.ca_file,
         })
     }
@@ -398,7 +400,7 @@ mod tests {
         let mut t = Target::new("r1", "127.0.0.9");
         t.port = 2201;
         t.username = Some("admin".into());
-        t.credentials = Credentials {
+        *t.credentials = Credentials {
             password: Some(Secret::new("hunter2")),
             key_file: Some("/keys/id".into()),
             key_passphrase: Some(Secret::new("pass-phrase")),

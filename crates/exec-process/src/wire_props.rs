@@ -38,7 +38,7 @@ fn target() -> impl Strategy<Value = Target> {
                 let mut t = Target::new(name, address);
                 t.port = port;
                 t.username = user;
-                t.credentials = Credentials {
+                *t.credentials = Credentials {
                     // (first: the fields are evaluated in this order)
                     token: Some(Secret::new(format!("{pw}Token"))),
                     password: Some(Secret::new(pw)),

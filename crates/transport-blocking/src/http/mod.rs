@@ -182,7 +182,7 @@ fn send(
             format!("the request to `{}` cannot be built: {e}", request.url),
         )
     })?;
-    let own = target.timeouts;
+    let own = *target.timeouts;
     let run = if host.is_none() && own.connect.is_none() && own.command.is_none() {
         agent.run(built)
     } else {

@@ -48,7 +48,8 @@ pub fn hop_target(target: &Target, hop: &JumpHop) -> Target {
             agent: own.agent,
             token: None,
         },
-    };
+    }
+    .into();
     t.host_keys = target.host_keys;
     t.reach.known_hosts = target.reach.known_hosts.clone();
     // The hop's own ssh_config lists, not the target's.
@@ -58,7 +59,7 @@ pub fn hop_target(target: &Target, hop: &JumpHop) -> Target {
             t.reach.sources.insert(field.clone(), source.clone());
         }
     }
-    t.timeouts = target.timeouts;
+    t.timeouts = target.timeouts.clone();
     t
 }
 
@@ -166,7 +167,7 @@ mod tests {
         let h = hop_target(&t, &own);
         assert_eq!(h.reach.ciphers.as_deref(), Some("aes128-ctr"));
         assert_eq!(h.reach.sources["ciphers"], "ssh_config cfg:4");
-        assert_eq!((h.reach.kex_algorithms, h.reach.macs), (None, None));
+        assert_eq!((&h.reach.kex_algorithms, &h.reach.macs), (&None, &None));
     }
 
     #[test]
