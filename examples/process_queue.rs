@@ -7,7 +7,12 @@
 //! `get`s one result per child and pretty-prints the list. A Python Queue
 //! is a pipe underneath — and so is ours: every child's stdout is the
 //! write end of one shared pipe, each result one JSON line on it (its
-//! progress message goes to stderr). A child is this program started
+//! progress message goes to stderr). A pipe keeps a write whole only up to
+//! 4096 bytes (`PIPE_BUF`), and a `show run` is bigger, so like Python's
+//! Queue, which holds a lock shared by every process around each `put`,
+//! each child holds a lock (an `flock` on a file the parent made) while it
+//! writes its line: without it, two children finishing together interleave
+//! their lines into garbage. A child is this program started
 //! again with `--child`; it learns its device from its stdin, so that the
 //! password never appears in a command line, and talks to the device with
 //! fanout's blocking `seq` executor (ssh2), as netmiko would.
@@ -59,9 +64,15 @@ fn child() -> Result<(), Box<dyn std::error::Error>> {
     };
     let dev_id = format!("{}:{}", text("address"), text("port_text"));
     eprintln!("Adding the result to the multiprocess queue");
-    // `mp_queue.put(return_data)`: one line on the shared pipe.
-    writeln!(std::io::stdout(), "{}", json!({ dev_id: output }))?;
-    Ok(())
+    // `mp_queue.put(return_data)`: one line on the shared pipe, written
+    // whole while holding the queue's lock.
+    let line = format!("{}\n", json!({ dev_id: output }));
+    let lock = std::fs::File::open(text("queue_lock"))?;
+    lock.lock()?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(line.as_bytes())?;
+    out.flush()?;
+    Ok(()) // the lock is released when `lock` is closed
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -71,6 +82,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fleet = common::lab(5, Platform::Ios).start()?;
     let s = Instant::now();
     let (queue_out, queue_in) = std::io::pipe()?; // `mp_queue = multiprocessing.Queue()`
+    let queue_lock = std::env::temp_dir().join(format!("fanout-queue-{}.lock", std::process::id()));
+    std::fs::File::create(&queue_lock)?;
     let me = std::env::current_exe()?;
     let mut processes = Vec::new();
     for t in fleet.targets() {
@@ -84,9 +97,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "name": t.name, "address": t.address, "port": t.port, "port_text": t.port.to_string(),
             "username": t.username, "password": t.credentials.password.as_ref().map(|p| p.expose()),
             "secret": t.secret.as_ref().map(|s| s.expose()),
-            "known_hosts": fleet.known_hosts_path(),
+            "known_hosts": fleet.known_hosts_path(), "queue_lock": queue_lock,
         });
-        writeln!(p.stdin.take().expect("piped stdin"), "{device}")?;
+        p.stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(format!("{device}\n").as_bytes())?;
         processes.push(p);
     }
     // Only the children may hold the write end now, or reading would never end.
@@ -107,6 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("a child died before putting its result")??;
         results.push(serde_json::from_str(&line)?);
     }
+    std::fs::remove_file(&queue_lock)?;
     println!("{results:#?}"); // `pprint(results)`
     // Ideal: one login + paging off, `enable`, `show run`, all devices at once.
     common::completed(

@@ -76,6 +76,9 @@ pub struct ChildMeasurement {
     /// User and system CPU of the child and every descendant it reaped
     /// (`wait4`'s rusage).
     pub cpu: CpuTime,
+    /// How long the tree's threads waited, runnable, for a core (sampled:
+    /// see [`procfs::TreeSampler::core_wait`]).
+    pub core_wait: Duration,
     /// The kernel's `ru_maxrss` of the child: the largest single process
     /// of its tree, so a lower bound of the tree's peak.
     pub kernel_maxrss_bytes: u64,
@@ -266,6 +269,7 @@ impl MeasuredChild {
             samples,
             left_running,
             sampler_cpu,
+            core_wait: sampler.core_wait(),
             stdout,
             stderr,
         })

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::estimate::PROCESS_START_CPU;
-use crate::recommend::{TOLERANCE, Workload, WorkloadClass, classify};
+use crate::recommend::{TOLERANCE, Workload, WorkloadClass, classify, seq_utilisation};
 use crate::render::fmt_time;
 use crate::result::{Comparison, ExecutorResult};
 
@@ -148,7 +148,11 @@ fn workload_line(executors: &[ExecutorResult], workload: &Workload) -> String {
     };
     let host = per_host(seq.wall, seq.hosts);
     let cpu = per_host(seq.cpu.total(), seq.hosts);
-    let waiting = host.saturating_sub(cpu);
+    // Waiting for a core on a busy machine is neither computing nor the
+    // hosts' own waiting.
+    let waiting = host
+        .saturating_sub(cpu)
+        .saturating_sub(per_host(seq.core_wait, seq.hosts));
     let ratio = if cpu.is_zero() {
         String::new()
     } else if waiting < host / 100 {
@@ -259,10 +263,7 @@ fn decision_lines(
 /// more cores would do.
 fn change_lines(c: &Comparison, executors: &[ExecutorResult], class: WorkloadClass) -> Vec<String> {
     let mut lines = Vec::new();
-    let seq_busy = executors
-        .iter()
-        .find(|r| r.executor == "seq")
-        .map(|s| secs(s.cpu.total()) / secs(s.wall).max(1e-9));
+    let seq_busy = seq_utilisation(executors).map(|(u, _)| u);
     let other = match class {
         WorkloadClass::IoBound => WorkloadClass::CpuBound,
         WorkloadClass::CpuBound => WorkloadClass::IoBound,

@@ -68,6 +68,7 @@ impl RunMeasurement {
             wall: wall.unwrap_or(child.wall),
             process_wall: child.wall,
             cpu: child.cpu,
+            core_wait: child.core_wait,
             peak_pss_bytes: child.peak_tree_pss_bytes,
             peak_rss_bytes: child.peak_tree_rss_bytes.max(child.kernel_maxrss_bytes),
             kernel_maxrss_bytes: child.kernel_maxrss_bytes,

@@ -46,6 +46,7 @@ fn result_json(r: &ExecutorResult, fastest: Duration) -> Value {
         "cancelled": r.counts.cancelled,
         "max_ms": latency(r.latency.max),
         "cpu_s": s(r.cpu.total()),
+        "core_wait_s": s(r.core_wait),
         "kernel_maxrss_bytes": r.kernel_maxrss_bytes,
         "peak_private_bytes": r.peak_private_bytes,
         "peak_processes": r.peak_processes,

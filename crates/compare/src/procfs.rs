@@ -152,6 +152,35 @@ pub struct TreeMemory {
     pub processes: usize,
 }
 
+/// Records, per thread of `pid`, how long it has waited runnable on a run
+/// queue (the second field of `/proc/PID/task/TID/schedstat`, in ns).
+/// Threads whose file cannot be read (gone, or no schedstats in this
+/// kernel) keep what was recorded before.
+pub fn thread_core_waits(pid: u32, into: &mut HashMap<u32, Duration>) {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return;
+    };
+    for task in tasks.flatten() {
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(text) = fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        if let Some(ns) = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|f| f.parse::<u64>().ok())
+        {
+            into.insert(tid, Duration::from_nanos(ns));
+        }
+    }
+}
+
 /// `root` and every live descendant of it (children, grandchildren, ...).
 pub fn process_tree(root: u32) -> Vec<u32> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
@@ -204,6 +233,8 @@ pub struct TreeSampler {
     root: u32,
     members: Vec<u32>,
     last_scan: Option<Instant>,
+    /// Per thread id, the latest time it had waited runnable for a core.
+    core_waits: HashMap<u32, Duration>,
 }
 
 impl TreeSampler {
@@ -216,6 +247,7 @@ impl TreeSampler {
             root,
             members: vec![root],
             last_scan: None,
+            core_waits: HashMap::new(),
         }
     }
 
@@ -230,8 +262,10 @@ impl TreeSampler {
         }
         let mut total = TreeMemory::default();
         let mut largest_shared = 0;
+        let waits = &mut self.core_waits;
         self.members.retain(|pid| match memory(*pid) {
             Some(m) => {
+                thread_core_waits(*pid, waits);
                 total.rss_sum += m.rss;
                 total.pss_sum += m.pss;
                 total.private_estimate += m.rss - m.shared;
@@ -243,6 +277,14 @@ impl TreeSampler {
         });
         total.private_estimate += largest_shared;
         total
+    }
+
+    /// How long the tree's threads had waited, runnable, for a core, summed
+    /// over every thread seen at any sample (as of its last sample): the
+    /// time a busy machine took from the run. A thread's wait after the
+    /// last sample it was seen in is not counted.
+    pub fn core_wait(&self) -> Duration {
+        self.core_waits.values().sum()
     }
 
     /// Processes in the tree as last discovered (still alive at the last sample).
@@ -272,6 +314,33 @@ mod tests {
         assert!(rollup.shared < rollup.rss, "{rollup:?}");
         assert!(pss_bytes(me).unwrap() <= rss_bytes(me).unwrap() + (1 << 20));
         assert_eq!(process_tree(me)[0], me);
+    }
+
+    #[test]
+    fn more_spinners_than_cores_wait_for_a_core() {
+        // One more busy process than there are cores: together they must
+        // wait (at least a core's worth of their run less what the cores
+        // can give), and the sampler adds up what each thread waited.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let spin = "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done";
+        let script = format!("{}wait", format!("( {spin} ) & ").repeat(cores + 1));
+        let mut sh = Command::new("sh").args(["-c", &script]).spawn().unwrap();
+        let mut sampler = TreeSampler::new(sh.id());
+        let mut busiest = 0;
+        while sh.try_wait().unwrap().is_none() {
+            busiest = busiest.max(sampler.sample().processes);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            busiest > cores,
+            "all {} spinners were seen: {busiest}",
+            cores + 1
+        );
+        assert!(
+            sampler.core_wait() >= Duration::from_millis(20),
+            "{:?} waited for a core",
+            sampler.core_wait()
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! than the tolerance wins regardless: measurements beat expectations.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -76,24 +77,41 @@ impl fmt::Display for Recommendation {
     }
 }
 
-/// How busy `seq` (one host at a time) kept one core: CPU / wall.
-fn seq_utilisation(results: &[ExecutorResult]) -> Option<f64> {
+/// How busy `seq` (one host at a time) kept one core while it had one:
+/// CPU / (wall - time it waited, runnable, for a core), and that wait
+/// when it took more than a tenth of the wall time. On a machine busy
+/// with other work, seq's CPU-bound hosts wait for a core as much as they
+/// compute; that is not waiting on the network, so it is left out.
+pub(crate) fn seq_utilisation(results: &[ExecutorResult]) -> Option<(f64, Option<Duration>)> {
     let seq = results.iter().find(|r| r.executor == "seq")?;
     let wall = seq.wall.as_secs_f64();
-    (wall > 0.0).then(|| seq.cpu.total().as_secs_f64() / wall)
+    if wall <= 0.0 {
+        return None;
+    }
+    let wait = seq.core_wait.as_secs_f64().min(wall * 0.9);
+    let u = (seq.cpu.total().as_secs_f64() / (wall - wait)).min(1.0);
+    Some((u, (wait > wall * 0.1).then_some(seq.core_wait)))
 }
 
 /// The class and the evidence for it: measured from the `seq` run when
 /// there is one (one host at a time keeps a core ≥ 50 % busy only if the
 /// hosts compute), else the task's hint, else the best executor's CPU use.
 pub(crate) fn classify(results: &[ExecutorResult], workload: &Workload) -> (WorkloadClass, String) {
-    if let Some(u) = seq_utilisation(results) {
+    if let Some((u, waited)) = seq_utilisation(results) {
         let class = if u >= 0.5 {
             WorkloadClass::CpuBound
         } else {
             WorkloadClass::IoBound
         };
-        return (class, format!("seq kept a core {:.0} % busy", u * 100.0));
+        let evidence = match waited {
+            None => format!("seq kept a core {:.0} % busy", u * 100.0),
+            Some(w) => format!(
+                "seq kept a core {:.0} % busy while it had one, after waiting {} for one",
+                u * 100.0,
+                fmt_time(w)
+            ),
+        };
+        return (class, evidence);
     }
     if let Some(class) = workload.hint {
         return (class, "by task".to_string());
@@ -251,6 +269,30 @@ mod tests {
         cores: 2,
         hint: Some(WorkloadClass::CpuBound),
     };
+
+    #[test]
+    fn seq_waiting_for_a_busy_machines_cores_is_still_cpu_bound() {
+        // Other work held the cores: seq computed 800 ms of its 2 s and
+        // waited 1.1 s for a core. Still CPU-bound: it computed whenever
+        // it had a core (800 of 900 ms).
+        let mut seq = result("seq", 1, 8, 2000, 800, 0);
+        seq.core_wait = Duration::from_millis(1100);
+        let results = vec![seq.clone(), result("threads", 8, 8, 1500, 820, 0)];
+        let unhinted = Workload { hint: None, ..CPU };
+        let (class, evidence) = classify(&results, &unhinted);
+        assert_eq!(class, WorkloadClass::CpuBound, "{evidence}");
+        assert_eq!(
+            evidence,
+            "seq kept a core 89 % busy while it had one, after waiting 1.10 s for one"
+        );
+        // The same run without the wait is I/O-bound: 40 % of the wall.
+        seq.core_wait = Duration::ZERO;
+        let (class, evidence) = classify(&[seq], &unhinted);
+        assert_eq!(
+            (class, evidence.as_str()),
+            (WorkloadClass::IoBound, "seq kept a core 40 % busy")
+        );
+    }
 
     #[test]
     fn cpu_bound_on_two_cores_never_picks_async_or_seq() {

@@ -28,6 +28,8 @@ pub struct RunMeasurement {
     pub process_wall: Duration,
     /// Client CPU: the child and every process it reaped.
     pub cpu: CpuTime,
+    /// How long its threads waited, runnable, for a core (a busy machine).
+    pub core_wait: Duration,
     /// Peak proportional memory (PSS) of the child's process tree (sampled).
     pub peak_pss_bytes: u64,
     /// Peak resident memory of the child's process tree (sampled).
@@ -103,6 +105,7 @@ impl RunMeasurement {
             wall: summary.wall,
             process_wall: child.wall,
             cpu: child.cpu,
+            core_wait: child.core_wait,
             peak_pss_bytes: child.peak_tree_pss_bytes,
             peak_rss_bytes: child.peak_tree_rss_bytes.max(child.kernel_maxrss_bytes),
             kernel_maxrss_bytes: child.kernel_maxrss_bytes,
@@ -140,6 +143,8 @@ pub struct ExecutorResult {
     pub process_wall: Duration,
     /// Median user and system CPU.
     pub cpu: CpuTime,
+    /// Median time its threads waited, runnable, for a core.
+    pub core_wait: Duration,
     /// Largest sampled peak PSS of the process tree.
     pub peak_pss_bytes: u64,
     /// Largest sampled peak RSS of the process tree.
@@ -207,6 +212,7 @@ impl ExecutorResult {
                 user: median(runs.iter().map(|r| r.cpu.user).collect()),
                 system: median(runs.iter().map(|r| r.cpu.system).collect()),
             },
+            core_wait: median(runs.iter().map(|r| r.core_wait).collect()),
             peak_pss_bytes: runs.iter().map(|r| r.peak_pss_bytes).max().unwrap_or(0),
             peak_rss_bytes: runs.iter().map(|r| r.peak_rss_bytes).max().unwrap_or(0),
             kernel_maxrss_bytes: runs
@@ -359,6 +365,7 @@ pub(crate) mod tests {
                 user: Duration::from_millis(cpu_ms * 4 / 5),
                 system: Duration::from_millis(cpu_ms / 5),
             },
+            core_wait: Duration::ZERO,
             peak_pss_bytes: 7 << 20,
             peak_rss_bytes: 10 << 20,
             kernel_maxrss_bytes: 8 << 20,
@@ -392,6 +399,7 @@ pub(crate) mod tests {
                 user: Duration::from_millis(cpu_ms),
                 system: Duration::ZERO,
             },
+            core_wait: Duration::ZERO,
             peak_pss_bytes: rss - 1,
             peak_rss_bytes: rss,
             kernel_maxrss_bytes: rss / 2,
@@ -467,6 +475,7 @@ pub(crate) mod tests {
             signal: if code.is_none() { Some(9) } else { None },
             wall: Duration::from_millis(80),
             cpu: CpuTime::default(),
+            core_wait: Duration::ZERO,
             kernel_maxrss_bytes: 4096,
             peak_tree_rss_bytes: 8192,
             peak_tree_pss_bytes: 5000,
