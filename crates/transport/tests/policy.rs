@@ -1,6 +1,10 @@
 //! What both transports obey, as they use it: per-target timeouts in an
-//! attempt's budget, the credential check, and the output tail quoted in
-//! timeout messages.
+//! attempt's budget, the credential check, the output tail quoted in
+//! timeout messages, and the telnet layer under made-up device streams
+//! ([`telnet`]).
+
+#[path = "policy/telnet.rs"]
+mod telnet;
 
 use std::time::Duration;
 

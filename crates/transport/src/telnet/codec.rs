@@ -7,15 +7,26 @@
 //! the server's ECHO and SGA (character mode, as IOS offers it) and refuses
 //! every other option either side proposes (DONT for a WILL, WONT for a
 //! DO). The client proposes nothing itself.
+//!
+//! Two gaps of libmudtelnet 2.0.2, found by the property tests
+//! (`crates/transport/tests/policy/telnet.rs`), are closed here: an escaped
+//! data byte 0xFF (`IAC IAC`) comes out as an IAC command, not as data; and
+//! whatever follows an `IAC SB MCCP2|MCCP3 ... IAC SE` in the same read is
+//! dropped when compression is off (always, here), so reads are handed to
+//! it in pieces that end at each SE byte.
 
 use libmudtelnet::Parser;
 use libmudtelnet::compatibility::CompatibilityTable;
 use libmudtelnet::events::TelnetEvents;
+use libmudtelnet::telnet::op_command::{IAC, SE};
 use libmudtelnet::telnet::op_option::{ECHO, SGA};
 
 /// One connection's telnet parser state.
 pub struct Codec {
     parser: Parser,
+    /// A lone IAC that ended the last read (its pair or command byte comes
+    /// next), held back so that an `IAC IAC` is always handed over whole.
+    held_iac: bool,
 }
 
 impl std::fmt::Debug for Codec {
@@ -38,6 +49,7 @@ impl Codec {
         table.support_remote(SGA);
         Self {
             parser: Parser::with_support(table),
+            held_iac: false,
         }
     }
 
@@ -45,14 +57,56 @@ impl Codec {
     /// (IAC IAC unescaped, commands removed) and the negotiation answers to
     /// write back. A command split across reads is kept for the next call.
     pub fn receive(&mut self, raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let mut input = Vec::with_capacity(raw.len() + 1);
+        if std::mem::take(&mut self.held_iac) {
+            input.push(IAC);
+        }
+        input.extend_from_slice(raw);
         let (mut data, mut answers) = (Vec::new(), Vec::new());
-        for event in self.parser.receive(raw) {
-            match event {
-                TelnetEvents::DataReceive(b) => data.extend_from_slice(&b),
-                TelnetEvents::DataSend(b) => answers.extend_from_slice(&b),
-                _ => {}
+        let mut feed = |piece: &[u8]| {
+            for event in self.parser.receive(piece) {
+                match event {
+                    TelnetEvents::DataReceive(b) => data.extend_from_slice(&b),
+                    TelnetEvents::DataSend(b) => answers.extend_from_slice(&b),
+                    // `IAC IAC` on its own: the data byte 0xFF.
+                    TelnetEvents::IAC(iac) if iac.command == IAC => data.push(IAC),
+                    _ => {}
+                }
+            }
+        };
+        // Each `IAC IAC` goes in alone (libmudtelnet takes it for the start
+        // of a command otherwise), the rest in pieces ending at each SE.
+        let (mut start, mut i) = (0, 0);
+        while i < input.len() {
+            if input[i] != IAC {
+                i += 1;
+                continue;
+            }
+            match input.get(i + 1) {
+                Some(&IAC) => {
+                    input[start..i]
+                        .split_inclusive(|b| *b == SE)
+                        .for_each(&mut feed);
+                    feed(&input[i..i + 2]);
+                    i += 2;
+                    start = i;
+                }
+                // A command: its byte is not an IAC.
+                Some(_) => i += 2,
+                None => {
+                    self.held_iac = true;
+                    break;
+                }
             }
         }
+        let end = if self.held_iac {
+            input.len() - 1
+        } else {
+            input.len()
+        };
+        input[start..end.max(start)]
+            .split_inclusive(|b| *b == SE)
+            .for_each(&mut feed);
         (data, answers)
     }
 
@@ -72,6 +126,8 @@ mod tests {
     const DO: u8 = 253;
     const DONT: u8 = 254;
     const NAWS: u8 = 31;
+    const SB: u8 = 250;
+    const MCCP2: u8 = 86;
     const TTYPE: u8 = 24;
 
     #[test]
@@ -93,10 +149,19 @@ mod tests {
     }
 
     #[test]
+    fn data_after_an_unasked_for_compression_subnegotiation_is_kept() {
+        // libmudtelnet alone returns nothing after the SE here.
+        let (data, answers) = Codec::new().receive(&[IAC, SB, MCCP2, IAC, SE, b'o', b'k']);
+        assert_eq!((data.as_slice(), answers.as_slice()), (&b"ok"[..], &[][..]));
+    }
+
+    #[test]
     fn iac_is_escaped_out_and_a_command_split_across_reads_is_kept() {
-        // (Incoming IAC IAC, a 0xFF data byte, is not checked: libmudtelnet
-        // 2.0.2 drops it; 0xFF never occurs in ASCII or UTF-8 CLI text.)
         assert_eq!(Codec::encode(&[b'a', IAC, b'b']), [b'a', IAC, IAC, b'b']);
+        assert_eq!(
+            Codec::new().receive(&[b'a', IAC, IAC, b'b']).0,
+            [b'a', IAC, b'b']
+        );
         let mut codec = Codec::new();
         let (data, answers) = codec.receive(&[b'x', IAC]);
         assert_eq!(data, b"x");
