@@ -30,6 +30,10 @@ pub(crate) struct WorkerProcess {
     pub(crate) stderr: Option<ChildStderr>,
     /// Bytes of stdout not yet forming a whole line.
     pending: Vec<u8>,
+    /// How much of `pending` is known to hold no newline: a 16 MiB outcome
+    /// line arrives in a thousand reads, and scanning it all again after
+    /// each one took seconds (quadratic).
+    scanned: usize,
     tail: Vec<u8>,
     tail_cut: bool,
     /// Set once the exit status was collected (the pid is gone then).
@@ -85,6 +89,7 @@ impl WorkerProcess {
             stdout,
             stderr,
             pending: Vec::new(),
+            scanned: 0,
             tail: Vec::new(),
             tail_cut: false,
             status: None,
@@ -139,12 +144,7 @@ impl WorkerProcess {
                 Err(e) => return Err(e),
             }
         }
-        let mut lines = Vec::new();
-        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
-            let mut line: Vec<u8> = self.pending.drain(..=end).collect();
-            line.pop();
-            lines.push(line);
-        }
+        let lines = split_lines(&mut self.pending, &mut self.scanned);
         if closed {
             self.stdout = None;
             Ok(Lines::Closed(lines))
@@ -395,9 +395,47 @@ fn signal_name(signal: i32) -> &'static str {
     }
 }
 
+/// The whole lines at the front of `pending` (newlines removed), leaving
+/// the unfinished rest; `scanned` bytes of it are known to hold no newline
+/// and are not searched again.
+fn split_lines(pending: &mut Vec<u8>, scanned: &mut usize) -> Vec<Vec<u8>> {
+    let mut lines = Vec::new();
+    while let Some(end) = pending[*scanned..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map(|at| *scanned + at)
+    {
+        let mut line: Vec<u8> = pending.drain(..=end).collect();
+        line.pop();
+        lines.push(line);
+        *scanned = 0;
+    }
+    *scanned = pending.len();
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_the_same_however_the_reads_cut_them() {
+        let text = b"one\ntwo two\n\nthree 3 3 3\nunfinished";
+        for size in 1..text.len() {
+            let (mut pending, mut scanned, mut lines) = (Vec::new(), 0, Vec::new());
+            for chunk in text.chunks(size) {
+                pending.extend_from_slice(chunk);
+                lines.extend(split_lines(&mut pending, &mut scanned));
+                assert_eq!(scanned, pending.len(), "the rest is scanned once");
+            }
+            assert_eq!(
+                lines,
+                [&b"one"[..], b"two two", b"", b"three 3 3 3"],
+                "reads of {size} bytes"
+            );
+            assert_eq!(pending, b"unfinished");
+        }
+    }
 
     #[test]
     fn stat_lines_with_odd_command_names() {

@@ -401,6 +401,17 @@ impl Scheduler<'_> {
                 MAX_LINE >> 20
             )));
         }
+        // Part of a line arrived: the worker is writing its outcome (up to
+        // MAX_LINE), so it has finished the host; on a busy machine moving
+        // 16 MiB of output can outlast the host's budget, and killing it
+        // then would lose a finished host.
+        if !closed
+            && self.slots[i].process.pending_bytes() > 0
+            && let Some(busy) = self.slots[i].busy.as_mut()
+        {
+            let later = Instant::now() + KILL_GRACE;
+            busy.kill_at = busy.kill_at.map(|at| at.max(later));
+        }
         if closed {
             self.slots[i].closing_since.get_or_insert_with(Instant::now);
         }
