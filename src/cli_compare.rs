@@ -93,6 +93,21 @@ pub(crate) struct CompareArgs {
     #[arg(long, value_name = "DUR", default_value = "50ms", value_parser = parse_duration)]
     pub(crate) latency: Duration,
 
+    /// Fault knobs of the simulated devices, as for `fanout sim serve
+    /// --faults`: e.g. refuse=5%,auth_fail=5%,hang_on_command=5% (the
+    /// percentages are placed by --seed). The table's notes and the JSON's
+    /// `errors` then count the failures per error kind, per executor.
+    #[arg(long, value_name = "SPEC", requires = "sim", value_parser = parse_faults)]
+    pub(crate) faults: Option<String>,
+
+    /// Banner delay of the simulated slow_banner devices [default: 5s].
+    #[arg(long, value_name = "DUR", requires = "sim", value_parser = parse_duration)]
+    pub(crate) slow_banner_delay: Option<Duration>,
+
+    /// Seed of the simulated fleet: host keys, fault placement, jitter.
+    #[arg(long, value_name = "N", requires = "sim")]
+    pub(crate) seed: Option<u64>,
+
     /// Platform of the simulated devices: ios, nxos, eos, junos, iosxr, linux.
     #[arg(long, value_name = "PLATFORM", default_value = "ios", value_parser = parse_profile_name)]
     pub(crate) profile: String,
@@ -204,6 +219,13 @@ pub(crate) enum PlotMetricArg {
     Wall,
     /// Hosts per second.
     HostsPerS,
+}
+
+/// A `--faults` spec, checked here and passed on as written.
+fn parse_faults(s: &str) -> Result<String, String> {
+    s.parse::<fanout_sim::FaultSpec>()
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -160,6 +160,8 @@ pub(crate) struct Setup {
     pub(crate) pass_through: Vec<String>,
     pub(crate) latency: Duration,
     pub(crate) profile: String,
+    /// More arguments for `fanout sim serve` (`--faults`, `--seed`, ...).
+    pub(crate) sim_args: Vec<String>,
     pub(crate) quiet: bool,
     pub(crate) interrupt: Arc<Interrupt>,
     /// `--max-run` (`Duration::MAX`: none).
@@ -296,6 +298,7 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         pass_through,
         latency: args.latency,
         profile: args.profile.clone(),
+        sim_args: sim_args(&args),
         quiet: args.quiet,
         interrupt: Arc::clone(&interrupt),
         live,
@@ -405,6 +408,21 @@ fn print_results(args: &CompareArgs, sweep: Option<&str>, points: &[Comparison])
         .lock()
         .write_all(out.as_bytes())
         .map_err(crate::out::stdout_error)
+}
+
+/// `--faults`, `--slow-banner-delay` and `--seed`, for `fanout sim serve`.
+fn sim_args(args: &CompareArgs) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(spec) = &args.faults {
+        out.extend(["--faults".to_string(), spec.clone()]);
+    }
+    if let Some(delay) = args.slow_banner_delay {
+        out.extend(["--slow-banner-delay".to_string(), format_duration(delay)]);
+    }
+    if let Some(seed) = args.seed {
+        out.extend(["--seed".to_string(), seed.to_string()]);
+    }
+    out
 }
 
 #[cfg(test)]

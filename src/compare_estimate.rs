@@ -161,8 +161,16 @@ pub(crate) fn host_cost(setup: &Setup, probe: Option<&ProbeHost>) -> Result<Opti
         _ => false,
     };
     if !setup.quiet {
+        // A failing probe host (a faulty simulated device, a dead router)
+        // measures its failure, which may be far faster or slower.
+        let failed = match m.log.errors.keys().next() {
+            Some(kind) if m.log.counts.ok == 0 => {
+                format!("; it failed ({kind}), so the estimates are those of a failing host")
+            }
+            _ => String::new(),
+        };
         crate::note!(
-            "fanout compare: probe: one host ({}) took {} (-e seq){}",
+            "fanout compare: probe: one host ({}) took {} (-e seq){}{failed}",
             probe.name,
             fmt_time(wall),
             if cpu_bound { ", CPU-bound" } else { "" }

@@ -66,6 +66,7 @@ fn start_fleet(setup: &Setup, source: &Source) -> Result<Option<FleetProcess>> {
     .iter()
     .map(OsString::from)
     .collect();
+    serve.extend(setup.sim_args.iter().map(OsString::from));
     // An http task needs each device's HTTPS API (`http_port`, the CA).
     if matches!(setup.task, crate::cli::TaskCmd::Http { .. }) {
         serve.push("--http".into());

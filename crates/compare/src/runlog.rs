@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fanout_core::{ErrorKind, RunSummary, Status, StatusCounts};
+use fanout_core::{ErrorKind, Phase, RunSummary, Status, StatusCounts};
 use serde::Deserialize;
 
 /// The parts of one JSON line that measuring needs (hosts' outputs are
@@ -14,6 +14,7 @@ struct Line {
     host: Option<String>,
     status: Option<Status>,
     error_kind: Option<ErrorKind>,
+    phase: Option<Phase>,
     message: Option<String>,
     timings_ms: Option<Timings>,
     summary: Option<RunSummary>,
@@ -31,7 +32,8 @@ pub struct RunLog {
     pub latencies: Vec<Duration>,
     /// Host lines per status.
     pub counts: StatusCounts,
-    /// Not-ok hosts per error kind (`timeout`, `auth`, ...).
+    /// Not-ok hosts per error kind (`auth`, `connect`, ...; a timeout as
+    /// `timeout in PHASE`, as `fanout run`'s failure report names it).
     pub errors: BTreeMap<String, usize>,
     /// The first not-ok host and its message, to show what went wrong.
     pub first_error: Option<String>,
@@ -95,9 +97,12 @@ impl RunLog {
                 .push(Duration::try_from_secs_f64(timings.total / 1e3).unwrap_or_default());
             log.counts.add(status);
             if status != Status::Ok {
-                let kind = line
-                    .error_kind
-                    .map_or_else(|| status.as_str().to_string(), |k| k.as_str().to_string());
+                let kind = match (status, line.phase) {
+                    (Status::Timeout, Some(phase)) => format!("timeout in {phase}"),
+                    _ => line
+                        .error_kind
+                        .map_or_else(|| status.as_str().to_string(), |k| k.as_str().to_string()),
+                };
                 *log.errors.entry(kind.clone()).or_default() += 1;
                 if log.first_error.is_none() {
                     let message = line.message.unwrap_or_default();
@@ -138,7 +143,7 @@ mod tests {
         );
         assert_eq!(log.latencies[0], Duration::from_micros(53_500));
         assert_eq!(log.errors.get("auth"), Some(&1));
-        assert_eq!(log.errors.get("timeout"), Some(&1));
+        assert_eq!(log.errors.get("timeout in command"), Some(&1));
         assert_eq!(
             log.first_error.as_deref(),
             Some("r2: auth: password rejected")

@@ -242,6 +242,14 @@ macro_rules! executor_conformance {
                 $crate::fleet_checks::mixed_faults_every_host_once(&make);
             }
             #[test]
+            fn fleet_fault_matrix_at_scale() {
+                $crate::fleet_checks::fault_matrix_at_scale(&make);
+            }
+            #[test]
+            fn telnet_fault_matrix_at_scale() {
+                $crate::fleet_checks::telnet_fault_matrix_at_scale(&make);
+            }
+            #[test]
             fn fleet_soak_leaves_nothing_open() {
                 $crate::fleet_checks::soak_leaves_nothing_open(&make);
             }

@@ -15,6 +15,7 @@ mod faults;
 mod fixtures;
 mod keys;
 mod limits;
+mod matrix;
 pub mod messages;
 mod soak;
 mod telnet;
@@ -26,5 +27,9 @@ pub use faults::{cli_faults, faults_map_to_error_kinds, mixed_faults_every_host_
 pub use fixtures::{fleet_job, small_fleet};
 pub use keys::{host_keys_strict_and_accept_new, key_file_auth};
 pub use limits::{ssh_cancellation_mid_run, ssh_concurrency_never_exceeded};
+pub use matrix::{
+    MatrixProtocol, fault_matrix_at_scale, matrix_devices, matrix_expected, matrix_fault,
+    telnet_fault_matrix_at_scale,
+};
 pub use soak::{SoakRun, soak_leaves_nothing_open, soak_runs};
 pub use telnet::{telnet_cancellation, telnet_cli_every_platform, telnet_faults};
