@@ -97,15 +97,15 @@ pub(crate) struct CompareArgs {
     /// --faults`: e.g. refuse=5%,auth_fail=5%,hang_on_command=5% (the
     /// percentages are placed by --seed). The table's notes and the JSON's
     /// `errors` then count the failures per error kind, per executor.
-    #[arg(long, value_name = "SPEC", requires = "sim", value_parser = parse_faults)]
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["inventory", "synthetic"], value_parser = parse_faults)]
     pub(crate) faults: Option<String>,
 
     /// Banner delay of the simulated slow_banner devices [default: 5s].
-    #[arg(long, value_name = "DUR", requires = "sim", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", conflicts_with_all = ["inventory", "synthetic"], value_parser = parse_duration)]
     pub(crate) slow_banner_delay: Option<Duration>,
 
     /// Seed of the simulated fleet: host keys, fault placement, jitter.
-    #[arg(long, value_name = "N", requires = "sim")]
+    #[arg(long, value_name = "N", conflicts_with_all = ["inventory", "synthetic"])]
     pub(crate) seed: Option<u64>,
 
     /// Platform of the simulated devices: ios, nxos, eos, junos, iosxr, linux.

@@ -1020,3 +1020,53 @@ fn the_asyncssh_peer_runs_against_the_sim_fleet() {
     assert_eq!(peer["external"]["wall_from"], "summary", "{peer}");
     assert!(peer["cpu_s"].as_f64().unwrap() > 0.0, "{peer}");
 }
+
+#[test]
+fn faults_reach_the_simulated_fleet_and_every_executor_counts_them_alike() {
+    // The default fleet (100 devices) is simulated, so --faults needs no
+    // --sim; 10 % refuse, 10 % never send a banner (placed by the seed, on
+    // other devices or the same: a refused port wins).
+    let out = run(&[
+        "compare",
+        "-q",
+        "--faults",
+        "refuse=10%,hang_on_connect=10%",
+        "--seed",
+        "3",
+        "--timeout",
+        "connect=1s",
+        "-e",
+        "async,threads",
+        "--latency",
+        "5ms",
+        "--format",
+        "json",
+        "exec",
+        "show version",
+    ]);
+    assert_eq!(out.code, 1, "hosts failed: exit 1\n{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["hosts"], 100, "the default fleet: {doc}");
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{doc}");
+    let errors = &results[0]["errors"];
+    assert_eq!(errors["connect"], 10, "10 % refuse: {errors}");
+    let hung = errors["timeout in connect"].as_u64().unwrap_or(0);
+    assert!((1..=10).contains(&hung), "hung banners, by phase: {errors}");
+    assert_eq!(
+        &results[1]["errors"], errors,
+        "the same counts on every executor"
+    );
+    // With an inventory the fleet's knobs mean nothing: refused up front.
+    let out = run(&[
+        "compare",
+        "--synthetic",
+        "2",
+        "--faults",
+        "refuse=1",
+        "sleep",
+        "1ms",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--faults"), "{}", out.stderr);
+}

@@ -90,7 +90,10 @@ pub(crate) fn seq_utilisation(results: &[ExecutorResult]) -> Option<(f64, Option
     }
     let wait = seq.core_wait.as_secs_f64().min(wall * 0.9);
     let u = (seq.cpu.total().as_secs_f64() / (wall - wait)).min(1.0);
-    Some((u, (wait > wall * 0.1).then_some(seq.core_wait)))
+    Some((
+        u,
+        (wait > wall * 0.1).then(|| Duration::from_secs_f64(wait)),
+    ))
 }
 
 /// The class and the evidence for it: measured from the `seq` run when

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fanout_core::{ErrorKind, Phase, RunSummary, Status, StatusCounts};
+use fanout_core::{ErrorKind, RunSummary, Status, StatusCounts};
 use serde::Deserialize;
 
 /// The parts of one JSON line that measuring needs (hosts' outputs are
@@ -14,7 +14,8 @@ struct Line {
     host: Option<String>,
     status: Option<Status>,
     error_kind: Option<ErrorKind>,
-    phase: Option<Phase>,
+    /// Kept as text: an `--external` program may name a phase fanout has not.
+    phase: Option<String>,
     message: Option<String>,
     timings_ms: Option<Timings>,
     summary: Option<RunSummary>,
@@ -97,7 +98,7 @@ impl RunLog {
                 .push(Duration::try_from_secs_f64(timings.total / 1e3).unwrap_or_default());
             log.counts.add(status);
             if status != Status::Ok {
-                let kind = match (status, line.phase) {
+                let kind = match (status, line.phase.as_deref()) {
                     (Status::Timeout, Some(phase)) => format!("timeout in {phase}"),
                     _ => line
                         .error_kind

@@ -32,7 +32,7 @@ pub struct Verdict {
     pub left_out: Option<String>,
 }
 
-/// `async 2 of 2 (auth 2), seq 1 of 2 (timeout 1)`.
+/// `async 2 of 2 (auth 2), seq 1 of 2 (timeout in command 1)`.
 fn failures_summary(results: &[ExecutorResult]) -> String {
     results
         .iter()

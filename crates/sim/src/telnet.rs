@@ -1,7 +1,8 @@
 //! The telnet side of a device (`sim serve --telnet`): option negotiation
-//! through libmudtelnet (a maintained sans-IO telnet parser: it unescapes
-//! IAC IAC, answers options from a support table, and leaves the socket to
-//! us), the platform's login dialog (`Username:` / `Password:` on Cisco,
+//! through libmudtelnet (a maintained sans-IO telnet parser: it answers
+//! options from a support table and leaves the socket to us; whole reads
+//! go in, which loses a client's 0xFF data byte — clients type ASCII — see
+//! `fanout_transport::telnet::Codec` for the client side's workaround), the platform's login dialog (`Username:` / `Password:` on Cisco,
 //! `login:` elsewhere), then the same console as over SSH.
 //!
 //! The device offers WILL ECHO and WILL SGA (character mode, as IOS does)

@@ -210,12 +210,21 @@ fn fault_matrix(make: MakeExecutor<'_>, protocol: MatrixProtocol) {
             .or(job.timeouts.connect)
             .unwrap_or_default();
         let auth = t.timeouts.auth.or(job.timeouts.auth).unwrap_or_default();
-        let budget = (connect + auth) * attempts + COMMAND + Duration::from_secs(3);
-        if o.timings.total > budget {
-            wrong.push(format!(
-                "{} ({fault_name}): took {:?}, beyond its timeouts' {budget:?}",
-                t.name, o.timings.total
-            ));
+        let slack = Duration::from_secs(2);
+        let budget = (connect + auth) * attempts + COMMAND + slack;
+        let phases = [
+            ("in all", o.timings.total, budget),
+            ("connecting", o.timings.connect, connect * attempts + slack),
+            ("logging in", o.timings.auth, auth * attempts + slack),
+            ("in the command", o.timings.command, COMMAND + slack),
+        ];
+        for (what, took, limit) in phases {
+            if took > limit {
+                wrong.push(format!(
+                    "{} ({fault_name}): took {took:?} {what}, beyond its timeouts' {limit:?}",
+                    t.name
+                ));
+            }
         }
         let text = format!("{o:?}");
         if text.contains(PASSWORD) || text.contains(SECRET) {

@@ -18,7 +18,7 @@
 use libmudtelnet::Parser;
 use libmudtelnet::compatibility::CompatibilityTable;
 use libmudtelnet::events::TelnetEvents;
-use libmudtelnet::telnet::op_command::{IAC, SE};
+use libmudtelnet::telnet::op_command::{DO, DONT, IAC, SB, SE, WILL, WONT};
 use libmudtelnet::telnet::op_option::{ECHO, SGA};
 
 /// One connection's telnet parser state.
@@ -27,6 +27,9 @@ pub struct Codec {
     /// A lone IAC that ended the last read (its pair or command byte comes
     /// next), held back so that an `IAC IAC` is always handed over whole.
     held_iac: bool,
+    /// The last read ended with `IAC WILL|WONT|DO|DONT|SB`: the next byte
+    /// is an option number (255 is one, EXOPL), not the start of a command.
+    option_next: bool,
 }
 
 impl std::fmt::Debug for Codec {
@@ -50,6 +53,7 @@ impl Codec {
         Self {
             parser: Parser::with_support(table),
             held_iac: false,
+            option_next: false,
         }
     }
 
@@ -76,7 +80,7 @@ impl Codec {
         };
         // Each `IAC IAC` goes in alone (libmudtelnet takes it for the start
         // of a command otherwise), the rest in pieces ending at each SE.
-        let (mut start, mut i) = (0, 0);
+        let (mut start, mut i) = (0, usize::from(std::mem::take(&mut self.option_next)));
         while i < input.len() {
             if input[i] != IAC {
                 i += 1;
@@ -91,7 +95,13 @@ impl Codec {
                     i += 2;
                     start = i;
                 }
-                // A command: its byte is not an IAC.
+                // A negotiation or subnegotiation: the option byte after it
+                // may be 255 and is not a command.
+                Some(&(WILL | WONT | DO | DONT | SB)) => {
+                    i += 3;
+                    self.option_next = i == input.len() + 1;
+                }
+                // Another command: its byte is not an IAC.
                 Some(_) => i += 2,
                 None => {
                     self.held_iac = true;
@@ -146,6 +156,24 @@ mod tests {
         // Already agreed: no second answer (no negotiation loop).
         let (_, answers) = codec.receive(&[IAC, WILL, ECHO]);
         assert!(answers.is_empty(), "{answers:?}");
+    }
+
+    #[test]
+    fn option_255_is_an_option_not_an_escaped_data_byte() {
+        // IAC WILL EXOPL (255), then a data 0xFF and `x`: refused, kept.
+        let (data, answers) = Codec::new().receive(&[IAC, WILL, IAC, IAC, IAC, b'x']);
+        assert_eq!((data, answers), (vec![IAC, b'x'], vec![IAC, DONT, IAC]));
+        // IAC DO EXOPL at the end of a read is answered at once.
+        let (_, answers) = Codec::new().receive(&[b'a', IAC, DO, IAC]);
+        assert_eq!(answers, [IAC, WONT, IAC]);
+        // A read ending in IAC DO: the next read's first byte is the option.
+        let mut codec = Codec::new();
+        let (_, first) = codec.receive(&[IAC, DO]);
+        let (data, more) = codec.receive(&[IAC, b'y']);
+        assert_eq!(
+            (first, more, data),
+            (vec![], vec![IAC, WONT, IAC], vec![b'y'])
+        );
     }
 
     #[test]
