@@ -160,10 +160,16 @@ impl RunLive {
 }
 
 /// The live side of one `fanout compare`: a server, and the socket its
+/// How long `compare --serve` waits, after its last run, for the children's
+/// last lines to reach the page.
+const FEED_DRAIN: Duration = Duration::from_secs(5);
+
 /// `fanout run` children send their runs to.
 pub(crate) struct CompareLive {
     server: LiveServer,
     feed: FeedListener,
+    /// Child runs given the feed's arguments.
+    children: std::sync::atomic::AtomicUsize,
 }
 
 impl CompareLive {
@@ -172,11 +178,17 @@ impl CompareLive {
             return Ok(None);
         };
         let feed = FeedListener::start(server.handle().clone())?;
-        Ok(Some(Self { server, feed }))
+        Ok(Some(Self {
+            server,
+            feed,
+            children: Default::default(),
+        }))
     }
 
     /// Extra `fanout run` arguments for one child run, titled `label`.
     pub(crate) fn child_args(&self, label: &str) -> Vec<std::ffi::OsString> {
+        self.children
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         vec![
             "--live-feed".into(),
             self.feed.path().into(),
@@ -192,7 +204,16 @@ impl CompareLive {
         } else {
             linger(args, &self.server)
         };
-        let Self { server, feed } = self;
+        let Self {
+            server,
+            feed,
+            children,
+        } = self;
+        // Every child's last lines on the page before it says `done` (a
+        // child that never connected costs the wait).
+        if !interrupted() {
+            feed.wait_for(children.into_inner(), FEED_DRAIN);
+        }
         server.finish(linger, interrupted);
         drop(feed);
     }

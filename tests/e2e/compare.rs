@@ -171,7 +171,7 @@ fn json_has_every_design_field() {
 }
 
 #[test]
-fn cpu_work_is_not_recommended_to_seq_or_async() {
+fn cpu_work_is_not_recommended_to_seq_and_to_async_only_when_clearly_faster() {
     // Three runs each (the median counts): on a shared 2-core machine one
     // run of ~1 s per executor can be 10-15 % off either way, and async
     // runs cpu hosts on tokio's blocking threads, so one lucky run could
@@ -191,11 +191,29 @@ fn cpu_work_is_not_recommended_to_seq_or_async() {
     check_results(&doc, 8);
     assert_eq!(doc["workload"], "cpu_bound", "{doc}");
     let rec = doc["recommended"].as_str().unwrap();
-    assert!(
-        !["seq", "async"].contains(&rec),
-        "{}",
-        doc["recommendation"]
-    );
+    assert_ne!(rec, "seq", "{}", doc["recommendation"]);
+    // async runs cpu hosts on tokio's blocking threads, in parallel too, so
+    // it may win, but only by more than the 10 % tolerance: a tie goes to
+    // the models that suit CPU-bound work.
+    if rec == "async" {
+        let wall = |name: &str| {
+            doc["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["executor"] == name)
+                .and_then(|r| r["wall_s"].as_f64())
+        };
+        let best = ["rayon", "process", "threads"]
+            .iter()
+            .filter_map(|n| wall(n))
+            .fold(f64::MAX, f64::min);
+        assert!(
+            wall("async").unwrap() * 1.1 < best,
+            "async recommended within the tolerance: {}",
+            doc["recommendation"]
+        );
+    }
 }
 
 #[test]
@@ -1024,17 +1042,18 @@ fn the_asyncssh_peer_runs_against_the_sim_fleet() {
 #[test]
 fn faults_reach_the_simulated_fleet_and_every_executor_counts_them_alike() {
     // The default fleet (100 devices) is simulated, so --faults needs no
-    // --sim; 10 % refuse, 10 % never send a banner (placed by the seed, on
-    // other devices or the same: a refused port wins).
+    // --sim; 10 % refuse and 10 % reject the login (placed by the seed, on
+    // other devices or the same: a refused port wins). Neither depends on
+    // timing, so a loaded machine gives the same counts.
     let out = run(&[
         "compare",
         "-q",
         "--faults",
-        "refuse=10%,hang_on_connect=10%",
+        "refuse=10%,auth_fail=10%",
         "--seed",
         "3",
-        "--timeout",
-        "connect=1s",
+        "-c",
+        "20",
         "-e",
         "async,threads",
         "--latency",
@@ -1051,8 +1070,13 @@ fn faults_reach_the_simulated_fleet_and_every_executor_counts_them_alike() {
     assert_eq!(results.len(), 2, "{doc}");
     let errors = &results[0]["errors"];
     assert_eq!(errors["connect"], 10, "10 % refuse: {errors}");
-    let hung = errors["timeout in connect"].as_u64().unwrap_or(0);
-    assert!((1..=10).contains(&hung), "hung banners, by phase: {errors}");
+    let auth = errors["auth"].as_u64().unwrap_or(0);
+    assert!((1..=10).contains(&auth), "rejected logins: {errors}");
+    assert_eq!(
+        errors.as_object().unwrap().len(),
+        2,
+        "nothing else failed: {errors}"
+    );
     assert_eq!(
         &results[1]["errors"], errors,
         "the same counts on every executor"

@@ -11,8 +11,9 @@
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use fanout_core::{HostOutcome, RunSummary};
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,8 @@ enum Line {
 pub struct FeedListener {
     path: PathBuf,
     _dir: tempfile::TempDir,
+    /// Child connections read to their end, and a wake-up for each.
+    finished: Arc<(Mutex<usize>, Condvar)>,
 }
 
 impl FeedListener {
@@ -51,22 +54,54 @@ impl FeedListener {
             path: path.clone(),
             source,
         })?;
+        let finished: Arc<(Mutex<usize>, Condvar)> = Arc::default();
+        let counter = Arc::clone(&finished);
         std::thread::Builder::new()
             .name("fanout-live-feed".into())
             .spawn(move || {
                 for stream in listener.incoming() {
                     let Ok(stream) = stream else { break };
                     let live = live.clone();
+                    let counter = Arc::clone(&counter);
                     let _ = std::thread::Builder::new()
                         .name("fanout-live-child".into())
-                        .spawn(move || read_child(stream, &live));
+                        .spawn(move || {
+                            read_child(stream, &live);
+                            let (count, woken) = &*counter;
+                            *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                            woken.notify_all();
+                        });
                 }
             })
             .map_err(|source| LiveError::Feed {
                 path: path.clone(),
                 source,
             })?;
-        Ok(Self { path, _dir: dir })
+        Ok(Self {
+            path,
+            _dir: dir,
+            finished,
+        })
+    }
+
+    /// Waits until `runs` child connections have been read to their end
+    /// (a child that exited may still have lines in the socket), at most
+    /// `limit`; whether they all were.
+    pub fn wait_for(&self, runs: usize, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
+        let (count, woken) = &*self.finished;
+        let mut done = count.lock().unwrap_or_else(|e| e.into_inner());
+        while *done < runs {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            done = woken
+                .wait_timeout(done, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
     }
 
     /// What to pass to a child as `--live-feed`.

@@ -1,6 +1,7 @@
 //! A nats-server child for one test: JetStream in a temp dir on a free
 //! 127.0.0.1 port, killed and reaped on drop (tests never leak processes).
 
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -93,8 +94,18 @@ fn spawn(port: u16, store: &Path) -> Option<Child> {
         if let Ok(Some(_)) = child.try_wait() {
             return None;
         }
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(child);
+        // The port was free a moment ago, but another test may have bound
+        // it since (a simulated device's listener): only a server that
+        // greets with NATS's `INFO` is ours.
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut greeting = [0u8; 4];
+            if stream.read_exact(&mut greeting).is_ok() && &greeting == b"INFO" {
+                return Some(child);
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                return None;
+            }
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -8,12 +8,16 @@
 //! every other option either side proposes (DONT for a WILL, WONT for a
 //! DO). The client proposes nothing itself.
 //!
-//! Two gaps of libmudtelnet 2.0.2, found by the property tests
-//! (`crates/transport/tests/policy/telnet.rs`), are closed here: an escaped
-//! data byte 0xFF (`IAC IAC`) comes out as an IAC command, not as data; and
-//! whatever follows an `IAC SB MCCP2|MCCP3 ... IAC SE` in the same read is
-//! dropped when compression is off (always, here), so reads are handed to
-//! it in pieces that end at each SE byte.
+//! The property tests (`crates/transport/tests/policy/telnet.rs`) found
+//! libmudtelnet 2.0.2 losing data: an escaped data byte 0xFF (`IAC IAC`)
+//! and what followed it in the read; whatever followed an `IAC SB
+//! MCCP2|MCCP3 ... IAC SE` in the same read; and the data after a
+//! subnegotiation split across reads whose bytes happened to end in 255
+//! 240. So the codec frames the stream itself, just enough to hand the
+//! library only whole data runs, commands and negotiations: it unescapes
+//! `IAC IAC`, skips subnegotiations (of options the client never enables,
+//! so they carry nothing it needs), and carries an unfinished command over
+//! to the next read. The library still does the negotiation.
 
 use libmudtelnet::Parser;
 use libmudtelnet::compatibility::CompatibilityTable;
@@ -24,12 +28,23 @@ use libmudtelnet::telnet::op_option::{ECHO, SGA};
 /// One connection's telnet parser state.
 pub struct Codec {
     parser: Parser,
-    /// A lone IAC that ended the last read (its pair or command byte comes
-    /// next), held back so that an `IAC IAC` is always handed over whole.
-    held_iac: bool,
-    /// The last read ended with `IAC WILL|WONT|DO|DONT|SB`: the next byte
-    /// is an option number (255 is one, EXOPL), not the start of a command.
-    option_next: bool,
+    /// The unfinished command that ended the last read (`IAC`, or `IAC`
+    /// and a verb), completed by the next one.
+    carry: Vec<u8>,
+    /// Where in a subnegotiation the stream is (`IAC SB` seen, its `IAC
+    /// SE` not yet), if in one.
+    sub: Option<Sub>,
+}
+
+/// The parts of `IAC SB option ... IAC SE` after `IAC SB`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sub {
+    /// The option byte comes next (it may be 255).
+    Option,
+    /// Its payload.
+    Body,
+    /// Its payload, the last byte an IAC.
+    BodyIac,
 }
 
 impl std::fmt::Debug for Codec {
@@ -52,8 +67,8 @@ impl Codec {
         table.support_remote(SGA);
         Self {
             parser: Parser::with_support(table),
-            held_iac: false,
-            option_next: false,
+            carry: Vec::new(),
+            sub: None,
         }
     }
 
@@ -61,63 +76,67 @@ impl Codec {
     /// (IAC IAC unescaped, commands removed) and the negotiation answers to
     /// write back. A command split across reads is kept for the next call.
     pub fn receive(&mut self, raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        let mut input = Vec::with_capacity(raw.len() + 1);
-        if std::mem::take(&mut self.held_iac) {
-            input.push(IAC);
-        }
+        let mut input = std::mem::take(&mut self.carry);
         input.extend_from_slice(raw);
-        let (mut data, mut answers) = (Vec::new(), Vec::new());
-        let mut feed = |piece: &[u8]| {
-            for event in self.parser.receive(piece) {
+        let mut out = (Vec::new(), Vec::new());
+        let parser = &mut self.parser;
+        let mut feed = |out: &mut (Vec<u8>, Vec<u8>), piece: &[u8]| {
+            if piece.is_empty() {
+                return;
+            }
+            for event in parser.receive(piece) {
                 match event {
-                    TelnetEvents::DataReceive(b) => data.extend_from_slice(&b),
-                    TelnetEvents::DataSend(b) => answers.extend_from_slice(&b),
-                    // `IAC IAC` on its own: the data byte 0xFF.
-                    TelnetEvents::IAC(iac) if iac.command == IAC => data.push(IAC),
+                    TelnetEvents::DataReceive(b) => out.0.extend_from_slice(&b),
+                    TelnetEvents::DataSend(b) => out.1.extend_from_slice(&b),
                     _ => {}
                 }
             }
         };
-        // Each `IAC IAC` goes in alone (libmudtelnet takes it for the start
-        // of a command otherwise), the rest in pieces ending at each SE.
-        let (mut start, mut i) = (0, usize::from(std::mem::take(&mut self.option_next)));
+        // libmudtelnet gets only whole data runs, commands and
+        // negotiations; escaped 0xFF bytes and subnegotiations (of options
+        // the client never enables, so they carry nothing it needs) are
+        // taken out here.
+        let (mut start, mut i) = (0, 0);
         while i < input.len() {
+            if let Some(part) = self.sub {
+                self.sub = match (part, input[i]) {
+                    (Sub::BodyIac, SE) => None,
+                    (Sub::Body, IAC) => Some(Sub::BodyIac),
+                    _ => Some(Sub::Body),
+                };
+                i += 1;
+                start = i;
+                continue;
+            }
             if input[i] != IAC {
                 i += 1;
                 continue;
             }
-            match input.get(i + 1) {
-                Some(&IAC) => {
-                    input[start..i]
-                        .split_inclusive(|b| *b == SE)
-                        .for_each(&mut feed);
-                    feed(&input[i..i + 2]);
+            let Some(&command) = input.get(i + 1) else {
+                break; // an IAC ends the read: carried over
+            };
+            match command {
+                IAC => {
+                    feed(&mut out, &input[start..i]);
+                    out.0.push(IAC);
                     i += 2;
                     start = i;
                 }
-                // A negotiation or subnegotiation: the option byte after it
-                // may be 255 and is not a command.
-                Some(&(WILL | WONT | DO | DONT | SB)) => {
-                    i += 3;
-                    self.option_next = i == input.len() + 1;
+                SB => {
+                    feed(&mut out, &input[start..i]);
+                    self.sub = Some(Sub::Option);
+                    i += 2;
+                    start = i;
                 }
-                // Another command: its byte is not an IAC.
-                Some(_) => i += 2,
-                None => {
-                    self.held_iac = true;
-                    break;
-                }
+                WILL | WONT | DO | DONT if i + 2 >= input.len() => break,
+                WILL | WONT | DO | DONT => i += 3,
+                _ => i += 2,
             }
         }
-        let end = if self.held_iac {
-            input.len() - 1
-        } else {
-            input.len()
-        };
-        input[start..end.max(start)]
-            .split_inclusive(|b| *b == SE)
-            .for_each(&mut feed);
-        (data, answers)
+        let end = i.min(input.len());
+        feed(&mut out, &input[start..end]);
+        self.carry = input[end..].to_vec();
+        out
     }
 
     /// Data to send, IAC-escaped.

@@ -8,10 +8,12 @@
 //! answer a request for the state an option is already in: no negotiation
 //! loop). Arbitrary bytes never panic.
 //!
-//! Found so far (regression cases in `telnet/codec.rs`): libmudtelnet
-//! dropped the data after `IAC SB MCCP2 ... IAC SE` in the same read, and
-//! lost an escaped 0xFF data byte and what followed it; the first fix then
-//! mistook option 255 (`IAC WILL IAC`) for an escaped 0xFF.
+//! Found so far (regression cases in `telnet/codec.rs` and the seeds in
+//! `telnet.proptest-regressions`): libmudtelnet dropped the data after
+//! `IAC SB MCCP2 ... IAC SE` in the same read, lost an escaped 0xFF data
+//! byte and what followed it, and took a subnegotiation split across reads
+//! for finished when its bytes so far ended in 255 240; the first fixes
+//! mistook option 255 (`IAC WILL IAC`, `IAC SB IAC`) for an escaped 0xFF.
 
 use fanout_transport::telnet::Codec;
 use proptest::prelude::*;
