@@ -32,14 +32,20 @@ mod pool {
     fn build() -> fanout_exec_process::ProcessExecutor {
         super::executor(fanout_exec_process::ProcessMode::Pool, None)
     }
-    fanout_testkit::executor_conformance!(build);
+    fanout_testkit::executor_conformance!(
+        build,
+        reference: fanout_exec_threads::Sequential::new
+    );
 }
 
 mod per_host {
     fn build() -> fanout_exec_process::ProcessExecutor {
         super::executor(fanout_exec_process::ProcessMode::PerHost, None)
     }
-    fanout_testkit::executor_conformance!(build);
+    fanout_testkit::executor_conformance!(
+        build,
+        reference: fanout_exec_threads::Sequential::new
+    );
 }
 
 const MODES: [ProcessMode; 2] = [ProcessMode::PerHost, ProcessMode::Pool];

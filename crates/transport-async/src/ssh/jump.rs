@@ -9,10 +9,8 @@
 //! open while the device's runs; dropping it (the attempt ended, timed out
 //! or was cancelled) ends every hop's session and kills the proxy command.
 
-use std::time::Instant;
-
 use fanout_core::{Job, Phase, Target};
-use fanout_engine::{AttemptError, Deadline, Expired, HostDeadline, Progress};
+use fanout_engine::{AttemptError, Expired, HostDeadline, Progress};
 use fanout_transport::ssh::jump::{forward_refused, hop_target, next_endpoint, on_hop};
 use fanout_transport::ssh::{require_credentials, require_username};
 use russh::Disconnect;
@@ -72,14 +70,7 @@ pub(super) async fn open(
         let user = require_username(&hop_t).map_err(|e| on_hop(e, hop))?;
         require_credentials(&hop_t).map_err(|e| on_hop(e, hop))?;
 
-        progress.phase = Some(Phase::Connect);
-        let started = Instant::now();
-        let deadline = Deadline::new(
-            started,
-            Phase::Connect,
-            job.timeouts.for_target(target, Phase::Connect),
-            host_deadline,
-        );
+        let (deadline, started) = progress.enter(job, target, Phase::Connect, host_deadline);
         let (kill, killed) = oneshot::channel::<()>();
         route.kills.push(kill);
         let connected = deadline
@@ -97,14 +88,7 @@ pub(super) async fn open(
             .and_then(|r| r)
             .map_err(|e| on_hop(e, hop))?;
 
-        progress.phase = Some(Phase::Auth);
-        let started = Instant::now();
-        let deadline = Deadline::new(
-            started,
-            Phase::Auth,
-            job.timeouts.for_target(target, Phase::Auth),
-            host_deadline,
-        );
+        let (deadline, started) = progress.enter(job, target, Phase::Auth, host_deadline);
         let authed = deadline
             .run(authenticate(&mut handle, shared, &hop_t, user))
             .await;
@@ -114,14 +98,7 @@ pub(super) async fn open(
             .and_then(|r| r)
             .map_err(|e| on_hop(e, hop))?;
 
-        progress.phase = Some(Phase::Connect);
-        let started = Instant::now();
-        let deadline = Deadline::new(
-            started,
-            Phase::Connect,
-            job.timeouts.for_target(target, Phase::Connect),
-            host_deadline,
-        );
+        let (deadline, started) = progress.enter(job, target, Phase::Connect, host_deadline);
         let (to_host, to_port) = next_endpoint(target, i);
         let opened = deadline
             .run(handle.channel_open_direct_tcpip(

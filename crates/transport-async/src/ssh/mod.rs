@@ -126,14 +126,7 @@ pub(crate) async fn attempt(
     // first, when the target has them.
     let (through, mut route) = jump::open(shared, job, target, host_deadline, progress).await?;
 
-    progress.phase = Some(Phase::Connect);
-    let started = Instant::now();
-    let deadline = Deadline::new(
-        started,
-        Phase::Connect,
-        timeouts.for_target(target, Phase::Connect),
-        host_deadline,
-    );
+    let (deadline, started) = progress.enter(job, target, Phase::Connect, host_deadline);
     // Dropped when this attempt ends (or is dropped: timeout,
     // cancellation): the session task's socket then fails, so the task
     // ends even in a key exchange the device stalled.
@@ -157,14 +150,7 @@ pub(crate) async fn attempt(
     };
     progress.legacy_algorithms = legacy;
 
-    progress.phase = Some(Phase::Auth);
-    let started = Instant::now();
-    let deadline = Deadline::new(
-        started,
-        Phase::Auth,
-        timeouts.for_target(target, Phase::Auth),
-        host_deadline,
-    );
+    let (deadline, started) = progress.enter(job, target, Phase::Auth, host_deadline);
     let authed = deadline
         .run(authenticate(&mut handle, shared, target, user))
         .await;

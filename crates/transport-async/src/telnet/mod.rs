@@ -7,11 +7,11 @@
 
 use std::time::Instant;
 
-use fanout_core::{CommandOutput, ErrorKind, Job, Phase, Target, Task};
-use fanout_engine::{AttemptError, AttemptResult, Deadline, Expired, HostDeadline, Progress};
+use fanout_core::{CommandOutput, ErrorKind, Job, Phase, Target};
+use fanout_engine::{AttemptError, AttemptResult, Expired, HostDeadline, Progress};
 use fanout_netcli::Stage;
 use fanout_transport::ssh::CLOSE_WAIT;
-use fanout_transport::telnet::{Client, Step, not_a_telnet_task, require_credentials};
+use fanout_transport::telnet::{self, Client, Step};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -27,35 +27,16 @@ pub(crate) async fn attempt(
     host: HostDeadline,
     progress: &mut Progress,
 ) -> AttemptResult {
-    let Task::Cli { commands, mode } = &job.task else {
-        return Err(not_a_telnet_task(target, &job.task));
-    };
-    // Checked before any connection is opened.
-    require_credentials(target)?;
-    Client::new(job, target, commands, *mode, host, Instant::now())?;
-
-    progress.phase = Some(Phase::Connect);
-    let started = Instant::now();
-    let deadline = Deadline::new(
-        started,
-        Phase::Connect,
-        job.timeouts.for_target(target, Phase::Connect),
-        host,
-    );
+    let (deadline, started) = telnet::begin(job, target, host, progress)?;
     let connected = deadline.run(tcp_connect(target)).await;
     progress.timings.connect += started.elapsed();
     let mut stream = connected.map_err(|Expired| deadline.timeout_error(Vec::new()))??;
     let _ = stream.set_nodelay(true);
 
-    progress.phase = Some(Phase::Auth);
-    let mut client = Client::new(job, target, commands, *mode, host, Instant::now())?;
+    let mut client = telnet::login(job, target, host, progress)?;
     let mut phase_started = Instant::now();
     let result = session(&mut stream, &mut client, progress, &mut phase_started).await;
-    let spent = phase_started.elapsed();
-    match client.phase() {
-        Phase::Auth => progress.timings.auth += spent,
-        _ => progress.timings.command += spent,
-    }
+    telnet::charge(&client, progress, phase_started.elapsed());
     if !matches!(&result, Err(e) if e.kind == ErrorKind::Timeout) {
         // A device that timed out may never answer: just drop it.
         let wait = host.map_or(CLOSE_WAIT, |(at, _)| {

@@ -20,10 +20,9 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Instant;
 
 use fanout_core::{CancelToken, Job, Phase, Target};
-use fanout_engine::{AttemptError, Deadline, HostDeadline, Progress};
+use fanout_engine::{AttemptError, HostDeadline, Progress};
 use fanout_transport::ssh::jump::{forward_refused, hop_target, next_endpoint, on_hop};
 use fanout_transport::ssh::{require_credentials, require_username};
 use ssh2::{BlockDirections, Channel, Session};
@@ -69,23 +68,13 @@ pub(super) fn open(
         }
         return Ok((None, route));
     }
-    let phase_deadline = |phase: Phase| {
-        Deadline::new(
-            Instant::now(),
-            phase,
-            job.timeouts.for_target(target, phase),
-            host_deadline,
-        )
-    };
     let mut under: Option<UnixStream> = None;
     for (i, hop) in target.reach.jump.iter().enumerate() {
         let hop_t = hop_target(target, hop);
         let user = require_username(&hop_t).map_err(|e| on_hop(e, hop))?;
         require_credentials(&hop_t).map_err(|e| on_hop(e, hop))?;
 
-        progress.phase = Some(Phase::Connect);
-        let started = Instant::now();
-        let deadline = phase_deadline(Phase::Connect);
+        let (deadline, started) = progress.enter(job, target, Phase::Connect, host_deadline);
         let connected = match under.take() {
             Some(socket) => super::connect_over(&hop_t, shared, cancel, &deadline, socket),
             None => tcp::connect(&hop_t, cancel, &deadline)
@@ -94,15 +83,12 @@ pub(super) fn open(
         progress.timings.connect += started.elapsed();
         let conn = connected.map_err(|e| on_hop(e, hop))?;
 
-        progress.phase = Some(Phase::Auth);
-        let started = Instant::now();
-        let authed = auth::authenticate(&conn, &hop_t, user, shared, &phase_deadline(Phase::Auth));
+        let (deadline, started) = progress.enter(job, target, Phase::Auth, host_deadline);
+        let authed = auth::authenticate(&conn, &hop_t, user, shared, &deadline);
         progress.timings.auth += started.elapsed();
         authed.map_err(|e| on_hop(e, hop))?;
 
-        progress.phase = Some(Phase::Connect);
-        let started = Instant::now();
-        let deadline = phase_deadline(Phase::Connect);
+        let (deadline, started) = progress.enter(job, target, Phase::Connect, host_deadline);
         let (to_host, to_port) = next_endpoint(target, i);
         let opened = conn.drive(&deadline, || {
             conn.session

@@ -12,11 +12,11 @@ use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use fanout_core::{CancelToken, CommandOutput, ErrorKind, Job, Phase, Target, Task};
+use fanout_core::{CancelToken, CommandOutput, ErrorKind, Job, Phase, Target};
 use fanout_engine::{AttemptError, AttemptResult, Deadline, HostDeadline, Progress};
 use fanout_netcli::Stage;
 use fanout_transport::ssh::CLOSE_WAIT;
-use fanout_transport::telnet::{Client, Step, max_attempt, not_a_telnet_task, require_credentials};
+use fanout_transport::telnet::{self, Client, Step, max_attempt};
 
 use crate::ssh::conn::{TICK, poll};
 use crate::ssh::tcp;
@@ -38,27 +38,12 @@ pub(crate) fn attempt(
     cancel: &CancelToken,
     progress: &mut Progress,
 ) -> AttemptResult {
-    let Task::Cli { commands, mode } = &job.task else {
-        return Err(not_a_telnet_task(target, &job.task));
-    };
-    // Checked before any connection is opened.
-    require_credentials(target)?;
-    Client::new(job, target, commands, *mode, host, Instant::now())?;
-
-    progress.phase = Some(Phase::Connect);
-    let started = Instant::now();
-    let deadline = Deadline::new(
-        started,
-        Phase::Connect,
-        job.timeouts.for_target(target, Phase::Connect),
-        host,
-    );
+    let (deadline, started) = telnet::begin(job, target, host, progress)?;
     let connected = tcp::connect(target, cancel, &deadline);
     progress.timings.connect += started.elapsed();
     let mut stream = connected?;
 
-    progress.phase = Some(Phase::Auth);
-    let mut client = Client::new(job, target, commands, *mode, host, Instant::now())?;
+    let mut client = telnet::login(job, target, host, progress)?;
     let mut phase_started = Instant::now();
     let result = session(
         &mut stream,
@@ -67,11 +52,7 @@ pub(crate) fn attempt(
         progress,
         &mut phase_started,
     );
-    let spent = phase_started.elapsed();
-    match client.phase() {
-        Phase::Auth => progress.timings.auth += spent,
-        _ => progress.timings.command += spent,
-    }
+    telnet::charge(&client, progress, phase_started.elapsed());
     if !matches!(&result, Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Cancelled)) {
         close(&mut stream, host, cancel);
     }

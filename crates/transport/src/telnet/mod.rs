@@ -21,10 +21,10 @@ pub use client::{Client, Step};
 pub use codec::Codec;
 pub use login::{Login, LoginStep};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fanout_core::{ErrorKind, Job, Phase, Secret, Target, Task};
-use fanout_engine::AttemptError;
+use fanout_engine::{AttemptError, Deadline, HostDeadline, Progress};
 use fanout_netcli::DialogSpec;
 
 /// The password a telnet login types; a target without one fails before
@@ -55,6 +55,48 @@ pub fn not_a_telnet_task(target: &Target, task: &Task) -> AttemptError {
             task.kind()
         ),
     )
+}
+
+/// The start of one telnet attempt, both transports alike: what is checked
+/// before any connection is opened (a `cli` task, a password, a dialog
+/// that builds), then the connect phase entered: its deadline and when it
+/// started.
+pub fn begin(
+    job: &Job,
+    target: &Target,
+    host: HostDeadline,
+    progress: &mut Progress,
+) -> Result<(Deadline, Instant), AttemptError> {
+    session_client(job, target, host)?;
+    Ok(progress.enter(job, target, Phase::Connect, host))
+}
+
+/// Once connected: the auth phase entered, and the session's client.
+pub fn login(
+    job: &Job,
+    target: &Target,
+    host: HostDeadline,
+    progress: &mut Progress,
+) -> Result<Client, AttemptError> {
+    progress.phase = Some(Phase::Auth);
+    session_client(job, target, host)
+}
+
+fn session_client(job: &Job, target: &Target, host: HostDeadline) -> Result<Client, AttemptError> {
+    let Task::Cli { commands, mode } = &job.task else {
+        return Err(not_a_telnet_task(target, &job.task));
+    };
+    require_credentials(target)?;
+    Client::new(job, target, commands, *mode, host, Instant::now())
+}
+
+/// After the session: `spent` since the last phase change goes to the
+/// phase the client ended in (the login's, or the commands').
+pub fn charge(client: &Client, progress: &mut Progress, spent: Duration) {
+    match client.phase() {
+        Phase::Auth => progress.timings.auth += spent,
+        _ => progress.timings.command += spent,
+    }
 }
 
 /// The longest one telnet attempt of `job` on `target` can take by its
