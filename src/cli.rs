@@ -286,6 +286,45 @@ pub(crate) fn parse_platform(s: &str) -> Result<fanout_core::Platform, String> {
     s.parse()
 }
 
+/// `--connect-rate`: a fixed rate, or `auto` (adaptive per endpoint).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum ConnectRateArg {
+    Fixed(Rate),
+    Auto,
+}
+
+impl ConnectRateArg {
+    /// The fixed rate, if one.
+    pub(crate) fn fixed(self) -> Option<Rate> {
+        match self {
+            ConnectRateArg::Fixed(r) => Some(r),
+            ConnectRateArg::Auto => None,
+        }
+    }
+}
+
+impl std::str::FromStr for ConnectRateArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(ConnectRateArg::Auto);
+        }
+        s.parse::<Rate>()
+            .map(ConnectRateArg::Fixed)
+            .map_err(|e| format!("{e}, or auto"))
+    }
+}
+
+impl std::fmt::Display for ConnectRateArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectRateArg::Fixed(r) => write!(f, "{r}"),
+            ConnectRateArg::Auto => f.write_str("auto"),
+        }
+    }
+}
+
 /// An `--error-pattern`, checked before any host starts.
 fn parse_error_pattern(s: &str) -> Result<String, String> {
     fanout_netcli::error_pattern(s).map_err(|e| e.to_string())?;
@@ -599,9 +638,14 @@ pub(crate) struct RunArgs {
     pub(crate) per_jump: Option<usize>,
 
     /// Start at most this many host attempts per second (N/s, N/m or N/h),
-    /// like an sshd MaxStartups limit forces you to.
-    #[arg(long, value_name = "RATE")]
-    pub(crate) connect_rate: Option<Rate>,
+    /// like an sshd MaxStartups limit forces you to; or `auto`: each
+    /// endpoint (the first jump host, else the device's address:port)
+    /// starts unpaced, and every connection it drops during the SSH
+    /// handshake halves its rate (once per storm) and is retried on top of
+    /// --retries, every attempt that gets through raising it again (AIMD,
+    /// as TCP does).
+    #[arg(long, value_name = "RATE|auto")]
+    pub(crate) connect_rate: Option<ConnectRateArg>,
 
     /// Start at most this many host attempts per second through each jump
     /// host (N/s, N/m or N/h; the first hop, by address:port, as

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use fanout_core::Phase;
+use fanout_core::{Phase, Rate};
 
-use crate::cli::{HostKeysArg, TaskCmd, parse_duration, parse_platform, parse_timeout};
+use crate::cli::{
+    ConnectRateArg, HostKeysArg, TaskCmd, parse_duration, parse_platform, parse_timeout,
+};
 
 /// `fanout compare` options (owned by compare_cmd.rs).
 #[derive(Debug, Args)]
@@ -103,6 +105,38 @@ pub(crate) struct CompareArgs {
     /// Banner delay of the simulated slow_banner devices [default: 5s].
     #[arg(long, value_name = "DUR", conflicts_with_all = ["inventory", "synthetic"], value_parser = parse_duration)]
     pub(crate) slow_banner_delay: Option<Duration>,
+
+    /// Put an SSH jump host (a simulated sshd, b1) in front of the
+    /// simulated fleet and send every run's hosts through it (ProxyJump):
+    /// the connection storm a bastion meets. It drops connections as a real
+    /// sshd does by default (MaxStartups 10:30:100) unless
+    /// --bastion-max-startups says otherwise.
+    #[arg(long, conflicts_with_all = ["inventory", "synthetic", "externals"])]
+    pub(crate) bastion: bool,
+
+    /// sshd's MaxStartups on that jump host (implies --bastion): beyond
+    /// START unauthenticated connections it drops new ones with probability
+    /// RATE% rising to 100% at FULL. Real sshd's default: 10:30:100.
+    #[arg(long, value_name = "START:RATE:FULL", conflicts_with_all = ["inventory", "synthetic", "externals"])]
+    pub(crate) bastion_max_startups: Option<fanout_sim::MaxStartups>,
+
+    /// sshd's MaxStartups on each simulated device (START:RATE:FULL or N).
+    #[arg(long, value_name = "START:RATE:FULL", conflicts_with_all = ["inventory", "synthetic"])]
+    pub(crate) max_startups: Option<fanout_sim::MaxStartups>,
+
+    /// Connect rate passed to every run: RATE (N/s, N/m, N/h) or auto
+    /// (see `fanout run --connect-rate`).
+    #[arg(long, value_name = "RATE|auto")]
+    pub(crate) connect_rate: Option<ConnectRateArg>,
+
+    /// Per-jump-host connect rate passed to every run (see `fanout run
+    /// --per-jump-rate`).
+    #[arg(long = "per-jump-rate", value_name = "RATE")]
+    pub(crate) per_jump_rate: Option<Rate>,
+
+    /// Retries passed to every run (see `fanout run --retries`).
+    #[arg(long, value_name = "N")]
+    pub(crate) retries: Option<u32>,
 
     /// Seed of the simulated fleet: host keys, fault placement, jitter.
     #[arg(long, value_name = "N", conflicts_with_all = ["inventory", "synthetic"])]

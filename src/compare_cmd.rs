@@ -162,6 +162,9 @@ pub(crate) struct Setup {
     pub(crate) profile: String,
     /// More arguments for `fanout sim serve` (`--faults`, `--seed`, ...).
     pub(crate) sim_args: Vec<String>,
+    /// `--bastion`: the simulated fleet gets a jump host, and every run
+    /// goes through it.
+    pub(crate) bastion: bool,
     pub(crate) quiet: bool,
     pub(crate) interrupt: Arc<Interrupt>,
     /// `--max-run` (`Duration::MAX`: none).
@@ -256,6 +259,15 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         let value = value.map_or_else(|| "none".to_string(), format_duration);
         pass_through.extend(["--timeout".to_string(), format!("{phase}={value}")]);
     }
+    if let Some(rate) = args.connect_rate {
+        pass_through.extend(["--connect-rate".to_string(), rate.to_string()]);
+    }
+    if let Some(rate) = args.per_jump_rate {
+        pass_through.extend(["--per-jump-rate".to_string(), rate.to_string()]);
+    }
+    if let Some(n) = args.retries {
+        pass_through.extend(["--retries".to_string(), n.to_string()]);
+    }
     if let Some(policy) = args.host_keys {
         let name = match policy {
             HostKeysArg::Strict => "strict",
@@ -299,6 +311,7 @@ pub(crate) fn run(mut args: CompareArgs) -> Result<ExitCode> {
         latency: args.latency,
         profile: args.profile.clone(),
         sim_args: sim_args(&args),
+        bastion: args.bastion || args.bastion_max_startups.is_some(),
         quiet: args.quiet,
         interrupt: Arc::clone(&interrupt),
         live,
@@ -410,7 +423,8 @@ fn print_results(args: &CompareArgs, sweep: Option<&str>, points: &[Comparison])
         .map_err(crate::out::stdout_error)
 }
 
-/// `--faults`, `--slow-banner-delay` and `--seed`, for `fanout sim serve`.
+/// `--faults`, `--slow-banner-delay`, `--seed` and the MaxStartups, for
+/// `fanout sim serve`.
 fn sim_args(args: &CompareArgs) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(spec) = &args.faults {
@@ -421,6 +435,20 @@ fn sim_args(args: &CompareArgs) -> Vec<String> {
     }
     if let Some(seed) = args.seed {
         out.extend(["--seed".to_string(), seed.to_string()]);
+    }
+    if let Some(m) = args.max_startups {
+        out.extend(["--max-startups".to_string(), m.to_string()]);
+    }
+    match args.bastion_max_startups {
+        Some(m) => out.extend(["--bastion-max-startups".to_string(), m.to_string()]),
+        // A real sshd's default.
+        None if args.bastion => {
+            out.extend([
+                "--bastion-max-startups".to_string(),
+                "10:30:100".to_string(),
+            ]);
+        }
+        None => {}
     }
     out
 }

@@ -29,6 +29,15 @@ pub(crate) struct ProbeHost {
     pub(crate) selected: usize,
 }
 
+impl ProbeHost {
+    /// The probe run reads this ssh_config too (`compare --bastion`: the
+    /// probe goes through the jump host, as every run does).
+    pub(crate) fn through(&mut self, ssh_config: &std::path::Path) {
+        self.args.push("--ssh-config".into());
+        self.args.push(ssh_config.into());
+    }
+}
+
 /// A `-l name:` pattern matching exactly `name` (glob characters escaped
 /// as one-character classes); `None` when no pattern can (a comma splits
 /// filter terms; spaces around terms are trimmed).

@@ -71,8 +71,24 @@ fn start_fleet(setup: &Setup, source: &Source) -> Result<Option<FleetProcess>> {
     if matches!(setup.task, crate::cli::TaskCmd::Http { .. }) {
         serve.push("--http".into());
     }
-    let fleet = FleetProcess::start(&setup.exe, &serve, FLEET_START_TIMEOUT)
+    let dir = FleetProcess::temp_dir()?;
+    if setup.bastion {
+        // The jump host's login is the client key; its ssh_config is
+        // completed below once the fleet is up.
+        serve.extend([
+            "--bastions".into(),
+            "1".into(),
+            "--client-key-out".into(),
+            dir.path().join("client_key").into_os_string(),
+            "--ssh-config-out".into(),
+            dir.path().join("sim_ssh_config").into_os_string(),
+        ]);
+    }
+    let fleet = FleetProcess::start_in(dir, &setup.exe, &serve, FLEET_START_TIMEOUT)
         .context("starting the simulated fleet (`fanout sim serve`)")?;
+    if setup.bastion {
+        write_jump_config(fleet.dir())?;
+    }
     if let Some(pid) = fleet.pid() {
         setup.interrupt.register(pid);
     }
@@ -87,6 +103,26 @@ fn start_fleet(setup: &Setup, source: &Source) -> Result<Option<FleetProcess>> {
         );
     }
     Ok(Some(fleet))
+}
+
+/// The ssh_config every `--bastion` run reads: the devices (all on
+/// 127.0.0.1) through b1, then the simulator's own config (b1's address,
+/// user and key, each device's port and known_hosts).
+fn write_jump_config(dir: &Path) -> Result<()> {
+    let sim = dir.join("sim_ssh_config");
+    let text = std::fs::read_to_string(&sim).with_context(|| {
+        format!(
+            "reading the simulated bastion's ssh_config {}",
+            sim.display()
+        )
+    })?;
+    let path = jump_config(dir);
+    std::fs::write(&path, format!("Host 127.0.0.1\n  ProxyJump b1\n\n{text}"))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn jump_config(dir: &Path) -> std::path::PathBuf {
+    dir.join("jump_ssh_config")
 }
 
 /// Waits for a started child, registered for Ctrl-C meanwhile (its whole
@@ -133,7 +169,13 @@ pub(crate) fn compare_point(
         Source::Synthetic(n) => format!("--synthetic {n}"),
         Source::Inventory(path) => path.display().to_string(),
     };
-    let src_args = source_args(source, fleet_inventory, &setup.filters);
+    let mut src_args = source_args(source, fleet_inventory, &setup.filters);
+    if setup.bastion
+        && let Some(fleet) = &fleet
+    {
+        src_args.push("--ssh-config".into());
+        src_args.push(jump_config(fleet.dir()).into_os_string());
+    }
     let files: Option<FleetFiles> = if setup.externals.is_empty() {
         None
     } else {
@@ -154,7 +196,13 @@ pub(crate) fn compare_point(
     let mut skipped = setup.skipped.clone();
     let mut dropped = vec![false; rows];
 
-    let probe = compare_estimate::first_host(source, fleet_inventory, &setup.filters, &setup.read)?;
+    let mut probe =
+        compare_estimate::first_host(source, fleet_inventory, &setup.filters, &setup.read)?;
+    if setup.bastion
+        && let (Some(p), Some(fleet)) = (probe.as_mut(), &fleet)
+    {
+        p.through(&jump_config(fleet.dir()));
+    }
     let planned_hosts = match source {
         Source::Synthetic(n) | Source::Sim(n) => *n,
         Source::Inventory(_) => probe.as_ref().map_or(0, |p| p.selected),

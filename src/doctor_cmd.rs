@@ -52,9 +52,10 @@ pub(crate) struct DoctorArgs {
     pub(crate) host_keys: HostKeysArg,
 
     /// The run's --connect-rate (N/s, N/m): paces connections to one
-    /// address, so fewer local ports are in TIME_WAIT at once.
-    #[arg(long, value_name = "RATE")]
-    pub(crate) connect_rate: Option<Rate>,
+    /// address, so fewer local ports are in TIME_WAIT at once (`auto`
+    /// paces only endpoints that drop connections: counted as unpaced).
+    #[arg(long, value_name = "RATE|auto")]
+    pub(crate) connect_rate: Option<crate::cli::ConnectRateArg>,
 
     /// How long to wait for each jump host's TCP connect.
     #[arg(long, value_name = "DUR", default_value = "2s", value_parser = crate::cli::parse_duration)]
@@ -114,7 +115,11 @@ pub(crate) fn run(args: &DoctorArgs) -> Result<ExitCode> {
     let hosts = targets.as_ref().map(|t| t.0.len());
     machine(args, executor, hosts, &mut findings)?;
     if let Some((targets, known)) = &targets {
-        findings.push(ports(targets, args.connect_rate));
+        findings.push(ports(
+            targets,
+            args.connect_rate
+                .and_then(crate::cli::ConnectRateArg::fixed),
+        ));
         findings.push(known_hosts(args, targets, known.clone())?);
         findings.push(reach(targets));
         findings.push(jump_hosts(targets, args.jump_timeout));

@@ -16,7 +16,8 @@ use fanout_exec_threads::{Rayon, Sequential, ThreadPool};
 use fanout_report::{Format, OutDir, TableOptions, TimelineRecorder};
 
 use crate::cli::{
-    ExecutorName, FormatArg, HostKeysArg, HostSource, ProcessModeArg, RunArgs, TaskCmd,
+    ConnectRateArg, ExecutorName, FormatArg, HostKeysArg, HostSource, ProcessModeArg, RunArgs,
+    TaskCmd,
 };
 use crate::out;
 
@@ -399,8 +400,9 @@ fn build_job(args: &RunArgs, inventory_known_hosts: Option<PathBuf>) -> Result<J
             concurrency: args.concurrency(),
             per_group: args.per_group.iter().cloned().collect(),
             per_jump: args.per_jump,
-            connect_rate: args.connect_rate,
+            connect_rate: args.connect_rate.and_then(ConnectRateArg::fixed),
             per_jump_rate: args.per_jump_rate,
+            connect_rate_auto: args.connect_rate == Some(ConnectRateArg::Auto),
             max_fail: args.ops.max_fail(),
         },
         timeouts,

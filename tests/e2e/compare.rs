@@ -1094,3 +1094,41 @@ fn faults_reach_the_simulated_fleet_and_every_executor_counts_them_alike() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("--faults"), "{}", out.stderr);
 }
+
+/// `--bastion-max-startups` puts a jump host that drops every new
+/// connection while 2 are unauthenticated in front of the fleet, and
+/// every run goes through it: with `--connect-rate auto` (passed to each
+/// run) no host fails on any executor; `--bastion` is refused with an
+/// inventory.
+#[test]
+fn a_storming_bastion_is_ridden_out_with_connect_rate_auto() {
+    let out = run(&[
+        "compare",
+        "-q",
+        "--sim",
+        "16",
+        "--bastion-max-startups",
+        "2:100:2",
+        "--connect-rate",
+        "auto",
+        "-c",
+        "16",
+        "-e",
+        "threads,async",
+        "--latency",
+        "5ms",
+        "--format",
+        "json",
+        "exec",
+        "show version",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    for r in doc["results"].as_array().unwrap() {
+        assert_eq!(r["errors"], serde_json::json!({}), "{r}");
+        assert_eq!(r["ok"], 16, "{r}");
+    }
+    let out = run(&["compare", "--synthetic", "2", "--bastion", "sleep", "1ms"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--bastion"), "{}", out.stderr);
+}

@@ -13,25 +13,19 @@ use crate::support::{Run, fanout, finish, json_lines};
 /// `run -i INV --ssh-config CFG -e EXECUTOR cli --enable 'show version'`,
 /// every host ok; the outcomes.
 fn run_cli(inv: &Path, cfg: &Path, executor: &str, home: &Path) -> Vec<serde_json::Value> {
-    let r = finish(
-        fanout()
-            .env("HOME", home)
-            .arg("run")
-            .arg("-i")
-            .arg(inv)
-            .arg("--ssh-config")
-            .arg(cfg)
-            .args([
-                "-e",
-                executor,
-                "--format",
-                "jsonl",
-                "cli",
-                "--enable",
-                "show version",
-            ])
-            .output()
-            .unwrap(),
+    let r = run_through(
+        home,
+        inv,
+        cfg,
+        &[
+            "-e",
+            executor,
+            "--format",
+            "jsonl",
+            "cli",
+            "--enable",
+            "show version",
+        ],
     );
     assert_eq!(r.code, 0, "{executor}: {}\n{}", r.stdout, r.stderr);
     let lines = json_lines(&r.stdout);
@@ -45,42 +39,82 @@ fn run_cli(inv: &Path, cfg: &Path, executor: &str, home: &Path) -> Vec<serde_jso
     hosts
 }
 
+/// `sim serve -n N --bastions HOPS` (plus `extra`) with its client key,
+/// and an ssh_config sending every 127.0.0.1 host through the chain:
+/// the fleet, its inventory and that ssh_config.
+fn fleet_behind_bastions(
+    tmp: &Path,
+    n: &str,
+    hops: &str,
+    extra: &[&str],
+) -> (Child, std::path::PathBuf, std::path::PathBuf) {
+    let inv = tmp.join("fleet.yaml");
+    let sim_cfg = tmp.join("sim_ssh_config");
+    let key = tmp.join("jump_key");
+    let mut args = vec![
+        "-n",
+        n,
+        "--bastions",
+        hops,
+        "--client-key-out",
+        key.to_str().unwrap(),
+        "--ssh-config-out",
+        sim_cfg.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let (child, _) = serve(&args, &inv);
+    // The inventory lists the devices by address: send every 127.0.0.1
+    // host through b1 (then b2 ...), each resolved by the sim's own entries.
+    let chain: Vec<String> = (1..=hops.parse::<u32>().unwrap())
+        .map(|i| format!("b{i}"))
+        .collect();
+    let cfg = tmp.join("ssh_config");
+    let sim = std::fs::read_to_string(&sim_cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("Host 127.0.0.1\n  ProxyJump {}\n\n{sim}", chain.join(",")),
+    )
+    .unwrap();
+    (child, inv, cfg)
+}
+
+/// `fanout run -i INV --ssh-config CFG ARGS...` with HOME in `tmp`.
+fn run_through(tmp: &Path, inv: &Path, cfg: &Path, args: &[&str]) -> Run {
+    finish(
+        fanout()
+            .env("HOME", tmp)
+            .arg("run")
+            .arg("-i")
+            .arg(inv)
+            .arg("--ssh-config")
+            .arg(cfg)
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// The counters a stopped `sim serve` printed for bastion `name`.
+fn bastion_counters(stopped: &Run, name: &str) -> String {
+    stopped
+        .stderr
+        .lines()
+        .find(|l| l.contains(&format!("bastion {name}: ")))
+        .unwrap_or_else(|| panic!("no {name} counters: {}", stopped.stderr))
+        .to_string()
+}
+
 #[test]
 fn run_through_two_sim_bastions_on_every_executor() {
     let tmp = tempfile::tempdir().unwrap();
-    let inv = tmp.path().join("fleet.yaml");
-    let sim_cfg = tmp.path().join("sim_ssh_config");
-    let key = tmp.path().join("jump_key");
-    let (child, _) = serve(
-        &[
-            "-n",
-            "2",
-            "--bastions",
-            "2",
-            "--client-key-out",
-            key.to_str().unwrap(),
-            "--ssh-config-out",
-            sim_cfg.to_str().unwrap(),
-        ],
-        &inv,
-    );
-    // The inventory lists the devices by address: send every 127.0.0.1
-    // host through b1 then b2 (each resolved by the sim's own entries).
-    let cfg = tmp.path().join("ssh_config");
-    let sim = std::fs::read_to_string(&sim_cfg).unwrap();
-    std::fs::write(&cfg, format!("Host 127.0.0.1\n  ProxyJump b1,b2\n\n{sim}")).unwrap();
+    let (child, inv, cfg) = fleet_behind_bastions(tmp.path(), "2", "2", &[]);
     let executors = ["seq", "threads", "process", "async"];
     for executor in executors {
         let hosts = run_cli(&inv, &cfg, executor, tmp.path());
         assert_eq!(hosts.len(), 2, "{executor}: {hosts:?}");
     }
-    let r = stop(child);
     let forwarded = format!(" {} channels forwarded", 2 * executors.len());
-    let b2 = r
-        .stderr
-        .lines()
-        .find(|l| l.contains("bastion b2: "))
-        .unwrap_or_else(|| panic!("no b2 counters: {}", r.stderr));
+    let b2 = bastion_counters(&stop(child), "b2");
     assert!(b2.contains(&forwarded), "every host through b2: {b2}");
 }
 
@@ -93,44 +127,17 @@ fn run_through_two_sim_bastions_on_every_executor() {
 #[test]
 fn per_jump_keeps_hosts_under_a_bastions_max_startups() {
     let tmp = tempfile::tempdir().unwrap();
-    let inv = tmp.path().join("fleet.yaml");
-    let sim_cfg = tmp.path().join("sim_ssh_config");
-    let key = tmp.path().join("jump_key");
-    let (child, _) = serve(
-        &[
-            "-n",
-            "8",
-            "--latency",
-            "100ms",
-            "--bastions",
-            "1",
-            "--bastion-max-startups",
-            "2:100:2",
-            "--client-key-out",
-            key.to_str().unwrap(),
-            "--ssh-config-out",
-            sim_cfg.to_str().unwrap(),
-        ],
-        &inv,
+    let (child, inv, cfg) = fleet_behind_bastions(
+        tmp.path(),
+        "8",
+        "1",
+        &["--latency", "100ms", "--bastion-max-startups", "2:100:2"],
     );
-    let cfg = tmp.path().join("ssh_config");
-    let sim = std::fs::read_to_string(&sim_cfg).unwrap();
-    std::fs::write(&cfg, format!("Host 127.0.0.1\n  ProxyJump b1\n\n{sim}")).unwrap();
     let run_with = |limits: &[&str]| {
-        finish(
-            fanout()
-                .env("HOME", tmp.path())
-                .arg("run")
-                .arg("-i")
-                .arg(&inv)
-                .arg("--ssh-config")
-                .arg(&cfg)
-                .args(["-e", "threads", "-c", "8"])
-                .args(limits)
-                .args(["--format", "jsonl", "cli", "--enable", "show version"])
-                .output()
-                .unwrap(),
-        )
+        let mut args = vec!["-e", "threads", "-c", "8"];
+        args.extend_from_slice(limits);
+        args.extend(["--format", "jsonl", "cli", "--enable", "show version"]);
+        run_through(tmp.path(), &inv, &cfg, &args)
     };
     let run = |per_jump: &str| run_with(&["--per-jump", per_jump]);
     let zero = run("0");
@@ -167,13 +174,7 @@ fn per_jump_keeps_hosts_under_a_bastions_max_startups() {
         "8 hosts through one jump host at --per-jump-rate 10/s took {:?}",
         started.elapsed()
     );
-    let stopped = stop(child);
-    let b1 = stopped
-        .stderr
-        .lines()
-        .find(|l| l.contains("bastion b1: "))
-        .unwrap_or_else(|| panic!("no b1 counters: {}", stopped.stderr))
-        .to_string();
+    let b1 = bastion_counters(&stop(child), "b1");
     assert!(b1.contains(" 16 channels forwarded ("), "{b1}");
     assert!(
         b1.contains(" 0 connections dropped by max-startups"),
@@ -188,6 +189,63 @@ fn per_jump_keeps_hosts_under_a_bastions_max_startups() {
     assert!(
         (1..=3).contains(&peak),
         "--per-jump 2: {peak} at once: {b1}"
+    );
+}
+
+/// `--connect-rate auto` at `-c 12` through a sim bastion whose sshd drops
+/// every new connection while 2 are unauthenticated, on every executor:
+/// every host ok, and each connection the bastion dropped is exactly one
+/// more attempt (retried without `--retries`; the bastion's rate was cut).
+#[test]
+fn connect_rate_auto_rides_out_a_bastions_max_startups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (child, inv, cfg) = fleet_behind_bastions(
+        tmp.path(),
+        "12",
+        "1",
+        &["--latency", "50ms", "--bastion-max-startups", "2:100:2"],
+    );
+    let mut attempts = 0;
+    for executor in ["seq", "threads", "rayon", "process", "async"] {
+        let r = run_through(
+            tmp.path(),
+            &inv,
+            &cfg,
+            &[
+                "-e",
+                executor,
+                "-c",
+                "12",
+                "--connect-rate",
+                "auto",
+                "--format",
+                "jsonl",
+                "exec",
+                "show version",
+            ],
+        );
+        assert_eq!(r.code, 0, "{executor}: {}\n{}", r.stdout, r.stderr);
+        let hosts: Vec<_> = json_lines(&r.stdout)
+            .into_iter()
+            .filter(|l| l.get("host").is_some())
+            .collect();
+        assert_eq!(hosts.len(), 12, "{executor}: {hosts:?}");
+        for o in &hosts {
+            assert_eq!(o["status"], "ok", "{executor}: {o}");
+            attempts += o["attempts"].as_u64().unwrap();
+        }
+    }
+    let b1 = bastion_counters(&stop(child), "b1");
+    let dropped: u64 = b1
+        .split(" connections dropped by max-startups")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no drop count in: {b1}"));
+    assert_eq!(
+        attempts,
+        5 * 12 + dropped,
+        "every dropped connection is one more attempt: {b1}"
     );
 }
 

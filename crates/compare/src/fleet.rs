@@ -31,18 +31,30 @@ impl FleetProcess {
         serve_args: &[OsString],
         timeout: Duration,
     ) -> Result<Self, MeasureError> {
+        Self::start_in(Self::temp_dir()?, program, serve_args, timeout)
+    }
+
+    /// A temporary directory for a fleet's files (removed with the fleet).
+    pub fn temp_dir() -> Result<tempfile::TempDir, MeasureError> {
+        tempfile::Builder::new()
+            .prefix("fanout-compare-")
+            .tempdir()
+            .map_err(|e| MeasureError::Fleet {
+                message: format!("creating a temporary directory for the fleet's inventory: {e}"),
+            })
+    }
+
+    /// [`start`](Self::start) in `dir` (made by [`temp_dir`](Self::temp_dir)),
+    /// where `serve_args` may name other files the fleet writes.
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        program: &Path,
+        serve_args: &[OsString],
+        timeout: Duration,
+    ) -> Result<Self, MeasureError> {
         let io = |what: &str, source| MeasureError::Fleet {
             message: format!("{what}: {source}"),
         };
-        let dir = tempfile::Builder::new()
-            .prefix("fanout-compare-")
-            .tempdir()
-            .map_err(|e| {
-                io(
-                    "creating a temporary directory for the fleet's inventory",
-                    e,
-                )
-            })?;
         let inventory = dir.path().join("fleet.yaml");
         let log = dir.path().join("fleet.log");
         let stdout = File::create(&log).map_err(|e| io("creating the fleet's log file", e))?;
@@ -108,6 +120,11 @@ impl FleetProcess {
     /// The inventory of the fleet's devices (with its known_hosts beside it).
     pub fn inventory_path(&self) -> &Path {
         &self.inventory
+    }
+
+    /// The directory of the fleet's inventory and other files.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Time from spawn to the inventory appearing.

@@ -231,6 +231,13 @@ pub struct Limits {
     /// first jump hop (`--per-jump-rate`; keyed like `per_jump`), on top of
     /// `connect_rate`. Hosts dialled directly are not paced by it.
     pub per_jump_rate: Option<Rate>,
+    /// `--connect-rate auto`: each endpoint (the first jump hop, or the
+    /// device's address:port) gets a start rate of its own, unpaced until
+    /// it first drops a connection during the SSH handshake, then cut by
+    /// half and raised again additively with every attempt that gets
+    /// through (AIMD); such a dropped attempt is retried on top of
+    /// `--retries`. On top of `connect_rate` and `per_jump_rate`, if set.
+    pub connect_rate_auto: bool,
     /// Failures past which no more hosts start (`--max-fail`,
     /// `--fail-fast`); the hosts not started are reported `cancelled`.
     pub max_fail: Option<crate::MaxFail>,
@@ -252,6 +259,7 @@ impl Default for Limits {
             per_jump: None,
             connect_rate: None,
             per_jump_rate: None,
+            connect_rate_auto: false,
             max_fail: None,
         }
     }

@@ -50,6 +50,25 @@ impl Progress {
     pub fn attempts(&self) -> u32 {
         self.attempts
     }
+
+    /// Enters `phase` of an attempt of `job` on `target` now: it becomes
+    /// the phase running, and its deadline (the phase's timeout for the
+    /// target, within the host's) starts. Returns the deadline and when the
+    /// phase started (for its timing).
+    pub fn enter(
+        &mut self,
+        job: &Job,
+        target: &Target,
+        phase: Phase,
+        host: HostDeadline,
+    ) -> (Deadline, Instant) {
+        self.phase = Some(phase);
+        let started = Instant::now();
+        (
+            Deadline::for_phase(job, target, phase, started, host),
+            started,
+        )
+    }
 }
 
 /// What a driver does after an attempt.
@@ -135,10 +154,7 @@ impl<'a> HostAttempts<'a> {
             Ok(outputs) => return Step::Done(self.finish(Ok(outputs))),
             Err(err) => err,
         };
-        match self
-            .retries
-            .after(self.progress.attempts, err.kind, err.phase)
-        {
+        match self.retries.after(self.progress.attempts, &err) {
             RetryStep::GiveUp => Step::Done(self.finish(Err(err))),
             RetryStep::Retry(pause) => Step::Pause(pause),
             // The host's time runs out before the next attempt could start.
@@ -272,6 +288,32 @@ mod tests {
             (o.error_kind, o.attempts, o.outputs.len()),
             (Some(ErrorKind::Auth), 1, 1)
         );
+    }
+
+    #[test]
+    fn auto_retries_a_dropped_handshake_at_once_beyond_the_retries() {
+        let mut job = exec_job(1);
+        job.limits.connect_rate_auto = true;
+        let target = Target::new("r1", "127.0.0.1");
+        let mut host = HostAttempts::begin(&job, &target, Worker::Thread(0));
+        let dropped = || Err(AttemptError::new(ErrorKind::Connect, None, "cut").congested());
+        for _ in 0..=crate::deadline::AUTO_RETRIES {
+            host.start_attempt().unwrap();
+            let step = host.after(dropped());
+            assert!(matches!(step, Step::Pause(p) if p.is_zero()), "{step:?}");
+        }
+        host.start_attempt().unwrap();
+        let Step::Done(o) = host.after(dropped()) else {
+            panic!("retries and auto's retries used up")
+        };
+        assert_eq!(o.attempts, crate::deadline::AUTO_RETRIES + 2);
+        // Without auto a dropped handshake is a connect error like any other.
+        job.limits.connect_rate_auto = false;
+        let mut host = HostAttempts::begin(&job, &target, Worker::Thread(0));
+        host.start_attempt().unwrap();
+        assert!(matches!(host.after(dropped()), Step::Pause(p) if !p.is_zero()));
+        host.start_attempt().unwrap();
+        assert!(matches!(host.after(dropped()), Step::Done(_)));
     }
 
     #[test]

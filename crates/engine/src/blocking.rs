@@ -13,6 +13,7 @@ use fanout_core::{
     CancelToken, CommandOutput, HostOutcome, Job, Phase, Target, Task, Worker, cpu_burn,
 };
 
+use crate::adaptive::Signal;
 use crate::attempts::{HostAttempts, Step};
 use crate::transport::{AttemptResult, BlockingTransport, no_transport};
 use crate::{AttemptError, AttemptGate, Deadline, HostDeadline, Progress, local, panicked};
@@ -62,15 +63,23 @@ fn attempts(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {
         if run.cancel.is_cancelled() {
             return host.cancelled();
         }
-        if let Some(gate) = run.connect_rate
-            && !gate.acquire(target, run.cancel)
-        {
-            return host.cancelled();
-        }
+        let slot = match run.connect_rate {
+            Some(gate) => match gate.acquire(target, run.cancel) {
+                Some(ticket) => Some((gate, ticket)),
+                None => return host.cancelled(),
+            },
+            None => None,
+        };
         let Some(deadline) = host.start_attempt() else {
             return host.timed_out();
         };
         let result = attempt(job, target, deadline, run, host.progress_mut());
+        if let Some((gate, ticket)) = slot
+            && gate.adapts()
+            && let Some(signal) = Signal::of(&result)
+        {
+            gate.settle(target, ticket, signal);
+        }
         match host.after(result) {
             Step::Done(outcome) => return outcome,
             Step::Pause(pause) => {

@@ -43,7 +43,15 @@ pub fn max_host_duration(
     };
     let by_host = t(Phase::Host).map(|host| host.saturating_add(tail));
     let by_phases = attempt.map(|attempt| {
-        let retries = job.retry.retries;
+        // `--connect-rate auto` retries a cut-off handshake beyond --retries.
+        let retries = job
+            .retry
+            .retries
+            .saturating_add(if job.limits.connect_rate_auto {
+                crate::AUTO_RETRIES
+            } else {
+                0
+            });
         let mut total = attempt.saturating_mul(retries.saturating_add(1));
         // RetryPolicy::backoff_for waits at most the un-jittered backoff,
         // doubling per retry up to max_backoff.

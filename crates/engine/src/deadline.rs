@@ -17,6 +17,21 @@ pub struct AttemptError {
     pub message: String,
     /// Output received before it went wrong.
     pub outputs: Vec<CommandOutput>,
+    /// Where an endpoint took the connection and dropped it before login
+    /// (an SSH handshake cut off: sshd's `MaxStartups`, a device's session
+    /// limit): a sign of too many connections at once, which
+    /// `--connect-rate auto` slows that endpoint down for
+    /// ([`ConnectRate`](crate::ConnectRate)).
+    pub congested: Option<Congestion>,
+}
+
+/// Which endpoint cut a handshake off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Congestion {
+    /// The target device.
+    Target,
+    /// A jump host on the way (counted against the first hop).
+    Hop,
 }
 
 impl AttemptError {
@@ -27,7 +42,15 @@ impl AttemptError {
             phase,
             message: message.into(),
             outputs: Vec::new(),
+            congested: None,
         }
+    }
+
+    /// The same error, marked as a connection the target dropped before
+    /// login ([`congested`](Self::congested)).
+    pub fn congested(mut self) -> Self {
+        self.congested = Some(Congestion::Target);
+        self
     }
 
     /// The run was cancelled.
@@ -149,6 +172,11 @@ impl Deadline {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expired;
 
+/// How many more attempts `--connect-rate auto` gives a host whose
+/// connections its endpoint drops during the handshake, on top of
+/// `--retries`.
+pub const AUTO_RETRIES: u32 = 10;
+
 /// What to do after an attempt failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetryStep {
@@ -187,13 +215,24 @@ impl<'a> Retries<'a> {
     }
 
     /// What follows failed attempt number `attempt` (1-based) that ended
-    /// with `kind` in `phase`.
-    pub fn after(&self, attempt: u32, kind: ErrorKind, phase: Option<Phase>) -> RetryStep {
+    /// with `err`. Under `--connect-rate auto` a connection the endpoint
+    /// dropped during the handshake ([`AttemptError::congested`]) is
+    /// retried at once, up to [`AUTO_RETRIES`] times on top of
+    /// `--retries`: the endpoint's rate was just cut, and its gate paces
+    /// the retry.
+    pub fn after(&self, attempt: u32, err: &AttemptError) -> RetryStep {
         let retry = &self.job.retry;
-        if !retry.should_retry(&self.job.task, attempt, kind, phase) {
+        let storm = self.job.limits.connect_rate_auto
+            && err.congested.is_some()
+            && attempt <= retry.retries.saturating_add(AUTO_RETRIES);
+        if !storm && !retry.should_retry(&self.job.task, attempt, err.kind, err.phase) {
             return RetryStep::GiveUp;
         }
-        let pause = retry.backoff_for(attempt, self.seed);
+        let pause = if storm {
+            Duration::ZERO
+        } else {
+            retry.backoff_for(attempt, self.seed)
+        };
         match self.host {
             Some((at, limit)) if at.saturating_duration_since(Instant::now()) <= pause => {
                 RetryStep::HostTimeout(Deadline {
@@ -278,20 +317,31 @@ mod tests {
         job.retry.backoff = Duration::from_millis(10);
         let target = Target::new("r1", "127.0.0.1");
         let r = Retries::new(&job, &target, None);
-        assert_eq!(r.after(1, ErrorKind::Auth, None), RetryStep::GiveUp);
+        assert_eq!(
+            r.after(1, &AttemptError::new(ErrorKind::Auth, None, "x")),
+            RetryStep::GiveUp
+        );
         assert!(matches!(
-            r.after(1, ErrorKind::Connect, Some(Phase::Connect)),
+            r.after(1, &AttemptError::new(ErrorKind::Connect, Some(Phase::Connect), "x")),
             RetryStep::Retry(p) if p <= Duration::from_millis(10)
         ));
         assert_eq!(
-            r.after(3, ErrorKind::Connect, Some(Phase::Connect)),
+            r.after(
+                3,
+                &AttemptError::new(ErrorKind::Connect, Some(Phase::Connect), "x")
+            ),
             RetryStep::GiveUp,
             "retries used up"
         );
         job.retry.backoff = Duration::from_secs(60);
         job.retry.max_backoff = Duration::from_secs(60);
         // A host whose first backoff (jittered) is long...
-        let connect = |r: Retries<'_>| r.after(1, ErrorKind::Connect, Some(Phase::Connect));
+        let connect = |r: Retries<'_>| {
+            r.after(
+                1,
+                &AttemptError::new(ErrorKind::Connect, Some(Phase::Connect), "x"),
+            )
+        };
         let slow = (0..100)
             .map(|i| Target::new(format!("r{i}"), "127.0.0.1"))
             .find(|t| {

@@ -5,7 +5,8 @@
 //! caps, [`Admission`]), the every-host-exactly-once tally of outcomes
 //! ([`Ledger`]), the per-phase deadlines and the retry decision
 //! ([`Deadline`], [`Retries`]), the connect-rate limiter
-//! ([`ConnectRate`], [`AttemptGate`]), the host-attempt state
+//! ([`ConnectRate`], [`AttemptGate`]; `--connect-rate auto`'s AIMD per
+//! endpoint in [`adaptive`]), the host-attempt state
 //! machine ([`HostAttempts`]: attempts, retries, backoff, the [`Progress`]
 //! a cancelled host reports) and its two drivers — [`blocking::run_host`]
 //! on the calling thread, [`nonblocking::run_host`] on tokio — which run
@@ -20,6 +21,7 @@
 //! know a protocol, and never print: what it decides reaches the user
 //! through outcomes and errors.
 
+pub mod adaptive;
 mod admission;
 mod attempts;
 pub mod blocking;
@@ -38,10 +40,11 @@ pub use admission::{Admission, jump_key};
 pub use attempts::{HostAttempts, Progress, Step};
 pub use budget::max_host_duration;
 pub use deadline::{
-    AttemptError, Deadline, Expired, HostDeadline, Retries, RetryStep, host_deadline,
+    AUTO_RETRIES, AttemptError, Congestion, Deadline, Expired, HostDeadline, Retries, RetryStep,
+    host_deadline,
 };
 pub use ledger::Ledger;
 pub use local::kill_all_local_commands;
 pub use panic::panicked;
-pub use rate::{AttemptGate, ConnectRate};
+pub use rate::{AttemptGate, ConnectRate, Ticket};
 pub use transport::{AsyncTransport, AttemptResult, BlockingTransport, BoxFuture};

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use fanout_core::{
     CancelToken, CommandOutput, ErrorKind, Job, Phase, Status, Target, Task, Worker,
 };
+use fanout_engine::adaptive::Signal;
 use fanout_engine::blocking::{self, HostRun};
 use fanout_engine::nonblocking::{self, AsyncRun, Stop};
 use fanout_engine::{
     AsyncTransport, AttemptError, AttemptGate, AttemptResult, BlockingTransport, BoxFuture,
-    HostDeadline, Progress,
+    HostDeadline, Progress, Ticket,
 };
 
 /// Refuses the first `fails` connections, then answers `ok`; each attempt
@@ -124,9 +125,17 @@ struct Gate {
 }
 
 impl AttemptGate for Gate {
-    fn acquire(&self, _target: &Target, _cancel: &CancelToken) -> bool {
+    fn acquire(&self, _target: &Target, _cancel: &CancelToken) -> Option<Ticket> {
         self.asked.fetch_add(1, Ordering::SeqCst);
-        !self.refuse
+        (!self.refuse).then(|| Ticket::at(Instant::now()))
+    }
+
+    fn settle(&self, _target: &Target, _ticket: Ticket, _signal: Signal) {
+        unreachable!("a gate that does not adapt is told nothing")
+    }
+
+    fn adapts(&self) -> bool {
+        false
     }
 }
 

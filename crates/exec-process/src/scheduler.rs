@@ -14,11 +14,14 @@ use fanout_core::{
     Worker,
 };
 
-use fanout_engine::{Admission, BlockingTransport, ConnectRate, Ledger, max_host_duration};
+use fanout_engine::adaptive::Signal;
+use fanout_engine::{
+    Admission, BlockingTransport, Congestion, ConnectRate, Ledger, Ticket, max_host_duration,
+};
 
 use crate::child::{Lines, WorkerProcess, describe_exit};
 use crate::executor::{ProcessExecutor, ProcessMode};
-use crate::wire::{self, FromWorker, PROTOCOL, ToWorker, WireJob, WireTarget};
+use crate::wire::{self, FromWorker, PROTOCOL, ToWorker, WireCongestion, WireJob, WireTarget};
 
 /// How long in-flight hosts get to stop after a cancel before their
 /// workers are killed (the documented cancellation bound).
@@ -52,6 +55,9 @@ struct Busy {
     /// A connect-rate slot promised to the worker: its request id, and
     /// when to answer.
     grant: Option<(u64, Instant)>,
+    /// The booking of the host's latest attempt (`--connect-rate auto`
+    /// settles it when the worker says how the attempt ended).
+    booked: Option<Ticket>,
 }
 
 struct Slot {
@@ -257,6 +263,7 @@ impl Scheduler<'_> {
             budget,
             cancel_sent: false,
             grant: None,
+            booked: None,
         });
         slot.process.send(&wire::encode(&ToWorker::Host {
             target: WireTarget::from(target),
@@ -377,6 +384,10 @@ impl Scheduler<'_> {
                     }
                     continue;
                 }
+                Ok(FromWorker::Settled { congested }) => {
+                    self.settled(i, congested);
+                    continue;
+                }
                 Err(e) => return Some(Retire::Protocol(e.to_string())),
             };
             let slot = &mut self.slots[i];
@@ -435,7 +446,9 @@ impl Scheduler<'_> {
         }
         let now = Instant::now();
         let target = &self.targets[busy.index];
-        let at = self.limiter.as_ref().map_or(now, |l| l.reserve(target));
+        let ticket = self.limiter.as_ref().map(|l| l.reserve(target));
+        busy.booked = ticket;
+        let at = ticket.map_or(now, |t| t.start);
         let wait = at.saturating_duration_since(now);
         busy.kill_at = busy.kill_at.and_then(|k| k.checked_add(wait));
         if wait.is_zero() {
@@ -444,6 +457,22 @@ impl Scheduler<'_> {
             busy.grant = Some((id, at));
         }
         Ok(())
+    }
+
+    /// Worker `i` says how its host's last granted attempt ended: the
+    /// run's limiter adapts that host's endpoint (`--connect-rate auto`).
+    fn settled(&mut self, i: usize, congested: Option<WireCongestion>) {
+        let Some(busy) = self.slots[i].busy.as_ref() else {
+            return;
+        };
+        if let (Some(limiter), Some(ticket)) = (&self.limiter, busy.booked) {
+            let signal = match congested {
+                Some(WireCongestion::Hop) => Signal::Congested(Congestion::Hop),
+                Some(WireCongestion::Target) => Signal::Congested(Congestion::Target),
+                None => Signal::Passed,
+            };
+            limiter.settle(&self.targets[busy.index], ticket, signal);
+        }
     }
 
     /// Answers the slot requests whose time has come.

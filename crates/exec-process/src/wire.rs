@@ -3,7 +3,7 @@
 //! Parent to worker (`fanout worker`'s stdin):
 //!
 //! ```text
-//! {"type":"job","protocol":1,"job":{...}}        once, first
+//! {"type":"job","protocol":3,"job":{...}}        once, first
 //! {"type":"host","target":{...}}                 one per host, the next only after its outcome
 //! {"type":"cancel"}                              stop the host in flight (it reports `cancelled`)
 //! {"type":"slot","id":N}                         the host in flight may start attempt N now
@@ -14,6 +14,7 @@
 //!
 //! ```text
 //! {"type":"slot","id":N}                         may attempt N start? (only with a connect rate)
+//! {"type":"settled","congested":null|"hop"|"target"} how the attempt last granted ended (only with --connect-rate auto)
 //! {"type":"outcome","outcome":{...}}             per host, in the shape of `fanout run --format jsonl`
 //! ```
 //!
@@ -21,7 +22,10 @@
 //! retries) asks the parent for a slot and waits for the answer: the
 //! parent's one limiter spaces attempts across all workers. Slot ids count
 //! up per worker, so a late answer to an attempt that was cancelled is
-//! never taken for the next one's.
+//! never taken for the next one's. With `--connect-rate auto`, the worker
+//! also says how each attempt ended (`settled`: whether its endpoint
+//! dropped it during the handshake), and the parent's limiter adapts the
+//! endpoint's rate.
 //!
 //! The job and target travel as explicit wire structs ([`WireJob`],
 //! [`WireTarget`]) rather than serde derives on fanout-core's types: this is
@@ -42,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use crate::ProcessError;
 
 /// Version of this protocol; a worker refuses a job of another version.
-pub(crate) const PROTOCOL: u32 = 2;
+pub(crate) const PROTOCOL: u32 = 3;
 
 /// A message to a worker.
 #[derive(Debug, Serialize, Deserialize)]
@@ -85,6 +89,24 @@ pub(crate) enum FromWorker {
         /// Counts up per worker.
         id: u64,
     },
+    /// The attempt last granted a slot ended: whether its endpoint dropped
+    /// the connection during the handshake (`--connect-rate auto` only;
+    /// attempts that say nothing of their endpoint are not reported).
+    Settled {
+        /// Which endpoint dropped it during the handshake (`None`: it got
+        /// past it).
+        congested: Option<WireCongestion>,
+    },
+}
+
+/// [`fanout_engine::Congestion`] on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum WireCongestion {
+    /// The device.
+    Target,
+    /// A jump host on the way.
+    Hop,
 }
 
 /// One JSON line (with its `\n`) for a message.
@@ -131,6 +153,8 @@ pub(crate) struct WireJob {
     connect_rate_per_s: Option<f64>,
     #[serde(default)]
     per_jump_rate_per_s: Option<f64>,
+    #[serde(default)]
+    connect_rate_auto: bool,
     timeouts: WireTimeouts,
     retries: u32,
     backoff: Duration,
@@ -163,6 +187,7 @@ impl From<&Job> for WireJob {
             per_jump: job.limits.per_jump,
             connect_rate_per_s: job.limits.connect_rate.map(Rate::as_per_second),
             per_jump_rate_per_s: job.limits.per_jump_rate.map(Rate::as_per_second),
+            connect_rate_auto: job.limits.connect_rate_auto,
             timeouts: WireTimeouts {
                 connect: t.connect,
                 auth: t.auth,
@@ -205,6 +230,7 @@ impl TryFrom<WireJob> for Job {
                 per_jump: w.per_jump,
                 connect_rate,
                 per_jump_rate,
+                connect_rate_auto: w.connect_rate_auto,
                 // The parent schedules: a worker never decides what starts.
                 max_fail: None,
             },

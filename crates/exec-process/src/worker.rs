@@ -6,16 +6,17 @@ use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fanout_core::{CancelToken, Job, Target, Worker};
-use fanout_engine::AttemptGate;
+use fanout_engine::adaptive::Signal;
 use fanout_engine::blocking::{HostRun, run_host};
+use fanout_engine::{AttemptGate, Congestion, Ticket};
 use fanout_transport_blocking::Transports;
 
 use crate::ProcessError;
 use crate::faults::{FaultKind, Faults, strike};
-use crate::wire::{self, FromWorker, PROTOCOL, ToWorker};
+use crate::wire::{self, FromWorker, PROTOCOL, ToWorker, WireCongestion};
 
 /// How often a worker waiting for its connect-rate slot looks at the
 /// cancel token.
@@ -90,8 +91,11 @@ where
         output: &output,
         grants: Mutex::new(grant_rx),
         next_id: AtomicU64::new(0),
+        adapts: job.limits.connect_rate_auto,
     };
-    let paced = job.limits.connect_rate.is_some() || job.limits.per_jump_rate.is_some();
+    let paced = job.limits.connect_rate.is_some()
+        || job.limits.per_jump_rate.is_some()
+        || job.limits.connect_rate_auto;
     let gate = paced.then_some(&gate as &dyn AttemptGate);
     // known_hosts read once per worker (the parent checked it up front;
     // accept-new appends are serialised across processes by file locks).
@@ -164,32 +168,55 @@ struct ParentGate<'a, W> {
     output: &'a Mutex<W>,
     grants: Mutex<mpsc::Receiver<u64>>,
     next_id: AtomicU64,
+    /// `--connect-rate auto`: each attempt's end is reported.
+    adapts: bool,
 }
 
 impl<W: Write + Send> AttemptGate for ParentGate<'_, W> {
     /// The parent knows which host this worker runs: `_target` needs no
-    /// place on the wire.
-    fn acquire(&self, _target: &Target, cancel: &CancelToken) -> bool {
+    /// place on the wire. The slot returned is when the grant came (the
+    /// parent keeps the ticket it booked).
+    fn acquire(&self, _target: &Target, cancel: &CancelToken) -> Option<Ticket> {
         if cancel.is_cancelled() {
-            return false;
+            return None;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if write_line(self.output, &wire::encode(&FromWorker::Slot { id })).is_err() {
             // The parent is gone: no attempt may start.
-            return false;
+            return None;
         }
         let grants = self.grants.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if cancel.is_cancelled() {
-                return false;
+                return None;
             }
             match grants.recv_timeout(SLOT_POLL) {
-                Ok(granted) if granted == id => return true,
+                Ok(granted) if granted == id => return Some(Ticket::at(Instant::now())),
                 // The answer to an attempt that was cancelled meanwhile.
                 Ok(_) | Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return false,
+                Err(RecvTimeoutError::Disconnected) => return None,
             }
         }
+    }
+
+    /// Tells the parent, whose limiter adapts (and holds the ticket it
+    /// booked for the attempt).
+    fn settle(&self, _target: &Target, _ticket: Ticket, signal: Signal) {
+        let congested = match signal {
+            Signal::Congested(Congestion::Hop) => Some(WireCongestion::Hop),
+            Signal::Congested(Congestion::Target) => Some(WireCongestion::Target),
+            Signal::Passed => None,
+        };
+        // A parent that went away learns nothing; the outcome line fails
+        // and says so.
+        let _ = write_line(
+            self.output,
+            &wire::encode(&FromWorker::Settled { congested }),
+        );
+    }
+
+    fn adapts(&self) -> bool {
+        self.adapts
     }
 }
 
@@ -329,6 +356,9 @@ mod tests {
             .map(|l| match wire::decode_from_worker(l).unwrap() {
                 FromWorker::Outcome { outcome } => outcome,
                 FromWorker::Slot { id } => panic!("unexpected slot request {id}"),
+                FromWorker::Settled { congested } => {
+                    panic!("unexpected settled message (congested: {congested:?})")
+                }
             })
             .collect()
     }

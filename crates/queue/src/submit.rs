@@ -106,6 +106,9 @@ impl QueueExecutor {
         if job.limits.connect_rate.is_some() {
             return refuse("--connect-rate");
         }
+        if job.limits.connect_rate_auto {
+            return refuse("--connect-rate auto");
+        }
         if job.limits.per_jump_rate.is_some() {
             return refuse("--per-jump-rate");
         }

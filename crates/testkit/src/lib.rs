@@ -182,6 +182,15 @@ macro_rules! executor_conformance {
                 );
             }
             #[test]
+            fn connect_rate_auto_rides_out_a_storm() {
+                $crate::refusal_checks::check_or_refused(
+                    &make,
+                    "connect_rate_auto",
+                    REFUSED,
+                    $crate::fleet_checks::connect_rate_auto_rides_out_a_storm,
+                );
+            }
+            #[test]
             fn local_commands_leave_nothing_behind() {
                 checks::local_commands_leave_nothing_behind(&make);
             }

@@ -18,6 +18,7 @@ pub const REFUSABLE: &[(&str, &str)] = &[
     ("per_jump", "--per-jump"),
     ("connect_rate", "--connect-rate"),
     ("per_jump_rate", "--per-jump-rate"),
+    ("connect_rate_auto", "--connect-rate auto"),
 ];
 
 /// The job that exercises `rule` (the one its usual check runs), with hosts
@@ -34,6 +35,7 @@ fn job_using(rule: &str, probe: &Probe) -> Job {
         "per_jump" => job.limits.per_jump = Some(1),
         "connect_rate" => job.limits.connect_rate = Rate::per_second(10.0),
         "per_jump_rate" => job.limits.per_jump_rate = Rate::per_second(10.0),
+        "connect_rate_auto" => job.limits.connect_rate_auto = true,
         other => unreachable!("checked against REFUSABLE: {other}"),
     }
     job

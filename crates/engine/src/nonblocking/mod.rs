@@ -18,6 +18,7 @@ use fanout_core::{ErrorKind, HostOutcome, Job, Phase, Target, Task, Worker, cpu_
 use futures_util::FutureExt;
 use tokio::sync::Notify;
 
+use crate::adaptive::Signal;
 use crate::attempts::{HostAttempts, Step};
 use crate::blocking::cpu_output;
 use crate::transport::{AsyncTransport, AttemptResult, no_transport};
@@ -153,23 +154,50 @@ async fn attempts(
         if run.stop.is_set() {
             return host.cancelled();
         }
-        // The timers of the connect rate and of a retry's pause are boxed:
-        // a host that never waits for either (a sleep run's 100,000 hosts)
-        // does not carry them in its future.
-        if let Some(rate) = &run.connect_rate {
-            Box::pin(tokio::time::sleep_until(rate.reserve(target).into())).await;
-        }
-        // Awaited where it is made: a future moved into a local first
-        // would take its room twice in this one.
-        let result = match host.start_attempt() {
-            Some(deadline) => attempt(job, target, deadline, run, host.progress_mut()).await,
-            None => return host.timed_out(),
+        // The connect rate's wait (with the slot it books) and a retry's
+        // pause are boxed: a host that never waits for either (a sleep
+        // run's 100,000 hosts) does not carry them in its future. Awaited
+        // where it is made: a future moved into a local first would take
+        // its room twice in this one.
+        let result = match &run.connect_rate {
+            Some(rate) => Box::pin(paced_attempt(job, target, run, rate, host)).await,
+            None => match host.start_attempt() {
+                Some(deadline) => {
+                    Some(attempt(job, target, deadline, run, host.progress_mut()).await)
+                }
+                None => None,
+            },
+        };
+        let Some(result) = result else {
+            return host.timed_out();
         };
         match host.after(result) {
             Step::Done(outcome) => return outcome,
             Step::Pause(pause) => Box::pin(tokio::time::sleep(pause)).await,
         }
     }
+}
+
+/// An attempt that waits for its connect-rate slot first, and under
+/// `--connect-rate auto` tells the rate what it met; `None` when the
+/// host's time ran out while it waited.
+async fn paced_attempt(
+    job: &Job,
+    target: &Target,
+    run: &AsyncRun,
+    rate: &ConnectRate,
+    host: &mut HostAttempts<'_>,
+) -> Option<AttemptResult> {
+    let ticket = rate.reserve(target);
+    tokio::time::sleep_until(ticket.start.into()).await;
+    let deadline = host.start_attempt()?;
+    let result = attempt(job, target, deadline, run, host.progress_mut()).await;
+    if rate.adapts()
+        && let Some(signal) = Signal::of(&result)
+    {
+        rate.settle(target, ticket, signal);
+    }
+    Some(result)
 }
 
 async fn attempt(

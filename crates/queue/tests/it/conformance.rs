@@ -163,5 +163,5 @@ impl Executor for QueueHarness {
 
 fanout_testkit::executor_conformance!(
     crate::conformance::QueueHarness::new,
-    refuses: [per_group, per_jump, connect_rate, per_jump_rate]
+    refuses: [per_group, per_jump, connect_rate, per_jump_rate, connect_rate_auto]
 );

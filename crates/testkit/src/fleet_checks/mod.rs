@@ -18,6 +18,7 @@ mod limits;
 mod matrix;
 pub mod messages;
 mod soak;
+mod storms;
 mod telnet;
 
 pub use algorithms::{legacy_algorithms_are_recorded, user_known_hosts_file_is_checked};
@@ -32,4 +33,5 @@ pub use matrix::{
     telnet_fault_matrix_at_scale,
 };
 pub use soak::{SoakRun, soak_leaves_nothing_open, soak_runs};
+pub use storms::connect_rate_auto_rides_out_a_storm;
 pub use telnet::{telnet_cancellation, telnet_cli_every_platform, telnet_faults};

@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use fanout_core::{Secret, Target};
 use fanout_engine::AttemptError;
 use fanout_transport::ssh::auth::{self as policy, AuthReport, Method};
+use fanout_transport::ssh::text;
 use russh::MethodKind;
 use russh::client::{AuthResult, Handle, KeyboardInteractiveAuthResponse};
 use russh::keys::agent::AgentIdentity;
@@ -93,11 +95,17 @@ pub(super) async fn authenticate(
     let creds = &target.credentials;
     let mut report = AuthReport::default();
     let mut remaining: Option<russh::MethodSet> = None;
+    // Whether the device answered a login at all: russh reports a
+    // connection that closed under it as a failure with no methods left.
+    let replied = AtomicBool::new(false);
     let done = |result: AuthResult, remaining: &mut Option<russh::MethodSet>| match result {
         AuthResult::Success => true,
         AuthResult::Failure {
             remaining_methods, ..
         } => {
+            if !remaining_methods.is_empty() {
+                replied.store(true, Ordering::Relaxed);
+            }
             *remaining = Some(remaining_methods);
             false
         }
@@ -114,7 +122,7 @@ pub(super) async fn authenticate(
                             let result = h
                                 .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
                                 .await
-                                .map_err(|e| lost(target, user, e))?;
+                                .map_err(|e| lost_or_cut(h, &replied, target, user, e))?;
                             done(result, &mut remaining)
                         }
                         Err(note) => {
@@ -135,7 +143,7 @@ pub(super) async fn authenticate(
                     let result = h
                         .authenticate_password(user, password.expose())
                         .await
-                        .map_err(|e| lost(target, user, e))?;
+                        .map_err(|e| lost_or_cut(h, &replied, target, user, e))?;
                     done(result, &mut remaining)
                 }
                 _ => false,
@@ -152,7 +160,42 @@ pub(super) async fn authenticate(
             return Ok(());
         }
     }
+    if cut_before_login(h, &replied) {
+        return Err(cut_off(target));
+    }
     Err(report.failed(target, user))
+}
+
+/// Whether the connection closed before the device answered any login (a
+/// device out of sessions disconnects during the handshake).
+fn cut_before_login(h: &Handle<Client>, replied: &AtomicBool) -> bool {
+    !replied.load(Ordering::Relaxed) && h.is_closed()
+}
+
+/// A connection closed before any login was answered: as libssh2 reports
+/// it, a handshake the device cut off.
+fn cut_off(target: &Target) -> AttemptError {
+    text::handshake_failed(
+        target,
+        "the device closed the connection before answering a login",
+    )
+    .congested()
+}
+
+/// A login request that failed: [`cut_off`] if the connection closed
+/// before any answer, else the policy's [`lost`].
+fn lost_or_cut(
+    h: &Handle<Client>,
+    replied: &AtomicBool,
+    target: &Target,
+    user: &str,
+    e: impl std::fmt::Display,
+) -> AttemptError {
+    if cut_before_login(h, replied) {
+        cut_off(target)
+    } else {
+        lost(target, user, e)
+    }
 }
 
 /// Tries each key of the running ssh-agent; `true` when one is accepted.

@@ -380,7 +380,26 @@ fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
                 ),
             )
         }
-        ClientError::Ssh(e) => text::handshake_failed(target, e),
+        ClientError::Ssh(e) => {
+            let cut_off = cut_off(&e);
+            let err = text::handshake_failed(target, e);
+            if cut_off { err.congested() } else { err }
+        }
+    }
+}
+
+/// Whether the device closed, reset or disconnected the connection during
+/// the handshake (sshd's MaxStartups, a device out of sessions), rather
+/// than speaking badly.
+fn cut_off(e: &russh::Error) -> bool {
+    use std::io::ErrorKind as Io;
+    match e {
+        russh::Error::Disconnect | russh::Error::HUP => true,
+        russh::Error::IO(io) => matches!(
+            io.kind(),
+            Io::UnexpectedEof | Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe
+        ),
+        _ => false,
     }
 }
 

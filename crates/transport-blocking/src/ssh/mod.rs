@@ -22,7 +22,7 @@ pub(crate) mod tcp;
 
 use std::os::fd::AsRawFd;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fanout_core::{CancelToken, ErrorKind, Job, Phase, Target, Task};
 use fanout_engine::{AttemptError, AttemptResult, Deadline, HostDeadline, Progress};
@@ -76,22 +76,12 @@ pub(crate) fn attempt(
     // The ssh_config algorithm lists must apply (the same check again when
     // the session is made).
     methods(&shared.verifier, target)?;
-    let phase_deadline = |phase: Phase| {
-        Deadline::new(
-            Instant::now(),
-            phase,
-            job.timeouts.for_target(target, phase),
-            host_deadline,
-        )
-    };
 
     // Jump hosts (each in the connect and auth phases) or a proxy command
     // first, when the target has them; dropped last, after the device.
     let (through, mut route) = jump::open(shared, job, target, host_deadline, cancel, progress)?;
 
-    progress.phase = Some(Phase::Connect);
-    let started = Instant::now();
-    let deadline = phase_deadline(Phase::Connect);
+    let (deadline, started) = progress.enter(job, target, Phase::Connect, host_deadline);
     let connected = match through {
         Some(socket) => connect_over(target, shared, cancel, &deadline, socket),
         None => tcp::connect(target, cancel, &deadline)
@@ -105,18 +95,14 @@ pub(crate) fn attempt(
     };
     progress.legacy_algorithms = legacy_negotiated(&conn.session);
 
-    progress.phase = Some(Phase::Auth);
-    let started = Instant::now();
-    let authed = auth::authenticate(&conn, target, user, shared, &phase_deadline(Phase::Auth));
+    let (deadline, started) = progress.enter(job, target, Phase::Auth, host_deadline);
+    let authed = auth::authenticate(&conn, target, user, shared, &deadline);
     progress.timings.auth += started.elapsed();
     authed?;
 
-    progress.phase = Some(Phase::Command);
-    let started = Instant::now();
+    let (deadline, started) = progress.enter(job, target, Phase::Command, host_deadline);
     let result = match &job.task {
-        Task::Exec { command } => {
-            exec::run(&conn, target, command, &phase_deadline(Phase::Command))
-        }
+        Task::Exec { command } => exec::run(&conn, target, command, &deadline),
         Task::Cli { commands, mode } => {
             shell::run(&conn, target, job, commands, *mode, host_deadline)
         }
@@ -195,6 +181,11 @@ fn handshake_error(
         // -5 kex failure, -8 key exchange failure, -33 method not supported.
         ErrorCode::Session(-5 | -8 | -33) => {
             legacy::explain(target, e, &conn.session, cancel, deadline)
+        }
+        // -2 banner not received, -7 / -43 socket send / receive failed,
+        // -13 the device disconnected: it cut the handshake off.
+        ErrorCode::Session(-2 | -7 | -13 | -43) => {
+            text::handshake_failed(target, e.message()).congested()
         }
         _ => text::handshake_failed(target, e.message()),
     }

@@ -77,7 +77,12 @@ pub fn on_hop(err: AttemptError, hop: &JumpHop) -> AttemptError {
     } else {
         format!("jump host {label}: {}", err.message)
     };
-    AttemptError::new(err.kind, err.phase, message)
+    // A handshake cut off on the way is the jump host's storm.
+    let congested = err.congested.map(|_| fanout_engine::Congestion::Hop);
+    AttemptError {
+        congested,
+        ..AttemptError::new(err.kind, err.phase, message)
+    }
 }
 
 /// `hop` refused (or failed) the `direct-tcpip` forward to `to` (`reason`:

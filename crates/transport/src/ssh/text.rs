@@ -61,7 +61,9 @@ pub fn resolve_timed_out(mut timeout: AttemptError, target: &Target) -> AttemptE
 }
 
 /// The SSH handshake failed for a reason other than algorithms or the host
-/// key (`detail`: the library's reason).
+/// key (`detail`: the library's reason). Where the endpoint cut it off
+/// (closed, reset, disconnected), the transport marks it
+/// [`congested`](AttemptError::congested) for `--connect-rate auto`.
 pub fn handshake_failed(target: &Target, detail: impl Display) -> AttemptError {
     AttemptError::new(
         ErrorKind::Connect,
