@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use fanout_core::{CommandOutput, ErrorKind, Job, Phase, Target};
+use fanout_core::{CommandOutput, ErrorKind, Job, Target};
 use fanout_engine::{AttemptError, AttemptResult, Expired, HostDeadline, Progress};
 use fanout_netcli::Stage;
 use fanout_transport::ssh::CLOSE_WAIT;
@@ -56,13 +56,7 @@ async fn session(
 ) -> Result<Vec<CommandOutput>, AttemptError> {
     let mut buf = vec![0u8; CHUNK];
     loop {
-        let step = client.next(Instant::now());
-        if progress.phase == Some(Phase::Auth) && client.phase() == Phase::Command {
-            progress.timings.auth += phase_started.elapsed();
-            *phase_started = Instant::now();
-            progress.phase = Some(Phase::Command);
-        }
-        match step {
+        match telnet::next_step(client, progress, phase_started) {
             Step::Send(bytes) => match client.deadline().run(stream.write_all(&bytes)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return Err(client.closed()),

@@ -70,13 +70,7 @@ fn session(
 ) -> Result<Vec<CommandOutput>, AttemptError> {
     let mut buf = vec![0u8; CHUNK];
     loop {
-        let step = client.next(Instant::now());
-        if progress.phase == Some(Phase::Auth) && client.phase() == Phase::Command {
-            progress.timings.auth += phase_started.elapsed();
-            *phase_started = Instant::now();
-            progress.phase = Some(Phase::Command);
-        }
-        match step {
+        match telnet::next_step(client, progress, phase_started) {
             Step::Send(bytes) => write_all(stream, &bytes, &client.deadline(), cancel)
                 .map_err(|stop| stopped(client, stop, Stage::Send))?,
             Step::Read => {

@@ -90,6 +90,23 @@ fn session_client(job: &Job, target: &Target, host: HostDeadline) -> Result<Clie
     Client::new(job, target, commands, *mode, host, Instant::now())
 }
 
+/// The session's next step at `now`, both transports alike; when the login
+/// is over, the time since `phase_started` goes to the auth phase and the
+/// command phase starts.
+pub fn next_step(
+    client: &mut Client,
+    progress: &mut Progress,
+    phase_started: &mut Instant,
+) -> Step {
+    let step = client.next(Instant::now());
+    if progress.phase == Some(Phase::Auth) && client.phase() == Phase::Command {
+        progress.timings.auth += phase_started.elapsed();
+        *phase_started = Instant::now();
+        progress.phase = Some(Phase::Command);
+    }
+    step
+}
+
 /// After the session: `spent` since the last phase change goes to the
 /// phase the client ended in (the login's, or the commands').
 pub fn charge(client: &Client, progress: &mut Progress, spent: Duration) {
