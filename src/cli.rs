@@ -639,11 +639,11 @@ pub(crate) struct RunArgs {
 
     /// Start at most this many host attempts per second (N/s, N/m or N/h),
     /// like an sshd MaxStartups limit forces you to; or `auto`: each
-    /// endpoint (the first jump host, else the device's address:port)
-    /// starts unpaced, and every connection it drops during the SSH
-    /// handshake halves its rate (once per storm) and is retried on top of
-    /// --retries, every attempt that gets through raising it again (AIMD,
-    /// as TCP does).
+    /// endpoint (the first jump host, and the device's address:port: an
+    /// attempt books with both) starts unpaced, and every connection it
+    /// drops during the SSH handshake halves its rate (once per storm) and
+    /// is retried on top of --retries, every attempt that gets through
+    /// raising it again (AIMD, as TCP does).
     #[arg(long, value_name = "RATE|auto")]
     pub(crate) connect_rate: Option<ConnectRateArg>,
 

@@ -192,7 +192,7 @@ fn per_jump_keeps_hosts_under_a_bastions_max_startups() {
     );
 }
 
-/// `--connect-rate auto` at `-c 12` through a sim bastion whose sshd drops
+/// `--connect-rate auto` at `-c 8` through a sim bastion whose sshd drops
 /// every new connection while 2 are unauthenticated, on every executor:
 /// every host ok, and each connection the bastion dropped is exactly one
 /// more attempt (retried without `--retries`; the bastion's rate was cut).
@@ -201,7 +201,7 @@ fn connect_rate_auto_rides_out_a_bastions_max_startups() {
     let tmp = tempfile::tempdir().unwrap();
     let (child, inv, cfg) = fleet_behind_bastions(
         tmp.path(),
-        "12",
+        "8",
         "1",
         &["--latency", "50ms", "--bastion-max-startups", "2:100:2"],
     );
@@ -215,7 +215,7 @@ fn connect_rate_auto_rides_out_a_bastions_max_startups() {
                 "-e",
                 executor,
                 "-c",
-                "12",
+                "8",
                 "--connect-rate",
                 "auto",
                 "--format",
@@ -229,7 +229,7 @@ fn connect_rate_auto_rides_out_a_bastions_max_startups() {
             .into_iter()
             .filter(|l| l.get("host").is_some())
             .collect();
-        assert_eq!(hosts.len(), 12, "{executor}: {hosts:?}");
+        assert_eq!(hosts.len(), 8, "{executor}: {hosts:?}");
         for o in &hosts {
             assert_eq!(o["status"], "ok", "{executor}: {o}");
             attempts += o["attempts"].as_u64().unwrap();
@@ -244,7 +244,7 @@ fn connect_rate_auto_rides_out_a_bastions_max_startups() {
         .unwrap_or_else(|| panic!("no drop count in: {b1}"));
     assert_eq!(
         attempts,
-        5 * 12 + dropped,
+        5 * 8 + dropped,
         "every dropped connection is one more attempt: {b1}"
     );
 }

@@ -78,8 +78,9 @@ impl fmt::Display for Recommendation {
 }
 
 /// How busy `seq` (one host at a time) kept one core while it had one:
-/// CPU / (wall - time it waited, runnable, for a core), and that wait
-/// when it took more than a tenth of the wall time. On a machine busy
+/// CPU / (wall - time it waited, runnable, for a core, the run's share of
+/// the process's wait), and that wait when it took more than a tenth of
+/// the wall time. On a machine busy
 /// with other work, seq's CPU-bound hosts wait for a core as much as they
 /// compute; that is not waiting on the network, so it is left out.
 pub(crate) fn seq_utilisation(results: &[ExecutorResult]) -> Option<(f64, Option<Duration>)> {
@@ -88,7 +89,12 @@ pub(crate) fn seq_utilisation(results: &[ExecutorResult]) -> Option<(f64, Option
     if wall <= 0.0 {
         return None;
     }
-    let wait = seq.core_wait.as_secs_f64().min(wall * 0.9);
+    // The wait is the whole process's (start-up and exit too) and the wall
+    // only the run's: count the share of the wait that fell in the run (a
+    // short run on a loaded machine waits mostly while it starts).
+    let life = seq.process_wall.as_secs_f64();
+    let in_run = if life > wall { wall / life } else { 1.0 };
+    let wait = (seq.core_wait.as_secs_f64() * in_run).min(wall * 0.9);
     let u = (seq.cpu.total().as_secs_f64() / (wall - wait)).min(1.0);
     Some((
         u,
@@ -272,6 +278,19 @@ mod tests {
         cores: 2,
         hint: Some(WorkloadClass::CpuBound),
     };
+
+    #[test]
+    fn a_wait_while_starting_up_does_not_make_a_short_sleep_run_cpu_bound() {
+        // CI under load: 4 x sleep 10ms, seq's run 47.7 ms of a 112 ms
+        // process life, 7.3 ms CPU, 66 ms waiting for a core, most of it
+        // while the process started. Only the run's share of the wait counts.
+        let mut seq = result("seq", 1, 4, 48, 7, 0);
+        seq.process_wall = Duration::from_millis(112);
+        seq.core_wait = Duration::from_millis(66);
+        let unhinted = Workload { hint: None, ..IO };
+        let (class, evidence) = classify(&[seq], &unhinted);
+        assert_eq!(class, WorkloadClass::IoBound, "{evidence}");
+    }
 
     #[test]
     fn seq_waiting_for_a_busy_machines_cores_is_still_cpu_bound() {

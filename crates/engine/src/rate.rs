@@ -202,8 +202,11 @@ impl ConnectRate {
             _ => None,
         };
         let mut endpoints = self.adaptive.as_deref().map(locked);
-        let keys = (jump_key(target), device_key(target));
-        if let Some(map) = endpoints.as_mut() {
+        // Keys only under `--connect-rate auto`: a fixed rate allocates nothing.
+        let keys = endpoints
+            .as_ref()
+            .map(|_| (jump_key(target), device_key(target)));
+        if let (Some(map), Some(keys)) = (endpoints.as_mut(), &keys) {
             if let Some(hop) = &keys.0 {
                 map.entry(hop.clone()).or_insert_with(Endpoint::new);
             }
@@ -215,7 +218,10 @@ impl ConnectRate {
         loop {
             let a = global.as_ref().map_or(t, |g| g.earliest_free(t));
             let b = jump.as_ref().map_or(a, |j| j.earliest_free(a));
-            let c = endpoints_free(b, endpoints.as_deref(), &keys);
+            let c = match &keys {
+                Some(keys) => endpoints_free(b, endpoints.as_deref(), keys),
+                None => b,
+            };
             if c == t {
                 break;
             }
@@ -232,11 +238,17 @@ impl ConnectRate {
                 .as_mut()
                 .and_then(|map| map.get_mut(key))
                 .map(|e| {
-                    e.calendar.book(t, now);
+                    // An unpaced endpoint's calendar holds nothing.
+                    if !e.calendar.interval.is_zero() {
+                        e.calendar.book(t, now);
+                    }
                     e.aimd.booked(t)
                 })
         };
-        let epochs = (keys.0.as_ref().and_then(&mut book), book(&keys.1));
+        let epochs = match &keys {
+            Some((hop, device)) => (hop.as_ref().and_then(&mut book), book(device)),
+            None => (None, None),
+        };
         Ticket { start: t, epochs }
     }
 

@@ -8,7 +8,7 @@ use super::fixtures::{all_reported, device, exec_task, ssh_job, start};
 use crate::checks::{MakeExecutor, run_job};
 
 /// Hosts on the one storming device.
-const HOSTS: usize = 12;
+const HOSTS: usize = 8;
 
 /// With `--connect-rate auto` every host of a storm ends ok: a connection
 /// the device drops during the handshake slows that device's start rate

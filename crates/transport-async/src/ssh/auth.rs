@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use fanout_core::{Secret, Target};
@@ -92,20 +91,26 @@ pub(super) async fn authenticate(
     target: &Target,
     user: &str,
 ) -> Result<(), AttemptError> {
+    // A device out of sessions disconnects right after the handshake. If
+    // the connection is gone before any login is sent, no credential was
+    // judged: a handshake the device cut off, as libssh2 reports it. (A
+    // connection that closes after a login was sent stays an auth failure:
+    // a device may disconnect on a wrong password.)
+    if h.is_closed() {
+        return Err(text::handshake_failed(
+            target,
+            "the device closed the connection before any login was sent",
+        )
+        .congested());
+    }
     let creds = &target.credentials;
     let mut report = AuthReport::default();
     let mut remaining: Option<russh::MethodSet> = None;
-    // Whether the device answered a login at all: russh reports a
-    // connection that closed under it as a failure with no methods left.
-    let replied = AtomicBool::new(false);
     let done = |result: AuthResult, remaining: &mut Option<russh::MethodSet>| match result {
         AuthResult::Success => true,
         AuthResult::Failure {
             remaining_methods, ..
         } => {
-            if !remaining_methods.is_empty() {
-                replied.store(true, Ordering::Relaxed);
-            }
             *remaining = Some(remaining_methods);
             false
         }
@@ -122,7 +127,7 @@ pub(super) async fn authenticate(
                             let result = h
                                 .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
                                 .await
-                                .map_err(|e| lost_or_cut(h, &replied, target, user, e))?;
+                                .map_err(|e| lost(target, user, e))?;
                             done(result, &mut remaining)
                         }
                         Err(note) => {
@@ -143,7 +148,7 @@ pub(super) async fn authenticate(
                     let result = h
                         .authenticate_password(user, password.expose())
                         .await
-                        .map_err(|e| lost_or_cut(h, &replied, target, user, e))?;
+                        .map_err(|e| lost(target, user, e))?;
                     done(result, &mut remaining)
                 }
                 _ => false,
@@ -160,42 +165,7 @@ pub(super) async fn authenticate(
             return Ok(());
         }
     }
-    if cut_before_login(h, &replied) {
-        return Err(cut_off(target));
-    }
     Err(report.failed(target, user))
-}
-
-/// Whether the connection closed before the device answered any login (a
-/// device out of sessions disconnects during the handshake).
-fn cut_before_login(h: &Handle<Client>, replied: &AtomicBool) -> bool {
-    !replied.load(Ordering::Relaxed) && h.is_closed()
-}
-
-/// A connection closed before any login was answered: as libssh2 reports
-/// it, a handshake the device cut off.
-fn cut_off(target: &Target) -> AttemptError {
-    text::handshake_failed(
-        target,
-        "the device closed the connection before answering a login",
-    )
-    .congested()
-}
-
-/// A login request that failed: [`cut_off`] if the connection closed
-/// before any answer, else the policy's [`lost`].
-fn lost_or_cut(
-    h: &Handle<Client>,
-    replied: &AtomicBool,
-    target: &Target,
-    user: &str,
-    e: impl std::fmt::Display,
-) -> AttemptError {
-    if cut_before_login(h, replied) {
-        cut_off(target)
-    } else {
-        lost(target, user, e)
-    }
 }
 
 /// Tries each key of the running ssh-agent; `true` when one is accepted.
