@@ -113,6 +113,7 @@ impl Aimd {
     }
 
     /// The rate now, if paced.
+    #[cfg(test)]
     pub(crate) fn rate(&self) -> Option<f64> {
         self.rate
     }

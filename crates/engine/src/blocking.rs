@@ -13,7 +13,6 @@ use fanout_core::{
     CancelToken, CommandOutput, HostOutcome, Job, Phase, Target, Task, Worker, cpu_burn,
 };
 
-use crate::adaptive::Signal;
 use crate::attempts::{HostAttempts, Step};
 use crate::transport::{AttemptResult, BlockingTransport, no_transport};
 use crate::{AttemptError, AttemptGate, Deadline, HostDeadline, Progress, local, panicked};
@@ -74,11 +73,8 @@ fn attempts(job: &Job, target: &Target, run: HostRun<'_>) -> HostOutcome {
             return host.timed_out();
         };
         let result = attempt(job, target, deadline, run, host.progress_mut());
-        if let Some((gate, ticket)) = slot
-            && gate.adapts()
-            && let Some(signal) = Signal::of(&result)
-        {
-            gate.settle(target, ticket, signal);
+        if let Some((gate, ticket)) = slot {
+            gate.report(target, ticket, &result);
         }
         match host.after(result) {
             Step::Done(outcome) => return outcome,

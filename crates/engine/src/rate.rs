@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use fanout_core::{CancelToken, Limits, Rate, Target};
 
 use crate::adaptive::{Aimd, Signal};
+use crate::transport::AttemptResult;
 use crate::{Congestion, jump_key};
 
 /// The start times booked under one rate: any two at least `interval`
@@ -296,7 +297,8 @@ impl ConnectRate {
     /// `--connect-rate auto`'s rate now for `target`'s first jump hop
     /// (`hop`) or its device, starts per second (`None`: unpaced, or not
     /// adaptive).
-    pub fn adaptive_rate(&self, target: &Target, hop: bool) -> Option<f64> {
+    #[cfg(test)]
+    fn adaptive_rate(&self, target: &Target, hop: bool) -> Option<f64> {
         let adaptive = self.adaptive.as_ref()?;
         let key = if hop {
             jump_key(target)?
@@ -332,6 +334,18 @@ pub trait AttemptGate: Send + Sync {
 
     /// Whether the gate adapts to what attempts meet (`--connect-rate auto`).
     fn adapts(&self) -> bool;
+
+    /// The attempt booked as `ticket` ended with `result`: what it says of
+    /// its endpoints goes to [`settle`](Self::settle), if the gate adapts
+    /// and the result says anything. Every driver calls this after each
+    /// attempt.
+    fn report(&self, target: &Target, ticket: Ticket, result: &AttemptResult) {
+        if self.adapts()
+            && let Some(signal) = Signal::of(result)
+        {
+            self.settle(target, ticket, signal);
+        }
+    }
 }
 
 impl AttemptGate for ConnectRate {

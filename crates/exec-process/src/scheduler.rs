@@ -14,10 +14,7 @@ use fanout_core::{
     Worker,
 };
 
-use fanout_engine::adaptive::Signal;
-use fanout_engine::{
-    Admission, BlockingTransport, Congestion, ConnectRate, Ledger, Ticket, max_host_duration,
-};
+use fanout_engine::{Admission, BlockingTransport, ConnectRate, Ledger, Ticket, max_host_duration};
 
 use crate::child::{Lines, WorkerProcess, describe_exit};
 use crate::executor::{ProcessExecutor, ProcessMode};
@@ -466,11 +463,7 @@ impl Scheduler<'_> {
             return;
         };
         if let (Some(limiter), Some(ticket)) = (&self.limiter, busy.booked) {
-            let signal = match congested {
-                Some(WireCongestion::Hop) => Signal::Congested(Congestion::Hop),
-                Some(WireCongestion::Target) => Signal::Congested(Congestion::Target),
-                None => Signal::Passed,
-            };
+            let signal = WireCongestion::signal(congested);
             limiter.settle(&self.targets[busy.index], ticket, signal);
         }
     }

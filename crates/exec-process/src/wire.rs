@@ -43,6 +43,9 @@ use fanout_core::{
 };
 use serde::{Deserialize, Serialize};
 
+use fanout_engine::Congestion;
+use fanout_engine::adaptive::Signal;
+
 use crate::ProcessError;
 
 /// Version of this protocol; a worker refuses a job of another version.
@@ -107,6 +110,26 @@ pub(crate) enum WireCongestion {
     Target,
     /// A jump host on the way.
     Hop,
+}
+
+impl WireCongestion {
+    /// What a `settled` message says for `signal`.
+    pub(crate) fn of(signal: Signal) -> Option<Self> {
+        match signal {
+            Signal::Congested(Congestion::Hop) => Some(Self::Hop),
+            Signal::Congested(Congestion::Target) => Some(Self::Target),
+            Signal::Passed => None,
+        }
+    }
+
+    /// The signal a `settled` message carries.
+    pub(crate) fn signal(congested: Option<Self>) -> Signal {
+        match congested {
+            Some(Self::Hop) => Signal::Congested(Congestion::Hop),
+            Some(Self::Target) => Signal::Congested(Congestion::Target),
+            None => Signal::Passed,
+        }
+    }
 }
 
 /// One JSON line (with its `\n`) for a message.

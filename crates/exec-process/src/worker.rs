@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use fanout_core::{CancelToken, Job, Target, Worker};
 use fanout_engine::adaptive::Signal;
 use fanout_engine::blocking::{HostRun, run_host};
-use fanout_engine::{AttemptGate, Congestion, Ticket};
+use fanout_engine::{AttemptGate, Ticket};
 use fanout_transport_blocking::Transports;
 
 use crate::ProcessError;
@@ -202,11 +202,7 @@ impl<W: Write + Send> AttemptGate for ParentGate<'_, W> {
     /// Tells the parent, whose limiter adapts (and holds the ticket it
     /// booked for the attempt).
     fn settle(&self, _target: &Target, _ticket: Ticket, signal: Signal) {
-        let congested = match signal {
-            Signal::Congested(Congestion::Hop) => Some(WireCongestion::Hop),
-            Signal::Congested(Congestion::Target) => Some(WireCongestion::Target),
-            Signal::Passed => None,
-        };
+        let congested = WireCongestion::of(signal);
         // A parent that went away learns nothing; the outcome line fails
         // and says so.
         let _ = write_line(

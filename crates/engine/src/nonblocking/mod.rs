@@ -18,11 +18,12 @@ use fanout_core::{ErrorKind, HostOutcome, Job, Phase, Target, Task, Worker, cpu_
 use futures_util::FutureExt;
 use tokio::sync::Notify;
 
-use crate::adaptive::Signal;
 use crate::attempts::{HostAttempts, Step};
 use crate::blocking::cpu_output;
 use crate::transport::{AsyncTransport, AttemptResult, no_transport};
-use crate::{AttemptError, ConnectRate, Deadline, HostDeadline, Progress, local, panicked};
+use crate::{
+    AttemptError, AttemptGate, ConnectRate, Deadline, HostDeadline, Progress, local, panicked,
+};
 
 mod admission;
 
@@ -192,11 +193,7 @@ async fn paced_attempt(
     tokio::time::sleep_until(ticket.start.into()).await;
     let deadline = host.start_attempt()?;
     let result = attempt(job, target, deadline, run, host.progress_mut()).await;
-    if rate.adapts()
-        && let Some(signal) = Signal::of(&result)
-    {
-        rate.settle(target, ticket, signal);
-    }
+    AttemptGate::report(rate, target, ticket, &result);
     Some(result)
 }
 
