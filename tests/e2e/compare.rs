@@ -937,7 +937,9 @@ fn explain_gives_the_reasoning_with_measured_ratios() {
         "seq,threads",
         "--explain",
         "sleep",
-        "20ms",
+        // Long enough that a debug binary's start-up on a loaded machine
+        // (CI runs tests side by side) is not most of seq's life.
+        "100ms",
     ]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let why = out
@@ -967,7 +969,7 @@ fn explain_gives_the_reasoning_with_measured_ratios() {
         "--format",
         "json",
         "sleep",
-        "10ms",
+        "50ms",
     ]);
     let lines = doc["explanation"].as_array().expect("explanation lines");
     assert!(

@@ -25,6 +25,7 @@ pub mod reach_checks;
 pub mod refusal_checks;
 pub mod run_feature_checks;
 pub mod streaming_checks;
+pub mod transport_checks;
 
 pub use fanout_core;
 

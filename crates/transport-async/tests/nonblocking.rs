@@ -4,10 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use fanout_core::{ErrorKind, HostKeyPolicy, Job, Phase, Target, Task, Worker};
+use fanout_core::{HostKeyPolicy, Job, Phase, Target, Task, Worker};
 use fanout_engine::{AsyncTransport, AttemptResult, HostAttempts, Progress};
 use fanout_sim::Fleet;
 use fanout_testkit::fleet_checks::{fleet_job, small_fleet};
+use fanout_testkit::transport_checks::{
+    assert_out_of_sessions, assert_rejected_login, assert_show_version, device_out_of_sessions,
+};
 use fanout_transport_async::Transports;
 
 const PASSWORD: &str = "Pw-4sync-7zq";
@@ -57,15 +60,7 @@ fn an_exec_attempt_returns_the_output_and_records_each_phase() {
     );
     let (result, progress) = attempt(&transports, &job, &fleet.targets()[0], None);
     let outputs = result.unwrap().expect("the device answers");
-    assert_eq!(outputs[0].command, "show version");
-    assert!(
-        outputs[0].stdout.contains("Cisco IOS Software"),
-        "{outputs:?}"
-    );
-    assert_eq!(outputs[0].exit_status, Some(0));
-    let t = progress.timings;
-    assert!(t.connect > Duration::ZERO && t.auth > Duration::ZERO && t.command > Duration::ZERO);
-    assert_eq!(progress.phase, Some(Phase::Command));
+    assert_show_version(&outputs, &progress);
 }
 
 #[test]
@@ -75,10 +70,7 @@ fn a_rejected_login_is_auth_and_never_shows_the_password() {
     let transports = Transports::for_job(&job).unwrap();
     let (result, progress) = attempt(&transports, &job, &fleet.targets()[1], None);
     let err = result.unwrap().expect_err("r2 rejects every login");
-    assert_eq!(err.kind, ErrorKind::Auth, "{err:?}");
-    assert!(err.message.contains("tried password"), "{}", err.message);
-    assert!(!err.message.contains(PASSWORD), "{}", err.message);
-    assert_eq!(progress.phase, Some(Phase::Auth));
+    assert_rejected_login(&err, &progress, PASSWORD);
 }
 
 #[test]
@@ -166,4 +158,20 @@ fn a_dropped_attempt_through_jump_hosts_or_a_proxy_command_closes_every_hop() {
     }
     let stats = fleet.bastion_stats();
     assert_eq!((stats[0].logins, stats[1].channels), (1, 1), "{stats:?}");
+}
+
+#[test]
+fn a_device_out_of_sessions_is_a_cut_off_handshake_in_its_own_words() {
+    let (fleet, _hog) = device_out_of_sessions(PASSWORD);
+    let job = job(&fleet);
+    let transports = Transports::for_job(&job).unwrap();
+    let (result, _) = attempt(&transports, &job, &fleet.targets()[0], None);
+    let err = result.unwrap().expect_err("no session left");
+    assert_out_of_sessions(&err);
+    assert!(
+        err.message
+            .contains("the device disconnected: too many sessions"),
+        "what the device said: {}",
+        err.message
+    );
 }

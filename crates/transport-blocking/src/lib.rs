@@ -109,40 +109,52 @@ mod tests {
     }
 
     #[test]
-    fn a_cli_hosts_budget_counts_every_exchange_every_attempt_and_the_goodbye() {
+    fn a_hosts_budget_is_the_policys_attempt_plus_the_goodbye_per_attempt() {
         let target = Target::new("r1", "127.0.0.1");
         let secs = Duration::from_secs;
         let t = transports(ssh::Shared::new(
             HostKeyVerifier::new(HostKeyPolicy::Off, &[]).unwrap(),
         ));
         let transport = Some(&t as &dyn BlockingTransport);
-        // A cli task in config mode on IOS: first prompt, Enter, terminal
-        // length 0, enable, secret, configure terminal, 2 commands, end,
-        // exit: 10 exchanges of the command timeout, plus connect and auth.
-        let mut cli = Job::new(Task::Cli {
-            commands: vec!["interface lo1".into(), "description x".into()],
-            mode: CliMode::Config,
-        });
-        cli.timeouts.connect = Some(secs(10));
-        cli.timeouts.auth = Some(secs(10));
-        cli.timeouts.command = Some(secs(1));
         let close = fanout_transport::ssh::CLOSE_WAIT;
-        assert_eq!(
-            max_host_duration(&cli, &target, transport),
-            Some(secs(30) + close)
-        );
+        for task in [
+            Task::Cli {
+                commands: vec!["interface lo1".into(), "description x".into()],
+                mode: CliMode::Config,
+            },
+            Task::Exec {
+                command: "show clock".into(),
+            },
+        ] {
+            let mut job = Job::new(task);
+            job.timeouts.connect = Some(secs(10));
+            job.timeouts.auth = Some(secs(10));
+            job.timeouts.command = Some(secs(1));
+            for device in [target.clone(), linux(&target)] {
+                // What the SSH policy counts (its own tests check the
+                // phases), and the goodbye the blocking session waits for.
+                let one = fanout_transport::ssh::max_attempt(&job, &device).unwrap() + close;
+                assert_eq!(max_host_duration(&job, &device, transport), Some(one));
+            }
+            job.retry.retries = 1;
+            let one = fanout_transport::ssh::max_attempt(&job, &target).unwrap() + close;
+            assert_eq!(
+                max_host_duration(&job, &target, transport),
+                Some(one * 2 + job.retry.backoff),
+                "every attempt and the pause between them"
+            );
+            job.retry.retries = u32::MAX;
+            assert!(
+                max_host_duration(&job, &target, transport).is_some(),
+                "saturates, no overflow"
+            );
+        }
+    }
+
+    fn linux(target: &Target) -> Target {
         let mut linux = target.clone();
         linux.platform = Some(Platform::Linux);
-        // No paging, enable or configuration mode on Linux.
-        assert_eq!(
-            max_host_duration(&cli, &linux, transport),
-            Some(secs(25) + close)
-        );
-        cli.retry.retries = u32::MAX;
-        assert!(
-            max_host_duration(&cli, &target, transport).is_some(),
-            "saturates, no overflow"
-        );
+        linux
     }
 
     #[test]

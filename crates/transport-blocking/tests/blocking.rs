@@ -4,10 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use fanout_core::{CancelToken, ErrorKind, Job, Phase, Target, Task};
+use fanout_core::{CancelToken, ErrorKind, Job, Target, Task};
 use fanout_engine::{BlockingTransport, HostAttempts, Progress};
 use fanout_sim::Fleet;
 use fanout_testkit::fleet_checks::{fleet_job, small_fleet};
+use fanout_testkit::transport_checks::{
+    assert_out_of_sessions, assert_rejected_login, assert_show_version, device_out_of_sessions,
+};
 use fanout_transport_blocking::Transports;
 
 const PASSWORD: &str = "Pw-bl0ck1ng-9q";
@@ -47,19 +50,7 @@ fn an_exec_attempt_returns_the_output_and_records_each_phase() {
     let target = &fleet.targets()[0];
     let (result, progress) = attempt(&transports, &job, target, &CancelToken::new());
     let outputs = result.expect("the device answers");
-    assert_eq!(outputs[0].command, "show version");
-    assert!(
-        outputs[0].stdout.contains("Cisco IOS Software"),
-        "{outputs:?}"
-    );
-    assert_eq!(outputs[0].exit_status, Some(0));
-    let t = progress.timings;
-    assert!(t.connect > Duration::ZERO && t.auth > Duration::ZERO && t.command > Duration::ZERO);
-    assert_eq!(
-        progress.phase,
-        Some(Phase::Command),
-        "the last phase it was in"
-    );
+    assert_show_version(&outputs, &progress);
 }
 
 #[test]
@@ -70,10 +61,7 @@ fn a_rejected_login_is_auth_and_names_what_was_tried_never_the_password() {
     let target = &fleet.targets()[1];
     let (result, progress) = attempt(&transports, &job, target, &CancelToken::new());
     let err = result.expect_err("r2 rejects every login");
-    assert_eq!(err.kind, ErrorKind::Auth, "{err:?}");
-    assert!(err.message.contains("tried password"), "{}", err.message);
-    assert!(!err.message.contains(PASSWORD), "{}", err.message);
-    assert_eq!(progress.phase, Some(Phase::Auth));
+    assert_rejected_login(&err, &progress, PASSWORD);
 }
 
 #[test]
@@ -255,4 +243,13 @@ fn jump_hosts_and_proxy_commands_leave_no_thread_fd_or_process_behind() {
         stats[1].channels, 4,
         "3 rounds and the cancelled host went through b2: {stats:?}"
     );
+}
+
+#[test]
+fn a_device_out_of_sessions_is_a_cut_off_handshake() {
+    let (fleet, _hog) = device_out_of_sessions(PASSWORD);
+    let job = job(exec("show version"), &fleet);
+    let transports = Transports::for_job(&job).unwrap();
+    let (result, _) = attempt(&transports, &job, &fleet.targets()[0], &CancelToken::new());
+    assert_out_of_sessions(&result.expect_err("no session left"));
 }

@@ -280,11 +280,12 @@ impl Body {
 /// `auth` (401, 403) or `command_failed` with the output kept.
 pub fn answer(
     request: &Request<'_>,
-    status: u16,
-    reason: &str,
+    status: http::StatusCode,
     content_type: Option<&str>,
     body: Body,
 ) -> Result<Vec<CommandOutput>, AttemptError> {
+    let reason = status.canonical_reason().unwrap_or("");
+    let status = status.as_u16();
     let json = content_type.is_some_and(|c| c.to_ascii_lowercase().contains("json"));
     let parsed = if json && !body.cut {
         serde_json::from_slice::<serde_json::Value>(&body.bytes).ok()
@@ -348,17 +349,29 @@ mod tests {
         let r = req("https://127.0.0.1:8443/x");
         let mut b = Body::default();
         b.push(br#"{"a": 1}"#);
-        let out = answer(&r, 200, "OK", Some("application/yang-data+json"), b).unwrap();
+        let out = answer(
+            &r,
+            http::StatusCode::OK,
+            Some("application/yang-data+json"),
+            b,
+        )
+        .unwrap();
         assert_eq!(out[0].body, Some(serde_json::json!({"a": 1})));
         assert_eq!(out[0].status, Some(200));
         assert_eq!(out[0].command, "GET https://127.0.0.1:8443/x");
         let mut b = Body::default();
         b.push(b"plain");
-        let out = answer(&r, 200, "OK", Some("text/plain"), b).unwrap();
+        let out = answer(&r, http::StatusCode::OK, Some("text/plain"), b).unwrap();
         assert_eq!(out[0].body, Some(serde_json::json!("plain")));
         let mut b = Body::default();
         b.push(br#"{"error": "maintenance"}"#);
-        let e = answer(&r, 503, "Service Unavailable", Some("application/json"), b).unwrap_err();
+        let e = answer(
+            &r,
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            Some("application/json"),
+            b,
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ErrorKind::CommandFailed);
         assert!(
             e.message.contains("HTTP 503 Service Unavailable from GET"),
@@ -367,7 +380,7 @@ mod tests {
         );
         assert!(e.message.contains("maintenance"), "{}", e.message);
         assert_eq!(e.outputs[0].status, Some(503));
-        let e = answer(&r, 401, "Unauthorized", None, Body::default()).unwrap_err();
+        let e = answer(&r, http::StatusCode::UNAUTHORIZED, None, Body::default()).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Auth);
     }
 

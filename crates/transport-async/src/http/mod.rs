@@ -163,14 +163,7 @@ async fn exchange(
         }
     }
     shared.checkin(key, conn);
-    policy::answer(
-        request,
-        status.as_u16(),
-        status.canonical_reason().unwrap_or(""),
-        content_type.as_deref(),
-        body,
-    )
-    .map_err(failed)
+    policy::answer(request, status, content_type.as_deref(), body).map_err(failed)
 }
 
 /// `fut`'s output, unless `at` passes first.

@@ -234,13 +234,7 @@ fn send(
             }
         }
     }
-    policy::answer(
-        request,
-        status.as_u16(),
-        status.canonical_reason().unwrap_or(""),
-        content_type.as_deref(),
-        body,
-    )
+    policy::answer(request, status, content_type.as_deref(), body)
 }
 
 /// What a ureq error means for the host.

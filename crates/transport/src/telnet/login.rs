@@ -306,6 +306,16 @@ mod tests {
         t
     }
 
+    /// The auth phase's deadline, 5 s from now.
+    fn auth_deadline() -> Deadline {
+        Deadline::new(
+            Instant::now(),
+            Phase::Auth,
+            Some(Duration::from_secs(5)),
+            None,
+        )
+    }
+
     fn sent(step: LoginStep) -> Vec<u8> {
         match step {
             LoginStep::Send(b) => b,
@@ -396,12 +406,7 @@ mod tests {
         l.received(b"Password: ");
         sent(l.step());
         l.received(b"s3cret\r\nstill thinking");
-        let deadline = Deadline::new(
-            Instant::now(),
-            Phase::Auth,
-            Some(Duration::from_secs(5)),
-            None,
-        );
+        let deadline = auth_deadline();
         let e = l.expired(&deadline);
         assert!(!e.message.contains("s3cret"), "{}", e.message);
         assert!(e.message.contains("********"), "{}", e.message);
@@ -428,12 +433,7 @@ mod tests {
         let mut l = Login::new(&target()).unwrap();
         l.received(b"\r\nUser Access Verification\r\n");
         assert!(matches!(l.step(), LoginStep::Read));
-        let deadline = Deadline::new(
-            Instant::now(),
-            Phase::Auth,
-            Some(Duration::from_secs(5)),
-            None,
-        );
+        let deadline = auth_deadline();
         let e = l.expired(&deadline);
         assert_eq!((e.kind, e.phase), (ErrorKind::Timeout, Some(Phase::Auth)));
         assert!(
