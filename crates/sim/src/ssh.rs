@@ -30,7 +30,6 @@ pub(crate) async fn session(socket: TcpStream, device: &Arc<Device>, startup: St
         kill,
         shells: HashMap::new(),
         closed: HashMap::new(),
-        refusing: false,
         startup: Some(startup),
     };
     if let Ok(running) = russh::server::run_stream(device.config.clone(), stream, handler).await {
@@ -40,25 +39,52 @@ pub(crate) async fn session(socket: TcpStream, device: &Arc<Device>, startup: St
 
 /// A connection beyond the session limit: the SSH version exchange, then a
 /// disconnect saying why (OpenSSH prints `Received disconnect from ...:
-/// too many sessions`), no login.
-pub(crate) async fn refuse_busy(socket: TcpStream, device: &Arc<Device>, why: String) {
-    let kill = Arc::new(KillSwitch::default());
-    let handler = Connection {
-        device: device.clone(),
-        kill: kill.clone(),
-        shells: HashMap::new(),
-        closed: HashMap::new(),
-        refusing: true,
-        startup: None,
+/// too many sessions`), before any key exchange: no login is ever judged,
+/// as a device out of vty lines does not.
+pub(crate) async fn refuse_busy(mut socket: TcpStream, device: &Arc<Device>, why: String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let id = match &device.config.server_id {
+        russh::SshId::Standard(id) => id.to_string(),
+        russh::SshId::Raw(raw) => raw.trim_end().to_string(),
     };
-    let stream = KillableStream::new(socket, kill);
-    if let Ok(running) = russh::server::run_stream(device.config.clone(), stream, handler).await {
-        let _ = running
-            .handle()
-            .disconnect(Disconnect::TooManyConnections, why, String::new())
-            .await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), running).await;
+    let mut out = format!("{id}\r\n").into_bytes();
+    out.extend(disconnect_packet(
+        Disconnect::TooManyConnections as u32,
+        &why,
+    ));
+    if socket.write_all(&out).await.is_err() {
+        return;
     }
+    // Close politely: our end first, then wait (at most 5 s) for the
+    // client to close its, so the disconnect is read, not reset away.
+    let _ = socket.shutdown().await;
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+/// An SSH_MSG_DISCONNECT in the clear, as it may be sent before the key
+/// exchange (RFC 4253 section 11.1): packet length, padding length,
+/// payload (message 1, reason code, description, empty language tag),
+/// at least 4 bytes of padding to a multiple of 8, no MAC.
+fn disconnect_packet(reason: u32, description: &str) -> Vec<u8> {
+    let mut payload = vec![1u8];
+    payload.extend(reason.to_be_bytes());
+    payload.extend((description.len() as u32).to_be_bytes());
+    payload.extend(description.as_bytes());
+    payload.extend(0u32.to_be_bytes());
+    let mut padding = 8 - (4 + 1 + payload.len()) % 8;
+    if padding < 4 {
+        padding += 8;
+    }
+    let length = (1 + payload.len() + padding) as u32;
+    let mut packet = length.to_be_bytes().to_vec();
+    packet.push(padding as u8);
+    packet.extend(payload);
+    packet.extend(std::iter::repeat_n(0u8, padding));
+    packet
 }
 
 /// Per-connection russh handler.
@@ -71,8 +97,6 @@ struct Connection {
     /// Set when the client closes the channel (an EOF from the client does
     /// not close it): tells endless output to stop.
     closed: HashMap<ChannelId, Arc<AtomicBool>>,
-    /// A connection beyond the session limit: no login succeeds.
-    refusing: bool,
     /// Counted as unauthenticated (`max_startups`) until it logs in.
     startup: Option<Startup>,
 }
@@ -93,7 +117,7 @@ impl Connection {
     }
 
     fn check_user(&self, user: &str) -> bool {
-        !self.refusing && !self.device.has(Fault::AuthFail) && user == self.device.spec.username
+        !self.device.has(Fault::AuthFail) && user == self.device.spec.username
     }
 
     /// The time a login takes on this device (AAA lookup).

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use fanout_core::{Secret, Target};
 use fanout_engine::AttemptError;
 use fanout_transport::ssh::auth::{self as policy, AuthReport, Method};
-use fanout_transport::ssh::text;
 use russh::MethodKind;
 use russh::client::{AuthResult, Handle, KeyboardInteractiveAuthResponse};
 use russh::keys::agent::AgentIdentity;
@@ -19,7 +18,7 @@ use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use tokio::sync::OnceCell;
 
 use super::Shared;
-use super::session::Client;
+use super::session::{Client, Ending, cut_off_handshake};
 
 /// Loaded private keys, one load per file (and passphrase) per run: an
 /// encrypted key costs a slow KDF, which must not be paid per host.
@@ -76,33 +75,62 @@ fn allowed(remaining: &Option<russh::MethodSet>, method: MethodKind) -> bool {
     remaining.as_ref().is_none_or(|m| m.contains(&method))
 }
 
-/// The device closed the connection while `user` was authenticating
-/// ([`policy::lost`]).
-fn lost(target: &Target, user: &str, e: impl std::fmt::Display) -> AttemptError {
-    policy::lost(target, user, e)
+/// How a login attempt stopped short of an answer.
+enum Stop {
+    /// The connection is gone (russh's error): what the device said when
+    /// it hung up decides what that was.
+    Lost(russh::Error),
+    /// Every credential was tried, or none could be ([`AuthReport`]).
+    Failed(AttemptError),
 }
 
 /// Tries the target's credentials in the policy's order
 /// ([`policy::ORDER`]): each method the device has not refused yet (what
 /// it accepts is known after its first refusal).
+///
+/// A device out of sessions disconnects right after the handshake, saying
+/// so (`TooManyConnections`): then no credential was judged, and the
+/// attempt is a handshake the device cut off, as libssh2 reports it,
+/// whether the disconnect came before the first login was sent or while
+/// it was under way. Any other disconnect once a login was sent stays an
+/// auth failure ([`policy::lost`]): a device may hang up on a wrong
+/// password.
 pub(super) async fn authenticate(
     h: &mut Handle<Client>,
     shared: &Shared,
     target: &Target,
     user: &str,
+    ending: &mut Ending,
 ) -> Result<(), AttemptError> {
-    // A device out of sessions disconnects right after the handshake. If
-    // the connection is gone before any login is sent, no credential was
-    // judged: a handshake the device cut off, as libssh2 reports it. (A
-    // connection that closes after a login was sent stays an auth failure:
-    // a device may disconnect on a wrong password.)
     if h.is_closed() {
-        return Err(text::handshake_failed(
+        let farewell = ending.farewell(h).await;
+        return Err(cut_off_handshake(
             target,
+            farewell.as_ref(),
             "the device closed the connection before any login was sent",
-        )
-        .congested());
+        ));
     }
+    match methods(h, shared, target, user).await {
+        Ok(()) => Ok(()),
+        Err(Stop::Failed(e)) => Err(e),
+        Err(Stop::Lost(e)) => Err(match ending.farewell(h).await {
+            Some(f) if f.out_of_sessions() => cut_off_handshake(target, Some(&f), e),
+            Some(f) => policy::lost(
+                target,
+                user,
+                format!("the device disconnected: {}", f.words()),
+            ),
+            None => policy::lost(target, user, e),
+        }),
+    }
+}
+
+async fn methods(
+    h: &mut Handle<Client>,
+    shared: &Shared,
+    target: &Target,
+    user: &str,
+) -> Result<(), Stop> {
     let creds = &target.credentials;
     let mut report = AuthReport::default();
     let mut remaining: Option<russh::MethodSet> = None;
@@ -127,7 +155,7 @@ pub(super) async fn authenticate(
                             let result = h
                                 .authenticate_publickey(user, PrivateKeyWithHashAlg::new(key, hash))
                                 .await
-                                .map_err(|e| lost(target, user, e))?;
+                                .map_err(Stop::Lost)?;
                             done(result, &mut remaining)
                         }
                         Err(note) => {
@@ -148,7 +176,7 @@ pub(super) async fn authenticate(
                     let result = h
                         .authenticate_password(user, password.expose())
                         .await
-                        .map_err(|e| lost(target, user, e))?;
+                        .map_err(Stop::Lost)?;
                     done(result, &mut remaining)
                 }
                 _ => false,
@@ -156,7 +184,7 @@ pub(super) async fn authenticate(
             Method::KeyboardInteractive => match &creds.password {
                 Some(password) if allowed(&remaining, MethodKind::KeyboardInteractive) => {
                     report.tried_keyboard_interactive();
-                    keyboard_interactive(h, user, password, target).await?
+                    keyboard_interactive(h, user, password).await?
                 }
                 _ => false,
             },
@@ -165,7 +193,7 @@ pub(super) async fn authenticate(
             return Ok(());
         }
     }
-    Err(report.failed(target, user))
+    Err(Stop::Failed(report.failed(target, user)))
 }
 
 /// Tries each key of the running ssh-agent; `true` when one is accepted.
@@ -235,12 +263,11 @@ async fn keyboard_interactive(
     h: &mut Handle<Client>,
     user: &str,
     password: &Secret,
-    target: &Target,
-) -> Result<bool, AttemptError> {
+) -> Result<bool, Stop> {
     let mut reply = h
         .authenticate_keyboard_interactive_start(user, None)
         .await
-        .map_err(|e| lost(target, user, e))?;
+        .map_err(Stop::Lost)?;
     for _ in 0..policy::KEYBOARD_INTERACTIVE_ROUNDS {
         match reply {
             KeyboardInteractiveAuthResponse::Success => return Ok(true),
@@ -255,27 +282,9 @@ async fn keyboard_interactive(
                 reply = h
                     .authenticate_keyboard_interactive_respond(answers)
                     .await
-                    .map_err(|e| lost(target, user, e))?;
+                    .map_err(Stop::Lost)?;
             }
         }
     }
     Ok(false)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_disconnect_during_authentication_is_auth_not_connect() {
-        let target = Target::new("r1", "127.0.0.1");
-        let err = lost(&target, "admin", "Disconnected");
-        assert_eq!(
-            err.kind,
-            fanout_core::ErrorKind::Auth,
-            "never retried: {err:?}"
-        );
-        assert!(err.message.contains("127.0.0.1:22"), "{}", err.message);
-        assert!(err.message.contains("MaxAuthTries"), "{}", err.message);
-    }
 }

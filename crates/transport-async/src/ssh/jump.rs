@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use super::Shared;
 use super::auth::authenticate;
 use super::proxy::Proxy;
-use super::session::{self, Client, Stream};
+use super::session::{self, Client, Handshake, Stream};
 
 /// What keeps the way to the device open: the hops' sessions (first hop
 /// first), their kill switches, the proxy command.
@@ -83,14 +83,19 @@ pub(super) async fn open(
             })
             .await;
         progress.timings.connect += started.elapsed();
-        let ((mut handle, _), refusal, _) = connected
+        let Handshake {
+            mut handle,
+            refusal,
+            mut ending,
+            ..
+        } = connected
             .map_err(|Expired| deadline.timeout_error(Vec::new()))
             .and_then(|r| r)
             .map_err(|e| on_hop(e, hop))?;
 
         let (deadline, started) = progress.enter(job, target, Phase::Auth, host_deadline);
         let authed = deadline
-            .run(authenticate(&mut handle, shared, &hop_t, user))
+            .run(authenticate(&mut handle, shared, &hop_t, user, &mut ending))
             .await;
         progress.timings.auth += started.elapsed();
         authed

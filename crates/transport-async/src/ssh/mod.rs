@@ -30,6 +30,7 @@ use tokio::sync::oneshot;
 
 use auth::{KeyCache, authenticate};
 use config::client_config;
+use session::Handshake;
 
 /// What a per-target client config depends on: the key types known_hosts
 /// has for it and its ssh_config algorithm lists.
@@ -143,7 +144,13 @@ pub(crate) async fn attempt(
     let connected = connected
         .map_err(|Expired| deadline.timeout_error(Vec::new()))
         .and_then(|c| c);
-    let ((mut handle, socket_back), _, legacy) = match (connected, &mut route.proxy) {
+    let Handshake {
+        mut handle,
+        socket_back,
+        legacy,
+        mut ending,
+        ..
+    } = match (connected, &mut route.proxy) {
         (Ok(c), _) => c,
         (Err(e), Some(proxy)) => return Err(proxy.explain(target, e).await),
         (Err(e), None) => return Err(e),
@@ -152,7 +159,7 @@ pub(crate) async fn attempt(
 
     let (deadline, started) = progress.enter(job, target, Phase::Auth, host_deadline);
     let authed = deadline
-        .run(authenticate(&mut handle, shared, target, user))
+        .run(authenticate(&mut handle, shared, target, user, &mut ending))
         .await;
     progress.timings.auth += started.elapsed();
     authed.map_err(|Expired| deadline.timeout_error(Vec::new()))??;

@@ -158,6 +158,57 @@ pub(super) struct Client {
     refusal: Refusal,
     /// The legacy algorithms the first key exchange agreed on.
     legacy: Legacy,
+    /// Where the device's disconnect message goes, once.
+    farewell: Option<oneshot::Sender<Farewell>>,
+}
+
+/// Why the device ended the connection, in its own words: the reason code
+/// and message of its SSH disconnect (`TooManyConnections`, "too many
+/// sessions: ...").
+#[derive(Debug)]
+pub(super) struct Farewell {
+    reason: Disconnect,
+    message: String,
+}
+
+impl Farewell {
+    /// A device out of sessions (vty lines, sshd's MaxSessions or
+    /// MaxStartups) says so with this reason: no credential was judged.
+    pub(super) fn out_of_sessions(&self) -> bool {
+        matches!(self.reason, Disconnect::TooManyConnections)
+    }
+
+    /// Its words for a message: the message, else the reason code.
+    pub(super) fn words(&self) -> String {
+        if self.message.trim().is_empty() {
+            format!("{:?}", self.reason)
+        } else {
+            self.message.trim().to_string()
+        }
+    }
+}
+
+/// What became of a session's connection, known once its session task has
+/// ended: the device's [`Farewell`], or nothing (the connection failed, or
+/// the task ended without the device saying goodbye).
+pub(super) struct Ending(oneshot::Receiver<Farewell>);
+
+impl Ending {
+    /// The device's farewell, waiting for the session task to end; only
+    /// when `handle` is closed (the task is ending: its handler, holding
+    /// the sender, goes with it), never on a live connection.
+    pub(super) async fn farewell(&mut self, handle: &Handle<Client>) -> Option<Farewell> {
+        if handle.is_closed() {
+            (&mut self.0).await.ok()
+        } else {
+            None
+        }
+    }
+
+    /// The farewell if the session task has ended already.
+    fn now(&mut self) -> Option<Farewell> {
+        self.0.try_recv().ok()
+    }
 }
 
 /// Where [`Client`] keeps the legacy algorithms its key exchange agreed on.
@@ -238,6 +289,24 @@ impl client::Handler for Client {
         Ok(())
     }
 
+    async fn disconnected(
+        &mut self,
+        reason: client::DisconnectReason<Self::Error>,
+    ) -> Result<(), Self::Error> {
+        match reason {
+            client::DisconnectReason::ReceivedDisconnect(info) => {
+                if let Some(tx) = self.farewell.take() {
+                    let _ = tx.send(Farewell {
+                        reason: info.reason_code,
+                        message: info.message,
+                    });
+                }
+                Ok(())
+            }
+            client::DisconnectReason::Error(e) => Err(e),
+        }
+    }
+
     async fn check_server_key(
         &mut self,
         offered: &PublicKeyOrCertificate,
@@ -274,11 +343,18 @@ impl client::Handler for Client {
     }
 }
 
-pub(super) type Connected = (Handle<Client>, oneshot::Receiver<Stream>);
-
-/// A handshake's session, where it keeps a refused channel's reason, and
-/// the legacy algorithms it agreed on.
-pub(super) type Handshake = (Connected, Refusal, Vec<String>);
+/// A handshake's session.
+pub(super) struct Handshake {
+    pub(super) handle: Handle<Client>,
+    /// The socket, once russh lets go of it ([`close`]).
+    pub(super) socket_back: oneshot::Receiver<Stream>,
+    /// Where a refused channel's reason is kept.
+    pub(super) refusal: Refusal,
+    /// The legacy algorithms it agreed on.
+    pub(super) legacy: Vec<String>,
+    /// Why the device ended it, once it has.
+    pub(super) ending: Ending,
+}
 
 /// TCP connect to `target`, then the SSH handshake over it.
 pub(super) async fn connect(
@@ -302,11 +378,14 @@ pub(super) async fn connect_over(
     let config = shared.config_for(target)?;
     let refusal = Refusal::default();
     let legacy = Legacy::default();
+    let (farewell, ending) = oneshot::channel();
+    let mut ending = Ending(ending);
     let handler = Client {
         verifier: shared.verifier.clone(),
         target: Arc::new(key_check_target(target)),
         refusal: refusal.clone(),
         legacy: legacy.clone(),
+        farewell: Some(farewell),
     };
     let (back, socket_back) = oneshot::channel();
     let stream = Returning {
@@ -316,12 +395,32 @@ pub(super) async fn connect_over(
     };
     let handle = client::connect_stream(config, stream, handler)
         .await
-        .map_err(|e| handshake_error(e, target))?;
+        // The session task has ended: what the device said is known.
+        .map_err(|e| handshake_error(e, target, ending.now()))?;
     let legacy = std::mem::take(&mut *legacy.lock().unwrap_or_else(|e| e.into_inner()));
-    Ok(((handle, socket_back), refusal, legacy))
+    Ok(Handshake {
+        handle,
+        socket_back,
+        refusal,
+        legacy,
+        ending,
+    })
 }
 
-fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
+/// A handshake the device cut off, in its words when it said any: a
+/// device out of sessions, sshd's MaxStartups, a closed or reset socket.
+pub(super) fn cut_off_handshake(
+    target: &Target,
+    farewell: Option<&Farewell>,
+    otherwise: impl std::fmt::Display,
+) -> AttemptError {
+    match farewell {
+        Some(f) => text::disconnected_in_handshake(target, &f.words()),
+        None => text::handshake_failed(target, otherwise).congested(),
+    }
+}
+
+fn handshake_error(err: ClientError, target: &Target, farewell: Option<Farewell>) -> AttemptError {
     match err {
         ClientError::HostKey(e) => AttemptError::new(e.kind(), None, e.to_string()),
         ClientError::Ssh(russh::Error::NoCommonAlgo { kind, ours, theirs }) => {
@@ -380,11 +479,8 @@ fn handshake_error(err: ClientError, target: &Target) -> AttemptError {
                 ),
             )
         }
-        ClientError::Ssh(e) => {
-            let cut_off = cut_off(&e);
-            let err = text::handshake_failed(target, e);
-            if cut_off { err.congested() } else { err }
-        }
+        ClientError::Ssh(e) if cut_off(&e) => cut_off_handshake(target, farewell.as_ref(), e),
+        ClientError::Ssh(e) => text::handshake_failed(target, e),
     }
 }
 

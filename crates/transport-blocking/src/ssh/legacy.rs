@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use fanout_core::{CancelToken, ErrorKind, Target};
 use ssh2::{MethodType, Session};
 
-use fanout_transport::ssh::{Family, LEGACY_KEX, endpoint};
+use fanout_transport::ssh::{Family, LEGACY_KEX, endpoint, text};
 
 use super::conn::TICK;
 use super::tcp;
@@ -35,7 +35,13 @@ pub(super) fn explain(
     cancel: &CancelToken,
     deadline: &Deadline,
 ) -> AttemptError {
-    let offer = probe(target, cancel, deadline);
+    let offer = match probe(target, cancel, deadline) {
+        // libssh2 reports a disconnect before the key exchange (a device
+        // out of sessions) as a failed one: the device's words tell.
+        Some(First::Disconnect(words)) => return text::disconnected_in_handshake(target, &words),
+        Some(First::Offer(offer)) => Some(offer),
+        None => None,
+    };
     let message = match offer {
         Some(offer) => describe(target, &offer, session),
         None => format!(
@@ -164,11 +170,20 @@ fn describe(target: &Target, offer: &Offer, session: &Session) -> String {
     format!("{} refused: {}{hint}", endpoint(target), missing.join("; "))
 }
 
+/// The first packet a device sends after its identification line.
+#[derive(Debug, PartialEq, Eq)]
+enum First {
+    /// Its algorithm offer (KEXINIT).
+    Offer(Offer),
+    /// A disconnect instead, with its description (or reason code).
+    Disconnect(String),
+}
+
 /// Connects once more and reads the device's KEXINIT; `None` when it
 /// cannot (the message then says so). Takes [`PROBE_WAIT`] at most in all
 /// (less if the phase deadline is nearer), however slowly the device
 /// trickles bytes, and stops within a [`TICK`] of a cancel.
-fn probe(target: &Target, cancel: &CancelToken, deadline: &Deadline) -> Option<Offer> {
+fn probe(target: &Target, cancel: &CancelToken, deadline: &Deadline) -> Option<First> {
     let mut stream = tcp::connect(target, cancel, deadline).ok()?;
     stream.set_nonblocking(false).ok()?;
     let until = Instant::now()
@@ -206,9 +221,10 @@ fn probe(target: &Target, cancel: &CancelToken, deadline: &Deadline) -> Option<O
 }
 
 /// The offer in what a server sent after connecting: identification line
-/// (after any banner lines), then the binary packet carrying KEXINIT.
-/// `None` until enough bytes are there (or if they are not SSH).
-fn parse(bytes: &[u8]) -> Option<Offer> {
+/// (after any banner lines), then the binary packet carrying KEXINIT (or
+/// a disconnect). `None` until enough bytes are there (or if they are not
+/// SSH).
+fn parse(bytes: &[u8]) -> Option<First> {
     let mut rest = bytes;
     loop {
         let end = rest.iter().position(|b| *b == b'\n')?;
@@ -223,6 +239,19 @@ fn parse(bytes: &[u8]) -> Option<Offer> {
     let payload = rest
         .get(5..4 + packet_len)?
         .get(..packet_len.checked_sub(1 + padding)?)?;
+    // SSH_MSG_DISCONNECT (1): reason code, description, language tag.
+    if payload.first() == Some(&1) {
+        let reason = u32::from_be_bytes(payload.get(1..5)?.try_into().ok()?);
+        let len = u32::from_be_bytes(payload.get(5..9)?.try_into().ok()?) as usize;
+        let said = String::from_utf8_lossy(payload.get(9..9 + len)?)
+            .trim()
+            .to_string();
+        return Some(First::Disconnect(if said.is_empty() {
+            format!("reason {reason}")
+        } else {
+            said
+        }));
+    }
     // SSH_MSG_KEXINIT (20), then a 16-byte cookie, then the name-lists.
     if payload.first() != Some(&20) {
         return None;
@@ -243,7 +272,7 @@ fn parse(bytes: &[u8]) -> Option<Offer> {
     }
     // kex, host key, cipher c->s, cipher s->c, mac c->s, mac s->c.
     let mut lists = lists.into_iter();
-    Some(Offer {
+    Some(First::Offer(Offer {
         kex: lists.next()?,
         host_key: lists.next()?,
         cipher: lists.next()?,
@@ -251,7 +280,7 @@ fn parse(bytes: &[u8]) -> Option<Offer> {
             lists.next()?;
             lists.next()?
         },
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -294,7 +323,9 @@ mod tests {
         for cut in [10, 40, bytes.len() - 1] {
             assert_eq!(parse(&bytes[..cut]), None, "incomplete at {cut}");
         }
-        let offer = parse(&bytes).unwrap();
+        let Some(First::Offer(offer)) = parse(&bytes) else {
+            panic!("an offer")
+        };
         assert_eq!(
             offer.kex,
             ["diffie-hellman-group14-sha1", "diffie-hellman-group1-sha1"]
@@ -374,7 +405,7 @@ mod tests {
 
     /// The probe on a thread of its own; fails the test instead of hanging
     /// if it does not end within 10 s.
-    fn probe_within(target: &Target, cancel: &CancelToken, deadline: Deadline) -> Option<Offer> {
+    fn probe_within(target: &Target, cancel: &CancelToken, deadline: Deadline) -> Option<First> {
         let (tx, rx) = std::sync::mpsc::channel();
         let (target, cancel) = (target.clone(), cancel.clone());
         std::thread::spawn(move || {
@@ -423,5 +454,27 @@ mod tests {
             started.elapsed()
         );
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    #[test]
+    fn parses_a_disconnect_sent_instead_of_an_offer() {
+        let said = "too many sessions: all 1 of r1 are in use";
+        let mut payload = vec![1u8];
+        payload.extend_from_slice(&12u32.to_be_bytes());
+        payload.extend_from_slice(&(said.len() as u32).to_be_bytes());
+        payload.extend_from_slice(said.as_bytes());
+        payload.extend_from_slice(&0u32.to_be_bytes());
+        let padding = 8 - (5 + payload.len()) % 8 + 8;
+        let mut bytes = b"SSH-2.0-Cisco-1.25\r\n".to_vec();
+        bytes.extend_from_slice(&((1 + payload.len() + padding) as u32).to_be_bytes());
+        bytes.push(padding as u8);
+        bytes.extend_from_slice(&payload);
+        bytes.extend(std::iter::repeat_n(0u8, padding));
+        assert_eq!(
+            parse(&bytes[..bytes.len() - padding - 1]),
+            None,
+            "incomplete"
+        );
+        assert_eq!(parse(&bytes), Some(First::Disconnect(said.into())));
     }
 }

@@ -75,6 +75,13 @@ pub fn handshake_failed(target: &Target, detail: impl Display) -> AttemptError {
     )
 }
 
+/// The device ended the handshake with an SSH disconnect saying `words`
+/// (a device out of sessions: "too many sessions ..."): a handshake it
+/// cut off, which `--connect-rate auto` counts as a storm.
+pub fn disconnected_in_handshake(target: &Target, words: &str) -> AttemptError {
+    handshake_failed(target, format!("the device disconnected: {words}")).congested()
+}
+
 /// No session channel could be opened (`detail`: the library's reason).
 pub fn channel_refused(target: &Target, detail: impl Display) -> AttemptError {
     AttemptError::new(
