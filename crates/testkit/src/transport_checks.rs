@@ -53,8 +53,16 @@ pub fn device_out_of_sessions(password: &str) -> (fanout_sim::Fleet, std::net::T
     let t = &fleet.targets()[0];
     let hog =
         std::net::TcpStream::connect((t.address.as_str(), t.port)).expect("the device listens");
-    // The device takes the session when it accepts the connection.
-    std::thread::sleep(Duration::from_millis(300));
+    // The device takes the session as it accepts the connection (the
+    // count goes up as the slot is taken).
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while fleet.stats().connections == 0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the device never accepted the connection"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     (fleet, hog)
 }
 
@@ -69,8 +77,11 @@ pub fn assert_out_of_sessions(err: &AttemptError) {
         "{err:?}"
     );
     assert!(
-        err.message.contains("SSH handshake with"),
-        "{}",
+        err.message.contains("SSH handshake with")
+            && err
+                .message
+                .contains("failed: the device disconnected: too many sessions"),
+        "in the device's words: {}",
         err.message
     );
 }

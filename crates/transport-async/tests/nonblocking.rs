@@ -161,17 +161,11 @@ fn a_dropped_attempt_through_jump_hosts_or_a_proxy_command_closes_every_hop() {
 }
 
 #[test]
-fn a_device_out_of_sessions_is_a_cut_off_handshake_in_its_own_words() {
+fn a_device_out_of_sessions_is_a_cut_off_handshake() {
     let (fleet, _hog) = device_out_of_sessions(PASSWORD);
     let job = job(&fleet);
     let transports = Transports::for_job(&job).unwrap();
     let (result, _) = attempt(&transports, &job, &fleet.targets()[0], None);
     let err = result.unwrap().expect_err("no session left");
     assert_out_of_sessions(&err);
-    assert!(
-        err.message
-            .contains("the device disconnected: too many sessions"),
-        "what the device said: {}",
-        err.message
-    );
 }

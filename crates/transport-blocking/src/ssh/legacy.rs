@@ -243,7 +243,7 @@ fn parse(bytes: &[u8]) -> Option<First> {
     if payload.first() == Some(&1) {
         let reason = u32::from_be_bytes(payload.get(1..5)?.try_into().ok()?);
         let len = u32::from_be_bytes(payload.get(5..9)?.try_into().ok()?) as usize;
-        let said = String::from_utf8_lossy(payload.get(9..9 + len)?)
+        let said = String::from_utf8_lossy(payload.get(9..9usize.checked_add(len)?)?)
             .trim()
             .to_string();
         return Some(First::Disconnect(if said.is_empty() {
@@ -476,5 +476,9 @@ mod tests {
             "incomplete"
         );
         assert_eq!(parse(&bytes), Some(First::Disconnect(said.into())));
+        // A description longer than its packet is not a disconnect.
+        let at = b"SSH-2.0-Cisco-1.25\r\n".len() + 5 + 5;
+        bytes[at..at + 4].copy_from_slice(&10_000u32.to_be_bytes());
+        assert_eq!(parse(&bytes), None, "a bad length");
     }
 }

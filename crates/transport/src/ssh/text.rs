@@ -79,7 +79,30 @@ pub fn handshake_failed(target: &Target, detail: impl Display) -> AttemptError {
 /// (a device out of sessions: "too many sessions ..."): a handshake it
 /// cut off, which `--connect-rate auto` counts as a storm.
 pub fn disconnected_in_handshake(target: &Target, words: &str) -> AttemptError {
-    handshake_failed(target, format!("the device disconnected: {words}")).congested()
+    handshake_failed(
+        target,
+        format!("the device disconnected: {}", device_words(words)),
+    )
+    .congested()
+}
+
+/// Longest device text quoted in a message, in characters.
+const DEVICE_WORDS: usize = 400;
+
+/// A device's own text made safe to print: control characters (escape
+/// sequences, bells, line breaks) become spaces, runs of white space one,
+/// and at most [`DEVICE_WORDS`] characters are kept.
+fn device_words(words: &str) -> String {
+    let clean: String = words
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let out = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    if out.chars().count() > DEVICE_WORDS {
+        out.chars().take(DEVICE_WORDS).collect::<String>() + "..."
+    } else {
+        out
+    }
 }
 
 /// No session channel could be opened (`detail`: the library's reason).
@@ -214,5 +237,22 @@ mod tests {
         let err = exec_dropped("show run", &got);
         assert!(err.message.contains("after 16 bytes"), "{}", err.message);
         assert_eq!(err.outputs[0].stdout, "line one\npartial");
+    }
+
+    #[test]
+    fn a_devices_disconnect_is_quoted_clean_and_short() {
+        let target = Target::new("r1", "127.0.0.1");
+        let e = disconnected_in_handshake(&target, "too many\r\n\x1b[31msessions\x07 ");
+        assert_eq!(e.kind, ErrorKind::Connect);
+        assert!(e.congested.is_some(), "a storm for --connect-rate auto");
+        assert!(
+            e.message
+                .contains("failed: the device disconnected: too many [31msessions;"),
+            "{}",
+            e.message
+        );
+        let long = disconnected_in_handshake(&target, &"x".repeat(5000));
+        assert!(long.message.contains(&format!("{}...;", "x".repeat(400))));
+        assert!(!long.message.contains(&"x".repeat(401)));
     }
 }
