@@ -115,11 +115,7 @@ pub(super) async fn authenticate(
         Err(Stop::Failed(e)) => Err(e),
         Err(Stop::Lost(e)) => Err(match ending.farewell(h).await {
             Some(f) if f.out_of_sessions() => cut_off_handshake(target, Some(&f), e),
-            Some(f) => policy::lost(
-                target,
-                user,
-                format!("the device disconnected: {}", f.words()),
-            ),
+            Some(f) => policy::lost(target, user, f.words()),
             None => policy::lost(target, user, e),
         }),
     }

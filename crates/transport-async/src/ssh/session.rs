@@ -163,28 +163,24 @@ pub(super) struct Client {
 }
 
 /// Why the device ended the connection, in its own words: the reason code
-/// and message of its SSH disconnect (`TooManyConnections`, "too many
+/// and description of its SSH disconnect (`TooManyConnections`, "too many
 /// sessions: ...").
 #[derive(Debug)]
 pub(super) struct Farewell {
-    reason: Disconnect,
-    message: String,
+    code: u32,
+    description: String,
 }
 
 impl Farewell {
     /// A device out of sessions (vty lines, sshd's MaxSessions or
     /// MaxStartups) says so with this reason: no credential was judged.
     pub(super) fn out_of_sessions(&self) -> bool {
-        matches!(self.reason, Disconnect::TooManyConnections)
+        self.code == text::TOO_MANY_CONNECTIONS
     }
 
-    /// Its words for a message: the message, else the reason code.
+    /// Its words for a message ([`text::disconnect_words`]).
     pub(super) fn words(&self) -> String {
-        if self.message.trim().is_empty() {
-            format!("{:?}", self.reason)
-        } else {
-            self.message.trim().to_string()
-        }
+        text::disconnect_words(self.code, &self.description)
     }
 }
 
@@ -297,8 +293,8 @@ impl client::Handler for Client {
             client::DisconnectReason::ReceivedDisconnect(info) => {
                 if let Some(tx) = self.farewell.take() {
                     let _ = tx.send(Farewell {
-                        reason: info.reason_code,
-                        message: info.message,
+                        code: info.reason_code as u32,
+                        description: info.message,
                     });
                 }
                 Ok(())
@@ -415,7 +411,7 @@ pub(super) fn cut_off_handshake(
     otherwise: impl std::fmt::Display,
 ) -> AttemptError {
     match farewell {
-        Some(f) => text::disconnected_in_handshake(target, &f.words()),
+        Some(f) => text::disconnected_in_handshake(target, f.code, &f.description),
         None => text::handshake_failed(target, otherwise).congested(),
     }
 }

@@ -35,15 +35,13 @@ pub(super) fn explain(
     cancel: &CancelToken,
     deadline: &Deadline,
 ) -> AttemptError {
-    let offer = match probe(target, cancel, deadline) {
+    let message = match probe(target, cancel, deadline) {
         // libssh2 reports a disconnect before the key exchange (a device
         // out of sessions) as a failed one: the device's words tell.
-        Some(First::Disconnect(words)) => return text::disconnected_in_handshake(target, &words),
-        Some(First::Offer(offer)) => Some(offer),
-        None => None,
-    };
-    let message = match offer {
-        Some(offer) => describe(target, &offer, session),
+        Some(First::Disconnect { code, description }) => {
+            return text::disconnected_in_handshake(target, code, &description);
+        }
+        Some(First::Offer(offer)) => describe(target, &offer, session),
         None => format!(
             "SSH handshake with {} failed: {} (no algorithm in common, and the device's offer could not be read); \
              check the device's SSH algorithms",
@@ -175,8 +173,8 @@ fn describe(target: &Target, offer: &Offer, session: &Session) -> String {
 enum First {
     /// Its algorithm offer (KEXINIT).
     Offer(Offer),
-    /// A disconnect instead, with its description (or reason code).
-    Disconnect(String),
+    /// A disconnect instead: its reason code and description.
+    Disconnect { code: u32, description: String },
 }
 
 /// Connects once more and reads the device's KEXINIT; `None` when it
@@ -241,16 +239,13 @@ fn parse(bytes: &[u8]) -> Option<First> {
         .get(..packet_len.checked_sub(1 + padding)?)?;
     // SSH_MSG_DISCONNECT (1): reason code, description, language tag.
     if payload.first() == Some(&1) {
-        let reason = u32::from_be_bytes(payload.get(1..5)?.try_into().ok()?);
+        let code = u32::from_be_bytes(payload.get(1..5)?.try_into().ok()?);
         let len = u32::from_be_bytes(payload.get(5..9)?.try_into().ok()?) as usize;
-        let said = String::from_utf8_lossy(payload.get(9..9usize.checked_add(len)?)?)
-            .trim()
-            .to_string();
-        return Some(First::Disconnect(if said.is_empty() {
-            format!("reason {reason}")
-        } else {
-            said
-        }));
+        let description = payload.get(9..9usize.checked_add(len)?)?;
+        return Some(First::Disconnect {
+            code,
+            description: String::from_utf8_lossy(description).into_owned(),
+        });
     }
     // SSH_MSG_KEXINIT (20), then a 16-byte cookie, then the name-lists.
     if payload.first() != Some(&20) {
@@ -475,7 +470,13 @@ mod tests {
             None,
             "incomplete"
         );
-        assert_eq!(parse(&bytes), Some(First::Disconnect(said.into())));
+        assert_eq!(
+            parse(&bytes),
+            Some(First::Disconnect {
+                code: 12,
+                description: said.into()
+            })
+        );
         // A description longer than its packet is not a disconnect.
         let at = b"SSH-2.0-Cisco-1.25\r\n".len() + 5 + 5;
         bytes[at..at + 4].copy_from_slice(&10_000u32.to_be_bytes());

@@ -75,15 +75,27 @@ pub fn handshake_failed(target: &Target, detail: impl Display) -> AttemptError {
     )
 }
 
-/// The device ended the handshake with an SSH disconnect saying `words`
-/// (a device out of sessions: "too many sessions ..."): a handshake it
-/// cut off, which `--connect-rate auto` counts as a storm.
-pub fn disconnected_in_handshake(target: &Target, words: &str) -> AttemptError {
-    handshake_failed(
-        target,
-        format!("the device disconnected: {}", device_words(words)),
-    )
-    .congested()
+/// SSH's disconnect reason for a server out of connections (RFC 4253
+/// 11.1, `SSH_DISCONNECT_TOO_MANY_CONNECTIONS`): a device out of sessions.
+pub const TOO_MANY_CONNECTIONS: u32 = 12;
+
+/// What a device said in its SSH disconnect (reason `code`,
+/// `description`), for a message: `the device disconnected: ...`, in its
+/// words made safe to print, or its reason code when it gave none.
+pub fn disconnect_words(code: u32, description: &str) -> String {
+    let words = device_words(description);
+    if words.is_empty() {
+        format!("the device disconnected (reason {code})")
+    } else {
+        format!("the device disconnected: {words}")
+    }
+}
+
+/// The device ended the handshake with an SSH disconnect (a device out of
+/// sessions: "too many sessions ..."): a handshake it cut off, which
+/// `--connect-rate auto` counts as a storm.
+pub fn disconnected_in_handshake(target: &Target, code: u32, description: &str) -> AttemptError {
+    handshake_failed(target, disconnect_words(code, description)).congested()
 }
 
 /// Longest device text quoted in a message, in characters.
@@ -242,7 +254,7 @@ mod tests {
     #[test]
     fn a_devices_disconnect_is_quoted_clean_and_short() {
         let target = Target::new("r1", "127.0.0.1");
-        let e = disconnected_in_handshake(&target, "too many\r\n\x1b[31msessions\x07 ");
+        let e = disconnected_in_handshake(&target, 12, "too many\r\n\x1b[31msessions\x07 ");
         assert_eq!(e.kind, ErrorKind::Connect);
         assert!(e.congested.is_some(), "a storm for --connect-rate auto");
         assert!(
@@ -251,7 +263,7 @@ mod tests {
             "{}",
             e.message
         );
-        let long = disconnected_in_handshake(&target, &"x".repeat(5000));
+        let long = disconnected_in_handshake(&target, 12, &"x".repeat(5000));
         assert!(long.message.contains(&format!("{}...;", "x".repeat(400))));
         assert!(!long.message.contains(&"x".repeat(401)));
     }
