@@ -55,7 +55,7 @@ PY
 echo "| run | ok | failed | wall_s (first to last host) | process wall s | requests/s | client CPU µs/request | peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
 # RUNS: which rows (default all), e.g. RUNS="threads-c5 threads-c1000".
-runs=${RUNS:-async-c5 threads-c5 aiohttp-c5 async-c1000 threads-c1000 aiohttp-c1000 seq-c1}
+runs=${RUNS:-async-c5 threads-c5 rayon-c5 process-c5 seq-c1 aiohttp-c5 async-c1000 threads-c1000 rayon-c1000 process-c1000 aiohttp-c1000}
 for run in $runs; do
     e=${run%-c*}
     c=${run##*-c}

@@ -11,6 +11,14 @@
 //! bucket, not per waiting host. Counting a host in all its groups at once
 //! means hosts in several capped groups can never deadlock.
 //!
+//! A scheduler whose workers keep warm state between hosts (the process
+//! pool: each worker's HTTP keep-alive pool) can give hosts an affinity
+//! key ([`set_affinity`](Admission::set_affinity)): a worker that ran a
+//! host of key K is then offered the next waiting host of K first
+//! ([`next_admissible_after`](Admission::next_admissible_after)), if its
+//! groups have room, so one worker serves a device's hosts over the
+//! connection it already has instead of every worker opening its own.
+//!
 //! `--per-jump N` adds no scheduling of its own: each distinct first jump
 //! hop ([`jump_key`], address:port) is one more capped group, of cap N,
 //! holding the hosts reached through it.
@@ -21,6 +29,7 @@
 //! [`AsyncAdmission`](crate::nonblocking::AsyncAdmission).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::Hash;
 
 use fanout_core::{Limits, Target};
 
@@ -53,6 +62,36 @@ pub struct Admission {
     buckets: Vec<Bucket>,
     /// The bucket of each host.
     bucket_of: Vec<usize>,
+    /// Hosts by affinity key, when the scheduler gave keys.
+    affinity: Option<Affinity>,
+}
+
+/// The waiting hosts of each affinity key. A host taken through one queue
+/// stays in the other (its bucket's or its key's) until it reaches the
+/// front and is found not waiting: queues may hold stale and repeated
+/// entries, `waiting` is the truth.
+#[derive(Clone, Debug)]
+struct Affinity {
+    /// Each host's key id ([`NO_KEY`]: none).
+    key_of: Vec<u32>,
+    /// Waiting hosts of each key, in inventory order.
+    queues: Vec<VecDeque<usize>>,
+    /// Whether each host is waiting.
+    waiting: Vec<bool>,
+}
+
+/// The key id of a host without an affinity key.
+const NO_KEY: u32 = u32::MAX;
+
+impl Affinity {
+    fn is_waiting(&self, index: usize) -> bool {
+        self.waiting[index]
+    }
+}
+
+/// Whether the hosts of `groups` may start: each of their groups has room.
+fn room(caps: &[usize], running_in: &[usize], groups: &[usize]) -> bool {
+    groups.iter().all(|g| running_in[*g] < caps[*g])
 }
 
 /// Hosts waiting that belong to the same capped groups.
@@ -138,7 +177,40 @@ impl Admission {
             caps: cap_of,
             buckets,
             bucket_of,
+            affinity: None,
         }
+    }
+
+    /// Gives every host (in target order) its affinity key, `None` for a
+    /// host that shares nothing with others; see the module docs. Call
+    /// before the first host is taken.
+    pub fn set_affinity<K: Hash + Eq>(&mut self, keys: impl IntoIterator<Item = Option<K>>) {
+        let mut ids: HashMap<K, u32> = HashMap::new();
+        let mut queues: Vec<VecDeque<usize>> = Vec::new();
+        let mut key_of = Vec::with_capacity(self.bucket_of.len());
+        for (index, key) in keys.into_iter().take(self.bucket_of.len()).enumerate() {
+            let id = match key {
+                Some(key) => *ids.entry(key).or_insert_with(|| {
+                    queues.push(VecDeque::new());
+                    (queues.len() - 1) as u32
+                }),
+                None => NO_KEY,
+            };
+            if id != NO_KEY {
+                queues[id as usize].push_back(index);
+            }
+            key_of.push(id);
+        }
+        key_of.resize(self.bucket_of.len(), NO_KEY);
+        if queues.is_empty() {
+            self.affinity = None;
+            return;
+        }
+        self.affinity = Some(Affinity {
+            key_of,
+            queues,
+            waiting: vec![true; self.bucket_of.len()],
+        });
     }
 
     /// Hosts still waiting.
@@ -152,10 +224,47 @@ impl Admission {
     }
 
     fn has_room(&self, bucket: &Bucket) -> bool {
-        bucket
-            .groups
-            .iter()
-            .all(|g| self.running_in[*g] < self.caps[*g])
+        room(&self.caps, &self.running_in, &bucket.groups)
+    }
+
+    /// Counts host `index` (of `bucket`) as running: globally, in its
+    /// groups, and no longer waiting.
+    fn admit(&mut self, index: usize, bucket: usize) {
+        for g in &self.buckets[bucket].groups {
+            self.running_in[*g] += 1;
+        }
+        self.running += 1;
+        self.waiting -= 1;
+        if let Some(affinity) = &mut self.affinity {
+            affinity.waiting[index] = false;
+        }
+    }
+
+    /// [`next_admissible`](Self::next_admissible), preferring the earliest
+    /// waiting host with the affinity key of `previous` (the host the
+    /// asking worker ran last) when its groups have room.
+    pub fn next_admissible_after(&mut self, previous: Option<usize>) -> Option<usize> {
+        if self.running >= self.global {
+            return None;
+        }
+        if let (Some(previous), Some(affinity)) = (previous, &mut self.affinity) {
+            let key = affinity.key_of.get(previous).copied().unwrap_or(NO_KEY);
+            if key != NO_KEY {
+                let queue = &mut affinity.queues[key as usize];
+                while queue.front().is_some_and(|i| !affinity.waiting[*i]) {
+                    queue.pop_front();
+                }
+                if let Some(&index) = queue.front() {
+                    let bucket = self.bucket_of[index];
+                    if room(&self.caps, &self.running_in, &self.buckets[bucket].groups) {
+                        queue.pop_front();
+                        self.admit(index, bucket);
+                        return Some(index);
+                    }
+                }
+            }
+        }
+        self.next_admissible()
     }
 
     /// The earliest waiting host allowed to start now, counted as running
@@ -166,6 +275,14 @@ impl Admission {
         if self.running >= self.global {
             return None;
         }
+        if let Some(affinity) = &self.affinity {
+            // Hosts taken by key leave their bucket's queue here.
+            for b in &mut self.buckets {
+                while b.queue.front().is_some_and(|i| !affinity.is_waiting(*i)) {
+                    b.queue.pop_front();
+                }
+            }
+        }
         let bucket = self
             .buckets
             .iter()
@@ -175,11 +292,7 @@ impl Admission {
             .min()?
             .1;
         let index = self.buckets[bucket].queue.pop_front()?;
-        for g in &self.buckets[bucket].groups {
-            self.running_in[*g] += 1;
-        }
-        self.running += 1;
-        self.waiting -= 1;
+        self.admit(index, bucket);
         Some(index)
     }
 
@@ -199,6 +312,13 @@ impl Admission {
         self.release(index);
         self.buckets[self.bucket_of[index]].queue.push_front(index);
         self.waiting += 1;
+        if let Some(affinity) = &mut self.affinity {
+            affinity.waiting[index] = true;
+            let key = affinity.key_of[index];
+            if key != NO_KEY {
+                affinity.queues[key as usize].push_front(index);
+            }
+        }
     }
 
     /// Takes every waiting host, in inventory order (none is counted as
@@ -210,7 +330,13 @@ impl Admission {
             .iter_mut()
             .flat_map(|b| std::mem::take(&mut b.queue))
             .collect();
+        if let Some(affinity) = &mut self.affinity {
+            all.retain(|i| affinity.waiting[*i]);
+            affinity.waiting.fill(false);
+            affinity.queues.iter_mut().for_each(VecDeque::clear);
+        }
         all.sort_unstable();
+        all.dedup();
         self.waiting = 0;
         all
     }
@@ -364,6 +490,72 @@ mod tests {
         assert_eq!(adm.next_admissible(), Some(2));
         assert_eq!(adm.take_all(), vec![1]);
         assert_eq!(adm.waiting(), 0);
+    }
+
+    #[test]
+    fn a_worker_is_offered_its_last_hosts_key_first() {
+        // Two devices, their hosts interleaved as an inventory lists them.
+        let targets: Vec<Target> = (0..6).map(|i| target(&format!("h{i}"), &[])).collect();
+        let device = |i: usize| Some(i % 2);
+        let mut adm = Admission::new(&targets, &BTreeMap::new(), 2);
+        adm.set_affinity((0..6).map(device));
+        assert_eq!(adm.next_admissible_after(None), Some(0));
+        assert_eq!(adm.next_admissible_after(None), Some(1));
+        adm.release(1);
+        // The worker that ran h1 (device 1) gets h3, not h2 (device 0).
+        assert_eq!(adm.next_admissible_after(Some(1)), Some(3));
+        adm.release(0);
+        assert_eq!(adm.next_admissible_after(Some(0)), Some(2));
+        adm.release(3);
+        adm.release(2);
+        // In inventory order without a previous host; the keyed host taken
+        // earlier is not offered twice.
+        assert_eq!(adm.next_admissible_after(None), Some(4));
+        assert_eq!(adm.next_admissible_after(Some(4)), Some(5), "device 0 has none left");
+        assert_eq!(adm.next_admissible_after(None), None);
+        assert_eq!(adm.waiting(), 0);
+    }
+
+    #[test]
+    fn affinity_keeps_caps_put_back_and_take_all_exact() {
+        let targets = vec![
+            target("a", &["core"]),
+            target("b", &["core"]),
+            target("c", &[]),
+            target("d", &[]),
+            target("e", &[]),
+        ];
+        let caps = BTreeMap::from([("core".to_string(), 1)]);
+        let mut adm = Admission::new(&targets, &caps, usize::MAX);
+        // a, b and d share a key; c and e have none.
+        adm.set_affinity([Some("x"), Some("x"), None, Some("x"), None]);
+        assert_eq!(adm.next_admissible_after(None), Some(0));
+        // b shares a's key but core is full: the next admissible instead.
+        assert_eq!(adm.next_admissible_after(Some(0)), Some(2));
+        assert_eq!(adm.next_admissible_after(Some(0)), Some(3));
+        adm.put_back(3);
+        assert_eq!(adm.waiting(), 3);
+        adm.release(0);
+        assert_eq!(
+            adm.next_admissible_after(Some(0)),
+            Some(3),
+            "a host put back is first in line for its key too"
+        );
+        assert_eq!(adm.next_admissible_after(Some(3)), Some(1), "core has room");
+        adm.put_back(1);
+        assert_eq!(adm.waiting(), 2);
+        assert_eq!(adm.take_all(), vec![1, 4], "each waiting host once");
+        assert_eq!(adm.waiting(), 0);
+        assert_eq!(adm.next_admissible_after(Some(0)), None);
+    }
+
+    #[test]
+    fn no_keys_is_no_affinity() {
+        let targets: Vec<Target> = (0..3).map(|i| target(&format!("h{i}"), &[])).collect();
+        let mut adm = Admission::new(&targets, &BTreeMap::new(), usize::MAX);
+        adm.set_affinity([None::<u8>, None, None]);
+        assert!(adm.affinity.is_none());
+        assert_eq!(adm.next_admissible_after(Some(2)), Some(0));
     }
 
     #[test]

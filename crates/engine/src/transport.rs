@@ -43,6 +43,18 @@ pub trait BlockingTransport: Send + Sync + fmt::Debug {
     /// it needs is unlimited. Whoever must tell a slow host from a hung one
     /// uses it ([`max_host_duration`](crate::max_host_duration)).
     fn attempt_budget(&self, job: &Job, target: &Target) -> Option<Duration>;
+
+    /// What an attempt of `job` on `target` can reuse of an earlier
+    /// attempt in the same process, as a key: hosts with equal keys share
+    /// it (the HTTP client's kept-alive connections to one origin). `None`
+    /// (the default) when attempts share nothing: each SSH or telnet host
+    /// opens a connection of its own. The process pool offers a worker the
+    /// hosts of the key it ran last, so that its own pool serves them
+    /// ([`Admission::set_affinity`](crate::Admission::set_affinity)).
+    fn reuse_key(&self, job: &Job, target: &Target) -> Option<String> {
+        let _ = (job, target);
+        None
+    }
 }
 
 /// Runs attempts of network tasks as futures on tokio.

@@ -64,6 +64,8 @@ struct Slot {
     released: bool,
     /// When the worker's stdout closed (it is exiting).
     closing_since: Option<Instant>,
+    /// The host it ran last: it is offered that host's affinity key first.
+    last: Option<usize>,
 }
 
 /// Why a slot leaves the loop.
@@ -111,6 +113,12 @@ pub(crate) fn run(
         parent: Worker::Pid(std::process::id()),
         gate: FailGate::new(job.limits.max_fail, targets.len()),
     };
+    if let (ProcessMode::Pool, Some(transport)) = (exec.mode, transport) {
+        // A pooled worker keeps its HTTP connections between hosts: give
+        // it the hosts of the devices it already has one to.
+        s.admission
+            .set_affinity(targets.iter().map(|t| transport.reuse_key(job, t)));
+    }
     s.run_loop();
     s.shutdown();
     s.ledger.finish(exec.name(), exec.concurrency(job))
@@ -183,7 +191,8 @@ impl Scheduler<'_> {
             if idle.is_none() && self.slots.len() >= self.capacity {
                 break;
             }
-            let Some(index) = self.admission.next_admissible() else {
+            let previous = idle.and_then(|slot| self.slots[slot].last);
+            let Some(index) = self.admission.next_admissible_after(previous) else {
                 break;
             };
             let slot = match idle {
@@ -240,6 +249,7 @@ impl Scheduler<'_> {
             busy: None,
             released: false,
             closing_since: None,
+            last: None,
         });
         Ok(self.slots.len() - 1)
     }
@@ -252,6 +262,7 @@ impl Scheduler<'_> {
         let budget = max_host_duration(self.job, target, self.transport);
         let kill_at = budget.and_then(|b| now.checked_add(b.saturating_add(kill_grace(b))));
         let slot = &mut self.slots[slot];
+        slot.last = Some(index);
         slot.busy = Some(Busy {
             index,
             started: now,

@@ -90,6 +90,12 @@ impl BlockingTransport for Transports {
             Transport::Telnet => telnet::attempt_budget(job, target),
         }
     }
+
+    fn reuse_key(&self, job: &Job, target: &Target) -> Option<String> {
+        // One agent (keep-alive pool) per origin: see `http::Shared`.
+        self.http.as_ref()?;
+        fanout_transport::http::reuse_key(job, target)
+    }
 }
 
 #[cfg(test)]

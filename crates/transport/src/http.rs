@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use fanout_core::{
-    CommandOutput, ErrorKind, HttpMethod, Job, OUTPUT_CAP, Phase, Secret, Target, Task,
+    CommandOutput, ErrorKind, HttpMethod, Job, OUTPUT_CAP, Phase, Secret, Target, Task, Template,
     output_cut_marker,
 };
 use fanout_engine::AttemptError;
@@ -172,6 +172,26 @@ pub fn trusted_roots(ca_file: Option<&Path>) -> Result<Vec<CertificateDer<'stati
         roots.extend(own);
     }
     Ok(roots)
+}
+
+/// `scheme://host:port` of a URL: where a client's kept-alive
+/// connections for it go.
+pub fn origin(url: &str) -> String {
+    let scheme = url.split_once("://").map_or("", |(s, _)| s);
+    format!("{scheme}://{}", endpoint(url))
+}
+
+/// The key of the kept-alive connections an `http` attempt of `job` on
+/// `target` would use (its CA file and its URL's origin, the URL rendered
+/// for the host); `None` for other tasks, or a URL that does not render
+/// (the attempt says why).
+pub fn reuse_key(job: &Job, target: &Target) -> Option<String> {
+    let Task::Http { url, .. } = &job.task else {
+        return None;
+    };
+    let url = Template::parse(url).ok()?.render(target).ok()?;
+    let ca = target.ca_file.as_deref().map(Path::to_string_lossy);
+    Some(format!("{}\n{}", ca.unwrap_or_default(), origin(&url)))
 }
 
 /// `host:port` of a URL, for messages.
@@ -342,6 +362,37 @@ mod tests {
             headers: &[],
             body: None,
         }
+    }
+
+    #[test]
+    fn hosts_share_a_reuse_key_when_they_share_origin_and_ca() {
+        let job = |url: &str| {
+            Job::new(Task::Http {
+                method: HttpMethod::Get,
+                url: url.into(),
+                headers: Vec::new(),
+                body: None,
+            })
+        };
+        let host = |name: &str, port: &str, ca: Option<&str>| {
+            let mut t = Target::new(name, "127.0.0.1");
+            t.vars.insert("http_port".into(), port.into());
+            t.ca_file = ca.map(Into::into);
+            t
+        };
+        let by_port = job("https://{host}:{vars.http_port}/restconf/{name}");
+        let key = |t: &Target| reuse_key(&by_port, t);
+        let a = key(&host("a", "8443", Some("/ca.pem")));
+        assert!(a.is_some());
+        assert_eq!(a, key(&host("b", "8443", Some("/ca.pem"))), "path differs only");
+        assert_ne!(a, key(&host("a", "8444", Some("/ca.pem"))), "another device");
+        assert_ne!(a, key(&host("a", "8443", None)), "another trust");
+        assert_eq!(
+            reuse_key(&Job::new(Task::Exec { command: "show version".into() }), &host("a", "1", None)),
+            None,
+            "an SSH host reuses nothing"
+        );
+        assert_eq!(origin("https://u@127.0.0.1:8443/x?y"), "https://127.0.0.1:8443");
     }
 
     #[test]

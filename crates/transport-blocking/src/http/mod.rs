@@ -54,11 +54,7 @@ impl Shared {
     }
 
     fn agent(&self, ca_file: Option<&PathBuf>, url: &str) -> Result<ureq::Agent, String> {
-        let scheme = url.split_once("://").map_or("", |(s, _)| s);
-        let key = (
-            ca_file.cloned(),
-            format!("{scheme}://{}", policy::endpoint(url)),
-        );
+        let key = (ca_file.cloned(), policy::origin(url));
         // Built once per origin, outside the map's lock: threads reaching
         // a new device at the same moment wait for the one build.
         let cell = self
