@@ -511,7 +511,11 @@ mod tests {
         // In inventory order without a previous host; the keyed host taken
         // earlier is not offered twice.
         assert_eq!(adm.next_admissible_after(None), Some(4));
-        assert_eq!(adm.next_admissible_after(Some(4)), Some(5), "device 0 has none left");
+        assert_eq!(
+            adm.next_admissible_after(Some(4)),
+            Some(5),
+            "device 0 has none left"
+        );
         assert_eq!(adm.next_admissible_after(None), None);
         assert_eq!(adm.waiting(), 0);
     }

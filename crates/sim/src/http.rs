@@ -135,6 +135,7 @@ pub(crate) async fn serve(listener: TcpListener, device: Arc<Device>, tls: TlsAc
         match listener.accept().await {
             Ok((socket, _)) => {
                 backoff = Duration::from_millis(5);
+                device.stats.https_connected();
                 let (device, tls, router) = (device.clone(), tls.clone(), router.clone());
                 tokio::spawn(async move { connection(socket, device, tls, router).await });
             }

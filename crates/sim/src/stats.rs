@@ -17,6 +17,7 @@ pub(crate) struct Stats {
     sessions_refused: AtomicUsize,
     sessions_queued: AtomicUsize,
     startups_dropped: AtomicUsize,
+    https_connections: AtomicUsize,
 }
 
 /// A copy of the counters at one instant.
@@ -44,6 +45,9 @@ pub struct StatsSnapshot {
     /// New connections dropped by `max_startups` (random early drop while
     /// many are unauthenticated).
     pub startups_dropped: usize,
+    /// TCP connections the devices' HTTPS APIs accepted (`--http`): fewer
+    /// than requests when clients keep connections alive.
+    pub https_connections: usize,
 }
 
 impl Stats {
@@ -85,6 +89,10 @@ impl Stats {
         self.startups_dropped.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn https_connected(&self) {
+        self.https_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counters now.
     pub(crate) fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
@@ -98,6 +106,7 @@ impl Stats {
             sessions_refused: self.sessions_refused.load(Ordering::Relaxed),
             sessions_queued: self.sessions_queued.load(Ordering::Relaxed),
             startups_dropped: self.startups_dropped.load(Ordering::Relaxed),
+            https_connections: self.https_connections.load(Ordering::Relaxed),
         }
     }
 

@@ -277,3 +277,55 @@ pub fn http_faults_map_to_error_kinds(make: MakeExecutor<'_>) {
     let o = check("clean", Status::Ok, None, "");
     assert_eq!(o.outputs[0].status, Some(200));
 }
+
+/// Hosts of one device reuse its connections: 56 inventory entries on 7
+/// devices (interleaved, as an inventory lists them), `-c 6`, all `ok`,
+/// and the devices accept at most three connections each — every
+/// executor keeps a device's connections alive between its hosts (the
+/// process pool by offering a worker the hosts of the device it last
+/// served: without that each of its 6 workers reaches most devices, about
+/// 30 connections). A process per host keeps nothing: there, one
+/// connection per host.
+pub fn http_hosts_of_a_device_reuse_its_connections(make: MakeExecutor<'_>) {
+    const DEVICES: usize = 7;
+    const ENTRIES: usize = 56;
+    let fleet = fleet(
+        (1..=DEVICES)
+            .map(|i| device(&format!("r{i}"), ""))
+            .collect(),
+    );
+    let devices = targets(&fleet);
+    let entries: Vec<Target> = (0..ENTRIES)
+        .map(|i| {
+            let mut t = devices[i % DEVICES].clone();
+            t.name = format!("e{i:02}");
+            t
+        })
+        .collect();
+    let before = fleet.stats().https_connections;
+    let by = run(
+        make,
+        &http_job(HttpMethod::Get, HOSTNAME, None, 6),
+        &entries,
+    );
+    for o in by.values() {
+        assert_eq!(o.status, Status::Ok, "{}: {:?}", o.host, o.message);
+    }
+    let opened = fleet.stats().https_connections - before;
+    let pids: std::collections::BTreeSet<u32> = by
+        .values()
+        .filter_map(|o| match o.worker {
+            fanout_core::Worker::Pid(pid) => Some(pid),
+            _ => None,
+        })
+        .collect();
+    if pids.len() == ENTRIES {
+        assert_eq!(opened, ENTRIES, "a process per host: one connection each");
+    } else {
+        assert!(
+            (DEVICES..=3 * DEVICES).contains(&opened),
+            "{opened} connections for {ENTRIES} requests to {DEVICES} devices: \
+             hosts of a device should reuse its kept-alive connections"
+        );
+    }
+}

@@ -344,6 +344,10 @@ macro_rules! executor_conformance {
             fn http_faults_map_to_error_kinds() {
                 $crate::http_checks::http_faults_map_to_error_kinds(&make);
             }
+            #[test]
+            fn http_hosts_of_a_device_reuse_its_connections() {
+                $crate::http_checks::http_hosts_of_a_device_reuse_its_connections(&make);
+            }
         }
     };
 }

@@ -384,15 +384,31 @@ mod tests {
         let key = |t: &Target| reuse_key(&by_port, t);
         let a = key(&host("a", "8443", Some("/ca.pem")));
         assert!(a.is_some());
-        assert_eq!(a, key(&host("b", "8443", Some("/ca.pem"))), "path differs only");
-        assert_ne!(a, key(&host("a", "8444", Some("/ca.pem"))), "another device");
+        assert_eq!(
+            a,
+            key(&host("b", "8443", Some("/ca.pem"))),
+            "path differs only"
+        );
+        assert_ne!(
+            a,
+            key(&host("a", "8444", Some("/ca.pem"))),
+            "another device"
+        );
         assert_ne!(a, key(&host("a", "8443", None)), "another trust");
         assert_eq!(
-            reuse_key(&Job::new(Task::Exec { command: "show version".into() }), &host("a", "1", None)),
+            reuse_key(
+                &Job::new(Task::Exec {
+                    command: "show version".into()
+                }),
+                &host("a", "1", None)
+            ),
             None,
             "an SSH host reuses nothing"
         );
-        assert_eq!(origin("https://u@127.0.0.1:8443/x?y"), "https://127.0.0.1:8443");
+        assert_eq!(
+            origin("https://u@127.0.0.1:8443/x?y"),
+            "https://127.0.0.1:8443"
+        );
     }
 
     #[test]
