@@ -105,11 +105,11 @@ pub(crate) fn var(level: &mut Level, entry: &Entry, p: &mut Problems) {
             let value = if entry.value.is_null() {
                 String::new()
             } else {
-                text.clone()
+                text.to_string()
             };
             level.vars.retain(|(k, _)| *k != entry.key);
             level.vars.push((
-                entry.key.clone(),
+                entry.key.to_string(),
                 At {
                     value,
                     pos: entry.value.pos,
@@ -182,7 +182,7 @@ fn env_lookup(raw: &str) -> Option<String> {
 
 /// The Ansible-only fields.
 pub(crate) fn apply(level: &mut Level, f: AnsibleField, entry: &Entry, p: &mut Problems) {
-    let key = entry.key.as_str();
+    let key = &*entry.key;
     let v = &entry.value;
     match f {
         AnsibleField::Connection => {
@@ -257,18 +257,18 @@ pub(crate) fn looks_like(root: &Node) -> bool {
                 !body.is_empty()
                     && body
                         .iter()
-                        .all(|b| matches!(b.key.as_str(), "hosts" | "vars" | "children"))
+                        .all(|b| matches!(&*b.key, "hosts" | "vars" | "children"))
             }
             _ => e.value.is_null(),
         })
         && !entries
             .iter()
-            .any(|e| matches!(e.key.as_str(), "hosts" | "groups" | "defaults"))
+            .any(|e| matches!(&*e.key, "hosts" | "groups" | "defaults"))
 }
 
 /// A group or host as met: name, first place, its variables wherever
 /// they were written, and its groups (for a group: its parents).
-type Met<'n> = (String, Pos, Vec<&'n Entry>, Vec<At<String>>);
+type Met<'n> = (String, Pos, Vec<&'n Entry<'n>>, Vec<At<String>>);
 
 /// Groups and hosts as they are met.
 struct Walk<'n> {
@@ -276,7 +276,7 @@ struct Walk<'n> {
     group_index: HashMap<String, usize>,
     hosts: Vec<Met<'n>>,
     host_index: HashMap<String, usize>,
-    all_vars: Vec<&'n Entry>,
+    all_vars: Vec<&'n Entry<'n>>,
 }
 
 impl<'n> Walk<'n> {
@@ -308,7 +308,7 @@ impl<'n> Walk<'n> {
         };
         for entry in entries {
             let v = &entry.value;
-            match entry.key.as_str() {
+            match &*entry.key {
                 "vars" => match &v.kind {
                     Kind::Map(vars) => {
                         let list = match group {
@@ -378,7 +378,7 @@ impl<'n> Walk<'n> {
                 return;
             }
         };
-        let vars: Vec<&'n Entry> = match &h.value.kind {
+        let vars: Vec<&'n Entry<'n>> = match &h.value.kind {
             Kind::Map(vars) => vars.iter().collect(),
             _ if h.value.is_null() => Vec::new(),
             _ => {
@@ -418,8 +418,8 @@ impl<'n> Walk<'n> {
 
 /// Variables met in several places: the last one wins, as in Ansible
 /// (in the order of their last place).
-fn last_wins<'n>(vars: &[&'n Entry]) -> Vec<&'n Entry> {
-    let mut out: Vec<&'n Entry> = Vec::with_capacity(vars.len());
+fn last_wins<'n>(vars: &[&'n Entry<'n>]) -> Vec<&'n Entry<'n>> {
+    let mut out: Vec<&'n Entry<'n>> = Vec::with_capacity(vars.len());
     for e in vars {
         if let Some(i) = out.iter().position(|o| o.key == e.key) {
             out.remove(i);

@@ -21,19 +21,22 @@ enum Section {
 struct Body {
     name: String,
     pos: Pos,
-    hosts: Vec<Entry>,
-    vars: Vec<Entry>,
-    children: Vec<Entry>,
+    hosts: Vec<Entry<'static>>,
+    vars: Vec<Entry<'static>>,
+    children: Vec<Entry<'static>>,
 }
 
-fn scalar(pos: Pos, text: String, plain: bool) -> Node {
+fn scalar(pos: Pos, text: String, plain: bool) -> Node<'static> {
     Node {
         pos,
-        kind: Kind::Scalar { text, plain },
+        kind: Kind::Scalar {
+            text: text.into(),
+            plain,
+        },
     }
 }
 
-fn map(pos: Pos, entries: Vec<Entry>) -> Node {
+fn map(pos: Pos, entries: Vec<Entry<'static>>) -> Node<'static> {
     Node {
         pos,
         kind: Kind::Map(entries),
@@ -63,7 +66,7 @@ pub(crate) fn looks_like(text: &str) -> bool {
 }
 
 /// The tree of an INI inventory in file `file`.
-pub(crate) fn parse(text: &str, file: u32, p: &mut Problems) -> Node {
+pub(crate) fn parse(text: &str, file: u32, p: &mut Problems) -> Node<'static> {
     let mut bodies: Vec<Body> = vec![Body {
         name: "all".into(),
         pos: Pos::start(file),
@@ -141,7 +144,7 @@ pub(crate) fn parse(text: &str, file: u32, p: &mut Problems) -> Node {
                         );
                     let (value, plain) = unquote(value.trim());
                     bodies[current].vars.push(Entry {
-                        key: key_text.to_string(),
+                        key: key_text.to_string().into(),
                         key_pos: pos,
                         value: scalar(
                             Pos {
@@ -161,7 +164,7 @@ pub(crate) fn parse(text: &str, file: u32, p: &mut Problems) -> Node {
                     continue;
                 }
                 bodies[current].children.push(Entry {
-                    key: line.to_string(),
+                    key: line.to_string().into(),
                     key_pos: pos,
                     value: scalar(pos, String::new(), true),
                 });
@@ -183,14 +186,14 @@ pub(crate) fn parse(text: &str, file: u32, p: &mut Problems) -> Node {
             ] {
                 if !list.is_empty() {
                     body.push(Entry {
-                        key: key.to_string(),
+                        key: key.to_string().into(),
                         key_pos: b.pos,
                         value: map(b.pos, list),
                     });
                 }
             }
             Entry {
-                key: b.name,
+                key: b.name.into(),
                 key_pos: b.pos,
                 value: map(b.pos, body),
             }
@@ -234,7 +237,7 @@ fn host_line(line: &str, pos: Pos, body: &mut Body, p: &mut Problems) {
         let key = token[..eq].to_string();
         let value = token[eq + 1..].to_string();
         vars.push(Entry {
-            key,
+            key: key.into(),
             key_pos: at,
             value: scalar(
                 Pos {
@@ -247,7 +250,7 @@ fn host_line(line: &str, pos: Pos, body: &mut Body, p: &mut Problems) {
         });
     }
     body.hosts.push(Entry {
-        key: name,
+        key: name.into(),
         key_pos: pos,
         value: map(pos, vars),
     });

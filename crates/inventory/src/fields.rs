@@ -357,7 +357,7 @@ pub(crate) fn parse_level_with(
 /// `level`.
 pub(crate) fn parse_entries<'e>(
     mut level: Level,
-    entries: impl Iterator<Item = &'e Entry>,
+    entries: impl Iterator<Item = &'e Entry<'e>>,
     scope: Scope,
     what: &str,
     mode: &Mode,
@@ -366,7 +366,7 @@ pub(crate) fn parse_entries<'e>(
     let mut seen: Vec<(&'static str, &str, Pos)> = Vec::new();
     let mut extra = Level::default();
     for entry in entries {
-        let key = entry.key.as_str();
+        let key = &*entry.key;
         level.address_reported |= matches!(key, "hostname" | "host" | "ip");
         let found = if mode.ansible {
             match ansible::field(key, scope) {
@@ -458,7 +458,7 @@ fn apply(
     mode: &Mode,
     p: &mut Problems,
 ) {
-    let key = entry.key.as_str();
+    let key = &*entry.key;
     let v = &entry.value;
     match field {
         Field::Name => level.name = text(key, v, p).map(at(v)),

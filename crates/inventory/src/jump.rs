@@ -146,7 +146,7 @@ fn long(v: &Node, p: &mut Problems) -> Option<HopSpec> {
     let mut ok = true;
     for e in entries {
         let value = &e.value;
-        match e.key.as_str() {
+        match &*e.key {
             "host" | "hostname" => hop.host = text("host", value, p).unwrap_or_default(),
             "port" => hop.port = port(value, p),
             "username" | "user" => hop.user = text("username", value, p),

@@ -56,25 +56,22 @@ pub(crate) fn looks_like(path: &Path) -> bool {
     )
 }
 
-/// Reads (unless given) and parses one file of the directory; `None` when
-/// it is empty. The hosts file is file 0, the inventory itself.
-fn document(
+/// Reads one file of the directory.
+fn read(path: &Path) -> Result<String, InventoryError> {
+    std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Parses one file of the directory; `None` when it is empty. The hosts
+/// file is file 0, the inventory itself.
+fn document<'t>(
     path: &Path,
-    text: Option<&str>,
+    text: &'t str,
     hosts: bool,
     p: &mut Problems,
-) -> Result<(u32, Option<Node>), InventoryError> {
-    let owned;
-    let text = match text {
-        Some(t) => t,
-        None => {
-            owned = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            owned.as_str()
-        }
-    };
+) -> Result<(u32, Option<Node<'t>>), InventoryError> {
     let file = if hosts {
         p.set_main(path)
     } else {
@@ -103,16 +100,26 @@ pub(crate) fn model(
         warn_nested_vars: true,
         ..Mode::default()
     };
-    if let Some(path) = &files.defaults
-        && let (_, Some(root)) = document(path, None, false, p)?
-    {
-        model.defaults = parse_level_with(&root, Scope::Defaults, "defaults", &mode, p);
+    if let Some(path) = &files.defaults {
+        let text = read(path)?;
+        if let (_, Some(root)) = document(path, &text, false, p)? {
+            model.defaults = parse_level_with(&root, Scope::Defaults, "defaults", &mode, p);
+        }
     }
-    if let Some(path) = &files.groups
-        && let (file, Some(root)) = document(path, None, false, p)?
-    {
-        model.groups = entries(&root, file, "groups.yaml", "group", Scope::Group, &mode, p);
+    if let Some(path) = &files.groups {
+        let text = read(path)?;
+        if let (file, Some(root)) = document(path, &text, false, p)? {
+            model.groups = entries(&root, file, "groups.yaml", "group", Scope::Group, &mode, p);
+        }
     }
+    let owned;
+    let hosts_text = match hosts_text {
+        Some(text) => text,
+        None => {
+            owned = read(&files.hosts)?;
+            owned.as_str()
+        }
+    };
     let (file, root) = document(&files.hosts, hosts_text, true, p)?;
     match root {
         None => p.push(
@@ -127,8 +134,6 @@ pub(crate) fn model(
                     "hosts.yaml has no hosts; add at least one, e.g. `r1: {hostname: 127.0.0.1}`",
                 );
             }
-            let large = model.hosts.len() >= 10_000;
-            crate::format::drop_aside(root, large);
         }
     }
     Ok(model)
@@ -158,7 +163,7 @@ fn entries(
     entries
         .iter()
         .map(|e| Named {
-            name: e.key.clone(),
+            name: e.key.to_string(),
             pos: e.key_pos,
             level: parse_level_with(&e.value, scope, &format!("{what} `{}`", e.key), mode, p),
         })

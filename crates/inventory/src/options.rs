@@ -54,13 +54,13 @@ pub(crate) fn transport_options(extra: &mut Level, v: &Node, what: &str, p: &mut
         }
     };
     for entry in entries {
-        match (&entry.value.kind, PLUGINS.contains(&entry.key.as_str())) {
+        match (&entry.value.kind, PLUGINS.contains(&&*entry.key)) {
             (Kind::Map(options), true) => {
                 for option in options {
                     one(extra, &format!("{}.{}", entry.key, option.key), option, p);
                 }
             }
-            _ if entry.value.is_null() && PLUGINS.contains(&entry.key.as_str()) => {}
+            _ if entry.value.is_null() && PLUGINS.contains(&&*entry.key) => {}
             _ => one(extra, &entry.key, entry, p),
         }
     }
@@ -233,7 +233,7 @@ fn plugin(name: &str, v: &Node, what: &str, p: &mut Problems) -> Level {
     let mut base = Vec::new();
     let mut extras: Option<&Node> = None;
     for entry in entries {
-        match entry.key.as_str() {
+        match &*entry.key {
             "hostname" | "port" | "username" | "password" | "platform" => {
                 base.push(entry.clone());
             }

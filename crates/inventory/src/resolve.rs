@@ -242,7 +242,7 @@ fn sections(pos: Pos, entries: &[Entry], p: &mut Problems) -> Model {
     let mut unknown_sections = false;
     for entry in entries {
         let v = &entry.value;
-        match entry.key.as_str() {
+        match &*entry.key {
             "known_hosts" => match v.text() {
                 Some(path) if matches!(v.kind, Kind::Scalar { .. }) => {
                     model.known_hosts = Some(At {
@@ -331,7 +331,7 @@ fn named(
             entries
                 .iter()
                 .map(|e| Named {
-                    name: e.key.clone(),
+                    name: e.key.to_string(),
                     pos: e.key_pos,
                     level: parse(&e.key, &e.value, p),
                 })

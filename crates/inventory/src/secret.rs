@@ -136,7 +136,7 @@ impl SecretSource {
 pub(crate) fn template(key: &str, v: &Node, p: &mut Problems) -> Option<SecretSource> {
     let raw = match &v.kind {
         _ if v.is_null() => return None,
-        Kind::Scalar { text, .. } => text.as_str(),
+        Kind::Scalar { text, .. } => &**text,
         _ => {
             p.push(
                 v.pos,

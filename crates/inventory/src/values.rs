@@ -20,7 +20,7 @@ pub(crate) fn at<T>(v: &Node) -> impl FnOnce(T) -> At<T> {
 pub(crate) fn text(key: &str, v: &Node, p: &mut Problems) -> Option<String> {
     match &v.kind {
         _ if v.is_null() => None,
-        Kind::Scalar { text, .. } => Some(text.clone()),
+        Kind::Scalar { text, .. } => Some(text.to_string()),
         _ => {
             p.push(
                 v.pos,
@@ -315,8 +315,8 @@ pub(crate) fn vars(
     for entry in entries {
         match &entry.value.kind {
             Kind::Scalar { text, .. } => {
-                let value = if entry.value.is_null() { String::new() } else { text.clone() };
-                out.push((entry.key.clone(), At { value, pos: entry.value.pos }));
+                let value = if entry.value.is_null() { String::new() } else { text.to_string() };
+                out.push((entry.key.to_string(), At { value, pos: entry.value.pos }));
             }
             _ if warn_nested => p.warn(
                 entry.value.pos,

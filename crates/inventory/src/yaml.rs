@@ -4,6 +4,7 @@
 //! re-exported by it) so that keys have positions too, scalars keep the text
 //! as written, and duplicate keys can be reported with both positions.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde_saphyr::granit_parser::{
@@ -72,37 +73,38 @@ impl Pos {
 
 /// A YAML value with the position where it starts.
 #[derive(Clone, Debug)]
-pub(crate) struct Node {
+pub(crate) struct Node<'a> {
     pub(crate) pos: Pos,
-    pub(crate) kind: Kind,
+    pub(crate) kind: Kind<'a>,
 }
 
 /// The three YAML node kinds.
 #[derive(Clone, Debug)]
-pub(crate) enum Kind {
-    /// A scalar as written (after quote/escape processing); `plain` is false
-    /// for quoted, block and `!!str` scalars, which are always text.
+pub(crate) enum Kind<'a> {
+    /// A scalar as written (after quote/escape processing; borrowed from
+    /// the document's text when it needed none); `plain` is false for
+    /// quoted, block and `!!str` scalars, which are always text.
     Scalar {
-        text: String,
+        text: Cow<'a, str>,
         plain: bool,
     },
-    Seq(Vec<Node>),
-    Map(Vec<Entry>),
+    Seq(Vec<Node<'a>>),
+    Map(Vec<Entry<'a>>),
 }
 
 /// One `key: value` pair of a mapping.
 #[derive(Clone, Debug)]
-pub(crate) struct Entry {
-    pub(crate) key: String,
+pub(crate) struct Entry<'a> {
+    pub(crate) key: Cow<'a, str>,
     pub(crate) key_pos: Pos,
-    pub(crate) value: Node,
+    pub(crate) value: Node<'a>,
 }
 
-impl Node {
+impl Node<'_> {
     /// `~`, `null` or nothing at all.
     pub(crate) fn is_null(&self) -> bool {
         matches!(&self.kind, Kind::Scalar { text, plain: true }
-            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+            if matches!(&**text, "" | "~" | "null" | "Null" | "NULL"))
     }
 
     /// The text of a non-null scalar.
@@ -142,21 +144,21 @@ pub(crate) struct SyntaxError {
 /// Parses the first document of file number `file`; `None` when the file
 /// holds no value at all. Duplicate keys, non-text keys and extra documents
 /// go to `problems`.
-pub(crate) fn parse(
-    text: &str,
+pub(crate) fn parse<'a>(
+    text: &'a str,
     file: u32,
     problems: &mut Problems,
-) -> Result<Option<Node>, SyntaxError> {
+) -> Result<Option<Node<'a>>, SyntaxError> {
     parse_with_limits(text, file, problems, Limits::DEFAULT)
 }
 
 /// [`parse`] with other [`Limits`].
-pub(crate) fn parse_with_limits(
-    text: &str,
+pub(crate) fn parse_with_limits<'a>(
+    text: &'a str,
     file: u32,
     problems: &mut Problems,
     limits: Limits,
-) -> Result<Option<Node>, SyntaxError> {
+) -> Result<Option<Node<'a>>, SyntaxError> {
     let mut options = Options::default();
     options.emit_comments = false;
     let parser = Parser::new_from_str_with_options(text, options);
@@ -177,12 +179,12 @@ pub(crate) fn parse_with_limits(
     })
 }
 
-pub(crate) fn build(
-    events: Events<'_>,
+pub(crate) fn build<'a>(
+    events: Events<'a>,
     file: u32,
     problems: &mut Problems,
     limits: Limits,
-) -> Result<Option<Node>, SyntaxError> {
+) -> Result<Option<Node<'a>>, SyntaxError> {
     let mut b = Builder {
         parser: events,
         file,
@@ -230,7 +232,7 @@ struct Builder<'a, 'p> {
     parser: Events<'a>,
     file: u32,
     /// Anchor id -> (node, number of values in it).
-    anchors: HashMap<usize, (Node, usize)>,
+    anchors: HashMap<usize, (Node<'a>, usize)>,
     limits: Limits,
     /// Values the document may still hold as written.
     plain_left: usize,
@@ -306,7 +308,7 @@ impl<'a> Builder<'a, '_> {
 
     /// Keeps a copy of an anchored node; the copy counts as expansion too,
     /// or nested anchors could copy the document hundreds of times.
-    fn remember(&mut self, anchor: usize, node: &Node) -> Result<(), SyntaxError> {
+    fn remember(&mut self, anchor: usize, node: &Node<'a>) -> Result<(), SyntaxError> {
         if anchor != 0 {
             let n = size(node);
             self.charge_alias(node.pos, n)?;
@@ -315,7 +317,7 @@ impl<'a> Builder<'a, '_> {
         Ok(())
     }
 
-    fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node, SyntaxError> {
+    fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node<'a>, SyntaxError> {
         let pos = Pos::of(self.file, &span);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
@@ -324,7 +326,7 @@ impl<'a> Builder<'a, '_> {
                 let node = Node {
                     pos,
                     kind: Kind::Scalar {
-                        text: text.into_owned(),
+                        text,
                         plain: style == ScalarStyle::Plain && !tagged_str,
                     },
                 };
@@ -385,11 +387,11 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
-    fn mapping(&mut self, pos: Pos) -> Result<Node, SyntaxError> {
+    fn mapping(&mut self, pos: Pos) -> Result<Node<'a>, SyntaxError> {
         let mut entries: Vec<Entry> = Vec::new();
         let mut seen = Seen::default();
         let mut merged: Vec<Entry> = Vec::new();
-        let mut merged_keys: HashSet<String> = HashSet::new();
+        let mut merged_keys: HashSet<Cow<'a, str>> = HashSet::new();
         loop {
             let (ev, span) = self.next()?;
             if matches!(ev, Event::MappingEnd) {
@@ -443,7 +445,12 @@ impl<'a> Builder<'a, '_> {
     }
 
     /// `<<: *a` or `<<: [*a, *b]`: earlier sources win, explicit keys win over all.
-    fn merge(&mut self, value: Node, merged: &mut Vec<Entry>, merged_keys: &mut HashSet<String>) {
+    fn merge(
+        &mut self,
+        value: Node<'a>,
+        merged: &mut Vec<Entry<'a>>,
+        merged_keys: &mut HashSet<Cow<'a, str>>,
+    ) {
         let sources = match value.kind {
             Kind::Seq(items) => items,
             Kind::Map(_) => vec![value],
@@ -477,11 +484,11 @@ impl<'a> Builder<'a, '_> {
 /// entries while the map is small (most are: one host's settings), an index
 /// once it is large (`hosts:`).
 #[derive(Default)]
-struct Seen {
-    index: Option<HashMap<String, usize>>,
+struct Seen<'a> {
+    index: Option<HashMap<Cow<'a, str>, usize>>,
 }
 
-impl Seen {
+impl<'a> Seen<'a> {
     /// Scanned up to this many entries; indexed beyond.
     const SCAN: usize = 16;
 
@@ -494,18 +501,20 @@ impl Seen {
     }
 
     /// Records that `key` is about to be pushed as entry `entries.len()`.
-    fn add(&mut self, entries: &[Entry], key: &str) {
+    // A `&Cow`, not a `&str`: the index keeps a clone, free when borrowed.
+    #[allow(clippy::ptr_arg)]
+    fn add(&mut self, entries: &[Entry<'a>], key: &Cow<'a, str>) {
         match &mut self.index {
             Some(index) => {
-                index.insert(key.to_string(), entries.len());
+                index.insert(key.clone(), entries.len());
             }
             None if entries.len() + 1 >= Self::SCAN => {
-                let mut index: HashMap<String, usize> = entries
+                let mut index: HashMap<Cow<'a, str>, usize> = entries
                     .iter()
                     .enumerate()
                     .map(|(i, e)| (e.key.clone(), i))
                     .collect();
-                index.insert(key.to_string(), entries.len());
+                index.insert(key.clone(), entries.len());
                 self.index = Some(index);
             }
             None => {}
@@ -591,7 +600,11 @@ fn syntax_error(file: u32, e: &ScanError, open_flow: Option<(char, Pos)>) -> Syn
 mod tests {
     use super::*;
 
-    fn parse_limited(text: &str, plain: usize, alias: usize) -> Result<Option<Node>, SyntaxError> {
+    fn parse_limited(
+        text: &str,
+        plain: usize,
+        alias: usize,
+    ) -> Result<Option<Node<'_>>, SyntaxError> {
         let mut p = Problems::new(std::path::Path::new("t.yaml"));
         parse_with_limits(text, 0, &mut p, Limits { plain, alias })
     }
