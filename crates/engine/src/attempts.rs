@@ -185,6 +185,24 @@ impl<'a> HostAttempts<'a> {
         o
     }
 
+    /// The outcome of a host whose attempt panicked ([`panicked`](crate::panicked)),
+    /// with the attempts so far.
+    pub fn panicked(&self, panic: &(dyn std::any::Any + Send)) -> HostOutcome {
+        let mut o = crate::panicked(&self.target.name, self.worker, panic);
+        o.attempts = self.progress.attempts;
+        o
+    }
+
+    /// The job the host runs.
+    pub fn job(&self) -> &'a Job {
+        self.retries.job()
+    }
+
+    /// The host.
+    pub fn target(&self) -> &'a Target {
+        self.target
+    }
+
     /// What the host did so far.
     pub fn progress(&self) -> &Progress {
         &self.progress

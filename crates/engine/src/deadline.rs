@@ -200,6 +200,11 @@ pub struct Retries<'a> {
 }
 
 impl<'a> Retries<'a> {
+    /// The job whose retries these are.
+    pub fn job(&self) -> &'a Job {
+        self.job
+    }
+
     /// For `target` of `job`, whose host deadline is `host`. The backoff's
     /// jitter is seeded by the host name, so hosts do not retry in step.
     pub fn new(job: &'a Job, target: &Target, host: HostDeadline) -> Self {

@@ -20,10 +20,8 @@ use tokio::sync::Notify;
 
 use crate::attempts::{HostAttempts, Step};
 use crate::blocking::cpu_output;
-use crate::transport::{AsyncTransport, AttemptResult, no_transport};
-use crate::{
-    AttemptError, AttemptGate, ConnectRate, Deadline, HostDeadline, Progress, local, panicked,
-};
+use crate::transport::{AsyncTransport, AttemptResult, BoxFuture, no_transport};
+use crate::{AttemptError, AttemptGate, ConnectRate, Deadline, HostDeadline, Progress, local};
 
 mod admission;
 
@@ -97,58 +95,62 @@ impl std::fmt::Debug for AsyncRun {
 /// stands and reported `cancelled` with what it did so far (a `local` host
 /// first gets [`CANCEL_GRACE`] to kill its command and keep its output). A
 /// panic becomes the host's outcome ([`panicked`]).
-pub async fn run_host(job: &Job, target: &Target, worker: Worker, run: &AsyncRun) -> HostOutcome {
+pub fn run_host<'a>(
+    job: &'a Job,
+    target: &'a Target,
+    worker: Worker,
+    run: &'a AsyncRun,
+) -> impl Future<Output = HostOutcome> + Send + 'a {
+    // Begun when the future is made (it is awaited at once), so that the
+    // future keeps the host and not the arguments it was begun with.
     let mut host = HostAttempts::begin(job, target, worker);
-    let finished = {
-        let work = AssertUnwindSafe(attempts(job, target, run, &mut host)).catch_unwind();
-        tokio::pin!(work);
-        let stop = run.stop.wait();
-        tokio::pin!(stop);
-        let local = matches!(job.task, Task::Local { .. });
-        // Boxed: only a stopped local host pays for its grace timer.
-        let mut grace: Option<Pin<Box<tokio::time::Sleep>>> = None;
-        // One await for the work, the stop signal and the grace: the
-        // outcome is never kept across a second one, so the host's future
-        // holds no room for it (100,000 hosts wait at once).
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(finished) = work.as_mut().poll(cx) {
-                return Poll::Ready(Some(finished));
-            }
-            if let Some(grace) = grace.as_mut() {
-                return grace.as_mut().poll(cx).map(|()| None);
-            }
-            if stop.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            if !local {
-                return Poll::Ready(None);
-            }
-            let mut timer = Box::pin(tokio::time::sleep(CANCEL_GRACE));
-            if timer.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(None);
-            }
-            grace = Some(timer);
-            Poll::Pending
-        })
-        .await
-    };
-    match finished {
-        Some(Ok(outcome)) => outcome,
-        Some(Err(panic)) => {
-            let mut o = panicked(&target.name, worker, panic.as_ref());
-            o.attempts = host.progress().attempts();
-            o
+    async move {
+        let finished = {
+            // Made in place (`pin!`): a future moved into a pinned local
+            // would take its room twice.
+            let mut work =
+                std::pin::pin!(AssertUnwindSafe(attempts(run, &mut host)).catch_unwind());
+            // Made before the flag is read: a fire() in between still
+            // wakes it.
+            let mut stop = std::pin::pin!(run.stop.notify.notified());
+            let local = matches!(job.task, Task::Local { .. });
+            // Boxed: only a stopped local host pays for its grace timer.
+            let mut grace: Option<Pin<Box<tokio::time::Sleep>>> = None;
+            // One await for the work, the stop signal and the grace: the
+            // outcome is never kept across a second one, so the host's
+            // future holds no room for it (100,000 hosts wait at once).
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(finished) = work.as_mut().poll(cx) {
+                    return Poll::Ready(Some(finished));
+                }
+                if let Some(grace) = grace.as_mut() {
+                    return grace.as_mut().poll(cx).map(|()| None);
+                }
+                if !run.stop.is_set() && stop.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                if !local {
+                    return Poll::Ready(None);
+                }
+                let mut timer = Box::pin(tokio::time::sleep(CANCEL_GRACE));
+                if timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                grace = Some(timer);
+                Poll::Pending
+            })
+            .await
+        };
+        match finished {
+            Some(Ok(outcome)) => outcome,
+            Some(Err(panic)) => host.panicked(panic.as_ref()),
+            None => host.interrupted(),
         }
-        None => host.interrupted(),
     }
 }
 
-async fn attempts(
-    job: &Job,
-    target: &Target,
-    run: &AsyncRun,
-    host: &mut HostAttempts<'_>,
-) -> HostOutcome {
+async fn attempts(run: &AsyncRun, host: &mut HostAttempts<'_>) -> HostOutcome {
+    let (job, target) = (host.job(), host.target());
     loop {
         // Stopping drops this future (see run_host); the flag covers a
         // host started just as the run was stopped.
@@ -158,23 +160,69 @@ async fn attempts(
         // The connect rate's wait (with the slot it books) and a retry's
         // pause are boxed: a host that never waits for either (a sleep
         // run's 100,000 hosts) does not carry them in its future. Awaited
-        // where it is made: a future moved into a local first would take
-        // its room twice in this one.
-        let result = match &run.connect_rate {
-            Some(rate) => Box::pin(paced_attempt(job, target, run, rate, host)).await,
-            None => match host.start_attempt() {
-                Some(deadline) => {
-                    Some(attempt(job, target, deadline, run, host.progress_mut()).await)
-                }
-                None => None,
-            },
+        // where it is made (a future moved into a local first would take
+        // its room twice in this one), and its result goes straight into
+        // `settle` (a local for it would be kept across the await).
+        let step = match &run.connect_rate {
+            Some(rate) => settle(
+                Box::pin(paced_attempt(job, target, run, rate, host)).await,
+                host,
+            ),
+            None => settle(next_attempt(job, target, run, host).await, host),
         };
-        let Some(result) = result else {
-            return host.timed_out();
-        };
-        match host.after(result) {
+        let pause = match step {
             Step::Done(outcome) => return outcome,
-            Step::Pause(pause) => Box::pin(tokio::time::sleep(pause)).await,
+            Step::Pause(pause) => pause,
+        };
+        Box::pin(tokio::time::sleep(pause)).await;
+    }
+}
+
+/// What follows an attempt's `result`; `None`: the host's time ran out
+/// before it could start.
+fn settle(result: Option<AttemptResult>, host: &mut HostAttempts<'_>) -> Step {
+    match result {
+        Some(result) => host.after(result),
+        None => Step::Done(host.timed_out()),
+    }
+}
+
+/// The host's next attempt, or `None` (at once) when its time has run
+/// out. A future of its own, awaited where it is made: a `match` on the
+/// host's deadline around the await would keep the deadline beside it.
+fn next_attempt<'a>(
+    job: &'a Job,
+    target: &'a Target,
+    run: &'a AsyncRun,
+    host: &'a mut HostAttempts<'_>,
+) -> NextAttempt<'a> {
+    match host.start_attempt() {
+        Some(deadline) => NextAttempt::Go {
+            attempt: attempt(job, target, deadline, run, host.progress_mut()),
+        },
+        None => NextAttempt::TimedOut,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`next_attempt`].
+    #[project = NextProj]
+    enum NextAttempt<'a> {
+        Go {
+            #[pin]
+            attempt: Attempt<'a>,
+        },
+        TimedOut,
+    }
+}
+
+impl Future for NextAttempt<'_> {
+    type Output = Option<AttemptResult>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Option<AttemptResult>> {
+        match self.project() {
+            NextProj::Go { attempt } => attempt.poll(cx).map(Some),
+            NextProj::TimedOut => Poll::Ready(None),
         }
     }
 }
@@ -197,62 +245,107 @@ async fn paced_attempt(
     Some(result)
 }
 
-async fn attempt(
-    job: &Job,
-    target: &Target,
+/// One attempt of a sleep, cpu or local task here, or of a network task
+/// through the run's transport. Everything but the wait is done before the
+/// future is made, and the future is written out by hand (an `async fn`
+/// keeps its arguments beside what it awaits): a sleeping host's attempt
+/// holds its timer, where its command time goes, and when it started —
+/// 100,000 of them wait at once.
+fn attempt<'a>(
+    job: &'a Job,
+    target: &'a Target,
     host: HostDeadline,
-    run: &AsyncRun,
-    progress: &mut Progress,
-) -> AttemptResult {
+    run: &'a AsyncRun,
+    progress: &'a mut Progress,
+) -> Attempt<'a> {
     if job.task.kind().needs_network() {
         // Boxed, and the transport boxes its own state machine too: the
         // host's job (with its templated commands) and the SSH session are
         // large, and the hosts of a sleep/cpu/local run (100,000 at once)
-        // do not pay for their size.
-        return Box::pin(network_attempt(job, target, host, run, progress)).await;
+        // do not pay for their size. It times its own phases.
+        return Attempt::Network {
+            work: Box::pin(network_attempt(job, target, host, run, progress)),
+        };
     }
     progress.phase = Some(Phase::Command);
     let started = Instant::now();
-    // The deadline is made within each task's call, so the attempt's
-    // future does not hold a copy of it while the task runs.
-    let result = match &job.task {
-        Task::Sleep { duration } => {
-            sleep_task(
-                *duration,
-                started,
-                command_deadline(job, target, started, host),
-            )
-            .await
-        }
-        Task::SleepRange { min, max, seed } => {
-            sleep_task(
+    let deadline = command_deadline(job, target, started, host);
+    let boxed = |work: BoxFuture<'a, AttemptResult>, progress| Attempt::Boxed {
+        work,
+        started,
+        progress,
+    };
+    match &job.task {
+        Task::Sleep { duration } => Attempt::Sleep {
+            sleep: sleep_task(*duration, started, deadline),
+            started,
+            progress,
+        },
+        Task::SleepRange { min, max, seed } => Attempt::Sleep {
+            sleep: sleep_task(
                 fanout_core::seeded_duration(*min, *max, *seed, &target.name),
                 started,
-                command_deadline(job, target, started, host),
-            )
-            .await
+                deadline,
+            ),
+            started,
+            progress,
+        },
+        Task::Cpu { iterations } => boxed(
+            Box::pin(cpu_task(*iterations, deadline, &run.stop)),
+            progress,
+        ),
+        Task::Local { argv } => boxed(
+            Box::pin(local::nonblocking::run(argv, target, deadline, &run.stop)),
+            progress,
+        ),
+        Task::Exec { .. } | Task::Cli { .. } | Task::Http { .. } => {
+            let error = no_transport(job);
+            boxed(Box::pin(std::future::ready(Err(error))), progress)
         }
-        Task::Cpu { iterations } => {
-            Box::pin(cpu_task(
-                *iterations,
-                command_deadline(job, target, started, host),
-                &run.stop,
-            ))
-            .await
-        }
-        Task::Local { argv } => {
-            Box::pin(local::nonblocking::run(
-                argv,
-                target,
-                command_deadline(job, target, started, host),
-                &run.stop,
-            ))
-            .await
-        }
-        Task::Exec { .. } | Task::Cli { .. } | Task::Http { .. } => Err(no_transport(job)),
-    };
-    progress.timings.command += started.elapsed();
-    result
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of an [`attempt`]: a network attempt (boxed), or a task
+    /// run here, whose time is the host's command time — a sleep's timer
+    /// inline (what most hosts of a large run wait on), the others boxed.
+    #[project = AttemptProj]
+    enum Attempt<'a> {
+        Network { work: BoxFuture<'a, AttemptResult> },
+        Sleep {
+            #[pin]
+            sleep: SleepTask,
+            started: Instant,
+            progress: &'a mut Progress,
+        },
+        Boxed {
+            work: BoxFuture<'a, AttemptResult>,
+            started: Instant,
+            progress: &'a mut Progress,
+        },
+    }
+}
+
+impl Future for Attempt<'_> {
+    type Output = AttemptResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<AttemptResult> {
+        let (result, started, progress) = match self.project() {
+            AttemptProj::Network { work } => return work.as_mut().poll(cx),
+            AttemptProj::Sleep {
+                sleep,
+                started,
+                progress,
+            } => (std::task::ready!(sleep.poll(cx)), started, progress),
+            AttemptProj::Boxed {
+                work,
+                started,
+                progress,
+            } => (std::task::ready!(work.as_mut().poll(cx)), started, progress),
+        };
+        progress.timings.command += started.elapsed();
+        Poll::Ready(result)
+    }
 }
 
 /// One attempt of a network task, through the run's transport.
@@ -275,30 +368,43 @@ fn command_deadline(job: &Job, target: &Target, started: Instant, host: HostDead
     Deadline::for_phase(job, target, Phase::Command, started, host)
 }
 
-/// A sleep host's attempt. Everything is decided before the wait, so the
-/// future holds only the timer and the deadline of its timeout message:
-/// 100,000 of them wait at once.
-fn sleep_task(
-    duration: Duration,
-    started: Instant,
-    deadline: Deadline,
-) -> impl Future<Output = AttemptResult> {
+pin_project_lite::pin_project! {
+    /// A sleep host's attempt, decided before the wait: its timer, and the
+    /// deadline of its timeout message only when the timeout comes first
+    /// (boxed: the hosts that sleep their whole time do not carry it).
+    struct SleepTask {
+        // `None`: beyond the clock, no deadline ever comes (stopping drops
+        // the host's future).
+        #[pin]
+        timer: Option<tokio::time::Sleep>,
+        timeout: Option<Box<Deadline>>,
+    }
+}
+
+fn sleep_task(duration: Duration, started: Instant, deadline: Deadline) -> SleepTask {
     let wait = deadline.at.map_or(duration, |at| {
         at.saturating_duration_since(started).min(duration)
     });
-    // `None`: beyond the clock, no deadline ever comes (stopping drops
-    // this future).
     let until = started.checked_add(wait).map(tokio::time::Instant::from);
-    let timed_out = wait < duration;
-    async move {
-        match until {
-            Some(until) => tokio::time::sleep_until(until).await,
-            None => std::future::pending().await,
+    SleepTask {
+        timer: until.map(tokio::time::sleep_until),
+        timeout: (wait < duration).then(|| Box::new(deadline)),
+    }
+}
+
+impl Future for SleepTask {
+    type Output = AttemptResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<AttemptResult> {
+        let this = self.project();
+        match this.timer.as_pin_mut() {
+            Some(timer) => std::task::ready!(timer.poll(cx)),
+            None => return Poll::Pending,
         }
-        if timed_out {
-            return Err(deadline.timeout_error(Vec::new()));
-        }
-        Ok(Vec::new())
+        Poll::Ready(match this.timeout.take() {
+            Some(deadline) => Err(deadline.timeout_error(Vec::new())),
+            None => Ok(Vec::new()),
+        })
     }
 }
 
@@ -352,10 +458,11 @@ mod tests {
         };
         let host = run_host(&job, &target, Worker::Task(0), &run);
         let size = std::mem::size_of_val(&host);
-        // 776 bytes with rustc 1.95 (1,064 before the stop, grace and retry
-        // timers were folded or boxed); the rest of a sleep host is the
-        // tokio task around it.
-        assert!(size <= 896, "a host's future takes {size} bytes");
+        // 624 bytes with rustc 1.95 (1,064 before the stop, grace and retry
+        // timers were folded or boxed; 832 before the attempt and the sleep
+        // were written out as futures by hand and the host was begun before
+        // its future); the rest of a sleep host is the tokio task around it.
+        assert!(size <= 640, "a host's future takes {size} bytes");
     }
 
     #[tokio::test]
