@@ -94,7 +94,9 @@ impl std::fmt::Debug for AsyncRun {
 /// the scheduler). Once `run.stop` fires the host is dropped where it
 /// stands and reported `cancelled` with what it did so far (a `local` host
 /// first gets [`CANCEL_GRACE`] to kill its command and keep its output). A
-/// panic becomes the host's outcome ([`panicked`]).
+/// panic becomes the host's outcome ([`panicked`](crate::panicked)). The
+/// host starts (its clock, its deadline, the observer's `host_started`)
+/// when the future is made, not when it is first polled: await it at once.
 pub fn run_host<'a>(
     job: &'a Job,
     target: &'a Target,

@@ -1,6 +1,7 @@
 //! The `http` task on blocking sockets: ureq 3 (rustls with ring), one
-//! [`ureq::Agent`] per run and CA file, so that connections to a device
-//! are kept alive and reused by every host of the run that talks to it.
+//! [`ureq::Agent`] per device origin and CA file, so that connections to a
+//! device are kept alive and reused by every host of the run that talks to
+//! it (the process pool sends a worker the hosts of the origins it has).
 //! What is sent and what an answer becomes is `fanout_transport::http`'s.
 //!
 //! A request in flight is bounded by the connect and command timeouts and
