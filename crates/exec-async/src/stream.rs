@@ -445,7 +445,7 @@ mod tests {
         let (tx, _rx) = mpsc::unbounded_channel();
         let task = host_task(ctx, admitted, tx);
         let size = std::mem::size_of_val(&task);
-        // 712 bytes with rustc 1.95 (1,152, then 864, before): see
+        // 704 bytes with rustc 1.95 (1,152, then 864, before): see
         // BENCHMARKS.md's memory section for what a host costs in all.
         assert!(size <= 736, "a host task's future takes {size} bytes");
     }

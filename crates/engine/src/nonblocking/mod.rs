@@ -55,14 +55,22 @@ impl Stop {
 
     /// Resolves once [`fire`](Self::fire) was called.
     pub async fn wait(&self) {
-        let notified = self.notify.notified();
+        let notified = self.notified();
         tokio::pin!(notified);
-        // Registered before the check: a fire() in between still wakes us.
         notified.as_mut().enable();
         if self.is_set() {
             return;
         }
         notified.await;
+    }
+
+    /// What a waiter polls, made before it reads [`is_set`](Self::is_set):
+    /// a [`fire`](Self::fire) after this call wakes it even before its
+    /// first poll (tokio counts `notify_waiters` calls from here), one
+    /// before it is seen by `is_set`. 64 bytes, where [`wait`](Self::wait)'s
+    /// future takes 96: a host polls this beside its work.
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.notify.notified()
     }
 }
 
@@ -112,9 +120,7 @@ pub fn run_host<'a>(
             // would take its room twice.
             let mut work =
                 std::pin::pin!(AssertUnwindSafe(attempts(run, &mut host)).catch_unwind());
-            // Made before the flag is read: a fire() in between still
-            // wakes it.
-            let mut stop = std::pin::pin!(run.stop.notify.notified());
+            let mut stop = std::pin::pin!(run.stop.notified());
             let local = matches!(job.task, Task::Local { .. });
             // Boxed: only a stopped local host pays for its grace timer.
             let mut grace: Option<Pin<Box<tokio::time::Sleep>>> = None;
@@ -162,70 +168,27 @@ async fn attempts(run: &AsyncRun, host: &mut HostAttempts<'_>) -> HostOutcome {
         // The connect rate's wait (with the slot it books) and a retry's
         // pause are boxed: a host that never waits for either (a sleep
         // run's 100,000 hosts) does not carry them in its future. Awaited
-        // where it is made (a future moved into a local first would take
-        // its room twice in this one), and its result goes straight into
-        // `settle` (a local for it would be kept across the await).
-        let step = match &run.connect_rate {
-            Some(rate) => settle(
-                Box::pin(paced_attempt(job, target, run, rate, host)).await,
-                host,
-            ),
-            None => settle(next_attempt(job, target, run, host).await, host),
+        // where it is made: a future moved into a local first would take
+        // its room twice in this one.
+        let result = match &run.connect_rate {
+            Some(rate) => Box::pin(paced_attempt(job, target, run, rate, host)).await,
+            None => match host.start_attempt() {
+                Some(deadline) => {
+                    Some(attempt(job, target, deadline, run, host.progress_mut()).await)
+                }
+                None => None,
+            },
         };
-        let pause = match step {
+        let Some(result) = result else {
+            return host.timed_out();
+        };
+        // The step is taken apart before the pause's await: a match over
+        // it would keep its room (an outcome's) across the await.
+        let pause = match host.after(result) {
             Step::Done(outcome) => return outcome,
             Step::Pause(pause) => pause,
         };
         Box::pin(tokio::time::sleep(pause)).await;
-    }
-}
-
-/// What follows an attempt's `result`; `None`: the host's time ran out
-/// before it could start.
-fn settle(result: Option<AttemptResult>, host: &mut HostAttempts<'_>) -> Step {
-    match result {
-        Some(result) => host.after(result),
-        None => Step::Done(host.timed_out()),
-    }
-}
-
-/// The host's next attempt, or `None` (at once) when its time has run
-/// out. A future of its own, awaited where it is made: a `match` on the
-/// host's deadline around the await would keep the deadline beside it.
-fn next_attempt<'a>(
-    job: &'a Job,
-    target: &'a Target,
-    run: &'a AsyncRun,
-    host: &'a mut HostAttempts<'_>,
-) -> NextAttempt<'a> {
-    match host.start_attempt() {
-        Some(deadline) => NextAttempt::Go {
-            attempt: attempt(job, target, deadline, run, host.progress_mut()),
-        },
-        None => NextAttempt::TimedOut,
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of [`next_attempt`].
-    #[project = NextProj]
-    enum NextAttempt<'a> {
-        Go {
-            #[pin]
-            attempt: Attempt<'a>,
-        },
-        TimedOut,
-    }
-}
-
-impl Future for NextAttempt<'_> {
-    type Output = Option<AttemptResult>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Option<AttemptResult>> {
-        match self.project() {
-            NextProj::Go { attempt } => attempt.poll(cx).map(Some),
-            NextProj::TimedOut => Poll::Ready(None),
-        }
     }
 }
 
@@ -460,7 +423,7 @@ mod tests {
         };
         let host = run_host(&job, &target, Worker::Task(0), &run);
         let size = std::mem::size_of_val(&host);
-        // 624 bytes with rustc 1.95 (1,064 before the stop, grace and retry
+        // 616 bytes with rustc 1.95 (1,064 before the stop, grace and retry
         // timers were folded or boxed; 832 before the attempt and the sleep
         // were written out as futures by hand and the host was begun before
         // its future); the rest of a sleep host is the tokio task around it.
