@@ -41,6 +41,42 @@ pub(crate) fn is_stdout_closed(err: &anyhow::Error) -> bool {
     err.chain().any(|e| e.is::<StdoutClosed>())
 }
 
+/// Records the result of a write of the run's results to stdout: a closed
+/// pipe (`| head`) sets `closed`, any other error (a full disk) becomes
+/// `error`.
+pub(crate) fn stdout_result(
+    written: io::Result<()>,
+    closed: &mut bool,
+    error: &mut Option<anyhow::Error>,
+) {
+    if let Err(e) = written {
+        let e = stdout_error(e);
+        if is_stdout_closed(&e) {
+            *closed = true;
+        } else {
+            *error = Some(e);
+        }
+    }
+}
+
+/// A [`Sink`](fanout_core::Sink) of one closure that also hears when no
+/// outcome is waiting: `Some(outcome)` for each host, `None` for
+/// [`Sink::idle`](fanout_core::Sink::idle) (where buffered output is
+/// flushed).
+pub(crate) struct IdleSink<F>(pub(crate) F);
+
+impl<F: FnMut(Option<fanout_core::HostOutcome>) -> fanout_core::Flow> fanout_core::Sink
+    for IdleSink<F>
+{
+    fn accept(&mut self, outcome: fanout_core::HostOutcome) -> fanout_core::Flow {
+        (self.0)(Some(outcome))
+    }
+
+    fn idle(&mut self) -> fanout_core::Flow {
+        (self.0)(None)
+    }
+}
+
 /// Writes formatted text to stdout (used by [`outln!`](crate::outln)).
 pub(crate) fn print(args: fmt::Arguments<'_>) -> anyhow::Result<()> {
     io::stdout().lock().write_fmt(args).map_err(stdout_error)

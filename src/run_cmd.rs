@@ -1,7 +1,7 @@
 //! `fanout run`: load hosts, build the job, run it on the chosen executor,
 //! stream outcomes to the reporter (and the output folder).
 
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,6 +23,9 @@ use crate::out;
 
 /// Exit code when interrupted, as shells report SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
+
+/// The run's stdout buffer (flushed whenever no outcome is waiting).
+const STDOUT_BUFFER: usize = 64 * 1024;
 
 pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.out_dir {
@@ -107,9 +110,15 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     let table = TableOptions {
         max_lines: (args.table_lines > 0).then_some(args.table_lines),
     };
+    // Buffered: the sink flushes it whenever no outcome is waiting, so a
+    // line streams as its host ends, and a burst of hosts (a million
+    // finishing in a second) is a few large writes, not one per line.
     let stdout: Box<dyn Write> = match &progress {
-        Some(p) => Box::new(p.writer(Box::new(stdout.lock()))),
-        None => Box::new(stdout.lock()),
+        Some(p) => Box::new(BufWriter::with_capacity(
+            STDOUT_BUFFER,
+            p.writer(Box::new(stdout.lock())),
+        )),
+        None => Box::new(BufWriter::with_capacity(STDOUT_BUFFER, stdout.lock())),
     };
     let mut reporter = crate::results::Results::reporter(&args.results, format, table, stdout);
     let mut out_dir = out_dir;
@@ -124,7 +133,18 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
         .timeline
         .as_ref()
         .map(|_| TimelineRecorder::new(targets.iter().map(|t| t.name.as_str())));
-    let mut sink = |outcome: HostOutcome| {
+    let mut sink = crate::out::IdleSink(|event: Option<HostOutcome>| {
+        let Some(outcome) = event else {
+            // No outcome waiting: what the reporter holds goes out now.
+            if !stdout_closed && write_error.is_none() {
+                out::stdout_result(reporter.flush(), &mut stdout_closed, &mut write_error);
+            }
+            return if stdout_closed || write_error.is_some() {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            };
+        };
         failed.host(&outcome);
         if let Some(p) = &progress {
             p.outcome(&outcome);
@@ -133,16 +153,9 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
             timeline.record(&outcome);
         }
         let extras = results.host(&outcome);
-        if !stdout_closed
-            && write_error.is_none()
-            && let Err(e) = reporter.host_with(&outcome, &extras)
-        {
-            let e = out::stdout_error(e);
-            if out::is_stdout_closed(&e) {
-                stdout_closed = true;
-            } else {
-                write_error = Some(e);
-            }
+        if !stdout_closed && write_error.is_none() {
+            let written = reporter.host_with(&outcome, &extras);
+            out::stdout_result(written, &mut stdout_closed, &mut write_error);
         }
         if write_error.is_none()
             && let Some(dir) = out_dir.as_mut()
@@ -158,7 +171,7 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
         } else {
             Flow::Continue
         }
-    };
+    });
     let summary = match args.lessons.order() {
         ResultOrder::Completion => executor.run_shared(&job, targets.clone(), &mut sink, &cancel),
         ResultOrder::Inventory => {

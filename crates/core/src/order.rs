@@ -95,6 +95,13 @@ impl Sink for InOrder<'_> {
         }
         self.flow
     }
+
+    fn idle(&mut self) -> Flow {
+        if self.inner.idle() == Flow::Stop {
+            self.flow = Flow::Stop;
+        }
+        self.flow
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,16 @@ pub enum Flow {
 pub trait Sink {
     /// Takes one finished host.
     fn accept(&mut self, outcome: HostOutcome) -> Flow;
+
+    /// No outcome is waiting: the executor is about to block until the
+    /// next one. A sink that buffers its writes flushes them here, so a
+    /// line reaches its reader as soon as the burst it came in is taken
+    /// (a million hosts finishing in one second are a few large writes,
+    /// not a million small ones). Every executor calls it before it
+    /// waits; [`Flow::Stop`] stops the run as from [`accept`](Self::accept).
+    fn idle(&mut self) -> Flow {
+        Flow::Continue
+    }
 }
 
 impl<F: FnMut(HostOutcome) -> Flow> Sink for F {

@@ -81,6 +81,14 @@ impl Ledger {
         true
     }
 
+    /// Tells `sink` no outcome is waiting ([`Sink::idle`]): called before
+    /// the executor blocks for the next one. Remembers a [`Flow::Stop`].
+    pub fn idle(&mut self, sink: &mut dyn Sink) {
+        if sink.idle() == Flow::Stop {
+            self.stopped = true;
+        }
+    }
+
     /// Whether host `index` has an outcome (or is not of this run).
     pub fn reported(&self, index: usize) -> bool {
         self.reported.get(index).is_none_or(|r| *r)

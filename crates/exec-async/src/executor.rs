@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fanout_core::{CancelToken, ExecError, Executor, Flow, Job, RunSummary, Sink, Target};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 
 /// How long `run` waits, after the last outcome, for background work of
 /// the runtime (SSH sessions closing, output readers) before leaving it.
@@ -165,7 +165,18 @@ impl Executor for AsyncExecutor {
             // announce (the CLI does); HostStream::warnings is for
             // run_stream users.
             let mut outcomes = crate::run_stream(Arc::new(job.clone()), targets, stop.clone())?;
-            while let Some(outcome) = outcomes.next().await {
+            loop {
+                let next = match outcomes.next().now_or_never() {
+                    Some(next) => next,
+                    None => {
+                        // Nothing waiting: the sink writes what it holds.
+                        if sink.idle() == Flow::Stop {
+                            stop.cancel();
+                        }
+                        outcomes.next().await
+                    }
+                };
+                let Some(outcome) = next else { break };
                 if sink.accept(outcome) == Flow::Stop {
                     stop.cancel();
                 }

@@ -171,6 +171,7 @@ impl Scheduler<'_> {
                 break;
             }
             let wake = self.next_wakeup();
+            self.ledger.idle(self.sink);
             self.poll_until(wake);
             self.send_due_grants();
             self.check_slots();

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use fanout_core::{
     CancelToken, ErrorKind, FailGate, HostOutcome, Job, RunSummary, Sink, Target, Worker,
 };
@@ -100,7 +100,15 @@ pub(crate) fn drive(
                 launcher.launch(index);
             }
         }
-        match results.recv_timeout(CANCEL_POLL) {
+        let next = match results.try_recv() {
+            Ok(next) => Ok(next),
+            Err(TryRecvError::Empty) => {
+                ledger.idle(sink);
+                results.recv_timeout(CANCEL_POLL)
+            }
+            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+        };
+        match next {
             Ok((index, outcome)) => {
                 admission.release(index);
                 if !stopped && !gate.count(outcome.status) {

@@ -68,6 +68,8 @@ impl Executor for Sequential {
             let outcome = run_one(job, target, run, started);
             gate.count(outcome.status);
             ledger.deliver(sink, index, outcome);
+            // The next host runs here, on this thread: its line is out now.
+            ledger.idle(sink);
         }
         ledger.cancel_unreported(sink, targets, |_| worker);
         Ok(ledger.finish(self.name(), 1))

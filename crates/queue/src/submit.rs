@@ -235,6 +235,10 @@ impl QueueExecutor {
             if stopping.is_some_and(|t| t.elapsed() >= self.cancel_grace) {
                 break;
             }
+            if rx.is_empty() {
+                // Nothing waiting: the sink writes what it holds.
+                ledger.idle(sink);
+            }
             tokio::select! {
                 outcome = rx.recv() => {
                     let Some(outcome) = outcome else { break };

@@ -6,7 +6,8 @@ use serde::Serialize;
 use crate::Reporter;
 use crate::extras::{HostExtras, HostJson, HostsJson};
 
-/// `--format jsonl`: one object per host, flushed as it completes, then
+/// `--format jsonl`: one object per host as it completes (flushed by
+/// [`Reporter::flush`] once no outcome is waiting), then
 /// `{"summary": {...}}`.
 pub struct JsonLinesReporter<'a> {
     out: Box<dyn Write + 'a>,
@@ -39,7 +40,10 @@ impl Reporter for JsonLinesReporter<'_> {
             extras: Some(extras),
         };
         serde_json::to_writer(&mut self.out, &host).map_err(to_io)?;
-        self.out.write_all(b"\n")?;
+        self.out.write_all(b"\n")
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
@@ -91,6 +95,11 @@ impl Reporter for JsonReporter<'_> {
     fn host_with(&mut self, outcome: &HostOutcome, extras: &HostExtras) -> io::Result<()> {
         self.hosts.push(outcome.clone());
         self.extras.push(extras.clone());
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // Nothing is written before the run ends.
         Ok(())
     }
 

@@ -53,7 +53,12 @@ pub trait Reporter {
         let _ = extras;
         self.host(outcome)
     }
-    /// The run ended (completed, failed or interrupted).
+    /// Writes out what the reporter's writer holds: called when no outcome
+    /// is waiting ([`Sink::idle`](fanout_core::Sink::idle)), so a host's
+    /// line streams as soon as its burst is written, while a burst of
+    /// hosts is a few large writes (the host methods do not flush).
+    fn flush(&mut self) -> io::Result<()>;
+    /// The run ended (completed, failed or interrupted); flushes.
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()>;
 }
 

@@ -252,9 +252,12 @@ impl Reporter for SimilarTableReporter<'_> {
         let mut line = Vec::new();
         TableReporter::new(Box::new(&mut line)).host(o)?;
         self.out.write_all(&line)?;
-        self.out.flush()?;
         self.outcomes.push(o.clone());
         Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {

@@ -144,9 +144,12 @@ impl Reporter for TableReporter<'_> {
             _ => {}
         }
         writeln!(self.out, "{line}")?;
-        self.out.flush()?;
         self.outcomes.push(o.clone());
         Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {

@@ -200,6 +200,10 @@ macro_rules! executor_conformance {
                 checks::streams_as_completed(&make);
             }
             #[test]
+            fn the_sink_hears_idle_before_the_executor_waits() {
+                $crate::run_feature_checks::idles_before_it_waits(&make);
+            }
+            #[test]
             fn fleet_exec_every_platform() {
                 $crate::fleet_checks::exec_every_platform(&make);
             }

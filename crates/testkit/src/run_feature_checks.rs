@@ -116,3 +116,53 @@ pub fn observer_hears_hosts_start_and_finish(make: MakeExecutor<'_>) {
     let seen: Vec<String> = events.0.lock().unwrap().keys().cloned().collect();
     assert_eq!(seen, ["h01", "h02"], "only started hosts are heard of");
 }
+
+/// What an [`idles_before_it_waits`] sink heard, in order.
+#[derive(Debug, PartialEq)]
+enum Heard {
+    Host(String),
+    Idle,
+}
+
+/// Rule 4's other half: before the executor blocks for the next outcome
+/// it calls [`Sink::idle`](fanout_core::Sink::idle), where a sink that
+/// buffers its writes (the CLI's stdout) flushes them; a host's line
+/// would otherwise wait for the end of the run. Four hosts one at a time,
+/// each 150 ms apart: an idle must come between every two outcomes.
+pub fn idles_before_it_waits(make: MakeExecutor<'_>) {
+    struct Recorder(Vec<Heard>);
+    impl fanout_core::Sink for Recorder {
+        fn accept(&mut self, outcome: HostOutcome) -> fanout_core::Flow {
+            self.0.push(Heard::Host(outcome.host));
+            fanout_core::Flow::Continue
+        }
+        fn idle(&mut self) -> fanout_core::Flow {
+            // Repeated idles are one: the executor may wake without news.
+            if self.0.last() != Some(&Heard::Idle) {
+                self.0.push(Heard::Idle);
+            }
+            fanout_core::Flow::Continue
+        }
+    }
+    let exec = make();
+    let t = targets(4);
+    let job = Job::new(Task::Sleep {
+        duration: Duration::from_millis(150),
+    })
+    .with_concurrency(1);
+    let mut sink = Recorder(Vec::new());
+    exec.run(&job, &t, &mut sink, &fanout_core::CancelToken::new())
+        .unwrap_or_else(|e| panic!("{}: the run failed: {e}", exec.name()));
+    let hosts: Vec<usize> = (0..sink.0.len())
+        .filter(|&i| matches!(sink.0[i], Heard::Host(_)))
+        .collect();
+    assert_eq!(hosts.len(), 4, "{}: {:?}", exec.name(), sink.0);
+    for pair in hosts.windows(2) {
+        assert!(
+            sink.0[pair[0]..pair[1]].contains(&Heard::Idle),
+            "{}: no Sink::idle between two outcomes 150 ms apart (a buffered line would wait for the run's end): {:?}",
+            exec.name(),
+            sink.0
+        );
+    }
+}
