@@ -113,13 +113,11 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     // Buffered: the sink flushes it whenever no outcome is waiting, so a
     // line streams as its host ends, and a burst of hosts (a million
     // finishing in a second) is a few large writes, not one per line.
-    let stdout: Box<dyn Write> = match &progress {
-        Some(p) => Box::new(BufWriter::with_capacity(
-            STDOUT_BUFFER,
-            p.writer(Box::new(stdout.lock())),
-        )),
-        None => Box::new(BufWriter::with_capacity(STDOUT_BUFFER, stdout.lock())),
+    let unbuffered: Box<dyn Write> = match &progress {
+        Some(p) => Box::new(p.writer(Box::new(stdout.lock()))),
+        None => Box::new(stdout.lock()),
     };
+    let stdout: Box<dyn Write> = Box::new(BufWriter::with_capacity(STDOUT_BUFFER, unbuffered));
     let mut reporter = crate::results::Results::reporter(&args.results, format, table, stdout);
     let mut out_dir = out_dir;
     // A closed stdout (`| head`) stops the run quietly; any other write
@@ -188,12 +186,16 @@ pub(crate) fn run(mut args: RunArgs) -> Result<ExitCode> {
     if let Some(err) = write_error {
         return Err(err.context("results could not be written; the run was stopped"));
     }
-    if !stdout_closed && let Err(e) = reporter.finish(&summary) {
-        let e = out::stdout_error(e);
-        if !out::is_stdout_closed(&e) {
+    if !stdout_closed {
+        let mut finish_error = None;
+        out::stdout_result(
+            reporter.finish(&summary),
+            &mut stdout_closed,
+            &mut finish_error,
+        );
+        if let Some(e) = finish_error {
             return Err(e);
         }
-        stdout_closed = true;
     }
     drop(reporter);
     results.finish(format)?;

@@ -16,7 +16,10 @@
 //! 3. **Failures stay per host.** A host's error, panic or crash becomes that
 //!    host's outcome; other hosts run on, and `run` still returns `Ok`.
 //! 4. **Stream as completed.** Outcomes reach the sink as hosts finish, on
-//!    the thread that called `run`, not batched at the end.
+//!    the thread that called `run`, not batched at the end; before the
+//!    executor blocks waiting for the next outcome (or for its own teardown
+//!    after the last one) it calls [`Sink::idle`], where a sink that buffers
+//!    its writes flushes them.
 //! 5. **Limits.** Never more than [`Limits::concurrency`] hosts in flight
 //!    (the executor's own bound where smaller, e.g. `seq` = 1), never more
 //!    than a group's [`Limits::per_group`] cap of that group's hosts, never
@@ -47,6 +50,7 @@
 //! [`RetryPolicy::backoff_for`]: crate::RetryPolicy::backoff_for
 //! [`CancelToken`]: crate::CancelToken
 //! [`Flow::Stop`]: crate::Flow::Stop
+//! [`Sink::idle`]: crate::Sink::idle
 //! [`HostOutcome`]: crate::HostOutcome
 //! [`HostOutcome::attempts`]: crate::HostOutcome::attempts
 //! [`Status::Timeout`]: crate::Status::Timeout

@@ -181,6 +181,8 @@ impl Executor for AsyncExecutor {
                     stop.cancel();
                 }
             }
+            // The last line is out before the runtime's teardown waits.
+            sink.idle();
             let mut summary = outcomes.summary();
             summary.executor = self.name().to_string();
             Ok::<RunSummary, ExecError>(summary)

@@ -120,6 +120,8 @@ pub(crate) fn run(
             .set_affinity(targets.iter().map(|t| transport.reuse_key(job, t)));
     }
     s.run_loop();
+    // The last line is out before the workers' exit grace.
+    s.ledger.idle(s.sink);
     s.shutdown();
     s.ledger.finish(exec.name(), exec.concurrency(job))
 }

@@ -134,6 +134,8 @@ pub(crate) fn drive(
             Worker::Thread(0),
         )
     });
+    // The last line is out before the pool's threads are joined.
+    ledger.idle(sink);
     ledger.finish(shape.name, shape.concurrency)
 }
 

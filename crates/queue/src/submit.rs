@@ -207,6 +207,8 @@ impl QueueExecutor {
         while ledger.remaining() > 0 {
             if stopping.is_none() && ledger.should_stop(cancel) {
                 stopping = Some(Instant::now());
+                // What is in is out before the publisher's grace.
+                ledger.idle(sink);
                 // The publisher ends after its window's acknowledgements
                 // (bounded: a server gone leaves them unknown).
                 stop_publishing.cancel();
@@ -248,6 +250,7 @@ impl QueueExecutor {
                         && !halted
                     {
                         halted = true;
+                        ledger.idle(sink);
                         let flag = queue.cancels.put(&run, names::FLAG_HALTED.into());
                         let _ = tokio::time::timeout(PUBLISHER_STOP, flag).await;
                     }
@@ -268,6 +271,7 @@ impl QueueExecutor {
         // Hosts whose worker died during a cancel's grace, or all of them
         // when the results could not be read.
         ledger.cancel_unreported(sink, targets, |_| me);
+        ledger.idle(sink);
         Ok(ledger.finish(NAME, job.limits.concurrency))
     }
 }

@@ -57,6 +57,9 @@ pub enum Defect {
     /// Drops what a failed cli host saw: its outputs and the last output
     /// quoted in its message.
     DropsCliPartialOutput,
+    /// Never tells the sink it is idle (a buffering sink's lines wait for
+    /// the end of the run).
+    NeverIdles,
 }
 
 /// The executor `inner` with one [`Defect`]; it claims `inner`'s name and
@@ -148,11 +151,12 @@ impl<E: Executor> Executor for Defective<E> {
             | Defect::IgnoresSinkStop
             | Defect::HostKeyAsConnect
             | Defect::DropsPartialOutput
-            | Defect::DropsCliPartialOutput => {}
+            | Defect::DropsCliPartialOutput
+            | Defect::NeverIdles => {}
         }
         let defect = self.defect;
         let mut first = true;
-        let mut rewrite = |mut o: HostOutcome| {
+        let rewrite = move |mut o: HostOutcome, sink: &mut dyn Sink| {
             match defect {
                 Defect::ReportsFirstTwice if std::mem::take(&mut first) => {
                     sink.accept(o.clone());
@@ -177,9 +181,36 @@ impl<E: Executor> Executor for Defective<E> {
             }
             sink.accept(o)
         };
+        let mut rewrite = Rewrite {
+            sink,
+            rewrite,
+            idles: defect != Defect::NeverIdles,
+        };
         let mut summary = self.inner.run(&job, targets, &mut rewrite, cancel)?;
         summary.concurrency = claimed;
         Ok(summary)
+    }
+}
+
+/// The caller's sink behind a defect's rewrite of each outcome; idles
+/// pass through unless the defect is [`Defect::NeverIdles`].
+struct Rewrite<'s, F> {
+    sink: &'s mut dyn Sink,
+    rewrite: F,
+    idles: bool,
+}
+
+impl<F: FnMut(HostOutcome, &mut dyn Sink) -> Flow> Sink for Rewrite<'_, F> {
+    fn accept(&mut self, outcome: HostOutcome) -> Flow {
+        (self.rewrite)(outcome, &mut *self.sink)
+    }
+
+    fn idle(&mut self) -> Flow {
+        if self.idles {
+            self.sink.idle()
+        } else {
+            Flow::Continue
+        }
     }
 }
 

@@ -128,7 +128,9 @@ enum Heard {
 /// it calls [`Sink::idle`](fanout_core::Sink::idle), where a sink that
 /// buffers its writes (the CLI's stdout) flushes them; a host's line
 /// would otherwise wait for the end of the run. Four hosts one at a time,
-/// each 150 ms apart: an idle must come between every two outcomes.
+/// each 150 ms apart: an idle must come between every two outcomes, and
+/// after the last one (before the executor's teardown: worker exit grace,
+/// runtime shutdown, thread joins).
 pub fn idles_before_it_waits(make: MakeExecutor<'_>) {
     struct Recorder(Vec<Heard>);
     impl fanout_core::Sink for Recorder {
@@ -165,4 +167,11 @@ pub fn idles_before_it_waits(make: MakeExecutor<'_>) {
             sink.0
         );
     }
+    assert_eq!(
+        sink.0.last(),
+        Some(&Heard::Idle),
+        "{}: no Sink::idle after the last outcome (its buffered line would wait for the executor's teardown): {:?}",
+        exec.name(),
+        sink.0
+    );
 }

@@ -69,6 +69,15 @@ fn batched_outcomes_are_caught() {
 }
 
 #[test]
+#[should_panic(expected = "no Sink::idle between two outcomes")]
+fn a_sink_never_told_of_idle_is_caught() {
+    fanout_testkit::run_feature_checks::idles_before_it_waits(&defective(
+        ThreadPool::new,
+        Defect::NeverIdles,
+    ));
+}
+
+#[test]
 #[should_panic(expected = "--connect-rate")]
 fn ignored_rate_is_caught() {
     checks::connect_rate(&defective(Sequential::new, Defect::IgnoresRate));
