@@ -38,6 +38,13 @@ use clap::FromArgMatches;
 
 use crate::cli::{Cli, Command, InventoryCommand, SimCommand};
 
+/// mimalloc instead of glibc's malloc: a large run allocates each host's task
+/// on tokio's worker threads and frees its outcome on the main thread, where
+/// glibc's per-thread arenas took a lock and grew by `mprotect` (a third of
+/// the CPU of a million sleeping hosts; BENCHMARKS.md, memory section).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // The clap command with the libraries' versions for --version.
     let matches = version::command().get_matches();

@@ -240,6 +240,7 @@ async fn the_async_driver_retries_through_its_transport_like_the_blocking_one() 
         stop: Arc::default(),
         connect_rate: None,
         transport: Some(Box::new(Flaky::new(2))),
+        queued_from: None,
     };
     let o = nonblocking::run_host(&exec_job(2), &target(), Worker::Task(3), &run).await;
     assert_eq!(
@@ -263,6 +264,7 @@ async fn a_stopped_async_host_reports_the_phase_it_was_in_and_what_it_did() {
         stop: stop.clone(),
         connect_rate: None,
         transport: Some(Box::new(Hangs)),
+        queued_from: None,
     };
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(100)).await;

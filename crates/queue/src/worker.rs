@@ -382,6 +382,7 @@ fn build_state(shared: &Shared, run_id: &str, job: Option<&[u8]>) -> RunState {
             stop: Arc::new(Stop::default()),
             connect_rate: None,
             transport,
+            queued_from: None,
         },
     }
 }

@@ -85,6 +85,10 @@ pub struct AsyncRun {
     pub connect_rate: Option<ConnectRate>,
     /// The run's transports, for `exec` and `cli` tasks.
     pub transport: Option<Box<dyn AsyncTransport>>,
+    /// When the run started, if a host's `timings.queued` is the time
+    /// from there to the host's start (`None`: left to the caller). Kept
+    /// here, not in each host's future.
+    pub queued_from: Option<Instant>,
 }
 
 impl std::fmt::Debug for AsyncRun {
@@ -93,13 +97,14 @@ impl std::fmt::Debug for AsyncRun {
             .field("stop", &self.stop)
             .field("connect_rate", &self.connect_rate)
             .field("transport", &self.transport.is_some())
+            .field("queued_from", &self.queued_from)
             .finish()
     }
 }
 
 /// Runs `job` on one `target` (as `worker`) with retries, timeouts and
-/// cancellation, and resolves to its outcome (`timings.queued` is left for
-/// the scheduler). Once `run.stop` fires the host is dropped where it
+/// cancellation, and resolves to its outcome (`timings.queued` counts
+/// from `run.queued_from`, or is left for the scheduler). Once `run.stop` fires the host is dropped where it
 /// stands and reported `cancelled` with what it did so far (a `local` host
 /// first gets [`CANCEL_GRACE`] to kill its command and keep its output). A
 /// panic becomes the host's outcome ([`panicked`](crate::panicked)). The
@@ -115,45 +120,69 @@ pub fn run_host<'a>(
     // future keeps the host and not the arguments it was begun with.
     let mut host = HostAttempts::begin(job, target, worker);
     async move {
-        let finished = {
-            // Made in place (`pin!`): a future moved into a pinned local
-            // would take its room twice.
-            let mut work =
-                std::pin::pin!(AssertUnwindSafe(attempts(run, &mut host)).catch_unwind());
-            let mut stop = std::pin::pin!(run.stop.notified());
-            let local = matches!(job.task, Task::Local { .. });
-            // Boxed: only a stopped local host pays for its grace timer.
-            let mut grace: Option<Pin<Box<tokio::time::Sleep>>> = None;
-            // One await for the work, the stop signal and the grace: the
-            // outcome is never kept across a second one, so the host's
-            // future holds no room for it (100,000 hosts wait at once).
-            std::future::poll_fn(|cx| {
-                if let Poll::Ready(finished) = work.as_mut().poll(cx) {
-                    return Poll::Ready(Some(finished));
-                }
-                if let Some(grace) = grace.as_mut() {
-                    return grace.as_mut().poll(cx).map(|()| None);
-                }
-                if !run.stop.is_set() && stop.as_mut().poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
-                if !local {
-                    return Poll::Ready(None);
-                }
-                let mut timer = Box::pin(tokio::time::sleep(CANCEL_GRACE));
-                if timer.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                grace = Some(timer);
-                Poll::Pending
-            })
-            .await
-        };
-        match finished {
+        // One await for the work, the stop signal and the grace, made in
+        // place: the outcome is never kept across a second one, and no
+        // pinned locals or closure hold references to them beside (100,000
+        // hosts wait at once).
+        let finished = Race {
+            work: AssertUnwindSafe(attempts(run, &mut host)).catch_unwind(),
+            stop: run.stop.notified(),
+            grace: None,
+            signal: &run.stop,
+            local: matches!(job.task, Task::Local { .. }),
+        }
+        .await;
+        let mut outcome = match finished {
             Some(Ok(outcome)) => outcome,
             Some(Err(panic)) => host.panicked(panic.as_ref()),
             None => host.interrupted(),
+        };
+        if let Some(from) = run.queued_from {
+            outcome.timings.queued = host.progress().start().saturating_duration_since(from);
         }
+        outcome
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A host's work raced against the run's stop signal: the work's
+    /// output, or `None` once the run is stopped (a `local` host's work
+    /// first gets [`CANCEL_GRACE`] to kill its command and finish).
+    struct Race<'a, W> {
+        #[pin]
+        work: W,
+        #[pin]
+        stop: tokio::sync::futures::Notified<'a>,
+        // Boxed: only a stopped local host pays for its grace timer.
+        grace: Option<Pin<Box<tokio::time::Sleep>>>,
+        signal: &'a Stop,
+        local: bool,
+    }
+}
+
+impl<W: Future> Future for Race<'_, W> {
+    type Output = Option<W::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(finished) = this.work.poll(cx) {
+            return Poll::Ready(Some(finished));
+        }
+        if let Some(grace) = this.grace.as_mut() {
+            return grace.as_mut().poll(cx).map(|()| None);
+        }
+        if !this.signal.is_set() && this.stop.poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if !*this.local {
+            return Poll::Ready(None);
+        }
+        let mut timer = Box::pin(tokio::time::sleep(CANCEL_GRACE));
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        *this.grace = Some(timer);
+        Poll::Pending
     }
 }
 
@@ -165,28 +194,31 @@ async fn attempts(run: &AsyncRun, host: &mut HostAttempts<'_>) -> HostOutcome {
         if run.stop.is_set() {
             return host.cancelled();
         }
-        // The connect rate's wait (with the slot it books) and a retry's
-        // pause are boxed: a host that never waits for either (a sleep
-        // run's 100,000 hosts) does not carry them in its future. Awaited
-        // where it is made: a future moved into a local first would take
-        // its room twice in this one.
-        let result = match &run.connect_rate {
-            Some(rate) => Box::pin(paced_attempt(job, target, run, rate, host)).await,
-            None => match host.start_attempt() {
-                Some(deadline) => {
-                    Some(attempt(job, target, deadline, run, host.progress_mut()).await)
-                }
-                None => None,
-            },
-        };
-        let Some(result) = result else {
-            return host.timed_out();
-        };
-        // The step is taken apart before the pause's await: a match over
-        // it would keep its room (an outcome's) across the await.
-        let pause = match host.after(result) {
-            Step::Done(outcome) => return outcome,
-            Step::Pause(pause) => pause,
+        // The attempt and its step, in a block of their own that ends
+        // before the pause's await: the result's binding, or a match over
+        // the step, would keep their room (an outcome's) across it. The
+        // connect rate's wait (with the slot it books) and a retry's pause
+        // are boxed: a host that never waits for either (a sleep run's
+        // 100,000 hosts) does not carry them in its future. Awaited where
+        // it is made: a future moved into a local first would take its
+        // room twice in this one.
+        let pause = {
+            let result = match &run.connect_rate {
+                Some(rate) => Box::pin(paced_attempt(job, target, run, rate, host)).await,
+                None => match host.start_attempt() {
+                    Some(deadline) => {
+                        Some(attempt(job, target, deadline, run, host.progress_mut()).await)
+                    }
+                    None => None,
+                },
+            };
+            let Some(result) = result else {
+                return host.timed_out();
+            };
+            match host.after(result) {
+                Step::Done(outcome) => return outcome,
+                Step::Pause(pause) => pause,
+            }
         };
         Box::pin(tokio::time::sleep(pause)).await;
     }
@@ -420,14 +452,17 @@ mod tests {
             stop: Arc::default(),
             connect_rate: None,
             transport: None,
+            queued_from: None,
         };
         let host = run_host(&job, &target, Worker::Task(0), &run);
         let size = std::mem::size_of_val(&host);
-        // 616 bytes with rustc 1.95 (1,064 before the stop, grace and retry
+        // 504 bytes with rustc 1.95 (1,064 before the stop, grace and retry
         // timers were folded or boxed; 832 before the attempt and the sleep
         // were written out as futures by hand and the host was begun before
-        // its future); the rest of a sleep host is the tokio task around it.
-        assert!(size <= 640, "a host's future takes {size} bytes");
+        // its future; 616 before the race with the stop signal was one
+        // future, the legacy list boxed and the queued time left to the
+        // run); the rest of a sleep host is the tokio task around it.
+        assert!(size <= 512, "a host's future takes {size} bytes");
     }
 
     #[tokio::test]
@@ -436,6 +471,7 @@ mod tests {
             stop: Arc::default(),
             connect_rate: None,
             transport: None,
+            queued_from: None,
         };
         let target = Target::new("h1", "127.0.0.1");
         let sleep = Job::new(Task::Sleep {

@@ -155,7 +155,7 @@ pub(crate) async fn attempt(
         (Err(e), Some(proxy)) => return Err(proxy.explain(target, e).await),
         (Err(e), None) => return Err(e),
     };
-    progress.legacy_algorithms = legacy;
+    progress.set_legacy_algorithms(legacy);
 
     let (deadline, started) = progress.enter(job, target, Phase::Auth, host_deadline);
     let authed = deadline

@@ -93,7 +93,7 @@ pub(crate) fn attempt(
         (Err(e), Some(proxy)) => return Err(proxy.explain(target, e)),
         (Err(e), None) => return Err(e),
     };
-    progress.legacy_algorithms = legacy_negotiated(&conn.session);
+    progress.set_legacy_algorithms(legacy_negotiated(&conn.session));
 
     let (deadline, started) = progress.enter(job, target, Phase::Auth, host_deadline);
     let authed = auth::authenticate(&conn, target, user, shared, &deadline);
