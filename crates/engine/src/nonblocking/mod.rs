@@ -104,8 +104,8 @@ impl std::fmt::Debug for AsyncRun {
 
 /// Runs `job` on one `target` (as `worker`) with retries, timeouts and
 /// cancellation, and resolves to its outcome (`timings.queued` counts
-/// from `run.queued_from`, or is left for the scheduler). Once `run.stop` fires the host is dropped where it
-/// stands and reported `cancelled` with what it did so far (a `local` host
+/// from `run.queued_from`, or is left for the scheduler). Once `run.stop`
+/// fires the host is dropped where it stands and reported `cancelled` with what it did so far (a `local` host
 /// first gets [`CANCEL_GRACE`] to kill its command and keep its output). A
 /// panic becomes the host's outcome ([`panicked`](crate::panicked)). The
 /// host starts (its clock, its deadline, the observer's `host_started`)
