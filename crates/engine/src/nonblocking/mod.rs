@@ -105,9 +105,9 @@ impl std::fmt::Debug for AsyncRun {
 /// Runs `job` on one `target` (as `worker`) with retries, timeouts and
 /// cancellation, and resolves to its outcome (`timings.queued` counts
 /// from `run.queued_from`, or is left for the scheduler). Once `run.stop`
-/// fires the host is dropped where it stands and reported `cancelled` with what it did so far (a `local` host
-/// first gets [`CANCEL_GRACE`] to kill its command and keep its output). A
-/// panic becomes the host's outcome ([`panicked`](crate::panicked)). The
+/// fires the host is dropped where it stands and reported `cancelled` with
+/// what it did so far (a `local` host first gets [`CANCEL_GRACE`] to kill
+/// its command and keep its output). A panic becomes the host's outcome ([`panicked`](crate::panicked)). The
 /// host starts (its clock, its deadline, the observer's `host_started`)
 /// when the future is made, not when it is first polled: await it at once.
 pub fn run_host<'a>(
@@ -125,14 +125,8 @@ pub fn run_host<'a>(
         // pinned locals or closure hold references to them beside (100,000
         // hosts wait at once).
         let local = matches!(host.job().task, Task::Local { .. });
-        let finished = Race {
-            work: AssertUnwindSafe(attempts(run, &mut host)).catch_unwind(),
-            stop: run.stop.notified(),
-            grace: None,
-            signal: &run.stop,
-            local,
-        }
-        .await;
+        let work = AssertUnwindSafe(attempts(run, &mut host)).catch_unwind();
+        let finished = Race::new(work, &run.stop, local).await;
         let mut outcome = match finished {
             Some(Ok(outcome)) => outcome,
             Some(Err(panic)) => host.panicked(panic.as_ref()),
@@ -158,6 +152,20 @@ pin_project_lite::pin_project! {
         grace: Option<Pin<Box<tokio::time::Sleep>>>,
         signal: &'a Stop,
         local: bool,
+    }
+}
+
+impl<'a, W> Race<'a, W> {
+    /// `work` raced against `stop`, whose waiter is made here, before any
+    /// read of the flag (see [`Stop::notified`]); `local` hosts get the grace.
+    fn new(work: W, stop: &'a Stop, local: bool) -> Self {
+        Self {
+            work,
+            stop: stop.notified(),
+            grace: None,
+            signal: stop,
+            local,
+        }
     }
 }
 
@@ -212,14 +220,11 @@ fn attempts<'a>(
             // it is made: a future moved into a local first would take its
             // room twice in this one.
             let pause = {
+                let (job, target) = (host.job(), host.target());
                 let result = match &run.connect_rate {
-                    Some(rate) => {
-                        let (job, target) = (host.job(), host.target());
-                        Box::pin(paced_attempt(job, target, run, rate, host)).await
-                    }
+                    Some(rate) => Box::pin(paced_attempt(job, target, run, rate, host)).await,
                     None => match host.start_attempt() {
                         Some(deadline) => {
-                            let (job, target) = (host.job(), host.target());
                             Some(attempt(job, target, deadline, run, host.progress_mut()).await)
                         }
                         None => None,
