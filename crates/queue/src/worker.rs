@@ -13,7 +13,7 @@ use async_nats::jetstream::{AckKind, Message, kv};
 use fanout_core::{CancelToken, ErrorKind, FailGate, HostOutcome, Target};
 use fanout_engine::nonblocking::{AsyncRun, Stop, run_host};
 use futures_util::StreamExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::names::{self, check_site};
@@ -75,7 +75,10 @@ struct Shared {
     queue: Queue,
     config: WorkerConfig,
     inventory: HashMap<String, Target>,
-    runs: Mutex<HashMap<String, Arc<RunState>>>,
+    /// Each run's state, built once however many of its hosts arrive at
+    /// once (each build reads the job from the server and sets up its
+    /// transports: synchronous work on a runtime thread).
+    runs: Mutex<HashMap<String, Arc<OnceCell<Arc<RunState>>>>>,
     /// The runs whose cancel flag is set, with its value.
     flags: Mutex<HashMap<String, String>>,
     served: AtomicU64,
@@ -319,9 +322,31 @@ async fn outcome_for(
 
 /// The run's state, from the cache or built from its job on the server.
 async fn run_state(shared: &Shared, run_id: &str) -> Arc<RunState> {
-    if let Some(state) = lock(&shared.runs).get(run_id) {
-        return state.clone();
-    }
+    let cell = {
+        let mut runs = lock(&shared.runs);
+        match runs.get(run_id) {
+            Some(cell) => cell.clone(),
+            None => {
+                if runs.len() >= KEPT_RUNS {
+                    // Forget the runs no host of which is in flight here
+                    // (a later host of one reads its job again).
+                    runs.retain(|_, cell| {
+                        Arc::strong_count(cell) > 1
+                            || cell.get().is_some_and(|state| Arc::strong_count(state) > 1)
+                    });
+                }
+                runs.entry(run_id.to_string()).or_default().clone()
+            }
+        }
+    };
+    cell.get_or_init(|| load_state(shared, run_id))
+        .await
+        .clone()
+}
+
+/// The run's job read from the server and its state built, its cancel
+/// flag applied.
+async fn load_state(shared: &Shared, run_id: &str) -> Arc<RunState> {
     let job = loop {
         match shared.queue.jobs.get(run_id).await {
             Ok(job) => break job,
@@ -336,13 +361,7 @@ async fn run_state(shared: &Shared, run_id: &str) -> Arc<RunState> {
     if let Some(flag) = flag {
         apply_flag(&state, &flag);
     }
-    let mut runs = lock(&shared.runs);
-    if runs.len() >= KEPT_RUNS {
-        // Forget the runs no host of which is in flight here (a later host
-        // of one reads its job again).
-        runs.retain(|_, state| Arc::strong_count(state) > 1);
-    }
-    runs.entry(run_id.to_string()).or_insert(state).clone()
+    state
 }
 
 fn build_state(shared: &Shared, run_id: &str, job: Option<&[u8]>) -> RunState {
@@ -408,7 +427,7 @@ async fn watch_cancels(shared: Arc<Shared>) {
                     continue;
                 }
                 let flag = String::from_utf8_lossy(&entry.value).into_owned();
-                if let Some(state) = lock(&shared.runs).get(&entry.key) {
+                if let Some(state) = lock(&shared.runs).get(&entry.key).and_then(|c| c.get()) {
                     apply_flag(state, &flag);
                 }
                 lock(&shared.flags).insert(entry.key.clone(), flag);
