@@ -81,8 +81,10 @@ pub(crate) fn open_files(demand: &Demand, open: u64, soft: u64, hard: u64) -> Fi
     }
     let need = fds_needed(demand, open);
     let what = format!(
-        "-c {} {} need about {need} open files ({} {}, {open} open now)",
-        demand.units, demand.units_are, demand.fds_per_unit, demand.fds_are
+        "-c {} {} need about {need} open files ({}, {open} open now)",
+        demand.units,
+        demand.units_are,
+        demand.files_each()
     );
     if need <= soft {
         Finding::new(

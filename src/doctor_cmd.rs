@@ -112,8 +112,12 @@ pub(crate) fn run(args: &DoctorArgs) -> Result<ExitCode> {
         .inventory
         .as_ref()
         .and_then(|path| load(path, args, &mut findings));
-    let hosts = targets.as_ref().map(|t| t.0.len());
-    machine(args, executor, hosts, &mut findings)?;
+    machine(
+        args,
+        executor,
+        targets.as_ref().map(|t| t.0.as_slice()),
+        &mut findings,
+    )?;
     if let Some((targets, known)) = &targets {
         findings.push(ports(
             targets,
@@ -242,7 +246,7 @@ fn ssh_config(args: &DoctorArgs, inv: &fanout_inventory::Inventory) -> Finding {
 fn machine(
     args: &DoctorArgs,
     executor: ExecutorName,
-    hosts: Option<usize>,
+    targets: Option<&[Target]>,
     findings: &mut Vec<Finding>,
 ) -> Result<()> {
     let built = crate::run_cmd::build_executor(&crate::run_cmd::ExecutorChoice {
@@ -256,8 +260,9 @@ fn machine(
         command: "show version".into(),
     });
     job.limits.concurrency = args.concurrency.unwrap_or(crate::cli::DEFAULT_CONCURRENCY);
+    let hosts = targets.map(<[Target]>::len);
     let units = units(executor, &*built, &job, hosts);
-    let demand = demand(executor, units);
+    let demand = demand(executor, units, targets.unwrap_or(&[]));
     let (soft, hard) = fanout_engine::limits::nofile_limit();
     let open = fanout_engine::limits::open_fds_now();
     findings.push(checks::open_files(&demand, open, soft, hard));
@@ -324,16 +329,18 @@ fn units(executor: ExecutorName, built: &dyn Executor, job: &Job, hosts: Option<
     }
 }
 
-/// The executor's own limits estimate for `units` in flight.
-fn demand(executor: ExecutorName, units: usize) -> Demand {
+/// The executor's own limits estimate for `units` in flight, reaching
+/// `targets` (a worker process holds its hosts' files itself).
+fn demand(executor: ExecutorName, units: usize, targets: &[Target]) -> Demand {
     match executor {
         ExecutorName::Seq => fanout_exec_threads::sequential_demand(units, KIND),
         ExecutorName::Threads | ExecutorName::Rayon => {
             fanout_exec_threads::pool_demand(units, KIND)
         }
-        ExecutorName::Process => fanout_exec_process::limits_demand(units, KIND),
+        ExecutorName::Process => return fanout_exec_process::limits_demand(units, KIND),
         _ => fanout_exec_async::limits_demand(units, KIND),
     }
+    .reaching(KIND, targets)
 }
 
 fn read_proc(path: &str, parse: impl Fn(&str) -> Option<u64>) -> Option<u64> {

@@ -39,9 +39,10 @@ pub struct Demand {
 /// Open files a host of `kind` holds while it runs in this process.
 pub fn fds_per_host(kind: TaskKind) -> u64 {
     match kind {
-        // The TCP socket, and the probe's second one after a failed
-        // key exchange.
-        TaskKind::Exec | TaskKind::Cli => 2,
+        // The TCP socket. The probe that explains a failed key exchange
+        // connects again only once the failed session's socket is closed.
+        // A jump host or a proxy command adds [`route_fds`].
+        TaskKind::Exec | TaskKind::Cli => 1,
         // The TCP socket of the host's connection (kept alive in the
         // run's pool) and one being opened.
         TaskKind::Http => 2,
@@ -51,6 +52,52 @@ pub fn fds_per_host(kind: TaskKind) -> u64 {
         // seven.
         TaskKind::Local => 7,
         TaskKind::Sleep | TaskKind::Cpu => 0,
+    }
+}
+
+/// Open files a host of `kind` holds beyond [`fds_per_host`] for the way
+/// it is reached, the most any of `targets` needs: on ssh2, each jump hop
+/// is a session of its own bridged through a socket pair (its TCP socket
+/// or the previous pair's end, and the pair's two ends: 2 more per hop);
+/// a proxy command's socket pair end and its stderr pipe stand for the
+/// TCP socket and 2 more. russh's hops are channels on one socket, so this
+/// is an upper bound there.
+pub fn route_fds(kind: TaskKind, targets: &[fanout_core::Target]) -> u64 {
+    if !matches!(kind, TaskKind::Exec | TaskKind::Cli) {
+        return 0;
+    }
+    let route = |t: &fanout_core::Target| {
+        let hops = u64::try_from(t.reach.jump.len()).unwrap_or(u64::MAX);
+        let proxy = if t.reach.proxy_command.is_some() {
+            2
+        } else {
+            0
+        };
+        hops.saturating_mul(2).saturating_add(proxy)
+    };
+    targets.iter().map(route).max().unwrap_or(0)
+}
+
+impl Demand {
+    /// `2 open files per host`, `1 open file per host`: the files each
+    /// unit holds, in words.
+    pub fn files_each(&self) -> String {
+        let n = self.fds_per_unit;
+        let are = if n == 1 {
+            self.fds_are
+                .replacen("files", "file", 1)
+                .replacen("ends", "end", 1)
+        } else {
+            self.fds_are.clone()
+        };
+        format!("{n} {are}")
+    }
+
+    /// This demand with each unit also holding the files of the way its
+    /// hosts are reached ([`route_fds`]).
+    pub fn reaching(mut self, kind: TaskKind, targets: &[fanout_core::Target]) -> Self {
+        self.fds_per_unit = self.fds_per_unit.saturating_add(route_fds(kind, targets));
+        self
     }
 }
 
@@ -173,9 +220,11 @@ pub fn check_fds(demand: &Demand, open: u64, soft: u64, hard: u64) -> Result<(),
         format!(" (its hard limit is {hard}: only an administrator can raise it)")
     };
     Err(format!(
-        "-c {} {} need about {need} open files in fanout ({} {}, {open} already open), but the \
+        "-c {} {} need about {need} open files in fanout ({}, {open} already open), but the \
          open-file limit (ulimit -n) is {soft}; lower -c to {fit}{raise}",
-        demand.units, demand.units_are, demand.fds_per_unit, demand.fds_are
+        demand.units,
+        demand.units_are,
+        demand.files_each()
     ))
 }
 
@@ -319,6 +368,29 @@ mod tests {
             tasks_per_unit: tasks,
             tasks_fixed: 0,
         }
+    }
+
+    #[test]
+    fn a_direct_ssh_host_holds_one_file_and_a_route_adds_its_own() {
+        use fanout_core::{JumpHop, Target};
+        let direct = Target::new("r1", "127.0.0.1");
+        assert_eq!(fds_per_host(TaskKind::Exec), 1);
+        assert_eq!(route_fds(TaskKind::Exec, std::slice::from_ref(&direct)), 0);
+        let mut jumped = Target::new("r2", "127.0.0.2");
+        jumped.reach.jump = vec![JumpHop::default(), JumpHop::default()];
+        let mut proxied = Target::new("r3", "127.0.0.3");
+        proxied.reach.proxy_command = Some("nc %h %p".into());
+        let all = [direct, jumped, proxied.clone()];
+        // The most any host needs: two hops, 2 each.
+        assert_eq!(route_fds(TaskKind::Cli, &all), 4);
+        assert_eq!(route_fds(TaskKind::Exec, std::slice::from_ref(&proxied)), 2);
+        // Tasks without SSH reach no device through a route.
+        assert_eq!(route_fds(TaskKind::Sleep, &all), 0);
+        let d = hosts_demand(10, TaskKind::Cli, 1, "pool threads").reaching(TaskKind::Cli, &all);
+        assert_eq!(d.fds_per_unit, 5);
+        assert_eq!(d.files_each(), "5 open files per host");
+        let one = hosts_demand(10, TaskKind::Exec, 1, "pool threads");
+        assert_eq!(one.files_each(), "1 open file per host");
     }
 
     #[test]

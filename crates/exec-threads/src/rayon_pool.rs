@@ -107,7 +107,7 @@ impl Executor for Rayon {
         }
         let concurrency = self.concurrency(job);
         // Every pool thread counts against the process limit, busy or not.
-        settings::check_threads(threads, job.task.kind()).map_err(setup)?;
+        settings::check_threads(threads, job.task.kind(), targets).map_err(setup)?;
         let transports = Transports::for_job(job).map_err(|e| setup(e.to_string()))?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

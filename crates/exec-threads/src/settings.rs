@@ -1,7 +1,7 @@
 //! Pool settings of the thread executors (stack size, thread count) and
 //! the check that a pool fits this process's limits.
 
-use fanout_core::TaskKind;
+use fanout_core::{Target, TaskKind};
 use fanout_engine::limits::{Demand, check_limits, hosts_demand};
 
 /// Default stack of a pool thread: 256 KiB. ssh2 (libssh2 + OpenSSL) needs
@@ -30,8 +30,12 @@ pub enum BuildError {
 
 /// Checks that a pool of `threads` threads, each running a host of `kind`
 /// at a time, fits this process's limits.
-pub(crate) fn check_threads(threads: usize, kind: TaskKind) -> Result<(), String> {
-    check_limits(&pool_demand(threads, kind))
+pub(crate) fn check_threads(
+    threads: usize,
+    kind: TaskKind,
+    targets: &[Target],
+) -> Result<(), String> {
+    check_limits(&pool_demand(threads, kind).reaching(kind, targets))
 }
 
 /// What a pool of `threads` threads (-e threads, -e rayon), each running a

@@ -111,7 +111,7 @@ impl Executor for ThreadPool {
             )));
         }
         let threads = concurrency.min(targets.len());
-        settings::check_threads(threads, job.task.kind()).map_err(setup)?;
+        settings::check_threads(threads, job.task.kind(), targets).map_err(setup)?;
         let transports = Transports::for_job(job).map_err(|e| setup(e.to_string()))?;
         let limiter = ConnectRate::for_limits(&job.limits);
         let run_cancel = cancel.child();

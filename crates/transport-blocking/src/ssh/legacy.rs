@@ -28,10 +28,12 @@ pub(super) struct Offer {
 }
 
 /// The protocol error for a handshake that found no common algorithm.
+/// The failed session must be gone by now (its socket closed), so that a
+/// host holds one descriptor at a time, as [`fanout_engine::fds_per_host`]
+/// counts; what this build supports is asked of a fresh, unconnected one.
 pub(super) fn explain(
     target: &Target,
     e: &ssh2::Error,
-    session: &Session,
     cancel: &CancelToken,
     deadline: &Deadline,
 ) -> AttemptError {
@@ -41,7 +43,14 @@ pub(super) fn explain(
         Some(First::Disconnect { code, description }) => {
             return text::disconnected_in_handshake(target, code, &description);
         }
-        Some(First::Offer(offer)) => describe(target, &offer, session),
+        Some(First::Offer(offer)) => match Session::new() {
+            Ok(session) => describe(target, &offer, &session),
+            Err(_) => format!(
+                "SSH handshake with {} failed: {} (no algorithm in common); check the device's SSH algorithms",
+                endpoint(target),
+                e.message()
+            ),
+        },
         None => format!(
             "SSH handshake with {} failed: {} (no algorithm in common, and the device's offer could not be read); \
              check the device's SSH algorithms",

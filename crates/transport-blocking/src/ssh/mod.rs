@@ -137,9 +137,11 @@ fn connect_over<'a>(
         cancel,
     };
     let mut handshaking = conn.session.clone();
-    match conn.drive(deadline, || handshaking.handshake()) {
+    let handshake = conn.drive(deadline, || handshaking.handshake());
+    drop(handshaking);
+    match handshake {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(handshake_error(&conn, &e, target, cancel, deadline)),
+        Ok(Err(e)) => return Err(handshake_error(conn, &e, target, cancel, deadline)),
         Err(halt) => return Err(conn.halted(halt, deadline, Vec::new())),
     }
     let (blob, _) = conn.session.host_key().ok_or_else(|| {
@@ -171,16 +173,18 @@ fn new_session() -> Result<Session, AttemptError> {
 }
 
 fn handshake_error(
-    conn: &Conn<'_>,
+    conn: Conn<'_>,
     e: &ssh2::Error,
     target: &Target,
     cancel: &CancelToken,
     deadline: &Deadline,
 ) -> AttemptError {
     match e.code() {
-        // -5 kex failure, -8 key exchange failure, -33 method not supported.
+        // -5 kex failure, -8 key exchange failure, -33 method not supported:
+        // the probe connects again, once this connection's socket is closed.
         ErrorCode::Session(-5 | -8 | -33) => {
-            legacy::explain(target, e, &conn.session, cancel, deadline)
+            drop(conn);
+            legacy::explain(target, e, cancel, deadline)
         }
         // -2 banner not received, -7 / -43 socket send / receive failed,
         // -13 the device disconnected: it cut the handshake off.
