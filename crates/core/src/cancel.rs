@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 /// [`is_cancelled`](Self::is_cancelled) between steps and use
 /// [`sleep`](Self::sleep), which wakes at once when the token is cancelled.
 /// Async executors await [`cancelled`](Self::cancelled), a runtime-agnostic
-/// future woken by [`cancel`](Self::cancel).
+/// future woken by [`cancel`](Self::cancel). Code blocked in `poll(2)` on a
+/// socket adds [`wake_fd`](Self::wake_fd) to its set instead of waking on a
+/// timer to look at the flag.
 #[derive(Clone, Default)]
 pub struct CancelToken {
     inner: Arc<Inner>,
@@ -27,6 +29,9 @@ struct Inner {
     children: Mutex<Vec<std::sync::Weak<Inner>>>,
     /// Wakers of pending [`Cancelled`] futures, by registration number.
     wakers: Mutex<Wakers>,
+    /// The descriptor of [`CancelToken::wake_fd`], made on first use
+    /// (`None` inside: the system gave none).
+    wake_fd: std::sync::OnceLock<Option<wake::WakeFd>>,
 }
 
 #[derive(Default)]
@@ -49,6 +54,12 @@ impl CancelToken {
 
     fn cancel_inner(inner: &Inner) {
         inner.cancelled.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `wake_fd`: either this sees the
+        // descriptor, or its maker sees the flag (and signals it itself).
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if let Some(Some(fd)) = inner.wake_fd.get() {
+            fd.signal();
+        }
         {
             let _guard = inner.lock.lock().unwrap_or_else(|e| e.into_inner());
             inner.wake.notify_all();
@@ -86,6 +97,21 @@ impl CancelToken {
             child.cancel();
         }
         child
+    }
+
+    /// A descriptor that becomes readable once the token is cancelled, and
+    /// stays readable: blocking code polls it beside its socket and so
+    /// needs no timer to notice a cancel. One per token, made on first use
+    /// and closed with the token's last clone; `None` where the system
+    /// gives none (then wake on a short timer and ask
+    /// [`is_cancelled`](Self::is_cancelled)). Never read from it.
+    pub fn wake_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        let fd = self.inner.wake_fd.get_or_init(wake::WakeFd::new).as_ref()?;
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.is_cancelled() {
+            fd.signal();
+        }
+        Some(fd.borrow())
     }
 
     /// Whether [`cancel`](Self::cancel) was called.
@@ -212,9 +238,86 @@ impl std::fmt::Debug for CancelToken {
     }
 }
 
+/// The descriptor behind [`CancelToken::wake_fd`]: an eventfd on Linux.
+mod wake {
+    use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+    pub(super) struct WakeFd(OwnedFd);
+
+    impl WakeFd {
+        #[cfg(target_os = "linux")]
+        pub(super) fn new() -> Option<Self> {
+            use std::os::fd::FromRawFd;
+            // SAFETY: eventfd has no preconditions; the result is checked.
+            let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+            // SAFETY: a fresh descriptor nobody else owns.
+            (fd >= 0).then(|| Self(unsafe { OwnedFd::from_raw_fd(fd) }))
+        }
+
+        #[cfg(not(target_os = "linux"))]
+        pub(super) fn new() -> Option<Self> {
+            None
+        }
+
+        /// Makes the descriptor readable (again: writes add up, and nobody
+        /// reads them back).
+        pub(super) fn signal(&self) {
+            use std::os::fd::AsRawFd;
+            let one: u64 = 1;
+            // SAFETY: writes 8 bytes we own to an eventfd we own; a full
+            // counter (EAGAIN) is still readable, which is all we want.
+            unsafe {
+                libc::write(self.0.as_raw_fd(), (&raw const one).cast(), 8);
+            }
+        }
+
+        pub(super) fn borrow(&self) -> BorrowedFd<'_> {
+            self.0.as_fd()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `fd` is readable now.
+    #[cfg(target_os = "linux")]
+    fn readable(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: polls one pollfd we own, without waiting.
+        unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn wake_fd_turns_readable_on_cancel_and_stays_so() {
+        let parent = CancelToken::new();
+        let child = parent.child();
+        let fd = child.wake_fd().expect("an eventfd");
+        assert!(!readable(fd), "not cancelled yet");
+        parent.cancel();
+        assert!(
+            readable(fd),
+            "a parent's cancel reaches the child's descriptor"
+        );
+        assert!(readable(fd), "level-triggered: still readable");
+        // Made after the cancel: readable from the start.
+        let late = CancelToken::new();
+        late.cancel();
+        assert!(readable(late.wake_fd().expect("an eventfd")));
+        // One descriptor per token, shared by its clones.
+        let clone = child.clone();
+        assert_eq!(
+            std::os::fd::AsRawFd::as_raw_fd(&clone.wake_fd().unwrap()),
+            std::os::fd::AsRawFd::as_raw_fd(&fd)
+        );
+    }
 
     #[test]
     fn sleep_wakes_on_cancel() {

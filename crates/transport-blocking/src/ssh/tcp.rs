@@ -13,7 +13,7 @@ use fanout_core::{CancelToken, Target};
 
 use fanout_transport::ssh::text;
 
-use super::conn::{TICK, poll};
+use super::conn::{TICK, poll_cancellable};
 use fanout_engine::{AttemptError, Deadline};
 
 /// A connected, non-blocking TCP stream to the target, with `TCP_NODELAY`.
@@ -152,8 +152,12 @@ fn connect_one(
             if deadline.passed() {
                 return Err(deadline.timeout_error(Vec::new()));
             }
-            let wait = deadline.remaining().map_or(TICK, |left| left.min(TICK));
-            if poll(stream.as_raw_fd(), libc::POLLOUT, wait) {
+            if poll_cancellable(
+                stream.as_raw_fd(),
+                libc::POLLOUT,
+                deadline.remaining(),
+                cancel,
+            ) {
                 break;
             }
         }

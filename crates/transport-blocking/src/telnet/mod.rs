@@ -18,7 +18,7 @@ use fanout_netcli::Stage;
 use fanout_transport::ssh::CLOSE_WAIT;
 use fanout_transport::telnet::{self, Client, Step, max_attempt};
 
-use crate::ssh::conn::{TICK, poll};
+use crate::ssh::conn::poll_cancellable;
 use crate::ssh::tcp;
 
 /// Bytes read per call.
@@ -102,10 +102,9 @@ fn check(deadline: &Deadline, cancel: &CancelToken) -> Result<(), Stop> {
     Ok(())
 }
 
-/// Waits for the socket to be ready for `events`, at most one tick.
-fn wait(stream: &TcpStream, events: libc::c_short, deadline: &Deadline) {
-    let wait = deadline.remaining().map_or(TICK, |left| left.min(TICK));
-    poll(stream.as_raw_fd(), events, wait);
+/// Waits for the socket to be ready for `events`, the deadline or a cancel.
+fn wait(stream: &TcpStream, events: libc::c_short, deadline: &Deadline, cancel: &CancelToken) {
+    poll_cancellable(stream.as_raw_fd(), events, deadline.remaining(), cancel);
 }
 
 fn write_all(
@@ -120,7 +119,7 @@ fn write_all(
             Ok(0) => return Err(Stop::Closed),
             Ok(n) => bytes = &bytes[n..],
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait(stream, libc::POLLOUT, deadline)
+                wait(stream, libc::POLLOUT, deadline, cancel)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return Err(Stop::Closed),
@@ -142,7 +141,9 @@ fn read_some(
         match stream.read(buf) {
             Ok(0) => return Err(Stop::Closed),
             Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait(stream, libc::POLLIN, deadline),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait(stream, libc::POLLIN, deadline, cancel)
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return Err(Stop::Closed),
         }
@@ -171,7 +172,9 @@ fn close(stream: &mut TcpStream, host: HostDeadline, cancel: &CancelToken) {
         match stream.read(&mut sink) {
             Ok(0) => return,
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait(stream, libc::POLLIN, &bye),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait(stream, libc::POLLIN, &bye, cancel)
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return,
         }
