@@ -13,6 +13,7 @@
 mod auth;
 pub(crate) mod conn;
 mod exec;
+mod gate;
 mod jump;
 mod legacy;
 mod proxy;
@@ -77,6 +78,11 @@ pub(crate) fn attempt(
     // the session is made).
     methods(&shared.verifier, target)?;
 
+    // A handshake slot (the jump hosts' handshakes and the device's), before
+    // any phase's clock starts.
+    let Some(slot) = shared.handshakes.acquire(cancel) else {
+        return Err(AttemptError::cancelled());
+    };
     // Jump hosts (each in the connect and auth phases) or a proxy command
     // first, when the target has them; dropped last, after the device.
     let (through, mut route) = jump::open(shared, job, target, host_deadline, cancel, progress)?;
@@ -87,6 +93,7 @@ pub(crate) fn attempt(
         None => tcp::connect(target, cancel, &deadline)
             .and_then(|tcp| connect_over(target, shared, cancel, &deadline, tcp)),
     };
+    drop(slot);
     progress.timings.connect += started.elapsed();
     let conn = match (connected, &mut route.proxy) {
         (Ok(conn), _) => conn,

@@ -1,5 +1,5 @@
-//! What every SSH host of a run shares: the host-key verifier and the
-//! private keys read from disk.
+//! What every SSH host of a run shares: the host-key verifier, the
+//! private keys read from disk and the handshake slots.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,13 +9,17 @@ use std::sync::{Arc, Mutex};
 use fanout_core::{Job, Secret};
 use fanout_hostkeys::{HostKeyError, HostKeyVerifier};
 
+use super::gate::HandshakeGate;
+
 /// What every SSH host of a run shares: the host-key verifier (known_hosts
-/// read once, `accept-new` appends serialised) and the private keys read
-/// from disk. Built once per run (inside [`Transports`](crate::Transports)).
+/// read once, `accept-new` appends serialised), the private keys read from
+/// disk and the handshake slots ([`HandshakeGate`]). Built once per run
+/// (inside [`Transports`](crate::Transports)).
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) verifier: HostKeyVerifier,
     pub(crate) keys: KeyFiles,
+    pub(crate) handshakes: HandshakeGate,
 }
 
 impl Shared {
@@ -24,6 +28,7 @@ impl Shared {
         Self {
             verifier,
             keys: KeyFiles::default(),
+            handshakes: HandshakeGate::per_core(),
         }
     }
 

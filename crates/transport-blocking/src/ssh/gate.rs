@@ -1,0 +1,172 @@
+//! At most so many SSH handshakes at once in this process, whatever `-c`.
+//!
+//! A handshake is CPU work on both ends (key exchange, host-key check).
+//! The OS shares the CPU between threads fairly, so 10,000 threads that
+//! start their handshakes together all progress together and all finish
+//! late: on 2 cores, 10,000 at once took past the 10 s connect timeout
+//! for thousands of them, where the same handshakes one after another take
+//! about a millisecond each. The gate lets [`HandshakeGate::per_core`]
+//! handshakes run per core and queues the rest in arrival order (a
+//! futex's waiters are woken first come, first served), each waiting at
+//! no CPU cost. A device's connect timeout starts when its handshake does:
+//! the wait, like a `--connect-rate` wait, counts in the host's total time,
+//! not in its connect time. tokio's tasks need no such gate: a runtime
+//! thread runs each task's handshake step to its next wait, in turn.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Wake, Waker};
+
+use fanout_core::CancelToken;
+
+/// Handshakes in progress at once, per core of the machine. Far above what
+/// a loopback fleet needs to keep the CPU busy (a handshake waits on a
+/// round trip or two), and enough for devices a WAN round trip away:
+/// 1,024 on 2 cores, each taking a second, is still about the 900
+/// handshakes a second those 2 cores can do (README, Simulator).
+pub(crate) const PER_CORE: usize = 512;
+
+/// The run's handshake slots.
+#[derive(Debug)]
+pub(crate) struct HandshakeGate {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A handshake slot, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Slot<'a> {
+    gate: &'a HandshakeGate,
+}
+
+impl HandshakeGate {
+    /// A gate of `slots` handshakes at once (at least 1).
+    pub(crate) fn new(slots: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                free: Mutex::new(slots.max(1)),
+                freed: Condvar::new(),
+            }),
+        }
+    }
+
+    /// [`PER_CORE`] slots for each core this process may run on.
+    pub(crate) fn per_core() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::new(cores.saturating_mul(PER_CORE))
+    }
+
+    /// Waits for a slot; `None` once `cancel` is cancelled (at once, also
+    /// while waiting).
+    pub(crate) fn acquire(&self, cancel: &CancelToken) -> Option<Slot<'_>> {
+        let mut free = self.lock();
+        if *free > 0 && !cancel.is_cancelled() {
+            *free -= 1;
+            return Some(Slot { gate: self });
+        }
+        // Woken by a cancel: the token wakes this waker, which takes the
+        // lock before notifying, so a cancel between the check and the
+        // wait below is not missed.
+        let mut cancelled = std::pin::pin!(cancel.cancelled());
+        let waker = Waker::from(self.inner.clone());
+        let registered =
+            std::future::Future::poll(cancelled.as_mut(), &mut Context::from_waker(&waker));
+        if registered.is_ready() {
+            return None;
+        }
+        loop {
+            if cancel.is_cancelled() {
+                return None;
+            }
+            if *free > 0 {
+                *free -= 1;
+                return Some(Slot { gate: self });
+            }
+            free = self
+                .inner
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        self.inner
+            .free
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Wake for Inner {
+    fn wake(self: Arc<Self>) {
+        let _free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        self.freed.notify_all();
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.gate.lock() += 1;
+        self.gate.inner.freed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[test]
+    fn no_more_than_the_slots_hold_at_once_and_every_waiter_gets_one() {
+        let gate = HandshakeGate::new(3);
+        let cancel = CancelToken::new();
+        let inside = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..24 {
+                s.spawn(|| {
+                    let slot = gate.acquire(&cancel).expect("not cancelled");
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(5));
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    drop(slot);
+                });
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 3);
+        assert_eq!(*gate.lock(), 3, "every slot given back");
+    }
+
+    #[test]
+    fn a_cancel_frees_every_waiter_at_once() {
+        let gate = Arc::new(HandshakeGate::new(1));
+        let cancel = CancelToken::new();
+        let held = gate.acquire(&cancel).expect("a free slot");
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..4 {
+            let (gate, cancel, tx) = (gate.clone(), cancel.clone(), tx.clone());
+            std::thread::spawn(move || {
+                let _ = tx.send(gate.acquire(&cancel).is_none());
+            });
+        }
+        assert!(
+            rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "waiters wait while the slot is held"
+        );
+        cancel.cancel();
+        for _ in 0..4 {
+            let got = rx.recv_timeout(Duration::from_secs(10));
+            assert_eq!(got, Ok(true), "a cancelled waiter returns, without a slot");
+        }
+        drop(held);
+        assert!(gate.acquire(&cancel).is_none(), "cancelled before asking");
+        assert_eq!(*gate.lock(), 1);
+    }
+}
