@@ -45,35 +45,39 @@ use crate::cli::{Cli, Command, InventoryCommand, SimCommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc v3's `mi_option_arena_eager_commit` (libmimalloc-sys 0.1.49,
-/// c_src/mimalloc/v3/include/mimalloc.h; the crate names no constant for it).
-const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+/// mimalloc v3's `mi_option_allow_thp` (libmimalloc-sys 0.1.49,
+/// c_src/mimalloc/v3/include/mimalloc.h; the crate names no constant for
+/// it). A test below checks its neighbours' defaults, so that a crate bump
+/// that renumbers the options fails there rather than setting another one.
+const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 
-/// mimalloc's arenas committed as they are used, not whole when reserved
-/// (what `MIMALLOC_ARENA_EAGER_COMMIT=0` does; that variable, if set, still
-/// wins). Set from the ELF initialisers, before the first allocation
-/// reserves an arena: set at the top of `main` it came too late (10,000 SSH
-/// sessions stayed at 1.27 GiB). Measured on 2 cores (BENCHMARKS.md): 10,000
-/// SSH sessions 1.40 -> 0.91 GiB peak RSS, 1,000,000 sleeping hosts 2.3-2.5
-/// -> 1.8-2.0 s `wall_s` (the system time of faulting in committed pages).
+/// No transparent huge pages under mimalloc (what `MIMALLOC_ALLOW_THP=0`
+/// does; that variable, if set, still wins). Debian's kernels back only
+/// `madvise`d memory with 2 MiB pages, and mimalloc madvises its arenas, so
+/// each thread's first 64 KiB page could cost a whole huge page: 10,000
+/// ssh2 sessions on `-e threads -c 10000` peaked at 11 GiB with it and
+/// 2.2 GiB without, and the 10,000 async SSH sessions at 1.40 GiB with it
+/// and 0.90 GiB without (BENCHMARKS.md). Set from the ELF initialisers
+/// (after mimalloc's own, before the first allocation reserves an arena):
+/// set at the top of `main` it came too late.
 #[cfg(target_os = "linux")]
 #[used]
 #[unsafe(link_section = ".init_array")]
-static COMMIT_MEMORY_LAZILY: extern "C" fn() = {
+static NO_HUGE_PAGES: extern "C" fn() = {
     unsafe extern "C" {
         fn getenv(name: *const std::ffi::c_char) -> *const std::ffi::c_char;
     }
-    extern "C" fn commit_memory_lazily() {
+    extern "C" fn no_huge_pages() {
         // No allocation here (an allocation would reserve the first arena):
         // libc's getenv, not std::env.
         // SAFETY: a NUL-terminated name; nothing writes the environment yet.
-        let set = unsafe { !getenv(c"MIMALLOC_ARENA_EAGER_COMMIT".as_ptr()).is_null() };
+        let set = unsafe { !getenv(c"MIMALLOC_ALLOW_THP".as_ptr()).is_null() };
         if !set {
             // SAFETY: sets one of mimalloc's option words; any value is valid.
-            unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+            unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0) };
         }
     }
-    commit_memory_lazily
+    no_huge_pages
 };
 
 fn main() -> ExitCode {
@@ -109,6 +113,25 @@ fn main() -> ExitCode {
             // configuration problem (host failures are outcomes, exit 1).
             note!("error: {err:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    /// The options around [`super::MI_OPTION_ALLOW_THP`] hold the defaults
+    /// the v3 header gives them (page_max_reclaim -1, page_cross_thread_max_reclaim
+    /// 32, minimal_purge_size 0), and it holds what the initialiser set: the
+    /// index still names `allow_thp`.
+    #[test]
+    fn the_huge_page_option_is_the_one_set() {
+        use libmimalloc_sys::mi_option_get;
+        // SAFETY: reads mimalloc's option words.
+        let around = unsafe { [mi_option_get(41), mi_option_get(42), mi_option_get(44)] };
+        assert_eq!(around, [-1, 32, 0], "mimalloc's options were renumbered");
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+            // SAFETY: reads one of mimalloc's option words.
+            assert_eq!(unsafe { mi_option_get(super::MI_OPTION_ALLOW_THP) }, 0);
         }
     }
 }
