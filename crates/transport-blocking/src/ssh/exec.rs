@@ -52,6 +52,13 @@ pub(super) fn run(
         if channel.eof() {
             break;
         }
+        // Reading one stream pulls every packet off the socket into
+        // libssh2's queue: stdout that arrived while stderr was read is
+        // queued, not on the socket, and a wait on the socket would miss it
+        // (the wait has no tick to end it). Read again instead.
+        if !progressed && channel.read_window().available > 0 {
+            progressed = true;
+        }
         // Checked on every pass, data or not: a device that streams output
         // forever still times out, and Ctrl-C still stops it.
         let halted = if progressed {
