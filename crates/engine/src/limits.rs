@@ -41,7 +41,7 @@ pub fn fds_per_host(kind: TaskKind) -> u64 {
     match kind {
         // The TCP socket. The probe that explains a failed key exchange
         // connects again only once the failed session's socket is closed.
-        // A jump host or a proxy command adds [`route_fds`].
+        // A jump host, a proxy command or ssh-agent adds [`route_fds`].
         TaskKind::Exec | TaskKind::Cli => 1,
         // The TCP socket of the host's connection (kept alive in the
         // run's pool) and one being opened.
@@ -56,12 +56,13 @@ pub fn fds_per_host(kind: TaskKind) -> u64 {
 }
 
 /// Open files a host of `kind` holds beyond [`fds_per_host`] for the way
-/// it is reached, the most any of `targets` needs: on ssh2, each jump hop
-/// is a session of its own bridged through a socket pair (its TCP socket
-/// or the previous pair's end, and the pair's two ends: 2 more per hop);
-/// a proxy command's socket pair end and its stderr pipe stand for the
-/// TCP socket and 2 more. russh's hops are channels on one socket, so this
-/// is an upper bound there.
+/// it is reached and logged into, the most any of `targets` needs: on
+/// ssh2, each jump hop is a session of its own bridged through a socket
+/// pair (its TCP socket or the previous pair's end, and the pair's two
+/// ends: 2 more per hop); a proxy command's socket pair end and its stderr
+/// pipe stand for the TCP socket and 2 more; `agent: true` opens the
+/// ssh-agent's socket while logging in (1 more). russh's hops are channels
+/// on one socket, so this is an upper bound there.
 pub fn route_fds(kind: TaskKind, targets: &[fanout_core::Target]) -> u64 {
     if !matches!(kind, TaskKind::Exec | TaskKind::Cli) {
         return 0;
@@ -73,7 +74,10 @@ pub fn route_fds(kind: TaskKind, targets: &[fanout_core::Target]) -> u64 {
         } else {
             0
         };
-        hops.saturating_mul(2).saturating_add(proxy)
+        let agent = u64::from(t.credentials.agent);
+        hops.saturating_mul(2)
+            .saturating_add(proxy)
+            .saturating_add(agent)
     };
     targets.iter().map(route).max().unwrap_or(0)
 }
@@ -380,6 +384,9 @@ mod tests {
         jumped.reach.jump = vec![JumpHop::default(), JumpHop::default()];
         let mut proxied = Target::new("r3", "127.0.0.3");
         proxied.reach.proxy_command = Some("nc %h %p".into());
+        let mut agent = Target::new("r4", "127.0.0.4");
+        agent.credentials.agent = true;
+        assert_eq!(route_fds(TaskKind::Exec, std::slice::from_ref(&agent)), 1);
         let all = [direct, jumped, proxied.clone()];
         // The most any host needs: two hops, 2 each.
         assert_eq!(route_fds(TaskKind::Cli, &all), 4);

@@ -6,17 +6,23 @@
 //! late: on 2 cores, 10,000 at once took past the 10 s connect timeout
 //! for thousands of them, where the same handshakes one after another take
 //! about a millisecond each. The gate lets [`HandshakeGate::per_core`]
-//! handshakes run per core and queues the rest in arrival order (a
-//! futex's waiters are woken first come, first served), each waiting at
-//! no CPU cost. A device's connect timeout starts when its handshake does:
-//! the wait, like a `--connect-rate` wait, counts in the host's total time,
-//! not in its connect time. tokio's tasks need no such gate: a runtime
-//! thread runs each task's handshake step to its next wait, in turn.
+//! handshakes run per core and queues the rest, roughly in arrival order
+//! (a futex wakes its waiters first come, first served, though a host
+//! arriving as a slot frees may take it first), each waiting at no CPU
+//! cost. A slot is taken once the TCP connection (or the jump host's
+//! channel) is open, so a device that does not answer holds none, and
+//! given back when the handshake and host-key check are over. The connect
+//! clock stops while the host waits: the wait, like a `--connect-rate`
+//! wait, counts in the host's total time, not in its connect time, and the
+//! host's own timeout (`--timeout host=`) still applies. tokio's tasks need
+//! no such gate: a runtime thread runs each task's handshake step to its
+//! next wait, in turn.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Wake, Waker};
 
 use fanout_core::CancelToken;
+use fanout_engine::{AttemptError, Deadline};
 
 /// Handshakes in progress at once, per core of the machine. Far above what
 /// a loopback fleet needs to keep the CPU busy (a handshake waits on a
@@ -60,13 +66,17 @@ impl HandshakeGate {
         Self::new(cores.saturating_mul(PER_CORE))
     }
 
-    /// Waits for a slot; `None` once `cancel` is cancelled (at once, also
-    /// while waiting).
-    pub(crate) fn acquire(&self, cancel: &CancelToken) -> Option<Slot<'_>> {
+    /// Waits for a slot, until `deadline` (the host's own: a queued host
+    /// still times out on time) or a cancel, whichever comes first.
+    pub(crate) fn acquire(
+        &self,
+        cancel: &CancelToken,
+        deadline: &Deadline,
+    ) -> Result<Slot<'_>, AttemptError> {
         let mut free = self.lock();
         if *free > 0 && !cancel.is_cancelled() {
             *free -= 1;
-            return Some(Slot { gate: self });
+            return Ok(Slot { gate: self });
         }
         // Woken by a cancel: the token wakes this waker, which takes the
         // lock before notifying, so a cancel between the check and the
@@ -76,21 +86,27 @@ impl HandshakeGate {
         let registered =
             std::future::Future::poll(cancelled.as_mut(), &mut Context::from_waker(&waker));
         if registered.is_ready() {
-            return None;
+            return Err(AttemptError::cancelled());
         }
         loop {
             if cancel.is_cancelled() {
-                return None;
+                return Err(AttemptError::cancelled());
             }
             if *free > 0 {
                 *free -= 1;
-                return Some(Slot { gate: self });
+                return Ok(Slot { gate: self });
             }
-            free = self
-                .inner
-                .freed
-                .wait(free)
-                .unwrap_or_else(PoisonError::into_inner);
+            let freed = &self.inner.freed;
+            free = match deadline.remaining() {
+                None => freed.wait(free).unwrap_or_else(PoisonError::into_inner),
+                Some(left) if left.is_zero() => return Err(deadline.timeout_error(Vec::new())),
+                Some(left) => {
+                    freed
+                        .wait_timeout(free, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
     }
 
@@ -119,8 +135,9 @@ impl Drop for Slot<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fanout_core::Phase;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn no_more_than_the_slots_hold_at_once_and_every_waiter_gets_one() {
@@ -131,7 +148,7 @@ mod tests {
         std::thread::scope(|s| {
             for _ in 0..24 {
                 s.spawn(|| {
-                    let slot = gate.acquire(&cancel).expect("not cancelled");
+                    let slot = gate.acquire(&cancel, &forever()).expect("not cancelled");
                     let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(5));
@@ -148,12 +165,13 @@ mod tests {
     fn a_cancel_frees_every_waiter_at_once() {
         let gate = Arc::new(HandshakeGate::new(1));
         let cancel = CancelToken::new();
-        let held = gate.acquire(&cancel).expect("a free slot");
+        let held = gate.acquire(&cancel, &forever()).expect("a free slot");
         let (tx, rx) = std::sync::mpsc::channel();
         for _ in 0..4 {
             let (gate, cancel, tx) = (gate.clone(), cancel.clone(), tx.clone());
             std::thread::spawn(move || {
-                let _ = tx.send(gate.acquire(&cancel).is_none());
+                let got = gate.acquire(&cancel, &forever());
+                let _ = tx.send(got.err().map(|e| e.kind));
             });
         }
         assert!(
@@ -163,10 +181,42 @@ mod tests {
         cancel.cancel();
         for _ in 0..4 {
             let got = rx.recv_timeout(Duration::from_secs(10));
-            assert_eq!(got, Ok(true), "a cancelled waiter returns, without a slot");
+            assert_eq!(
+                got,
+                Ok(Some(fanout_core::ErrorKind::Cancelled)),
+                "a cancelled waiter returns, without a slot"
+            );
         }
         drop(held);
-        assert!(gate.acquire(&cancel).is_none(), "cancelled before asking");
+        assert!(
+            gate.acquire(&cancel, &forever()).is_err(),
+            "cancelled before asking"
+        );
         assert_eq!(*gate.lock(), 1);
+    }
+
+    #[test]
+    fn a_queued_host_times_out_at_its_own_deadline() {
+        let gate = HandshakeGate::new(1);
+        let cancel = CancelToken::new();
+        let _held = gate.acquire(&cancel, &forever()).expect("a free slot");
+        let started = Instant::now();
+        let host = Some((
+            started + Duration::from_millis(300),
+            Duration::from_millis(300),
+        ));
+        let deadline = Deadline::new(started, Phase::Host, None, host);
+        let err = gate.acquire(&cancel, &deadline).expect_err("no slot frees");
+        assert_eq!(err.kind, fanout_core::ErrorKind::Timeout);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+    }
+
+    /// No deadline at all.
+    fn forever() -> Deadline {
+        Deadline::new(Instant::now(), Phase::Connect, None, None)
     }
 }

@@ -78,23 +78,31 @@ pub(crate) fn attempt(
     // the session is made).
     methods(&shared.verifier, target)?;
 
-    // A handshake slot (the jump hosts' handshakes and the device's), before
-    // any phase's clock starts.
-    let Some(slot) = shared.handshakes.acquire(cancel) else {
-        return Err(AttemptError::cancelled());
-    };
     // Jump hosts (each in the connect and auth phases) or a proxy command
     // first, when the target has them; dropped last, after the device.
     let (through, mut route) = jump::open(shared, job, target, host_deadline, cancel, progress)?;
 
     let (deadline, started) = progress.enter(job, target, Phase::Connect, host_deadline);
-    let connected = match through {
-        Some(socket) => connect_over(target, shared, cancel, &deadline, socket),
-        None => tcp::connect(target, cancel, &deadline)
-            .and_then(|tcp| connect_over(target, shared, cancel, &deadline, tcp)),
+    let stream = match through {
+        Some(socket) => Ok(Dialled::Through(socket)),
+        None => tcp::connect(target, cancel, &deadline).map(Dialled::Tcp),
     };
-    drop(slot);
-    progress.timings.connect += started.elapsed();
+    // The handshake waits for a slot ([`gate`]); the connect clock stops
+    // meanwhile (the wait counts in the host's total only), the host's own
+    // deadline does not.
+    let mut waited = Duration::ZERO;
+    let connected = stream.and_then(|stream| {
+        let asked = std::time::Instant::now();
+        let host = Deadline::new(started, Phase::Host, None, host_deadline);
+        let slot = shared.handshakes.acquire(cancel, &host)?;
+        waited = asked.elapsed();
+        let deadline =
+            Deadline::for_phase(job, target, Phase::Connect, started + waited, host_deadline);
+        let conn = connect_over(target, shared, cancel, &deadline, stream);
+        drop(slot);
+        conn
+    });
+    progress.timings.connect += started.elapsed().saturating_sub(waited);
     let conn = match (connected, &mut route.proxy) {
         (Ok(conn), _) => conn,
         (Err(e), Some(proxy)) => return Err(proxy.explain(target, e)),
@@ -122,6 +130,22 @@ pub(crate) fn attempt(
     drop(conn);
     drop(route);
     result
+}
+
+/// The device's end of the way to it: a TCP socket, or a jump host's
+/// channel (or a proxy command's stdio) bridged to a socket pair.
+enum Dialled {
+    Tcp(std::net::TcpStream),
+    Through(std::os::unix::net::UnixStream),
+}
+
+impl AsRawFd for Dialled {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            Self::Tcp(s) => s.as_raw_fd(),
+            Self::Through(s) => s.as_raw_fd(),
+        }
+    }
 }
 
 /// Handshake and host-key check over `stream` (a TCP socket, a jump

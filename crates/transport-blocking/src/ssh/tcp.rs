@@ -1,8 +1,8 @@
 //! TCP connect that honours the connect deadline and cancellation: the
 //! host name resolved on a helper thread (getaddrinfo cannot be
-//! interrupted; IP addresses need none), then a non-blocking `connect(2)`
-//! polled in ticks (std's `connect_timeout` could not be interrupted by
-//! Ctrl-C).
+//! interrupted; IP addresses need none; its wait ticks every 100 ms),
+//! then a non-blocking `connect(2)` polled with the cancel descriptor
+//! (std's `connect_timeout` could not be interrupted by Ctrl-C).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
