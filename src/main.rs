@@ -51,15 +51,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// that renumbers the options fails there rather than setting another one.
 const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 
-/// No transparent huge pages under mimalloc (what `MIMALLOC_ALLOW_THP=0`
-/// does; that variable, if set, still wins). Debian's kernels back only
-/// `madvise`d memory with 2 MiB pages, and mimalloc madvises its arenas, so
-/// each thread's first 64 KiB page could cost a whole huge page: 10,000
-/// ssh2 sessions on `-e threads -c 10000` peaked at 11 GiB with it and
-/// 2.2 GiB without, and the 10,000 async SSH sessions at 1.40 GiB with it
-/// and 0.90 GiB without (BENCHMARKS.md). Set from the ELF initialisers
-/// (after mimalloc's own, before the first allocation reserves an arena):
-/// set at the top of `main` it came too late.
+/// mimalloc asks for no transparent huge pages (as `MIMALLOC_ALLOW_THP=0`
+/// would; that variable, if set, still decides). Debian's kernels back
+/// only `madvise`d memory with 2 MiB pages, and mimalloc madvises its
+/// arenas, so each thread's first 64 KiB page could cost a whole huge page:
+/// 10,000 ssh2 sessions on `-e threads -c 10000` peaked at 11 GiB with it
+/// and 1.8 GiB without, and the 10,000 async SSH sessions at 1.40 GiB with
+/// it and 0.90 GiB without (BENCHMARKS.md). Set from the ELF initialisers,
+/// before the first allocation reserves an arena (set at the top of `main`
+/// it came too late), and after mimalloc's own initialisation, which this
+/// runs first: set before it, the option makes mimalloc turn huge pages off
+/// for the whole process with `prctl(PR_SET_THP_DISABLE)`, which every
+/// child (a local command, a proxy command, a compared peer) would
+/// inherit. On a kernel whose THP mode is `always`, set
+/// `MIMALLOC_ALLOW_THP=0` for the same effect as here.
 #[cfg(target_os = "linux")]
 #[used]
 #[unsafe(link_section = ".init_array")]
@@ -72,6 +77,9 @@ static NO_HUGE_PAGES: extern "C" fn() = {
         // libc's getenv, not std::env.
         // SAFETY: a NUL-terminated name; nothing writes the environment yet.
         let set = unsafe { !getenv(c"MIMALLOC_ALLOW_THP".as_ptr()).is_null() };
+        // SAFETY: mimalloc's own initialiser makes the same call; a second
+        // one returns at once.
+        unsafe { libmimalloc_sys::mi_process_init() };
         if !set {
             // SAFETY: sets one of mimalloc's option words; any value is valid.
             unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0) };
@@ -120,9 +128,11 @@ fn main() -> ExitCode {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     /// The options around [`super::MI_OPTION_ALLOW_THP`] hold the defaults
-    /// the v3 header gives them (page_max_reclaim -1, page_cross_thread_max_reclaim
-    /// 32, minimal_purge_size 0), and it holds what the initialiser set: the
-    /// index still names `allow_thp`.
+    /// mimalloc v3's options.c gives them (page_max_reclaim -1,
+    /// page_cross_thread_max_reclaim 32, minimal_purge_size 0), and it holds
+    /// what the initialiser set: the index still names `allow_thp`. And
+    /// huge pages are not turned off for the process (children inherit
+    /// that).
     #[test]
     fn the_huge_page_option_is_the_one_set() {
         use libmimalloc_sys::mi_option_get;
@@ -132,6 +142,11 @@ mod tests {
         if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
             // SAFETY: reads one of mimalloc's option words.
             assert_eq!(unsafe { mi_option_get(super::MI_OPTION_ALLOW_THP) }, 0);
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            assert!(
+                !status.contains("THP_enabled:\t0"),
+                "THP is off for the whole process:\n{status}"
+            );
         }
     }
 }
