@@ -55,7 +55,8 @@ impl CancelToken {
     fn cancel_inner(inner: &Inner) {
         inner.cancelled.store(true, Ordering::SeqCst);
         // Pairs with the fence in `wake_fd`: either this sees the
-        // descriptor, or its maker sees the flag (and signals it itself).
+        // descriptor, or its maker sees the flag (and signals it itself;
+        // a caller that waited in `get_or_init` for the maker sees it made).
         std::sync::atomic::fence(Ordering::SeqCst);
         if let Some(Some(fd)) = inner.wake_fd.get() {
             fd.signal();
@@ -106,10 +107,21 @@ impl CancelToken {
     /// gives none (then wake on a short timer and ask
     /// [`is_cancelled`](Self::is_cancelled)). Never read from it.
     pub fn wake_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        let fd = self.inner.wake_fd.get_or_init(wake::WakeFd::new).as_ref()?;
-        std::sync::atomic::fence(Ordering::SeqCst);
-        if self.is_cancelled() {
-            fd.signal();
+        let mut made = false;
+        let fd = self
+            .inner
+            .wake_fd
+            .get_or_init(|| {
+                made = true;
+                wake::WakeFd::new()
+            })
+            .as_ref()?;
+        // Only its maker can have raced a cancel that did not see it yet.
+        if made {
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if self.is_cancelled() {
+                fd.signal();
+            }
         }
         Some(fd.borrow())
     }

@@ -88,9 +88,7 @@ impl Demand {
     pub fn files_each(&self) -> String {
         let n = self.fds_per_unit;
         let are = if n == 1 {
-            self.fds_are
-                .replacen("files", "file", 1)
-                .replacen("ends", "end", 1)
+            self.fds_are.replacen("files", "file", 1)
         } else {
             self.fds_are.clone()
         };

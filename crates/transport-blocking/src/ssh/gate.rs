@@ -73,21 +73,9 @@ impl HandshakeGate {
         cancel: &CancelToken,
         deadline: &Deadline,
     ) -> Result<Slot<'_>, AttemptError> {
-        let mut free = self.lock();
-        if *free > 0 && !cancel.is_cancelled() {
-            *free -= 1;
-            return Ok(Slot { gate: self });
-        }
-        // Woken by a cancel: the token wakes this waker, which takes the
-        // lock before notifying, so a cancel between the check and the
-        // wait below is not missed.
         let mut cancelled = std::pin::pin!(cancel.cancelled());
-        let waker = Waker::from(self.inner.clone());
-        let registered =
-            std::future::Future::poll(cancelled.as_mut(), &mut Context::from_waker(&waker));
-        if registered.is_ready() {
-            return Err(AttemptError::cancelled());
-        }
+        let mut registered = false;
+        let mut free = self.lock();
         loop {
             if cancel.is_cancelled() {
                 return Err(AttemptError::cancelled());
@@ -95,6 +83,18 @@ impl HandshakeGate {
             if *free > 0 {
                 *free -= 1;
                 return Ok(Slot { gate: self });
+            }
+            // Before the first wait, woken by a cancel: the token wakes
+            // this waker, which takes the lock before notifying, so a
+            // cancel between the check above and the wait is not missed.
+            if !registered {
+                registered = true;
+                let waker = Waker::from(self.inner.clone());
+                let now =
+                    std::future::Future::poll(cancelled.as_mut(), &mut Context::from_waker(&waker));
+                if now.is_ready() {
+                    return Err(AttemptError::cancelled());
+                }
             }
             let freed = &self.inner.freed;
             free = match deadline.remaining() {

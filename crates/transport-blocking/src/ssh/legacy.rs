@@ -43,14 +43,7 @@ pub(super) fn explain(
         Some(First::Disconnect { code, description }) => {
             return text::disconnected_in_handshake(target, code, &description);
         }
-        Some(First::Offer(offer)) => match Session::new() {
-            Ok(session) => describe(target, &offer, &session),
-            Err(_) => format!(
-                "SSH handshake with {} failed: {} (no algorithm in common); check the device's SSH algorithms",
-                endpoint(target),
-                e.message()
-            ),
-        },
+        Some(First::Offer(offer)) => describe(target, &offer, Session::new().ok().as_ref()),
         None => format!(
             "SSH handshake with {} failed: {} (no algorithm in common, and the device's offer could not be read); \
              check the device's SSH algorithms",
@@ -82,8 +75,14 @@ fn only_sha1_kex(offer: &Offer) -> bool {
     first.is_some_and(|k| LEGACY_KEX.contains(&k)) && real.all(|k| LEGACY_KEX.contains(&k))
 }
 
-fn describe(target: &Target, offer: &Offer, session: &Session) -> String {
-    let supported = |kind| session.supported_algs(kind).unwrap_or_default();
+/// `session`: any session of this build (`None`: none could be made, and
+/// what it supports goes unsaid).
+fn describe(target: &Target, offer: &Offer, session: Option<&Session>) -> String {
+    let supported = |kind| {
+        session
+            .and_then(|s| s.supported_algs(kind).ok())
+            .unwrap_or_default()
+    };
     // What fanout offered: the host's ssh_config list where it set one.
     let ours = |family: Family, kind| -> (Vec<String>, String) {
         match super::offered(target, family) {
@@ -369,7 +368,7 @@ mod tests {
         let message = describe(
             &target,
             &offer(&["diffie-hellman-group1-sha1", "kex-strict-s-v00@openssh.com"]),
-            &session,
+            Some(&session),
         );
         // .cargo/config.toml builds libssh2 with the SHA-1 algorithms, so
         // the message must not blame the build.
