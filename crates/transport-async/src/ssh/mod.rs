@@ -125,21 +125,25 @@ pub(crate) async fn attempt(
 
     // Jump hosts (each in the connect and auth phases) or a proxy command
     // first, when the target has them.
-    let (through, mut route) = jump::open(shared, job, target, host_deadline, progress).await?;
+    // The connect and auth phases are boxed: their state (key exchange,
+    // jump hosts, auth methods: ~8 KiB) is then allocated only while they
+    // run, not held by every host for its whole command (BENCHMARKS.md,
+    // memory per russh session).
+    let (through, mut route) =
+        Box::pin(jump::open(shared, job, target, host_deadline, progress)).await?;
 
     let (deadline, started) = progress.enter(job, target, Phase::Connect, host_deadline);
     // Dropped when this attempt ends (or is dropped: timeout,
     // cancellation): the session task's socket then fails, so the task
     // ends even in a key exchange the device stalled.
     let (_kill, killed) = oneshot::channel::<()>();
-    let connected = deadline
-        .run(async {
-            match through {
-                Some(stream) => session::connect_over(shared, target, stream, killed).await,
-                None => session::connect(shared, target, killed).await,
-            }
-        })
-        .await;
+    let connected = Box::pin(deadline.run(async {
+        match through {
+            Some(stream) => session::connect_over(shared, target, stream, killed).await,
+            None => session::connect(shared, target, killed).await,
+        }
+    }))
+    .await;
     progress.timings.connect += started.elapsed();
     let connected = connected
         .map_err(|Expired| deadline.timeout_error(Vec::new()))
@@ -158,9 +162,8 @@ pub(crate) async fn attempt(
     progress.set_legacy_algorithms(legacy);
 
     let (deadline, started) = progress.enter(job, target, Phase::Auth, host_deadline);
-    let authed = deadline
-        .run(authenticate(&mut handle, shared, target, user, &mut ending))
-        .await;
+    let authed =
+        Box::pin(deadline.run(authenticate(&mut handle, shared, target, user, &mut ending))).await;
     progress.timings.auth += started.elapsed();
     authed.map_err(|Expired| deadline.timeout_error(Vec::new()))??;
 
