@@ -64,7 +64,8 @@ impl client::Handler for KnownHosts {
 /// of what the device printed that no `read_until` has consumed yet.
 pub struct Session {
     handle: Handle<KnownHosts>,
-    channel: Channel<Msg>,
+    // Box<Msg>: fanout builds a patched russh (vendor/russh/PATCHES.md).
+    channel: Channel<Box<Msg>>,
     unread: String,
 }
 

@@ -169,3 +169,22 @@ fn a_device_out_of_sessions_is_a_cut_off_handshake() {
     let err = result.unwrap().expect_err("no session left");
     assert_out_of_sessions(&err);
 }
+
+/// fanout builds russh from vendor/russh with its client's session state
+/// boxed (vendor/russh/PATCHES.md): each of a session's four message
+/// channels then holds a first block of 32 pointers, not of 32 messages.
+/// `Msg` itself stays small too (552 bytes unpatched). A russh upgrade that
+/// loses the patch fails here instead of silently tripling what 10,000
+/// idle sessions cost (BENCHMARKS.md, 10,000 SSH sessions in flight).
+#[test]
+fn the_patched_russh_keeps_its_client_session_state_small() {
+    use std::mem::size_of;
+    assert!(
+        size_of::<russh::client::Msg>() <= 96,
+        "russh::client::Msg is {} bytes: is vendor/russh still patched?",
+        size_of::<russh::client::Msg>()
+    );
+    // A client channel sends boxed messages (the patch's channel type).
+    fn sends_boxed(_: &russh::Channel<Box<russh::client::Msg>>) {}
+    let _ = sends_boxed;
+}

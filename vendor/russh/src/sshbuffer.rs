@@ -1,3 +1,6 @@
+// Modified by the fanout project (changes marked "fanout patch";
+// vendor/russh/PATCHES.md): boxed session state and smaller idle buffers.
+//
 // Copyright 2016 Pierre-Étienne Meunier
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -391,6 +394,10 @@ pub(crate) struct IncomingSshPacket {
     pub seqn: Wrapping<u32>,
 }
 
+/// fanout patch: the capacity a session's read and write buffers keep
+/// between packets (vendor/russh/PATCHES.md).
+pub(crate) const IDLE_BUFFER_CAPACITY: usize = 512;
+
 /// Packet writer for constructing and encrypting outgoing SSH packets.
 pub(crate) struct PacketWriter {
     cipher: Box<dyn SealingKey + Send>,
@@ -612,6 +619,10 @@ impl PacketWriter {
             w.write_all(&self.write_buffer.buffer).await?;
             w.flush().await?;
             self.write_buffer.buffer.clear();
+            // fanout patch: give back what a burst grew (the key exchange
+            // leaves ~2 KiB), so that an idle session holds a small buffer.
+            // A busy writer regrows it: one realloc per flush.
+            self.write_buffer.buffer.shrink_to(IDLE_BUFFER_CAPACITY);
         }
         Ok(())
     }

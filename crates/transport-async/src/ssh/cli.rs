@@ -30,7 +30,7 @@ enum Read {
 
 /// Waits for the next bytes of the shell (stdout or stderr alike, as a
 /// terminal shows them).
-async fn next_bytes(channel: &mut russh::Channel<Msg>) -> Read {
+async fn next_bytes(channel: &mut russh::Channel<Box<Msg>>) -> Read {
     while let Some(msg) = channel.wait().await {
         match msg {
             ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
@@ -48,7 +48,7 @@ async fn next_bytes(channel: &mut russh::Channel<Msg>) -> Read {
 async fn open_shell(
     handle: &Handle<Client>,
     target: &Target,
-) -> Result<russh::Channel<Msg>, AttemptError> {
+) -> Result<russh::Channel<Box<Msg>>, AttemptError> {
     let channel = handle
         .channel_open_session()
         .await

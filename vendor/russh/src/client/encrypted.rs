@@ -1,3 +1,6 @@
+// Modified by the fanout project (changes marked "fanout patch";
+// vendor/russh/PATCHES.md): boxed session state and smaller idle buffers.
+//
 // Copyright 2016 Pierre-Étienne Meunier
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -859,7 +862,7 @@ impl Session {
 
                 let (channel, channel_ref) = Channel::new(
                     id,
-                    self.inbound_channel_sender.clone(),
+                    self.inbound_channel_sender.0.clone(),
                     channel_params.recipient_maximum_packet_size,
                     channel_params.recipient_window_size,
                     self.common.config.channel_buffer_size,
@@ -874,11 +877,13 @@ impl Session {
                     channel_params,
                 };
                 let reply = ChannelOpenHandle::new(
-                    self.priority_sender.clone(),
+                    self.priority_sender.0.clone(),
                     pending,
-                    |pending, result| Msg::ServerChannelOpenReply {
-                        pending: Box::new(pending),
-                        result,
+                    |pending, result| {
+                        Box::new(Msg::ServerChannelOpenReply {
+                            pending: Box::new(pending),
+                            result,
+                        })
                     },
                 );
 

@@ -1,3 +1,6 @@
+// Modified by the fanout project (changes marked "fanout patch";
+// vendor/russh/PATCHES.md): boxed session state and smaller idle buffers.
+//
 // Copyright 2016 Pierre-Étienne Meunier
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -51,9 +54,7 @@ use ssh_encoding::{Decode, Encode};
 use ssh_key::{Algorithm, Certificate, HashAlg, PrivateKey, PublicKey};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::pin;
-use tokio::sync::mpsc::{
-    Receiver, Sender, UnboundedReceiver, UnboundedSender, channel, unbounded_channel,
-};
+use tokio::sync::mpsc::{Receiver, channel};
 use tokio::sync::oneshot;
 
 pub use crate::auth::AuthResult;
@@ -73,6 +74,9 @@ use crate::{
     map_err, msg, negotiation,
 };
 
+// fanout patch: boxed mpsc values (client/boxed.rs).
+mod boxed;
+use boxed::{BoxReceiver, BoxSender, BoxUnboundedReceiver, BoxUnboundedSender};
 mod encrypted;
 mod kex;
 mod session;
@@ -87,18 +91,22 @@ mod test;
 /// allows sending messages to the server.
 #[derive(Debug)]
 pub struct Session {
-    kex: SessionKexState<ClientKex>,
+    // fanout patch: boxed, so an idle session does not carry the ~1.5 KiB
+    // of a key exchange in progress.
+    kex: SessionKexState<Box<ClientKex>>,
     common: CommonSession<Arc<Config>>,
-    receiver: Receiver<Msg>,
-    sender: UnboundedSender<Reply>,
+    // fanout patch: the four channels of Msg and Reply box their values
+    // (client/boxed.rs), so each costs ~300 bytes instead of ~3 KiB.
+    receiver: BoxReceiver<Msg>,
+    sender: BoxUnboundedSender<Reply>,
     channels: HashMap<ChannelId, ChannelRef>,
     target_window_size: u32,
     pending_reads: Vec<Vec<u8>>,
     pending_len: u32,
-    priority_sender: UnboundedSender<Msg>,
-    priority_receiver: UnboundedReceiver<Msg>,
-    inbound_channel_sender: Sender<Msg>,
-    inbound_channel_receiver: Receiver<Msg>,
+    priority_sender: BoxUnboundedSender<Msg>,
+    priority_receiver: BoxUnboundedReceiver<Msg>,
+    inbound_channel_sender: BoxSender<Msg>,
+    inbound_channel_receiver: BoxReceiver<Msg>,
     open_global_requests: VecDeque<GlobalRequestResponse>,
     server_sig_algs: Option<Vec<Algorithm>>,
     /// Number of EXT_INFO messages received (RFC 8308 allows at most two).
@@ -270,6 +278,13 @@ impl From<(ChannelId, ChannelMsg)> for Msg {
     }
 }
 
+// fanout patch: a client channel sends Box<Msg> (client/boxed.rs).
+impl From<(ChannelId, ChannelMsg)> for Box<Msg> {
+    fn from((id, msg): (ChannelId, ChannelMsg)) -> Self {
+        Box::new(Msg::Channel(id, msg))
+    }
+}
+
 /// Internal state for a server-initiated channel-open request awaiting accept or reject.
 /// A handle passed to `server_channel_open_*` callbacks that the handler uses to
 /// accept or reject the server's channel request.
@@ -277,7 +292,8 @@ impl From<(ChannelId, ChannelMsg)> for Msg {
 /// Dropping the handle without calling [`accept`](ChannelOpenHandle::accept) or
 /// [`reject`](ChannelOpenHandle::reject) automatically sends an
 /// `AdministrativelyProhibited` rejection to the server.
-pub type ChannelOpenHandle = crate::ChannelOpenHandleInner<Msg>;
+// fanout patch: Box<Msg>, as every client channel's (client/boxed.rs).
+pub type ChannelOpenHandle = crate::ChannelOpenHandleInner<Box<Msg>>;
 
 #[derive(Debug)]
 pub enum KeyboardInteractiveAuthResponse {
@@ -318,8 +334,9 @@ pub enum DisconnectReason<E: From<crate::Error> + Send> {
 /// Handle to a session, used to send messages to a client outside of
 /// the request/response cycle.
 pub struct Handle<H: Handler> {
-    sender: Sender<Msg>,
-    receiver: UnboundedReceiver<Reply>,
+    // fanout patch: boxed values (see Session::receiver).
+    sender: BoxSender<Msg>,
+    receiver: BoxUnboundedReceiver<Reply>,
     join: russh_util::runtime::JoinHandle<Result<(), H::Error>>,
     channel_buffer_size: usize,
     agent_session_binding: Option<crate::keys::agent::AgentSessionBinding>,
@@ -746,7 +763,7 @@ impl<H: Handler> Handle<H> {
         &self,
         mut receiver: Receiver<ChannelMsg>,
         window_size_ref: WindowSizeRef,
-    ) -> Result<Channel<Msg>, crate::Error> {
+    ) -> Result<Channel<Box<Msg>>, crate::Error> {
         loop {
             match receiver.recv().await {
                 Some(ChannelMsg::Open {
@@ -759,7 +776,7 @@ impl<H: Handler> Handle<H> {
                     return Ok(Channel {
                         write_half: ChannelWriteHalf {
                             id,
-                            sender: self.sender.clone(),
+                            sender: self.sender.0.clone(),
                             max_packet_size,
                             window_size: window_size_ref,
                         },
@@ -845,7 +862,7 @@ impl<H: Handler> Handle<H> {
     /// connection is authenticated, but the channel only becomes
     /// usable when it's confirmed by the server, as indicated by the
     /// `confirmed` field of the corresponding `Channel`.
-    pub async fn channel_open_session(&self) -> Result<Channel<Msg>, crate::Error> {
+    pub async fn channel_open_session(&self) -> Result<Channel<Box<Msg>>, crate::Error> {
         let (sender, receiver) = channel(self.channel_buffer_size);
         let channel_ref = ChannelRef::new(sender);
         let window_size_ref = channel_ref.window_size().clone();
@@ -863,7 +880,7 @@ impl<H: Handler> Handle<H> {
         &self,
         originator_address: A,
         originator_port: u32,
-    ) -> Result<Channel<Msg>, crate::Error> {
+    ) -> Result<Channel<Box<Msg>>, crate::Error> {
         let (sender, receiver) = channel(self.channel_buffer_size);
         let channel_ref = ChannelRef::new(sender);
         let window_size_ref = channel_ref.window_size().clone();
@@ -894,7 +911,7 @@ impl<H: Handler> Handle<H> {
         port_to_connect: u32,
         originator_address: B,
         originator_port: u32,
-    ) -> Result<Channel<Msg>, crate::Error> {
+    ) -> Result<Channel<Box<Msg>>, crate::Error> {
         let (sender, receiver) = channel(self.channel_buffer_size);
         let channel_ref = ChannelRef::new(sender);
         let window_size_ref = channel_ref.window_size().clone();
@@ -916,7 +933,7 @@ impl<H: Handler> Handle<H> {
     pub async fn channel_open_direct_streamlocal<S: Into<String>>(
         &self,
         socket_path: S,
-    ) -> Result<Channel<Msg>, crate::Error> {
+    ) -> Result<Channel<Box<Msg>>, crate::Error> {
         let (sender, receiver) = channel(self.channel_buffer_size);
         let channel_ref = ChannelRef::new(sender);
         let window_size_ref = channel_ref.window_size().clone();
@@ -1230,8 +1247,8 @@ where
     let mut stream = SshRead::new(stream);
     let sshid = stream.read_ssh_id().await?;
 
-    let (handle_sender, session_receiver) = channel(10);
-    let (session_sender, handle_receiver) = unbounded_channel();
+    let (handle_sender, session_receiver) = boxed::channel(10);
+    let (session_sender, handle_receiver) = boxed::unbounded_channel();
     if config.maximum_packet_size > 65535 {
         error!(
             "Maximum packet size ({:?}) should not larger than a TCP packet (65535)",
@@ -1295,6 +1312,10 @@ async fn start_reading<R: AsyncRead + Unpin>(
     mut cipher: Box<dyn OpeningKey + Send>,
 ) -> Result<(usize, R, SSHBuffer, Box<dyn OpeningKey + Send>), crate::Error> {
     buffer.buffer.clear();
+    // fanout patch: an idle session waits here holding the capacity of the
+    // largest packet it read (the key exchange's ~1.5 KiB, a command's
+    // output up to 32 KiB); the next packet regrows it.
+    buffer.buffer.shrink_to(crate::sshbuffer::IDLE_BUFFER_CAPACITY);
     let n = cipher::read(&mut stream_read, &mut buffer, &mut *cipher).await?;
     Ok((n, stream_read, buffer, cipher))
 }
@@ -1323,11 +1344,11 @@ impl Session {
     fn new(
         target_window_size: u32,
         common: CommonSession<Arc<Config>>,
-        receiver: Receiver<Msg>,
-        sender: UnboundedSender<Reply>,
+        receiver: BoxReceiver<Msg>,
+        sender: BoxUnboundedSender<Reply>,
     ) -> Self {
-        let (priority_sender, priority_receiver) = unbounded_channel();
-        let (inbound_channel_sender, inbound_channel_receiver) = channel(10);
+        let (priority_sender, priority_receiver) = boxed::unbounded_channel();
+        let (inbound_channel_sender, inbound_channel_receiver) = boxed::channel(10);
         Self {
             common,
             receiver,
@@ -1898,7 +1919,7 @@ impl Session {
         );
 
         kex.kexinit(&mut self.common.packet_writer)?;
-        self.kex = SessionKexState::InProgress(kex);
+        self.kex = SessionKexState::InProgress(Box::new(kex));
         Ok(())
     }
 
@@ -2029,7 +2050,7 @@ async fn reply<H: Handler>(
             match progress {
                 KexProgress::NeedsReply { kex, reset_seqn } => {
                     debug!("kex impl continues: {kex:?}");
-                    session.kex = SessionKexState::InProgress(kex);
+                    session.kex = SessionKexState::InProgress(Box::new(kex));
                     if reset_seqn {
                         debug!("kex impl requests seqno reset");
                         session.common.reset_seqn();
@@ -2100,6 +2121,13 @@ async fn reply<H: Handler>(
                     }
 
                     session.kex = SessionKexState::Idle;
+                    // fanout patch: a client never reads the exchange again
+                    // (a rekey starts a new one; only a server reads it, for
+                    // ext-info). Dropped, it frees both KEXINITs and both
+                    // ephemeral keys (~3 KiB with mlkem768x25519) per session.
+                    if let Some(enc) = session.common.encrypted.as_mut() {
+                        enc.exchange = None;
+                    }
 
                     if session.common.strict_kex {
                         pkt.seqn = Wrapping(0);
@@ -2932,7 +2960,7 @@ pub trait Handler: Sized + Send {
     #[allow(clippy::too_many_arguments)]
     fn server_channel_open_forwarded_tcpip(
         &mut self,
-        channel: Channel<Msg>,
+        channel: Channel<Box<Msg>>,
         connected_address: &str,
         connected_port: u32,
         originator_address: &str,
@@ -2954,7 +2982,7 @@ pub trait Handler: Sized + Send {
     #[allow(unused_variables)]
     fn server_channel_open_forwarded_streamlocal(
         &mut self,
-        channel: Channel<Msg>,
+        channel: Channel<Box<Msg>>,
         socket_path: &str,
         reply: ChannelOpenHandle,
         session: &mut Session,
@@ -2973,7 +3001,7 @@ pub trait Handler: Sized + Send {
     #[allow(unused_variables)]
     fn server_channel_open_agent_forward(
         &mut self,
-        channel: Channel<Msg>,
+        channel: Channel<Box<Msg>>,
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send {
@@ -3006,7 +3034,7 @@ pub trait Handler: Sized + Send {
     #[allow(unused_variables)]
     fn server_channel_open_unknown(
         &mut self,
-        channel: Channel<Msg>,
+        channel: Channel<Box<Msg>>,
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send {
@@ -3021,7 +3049,7 @@ pub trait Handler: Sized + Send {
     #[allow(unused_variables)]
     fn server_channel_open_session(
         &mut self,
-        channel: Channel<Msg>,
+        channel: Channel<Box<Msg>>,
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send {
@@ -3040,7 +3068,7 @@ pub trait Handler: Sized + Send {
     #[allow(clippy::too_many_arguments)]
     fn server_channel_open_direct_tcpip(
         &mut self,
-        channel: Channel<Msg>,
+        channel: Channel<Box<Msg>>,
         host_to_connect: &str,
         port_to_connect: u32,
         originator_address: &str,
@@ -3062,7 +3090,7 @@ pub trait Handler: Sized + Send {
     #[allow(unused_variables)]
     fn server_channel_open_direct_streamlocal(
         &mut self,
-        channel: Channel<Msg>,
+        channel: Channel<Box<Msg>>,
         socket_path: &str,
         reply: ChannelOpenHandle,
         session: &mut Session,
@@ -3081,7 +3109,7 @@ pub trait Handler: Sized + Send {
     #[allow(unused_variables)]
     fn server_channel_open_x11(
         &mut self,
-        channel: Channel<Msg>,
+        channel: Channel<Box<Msg>>,
         originator_address: &str,
         originator_port: u32,
         reply: ChannelOpenHandle,
