@@ -201,6 +201,10 @@ async fn agent(
 ) -> bool {
     let mut agent = match AgentClient::connect_env().await {
         Ok(agent) => agent,
+        Err(russh::keys::Error::IO(e)) if policy::out_of_files(&e) => {
+            report.note(policy::agent_out_of_files(e));
+            return false;
+        }
         Err(e) => {
             report.note(policy::agent_unreachable(e));
             return false;
