@@ -80,7 +80,7 @@ pub(crate) const LONG_HELP: &str = "Before a big run: check this machine's limit
 Findings:
   open files   the executor's own estimate of descriptors for -c hosts (the check every executor makes before a run) vs ulimit -n, soft and hard (fanout raises the soft one itself)
   threads      threads and processes the executor starts vs ulimit -u (not enforced for root), kernel.threads-max and kernel.pid_max
-  memory       -c times the per-host cost measured in BENCHMARKS.md for the executor (async 92 KiB, threads 144 KiB, a process worker 1.9 MiB, plus 7.4 MiB) vs MemAvailable
+  memory       -c times the per-host cost measured in BENCHMARKS.md for the executor (async 29 KiB, threads 144 KiB, a process worker 1.9 MiB, plus 7.4 MiB) vs MemAvailable
   inventory    it loads (a load error is the one FAIL, with file:line:col)
   ssh_config   which files are read and how many hosts they set something for (errors with file:line)
   local ports  the most hosts behind one address:port (a device, or the bastion every host goes through) vs net.ipv4.ip_local_port_range: each connection holds a local port 60 s in TIME_WAIT
