@@ -621,7 +621,7 @@ impl PacketWriter {
             self.write_buffer.buffer.clear();
             // fanout patch: give back what a burst grew (the key exchange
             // leaves ~2 KiB), so that an idle session holds a small buffer.
-            // A busy writer regrows it: one realloc per flush.
+            // A busy writer regrows it (an allocation or two per flush).
             self.write_buffer.buffer.shrink_to(IDLE_BUFFER_CAPACITY);
         }
         Ok(())

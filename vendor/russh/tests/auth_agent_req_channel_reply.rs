@@ -61,7 +61,7 @@ impl server::Handler for Server {
     }
 }
 
-async fn reply_is_channel_scoped(mut channel: russh::Channel<client::Msg>) -> bool {
+async fn reply_is_channel_scoped(mut channel: russh::Channel<Box<client::Msg>>) -> bool {
     channel.agent_forward(true).await.unwrap();
     tokio::time::timeout(Duration::from_secs(5), async move {
         loop {

@@ -171,7 +171,7 @@ impl russh::client::Handler for Client {
 
     async fn server_channel_open_forwarded_tcpip(
         &mut self,
-        channel: Channel<Msg>,
+        channel: Channel<Box<Msg>>,
         _connected_address: &str,
         _connected_port: u32,
         _originator_address: &str,

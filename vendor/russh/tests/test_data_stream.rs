@@ -12,7 +12,7 @@ pub const WINDOW_SIZE: u32 = 8 * 2048;
 trait ChannelDataCopy {
     async fn copy_data_through_channel(
         &mut self,
-        channel: Channel<client::Msg>,
+        channel: Channel<Box<client::Msg>>,
         data: &[u8],
     ) -> anyhow::Result<Vec<u8>>;
 }
@@ -22,7 +22,7 @@ struct ReaderAndWriter;
 impl ChannelDataCopy for ReaderAndWriter {
     async fn copy_data_through_channel(
         &mut self,
-        mut channel: Channel<client::Msg>,
+        mut channel: Channel<Box<client::Msg>>,
         data: &[u8],
     ) -> anyhow::Result<Vec<u8>> {
         let mut buf = Vec::<u8>::new();
@@ -52,7 +52,7 @@ struct ChannelHalves;
 impl ChannelDataCopy for ChannelHalves {
     async fn copy_data_through_channel(
         &mut self,
-        channel: Channel<client::Msg>,
+        channel: Channel<Box<client::Msg>>,
         data: &[u8],
     ) -> anyhow::Result<Vec<u8>> {
         let (mut read, write) = channel.split();

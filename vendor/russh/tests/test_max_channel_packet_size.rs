@@ -121,7 +121,7 @@ async fn run_max_channel_packet_size_test(compression: Option<&'static [compress
 
 async fn write_and_expect_echo<W, F>(
     mut writer: W,
-    channel: &mut Channel<client::Msg>,
+    channel: &mut Channel<Box<client::Msg>>,
     payload: &[u8],
     mut extract_data: F,
 ) where
