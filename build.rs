@@ -17,7 +17,10 @@ fn main() {
     }
 }
 
-/// `version = "X"` of the `[[package]]` named `name` in a Cargo.lock.
+/// `version = "X"` of the `[[package]]` named `name` in a Cargo.lock, with
+/// ` patched` after it when the package comes from a path (no `source`:
+/// vendor/russh, `[patch.crates-io]`), so that `--version` says the
+/// binary does not run the published crate.
 fn locked_version(lock: &str, name: &str) -> Option<String> {
     lock.split("[[package]]").find_map(|package| {
         let mut lines = package.lines().map(str::trim);
@@ -33,6 +36,12 @@ fn locked_version(lock: &str, name: &str) -> Option<String> {
         let found = lines
             .clone()
             .any(|l| quoted(l, "name").as_deref() == Some(name));
-        found.then(|| lines.find_map(|l| quoted(l, "version")))?
+        let registry = lines.clone().any(|l| quoted(l, "source").is_some());
+        let version = found.then(|| lines.find_map(|l| quoted(l, "version")))??;
+        Some(if registry {
+            version
+        } else {
+            format!("{version} patched")
+        })
     })
 }

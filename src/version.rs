@@ -14,7 +14,7 @@ unsafe extern "C" {
 /// Makes sure libssh2-sys (which provides the symbols above) is linked.
 use libssh2_sys as _;
 
-/// `0.1.0 (ssh2 0.9.6 / libssh2 1.11.2_DEV, OpenSSL 3.5.1; russh 0.65.1)`.
+/// `0.1.0 (ssh2 0.9.6 / libssh2 1.11.2_DEV, OpenSSL 3.5.1; russh 0.65.1 patched)`.
 pub(crate) fn text() -> String {
     format!(
         "{} (ssh2 {} / libssh2 {}, {}; russh {})",
@@ -89,5 +89,8 @@ mod tests {
             assert!(v.contains(part), "{v} lacks {part}");
         }
         assert!(!v.contains("unknown"), "{v}");
+        // russh comes from vendor/russh (a path), ssh2 from the registry.
+        assert!(v.ends_with(" patched)"), "{v}");
+        assert!(!v.contains("patched /"), "{v}");
     }
 }

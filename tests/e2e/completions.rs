@@ -85,7 +85,7 @@ fn version_names_the_ssh_libraries_in_use() {
     let r = run(&["--version"]);
     assert_eq!(r.code, 0);
     let line = r.stdout.trim_end();
-    // fanout 0.1.0 (ssh2 0.9.6 / libssh2 1.11.2_DEV, OpenSSL 3.0.19; russh 0.65.1)
+    // fanout 0.1.0 (ssh2 0.9.6 / libssh2 1.11.2_DEV, OpenSSL 3.0.19; russh 0.65.1 patched)
     let rest = line.strip_prefix(&format!("fanout {} (ssh2 0.9.", env!("CARGO_PKG_VERSION")));
     let rest = rest.unwrap_or_else(|| panic!("{line}"));
     assert!(rest.contains(" / libssh2 1."), "{line}");
