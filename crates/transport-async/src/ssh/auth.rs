@@ -201,8 +201,8 @@ async fn agent(
 ) -> bool {
     let mut agent = match AgentClient::connect_env().await {
         Ok(agent) => agent,
-        Err(russh::keys::Error::IO(e)) if policy::out_of_files(&e) => {
-            report.note(policy::agent_out_of_files(e));
+        Err(russh::keys::Error::IO(e)) => {
+            report.note(policy::agent_connect_failed(&e));
             return false;
         }
         Err(e) => {

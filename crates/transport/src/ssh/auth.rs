@@ -174,20 +174,15 @@ pub fn agent_unreachable(detail: impl Display) -> String {
     )
 }
 
-/// The ssh-agent could not be reached because this process ran out of
-/// file descriptors (`EMFILE`, `ENFILE`): the agent is not at fault, the
-/// run's concurrency is.
-pub fn agent_out_of_files(detail: impl Display) -> String {
-    format!(
-        "could not reach ssh-agent (SSH_AUTH_SOCK): {detail}; fanout is out of open files: lower -c or raise `ulimit -n` (fanout doctor shows what a run needs)"
-    )
-}
-
-/// Whether `err` says the process (or the system) has no file descriptor
-/// left, so that the advice is about limits rather than the agent.
-pub fn out_of_files(err: &std::io::Error) -> bool {
-    // EMFILE and ENFILE on Linux and the BSDs.
-    matches!(err.raw_os_error(), Some(24 | 23))
+/// The ssh-agent's socket could not be opened (`err`). A lack of file
+/// descriptors is said as such, with the limit to change
+/// ([`fanout_engine::limits::descriptor_shortage`]): the agent is not at
+/// fault then, the run's concurrency is.
+pub fn agent_connect_failed(err: &std::io::Error) -> String {
+    match fanout_engine::limits::descriptor_shortage(err) {
+        Some(shortage) => format!("could not reach ssh-agent (SSH_AUTH_SOCK): {shortage}"),
+        None => agent_unreachable(err),
+    }
 }
 
 /// The ssh-agent did not list its keys.
