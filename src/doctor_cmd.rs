@@ -332,15 +332,23 @@ fn units(executor: ExecutorName, built: &dyn Executor, job: &Job, hosts: Option<
 /// The executor's own limits estimate for `units` in flight, reaching
 /// `targets` (a worker process holds its hosts' files itself).
 fn demand(executor: ExecutorName, units: usize, targets: &[Target]) -> Demand {
-    match executor {
-        ExecutorName::Seq => fanout_exec_threads::sequential_demand(units, KIND),
-        ExecutorName::Threads | ExecutorName::Rayon => {
-            fanout_exec_threads::pool_demand(units, KIND)
-        }
+    use fanout_engine::limits::HopBridge;
+    let (demand, bridge) = match executor {
+        ExecutorName::Seq => (
+            fanout_exec_threads::sequential_demand(units, KIND),
+            HopBridge::Thread,
+        ),
+        ExecutorName::Threads | ExecutorName::Rayon => (
+            fanout_exec_threads::pool_demand(units, KIND),
+            HopBridge::Thread,
+        ),
         ExecutorName::Process => return fanout_exec_process::limits_demand(units, KIND),
-        _ => fanout_exec_async::limits_demand(units, KIND),
-    }
-    .reaching(KIND, targets)
+        _ => (
+            fanout_exec_async::limits_demand(units, KIND),
+            HopBridge::Task,
+        ),
+    };
+    demand.reaching(KIND, targets, bridge)
 }
 
 fn read_proc(path: &str, parse: impl Fn(&str) -> Option<u64>) -> Option<u64> {

@@ -82,6 +82,33 @@ pub fn route_fds(kind: TaskKind, targets: &[fanout_core::Target]) -> u64 {
     targets.iter().map(route).max().unwrap_or(0)
 }
 
+/// How a transport bridges a jump hop's channel to the next hop's session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HopBridge {
+    /// A thread per hop (ssh2 on the blocking executors: `fanout-jump`).
+    Thread,
+    /// A task on the runtime (russh): no thread of the user's.
+    Task,
+}
+
+/// Threads and processes a host of `kind` starts beyond
+/// [`helper_tasks_per_host`] for the way it is reached, the most any of
+/// `targets` needs: one bridge thread per jump hop when hops are bridged
+/// by threads, and a proxy command's process.
+pub fn route_tasks(kind: TaskKind, targets: &[fanout_core::Target], bridge: HopBridge) -> u64 {
+    if !matches!(kind, TaskKind::Exec | TaskKind::Cli) {
+        return 0;
+    }
+    let route = |t: &fanout_core::Target| {
+        let hops = match bridge {
+            HopBridge::Thread => u64::try_from(t.reach.jump.len()).unwrap_or(u64::MAX),
+            HopBridge::Task => 0,
+        };
+        hops.saturating_add(u64::from(t.reach.proxy_command.is_some()))
+    };
+    targets.iter().map(route).max().unwrap_or(0)
+}
+
 impl Demand {
     /// `2 open files per host`, `1 open file per host`: the files each
     /// unit holds, in words.
@@ -95,10 +122,19 @@ impl Demand {
         format!("{n} {are}")
     }
 
-    /// This demand with each unit also holding the files of the way its
-    /// hosts are reached ([`route_fds`]).
-    pub fn reaching(mut self, kind: TaskKind, targets: &[fanout_core::Target]) -> Self {
+    /// This demand with each unit also holding the files, threads and
+    /// processes of the way its hosts are reached ([`route_fds`],
+    /// [`route_tasks`]).
+    pub fn reaching(
+        mut self,
+        kind: TaskKind,
+        targets: &[fanout_core::Target],
+        bridge: HopBridge,
+    ) -> Self {
         self.fds_per_unit = self.fds_per_unit.saturating_add(route_fds(kind, targets));
+        self.tasks_per_unit = self
+            .tasks_per_unit
+            .saturating_add(route_tasks(kind, targets, bridge));
         self
     }
 }
@@ -391,9 +427,19 @@ mod tests {
         assert_eq!(route_fds(TaskKind::Exec, std::slice::from_ref(&proxied)), 2);
         // Tasks without SSH reach no device through a route.
         assert_eq!(route_fds(TaskKind::Sleep, &all), 0);
-        let d = hosts_demand(10, TaskKind::Cli, 1, "pool threads").reaching(TaskKind::Cli, &all);
+        let d = hosts_demand(10, TaskKind::Cli, 1, "pool threads").reaching(
+            TaskKind::Cli,
+            &all,
+            HopBridge::Thread,
+        );
         assert_eq!(d.fds_per_unit, 5);
         assert_eq!(d.files_each(), "5 open files per host");
+        // The pool thread, the name lookup, two hops' bridge threads.
+        assert_eq!(d.tasks_per_unit, 4);
+        // On russh the hops are tasks; a proxy command is a process on both.
+        assert_eq!(route_tasks(TaskKind::Cli, &all, HopBridge::Task), 1);
+        assert_eq!(route_tasks(TaskKind::Cli, &all, HopBridge::Thread), 2);
+        assert_eq!(route_tasks(TaskKind::Sleep, &all, HopBridge::Thread), 0);
         let one = hosts_demand(10, TaskKind::Exec, 1, "pool threads");
         assert_eq!(one.files_each(), "1 open file per host");
     }

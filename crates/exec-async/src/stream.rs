@@ -172,7 +172,11 @@ pub fn run_stream(
     // The same open-file check as every executor: the soft limit is raised
     // toward the hard one, or the run is refused saying how far to lower -c.
     let demand = limits_demand(job.limits.concurrency.min(targets.len()), job.task.kind())
-        .reaching(job.task.kind(), &targets);
+        .reaching(
+            job.task.kind(),
+            &targets,
+            fanout_engine::limits::HopBridge::Task,
+        );
     fanout_engine::limits::check_limits(&demand).map_err(|e| ExecError::setup("async", e))?;
     let transports =
         Transports::for_job(&job).map_err(|e| ExecError::setup("async", e.to_string()))?;

@@ -43,8 +43,11 @@ impl Executor for Sequential {
         // One host at a time still needs its files: the same check (and
         // the same raised soft limit) as every executor.
         fanout_engine::limits::check_limits(
-            &crate::settings::sequential_demand(targets.len(), job.task.kind())
-                .reaching(job.task.kind(), targets),
+            &crate::settings::sequential_demand(targets.len(), job.task.kind()).reaching(
+                job.task.kind(),
+                targets,
+                fanout_engine::limits::HopBridge::Thread,
+            ),
         )
         .map_err(|e| ExecError::setup(self.name(), e))?;
         let transports =

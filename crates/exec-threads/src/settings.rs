@@ -2,7 +2,7 @@
 //! the check that a pool fits this process's limits.
 
 use fanout_core::{Target, TaskKind};
-use fanout_engine::limits::{Demand, check_limits, hosts_demand};
+use fanout_engine::limits::{Demand, HopBridge, check_limits, hosts_demand};
 
 /// Default stack of a pool thread: 256 KiB. ssh2 (libssh2 + OpenSSL) needs
 /// well under that; only the pages a thread touches cost memory, so 1,000
@@ -35,7 +35,7 @@ pub(crate) fn check_threads(
     kind: TaskKind,
     targets: &[Target],
 ) -> Result<(), String> {
-    check_limits(&pool_demand(threads, kind).reaching(kind, targets))
+    check_limits(&pool_demand(threads, kind).reaching(kind, targets, HopBridge::Thread))
 }
 
 /// What a pool of `threads` threads (-e threads, -e rayon), each running a
