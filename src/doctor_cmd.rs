@@ -342,7 +342,15 @@ fn demand(executor: ExecutorName, units: usize, targets: &[Target]) -> Demand {
             fanout_exec_threads::pool_demand(units, KIND),
             HopBridge::Thread,
         ),
-        ExecutorName::Process => return fanout_exec_process::limits_demand(units, KIND),
+        ExecutorName::Process => {
+            // A worker holds its hosts' files itself, but its threads and
+            // processes are this user's.
+            return fanout_exec_process::limits_demand(units, KIND).with_route_tasks(
+                KIND,
+                targets,
+                HopBridge::Thread,
+            );
+        }
         _ => (
             fanout_exec_async::limits_demand(units, KIND),
             HopBridge::Task,

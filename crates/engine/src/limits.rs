@@ -94,17 +94,21 @@ pub enum HopBridge {
 /// Threads and processes a host of `kind` starts beyond
 /// [`helper_tasks_per_host`] for the way it is reached, the most any of
 /// `targets` needs: one bridge thread per jump hop when hops are bridged
-/// by threads, and a proxy command's process.
+/// by threads, or else a proxy command's process (the transports use the
+/// hops when a target has both).
 pub fn route_tasks(kind: TaskKind, targets: &[fanout_core::Target], bridge: HopBridge) -> u64 {
     if !matches!(kind, TaskKind::Exec | TaskKind::Cli) {
         return 0;
     }
     let route = |t: &fanout_core::Target| {
-        let hops = match bridge {
-            HopBridge::Thread => u64::try_from(t.reach.jump.len()).unwrap_or(u64::MAX),
-            HopBridge::Task => 0,
-        };
-        hops.saturating_add(u64::from(t.reach.proxy_command.is_some()))
+        if !t.reach.jump.is_empty() {
+            match bridge {
+                HopBridge::Thread => u64::try_from(t.reach.jump.len()).unwrap_or(u64::MAX),
+                HopBridge::Task => 0,
+            }
+        } else {
+            u64::from(t.reach.proxy_command.is_some())
+        }
     };
     targets.iter().map(route).max().unwrap_or(0)
 }
@@ -132,6 +136,18 @@ impl Demand {
         bridge: HopBridge,
     ) -> Self {
         self.fds_per_unit = self.fds_per_unit.saturating_add(route_fds(kind, targets));
+        self.with_route_tasks(kind, targets, bridge)
+    }
+
+    /// This demand with each unit also running the threads and processes
+    /// of the way its hosts are reached ([`route_tasks`]), not its files:
+    /// a worker process holds those itself.
+    pub fn with_route_tasks(
+        mut self,
+        kind: TaskKind,
+        targets: &[fanout_core::Target],
+        bridge: HopBridge,
+    ) -> Self {
         self.tasks_per_unit = self
             .tasks_per_unit
             .saturating_add(route_tasks(kind, targets, bridge));

@@ -184,7 +184,7 @@ impl Executor for ProcessExecutor {
         // with the other executors (each worker reads it again).
         let transports = Transports::for_job(job).map_err(|e| setup(e.to_string()))?;
         let workers = self.concurrency(job).min(targets.len());
-        limits::check(workers, job.task.kind()).map_err(setup)?;
+        limits::check(workers, job.task.kind(), targets).map_err(setup)?;
         let transport = Some(&transports as &dyn BlockingTransport);
         Ok(scheduler::run(
             self, &program, job, targets, sink, cancel, transport,

@@ -3,8 +3,8 @@
 //! this user (a worker and its threads). The check itself is
 //! [`fanout_engine::limits::check_limits`], shared with the thread executors.
 
-use fanout_core::TaskKind;
-use fanout_engine::limits::{Demand, check_limits, helper_tasks_per_host};
+use fanout_core::{Target, TaskKind};
+use fanout_engine::limits::{Demand, HopBridge, check_limits, helper_tasks_per_host};
 
 /// Pipe ends the parent holds per live worker (stdin, stdout, stderr).
 const FDS_PER_WORKER: u64 = 3;
@@ -12,8 +12,10 @@ const FDS_PER_WORKER: u64 = 3;
 /// Checks that `workers` live workers fit RLIMIT_NOFILE and RLIMIT_NPROC
 /// (raising the soft open-files limit toward the hard one if that is
 /// enough); the error says what to change.
-pub(crate) fn check(workers: usize, task: TaskKind) -> Result<(), String> {
-    check_limits(&demand(workers, task))
+/// `targets`' routes count too: a worker runs ssh2, with a bridge thread
+/// per jump hop, or a proxy command's process.
+pub(crate) fn check(workers: usize, task: TaskKind, targets: &[Target]) -> Result<(), String> {
+    check_limits(&demand(workers, task).with_route_tasks(task, targets, HopBridge::Thread))
 }
 
 /// What `workers` live worker processes of `task` ask of this process's
@@ -50,7 +52,21 @@ mod tests {
     }
 
     #[test]
+    fn a_worker_counts_the_bridge_threads_of_its_hosts_jump_hops() {
+        let mut jumped = Target::new("r1", "127.0.0.1");
+        jumped.reach.jump = vec![Default::default(); 3];
+        let d = demand(4, TaskKind::Exec).with_route_tasks(
+            TaskKind::Exec,
+            &[jumped],
+            HopBridge::Thread,
+        );
+        assert_eq!(d.tasks_per_unit, tasks_per_worker(TaskKind::Exec) + 3);
+        // The worker holds its hosts' files, not the parent.
+        assert_eq!(d.fds_per_unit, FDS_PER_WORKER);
+    }
+
+    #[test]
     fn this_process_fits_a_small_pool() {
-        check(2, TaskKind::Sleep).unwrap();
+        check(2, TaskKind::Sleep, &[]).unwrap();
     }
 }
