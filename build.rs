@@ -18,30 +18,47 @@ fn main() {
 }
 
 /// `version = "X"` of the `[[package]]` named `name` in a Cargo.lock, with
-/// ` patched` after it when the package comes from a path (no `source`:
-/// vendor/russh, `[patch.crates-io]`), so that `--version` says the
-/// binary does not run the published crate.
+/// ` patched` after it unless the package comes from a registry (a path,
+/// as vendor/russh through `[patch.crates-io]`, or a git fork), so that
+/// `--version` says the binary does not run the published crate.
 fn locked_version(lock: &str, name: &str) -> Option<String> {
-    lock.split("[[package]]").find_map(|package| {
-        let mut lines = package.lines().map(str::trim);
-        let quoted = |line: &str, key: &str| {
-            line.strip_prefix(key)?
-                .trim_start()
-                .strip_prefix('=')?
-                .trim()
-                .strip_prefix('"')?
-                .strip_suffix('"')
-                .map(str::to_string)
-        };
-        let found = lines
-            .clone()
-            .any(|l| quoted(l, "name").as_deref() == Some(name));
-        let registry = lines.clone().any(|l| quoted(l, "source").is_some());
-        let version = found.then(|| lines.find_map(|l| quoted(l, "version")))??;
-        Some(if registry {
-            version
-        } else {
-            format!("{version} patched")
+    let quoted = |line: &str, key: &str| {
+        line.strip_prefix(key)?
+            .trim_start()
+            .strip_prefix('=')?
+            .trim()
+            .strip_prefix('"')?
+            .strip_suffix('"')
+            .map(str::to_string)
+    };
+    // The lines of each table, a table ending where the next header starts
+    // (`[[package]]`, `[metadata]`, `[[patch.unused]]`).
+    let mut tables: Vec<(&str, Vec<&str>)> = Vec::new();
+    for line in lock.lines().map(str::trim) {
+        if line.starts_with('[') {
+            tables.push((line, Vec::new()));
+        } else if let Some((_, lines)) = tables.last_mut() {
+            lines.push(line);
+        }
+    }
+    tables
+        .iter()
+        .filter(|(header, _)| *header == "[[package]]")
+        .find(|(_, lines)| {
+            lines
+                .iter()
+                .any(|l| quoted(l, "name").as_deref() == Some(name))
         })
-    })
+        .and_then(|(_, lines)| {
+            let version = lines.iter().find_map(|l| quoted(l, "version"))?;
+            let registry = lines.iter().any(|l| {
+                quoted(l, "source")
+                    .is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+"))
+            });
+            Some(if registry {
+                version
+            } else {
+                format!("{version} patched")
+            })
+        })
 }

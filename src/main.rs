@@ -57,7 +57,8 @@ const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 /// arenas, so each thread's first 64 KiB page could cost a whole huge page:
 /// 10,000 ssh2 sessions on `-e threads -c 10000` peaked at 11 GiB with it
 /// and 1.8 GiB without, and the 10,000 async SSH sessions at 1.40 GiB with
-/// it and 0.90 GiB without (BENCHMARKS.md). Set from the ELF initialisers,
+/// it and 0.90 GiB without (BENCHMARKS.md; 266-282 MiB since russh is
+/// patched, vendor/russh/PATCHES.md). Set from the ELF initialisers,
 /// before the first allocation reserves an arena (set at the top of `main`
 /// it came too late), and after mimalloc's own initialisation, which this
 /// runs first: set before it, the option makes mimalloc turn huge pages off
