@@ -332,31 +332,14 @@ fn units(executor: ExecutorName, built: &dyn Executor, job: &Job, hosts: Option<
 /// The executor's own limits estimate for `units` in flight, reaching
 /// `targets` (a worker process holds its hosts' files itself).
 fn demand(executor: ExecutorName, units: usize, targets: &[Target]) -> Demand {
-    use fanout_engine::limits::HopBridge;
-    let (demand, bridge) = match executor {
-        ExecutorName::Seq => (
-            fanout_exec_threads::sequential_demand(units, KIND),
-            HopBridge::Thread,
-        ),
-        ExecutorName::Threads | ExecutorName::Rayon => (
-            fanout_exec_threads::pool_demand(units, KIND),
-            HopBridge::Thread,
-        ),
-        ExecutorName::Process => {
-            // A worker holds its hosts' files itself, but its threads and
-            // processes are this user's.
-            return fanout_exec_process::limits_demand(units, KIND).with_route_tasks(
-                KIND,
-                targets,
-                HopBridge::Thread,
-            );
+    match executor {
+        ExecutorName::Seq => fanout_exec_threads::sequential_demand(units, KIND, targets),
+        ExecutorName::Threads | ExecutorName::Rayon => {
+            fanout_exec_threads::pool_demand(units, KIND, targets)
         }
-        _ => (
-            fanout_exec_async::limits_demand(units, KIND),
-            HopBridge::Task,
-        ),
-    };
-    demand.reaching(KIND, targets, bridge)
+        ExecutorName::Process => fanout_exec_process::limits_demand(units, KIND, targets),
+        _ => fanout_exec_async::limits_demand(units, KIND, targets),
+    }
 }
 
 fn read_proc(path: &str, parse: impl Fn(&str) -> Option<u64>) -> Option<u64> {

@@ -171,12 +171,11 @@ pub fn run_stream(
     let targets: Arc<[Target]> = targets.into();
     // The same open-file check as every executor: the soft limit is raised
     // toward the hard one, or the run is refused saying how far to lower -c.
-    let demand = limits_demand(job.limits.concurrency.min(targets.len()), job.task.kind())
-        .reaching(
-            job.task.kind(),
-            &targets,
-            fanout_engine::limits::HopBridge::Task,
-        );
+    let demand = limits_demand(
+        job.limits.concurrency.min(targets.len()),
+        job.task.kind(),
+        &targets,
+    );
     fanout_engine::limits::check_limits(&demand).map_err(|e| ExecError::setup("async", e))?;
     let transports =
         Transports::for_job(&job).map_err(|e| ExecError::setup("async", e.to_string()))?;
@@ -295,11 +294,12 @@ fn host_task(
 }
 
 /// What `in_flight` hosts of `kind` at once ask of this process's limits
-/// on -e async: the estimate checked before any host starts (also for
-/// `fanout doctor`).
+/// on -e async, reaching `targets` (russh's jump hops are tasks): the
+/// estimate checked before any host starts (also for `fanout doctor`).
 pub fn limits_demand(
     in_flight: usize,
     kind: fanout_core::TaskKind,
+    targets: &[Target],
 ) -> fanout_engine::limits::Demand {
     let mut demand =
         fanout_engine::limits::hosts_demand(in_flight, kind, 0, &format!("{kind} hosts in flight"));
@@ -307,7 +307,7 @@ pub fn limits_demand(
     // bounded blocking pool: only a local command's process counts
     // against ulimit -u.
     demand.tasks_per_unit = u64::from(kind == fanout_core::TaskKind::Local);
-    demand
+    demand.reaching(kind, targets, fanout_engine::limits::HopBridge::Task)
 }
 
 #[cfg(test)]

@@ -12,16 +12,16 @@ const FDS_PER_WORKER: u64 = 3;
 /// Checks that `workers` live workers fit RLIMIT_NOFILE and RLIMIT_NPROC
 /// (raising the soft open-files limit toward the hard one if that is
 /// enough); the error says what to change.
-/// `targets`' routes count too: a worker runs ssh2, with a bridge thread
-/// per jump hop, or a proxy command's process.
 pub(crate) fn check(workers: usize, task: TaskKind, targets: &[Target]) -> Result<(), String> {
-    check_limits(&demand(workers, task).with_route_tasks(task, targets, HopBridge::Thread))
+    check_limits(&demand(workers, task, targets))
 }
 
 /// What `workers` live worker processes of `task` ask of this process's
-/// limits: the estimate checked before the first worker starts (also for
-/// `fanout doctor`).
-pub fn demand(workers: usize, task: TaskKind) -> Demand {
+/// limits, reaching `targets`: the estimate checked before the first worker
+/// starts (also for `fanout doctor`). A worker holds its hosts' files
+/// itself, but their route's threads and processes are this user's (a
+/// worker runs ssh2: a bridge thread per jump hop, or a proxy command).
+pub fn demand(workers: usize, task: TaskKind, targets: &[Target]) -> Demand {
     Demand {
         units: u64::try_from(workers).unwrap_or(u64::MAX),
         units_are: "worker processes".into(),
@@ -30,6 +30,7 @@ pub fn demand(workers: usize, task: TaskKind) -> Demand {
         tasks_per_unit: tasks_per_worker(task),
         tasks_fixed: 0,
     }
+    .with_route_tasks(task, targets, HopBridge::Thread)
 }
 
 /// Processes and threads one worker uses: itself, its input and signal
@@ -47,7 +48,7 @@ mod tests {
     fn a_worker_counts_itself_its_threads_and_its_host() {
         assert_eq!(tasks_per_worker(TaskKind::Cpu), 3);
         assert_eq!(tasks_per_worker(TaskKind::Local), 6);
-        let d = demand(7, TaskKind::Sleep);
+        let d = demand(7, TaskKind::Sleep, &[]);
         assert_eq!((d.units, d.fds_per_unit), (7, 3));
     }
 
@@ -55,11 +56,7 @@ mod tests {
     fn a_worker_counts_the_bridge_threads_of_its_hosts_jump_hops() {
         let mut jumped = Target::new("r1", "127.0.0.1");
         jumped.reach.jump = vec![Default::default(); 3];
-        let d = demand(4, TaskKind::Exec).with_route_tasks(
-            TaskKind::Exec,
-            &[jumped],
-            HopBridge::Thread,
-        );
+        let d = demand(4, TaskKind::Exec, &[jumped]);
         assert_eq!(d.tasks_per_unit, tasks_per_worker(TaskKind::Exec) + 3);
         // The worker holds its hosts' files, not the parent.
         assert_eq!(d.fds_per_unit, FDS_PER_WORKER);

@@ -42,13 +42,11 @@ impl Executor for Sequential {
         job.validate()?;
         // One host at a time still needs its files: the same check (and
         // the same raised soft limit) as every executor.
-        fanout_engine::limits::check_limits(
-            &crate::settings::sequential_demand(targets.len(), job.task.kind()).reaching(
-                job.task.kind(),
-                targets,
-                fanout_engine::limits::HopBridge::Thread,
-            ),
-        )
+        fanout_engine::limits::check_limits(&crate::settings::sequential_demand(
+            targets.len(),
+            job.task.kind(),
+            targets,
+        ))
         .map_err(|e| ExecError::setup(self.name(), e))?;
         let transports =
             Transports::for_job(job).map_err(|e| ExecError::setup(self.name(), e.to_string()))?;

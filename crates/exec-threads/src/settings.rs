@@ -35,23 +35,29 @@ pub(crate) fn check_threads(
     kind: TaskKind,
     targets: &[Target],
 ) -> Result<(), String> {
-    check_limits(&pool_demand(threads, kind).reaching(kind, targets, HopBridge::Thread))
+    check_limits(&pool_demand(threads, kind, targets))
 }
 
 /// What a pool of `threads` threads (-e threads, -e rayon), each running a
-/// host of `kind` at a time, asks of this process's limits: the estimate
-/// the pools check before they start (also for `fanout doctor`).
-pub fn pool_demand(threads: usize, kind: TaskKind) -> Demand {
+/// host of `kind` at a time, asks of this process's limits, reaching
+/// `targets` (ssh2: a bridge thread per jump hop): the estimate the pools
+/// check before they start (also for `fanout doctor`).
+pub fn pool_demand(threads: usize, kind: TaskKind, targets: &[Target]) -> Demand {
     hosts_demand(
         threads,
         kind,
         1,
         &format!("pool threads running {kind} hosts"),
     )
+    .reaching(kind, targets, HopBridge::Thread)
 }
 
 /// What -e seq asks of this process's limits for `hosts` hosts (at most
-/// one in flight).
-pub fn sequential_demand(hosts: usize, kind: TaskKind) -> Demand {
-    hosts_demand(hosts.min(1), kind, 0, &format!("{kind} host at a time"))
+/// one in flight), reaching `targets`.
+pub fn sequential_demand(hosts: usize, kind: TaskKind, targets: &[Target]) -> Demand {
+    hosts_demand(hosts.min(1), kind, 0, &format!("{kind} host at a time")).reaching(
+        kind,
+        targets,
+        HopBridge::Thread,
+    )
 }
