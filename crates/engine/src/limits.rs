@@ -64,11 +64,8 @@ pub fn fds_per_host(kind: TaskKind) -> u64 {
 /// ssh-agent's socket while logging in (1 more). russh's hops are channels
 /// on one socket, so this is an upper bound there.
 pub fn route_fds(kind: TaskKind, targets: &[fanout_core::Target]) -> u64 {
-    if !matches!(kind, TaskKind::Exec | TaskKind::Cli) {
-        return 0;
-    }
-    let route = |t: &fanout_core::Target| {
-        let hops = u64::try_from(t.reach.jump.len()).unwrap_or(u64::MAX);
+    most_any_route_needs(kind, targets, |t| {
+        let hops = jump_hops(t);
         let proxy = if t.reach.proxy_command.is_some() {
             2
         } else {
@@ -78,8 +75,25 @@ pub fn route_fds(kind: TaskKind, targets: &[fanout_core::Target]) -> u64 {
         hops.saturating_mul(2)
             .saturating_add(proxy)
             .saturating_add(agent)
-    };
-    targets.iter().map(route).max().unwrap_or(0)
+    })
+}
+
+/// The most `need` gives for any of `targets` when a host of `kind` is
+/// reached over SSH (jump hosts, proxy commands, the agent); 0 for a task
+/// that reaches no device that way.
+fn most_any_route_needs(
+    kind: TaskKind,
+    targets: &[fanout_core::Target],
+    need: impl Fn(&fanout_core::Target) -> u64,
+) -> u64 {
+    if !matches!(kind, TaskKind::Exec | TaskKind::Cli) {
+        return 0;
+    }
+    targets.iter().map(need).max().unwrap_or(0)
+}
+
+fn jump_hops(t: &fanout_core::Target) -> u64 {
+    u64::try_from(t.reach.jump.len()).unwrap_or(u64::MAX)
 }
 
 /// How a transport bridges a jump hop's channel to the next hop's session.
@@ -97,20 +111,11 @@ pub enum HopBridge {
 /// by threads, or else a proxy command's process (the transports use the
 /// hops when a target has both).
 pub fn route_tasks(kind: TaskKind, targets: &[fanout_core::Target], bridge: HopBridge) -> u64 {
-    if !matches!(kind, TaskKind::Exec | TaskKind::Cli) {
-        return 0;
-    }
-    let route = |t: &fanout_core::Target| {
-        if !t.reach.jump.is_empty() {
-            match bridge {
-                HopBridge::Thread => u64::try_from(t.reach.jump.len()).unwrap_or(u64::MAX),
-                HopBridge::Task => 0,
-            }
-        } else {
-            u64::from(t.reach.proxy_command.is_some())
-        }
-    };
-    targets.iter().map(route).max().unwrap_or(0)
+    most_any_route_needs(kind, targets, |t| match (t.reach.jump.is_empty(), bridge) {
+        (false, HopBridge::Thread) => jump_hops(t),
+        (false, HopBridge::Task) => 0,
+        (true, _) => u64::from(t.reach.proxy_command.is_some()),
+    })
 }
 
 impl Demand {
